@@ -1,0 +1,436 @@
+//! Proto3 JSON → typed Envoy protos (`envoy_types`). Each `configs[]` section and each resource
+//! in it is decoded on its own, so one broken resource costs only itself; everything that was
+//! tolerated or dropped is an [`Issue`] with a JSON Pointer into the original document.
+
+pub mod any;
+mod pool;
+mod sanitize;
+pub mod typeurl;
+mod upgrade;
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use envoy_types::pb::envoy::admin::v3 as admin;
+use prost::{Message, Name};
+use prost_reflect::{DeserializeOptions, DynamicMessage};
+use serde_json::{Map, Value};
+
+pub use any::{unpack, Unpacked};
+pub use pool::Pool;
+use sanitize::Sanitizer;
+pub use typeurl::SectionType;
+
+use crate::source::{json_kind, Document, DocumentKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("cannot load the vendored Envoy descriptors")]
+    Descriptors(#[source] prost_reflect::DescriptorError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Tolerated: an unknown type, field or enum value; a v2 name read as v3.
+    Warning,
+    /// Dropped: a value of the wrong type, a resource that could not be decoded.
+    Error,
+}
+
+/// Something met while decoding, and where (a JSON Pointer into the input document).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Issue {
+    pub severity: Severity,
+    pub pointer: String,
+    pub message: String,
+}
+
+impl Issue {
+    pub fn warning(pointer: &str, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            pointer: pointer.to_string(),
+            message: message.into(),
+        }
+    }
+    pub fn error(pointer: &str, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Error,
+            pointer: pointer.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Issue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        };
+        write!(
+            f,
+            "{sev} at {}: {}",
+            if self.pointer.is_empty() {
+                "/"
+            } else {
+                &self.pointer
+            },
+            self.message
+        )
+    }
+}
+
+/// A decoded value and the JSON Pointer it came from.
+#[derive(Debug, Clone)]
+pub struct Located<T> {
+    pub pointer: String,
+    pub value: T,
+}
+
+/// Every section of a config dump, typed. Absent sections are not in `sections`.
+#[derive(Debug, Default)]
+pub struct DecodedDump {
+    pub sections: BTreeSet<SectionType>,
+    pub bootstrap: Option<Located<admin::BootstrapConfigDump>>,
+    pub static_clusters: Vec<Located<admin::clusters_config_dump::StaticCluster>>,
+    pub active_clusters: Vec<Located<admin::clusters_config_dump::DynamicCluster>>,
+    pub warming_clusters: Vec<Located<admin::clusters_config_dump::DynamicCluster>>,
+    pub static_listeners: Vec<Located<admin::listeners_config_dump::StaticListener>>,
+    pub dynamic_listeners: Vec<Located<admin::listeners_config_dump::DynamicListener>>,
+    pub static_routes: Vec<Located<admin::routes_config_dump::StaticRouteConfig>>,
+    pub dynamic_routes: Vec<Located<admin::routes_config_dump::DynamicRouteConfig>>,
+    pub scoped_routes: usize,
+    pub static_endpoints: Vec<Located<admin::endpoints_config_dump::StaticEndpointConfig>>,
+    pub dynamic_endpoints: Vec<Located<admin::endpoints_config_dump::DynamicEndpointConfig>>,
+    pub static_secrets: Vec<Located<admin::secrets_config_dump::StaticSecret>>,
+    pub active_secrets: Vec<Located<admin::secrets_config_dump::DynamicSecret>>,
+    pub warming_secrets: Vec<Located<admin::secrets_config_dump::DynamicSecret>>,
+    pub ecds_filters: Vec<Located<admin::ecds_config_dump::EcdsFilterConfig>>,
+    pub issues: Vec<Issue>,
+}
+
+/// The typed form of any admin document envinspect reads.
+#[derive(Debug)]
+pub enum Decoded {
+    ConfigDump(Box<DecodedDump>),
+    Certs(admin::Certificates, Vec<Issue>),
+    ClusterStatuses(admin::Clusters, Vec<Issue>),
+    ServerInfo(Box<admin::ServerInfo>, Vec<Issue>),
+}
+
+impl Decoded {
+    pub fn issues(&self) -> &[Issue] {
+        match self {
+            Decoded::ConfigDump(d) => &d.issues,
+            Decoded::Certs(_, i) | Decoded::ClusterStatuses(_, i) | Decoded::ServerInfo(_, i) => i,
+        }
+    }
+}
+
+/// Decodes a parsed document. The document is consumed: the walk rewrites it in place.
+pub fn decode(pool: &Pool, doc: Document) -> Decoded {
+    let mut cx = Cx {
+        pool,
+        issues: Vec::new(),
+    };
+    let mut json = doc.json;
+    match doc.kind {
+        DocumentKind::ConfigDump => Decoded::ConfigDump(Box::new(cx.config_dump(json))),
+        DocumentKind::Certs => {
+            let v = cx
+                .resource::<admin::Certificates>(&mut json, "")
+                .unwrap_or_default();
+            Decoded::Certs(v, cx.issues)
+        }
+        DocumentKind::ClusterStatuses => {
+            let v = cx
+                .resource::<admin::Clusters>(&mut json, "")
+                .unwrap_or_default();
+            Decoded::ClusterStatuses(v, cx.issues)
+        }
+        DocumentKind::ServerInfo => {
+            let v = cx
+                .resource::<admin::ServerInfo>(&mut json, "")
+                .unwrap_or_default();
+            Decoded::ServerInfo(Box::new(v), cx.issues)
+        }
+    }
+}
+
+struct Cx<'p> {
+    pool: &'p Pool,
+    issues: Vec<Issue>,
+}
+
+impl Cx<'_> {
+    fn config_dump(&mut self, mut json: Value) -> DecodedDump {
+        let mut out = DecodedDump::default();
+        let configs = match json.get_mut("configs") {
+            Some(Value::Array(c)) => std::mem::take(c),
+            _ => Vec::new(),
+        };
+        for (i, mut section) in configs.into_iter().enumerate() {
+            let ptr = format!("/configs/{i}");
+            let Some(obj) = section.as_object_mut() else {
+                self.issues.push(Issue::error(
+                    &ptr,
+                    format!(
+                        "expected a config section object, found {}",
+                        json_kind(&section)
+                    ),
+                ));
+                continue;
+            };
+            let url = obj
+                .get("@type")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let name = typeurl::message_name(&url);
+            let Some(kind) = SectionType::from_message_name(name) else {
+                let what = if url.is_empty() {
+                    "a section without `@type`".to_string()
+                } else {
+                    format!("unknown section type {name}")
+                };
+                self.issues
+                    .push(Issue::warning(&ptr, format!("{what} skipped")));
+                continue;
+            };
+            obj.remove("@type");
+            out.sections.insert(kind);
+            self.section(kind, obj, &ptr, &mut out);
+        }
+        out.issues = std::mem::take(&mut self.issues);
+        out.issues.sort();
+        out
+    }
+
+    fn section(
+        &mut self,
+        kind: SectionType,
+        obj: &mut Map<String, Value>,
+        ptr: &str,
+        out: &mut DecodedDump,
+    ) {
+        use admin::*;
+        match kind {
+            SectionType::Bootstrap => {
+                let mut v = Value::Object(std::mem::take(obj));
+                if let Some(value) = self.resource::<BootstrapConfigDump>(&mut v, ptr) {
+                    out.bootstrap = Some(Located {
+                        pointer: ptr.to_string(),
+                        value,
+                    });
+                }
+            }
+            SectionType::Clusters => {
+                let d = ClustersConfigDump::full_name();
+                self.list(obj, &d, "static_clusters", ptr, &mut out.static_clusters);
+                self.list(
+                    obj,
+                    &d,
+                    "dynamic_active_clusters",
+                    ptr,
+                    &mut out.active_clusters,
+                );
+                self.list(
+                    obj,
+                    &d,
+                    "dynamic_warming_clusters",
+                    ptr,
+                    &mut out.warming_clusters,
+                );
+            }
+            SectionType::Listeners => {
+                let d = ListenersConfigDump::full_name();
+                self.list(obj, &d, "static_listeners", ptr, &mut out.static_listeners);
+                self.list(
+                    obj,
+                    &d,
+                    "dynamic_listeners",
+                    ptr,
+                    &mut out.dynamic_listeners,
+                );
+            }
+            SectionType::Routes => {
+                let d = RoutesConfigDump::full_name();
+                self.list(obj, &d, "static_route_configs", ptr, &mut out.static_routes);
+                self.list(
+                    obj,
+                    &d,
+                    "dynamic_route_configs",
+                    ptr,
+                    &mut out.dynamic_routes,
+                );
+            }
+            SectionType::ScopedRoutes => {
+                let mut v = Value::Object(std::mem::take(obj));
+                if let Some(s) = self.resource::<ScopedRoutesConfigDump>(&mut v, ptr) {
+                    out.scoped_routes +=
+                        s.inline_scoped_route_configs.len() + s.dynamic_scoped_route_configs.len();
+                }
+            }
+            SectionType::Endpoints => {
+                let d = EndpointsConfigDump::full_name();
+                self.list(
+                    obj,
+                    &d,
+                    "static_endpoint_configs",
+                    ptr,
+                    &mut out.static_endpoints,
+                );
+                self.list(
+                    obj,
+                    &d,
+                    "dynamic_endpoint_configs",
+                    ptr,
+                    &mut out.dynamic_endpoints,
+                );
+            }
+            SectionType::Secrets => {
+                let d = SecretsConfigDump::full_name();
+                self.list(obj, &d, "static_secrets", ptr, &mut out.static_secrets);
+                self.list(
+                    obj,
+                    &d,
+                    "dynamic_active_secrets",
+                    ptr,
+                    &mut out.active_secrets,
+                );
+                self.list(
+                    obj,
+                    &d,
+                    "dynamic_warming_secrets",
+                    ptr,
+                    &mut out.warming_secrets,
+                );
+            }
+            SectionType::Ecds => {
+                let d = EcdsConfigDump::full_name();
+                self.list(obj, &d, "ecds_filters", ptr, &mut out.ecds_filters);
+            }
+        }
+        // What is left besides the resource lists (version_info…) is checked for unknown keys only.
+        for key in obj.keys() {
+            let known = self.pool.message(&section_name(kind)).is_some_and(|d| {
+                d.get_field_by_name(key)
+                    .or_else(|| d.get_field_by_json_name(key))
+                    .is_some()
+            });
+            if !known {
+                self.issues.push(Issue::warning(
+                    &format!("{ptr}/{}", escape(key)),
+                    format!("unknown field `{key}` in {} ignored", section_name(kind)),
+                ));
+            }
+        }
+    }
+
+    /// Decodes every element of the list field `field` (snake_case or lowerCamelCase key) of the
+    /// section message `section`, each on its own.
+    fn list<T: Message + Name + Default>(
+        &mut self,
+        obj: &mut Map<String, Value>,
+        section: &str,
+        field: &str,
+        ptr: &str,
+        out: &mut Vec<Located<T>>,
+    ) {
+        let Some(desc) = self
+            .pool
+            .message(section)
+            .and_then(|d| d.get_field_by_name(field))
+        else {
+            return;
+        };
+        let key = if obj.contains_key(desc.name()) {
+            desc.name().to_string()
+        } else {
+            desc.json_name().to_string()
+        };
+        let Some(value) = obj.remove(&key) else {
+            return;
+        };
+        let list_ptr = format!("{ptr}/{key}");
+        let items = match value {
+            Value::Array(items) => items,
+            Value::Null => return,
+            other => {
+                self.issues.push(Issue::error(
+                    &list_ptr,
+                    format!(
+                        "expected an array, found {}; list ignored",
+                        json_kind(&other)
+                    ),
+                ));
+                return;
+            }
+        };
+        out.reserve(items.len());
+        for (i, mut item) in items.into_iter().enumerate() {
+            let item_ptr = format!("{list_ptr}/{i}");
+            if let Some(value) = self.resource::<T>(&mut item, &item_ptr) {
+                out.push(Located {
+                    pointer: item_ptr,
+                    value,
+                });
+            }
+        }
+    }
+
+    /// Walk, then prost-reflect, then the typed struct. `None` (with an error issue) only when
+    /// the value as a whole is unusable.
+    fn resource<T: Message + Name + Default>(&mut self, v: &mut Value, ptr: &str) -> Option<T> {
+        let name = T::full_name();
+        let Some(desc) = self.pool.message(&name) else {
+            self.issues
+                .push(Issue::error(ptr, format!("no descriptor for {name}")));
+            return None;
+        };
+        let mut walk = Sanitizer::new(self.pool, ptr);
+        let fit = walk.message(&desc, v);
+        self.issues.append(&mut walk.issues);
+        if let Err(msg) = fit {
+            self.issues
+                .push(Issue::error(ptr, format!("{msg}; resource skipped")));
+            return None;
+        }
+        let opts = DeserializeOptions::new().deny_unknown_fields(false);
+        let result = DynamicMessage::deserialize_with_options(desc, &*v, &opts)
+            .map_err(|e| e.to_string())
+            .and_then(|m| m.transcode_to::<T>().map_err(|e| e.to_string()));
+        match result {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.issues.push(Issue::error(
+                    ptr,
+                    format!("cannot decode {name}: {e}; resource skipped"),
+                ));
+                None
+            }
+        }
+    }
+}
+
+fn section_name(kind: SectionType) -> String {
+    use admin::*;
+    match kind {
+        SectionType::Bootstrap => BootstrapConfigDump::full_name(),
+        SectionType::Clusters => ClustersConfigDump::full_name(),
+        SectionType::Listeners => ListenersConfigDump::full_name(),
+        SectionType::Routes => RoutesConfigDump::full_name(),
+        SectionType::ScopedRoutes => ScopedRoutesConfigDump::full_name(),
+        SectionType::Endpoints => EndpointsConfigDump::full_name(),
+        SectionType::Secrets => SecretsConfigDump::full_name(),
+        SectionType::Ecds => EcdsConfigDump::full_name(),
+    }
+}
+
+fn escape(key: &str) -> String {
+    let mut s = String::new();
+    sanitize::push_escaped(&mut s, key);
+    s
+}

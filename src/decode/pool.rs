@@ -1,0 +1,89 @@
+//! The descriptor pool: Envoy's messages exactly as the envoy-types structs were generated
+//! (vendored from the crate, see `proto/regenerate.sh`), plus envinspect's own placeholder for
+//! `Any`s whose type we do not know.
+
+use prost_reflect::prost_types::{
+    field_descriptor_proto::{Label, Type},
+    DescriptorProto, FieldDescriptorProto, FileDescriptorProto,
+};
+use prost_reflect::{DescriptorPool, MessageDescriptor};
+
+use super::DecodeError;
+
+static ENVOY_DESCRIPTORS: &[u8] = include_bytes!("../../proto/envoy-types.desc.bin");
+
+/// The carrier of an unknown `Any`: its original type URL and its JSON, verbatim.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct UnknownAny {
+    #[prost(string, tag = "1")]
+    pub type_url: String,
+    #[prost(string, tag = "2")]
+    pub raw_json: String,
+}
+
+/// Built once per run (about 50 ms) and shared by reference.
+#[derive(Debug, Clone)]
+pub struct Pool {
+    pub(crate) pool: DescriptorPool,
+}
+
+impl Pool {
+    pub fn load() -> Result<Self, DecodeError> {
+        let mut pool =
+            DescriptorPool::decode(ENVOY_DESCRIPTORS).map_err(DecodeError::Descriptors)?;
+        pool.add_file_descriptor_proto(placeholder_file())
+            .map_err(DecodeError::Descriptors)?;
+        Ok(Self { pool })
+    }
+
+    pub fn message(&self, full_name: &str) -> Option<MessageDescriptor> {
+        self.pool.get_message_by_name(full_name)
+    }
+}
+
+fn placeholder_file() -> FileDescriptorProto {
+    let string_field = |name: &str, number: i32| FieldDescriptorProto {
+        name: Some(name.into()),
+        number: Some(number),
+        label: Some(Label::Optional as i32),
+        r#type: Some(Type::String as i32),
+        json_name: Some(name.into()),
+        ..Default::default()
+    };
+    let (package, name) = super::typeurl::UNKNOWN_PLACEHOLDER
+        .rsplit_once('.')
+        .expect("placeholder name has a package");
+    FileDescriptorProto {
+        name: Some("envinspect/internal.proto".into()),
+        package: Some(package.into()),
+        message_type: vec![DescriptorProto {
+            name: Some(name.into()),
+            field: vec![string_field("type_url", 1), string_field("raw_json", 2)],
+            ..Default::default()
+        }],
+        syntax: Some("proto3".into()),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Name;
+
+    #[test]
+    fn vendored_descriptors_match_the_structs() {
+        let pool = Pool::load().unwrap();
+        for name in [
+            envoy_types::pb::envoy::admin::v3::ConfigDump::full_name(),
+            envoy_types::pb::envoy::config::cluster::v3::Cluster::full_name(),
+            envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::UpstreamTlsContext::full_name(),
+            super::super::typeurl::UNKNOWN_PLACEHOLDER.to_string(),
+        ] {
+            assert!(pool.message(&name).is_some(), "{name} missing");
+        }
+        // The typed structs must know every field the descriptors do (no drift).
+        let desc = pool.message("envoy.config.cluster.v3.Cluster").unwrap();
+        assert!(desc.get_field_by_name("transport_socket_matches").is_some());
+    }
+}

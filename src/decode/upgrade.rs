@@ -1,0 +1,197 @@
+//! v2 → v3 field upgrades for Istio 1.1–1.5 dumps, done on the JSON before the walk checks it.
+//! Only what changes the answers is upgraded: TLS contexts that moved into transport sockets,
+//! filter configs that were untyped `Struct`s, and SAN lists that became matchers. Other v2-only
+//! fields are reported as unknown by the walk.
+
+use serde_json::{json, Map, Value};
+
+use super::typeurl;
+
+/// Upgrades `obj` (a JSON message of type `full_name`) in place; returns notes for the report.
+pub(crate) fn v2_fields(full_name: &str, obj: &mut Map<String, Value>) -> Vec<String> {
+    let mut notes = Vec::new();
+    match full_name {
+        "envoy.config.cluster.v3.Cluster" => tls_context(obj, typeurl::TLS_UPSTREAM, &mut notes),
+        "envoy.config.listener.v3.FilterChain" => {
+            tls_context(obj, typeurl::TLS_DOWNSTREAM, &mut notes)
+        }
+        "envoy.config.listener.v3.Filter"
+        | "envoy.config.listener.v3.ListenerFilter"
+        | "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter"
+        | "envoy.config.accesslog.v3.AccessLog" => untyped_config(obj, &mut notes),
+        "envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext" => {
+            verify_subject_alt_name(obj, &mut notes)
+        }
+        "envoy.config.core.v3.Node" => build_version(obj, &mut notes),
+        _ => {}
+    }
+    notes
+}
+
+fn take(obj: &mut Map<String, Value>, snake: &str, camel: &str) -> Option<Value> {
+    obj.remove(snake).or_else(|| obj.remove(camel))
+}
+
+fn has(obj: &Map<String, Value>, snake: &str, camel: &str) -> bool {
+    obj.contains_key(snake) || obj.contains_key(camel)
+}
+
+/// v2 `tls_context` → v3 `transport_socket` with a typed TLS context.
+fn tls_context(obj: &mut Map<String, Value>, tls_type: &str, notes: &mut Vec<String>) {
+    if has(obj, "transport_socket", "transportSocket") {
+        return;
+    }
+    let Some(Value::Object(mut ctx)) = take(obj, "tls_context", "tlsContext") else {
+        return;
+    };
+    ctx.insert("@type".into(), Value::String(typeurl::to_url(tls_type)));
+    obj.insert(
+        "transport_socket".into(),
+        json!({ "name": typeurl::TLS_SOCKET_NAMES[0], "typed_config": Value::Object(ctx) }),
+    );
+    notes.push("v2 `tls_context` read as `transport_socket`".into());
+}
+
+/// v2 `config` (a `Struct`) → `typed_config`, typed when the filter name says which message.
+fn untyped_config(obj: &mut Map<String, Value>, notes: &mut Vec<String>) {
+    if has(obj, "typed_config", "typedConfig") || !obj.contains_key("config") {
+        return;
+    }
+    let Some(Value::Object(mut config)) = obj.remove("config") else {
+        return;
+    };
+    let name = obj.get("name").and_then(Value::as_str).unwrap_or_default();
+    let typed = match typeurl::v2_filter_config_type(name) {
+        Some(t) => {
+            config.insert("@type".into(), Value::String(typeurl::to_url(t)));
+            notes.push(format!("v2 `config` of `{name}` read as {t}"));
+            Value::Object(config)
+        }
+        None => {
+            json!({ "@type": typeurl::to_url(typeurl::STRUCT), "value": Value::Object(config) })
+        }
+    };
+    obj.insert("typed_config".into(), typed);
+}
+
+/// v2 `verify_subject_alt_name: [s]` → `match_subject_alt_names: [{exact: s}]`.
+fn verify_subject_alt_name(obj: &mut Map<String, Value>, notes: &mut Vec<String>) {
+    let Some(Value::Array(names)) = take(obj, "verify_subject_alt_name", "verifySubjectAltName")
+    else {
+        return;
+    };
+    let key = if obj.contains_key("matchSubjectAltNames") {
+        "matchSubjectAltNames"
+    } else {
+        "match_subject_alt_names"
+    };
+    let matchers = obj.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+    if let Value::Array(list) = matchers {
+        list.extend(names.into_iter().map(|n| json!({ "exact": n })));
+    }
+    notes.push("v2 `verify_subject_alt_name` read as exact `match_subject_alt_names`".into());
+}
+
+/// v2 `build_version` ("<sha>/1.12.0-dev/Clean/RELEASE/BoringSSL"), which v3 keeps only as
+/// `hidden_envoy_deprecated_build_version` in some dumps, → `user_agent_build_version`.
+fn build_version(obj: &mut Map<String, Value>, notes: &mut Vec<String>) {
+    let mut found = None;
+    for key in [
+        "build_version",
+        "buildVersion",
+        "hidden_envoy_deprecated_build_version",
+        "hiddenEnvoyDeprecatedBuildVersion",
+    ] {
+        if let Some(v) = obj.remove(key) {
+            found = found.or(v.as_str().map(str::to_string));
+        }
+    }
+    let Some(text) = found else {
+        return;
+    };
+    if has(obj, "user_agent_build_version", "userAgentBuildVersion") {
+        return;
+    }
+    let mut parts = text.split('/');
+    let sha = parts.next().unwrap_or_default();
+    let Some(version) = parts.next() else {
+        return;
+    };
+    let (number, label) = version.split_once('-').unwrap_or((version, ""));
+    let mut nums = number.split('.').map(|n| n.parse::<u32>().unwrap_or(0));
+    let (major, minor, patch) = (
+        nums.next().unwrap_or(0),
+        nums.next().unwrap_or(0),
+        nums.next().unwrap_or(0),
+    );
+    let mut fields = Map::new();
+    fields.insert("revision.sha".into(), sha.into());
+    for (key, part) in ["revision.status", "build.type", "ssl.version"]
+        .into_iter()
+        .zip(parts)
+    {
+        fields.insert(key.into(), part.into());
+    }
+    if !label.is_empty() {
+        fields.insert("build.label".into(), label.into());
+    }
+    obj.insert(
+        "user_agent_build_version".into(),
+        json!({ "version": {"major_number": major, "minor_number": minor, "patch": patch}, "metadata": Value::Object(fields) }),
+    );
+    notes.push("v2 `build_version` read as `user_agent_build_version`".into());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_tls_context_moves_into_a_transport_socket() {
+        let mut obj = json!({"name": "c", "tls_context": {"sni": "x"}})
+            .as_object()
+            .unwrap()
+            .clone();
+        let notes = v2_fields("envoy.config.cluster.v3.Cluster", &mut obj);
+        assert_eq!(notes.len(), 1);
+        assert_eq!(
+            obj["transport_socket"]["typed_config"]["@type"],
+            "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
+        );
+        assert_eq!(obj["transport_socket"]["typed_config"]["sni"], "x");
+    }
+
+    #[test]
+    fn untyped_filter_config() {
+        let mut hcm =
+            json!({"name": "envoy.http_connection_manager", "config": {"stat_prefix": "s"}});
+        v2_fields(
+            "envoy.config.listener.v3.Filter",
+            hcm.as_object_mut().unwrap(),
+        );
+        assert_eq!(hcm["typed_config"]["stat_prefix"], "s");
+        let mut other = json!({"name": "mixer", "config": {"a": 1}});
+        v2_fields(
+            "envoy.config.listener.v3.Filter",
+            other.as_object_mut().unwrap(),
+        );
+        assert_eq!(
+            other["typed_config"]["@type"],
+            "type.googleapis.com/google.protobuf.Struct"
+        );
+        assert_eq!(other["typed_config"]["value"]["a"], 1);
+    }
+
+    #[test]
+    fn verify_subject_alt_name_becomes_exact_matchers() {
+        let mut ctx = json!({"verify_subject_alt_name": ["spiffe://a/b"]});
+        v2_fields(
+            "envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext",
+            ctx.as_object_mut().unwrap(),
+        );
+        assert_eq!(
+            ctx,
+            json!({"match_subject_alt_names": [{"exact": "spiffe://a/b"}]})
+        );
+    }
+}

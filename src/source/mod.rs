@@ -1,0 +1,325 @@
+//! Bytes in: reads a file or stdin, undoes what transport added (gzip, a leading HTTP status
+//! line, a BOM), parses JSON once, and recognises which Envoy admin document it is by its shape.
+//!
+//! Nothing here knows about protos; the result is a [`Document`] that `decode/` turns into types.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde_json::Value;
+
+/// Decompressed input larger than this is refused: a `.gz` of a few MB must not fill memory.
+pub const MAX_DECOMPRESSED_BYTES: u64 = 4 << 30;
+
+/// Raw bytes and the name used for them in every message (a path, or `<stdin>`).
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Which admin endpoint produced the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    /// `/config_dump` (with or without `?include_eds`), or `istioctl proxy-config all -o json`.
+    ConfigDump,
+    /// `/certs`.
+    Certs,
+    /// `/clusters?format=json`.
+    ClusterStatuses,
+    /// `/server_info`.
+    ServerInfo,
+}
+
+/// A parsed JSON document and what it is.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub name: String,
+    pub kind: DocumentKind,
+    pub json: Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{name}: cannot read: {source}")]
+    Io {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{name}: not a valid gzip stream: {source}")]
+    Gzip {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{name}: decompressed size exceeds {limit} bytes")]
+    TooLarge { name: String, limit: u64 },
+    #[error("{name}: the file is empty")]
+    Empty { name: String },
+    #[error("{name}:{line}:{column}: {what}")]
+    Json {
+        name: String,
+        line: usize,
+        column: usize,
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{name}: {what}")]
+    Shape { name: String, what: String },
+}
+
+/// Reads a file; `-` means standard input.
+pub fn read_path(path: &Path) -> Result<Input, SourceError> {
+    if path.as_os_str() == "-" {
+        return read_from("<stdin>", std::io::stdin().lock());
+    }
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|source| SourceError::Io {
+        name: name.clone(),
+        source,
+    })?;
+    read_from(&name, file)
+}
+
+/// Reads everything from `reader`, gunzipping when the bytes say gzip (not the file name).
+pub fn read_from(name: &str, mut reader: impl Read) -> Result<Input, SourceError> {
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|source| SourceError::Io {
+            name: name.to_string(),
+            source,
+        })?;
+    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
+        gunzip(name, &bytes)?
+    } else {
+        bytes
+    };
+    Ok(Input {
+        name: name.to_string(),
+        bytes,
+    })
+}
+
+fn gunzip(name: &str, bytes: &[u8]) -> Result<Vec<u8>, SourceError> {
+    let mut out = Vec::new();
+    let decoder = flate2::read::MultiGzDecoder::new(bytes);
+    decoder
+        .take(MAX_DECOMPRESSED_BYTES + 1)
+        .read_to_end(&mut out)
+        .map_err(|source| SourceError::Gzip {
+            name: name.to_string(),
+            source,
+        })?;
+    if out.len() as u64 > MAX_DECOMPRESSED_BYTES {
+        return Err(SourceError::TooLarge {
+            name: name.to_string(),
+            limit: MAX_DECOMPRESSED_BYTES,
+        });
+    }
+    Ok(out)
+}
+
+/// Parses the bytes as JSON and recognises the document by its top-level keys.
+pub fn parse(input: &Input) -> Result<Document, SourceError> {
+    let name = input.name.clone();
+    let (body, skipped_lines) = strip_preamble(&input.bytes);
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(SourceError::Empty { name });
+    }
+    let json: Value = serde_json::from_slice(body).map_err(|source| SourceError::Json {
+        name: name.clone(),
+        line: source.line() + skipped_lines,
+        column: source.column(),
+        what: json_error_text(&source),
+        source,
+    })?;
+    let kind = detect(&json).map_err(|what| SourceError::Shape {
+        name: name.clone(),
+        what,
+    })?;
+    let json = match kind {
+        Detected::Kind(_) => json,
+        Detected::LoneSection => serde_json::json!({ "configs": [json] }),
+    };
+    let kind = match kind {
+        Detected::Kind(k) => k,
+        Detected::LoneSection => DocumentKind::ConfigDump,
+    };
+    Ok(Document { name, kind, json })
+}
+
+/// serde_json appends " at line L column C" to its messages; the position is printed by us.
+fn json_error_text(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let text = match text.rfind(" at line ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    };
+    match e.classify() {
+        serde_json::error::Category::Eof => format!("truncated JSON ({text})"),
+        _ => format!("invalid JSON ({text})"),
+    }
+}
+
+/// Skips a UTF-8 BOM and what HTTP clients leave in front of the body: a bare status line
+/// (`200`, as in OpenShift must-gather) or a full header block (`HTTP/1.1 200 OK` … blank line).
+/// Returns the body and how many lines were skipped, so JSON positions stay true to the file.
+fn strip_preamble(bytes: &[u8]) -> (&[u8], usize) {
+    let mut body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let mut skipped = 0;
+    let first_line = |b: &[u8]| -> Option<(usize, String)> {
+        let end = b.iter().position(|&c| c == b'\n')?;
+        Some((
+            end,
+            String::from_utf8_lossy(&b[..end]).trim_end().to_string(),
+        ))
+    };
+    if let Some((end, line)) = first_line(body) {
+        let is_status = line.len() >= 3
+            && line.as_bytes()[..3].iter().all(u8::is_ascii_digit)
+            && line.as_bytes().get(3).is_none_or(|c| *c == b' ');
+        if is_status {
+            body = &body[end + 1..];
+            skipped += 1;
+        } else if line.starts_with("HTTP/") {
+            // Header block: drop lines up to and including the first empty one.
+            while let Some((end, line)) = first_line(body) {
+                body = &body[end + 1..];
+                skipped += 1;
+                if line.is_empty() {
+                    break;
+                }
+            }
+        }
+    }
+    (body, skipped)
+}
+
+enum Detected {
+    Kind(DocumentKind),
+    /// A single `*ConfigDump` section saved on its own: treated as a dump with one section.
+    LoneSection,
+}
+
+fn detect(json: &Value) -> Result<Detected, String> {
+    let Some(obj) = json.as_object() else {
+        return Err(format!(
+            "expected a JSON object (an Envoy admin document), found {}",
+            json_kind(json)
+        ));
+    };
+    let has = |k: &str| obj.contains_key(k);
+    if let Some(configs) = obj.get("configs") {
+        return match configs {
+            Value::Array(_) => Ok(Detected::Kind(DocumentKind::ConfigDump)),
+            other => Err(format!(
+                "at /configs: expected an array of config sections, found {}",
+                json_kind(other)
+            )),
+        };
+    }
+    if has("certificates") {
+        return Ok(Detected::Kind(DocumentKind::Certs));
+    }
+    if has("cluster_statuses") || has("clusterStatuses") {
+        return Ok(Detected::Kind(DocumentKind::ClusterStatuses));
+    }
+    if has("command_line_options") || has("commandLineOptions") {
+        return Ok(Detected::Kind(DocumentKind::ServerInfo));
+    }
+    if obj
+        .get("@type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.ends_with("ConfigDump"))
+    {
+        return Ok(Detected::LoneSection);
+    }
+    let mut keys: Vec<&str> = obj.keys().map(String::as_str).take(5).collect();
+    keys.sort_unstable();
+    Err(format!(
+        "not a recognised Envoy admin document: expected `configs` (/config_dump), `certificates` \
+         (/certs), `cluster_statuses` (/clusters?format=json) or `command_line_options` \
+         (/server_info); found {}",
+        if keys.is_empty() {
+            "an empty object".to_string()
+        } else {
+            format!("keys {}", keys.join(", "))
+        }
+    ))
+}
+
+/// "a string", "an array"… for messages about wrong JSON types.
+pub fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(bytes: &[u8]) -> Result<Document, SourceError> {
+        read_from("t.json", bytes).and_then(|i| parse(&i))
+    }
+
+    #[test]
+    fn status_line_is_skipped_and_positions_stay_true() {
+        assert_eq!(
+            doc(b"200\n{\"configs\": []}").unwrap().kind,
+            DocumentKind::ConfigDump
+        );
+        let err = doc(b"200\n{\n\"configs\": [}").unwrap_err().to_string();
+        assert!(err.starts_with("t.json:3:13: invalid JSON"), "{err}");
+    }
+
+    #[test]
+    fn http_header_block_is_skipped() {
+        let d =
+            doc(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{\"certificates\": []}");
+        assert_eq!(d.unwrap().kind, DocumentKind::Certs);
+    }
+
+    #[test]
+    fn gzip_is_detected_by_magic() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(br#"{"cluster_statuses": []}"#).unwrap();
+        let bytes = gz.finish().unwrap();
+        assert_eq!(doc(&bytes).unwrap().kind, DocumentKind::ClusterStatuses);
+        let err = doc(&bytes[..bytes.len() / 2]).unwrap_err().to_string();
+        assert!(err.starts_with("t.json: not a valid gzip stream"), "{err}");
+    }
+
+    #[test]
+    fn bad_shapes_are_named() {
+        let cases: [(&[u8], &str); 6] = [
+            (b"", "t.json: the file is empty"),
+            (b" \n", "t.json: the file is empty"),
+            (b"[1]", "t.json: expected a JSON object (an Envoy admin document), found an array"),
+            (b"{\"configs\": 3}", "t.json: at /configs: expected an array of config sections, found a number"),
+            (b"{\"configs\": [", "t.json:1:13: truncated JSON (EOF while parsing a list)"),
+            (b"{}", "t.json: not a recognised Envoy admin document: expected `configs` (/config_dump), `certificates` (/certs), `cluster_statuses` (/clusters?format=json) or `command_line_options` (/server_info); found an empty object"),
+        ];
+        for (bytes, want) in cases {
+            assert_eq!(doc(bytes).unwrap_err().to_string(), want);
+        }
+    }
+
+    #[test]
+    fn lone_section_becomes_a_dump() {
+        let d =
+            doc(br#"{"@type": "type.googleapis.com/envoy.admin.v3.SecretsConfigDump"}"#).unwrap();
+        assert_eq!(d.kind, DocumentKind::ConfigDump);
+        assert_eq!(d.json["configs"].as_array().unwrap().len(), 1);
+    }
+}
