@@ -6,3 +6,6 @@
 
 pub mod decode;
 pub mod source;
+pub mod cert;
+pub mod extract;
+pub mod model;

@@ -83,3 +83,12 @@ impl<T> Unpacked<T> {
         }
     }
 }
+
+/// A message no `Any` ever holds: `unpack::<Never>` tells only whether an `Any` is raw.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Never {}
+
+impl Name for Never {
+    const NAME: &'static str = "Never";
+    const PACKAGE: &'static str = "envinspect.internal";
+}

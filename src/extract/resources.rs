@@ -1,0 +1,299 @@
+//! Clusters, listeners, routes and endpoints → the model.
+
+use std::collections::BTreeMap;
+
+use envoy_types::pb::envoy::config::cluster::v3::{cluster::ClusterDiscoveryType, cluster::DiscoveryType, Cluster as PbCluster};
+use envoy_types::pb::envoy::config::core::v3::{address, socket_address::PortSpecifier, Address, HealthStatus, Metadata};
+use envoy_types::pb::envoy::config::endpoint::v3::{lb_endpoint::HostIdentifier, ClusterLoadAssignment};
+use envoy_types::pb::envoy::config::listener::v3::{filter, FilterChain as PbChain, Listener as PbListener};
+use envoy_types::pb::envoy::config::route::v3::{
+    route::Action, route_action::ClusterSpecifier, route_match::PathSpecifier, RouteConfiguration,
+};
+use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
+    http_connection_manager::RouteSpecifier, HttpConnectionManager,
+};
+use envoy_types::pb::envoy::extensions::filters::network::tcp_proxy::v3::{tcp_proxy, TcpProxy};
+use envoy_types::pb::google::protobuf::{value::Kind, Struct};
+
+use super::raw_config;
+use super::tls::{socket, Side};
+use crate::decode::{unpack, Unpacked};
+use crate::model::tls::SocketMatch;
+use crate::model::{
+    ChainMatch, Cluster, Destination, Endpoint, FilterChain, Listener, ResourceState, Route, RouteAction, RouteConfig,
+    UpstreamTls, VirtualHost,
+};
+
+pub(crate) fn cluster(c: PbCluster, state: ResourceState, pointer: &str) -> Cluster {
+    let discovery = match &c.cluster_discovery_type {
+        Some(ClusterDiscoveryType::Type(t)) => DiscoveryType::try_from(*t)
+            .map(|t| t.as_str_name().to_string())
+            .unwrap_or_else(|_| format!("unknown ({t})")),
+        Some(ClusterDiscoveryType::ClusterType(ct)) => ct.name.clone(),
+        None => DiscoveryType::Static.as_str_name().to_string(),
+    };
+    let matches = c
+        .transport_socket_matches
+        .iter()
+        .map(|m| SocketMatch {
+            name: m.name.clone(),
+            criteria: m.r#match.as_ref().map(struct_strings).unwrap_or_default(),
+            socket: socket(m.transport_socket.as_ref(), Side::Upstream),
+        })
+        .collect();
+    Cluster {
+        istio: c.name.parse().ok(),
+        destination_rule: istio_config_name(c.metadata.as_ref(), "destination-rule"),
+        alpn_override: istio_meta(c.metadata.as_ref(), "alpn_override").map(|v| v != "false"),
+        tls: UpstreamTls { default: socket(c.transport_socket.as_ref(), Side::Upstream), matches },
+        name: c.name,
+        state,
+        discovery,
+        pointer: pointer.to_string(),
+    }
+}
+
+pub(crate) fn listener(l: PbListener, state: ResourceState, pointer: &str) -> Listener {
+    let (address, port) = l.address.as_ref().map(address_parts).unwrap_or((None, None));
+    let mut chains: Vec<FilterChain> = l.filter_chains.into_iter().map(|c| chain(c, false)).collect();
+    if let Some(default) = l.default_filter_chain {
+        chains.push(chain(default, true));
+    }
+    Listener {
+        name: l.name,
+        state,
+        address,
+        port,
+        listener_filters: l.listener_filters.into_iter().map(|f| f.name).collect(),
+        filter_chains: chains,
+        pointer: pointer.to_string(),
+    }
+}
+
+fn chain(c: PbChain, is_default: bool) -> FilterChain {
+    let m = c.filter_chain_match.unwrap_or_default();
+    let cidr = |r: &envoy_types::pb::envoy::config::core::v3::CidrRange| {
+        format!("{}/{}", r.address_prefix, r.prefix_len.map(|p| p.value).unwrap_or(0))
+    };
+    let matcher = ChainMatch {
+        destination_port: m.destination_port.map(|p| p.value),
+        prefix_ranges: m.prefix_ranges.iter().map(cidr).collect(),
+        source_prefix_ranges: m.source_prefix_ranges.iter().map(cidr).collect(),
+        transport_protocol: Some(m.transport_protocol).filter(|t| !t.is_empty()),
+        application_protocols: m.application_protocols,
+        server_names: m.server_names,
+    };
+    // The terminal (last) network filter decides where traffic goes.
+    let destinations = c.filters.last().map(filter_destination).into_iter().flatten().collect();
+    FilterChain {
+        name: Some(c.name).filter(|n| !n.is_empty()),
+        is_default,
+        matcher,
+        tls: socket(c.transport_socket.as_ref(), Side::Downstream),
+        destinations,
+    }
+}
+
+fn filter_destination(f: &envoy_types::pb::envoy::config::listener::v3::Filter) -> Option<Destination> {
+    let any = match &f.config_type {
+        Some(filter::ConfigType::TypedConfig(a)) => Some(a),
+        _ => None,
+    };
+    if let Unpacked::Known(hcm) = unpack::<HttpConnectionManager>(any) {
+        return Some(match hcm.route_specifier {
+            Some(RouteSpecifier::Rds(rds)) => Destination::Route { name: rds.route_config_name },
+            Some(RouteSpecifier::RouteConfig(rc)) => {
+                Destination::InlineRoute { config: Box::new(route_config(rc, ResourceState::Static, "")) }
+            }
+            Some(RouteSpecifier::ScopedRoutes(s)) => Destination::Route { name: format!("scoped:{}", s.name) },
+            None => Destination::Route { name: String::new() },
+        });
+    }
+    if let Unpacked::Known(tcp) = unpack::<TcpProxy>(any) {
+        return match tcp.cluster_specifier {
+            Some(tcp_proxy::ClusterSpecifier::Cluster(name)) => Some(Destination::Cluster { name }),
+            Some(tcp_proxy::ClusterSpecifier::WeightedClusters(w)) => {
+                Some(Destination::WeightedClusters { names: w.clusters.into_iter().map(|c| c.name).collect() })
+            }
+            None => None,
+        };
+    }
+    any.map(|a| Destination::Filter { name: f.name.clone(), config: raw_config(a) })
+}
+
+pub(crate) fn route_config(rc: RouteConfiguration, state: ResourceState, pointer: &str) -> RouteConfig {
+    let virtual_hosts = rc
+        .virtual_hosts
+        .into_iter()
+        .map(|vh| VirtualHost {
+            name: vh.name,
+            domains: vh.domains,
+            routes: vh
+                .routes
+                .into_iter()
+                .map(|r| Route {
+                    name: Some(r.name).filter(|n| !n.is_empty()),
+                    matcher: r.r#match.map(|m| describe_match(m.path_specifier)).unwrap_or_default(),
+                    virtual_service: istio_config_name(r.metadata.as_ref(), "virtual-service")
+                        .or_else(|| istio_config_name(r.metadata.as_ref(), "httproute"))
+                        .or_else(|| istio_config_name(r.metadata.as_ref(), "")),
+                    action: match r.action {
+                        Some(Action::Route(ra)) => match ra.cluster_specifier {
+                            Some(ClusterSpecifier::Cluster(name)) => RouteAction::Cluster { name },
+                            Some(ClusterSpecifier::WeightedClusters(w)) => RouteAction::WeightedClusters {
+                                names: w.clusters.into_iter().map(|c| c.name).collect(),
+                            },
+                            Some(ClusterSpecifier::ClusterHeader(header)) => RouteAction::ClusterHeader { header },
+                            Some(ClusterSpecifier::ClusterSpecifierPlugin(name)) => {
+                                RouteAction::ClusterSpecifierPlugin { name }
+                            }
+                            Some(ClusterSpecifier::InlineClusterSpecifierPlugin(p)) => {
+                                RouteAction::ClusterSpecifierPlugin { name: p.extension.map(|e| e.name).unwrap_or_default() }
+                            }
+                            None => RouteAction::None,
+                        },
+                        Some(Action::Redirect(_)) => RouteAction::Redirect,
+                        Some(Action::DirectResponse(d)) => RouteAction::DirectResponse { status: d.status },
+                        Some(Action::NonForwardingAction(_)) => RouteAction::NonForwarding,
+                        Some(_) | None => RouteAction::None,
+                    },
+                })
+                .collect(),
+        })
+        .collect();
+    RouteConfig { name: rc.name, state, virtual_hosts, pointer: pointer.to_string() }
+}
+
+/// As istioctl describes a route match: `/prefix*`, `/exact`, `PathPrefix:/p`, `regex …`.
+fn describe_match(p: Option<PathSpecifier>) -> String {
+    match p {
+        Some(PathSpecifier::Prefix(p)) => format!("{p}*"),
+        Some(PathSpecifier::Path(p)) => p,
+        Some(PathSpecifier::PathSeparatedPrefix(p)) => format!("PathPrefix:{p}"),
+        Some(PathSpecifier::SafeRegex(r)) => format!("regex {}", r.regex),
+        Some(PathSpecifier::ConnectMatcher(_)) => "CONNECT".into(),
+        Some(PathSpecifier::PathMatchPolicy(p)) => format!("policy {}", p.name),
+        None => String::new(),
+    }
+}
+
+pub(crate) fn endpoints(cla: ClusterLoadAssignment, pointer: &str, out: &mut Vec<Endpoint>) {
+    for locality_group in cla.endpoints {
+        let locality = locality_group.locality.map(|l| {
+            [l.region, l.zone, l.sub_zone].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join("/")
+        });
+        for lb in locality_group.lb_endpoints {
+            let address = match &lb.host_identifier {
+                Some(HostIdentifier::Endpoint(e)) => e.address.as_ref().map(format_address).unwrap_or_default(),
+                Some(HostIdentifier::EndpointName(n)) => format!("named:{n}"),
+                None => String::new(),
+            };
+            let health = HealthStatus::try_from(lb.health_status)
+                .map(|h| h.as_str_name().to_string())
+                .unwrap_or_else(|_| format!("unknown ({})", lb.health_status));
+            let socket_match = lb
+                .metadata
+                .as_ref()
+                .and_then(|m| m.filter_metadata.get("envoy.transport_socket_match"))
+                .map(struct_strings)
+                .unwrap_or_default();
+            out.push(Endpoint {
+                cluster: cla.cluster_name.clone(),
+                address,
+                health,
+                locality: locality.clone().filter(|l| !l.is_empty()),
+                weight: lb.load_balancing_weight.map(|w| w.value),
+                socket_match,
+                pointer: pointer.to_string(),
+            });
+        }
+    }
+}
+
+pub(crate) fn format_address(a: &Address) -> String {
+    match &a.address {
+        Some(address::Address::SocketAddress(sa)) => match &sa.port_specifier {
+            Some(PortSpecifier::PortValue(p)) => format!("{}:{p}", sa.address),
+            Some(PortSpecifier::NamedPort(p)) => format!("{}:{p}", sa.address),
+            None => sa.address.clone(),
+        },
+        Some(address::Address::Pipe(p)) => format!("unix://{}", p.path),
+        Some(address::Address::EnvoyInternalAddress(ia)) => {
+            let listener = match &ia.address_name_specifier {
+                Some(envoy_types::pb::envoy::config::core::v3::envoy_internal_address::AddressNameSpecifier::ServerListenerName(n)) => n.clone(),
+                None => String::new(),
+            };
+            if ia.endpoint_id.is_empty() {
+                format!("envoy://{listener}")
+            } else {
+                format!("envoy://{listener}/{}", ia.endpoint_id)
+            }
+        }
+        None => String::new(),
+    }
+}
+
+fn address_parts(a: &Address) -> (Option<String>, Option<u32>) {
+    match &a.address {
+        Some(address::Address::SocketAddress(sa)) => {
+            let port = match sa.port_specifier {
+                Some(PortSpecifier::PortValue(p)) => Some(p),
+                _ => None,
+            };
+            (Some(sa.address.clone()), port)
+        }
+        Some(_) => (Some(format_address(a)), None),
+        None => (None, None),
+    }
+}
+
+/// A `Struct`'s top-level values as strings (non-strings as JSON).
+pub(crate) fn struct_strings(s: &Struct) -> BTreeMap<String, String> {
+    s.fields
+        .iter()
+        .map(|(k, v)| {
+            let text = match &v.kind {
+                Some(Kind::StringValue(s)) => s.clone(),
+                Some(Kind::BoolValue(b)) => b.to_string(),
+                Some(Kind::NumberValue(n)) => n.to_string(),
+                Some(Kind::NullValue(_)) | None => String::new(),
+                Some(other) => format!("{other:?}"),
+            };
+            (k.clone(), text)
+        })
+        .collect()
+}
+
+fn istio_meta(m: Option<&Metadata>, key: &str) -> Option<String> {
+    let istio = m?.filter_metadata.get("istio")?;
+    struct_strings(istio).remove(key)
+}
+
+/// `/apis/networking.istio.io/v1/namespaces/<ns>/<kind>/<name>` → `name.ns`, when `kind` matches
+/// (any kind when `kind` is empty).
+fn istio_config_name(m: Option<&Metadata>, kind: &str) -> Option<String> {
+    let path = istio_meta(m, "config")?;
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let i = parts.iter().position(|p| *p == "namespaces")?;
+    let (ns, k, name) = (parts.get(i + 1)?, parts.get(i + 2)?, parts.get(i + 3)?);
+    (kind.is_empty() || *k == kind).then(|| format!("{name}.{ns}"))
+}
+
+pub(crate) fn unpack_or_note<T: prost::Message + prost::Name + Default>(
+    any: Option<&envoy_types::pb::google::protobuf::Any>,
+    pointer: &str,
+    issues: &mut Vec<crate::decode::Issue>,
+) -> Option<T> {
+    match unpack::<T>(any) {
+        Unpacked::Known(t) => Some(t),
+        Unpacked::Absent => None,
+        Unpacked::Raw { type_url, .. } | Unpacked::Other { type_url } => {
+            issues.push(crate::decode::Issue::error(pointer, format!("expected {}, found {type_url}; resource skipped", T::full_name())));
+            None
+        }
+        Unpacked::Invalid { type_url, error } => {
+            issues.push(crate::decode::Issue::error(pointer, format!("{type_url} does not decode: {error}; resource skipped")));
+            None
+        }
+    }
+}

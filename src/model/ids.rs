@@ -1,0 +1,214 @@
+//! Validated names: each built by `FromStr`, printed by `Display`, and the two round-trip.
+//! No identity in the model is a bare `String`.
+
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("not a SPIFFE ID (no spiffe:// scheme): {0}")]
+    NotSpiffe(String),
+    #[error("SPIFFE ID has an empty trust domain: {0}")]
+    EmptyTrustDomain(String),
+    #[error("invalid trust domain `{0}` (lowercase letters, digits, '.', '-', '_' only)")]
+    BadTrustDomain(String),
+    #[error("invalid SPIFFE ID path in {0} (empty, '.' or '..' segment, or a query/fragment)")]
+    BadPath(String),
+    #[error("invalid server name `{0}`")]
+    BadServerName(String),
+    #[error("not an Istio cluster name (direction|port|subset|host): {0}")]
+    NotIstioClusterName(String),
+}
+
+macro_rules! string_serde {
+    ($t:ty) => {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+    };
+}
+
+/// A SPIFFE trust domain (`cluster.local`), per the SPIFFE ID spec's character set.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TrustDomain(String);
+
+impl FromStr for TrustDomain {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        let ok = !s.is_empty()
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b));
+        if ok {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(IdError::BadTrustDomain(s.to_string()))
+        }
+    }
+}
+
+impl fmt::Display for TrustDomain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+string_serde!(TrustDomain);
+
+/// `spiffe://<trust-domain>/<path>`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SpiffeId {
+    trust_domain: TrustDomain,
+    /// Without the leading `/`; may be empty (a trust-domain ID).
+    path: String,
+}
+
+impl SpiffeId {
+    pub fn trust_domain(&self) -> &TrustDomain {
+        &self.trust_domain
+    }
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+    /// Namespace and service account of Istio's `ns/<ns>/sa/<sa>` form.
+    pub fn istio_workload(&self) -> Option<(&str, &str)> {
+        let mut parts = self.path.split('/');
+        match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("ns"), Some(ns), Some("sa"), Some(sa), None) => Some((ns, sa)),
+            _ => None,
+        }
+    }
+}
+
+impl FromStr for SpiffeId {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        let rest = s
+            .strip_prefix("spiffe://")
+            .ok_or_else(|| IdError::NotSpiffe(s.to_string()))?;
+        let (td, path) = rest.split_once('/').unwrap_or((rest, ""));
+        if td.is_empty() {
+            return Err(IdError::EmptyTrustDomain(s.to_string()));
+        }
+        let trust_domain = td.parse()?;
+        let path_ok = !rest.contains(['?', '#'])
+            && (path.is_empty() || path.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != ".."));
+        if !path_ok || (rest.contains('/') && path.is_empty()) {
+            return Err(IdError::BadPath(s.to_string()));
+        }
+        Ok(Self { trust_domain, path: path.to_string() })
+    }
+}
+
+impl fmt::Display for SpiffeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "spiffe://{}", self.trust_domain)?;
+        if !self.path.is_empty() {
+            write!(f, "/{}", self.path)?;
+        }
+        Ok(())
+    }
+}
+string_serde!(SpiffeId);
+
+/// A TLS server name (SNI) a client sends: a DNS-like name, no spaces, not empty.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ServerName(String);
+
+impl FromStr for ServerName {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        let ok = !s.is_empty()
+            && s.len() <= 253
+            && s.bytes().all(|b| b.is_ascii_graphic() && b != b'/' && b != b':');
+        if ok {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(IdError::BadServerName(s.to_string()))
+        }
+    }
+}
+
+impl fmt::Display for ServerName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+string_serde!(ServerName);
+
+/// Istio's cluster naming: `outbound|9080|v1|reviews.default.svc.cluster.local`,
+/// `inbound|9080||`, `inbound-vip|8000|http|httpbin.default.svc.cluster.local`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct IstioClusterName {
+    pub direction: String,
+    pub port: Option<u16>,
+    pub subset: String,
+    pub fqdn: String,
+}
+
+impl FromStr for IstioClusterName {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        let bad = || IdError::NotIstioClusterName(s.to_string());
+        let parts: Vec<&str> = s.split('|').collect();
+        let [direction, port, subset, fqdn] = parts.as_slice() else {
+            return Err(bad());
+        };
+        if direction.is_empty() || !direction.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') {
+            return Err(bad());
+        }
+        let port = if port.is_empty() { None } else { Some(port.parse().map_err(|_| bad())?) };
+        Ok(Self { direction: direction.to_string(), port, subset: subset.to_string(), fqdn: fqdn.to_string() })
+    }
+}
+
+impl fmt::Display for IstioClusterName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let port = self.port.map(|p| p.to_string()).unwrap_or_default();
+        write!(f, "{}|{}|{}|{}", self.direction, port, self.subset, self.fqdn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip<T: FromStr + fmt::Display>(s: &str)
+    where
+        T::Err: fmt::Debug,
+    {
+        assert_eq!(s.parse::<T>().unwrap().to_string(), s);
+    }
+
+    #[test]
+    fn spiffe_ids() {
+        round_trip::<SpiffeId>("spiffe://cluster.local/ns/default/sa/foo");
+        round_trip::<SpiffeId>("spiffe://east.local");
+        let id: SpiffeId = "spiffe://cluster.local/ns/default/sa/foo".parse().unwrap();
+        assert_eq!(id.trust_domain().to_string(), "cluster.local");
+        assert_eq!(id.istio_workload(), Some(("default", "foo")));
+        for bad in ["spiffe:///ns/x", "http://a/b", "spiffe://Cluster.local/x", "spiffe://a//b", "spiffe://a/", "spiffe://a/b/../c", "spiffe://a/b?x"] {
+            assert!(bad.parse::<SpiffeId>().is_err(), "{bad}");
+        }
+        assert_eq!("spiffe:///ns/x".parse::<SpiffeId>().unwrap_err(), IdError::EmptyTrustDomain("spiffe:///ns/x".into()));
+    }
+
+    #[test]
+    fn trust_domains_and_server_names() {
+        round_trip::<TrustDomain>("cluster.local");
+        round_trip::<ServerName>("outbound_.9080_.v1_.reviews.default.svc.cluster.local");
+        assert!("".parse::<ServerName>().is_err());
+        assert!("a b".parse::<ServerName>().is_err());
+    }
+
+    #[test]
+    fn istio_cluster_names() {
+        round_trip::<IstioClusterName>("outbound|9080|v1|reviews.default.svc.cluster.local");
+        round_trip::<IstioClusterName>("inbound|9080||");
+        round_trip::<IstioClusterName>("inbound-vip|8000|http|httpbin.default.svc.cluster.local");
+        let n: IstioClusterName = "outbound|9080|v1|reviews.default.svc.cluster.local".parse().unwrap();
+        assert_eq!((n.port, n.subset.as_str()), (Some(9080), "v1"));
+        for bad in ["BlackHoleCluster", "outbound|x||a", "a|b|c", "default/httpbin|14001"] {
+            assert!(bad.parse::<IstioClusterName>().is_err(), "{bad}");
+        }
+    }
+}

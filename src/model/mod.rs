@@ -1,0 +1,169 @@
+//! The domain model every command shares: a proxy's identity, resources, TLS and policies, free
+//! of proto types. Built by `extract/`, read by `render/` (and later `rules/`, `expect/`).
+
+pub mod cert;
+pub mod ids;
+pub mod policy;
+pub mod report;
+pub mod tls;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+pub use cert::{CertInfo, Secret, SecretKind, SecretState};
+pub use ids::{IdError, IstioClusterName, ServerName, SpiffeId, TrustDomain};
+pub use policy::{InboundPort, MtlsMode, OutboundMode, OutboundPolicy};
+pub use report::{Counts, Node, Report, SectionCounts, Warning, WorkloadIdentity};
+pub use tls::{Socket, TlsContext, UpstreamTls};
+
+/// Configuration of a type we do not model (or do not know): its type and JSON, as it was.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RawConfig {
+    pub type_url: String,
+    /// The original JSON; absent for known types we simply do not look into.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceState {
+    Static,
+    Active,
+    Warming,
+    Draining,
+}
+
+impl std::fmt::Display for ResourceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ResourceState::Static => "STATIC",
+            ResourceState::Active => "ACTIVE",
+            ResourceState::Warming => "WARMING",
+            ResourceState::Draining => "DRAINING",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cluster {
+    pub name: String,
+    pub state: ResourceState,
+    /// Set when the name follows Istio's `direction|port|subset|host` convention.
+    pub istio: Option<IstioClusterName>,
+    /// `EDS`, `STATIC`, `ORIGINAL_DST`, `STRICT_DNS`… or the custom cluster type's name.
+    pub discovery: String,
+    /// `namespace/name` of the DestinationRule that produced it (`filter_metadata.istio.config`).
+    pub destination_rule: Option<String>,
+    pub tls: UpstreamTls,
+    /// Istio's ALPN rewrite opt-out (`filter_metadata.istio.alpn_override: "false"`).
+    pub alpn_override: Option<bool>,
+    pub pointer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Listener {
+    pub name: String,
+    pub state: ResourceState,
+    /// IP (or pipe path, or internal listener name) and port; internal listeners have no port.
+    pub address: Option<String>,
+    pub port: Option<u32>,
+    pub listener_filters: Vec<String>,
+    pub filter_chains: Vec<FilterChain>,
+    pub pointer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FilterChain {
+    pub name: Option<String>,
+    /// The listener's `default_filter_chain` (taken when no chain matches).
+    pub is_default: bool,
+    pub matcher: ChainMatch,
+    pub tls: Socket,
+    pub destinations: Vec<Destination>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ChainMatch {
+    pub destination_port: Option<u32>,
+    pub prefix_ranges: Vec<String>,
+    pub source_prefix_ranges: Vec<String>,
+    pub transport_protocol: Option<String>,
+    pub application_protocols: Vec<String>,
+    pub server_names: Vec<String>,
+}
+
+impl ChainMatch {
+    pub fn is_empty(&self) -> bool {
+        *self == ChainMatch::default()
+    }
+}
+
+/// Where a filter chain sends traffic.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Destination {
+    Cluster { name: String },
+    WeightedClusters { names: Vec<String> },
+    /// HTTP, routes from RDS by this name.
+    Route { name: String },
+    /// HTTP, routes inline in the listener: their match prefixes.
+    InlineRoute { config: Box<RouteConfig> },
+    /// A network filter we do not follow (Redis, Mongo, a Wasm filter, an unknown type…).
+    Filter { name: String, config: RawConfig },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RouteConfig {
+    pub name: String,
+    pub state: ResourceState,
+    pub virtual_hosts: Vec<VirtualHost>,
+    pub pointer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VirtualHost {
+    pub name: String,
+    pub domains: Vec<String>,
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Route {
+    pub name: Option<String>,
+    /// `/prefix*`, `/exact`, `PathPrefix:/p`, `regex: …`, `ConnectMatcher`…
+    #[serde(rename = "match")]
+    pub matcher: String,
+    pub action: RouteAction,
+    /// `name.namespace` of the VirtualService or HTTPRoute (`filter_metadata.istio.config`).
+    pub virtual_service: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RouteAction {
+    Cluster { name: String },
+    WeightedClusters { names: Vec<String> },
+    ClusterHeader { header: String },
+    ClusterSpecifierPlugin { name: String },
+    Redirect,
+    DirectResponse { status: u32 },
+    NonForwarding,
+    None,
+}
+
+/// Endpoints of one cluster (from `EndpointsConfigDump` or `/clusters`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Endpoint {
+    pub cluster: String,
+    /// `ip:port`, a pipe path, or `envoy://<internal listener>/<endpoint id>`.
+    pub address: String,
+    /// Envoy's health status name: `HEALTHY`, `UNHEALTHY`, `UNKNOWN`, `DRAINING`…
+    pub health: String,
+    pub locality: Option<String>,
+    pub weight: Option<u32>,
+    /// Transport socket match metadata (`envoy.transport_socket_match`), e.g. `tlsMode=istio`.
+    pub socket_match: BTreeMap<String, String>,
+    pub pointer: String,
+}

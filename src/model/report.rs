@@ -1,0 +1,97 @@
+//! The proxy report: what `envinspect dump.json` prints, and the JSON document's root.
+
+use serde::Serialize;
+
+use super::cert::{MissingSecret, Secret};
+use super::ids::{SpiffeId, TrustDomain};
+use super::policy::{InboundPort, OutboundPolicy};
+use super::{Cluster, Endpoint, Listener, RouteConfig};
+use crate::decode::Severity;
+use crate::source::DocumentKind;
+
+/// Version of the JSON document's layout (`docs/output-schema.md`).
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub source: String,
+    pub document: DocumentKind,
+    /// The `--now` the validity columns were computed at (RFC 3339).
+    pub now: String,
+    pub node: Option<Node>,
+    pub counts: SectionCounts,
+    pub identity: Option<WorkloadIdentity>,
+    pub outbound: OutboundPolicy,
+    pub inbound: Vec<InboundPort>,
+    pub clusters: Vec<Cluster>,
+    pub listeners: Vec<Listener>,
+    pub routes: Vec<RouteConfig>,
+    pub endpoints: Vec<Endpoint>,
+    pub secrets: Vec<Secret>,
+    pub missing_secrets: Vec<MissingSecret>,
+    pub warnings: Vec<Warning>,
+}
+
+impl Report {
+    pub fn error_count(&self) -> usize {
+        self.warnings.iter().filter(|w| w.severity == Severity::Error).map(|w| w.count).sum()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Node {
+    pub id: String,
+    pub cluster: Option<String>,
+    /// `sidecar`, `router`, `waypoint`… (first part of an Istio node id).
+    pub proxy_type: Option<String>,
+    pub ip: Option<String>,
+    /// `pod.namespace` from an Istio node id.
+    pub workload: Option<String>,
+    pub istio_version: Option<String>,
+    /// `1.18.3/Clean/RELEASE/BoringSSL`, as istioctl prints it.
+    pub envoy_version: Option<String>,
+}
+
+/// Resource counts per section; `None` where the dump has no such section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SectionCounts {
+    pub clusters: Option<Counts>,
+    pub listeners: Option<Counts>,
+    pub routes: Option<Counts>,
+    pub endpoints: Option<Counts>,
+    pub secrets: Option<Counts>,
+    pub scoped_routes: Option<usize>,
+    pub ecds_filters: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    #[serde(rename = "static")]
+    pub static_: usize,
+    pub active: usize,
+    pub warming: usize,
+    pub draining: usize,
+}
+
+/// Who the proxy says it is: the SPIFFE ID of its workload certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WorkloadIdentity {
+    pub secret: String,
+    pub spiffe_id: Option<SpiffeId>,
+    pub trust_domain: Option<TrustDomain>,
+    pub serial: Option<String>,
+    pub not_after: Option<String>,
+    pub valid_now: bool,
+    /// Why no identity could be read from the secret, when none could.
+    pub problem: Option<String>,
+}
+
+/// Decoding issues, grouped by message: how many times, and the first place (JSON Pointer).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Warning {
+    pub severity: Severity,
+    pub message: String,
+    pub count: usize,
+    pub first_pointer: String,
+}

@@ -1,0 +1,194 @@
+//! How a connection is (or is not) protected: transport sockets, TLS contexts, where their
+//! certificates and trust come from, and which peer names they accept.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::ids::{ServerName, TrustDomain};
+use super::RawConfig;
+
+/// What a cluster or filter chain puts on the wire.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Socket {
+    Plaintext { reason: NoTls },
+    Tls(Box<TlsContext>),
+    /// A transport socket we do not model (ALTS, tap, PROXY protocol…), kept as it was.
+    Other { name: String, config: Option<RawConfig> },
+}
+
+/// Why there is no TLS: absence carries a reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoTls {
+    /// No transport socket configured at all.
+    NoTransportSocket,
+    /// An explicit `raw_buffer` socket (e.g. Istio's `tlsMode-disabled` match).
+    RawBuffer,
+}
+
+/// A cluster's upstream protection: a default socket, plus per-endpoint overrides chosen by
+/// `transport_socket_matches` (Istio auto-mTLS).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UpstreamTls {
+    pub default: Socket,
+    pub matches: Vec<SocketMatch>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SocketMatch {
+    pub name: String,
+    /// Endpoint metadata (`envoy.transport_socket_match`) this entry matches; empty matches all.
+    pub criteria: BTreeMap<String, String>,
+    pub socket: Socket,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TlsMode {
+    /// Server authenticated only.
+    Simple,
+    /// Both sides present certificates (upstream: a client cert is configured; downstream: one
+    /// is required).
+    Mutual,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct TlsContext {
+    pub mode: Option<TlsMode>,
+    pub sni: Option<ServerName>,
+    pub alpn: Vec<String>,
+    pub min_version: Option<String>,
+    pub max_version: Option<String>,
+    pub certificates: Vec<CertSource>,
+    pub validation: Vec<ValidationSource>,
+    pub san_matchers: Vec<SanMatcher>,
+    /// Downstream only.
+    pub require_client_certificate: Option<bool>,
+}
+
+/// Where a certificate (chain and key) comes from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CertSource {
+    Sds { name: String },
+    /// Inline PEM or DER; the size only (the chain is decoded in `secrets`).
+    Inline { bytes: usize },
+    File { path: String },
+    /// A certificate provider instance or other mechanism, by name.
+    Provider { name: String },
+}
+
+/// Where the trust (CA bundle) used to verify the peer comes from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ValidationSource {
+    Sds { name: String },
+    InlineCa { bytes: usize },
+    File { path: String },
+    /// `SPIFFECertValidatorConfig`: one bundle per trust domain.
+    SpiffeBundles { trust_domains: Vec<TrustDomain> },
+    /// A custom validator we do not model.
+    CustomValidator { name: String },
+    Provider { name: String },
+}
+
+/// Which SAN types a matcher applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SanKind {
+    /// `match_subject_alt_names`: checked against every SAN of every type.
+    Any,
+    Uri,
+    Dns,
+    Ip,
+    Email,
+    OtherName,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SanMatcher {
+    pub san: SanKind,
+    #[serde(flatten)]
+    pub matcher: StringMatch,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct StringMatch {
+    pub how: MatchKind,
+    pub value: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_case: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchKind {
+    Exact,
+    Prefix,
+    Suffix,
+    Contains,
+    Regex,
+}
+
+impl std::fmt::Display for SanMatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let san = match self.san {
+            SanKind::Any => "",
+            SanKind::Uri => "URI ",
+            SanKind::Dns => "DNS ",
+            SanKind::Ip => "IP ",
+            SanKind::Email => "email ",
+            SanKind::OtherName => "other ",
+        };
+        let how = match self.matcher.how {
+            MatchKind::Exact => "",
+            MatchKind::Prefix => "prefix ",
+            MatchKind::Suffix => "suffix ",
+            MatchKind::Contains => "contains ",
+            MatchKind::Regex => "regex ",
+        };
+        write!(f, "{san}{how}{}", self.matcher.value)?;
+        if self.matcher.ignore_case {
+            f.write_str(" (ignore case)")?;
+        }
+        Ok(())
+    }
+}
+
+impl Socket {
+    /// The one-word summary used in tables: `mTLS`, `TLS`, `plaintext`, or the socket's name.
+    pub fn summary(&self) -> String {
+        match self {
+            Socket::Plaintext { .. } => "plaintext".into(),
+            Socket::Tls(ctx) => match ctx.mode {
+                Some(TlsMode::Mutual) => "mTLS".into(),
+                _ => "TLS".into(),
+            },
+            Socket::Other { name, .. } => name.clone(),
+        }
+    }
+}
+
+impl UpstreamTls {
+    /// `mTLS`, `TLS`, `plaintext`, or for auto-mTLS `auto: tlsMode=istio→mTLS, *→plaintext`.
+    pub fn summary(&self) -> String {
+        if self.matches.is_empty() {
+            return self.default.summary();
+        }
+        let parts: Vec<String> = self
+            .matches
+            .iter()
+            .map(|m| {
+                let crit = if m.criteria.is_empty() {
+                    "*".to_string()
+                } else {
+                    m.criteria.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+                };
+                format!("{crit}→{}", m.socket.summary())
+            })
+            .collect();
+        format!("auto: {}", parts.join(", "))
+    }
+}
