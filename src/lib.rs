@@ -1,11 +1,34 @@
 //! envinspect: reads what an Envoy proxy says about itself (a `/config_dump`, `/certs`,
 //! `/clusters`, `/server_info`) and answers who it is, whom it trusts and how its traffic flows.
 //!
-//! Layers, each a module: [`source`] (bytes in) → [`decode`] (typed protos) → `extract`
-//! (protos → [`model`]) → `render` (table, json, yaml). Protos stop at `extract`.
+//! Layers, each a module: [`source`] (bytes in) → [`decode`] (typed protos) → [`extract`]
+//! (protos → [`model`]) → [`cert`] and [`filter`] (work on the model) → [`render`] (table, json,
+//! yaml). Protos stop at `extract`. The library never reads the clock: `now` is an argument.
 
-pub mod decode;
-pub mod source;
 pub mod cert;
+pub mod decode;
 pub mod extract;
+pub mod filter;
 pub mod model;
+pub mod render;
+pub mod source;
+
+use time::OffsetDateTime;
+
+pub use decode::Pool;
+pub use model::Report;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Source(#[from] source::SourceError),
+    #[error(transparent)]
+    Decode(#[from] decode::DecodeError),
+}
+
+/// Reads, decodes and extracts one document into a report judged at `now`.
+pub fn inspect(input: &source::Input, pool: &Pool, now: OffsetDateTime) -> Result<Report, Error> {
+    let doc = source::parse(input)?;
+    let decoded = decode::decode(pool, doc);
+    Ok(extract::report(&input.name, decoded, now))
+}

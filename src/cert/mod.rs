@@ -21,7 +21,10 @@ pub fn parse_certificates(bytes: &[u8], now: OffsetDateTime) -> (Vec<CertInfo>, 
                     Err(e) => problems.push(format!("PEM block {}: {e}", i + 1)),
                 },
                 Ok(pem) if pem.label.contains("PRIVATE KEY") => {
-                    problems.push(format!("PEM block {}: a private key where certificates belong", i + 1));
+                    problems.push(format!(
+                        "PEM block {}: a private key where certificates belong",
+                        i + 1
+                    ));
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -60,10 +63,12 @@ fn parse_der(der: &[u8], now: OffsetDateTime) -> Result<CertInfo, String> {
     if let Ok(Some(san)) = cert.subject_alternative_name() {
         for name in &san.value.general_names {
             match name {
-                GeneralName::URI(uri) if uri.starts_with("spiffe://") => match uri.parse::<SpiffeId>() {
-                    Ok(id) => info.spiffe_ids.push(id),
-                    Err(e) => info.bad_spiffe_ids.push(e.to_string()),
-                },
+                GeneralName::URI(uri) if uri.starts_with("spiffe://") => {
+                    match uri.parse::<SpiffeId>() {
+                        Ok(id) => info.spiffe_ids.push(id),
+                        Err(e) => info.bad_spiffe_ids.push(e.to_string()),
+                    }
+                }
                 GeneralName::URI(uri) => info.other_uris.push(uri.to_string()),
                 GeneralName::DNSName(dns) => info.dns_names.push(dns.to_string()),
                 _ => {}
@@ -81,7 +86,10 @@ pub fn serial_hex(raw: &[u8]) -> String {
 }
 
 pub fn rfc3339(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).unwrap_or(t);
+    let t = t
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(t);
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
@@ -91,8 +99,14 @@ mod tests {
 
     #[test]
     fn serials_are_padded_like_istioctl() {
-        assert_eq!(serial_hex(&[0x01, 0x93]), "00000000000000000000000000000193");
-        assert_eq!(serial_hex(&[0x00, 0xff]), "000000000000000000000000000000ff");
+        assert_eq!(
+            serial_hex(&[0x01, 0x93]),
+            "00000000000000000000000000000193"
+        );
+        assert_eq!(
+            serial_hex(&[0x00, 0xff]),
+            "000000000000000000000000000000ff"
+        );
         let twenty = [0x52u8; 20];
         assert_eq!(serial_hex(&twenty).len(), 40);
     }
@@ -113,7 +127,13 @@ mod tests {
         let (certs, problems) = parse_certificates(b"\x30\x03\x02\x01", now);
         assert!(certs.is_empty());
         assert_eq!(problems.len(), 1);
-        let (_, problems) = parse_certificates(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", now);
-        assert_eq!(problems, ["PEM block 1: a private key where certificates belong"]);
+        let (_, problems) = parse_certificates(
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            now,
+        );
+        assert_eq!(
+            problems,
+            ["PEM block 1: a private key where certificates belong"]
+        );
     }
 }

@@ -20,13 +20,15 @@ use envoy_types::pb::google::protobuf::Any;
 use time::OffsetDateTime;
 
 use crate::cert::{rfc3339, serial_hex};
-use crate::decode::{any::type_name, typeurl, unpack, DecodedDump, Decoded, Issue, SectionType, Unpacked};
+use crate::decode::{
+    any::type_name, typeurl, unpack, Decoded, DecodedDump, Issue, SectionType, Unpacked,
+};
 use crate::model::cert::{CertInfo, KeyMaterial, MissingSecret};
 use crate::model::report::SCHEMA_VERSION;
 use crate::model::tls::{CertSource, ValidationSource};
 use crate::model::{
-    Counts, Endpoint, Node, OutboundMode, OutboundPolicy, RawConfig, Report, ResourceState, SecretKind, SecretState,
-    SectionCounts, Socket, TlsContext, Warning, WorkloadIdentity,
+    Counts, Endpoint, Node, OutboundMode, OutboundPolicy, RawConfig, Report, ResourceState,
+    SecretKind, SecretState, SectionCounts, Socket, TlsContext, Warning, WorkloadIdentity,
 };
 use resources::unpack_or_note;
 
@@ -40,7 +42,10 @@ pub fn report(source: &str, decoded: Decoded, now: OffsetDateTime) -> Report {
         node: None,
         counts: SectionCounts::default(),
         identity: None,
-        outbound: OutboundPolicy { mode: OutboundMode::NotApplicable, evidence: Vec::new() },
+        outbound: OutboundPolicy {
+            mode: OutboundMode::NotApplicable,
+            evidence: Vec::new(),
+        },
         inbound: Vec::new(),
         clusters: Vec::new(),
         listeners: Vec::new(),
@@ -69,7 +74,11 @@ pub fn report(source: &str, decoded: Decoded, now: OffsetDateTime) -> Report {
             r.node = s.node.map(|n| node(n, None));
             if let Some(n) = &mut r.node {
                 // `<sha>/1.40.0/Clean/RELEASE/BoringSSL` → drop the sha, as istioctl does.
-                n.envoy_version = s.version.split_once('/').map(|(_, v)| v.to_string()).or(n.envoy_version.take());
+                n.envoy_version = s
+                    .version
+                    .split_once('/')
+                    .map(|(_, v)| v.to_string())
+                    .or(n.envoy_version.take());
             }
         }
     }
@@ -86,15 +95,30 @@ fn config_dump(mut d: DecodedDump, now: OffsetDateTime, r: &mut Report, issues: 
     }
     let mut counts = SectionCounts::default();
     if has(SectionType::Clusters) {
-        counts.clusters = Some(Counts { static_: d.static_clusters.len(), active: d.active_clusters.len(), warming: d.warming_clusters.len(), draining: 0 });
+        counts.clusters = Some(Counts {
+            static_: d.static_clusters.len(),
+            active: d.active_clusters.len(),
+            warming: d.warming_clusters.len(),
+            draining: 0,
+        });
     }
     for c in std::mem::take(&mut d.static_clusters) {
         let ptr = format!("{}/cluster", c.pointer);
         if let Some(pb) = unpack_or_note::<PbCluster>(c.value.cluster.as_ref(), &ptr, issues) {
-            r.clusters.push(resources::cluster(pb, ResourceState::Static, &ptr));
+            r.clusters
+                .push(resources::cluster(pb, ResourceState::Static, &ptr));
         }
     }
-    for (list, state) in [(std::mem::take(&mut d.active_clusters), ResourceState::Active), (std::mem::take(&mut d.warming_clusters), ResourceState::Warming)] {
+    for (list, state) in [
+        (
+            std::mem::take(&mut d.active_clusters),
+            ResourceState::Active,
+        ),
+        (
+            std::mem::take(&mut d.warming_clusters),
+            ResourceState::Warming,
+        ),
+    ] {
         for c in list {
             let ptr = format!("{}/cluster", c.pointer);
             if let Some(pb) = unpack_or_note::<PbCluster>(c.value.cluster.as_ref(), &ptr, issues) {
@@ -103,7 +127,10 @@ fn config_dump(mut d: DecodedDump, now: OffsetDateTime, r: &mut Report, issues: 
         }
     }
     if has(SectionType::Listeners) {
-        let mut c = Counts { static_: d.static_listeners.len(), ..Counts::default() };
+        let mut c = Counts {
+            static_: d.static_listeners.len(),
+            ..Counts::default()
+        };
         for l in &d.dynamic_listeners {
             c.active += usize::from(l.value.active_state.is_some());
             c.warming += usize::from(l.value.warming_state.is_some());
@@ -114,12 +141,17 @@ fn config_dump(mut d: DecodedDump, now: OffsetDateTime, r: &mut Report, issues: 
     for l in std::mem::take(&mut d.static_listeners) {
         let ptr = format!("{}/listener", l.pointer);
         if let Some(pb) = unpack_or_note::<PbListener>(l.value.listener.as_ref(), &ptr, issues) {
-            r.listeners.push(resources::listener(pb, ResourceState::Static, &ptr));
+            r.listeners
+                .push(resources::listener(pb, ResourceState::Static, &ptr));
         }
     }
     for l in std::mem::take(&mut d.dynamic_listeners) {
         let v = l.value;
-        for (state, s, key) in [(ResourceState::Active, v.active_state, "active_state"), (ResourceState::Warming, v.warming_state, "warming_state"), (ResourceState::Draining, v.draining_state, "draining_state")] {
+        for (state, s, key) in [
+            (ResourceState::Active, v.active_state, "active_state"),
+            (ResourceState::Warming, v.warming_state, "warming_state"),
+            (ResourceState::Draining, v.draining_state, "draining_state"),
+        ] {
             let Some(s) = s else { continue };
             let ptr = format!("{}/{key}/listener", l.pointer);
             if let Some(pb) = unpack_or_note::<PbListener>(s.listener.as_ref(), &ptr, issues) {
@@ -128,11 +160,27 @@ fn config_dump(mut d: DecodedDump, now: OffsetDateTime, r: &mut Report, issues: 
         }
     }
     if has(SectionType::Routes) {
-        counts.routes = Some(Counts { static_: d.static_routes.len(), active: d.dynamic_routes.len(), ..Counts::default() });
+        counts.routes = Some(Counts {
+            static_: d.static_routes.len(),
+            active: d.dynamic_routes.len(),
+            ..Counts::default()
+        });
     }
     let route_lists = [
-        (d.static_routes.drain(..).map(|x| (x.pointer, x.value.route_config)).collect::<Vec<_>>(), ResourceState::Static),
-        (d.dynamic_routes.drain(..).map(|x| (x.pointer, x.value.route_config)).collect(), ResourceState::Active),
+        (
+            d.static_routes
+                .drain(..)
+                .map(|x| (x.pointer, x.value.route_config))
+                .collect::<Vec<_>>(),
+            ResourceState::Static,
+        ),
+        (
+            d.dynamic_routes
+                .drain(..)
+                .map(|x| (x.pointer, x.value.route_config))
+                .collect(),
+            ResourceState::Active,
+        ),
     ];
     for (list, state) in route_lists {
         for (ptr, any) in list {
@@ -143,11 +191,21 @@ fn config_dump(mut d: DecodedDump, now: OffsetDateTime, r: &mut Report, issues: 
         }
     }
     if has(SectionType::Endpoints) {
-        counts.endpoints = Some(Counts { static_: d.static_endpoints.len(), active: d.dynamic_endpoints.len(), ..Counts::default() });
+        counts.endpoints = Some(Counts {
+            static_: d.static_endpoints.len(),
+            active: d.dynamic_endpoints.len(),
+            ..Counts::default()
+        });
     }
     let endpoint_lists = [
-        d.static_endpoints.drain(..).map(|x| (x.pointer, x.value.endpoint_config)).collect::<Vec<_>>(),
-        d.dynamic_endpoints.drain(..).map(|x| (x.pointer, x.value.endpoint_config)).collect(),
+        d.static_endpoints
+            .drain(..)
+            .map(|x| (x.pointer, x.value.endpoint_config))
+            .collect::<Vec<_>>(),
+        d.dynamic_endpoints
+            .drain(..)
+            .map(|x| (x.pointer, x.value.endpoint_config))
+            .collect(),
     ];
     for (ptr, any) in endpoint_lists.into_iter().flatten() {
         let ptr = format!("{ptr}/endpoint_config");
@@ -156,19 +214,46 @@ fn config_dump(mut d: DecodedDump, now: OffsetDateTime, r: &mut Report, issues: 
         }
     }
     if has(SectionType::Secrets) {
-        counts.secrets = Some(Counts { static_: d.static_secrets.len(), active: d.active_secrets.len(), warming: d.warming_secrets.len(), draining: 0 });
+        counts.secrets = Some(Counts {
+            static_: d.static_secrets.len(),
+            active: d.active_secrets.len(),
+            warming: d.warming_secrets.len(),
+            draining: 0,
+        });
     }
     for s in std::mem::take(&mut d.static_secrets) {
         let ptr = format!("{}/secret", s.pointer);
         let pb = unpack_or_note::<PbSecret>(s.value.secret.as_ref(), &ptr, issues);
-        r.secrets.push(secret::secret(s.value.name, None, pb, SecretState::Static, &ptr, now));
+        r.secrets.push(secret::secret(
+            s.value.name,
+            None,
+            pb,
+            SecretState::Static,
+            &ptr,
+            now,
+        ));
     }
-    for (list, state) in [(std::mem::take(&mut d.active_secrets), SecretState::Active), (std::mem::take(&mut d.warming_secrets), SecretState::Warming)] {
+    for (list, state) in [
+        (std::mem::take(&mut d.active_secrets), SecretState::Active),
+        (std::mem::take(&mut d.warming_secrets), SecretState::Warming),
+    ] {
         for s in list {
             let ptr = format!("{}/secret", s.pointer);
             let pb = unpack_or_note::<PbSecret>(s.value.secret.as_ref(), &ptr, issues);
-            let state = if state == SecretState::Warming && s.value.version_info == "uninitialized" { SecretState::Uninitialized } else { state };
-            r.secrets.push(secret::secret(s.value.name, Some(s.value.version_info), pb, state, &ptr, now));
+            let state = if state == SecretState::Warming && s.value.version_info == "uninitialized"
+            {
+                SecretState::Uninitialized
+            } else {
+                state
+            };
+            r.secrets.push(secret::secret(
+                s.value.name,
+                Some(s.value.version_info),
+                pb,
+                state,
+                &ptr,
+                now,
+            ));
         }
     }
     counts.scoped_routes = has(SectionType::ScopedRoutes).then_some(d.scoped_routes);
@@ -184,11 +269,16 @@ fn config_dump(mut d: DecodedDump, now: OffsetDateTime, r: &mut Report, issues: 
 }
 
 fn sort(r: &mut Report) {
-    r.clusters.sort_by(|a, b| (&a.name, a.state).cmp(&(&b.name, b.state)));
-    r.listeners.sort_by(|a, b| (&a.name, a.state, &a.pointer).cmp(&(&b.name, b.state, &b.pointer)));
-    r.routes.sort_by(|a, b| (&a.name, a.state, &a.pointer).cmp(&(&b.name, b.state, &b.pointer)));
-    r.endpoints.sort_by(|a, b| (&a.cluster, &a.address).cmp(&(&b.cluster, &b.address)));
-    r.secrets.sort_by(|a, b| (&a.name, a.state).cmp(&(&b.name, b.state)));
+    r.clusters
+        .sort_by(|a, b| (&a.name, a.state).cmp(&(&b.name, b.state)));
+    r.listeners
+        .sort_by(|a, b| (&a.name, a.state, &a.pointer).cmp(&(&b.name, b.state, &b.pointer)));
+    r.routes
+        .sort_by(|a, b| (&a.name, a.state, &a.pointer).cmp(&(&b.name, b.state, &b.pointer)));
+    r.endpoints
+        .sort_by(|a, b| (&a.cluster, &a.address).cmp(&(&b.cluster, &b.address)));
+    r.secrets
+        .sort_by(|a, b| (&a.name, a.state).cmp(&(&b.name, b.state)));
 }
 
 /// Who references each SDS secret, and which referenced names the dump lacks.
@@ -204,11 +294,14 @@ fn link_secrets(r: &mut Report, have_secret_section: bool) {
             _ => None,
         });
         for name in names.chain(trust) {
-            refs.entry(name.clone()).or_default().insert(who.to_string());
+            refs.entry(name.clone())
+                .or_default()
+                .insert(who.to_string());
         }
     };
     for c in &r.clusters {
-        let sockets = std::iter::once(&c.tls.default).chain(c.tls.matches.iter().map(|m| &m.socket));
+        let sockets =
+            std::iter::once(&c.tls.default).chain(c.tls.matches.iter().map(|m| &m.socket));
         for s in sockets {
             if let Socket::Tls(ctx) = s {
                 note(ctx, &format!("cluster {}", c.name));
@@ -233,7 +326,10 @@ fn link_secrets(r: &mut Report, have_secret_section: bool) {
         r.missing_secrets = refs
             .iter()
             .filter(|(name, _)| !known.contains(name.as_str()))
-            .map(|(name, who)| MissingSecret { name: name.clone(), referenced_by: who.iter().cloned().collect() })
+            .map(|(name, who)| MissingSecret {
+                name: name.clone(),
+                referenced_by: who.iter().cloned().collect(),
+            })
             .collect();
     }
 }
@@ -242,18 +338,28 @@ fn link_secrets(r: &mut Report, have_secret_section: bool) {
 /// leaf carries a SPIFFE ID.
 fn identity(r: &Report) -> Option<WorkloadIdentity> {
     let chains = || r.secrets.iter().filter(|s| s.kind == SecretKind::CertChain);
-    let secret = chains()
-        .find(|s| s.name == "default")
-        .or_else(|| chains().find(|s| s.certificates.first().is_some_and(|c| !c.spiffe_ids.is_empty())));
+    let secret = chains().find(|s| s.name == "default").or_else(|| {
+        chains().find(|s| {
+            s.certificates
+                .first()
+                .is_some_and(|c| !c.spiffe_ids.is_empty())
+        })
+    });
     let Some(secret) = secret else {
         // Pre-SDS Istio mounts the workload certificate from a file: say so.
-        let file = r.clusters.iter().flat_map(|c| std::iter::once(&c.tls.default).chain(c.tls.matches.iter().map(|m| &m.socket))).find_map(|s| match s {
-            Socket::Tls(ctx) => ctx.certificates.iter().find_map(|c| match c {
-                CertSource::File { path } => Some(path.clone()),
+        let file = r
+            .clusters
+            .iter()
+            .flat_map(|c| {
+                std::iter::once(&c.tls.default).chain(c.tls.matches.iter().map(|m| &m.socket))
+            })
+            .find_map(|s| match s {
+                Socket::Tls(ctx) => ctx.certificates.iter().find_map(|c| match c {
+                    CertSource::File { path } => Some(path.clone()),
+                    _ => None,
+                }),
                 _ => None,
-            }),
-            _ => None,
-        })?;
+            })?;
         return Some(WorkloadIdentity {
             secret: String::new(),
             spiffe_id: None,
@@ -261,14 +367,22 @@ fn identity(r: &Report) -> Option<WorkloadIdentity> {
             serial: None,
             not_after: None,
             valid_now: false,
-            problem: Some(format!("certificate is read from the file {file}, which a config dump does not contain")),
+            problem: Some(format!(
+                "certificate is read from the file {file}, which a config dump does not contain"
+            )),
         });
     };
     let leaf: Option<&CertInfo> = secret.certificates.first();
     let spiffe_id = leaf.and_then(|c| c.spiffe_ids.first().cloned());
     let problem = match (leaf, &spiffe_id) {
-        (None, _) if !secret.files.is_empty() => Some(format!("certificate is read from the file {}, which a config dump does not contain", secret.files[0])),
-        (None, _) => Some(format!("secret {} holds no certificate ({})", secret.name, secret.state)),
+        (None, _) if !secret.files.is_empty() => Some(format!(
+            "certificate is read from the file {}, which a config dump does not contain",
+            secret.files[0]
+        )),
+        (None, _) => Some(format!(
+            "secret {} holds no certificate ({})",
+            secret.name, secret.state
+        )),
         (Some(c), None) if !c.bad_spiffe_ids.is_empty() => Some(c.bad_spiffe_ids[0].clone()),
         (Some(_), None) => Some("the leaf certificate has no SPIFFE ID".into()),
         _ => None,
@@ -285,10 +399,18 @@ fn identity(r: &Report) -> Option<WorkloadIdentity> {
 }
 
 fn node(n: PbNode, _unused: Option<()>) -> Node {
-    let meta = n.metadata.as_ref().map(resources::struct_strings).unwrap_or_default();
+    let meta = n
+        .metadata
+        .as_ref()
+        .map(resources::struct_strings)
+        .unwrap_or_default();
     let parts: Vec<&str> = n.id.split('~').collect();
     let (proxy_type, ip, workload) = match parts.as_slice() {
-        [t, ip, w, _] => (Some(t.to_string()), Some(ip.to_string()), Some(w.to_string())),
+        [t, ip, w, _] => (
+            Some(t.to_string()),
+            Some(ip.to_string()),
+            Some(w.to_string()),
+        ),
         _ => (None, None, None),
     };
     use envoy_types::pb::envoy::config::core::v3::node::UserAgentVersionType;
@@ -298,7 +420,11 @@ fn node(n: PbNode, _unused: Option<()>) -> Node {
     }
     .map(|b| {
         let v = b.version.unwrap_or_default();
-        let m = b.metadata.as_ref().map(resources::struct_strings).unwrap_or_default();
+        let m = b
+            .metadata
+            .as_ref()
+            .map(resources::struct_strings)
+            .unwrap_or_default();
         let mut s = format!("{}.{}.{}", v.major_number, v.minor_number, v.patch);
         for key in ["revision.status", "build.type", "ssl.version"] {
             if let Some(x) = m.get(key) {
@@ -323,7 +449,10 @@ fn node(n: PbNode, _unused: Option<()>) -> Node {
 fn certs_document(c: admin::Certificates, now: OffsetDateTime, r: &mut Report) {
     use envoy_types::pb::envoy::admin::v3::subject_alternate_name::Name;
     for (i, entry) in c.certificates.into_iter().enumerate() {
-        for (kind, list, key) in [(SecretKind::Ca, entry.ca_cert, "ca_cert"), (SecretKind::CertChain, entry.cert_chain, "cert_chain")] {
+        for (kind, list, key) in [
+            (SecretKind::Ca, entry.ca_cert, "ca_cert"),
+            (SecretKind::CertChain, entry.cert_chain, "cert_chain"),
+        ] {
             let certs: Vec<CertInfo> = list
                 .into_iter()
                 .map(|d| {
@@ -385,7 +514,10 @@ fn certs_document(c: admin::Certificates, now: OffsetDateTime, r: &mut Report) {
 fn hex_bytes(s: &str) -> Vec<u8> {
     let s: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
     let s = if s.len() % 2 == 1 { format!("0{s}") } else { s };
-    (0..s.len()).step_by(2).filter_map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .filter_map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
 }
 
 /// `/clusters?format=json`: endpoints with their health as Envoy sees it now.
@@ -394,31 +526,53 @@ fn cluster_statuses(c: admin::Clusters, r: &mut Report) {
     for (i, cs) in c.cluster_statuses.into_iter().enumerate() {
         for (j, h) in cs.host_statuses.into_iter().enumerate() {
             let hs = h.health_status.unwrap_or_default();
-            let failed = hs.failed_active_health_check || hs.failed_outlier_check || hs.failed_active_degraded_check || hs.pending_dynamic_removal;
+            let failed = hs.failed_active_health_check
+                || hs.failed_outlier_check
+                || hs.failed_active_degraded_check
+                || hs.pending_dynamic_removal;
             let health = if failed {
                 "UNHEALTHY".to_string()
             } else {
-                HealthStatus::try_from(hs.eds_health_status).map(|s| s.as_str_name().to_string()).unwrap_or_default()
+                HealthStatus::try_from(hs.eds_health_status)
+                    .map(|s| s.as_str_name().to_string())
+                    .unwrap_or_default()
             };
             r.endpoints.push(Endpoint {
                 cluster: cs.name.clone(),
-                address: h.address.as_ref().map(resources::format_address).unwrap_or_default(),
+                address: h
+                    .address
+                    .as_ref()
+                    .map(resources::format_address)
+                    .unwrap_or_default(),
                 health,
-                locality: h.locality.map(|l| [l.region, l.zone, l.sub_zone].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join("/")).filter(|l| !l.is_empty()),
+                locality: h
+                    .locality
+                    .map(|l| {
+                        [l.region, l.zone, l.sub_zone]
+                            .into_iter()
+                            .filter(|s| !s.is_empty())
+                            .collect::<Vec<_>>()
+                            .join("/")
+                    })
+                    .filter(|l| !l.is_empty()),
                 weight: Some(h.weight),
                 socket_match: BTreeMap::new(),
                 pointer: format!("/cluster_statuses/{i}/host_statuses/{j}"),
             });
         }
     }
-    r.endpoints.sort_by(|a, b| (&a.cluster, &a.address).cmp(&(&b.cluster, &b.address)));
+    r.endpoints
+        .sort_by(|a, b| (&a.cluster, &a.address).cmp(&(&b.cluster, &b.address)));
 }
 
 /// Groups issues by message: count and first place. Errors first.
 fn aggregate(issues: Vec<Issue>) -> Vec<Warning> {
-    let mut groups: BTreeMap<(Reverse<crate::decode::Severity>, String), (usize, String)> = BTreeMap::new();
+    let mut groups: BTreeMap<(Reverse<crate::decode::Severity>, String), (usize, String)> =
+        BTreeMap::new();
     for i in issues {
-        let e = groups.entry((Reverse(i.severity), i.message)).or_insert((0, i.pointer.clone()));
+        let e = groups
+            .entry((Reverse(i.severity), i.message))
+            .or_insert((0, i.pointer.clone()));
         e.0 += 1;
         if i.pointer < e.1 {
             e.1 = i.pointer;
@@ -426,7 +580,14 @@ fn aggregate(issues: Vec<Issue>) -> Vec<Warning> {
     }
     groups
         .into_iter()
-        .map(|((Reverse(severity), message), (count, first_pointer))| Warning { severity, message, count, first_pointer })
+        .map(
+            |((Reverse(severity), message), (count, first_pointer))| Warning {
+                severity,
+                message,
+                count,
+                first_pointer,
+            },
+        )
         .collect()
 }
 
@@ -437,6 +598,9 @@ pub(crate) fn raw_config(any: &Any) -> RawConfig {
             type_url: typeurl::message_name(&type_url).to_string(),
             raw: serde_json::from_str(&raw_json).ok(),
         },
-        _ => RawConfig { type_url: type_name(any), raw: None },
+        _ => RawConfig {
+            type_url: type_name(any),
+            raw: None,
+        },
     }
 }

@@ -4,17 +4,30 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Destination, InboundPort, Listener, MtlsMode, OutboundMode, OutboundPolicy, RouteAction, RouteConfig, Socket};
 use crate::model::{Cluster, FilterChain};
+use crate::model::{
+    Destination, InboundPort, Listener, MtlsMode, OutboundMode, OutboundPolicy, RouteAction,
+    RouteConfig, Socket,
+};
 
 const PASSTHROUGH: &str = "PassthroughCluster";
 const BLACKHOLE: &str = "BlackHoleCluster";
 
-pub(crate) fn outbound(listeners: &[Listener], routes: &[RouteConfig], clusters: &[Cluster]) -> OutboundPolicy {
-    let Some(l) = listeners.iter().find(|l| l.name == "virtualOutbound").or_else(|| listeners.iter().find(|l| l.name == "virtual")) else {
+pub(crate) fn outbound(
+    listeners: &[Listener],
+    routes: &[RouteConfig],
+    clusters: &[Cluster],
+) -> OutboundPolicy {
+    let Some(l) = listeners
+        .iter()
+        .find(|l| l.name == "virtualOutbound")
+        .or_else(|| listeners.iter().find(|l| l.name == "virtual"))
+    else {
         return OutboundPolicy {
             mode: OutboundMode::NotApplicable,
-            evidence: vec!["no virtualOutbound listener: not a sidecar with outbound capture".into()],
+            evidence: vec![
+                "no virtualOutbound listener: not a sidecar with outbound capture".into(),
+            ],
         };
     };
     let (mut allow, mut block, mut dynamic) = (false, false, false);
@@ -22,11 +35,16 @@ pub(crate) fn outbound(listeners: &[Listener], routes: &[RouteConfig], clusters:
     for (i, chain) in l.filter_chains.iter().enumerate() {
         let label = chain_label(l, chain, i);
         for d in &chain.destinations {
-            let Destination::Cluster { name } = d else { continue };
+            let Destination::Cluster { name } = d else {
+                continue;
+            };
             // A chain limited to address ranges (the pod's own IP → BlackHole) is a loop guard.
             if !chain.matcher.prefix_ranges.is_empty() {
                 if name == BLACKHOLE {
-                    evidence.push(format!("{label} → {BLACKHOLE} matches {} only: loop guard, not policy", chain.matcher.prefix_ranges.join(",")));
+                    evidence.push(format!(
+                        "{label} → {BLACKHOLE} matches {} only: loop guard, not policy",
+                        chain.matcher.prefix_ranges.join(",")
+                    ));
                 }
                 continue;
             }
@@ -36,9 +54,14 @@ pub(crate) fn outbound(listeners: &[Listener], routes: &[RouteConfig], clusters:
             } else if name == BLACKHOLE {
                 block = true;
                 evidence.push(format!("{label} (catch-all) → {BLACKHOLE}"));
-            } else if clusters.iter().any(|c| &c.name == name && c.discovery.contains("dynamic_forward_proxy")) {
+            } else if clusters
+                .iter()
+                .any(|c| &c.name == name && c.discovery.contains("dynamic_forward_proxy"))
+            {
                 dynamic = true;
-                evidence.push(format!("{label} (catch-all) → dynamic forward proxy cluster {name}"));
+                evidence.push(format!(
+                    "{label} (catch-all) → dynamic forward proxy cluster {name}"
+                ));
             }
         }
     }
@@ -51,11 +74,17 @@ pub(crate) fn outbound(listeners: &[Listener], routes: &[RouteConfig], clusters:
             match (vh.name.as_str(), target) {
                 ("allow_any", Some(PASSTHROUGH)) => {
                     allow = true;
-                    evidence.push(format!("route {} virtual host allow_any → {PASSTHROUGH}", display(&rc.name)));
+                    evidence.push(format!(
+                        "route {} virtual host allow_any → {PASSTHROUGH}",
+                        display(&rc.name)
+                    ));
                 }
                 ("block_all", _) => {
                     block = true;
-                    evidence.push(format!("route {} virtual host block_all", display(&rc.name)));
+                    evidence.push(format!(
+                        "route {} virtual host block_all",
+                        display(&rc.name)
+                    ));
                 }
                 _ => {}
             }
@@ -68,7 +97,10 @@ pub(crate) fn outbound(listeners: &[Listener], routes: &[RouteConfig], clusters:
         (true, false, false) => OutboundMode::AllowAny,
         (false, true, false) => OutboundMode::RegistryOnly,
         (false, false, false) => {
-            evidence.push(format!("listener {} has no catch-all chain to {PASSTHROUGH} or {BLACKHOLE}", l.name));
+            evidence.push(format!(
+                "listener {} has no catch-all chain to {PASSTHROUGH} or {BLACKHOLE}",
+                l.name
+            ));
             OutboundMode::Unknown
         }
         _ => {
@@ -92,7 +124,10 @@ pub(crate) fn inbound(listeners: &[Listener]) -> Vec<InboundPort> {
     }
     let mut ports: BTreeMap<Option<u32>, Seen> = BTreeMap::new();
     for (i, chain) in l.filter_chains.iter().enumerate() {
-        let to_blackhole = chain.destinations.iter().any(|d| matches!(d, Destination::Cluster { name } if name == BLACKHOLE));
+        let to_blackhole = chain
+            .destinations
+            .iter()
+            .any(|d| matches!(d, Destination::Cluster { name } if name == BLACKHOLE));
         if to_blackhole {
             continue;
         }
@@ -108,7 +143,11 @@ pub(crate) fn inbound(listeners: &[Listener]) -> Vec<InboundPort> {
         } else {
             seen.plain = true;
         }
-        seen.evidence.push(format!("{} ({})", chain_label(l, chain, i), if is_tls { "tls" } else { "plaintext" }));
+        seen.evidence.push(format!(
+            "{} ({})",
+            chain_label(l, chain, i),
+            if is_tls { "tls" } else { "plaintext" }
+        ));
     }
     ports
         .into_iter()

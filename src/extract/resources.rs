@@ -2,10 +2,18 @@
 
 use std::collections::BTreeMap;
 
-use envoy_types::pb::envoy::config::cluster::v3::{cluster::ClusterDiscoveryType, cluster::DiscoveryType, Cluster as PbCluster};
-use envoy_types::pb::envoy::config::core::v3::{address, socket_address::PortSpecifier, Address, HealthStatus, Metadata};
-use envoy_types::pb::envoy::config::endpoint::v3::{lb_endpoint::HostIdentifier, ClusterLoadAssignment};
-use envoy_types::pb::envoy::config::listener::v3::{filter, FilterChain as PbChain, Listener as PbListener};
+use envoy_types::pb::envoy::config::cluster::v3::{
+    cluster::ClusterDiscoveryType, cluster::DiscoveryType, Cluster as PbCluster,
+};
+use envoy_types::pb::envoy::config::core::v3::{
+    address, socket_address::PortSpecifier, Address, HealthStatus, Metadata,
+};
+use envoy_types::pb::envoy::config::endpoint::v3::{
+    lb_endpoint::HostIdentifier, ClusterLoadAssignment,
+};
+use envoy_types::pb::envoy::config::listener::v3::{
+    filter, FilterChain as PbChain, Listener as PbListener,
+};
 use envoy_types::pb::envoy::config::route::v3::{
     route::Action, route_action::ClusterSpecifier, route_match::PathSpecifier, RouteConfiguration,
 };
@@ -20,8 +28,8 @@ use super::tls::{socket, Side};
 use crate::decode::{unpack, Unpacked};
 use crate::model::tls::SocketMatch;
 use crate::model::{
-    ChainMatch, Cluster, Destination, Endpoint, FilterChain, Listener, ResourceState, Route, RouteAction, RouteConfig,
-    UpstreamTls, VirtualHost,
+    ChainMatch, Cluster, Destination, Endpoint, FilterChain, Listener, ResourceState, Route,
+    RouteAction, RouteConfig, UpstreamTls, VirtualHost,
 };
 
 pub(crate) fn cluster(c: PbCluster, state: ResourceState, pointer: &str) -> Cluster {
@@ -45,7 +53,10 @@ pub(crate) fn cluster(c: PbCluster, state: ResourceState, pointer: &str) -> Clus
         istio: c.name.parse().ok(),
         destination_rule: istio_config_name(c.metadata.as_ref(), "destination-rule"),
         alpn_override: istio_meta(c.metadata.as_ref(), "alpn_override").map(|v| v != "false"),
-        tls: UpstreamTls { default: socket(c.transport_socket.as_ref(), Side::Upstream), matches },
+        tls: UpstreamTls {
+            default: socket(c.transport_socket.as_ref(), Side::Upstream),
+            matches,
+        },
         name: c.name,
         state,
         discovery,
@@ -54,8 +65,16 @@ pub(crate) fn cluster(c: PbCluster, state: ResourceState, pointer: &str) -> Clus
 }
 
 pub(crate) fn listener(l: PbListener, state: ResourceState, pointer: &str) -> Listener {
-    let (address, port) = l.address.as_ref().map(address_parts).unwrap_or((None, None));
-    let mut chains: Vec<FilterChain> = l.filter_chains.into_iter().map(|c| chain(c, false)).collect();
+    let (address, port) = l
+        .address
+        .as_ref()
+        .map(address_parts)
+        .unwrap_or((None, None));
+    let mut chains: Vec<FilterChain> = l
+        .filter_chains
+        .into_iter()
+        .map(|c| chain(c, false))
+        .collect();
     if let Some(default) = l.default_filter_chain {
         chains.push(chain(default, true));
     }
@@ -73,7 +92,11 @@ pub(crate) fn listener(l: PbListener, state: ResourceState, pointer: &str) -> Li
 fn chain(c: PbChain, is_default: bool) -> FilterChain {
     let m = c.filter_chain_match.unwrap_or_default();
     let cidr = |r: &envoy_types::pb::envoy::config::core::v3::CidrRange| {
-        format!("{}/{}", r.address_prefix, r.prefix_len.map(|p| p.value).unwrap_or(0))
+        format!(
+            "{}/{}",
+            r.address_prefix,
+            r.prefix_len.map(|p| p.value).unwrap_or(0)
+        )
     };
     let matcher = ChainMatch {
         destination_port: m.destination_port.map(|p| p.value),
@@ -84,7 +107,13 @@ fn chain(c: PbChain, is_default: bool) -> FilterChain {
         server_names: m.server_names,
     };
     // The terminal (last) network filter decides where traffic goes.
-    let destinations = c.filters.last().map(filter_destination).into_iter().flatten().collect();
+    let destinations = c
+        .filters
+        .last()
+        .map(filter_destination)
+        .into_iter()
+        .flatten()
+        .collect();
     FilterChain {
         name: Some(c.name).filter(|n| !n.is_empty()),
         is_default,
@@ -94,34 +123,51 @@ fn chain(c: PbChain, is_default: bool) -> FilterChain {
     }
 }
 
-fn filter_destination(f: &envoy_types::pb::envoy::config::listener::v3::Filter) -> Option<Destination> {
+fn filter_destination(
+    f: &envoy_types::pb::envoy::config::listener::v3::Filter,
+) -> Option<Destination> {
     let any = match &f.config_type {
         Some(filter::ConfigType::TypedConfig(a)) => Some(a),
         _ => None,
     };
     if let Unpacked::Known(hcm) = unpack::<HttpConnectionManager>(any) {
         return Some(match hcm.route_specifier {
-            Some(RouteSpecifier::Rds(rds)) => Destination::Route { name: rds.route_config_name },
-            Some(RouteSpecifier::RouteConfig(rc)) => {
-                Destination::InlineRoute { config: Box::new(route_config(rc, ResourceState::Static, "")) }
-            }
-            Some(RouteSpecifier::ScopedRoutes(s)) => Destination::Route { name: format!("scoped:{}", s.name) },
-            None => Destination::Route { name: String::new() },
+            Some(RouteSpecifier::Rds(rds)) => Destination::Route {
+                name: rds.route_config_name,
+            },
+            Some(RouteSpecifier::RouteConfig(rc)) => Destination::InlineRoute {
+                config: Box::new(route_config(rc, ResourceState::Static, "")),
+            },
+            Some(RouteSpecifier::ScopedRoutes(s)) => Destination::Route {
+                name: format!("scoped:{}", s.name),
+            },
+            None => Destination::Route {
+                name: String::new(),
+            },
         });
     }
     if let Unpacked::Known(tcp) = unpack::<TcpProxy>(any) {
         return match tcp.cluster_specifier {
             Some(tcp_proxy::ClusterSpecifier::Cluster(name)) => Some(Destination::Cluster { name }),
             Some(tcp_proxy::ClusterSpecifier::WeightedClusters(w)) => {
-                Some(Destination::WeightedClusters { names: w.clusters.into_iter().map(|c| c.name).collect() })
+                Some(Destination::WeightedClusters {
+                    names: w.clusters.into_iter().map(|c| c.name).collect(),
+                })
             }
             None => None,
         };
     }
-    any.map(|a| Destination::Filter { name: f.name.clone(), config: raw_config(a) })
+    any.map(|a| Destination::Filter {
+        name: f.name.clone(),
+        config: raw_config(a),
+    })
 }
 
-pub(crate) fn route_config(rc: RouteConfiguration, state: ResourceState, pointer: &str) -> RouteConfig {
+pub(crate) fn route_config(
+    rc: RouteConfiguration,
+    state: ResourceState,
+    pointer: &str,
+) -> RouteConfig {
     let virtual_hosts = rc
         .virtual_hosts
         .into_iter()
@@ -133,27 +179,38 @@ pub(crate) fn route_config(rc: RouteConfiguration, state: ResourceState, pointer
                 .into_iter()
                 .map(|r| Route {
                     name: Some(r.name).filter(|n| !n.is_empty()),
-                    matcher: r.r#match.map(|m| describe_match(m.path_specifier)).unwrap_or_default(),
+                    matcher: r
+                        .r#match
+                        .map(|m| describe_match(m.path_specifier))
+                        .unwrap_or_default(),
                     virtual_service: istio_config_name(r.metadata.as_ref(), "virtual-service")
                         .or_else(|| istio_config_name(r.metadata.as_ref(), "httproute"))
                         .or_else(|| istio_config_name(r.metadata.as_ref(), "")),
                     action: match r.action {
                         Some(Action::Route(ra)) => match ra.cluster_specifier {
                             Some(ClusterSpecifier::Cluster(name)) => RouteAction::Cluster { name },
-                            Some(ClusterSpecifier::WeightedClusters(w)) => RouteAction::WeightedClusters {
-                                names: w.clusters.into_iter().map(|c| c.name).collect(),
-                            },
-                            Some(ClusterSpecifier::ClusterHeader(header)) => RouteAction::ClusterHeader { header },
+                            Some(ClusterSpecifier::WeightedClusters(w)) => {
+                                RouteAction::WeightedClusters {
+                                    names: w.clusters.into_iter().map(|c| c.name).collect(),
+                                }
+                            }
+                            Some(ClusterSpecifier::ClusterHeader(header)) => {
+                                RouteAction::ClusterHeader { header }
+                            }
                             Some(ClusterSpecifier::ClusterSpecifierPlugin(name)) => {
                                 RouteAction::ClusterSpecifierPlugin { name }
                             }
                             Some(ClusterSpecifier::InlineClusterSpecifierPlugin(p)) => {
-                                RouteAction::ClusterSpecifierPlugin { name: p.extension.map(|e| e.name).unwrap_or_default() }
+                                RouteAction::ClusterSpecifierPlugin {
+                                    name: p.extension.map(|e| e.name).unwrap_or_default(),
+                                }
                             }
                             None => RouteAction::None,
                         },
                         Some(Action::Redirect(_)) => RouteAction::Redirect,
-                        Some(Action::DirectResponse(d)) => RouteAction::DirectResponse { status: d.status },
+                        Some(Action::DirectResponse(d)) => {
+                            RouteAction::DirectResponse { status: d.status }
+                        }
                         Some(Action::NonForwardingAction(_)) => RouteAction::NonForwarding,
                         Some(_) | None => RouteAction::None,
                     },
@@ -161,7 +218,12 @@ pub(crate) fn route_config(rc: RouteConfiguration, state: ResourceState, pointer
                 .collect(),
         })
         .collect();
-    RouteConfig { name: rc.name, state, virtual_hosts, pointer: pointer.to_string() }
+    RouteConfig {
+        name: rc.name,
+        state,
+        virtual_hosts,
+        pointer: pointer.to_string(),
+    }
 }
 
 /// As istioctl describes a route match: `/prefix*`, `/exact`, `PathPrefix:/p`, `regex …`.
@@ -180,11 +242,17 @@ fn describe_match(p: Option<PathSpecifier>) -> String {
 pub(crate) fn endpoints(cla: ClusterLoadAssignment, pointer: &str, out: &mut Vec<Endpoint>) {
     for locality_group in cla.endpoints {
         let locality = locality_group.locality.map(|l| {
-            [l.region, l.zone, l.sub_zone].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join("/")
+            [l.region, l.zone, l.sub_zone]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join("/")
         });
         for lb in locality_group.lb_endpoints {
             let address = match &lb.host_identifier {
-                Some(HostIdentifier::Endpoint(e)) => e.address.as_ref().map(format_address).unwrap_or_default(),
+                Some(HostIdentifier::Endpoint(e)) => {
+                    e.address.as_ref().map(format_address).unwrap_or_default()
+                }
                 Some(HostIdentifier::EndpointName(n)) => format!("named:{n}"),
                 None => String::new(),
             };
@@ -288,11 +356,20 @@ pub(crate) fn unpack_or_note<T: prost::Message + prost::Name + Default>(
         Unpacked::Known(t) => Some(t),
         Unpacked::Absent => None,
         Unpacked::Raw { type_url, .. } | Unpacked::Other { type_url } => {
-            issues.push(crate::decode::Issue::error(pointer, format!("expected {}, found {type_url}; resource skipped", T::full_name())));
+            issues.push(crate::decode::Issue::error(
+                pointer,
+                format!(
+                    "expected {}, found {type_url}; resource skipped",
+                    T::full_name()
+                ),
+            ));
             None
         }
         Unpacked::Invalid { type_url, error } => {
-            issues.push(crate::decode::Issue::error(pointer, format!("{type_url} does not decode: {error}; resource skipped")));
+            issues.push(crate::decode::Issue::error(
+                pointer,
+                format!("{type_url} does not decode: {error}; resource skipped"),
+            ));
             None
         }
     }

@@ -2,7 +2,9 @@
 //! to say whether they were redacted; their bytes never leave this function.
 
 use envoy_types::pb::envoy::config::core::v3::{data_source::Specifier, DataSource};
-use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{secret, Secret as PbSecret, SpiffeCertValidatorConfig};
+use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
+    secret, Secret as PbSecret, SpiffeCertValidatorConfig,
+};
 use time::OffsetDateTime;
 
 use crate::cert::parse_certificates;
@@ -13,9 +15,20 @@ use crate::model::{Secret, SecretKind, SecretState};
 /// Envoy's redaction marker for private keys in dumps.
 const REDACTED: &[u8] = b"[redacted]";
 
-pub(crate) fn secret(name: String, version_info: Option<String>, pb: Option<PbSecret>, state: SecretState, pointer: &str, now: OffsetDateTime) -> Secret {
+pub(crate) fn secret(
+    name: String,
+    version_info: Option<String>,
+    pb: Option<PbSecret>,
+    state: SecretState,
+    pointer: &str,
+    now: OffsetDateTime,
+) -> Secret {
     let mut out = Secret {
-        name: if name.is_empty() { pb.as_ref().map(|s| s.name.clone()).unwrap_or_default() } else { name },
+        name: if name.is_empty() {
+            pb.as_ref().map(|s| s.name.clone()).unwrap_or_default()
+        } else {
+            name
+        },
         state,
         kind: SecretKind::Empty,
         version_info: version_info.filter(|v| !v.is_empty()),
@@ -31,24 +44,44 @@ pub(crate) fn secret(name: String, version_info: Option<String>, pb: Option<PbSe
         Some(secret::Type::TlsCertificate(tc)) => {
             out.kind = SecretKind::CertChain;
             if let Some(chain) = tc.certificate_chain {
-                read_certs(&chain, now, &mut out.certificates, &mut out.files, &mut out.problems);
+                read_certs(
+                    &chain,
+                    now,
+                    &mut out.certificates,
+                    &mut out.files,
+                    &mut out.problems,
+                );
             }
             out.private_key = key_material(tc.private_key.as_ref());
         }
         Some(secret::Type::ValidationContext(cvc)) => {
             out.kind = SecretKind::Ca;
             if let Some(ca) = &cvc.trusted_ca {
-                read_certs(ca, now, &mut out.certificates, &mut out.files, &mut out.problems);
+                read_certs(
+                    ca,
+                    now,
+                    &mut out.certificates,
+                    &mut out.files,
+                    &mut out.problems,
+                );
             }
-            let spiffe = cvc.custom_validator_config.as_ref().and_then(|c| unpack::<SpiffeCertValidatorConfig>(c.typed_config.as_ref()).known());
+            let spiffe = cvc
+                .custom_validator_config
+                .as_ref()
+                .and_then(|c| unpack::<SpiffeCertValidatorConfig>(c.typed_config.as_ref()).known());
             for td in spiffe.map(|s| s.trust_domains).unwrap_or_default() {
                 let mut certs = Vec::new();
                 if let Some(bundle) = &td.trust_bundle {
                     read_certs(bundle, now, &mut certs, &mut out.files, &mut out.problems);
                 }
                 match td.name.parse() {
-                    Ok(trust_domain) => out.trust_bundles.push(TrustBundle { trust_domain, certificates: certs }),
-                    Err(e) => out.problems.push(format!("SPIFFE validator trust domain: {e}")),
+                    Ok(trust_domain) => out.trust_bundles.push(TrustBundle {
+                        trust_domain,
+                        certificates: certs,
+                    }),
+                    Err(e) => out
+                        .problems
+                        .push(format!("SPIFFE validator trust domain: {e}")),
                 }
             }
         }
@@ -59,7 +92,13 @@ pub(crate) fn secret(name: String, version_info: Option<String>, pb: Option<PbSe
     out
 }
 
-fn read_certs(d: &DataSource, now: OffsetDateTime, certs: &mut Vec<crate::model::CertInfo>, files: &mut Vec<String>, problems: &mut Vec<String>) {
+fn read_certs(
+    d: &DataSource,
+    now: OffsetDateTime,
+    certs: &mut Vec<crate::model::CertInfo>,
+    files: &mut Vec<String>,
+    problems: &mut Vec<String>,
+) {
     let bytes: &[u8] = match &d.specifier {
         Some(Specifier::InlineBytes(b)) => b,
         Some(Specifier::InlineString(s)) => s.as_bytes(),
@@ -87,6 +126,8 @@ fn key_material(d: Option<&DataSource>) -> KeyMaterial {
         Some(Specifier::InlineBytes(b)) => KeyMaterial::Exposed { bytes: b.len() },
         Some(Specifier::InlineString(s)) => KeyMaterial::Exposed { bytes: s.len() },
         Some(Specifier::Filename(f)) => KeyMaterial::File { path: f.clone() },
-        Some(Specifier::EnvironmentVariable(e)) => KeyMaterial::File { path: format!("env:{e}") },
+        Some(Specifier::EnvironmentVariable(e)) => KeyMaterial::File {
+            path: format!("env:{e}"),
+        },
     }
 }

@@ -1,16 +1,21 @@
 //! Transport sockets and TLS contexts → [`Socket`] / [`TlsContext`].
 
-use envoy_types::pb::envoy::config::core::v3::{data_source::Specifier, transport_socket::ConfigType, DataSource, TransportSocket};
+use envoy_types::pb::envoy::config::core::v3::{
+    data_source::Specifier, transport_socket::ConfigType, DataSource, TransportSocket,
+};
 use envoy_types::pb::envoy::extensions::transport_sockets::raw_buffer::v3::RawBuffer;
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
-    common_tls_context::ValidationContextType, subject_alt_name_matcher::SanType, tls_parameters::TlsProtocol,
-    CertificateValidationContext, CommonTlsContext, DownstreamTlsContext, SpiffeCertValidatorConfig, UpstreamTlsContext,
+    common_tls_context::ValidationContextType, subject_alt_name_matcher::SanType,
+    tls_parameters::TlsProtocol, CertificateValidationContext, CommonTlsContext,
+    DownstreamTlsContext, SpiffeCertValidatorConfig, UpstreamTlsContext,
 };
 use envoy_types::pb::envoy::r#type::matcher::v3::{string_matcher::MatchPattern, StringMatcher};
 
 use super::raw_config;
 use crate::decode::{typeurl, unpack, Unpacked};
-use crate::model::tls::{CertSource, MatchKind, NoTls, SanKind, SanMatcher, StringMatch, TlsMode, ValidationSource};
+use crate::model::tls::{
+    CertSource, MatchKind, NoTls, SanKind, SanMatcher, StringMatch, TlsMode, ValidationSource,
+};
 use crate::model::{Socket, TlsContext};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -21,14 +26,18 @@ pub(crate) enum Side {
 
 pub(crate) fn socket(ts: Option<&TransportSocket>, side: Side) -> Socket {
     let Some(ts) = ts else {
-        return Socket::Plaintext { reason: NoTls::NoTransportSocket };
+        return Socket::Plaintext {
+            reason: NoTls::NoTransportSocket,
+        };
     };
     let any = match &ts.config_type {
         Some(ConfigType::TypedConfig(a)) => Some(a),
         None => None,
     };
     if matches!(unpack::<RawBuffer>(any), Unpacked::Known(_)) {
-        return Socket::Plaintext { reason: NoTls::RawBuffer };
+        return Socket::Plaintext {
+            reason: NoTls::RawBuffer,
+        };
     }
     let tls = match side {
         Side::Upstream => unpack::<UpstreamTlsContext>(any).known().map(upstream),
@@ -38,30 +47,54 @@ pub(crate) fn socket(ts: Option<&TransportSocket>, side: Side) -> Socket {
         return Socket::Tls(Box::new(ctx));
     }
     match any {
-        None if typeurl::RAW_BUFFER_NAMES.contains(&ts.name.as_str()) => Socket::Plaintext { reason: NoTls::RawBuffer },
-        None if typeurl::TLS_SOCKET_NAMES.contains(&ts.name.as_str()) => Socket::Tls(Box::default()),
-        None => Socket::Other { name: ts.name.clone(), config: None },
-        Some(any) => Socket::Other { name: ts.name.clone(), config: Some(raw_config(any)) },
+        None if typeurl::RAW_BUFFER_NAMES.contains(&ts.name.as_str()) => Socket::Plaintext {
+            reason: NoTls::RawBuffer,
+        },
+        None if typeurl::TLS_SOCKET_NAMES.contains(&ts.name.as_str()) => {
+            Socket::Tls(Box::default())
+        }
+        None => Socket::Other {
+            name: ts.name.clone(),
+            config: None,
+        },
+        Some(any) => Socket::Other {
+            name: ts.name.clone(),
+            config: Some(raw_config(any)),
+        },
     }
 }
 
 pub(crate) fn upstream(ctx: UpstreamTlsContext) -> TlsContext {
     let mut out = common(ctx.common_tls_context.unwrap_or_default());
     out.sni = ctx.sni.parse().ok();
-    out.mode = Some(if out.certificates.is_empty() { TlsMode::Simple } else { TlsMode::Mutual });
+    out.mode = Some(if out.certificates.is_empty() {
+        TlsMode::Simple
+    } else {
+        TlsMode::Mutual
+    });
     out
 }
 
 pub(crate) fn downstream(ctx: DownstreamTlsContext) -> TlsContext {
     let mut out = common(ctx.common_tls_context.unwrap_or_default());
-    let required = ctx.require_client_certificate.map(|b| b.value).unwrap_or(false);
+    let required = ctx
+        .require_client_certificate
+        .map(|b| b.value)
+        .unwrap_or(false);
     out.require_client_certificate = Some(required);
-    out.mode = Some(if required { TlsMode::Mutual } else { TlsMode::Simple });
+    out.mode = Some(if required {
+        TlsMode::Mutual
+    } else {
+        TlsMode::Simple
+    });
     out
 }
 
 fn common(ctx: CommonTlsContext) -> TlsContext {
-    let mut out = TlsContext { alpn: ctx.alpn_protocols, ..Default::default() };
+    let mut out = TlsContext {
+        alpn: ctx.alpn_protocols,
+        ..Default::default()
+    };
     if let Some(params) = ctx.tls_params {
         out.min_version = protocol(params.tls_minimum_protocol_version);
         out.max_version = protocol(params.tls_maximum_protocol_version);
@@ -71,7 +104,9 @@ fn common(ctx: CommonTlsContext) -> TlsContext {
             out.certificates.push(match src {
                 Data::File(path) => CertSource::File { path },
                 Data::Inline(bytes) => CertSource::Inline { bytes },
-                Data::Env(name) => CertSource::Provider { name: format!("env:{name}") },
+                Data::Env(name) => CertSource::Provider {
+                    name: format!("env:{name}"),
+                },
             });
         }
     }
@@ -79,27 +114,35 @@ fn common(ctx: CommonTlsContext) -> TlsContext {
         out.certificates.push(CertSource::Sds { name: sds.name });
     }
     if let Some(p) = ctx.tls_certificate_provider_instance {
-        out.certificates.push(CertSource::Provider { name: p.instance_name });
+        out.certificates.push(CertSource::Provider {
+            name: p.instance_name,
+        });
     }
     match ctx.validation_context_type {
         Some(ValidationContextType::ValidationContext(cvc)) => validation(cvc, &mut out),
         Some(ValidationContextType::ValidationContextSdsSecretConfig(sds)) => {
-            out.validation.push(ValidationSource::Sds { name: sds.name });
+            out.validation
+                .push(ValidationSource::Sds { name: sds.name });
         }
         Some(ValidationContextType::CombinedValidationContext(combined)) => {
             if let Some(cvc) = combined.default_validation_context {
                 validation(cvc, &mut out);
             }
             if let Some(sds) = combined.validation_context_sds_secret_config {
-                out.validation.push(ValidationSource::Sds { name: sds.name });
+                out.validation
+                    .push(ValidationSource::Sds { name: sds.name });
             }
         }
         #[allow(deprecated)]
         Some(ValidationContextType::ValidationContextCertificateProviderInstance(p)) => {
-            out.validation.push(ValidationSource::Provider { name: p.instance_name });
+            out.validation.push(ValidationSource::Provider {
+                name: p.instance_name,
+            });
         }
         #[allow(deprecated)]
-        Some(other) => out.validation.push(ValidationSource::Provider { name: format!("{other:?}").chars().take(60).collect() }),
+        Some(other) => out.validation.push(ValidationSource::Provider {
+            name: format!("{other:?}").chars().take(60).collect(),
+        }),
         None => {}
     }
     out
@@ -111,21 +154,32 @@ pub(crate) fn validation(cvc: CertificateValidationContext, out: &mut TlsContext
         out.validation.push(match src {
             Data::File(path) => ValidationSource::File { path },
             Data::Inline(bytes) => ValidationSource::InlineCa { bytes },
-            Data::Env(name) => ValidationSource::Provider { name: format!("env:{name}") },
+            Data::Env(name) => ValidationSource::Provider {
+                name: format!("env:{name}"),
+            },
         });
     }
     if let Some(custom) = cvc.custom_validator_config {
         match unpack::<SpiffeCertValidatorConfig>(custom.typed_config.as_ref()) {
             Unpacked::Known(spiffe) => out.validation.push(ValidationSource::SpiffeBundles {
-                trust_domains: spiffe.trust_domains.iter().filter_map(|t| t.name.parse().ok()).collect(),
+                trust_domains: spiffe
+                    .trust_domains
+                    .iter()
+                    .filter_map(|t| t.name.parse().ok())
+                    .collect(),
             }),
-            _ => out.validation.push(ValidationSource::CustomValidator { name: custom.name }),
+            _ => out
+                .validation
+                .push(ValidationSource::CustomValidator { name: custom.name }),
         }
     }
     #[allow(deprecated)]
     for m in cvc.match_subject_alt_names {
         if let Some(matcher) = string_match(m) {
-            out.san_matchers.push(SanMatcher { san: SanKind::Any, matcher });
+            out.san_matchers.push(SanMatcher {
+                san: SanKind::Any,
+                matcher,
+            });
         }
     }
     for m in cvc.match_typed_subject_alt_names {
@@ -152,7 +206,11 @@ pub(crate) fn string_match(m: StringMatcher) -> Option<StringMatch> {
         MatchPattern::SafeRegex(r) => (MatchKind::Regex, r.regex),
         MatchPattern::Custom(c) => (MatchKind::Regex, format!("<custom matcher {}>", c.name)),
     };
-    Some(StringMatch { how, value, ignore_case: m.ignore_case })
+    Some(StringMatch {
+        how,
+        value,
+        ignore_case: m.ignore_case,
+    })
 }
 
 fn protocol(p: i32) -> Option<String> {

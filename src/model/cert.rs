@@ -57,9 +57,13 @@ pub enum KeyMaterial {
     Absent,
     /// Envoy's redaction (`[redacted]`).
     Redacted,
-    File { path: String },
+    File {
+        path: String,
+    },
     /// Unredacted key bytes in the dump: a security problem. Only the size is kept.
-    Exposed { bytes: usize },
+    Exposed {
+        bytes: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

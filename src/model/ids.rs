@@ -38,7 +38,8 @@ impl FromStr for TrustDomain {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, IdError> {
         let ok = !s.is_empty()
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b));
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b));
         if ok {
             Ok(Self(s.to_string()))
         } else {
@@ -72,7 +73,13 @@ impl SpiffeId {
     /// Namespace and service account of Istio's `ns/<ns>/sa/<sa>` form.
     pub fn istio_workload(&self) -> Option<(&str, &str)> {
         let mut parts = self.path.split('/');
-        match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
+        match (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) {
             (Some("ns"), Some(ns), Some("sa"), Some(sa), None) => Some((ns, sa)),
             _ => None,
         }
@@ -91,11 +98,17 @@ impl FromStr for SpiffeId {
         }
         let trust_domain = td.parse()?;
         let path_ok = !rest.contains(['?', '#'])
-            && (path.is_empty() || path.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != ".."));
+            && (path.is_empty()
+                || path
+                    .split('/')
+                    .all(|seg| !seg.is_empty() && seg != "." && seg != ".."));
         if !path_ok || (rest.contains('/') && path.is_empty()) {
             return Err(IdError::BadPath(s.to_string()));
         }
-        Ok(Self { trust_domain, path: path.to_string() })
+        Ok(Self {
+            trust_domain,
+            path: path.to_string(),
+        })
     }
 }
 
@@ -119,7 +132,8 @@ impl FromStr for ServerName {
     fn from_str(s: &str) -> Result<Self, IdError> {
         let ok = !s.is_empty()
             && s.len() <= 253
-            && s.bytes().all(|b| b.is_ascii_graphic() && b != b'/' && b != b':');
+            && s.bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'/' && b != b':');
         if ok {
             Ok(Self(s.to_string()))
         } else {
@@ -153,18 +167,35 @@ impl FromStr for IstioClusterName {
         let [direction, port, subset, fqdn] = parts.as_slice() else {
             return Err(bad());
         };
-        if direction.is_empty() || !direction.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') {
+        if direction.is_empty()
+            || !direction
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'-')
+        {
             return Err(bad());
         }
-        let port = if port.is_empty() { None } else { Some(port.parse().map_err(|_| bad())?) };
-        Ok(Self { direction: direction.to_string(), port, subset: subset.to_string(), fqdn: fqdn.to_string() })
+        let port = if port.is_empty() {
+            None
+        } else {
+            Some(port.parse().map_err(|_| bad())?)
+        };
+        Ok(Self {
+            direction: direction.to_string(),
+            port,
+            subset: subset.to_string(),
+            fqdn: fqdn.to_string(),
+        })
     }
 }
 
 impl fmt::Display for IstioClusterName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let port = self.port.map(|p| p.to_string()).unwrap_or_default();
-        write!(f, "{}|{}|{}|{}", self.direction, port, self.subset, self.fqdn)
+        write!(
+            f,
+            "{}|{}|{}|{}",
+            self.direction, port, self.subset, self.fqdn
+        )
     }
 }
 
@@ -186,10 +217,21 @@ mod tests {
         let id: SpiffeId = "spiffe://cluster.local/ns/default/sa/foo".parse().unwrap();
         assert_eq!(id.trust_domain().to_string(), "cluster.local");
         assert_eq!(id.istio_workload(), Some(("default", "foo")));
-        for bad in ["spiffe:///ns/x", "http://a/b", "spiffe://Cluster.local/x", "spiffe://a//b", "spiffe://a/", "spiffe://a/b/../c", "spiffe://a/b?x"] {
+        for bad in [
+            "spiffe:///ns/x",
+            "http://a/b",
+            "spiffe://Cluster.local/x",
+            "spiffe://a//b",
+            "spiffe://a/",
+            "spiffe://a/b/../c",
+            "spiffe://a/b?x",
+        ] {
             assert!(bad.parse::<SpiffeId>().is_err(), "{bad}");
         }
-        assert_eq!("spiffe:///ns/x".parse::<SpiffeId>().unwrap_err(), IdError::EmptyTrustDomain("spiffe:///ns/x".into()));
+        assert_eq!(
+            "spiffe:///ns/x".parse::<SpiffeId>().unwrap_err(),
+            IdError::EmptyTrustDomain("spiffe:///ns/x".into())
+        );
     }
 
     #[test]
@@ -205,9 +247,16 @@ mod tests {
         round_trip::<IstioClusterName>("outbound|9080|v1|reviews.default.svc.cluster.local");
         round_trip::<IstioClusterName>("inbound|9080||");
         round_trip::<IstioClusterName>("inbound-vip|8000|http|httpbin.default.svc.cluster.local");
-        let n: IstioClusterName = "outbound|9080|v1|reviews.default.svc.cluster.local".parse().unwrap();
+        let n: IstioClusterName = "outbound|9080|v1|reviews.default.svc.cluster.local"
+            .parse()
+            .unwrap();
         assert_eq!((n.port, n.subset.as_str()), (Some(9080), "v1"));
-        for bad in ["BlackHoleCluster", "outbound|x||a", "a|b|c", "default/httpbin|14001"] {
+        for bad in [
+            "BlackHoleCluster",
+            "outbound|x||a",
+            "a|b|c",
+            "default/httpbin|14001",
+        ] {
             assert!(bad.parse::<IstioClusterName>().is_err(), "{bad}");
         }
     }

@@ -104,14 +104,25 @@ impl ChainMatch {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Destination {
-    Cluster { name: String },
-    WeightedClusters { names: Vec<String> },
+    Cluster {
+        name: String,
+    },
+    WeightedClusters {
+        names: Vec<String>,
+    },
     /// HTTP, routes from RDS by this name.
-    Route { name: String },
+    Route {
+        name: String,
+    },
     /// HTTP, routes inline in the listener: their match prefixes.
-    InlineRoute { config: Box<RouteConfig> },
+    InlineRoute {
+        config: Box<RouteConfig>,
+    },
     /// A network filter we do not follow (Redis, Mongo, a Wasm filter, an unknown type…).
-    Filter { name: String, config: RawConfig },
+    Filter {
+        name: String,
+        config: RawConfig,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

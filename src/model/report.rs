@@ -35,7 +35,11 @@ pub struct Report {
 
 impl Report {
     pub fn error_count(&self) -> usize {
-        self.warnings.iter().filter(|w| w.severity == Severity::Error).map(|w| w.count).sum()
+        self.warnings
+            .iter()
+            .filter(|w| w.severity == Severity::Error)
+            .map(|w| w.count)
+            .sum()
     }
 }
 

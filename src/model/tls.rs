@@ -12,10 +12,15 @@ use super::RawConfig;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Socket {
-    Plaintext { reason: NoTls },
+    Plaintext {
+        reason: NoTls,
+    },
     Tls(Box<TlsContext>),
     /// A transport socket we do not model (ALTS, tap, PROXY protocol…), kept as it was.
-    Other { name: String, config: Option<RawConfig> },
+    Other {
+        name: String,
+        config: Option<RawConfig>,
+    },
 }
 
 /// Why there is no TLS: absence carries a reason.
@@ -72,26 +77,46 @@ pub struct TlsContext {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CertSource {
-    Sds { name: String },
+    Sds {
+        name: String,
+    },
     /// Inline PEM or DER; the size only (the chain is decoded in `secrets`).
-    Inline { bytes: usize },
-    File { path: String },
+    Inline {
+        bytes: usize,
+    },
+    File {
+        path: String,
+    },
     /// A certificate provider instance or other mechanism, by name.
-    Provider { name: String },
+    Provider {
+        name: String,
+    },
 }
 
 /// Where the trust (CA bundle) used to verify the peer comes from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ValidationSource {
-    Sds { name: String },
-    InlineCa { bytes: usize },
-    File { path: String },
+    Sds {
+        name: String,
+    },
+    InlineCa {
+        bytes: usize,
+    },
+    File {
+        path: String,
+    },
     /// `SPIFFECertValidatorConfig`: one bundle per trust domain.
-    SpiffeBundles { trust_domains: Vec<TrustDomain> },
+    SpiffeBundles {
+        trust_domains: Vec<TrustDomain>,
+    },
     /// A custom validator we do not model.
-    CustomValidator { name: String },
-    Provider { name: String },
+    CustomValidator {
+        name: String,
+    },
+    Provider {
+        name: String,
+    },
 }
 
 /// Which SAN types a matcher applies to.
@@ -184,7 +209,11 @@ impl UpstreamTls {
                 let crit = if m.criteria.is_empty() {
                     "*".to_string()
                 } else {
-                    m.criteria.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+                    m.criteria
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(",")
                 };
                 format!("{crit}→{}", m.socket.summary())
             })

@@ -1,0 +1,147 @@
+//! Row filters for the subcommands, as small values with a `verify` method (istioctl's
+//! `ClusterFilter{FQDN, Port, Subset, Direction}` idea). They work on the model.
+
+use crate::model::{Cluster, Endpoint, Listener, Report, RouteConfig};
+
+#[derive(Debug, Clone, Default)]
+pub struct ClusterFilter {
+    /// Exact FQDN or cluster name, or a short name (`reviews` matches `reviews.default.svc…`).
+    pub fqdn: Option<String>,
+    pub port: Option<u16>,
+    pub subset: Option<String>,
+    pub direction: Option<String>,
+}
+
+impl ClusterFilter {
+    pub fn verify(&self, c: &Cluster) -> bool {
+        let fqdn = c.istio.as_ref().map(|n| n.fqdn.as_str()).unwrap_or(&c.name);
+        if let Some(f) = &self.fqdn {
+            let hit = fqdn == f
+                || c.name == *f
+                || fqdn
+                    .strip_prefix(f.as_str())
+                    .is_some_and(|rest| rest.starts_with('.'));
+            if !hit {
+                return false;
+            }
+        }
+        if self.port.is_some() && c.istio.as_ref().and_then(|n| n.port) != self.port {
+            return false;
+        }
+        if let Some(s) = &self.subset {
+            if c.istio.as_ref().is_none_or(|n| &n.subset != s) {
+                return false;
+            }
+        }
+        if let Some(d) = &self.direction {
+            if c.istio.as_ref().is_none_or(|n| &n.direction != d) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListenerFilter {
+    pub port: Option<u32>,
+}
+
+impl ListenerFilter {
+    pub fn verify(&self, l: &Listener) -> bool {
+        self.port.is_none() || l.port == self.port
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RouteFilter {
+    pub name: Option<String>,
+}
+
+impl RouteFilter {
+    pub fn verify(&self, r: &RouteConfig) -> bool {
+        self.name.as_ref().is_none_or(|n| &r.name == n)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EndpointFilter {
+    pub cluster: Option<String>,
+    pub port: Option<u32>,
+}
+
+impl EndpointFilter {
+    pub fn verify(&self, e: &Endpoint) -> bool {
+        if self.cluster.as_ref().is_some_and(|c| &e.cluster != c) {
+            return false;
+        }
+        match self.port {
+            Some(p) => e
+                .address
+                .rsplit_once(':')
+                .is_some_and(|(_, port)| port == p.to_string()),
+            None => true,
+        }
+    }
+}
+
+/// Every filter at once; a filter left at its default keeps every row.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    pub clusters: ClusterFilter,
+    pub listeners: ListenerFilter,
+    pub routes: RouteFilter,
+    pub endpoints: EndpointFilter,
+}
+
+impl Filters {
+    pub fn apply(&self, r: &mut Report) {
+        r.clusters.retain(|c| self.clusters.verify(c));
+        r.listeners.retain(|l| self.listeners.verify(l));
+        r.routes.retain(|x| self.routes.verify(x));
+        r.endpoints.retain(|e| self.endpoints.verify(e));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::tls::NoTls;
+    use crate::model::{ResourceState, Socket, UpstreamTls};
+
+    fn cluster(name: &str) -> Cluster {
+        Cluster {
+            name: name.into(),
+            state: ResourceState::Active,
+            istio: name.parse().ok(),
+            discovery: "EDS".into(),
+            destination_rule: None,
+            tls: UpstreamTls {
+                default: Socket::Plaintext {
+                    reason: NoTls::NoTransportSocket,
+                },
+                matches: vec![],
+            },
+            alpn_override: None,
+            pointer: String::new(),
+        }
+    }
+
+    #[test]
+    fn cluster_filter_semantics() {
+        let c = cluster("outbound|9080|v1|reviews.default.svc.cluster.local");
+        let f = |fqdn: Option<&str>, port, subset: Option<&str>, dir: Option<&str>| ClusterFilter {
+            fqdn: fqdn.map(Into::into),
+            port,
+            subset: subset.map(Into::into),
+            direction: dir.map(Into::into),
+        };
+        assert!(f(None, None, None, None).verify(&c));
+        assert!(f(Some("reviews"), Some(9080), Some("v1"), Some("outbound")).verify(&c));
+        assert!(f(Some("reviews.default.svc.cluster.local"), None, None, None).verify(&c));
+        assert!(!f(Some("review"), None, None, None).verify(&c));
+        assert!(!f(None, Some(80), None, None).verify(&c));
+        assert!(!f(None, None, None, Some("inbound")).verify(&c));
+        assert!(f(Some("BlackHoleCluster"), None, None, None).verify(&cluster("BlackHoleCluster")));
+    }
+}

@@ -1,0 +1,89 @@
+//! Output: the same model as a human table, or as the JSON/YAML document described in
+//! `docs/output-schema.md`. Nothing here reads the clock or the terminal.
+
+mod table;
+mod views;
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::model::Report;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Yaml,
+}
+
+/// Which part of the report a command shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Report,
+    Clusters,
+    Listeners,
+    Routes,
+    Endpoints,
+    Secrets,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("cannot write output")]
+    Io(#[from] io::Error),
+    #[error("cannot serialise the report as JSON")]
+    Json(#[source] serde_json::Error),
+    #[error("cannot serialise the report as YAML")]
+    Yaml(#[source] serde_norway::Error),
+}
+
+pub fn render(
+    report: &Report,
+    view: View,
+    format: Format,
+    w: &mut dyn Write,
+) -> Result<(), RenderError> {
+    match format {
+        Format::Table => views::table(report, view, w)?,
+        Format::Json => {
+            let doc = document(report, view);
+            serde_json::to_writer_pretty(&mut *w, &doc).map_err(RenderError::Json)?;
+            writeln!(w)?;
+        }
+        Format::Yaml => {
+            let doc = document(report, view);
+            let text = serde_norway::to_string(&doc).map_err(RenderError::Yaml)?;
+            w.write_all(text.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+/// The whole report, or for a subcommand the header fields plus that one list.
+fn document(report: &Report, view: View) -> serde_json::Value {
+    let full = serde_json::to_value(report).unwrap_or(serde_json::Value::Null);
+    let key = match view {
+        View::Report => return full,
+        View::Clusters => "clusters",
+        View::Listeners => "listeners",
+        View::Routes => "routes",
+        View::Endpoints => "endpoints",
+        View::Secrets => "secrets",
+    };
+    let mut out = serde_json::Map::new();
+    for k in ["schema_version", "source", "document", "now"] {
+        out.insert(k.into(), full[k].clone());
+    }
+    out.insert(key.into(), full[key].clone());
+    if view == View::Secrets {
+        out.insert("missing_secrets".into(), full["missing_secrets"].clone());
+    }
+    out.insert("warnings".into(), full["warnings"].clone());
+    serde_json::Value::Object(out)
+}
+
+/// For callers that want the JSON value itself (tests, bundles).
+pub fn to_json<T: Serialize>(t: &T) -> serde_json::Value {
+    serde_json::to_value(t).unwrap_or(serde_json::Value::Null)
+}

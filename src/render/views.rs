@@ -1,0 +1,523 @@
+//! The human tables. Columns follow `istioctl proxy-config` where it has an equivalent (so the
+//! two can be compared), with envinspect's TLS facts added at the right.
+
+use std::io::{self, Write};
+
+use super::table::Table;
+use super::View;
+use crate::model::tls::{CertSource, ValidationSource};
+use crate::model::{Destination, FilterChain, Listener, Report, RouteAction, RouteConfig, Socket};
+
+pub(super) fn table(r: &Report, view: View, w: &mut dyn Write) -> io::Result<()> {
+    match view {
+        View::Report => report(r, w),
+        View::Clusters => clusters(r).write(w),
+        View::Listeners => listeners(r).write(w),
+        View::Routes => routes(r).write(w),
+        View::Endpoints => endpoints(r).write(w),
+        View::Secrets => {
+            secrets(r).write(w)?;
+            missing(r, w)
+        }
+    }?;
+    if view != View::Report {
+        warnings(r, w, true)?;
+    }
+    Ok(())
+}
+
+fn report(r: &Report, w: &mut dyn Write) -> io::Result<()> {
+    writeln!(w, "Source:       {} ({})", r.source, kind_name(r))?;
+    if let Some(n) = &r.node {
+        writeln!(w, "Node:         {}", n.id)?;
+        let mut facts = Vec::new();
+        if let Some(c) = &n.cluster {
+            facts.push(format!("cluster {c}"));
+        }
+        if let Some(t) = &n.proxy_type {
+            facts.push(format!("type {t}"));
+        }
+        if let Some(v) = &n.istio_version {
+            facts.push(format!("Istio {v}"));
+        }
+        if let Some(v) = &n.envoy_version {
+            facts.push(format!("Envoy {v}"));
+        }
+        if !facts.is_empty() {
+            writeln!(w, "              {}", facts.join(", "))?;
+        }
+    }
+    match &r.identity {
+        Some(id) => {
+            let who = id
+                .spiffe_id
+                .as_ref()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "unknown".into());
+            writeln!(w, "Identity:     {who}")?;
+            if let Some(td) = &id.trust_domain {
+                writeln!(
+                    w,
+                    "              trust domain {td}, from secret {}",
+                    id.secret
+                )?;
+            }
+            if let (Some(serial), Some(na)) = (&id.serial, &id.not_after) {
+                let state = if id.valid_now { "valid" } else { "NOT VALID" };
+                writeln!(
+                    w,
+                    "              serial {serial}, not after {na} ({state} at {})",
+                    r.now
+                )?;
+            }
+            if let Some(p) = &id.problem {
+                writeln!(w, "              {p}")?;
+            }
+        }
+        None => writeln!(
+            w,
+            "Identity:     none (no workload certificate in this document)"
+        )?,
+    }
+    writeln!(w, "Outbound:     {}", r.outbound.mode)?;
+    for e in &r.outbound.evidence {
+        writeln!(w, "              - {e}")?;
+    }
+    if r.inbound.is_empty() {
+        writeln!(w, "Inbound mTLS: n/a (no virtualInbound listener)")?;
+    } else {
+        writeln!(w, "Inbound mTLS:")?;
+        let mut t = Table::new(&["  PORT", "MODE", "CLIENT CERT", "CHAINS"]);
+        for p in &r.inbound {
+            let port = p.port.map(|p| p.to_string()).unwrap_or_else(|| "*".into());
+            let cc = if p.client_cert_required {
+                "required"
+            } else {
+                "optional"
+            };
+            let cc = if p.mode == crate::model::MtlsMode::Disable {
+                ""
+            } else {
+                cc
+            };
+            t.row(vec![
+                format!("  {port}"),
+                p.mode.to_string(),
+                cc.into(),
+                p.evidence.len().to_string(),
+            ]);
+        }
+        t.write(w)?;
+    }
+    writeln!(w, "Sections:")?;
+    let c = &r.counts;
+    let mut t = Table::new(&["  SECTION", "STATIC", "ACTIVE", "WARMING", "DRAINING"]);
+    for (name, counts) in [
+        ("clusters", c.clusters),
+        ("listeners", c.listeners),
+        ("routes", c.routes),
+        ("endpoints", c.endpoints),
+        ("secrets", c.secrets),
+    ] {
+        if let Some(k) = counts {
+            t.row(vec![
+                format!("  {name}"),
+                k.static_.to_string(),
+                k.active.to_string(),
+                k.warming.to_string(),
+                k.draining.to_string(),
+            ]);
+        }
+    }
+    if t.is_empty() {
+        writeln!(w, "  (none)")?;
+    } else {
+        t.write(w)?;
+    }
+    for (title, table) in [
+        ("CLUSTERS", clusters(r)),
+        ("LISTENERS", listeners(r)),
+        ("ROUTES", routes(r)),
+        ("ENDPOINTS", endpoints(r)),
+        ("SECRETS", secrets(r)),
+    ] {
+        if !table.is_empty() {
+            writeln!(w, "\n{title}")?;
+            table.write(w)?;
+        }
+    }
+    missing(r, w)?;
+    warnings(r, w, false)
+}
+
+fn kind_name(r: &Report) -> &'static str {
+    match r.document {
+        crate::source::DocumentKind::ConfigDump => "config dump",
+        crate::source::DocumentKind::Certs => "/certs",
+        crate::source::DocumentKind::ClusterStatuses => "/clusters",
+        crate::source::DocumentKind::ServerInfo => "/server_info",
+    }
+}
+
+pub(crate) fn clusters(r: &Report) -> Table {
+    let mut t = Table::new(&[
+        "SERVICE FQDN",
+        "PORT",
+        "SUBSET",
+        "DIRECTION",
+        "TYPE",
+        "DESTINATION RULE",
+        "STATE",
+        "TLS",
+        "SNI",
+    ]);
+    for c in &r.clusters {
+        let (fqdn, port, subset, dir) = match &c.istio {
+            Some(n) => (
+                n.fqdn.clone(),
+                n.port.map(|p| p.to_string()).unwrap_or_default(),
+                n.subset.clone(),
+                n.direction.clone(),
+            ),
+            None => (c.name.clone(), String::new(), String::new(), String::new()),
+        };
+        let sni = match &c.tls.default {
+            Socket::Tls(ctx) => ctx.sni.as_ref().map(|s| s.to_string()),
+            _ => None,
+        }
+        .or_else(|| {
+            c.tls.matches.iter().find_map(|m| match &m.socket {
+                Socket::Tls(ctx) => ctx.sni.as_ref().map(|s| s.to_string()),
+                _ => None,
+            })
+        })
+        .unwrap_or_default();
+        t.row(vec![
+            fqdn,
+            port,
+            subset,
+            dir,
+            c.discovery.clone(),
+            c.destination_rule.clone().unwrap_or_default(),
+            c.state.to_string(),
+            c.tls.summary(),
+            sni,
+        ]);
+    }
+    t
+}
+
+pub(crate) fn listeners(r: &Report) -> Table {
+    let mut t = Table::new(&[
+        "NAME",
+        "ADDRESSES",
+        "PORT",
+        "MATCH",
+        "DESTINATION",
+        "STATE",
+        "TLS",
+    ]);
+    for l in &r.listeners {
+        for ch in &l.filter_chains {
+            t.row(vec![
+                l.name.clone(),
+                l.address.clone().unwrap_or_default(),
+                l.port.unwrap_or(0).to_string(),
+                chain_match(ch),
+                chain_destination(l, ch),
+                l.state.to_string(),
+                chain_tls(ch),
+            ]);
+        }
+    }
+    t
+}
+
+/// istioctl's MATCH column: `SNI: …; Trans: …; App: …; Addr: …`, or `ALL`.
+pub(crate) fn chain_match(ch: &FilterChain) -> String {
+    let m = &ch.matcher;
+    let mut d = Vec::new();
+    if !m.server_names.is_empty() {
+        d.push(format!("SNI: {}", m.server_names.join(",")));
+    }
+    if let Some(t) = &m.transport_protocol {
+        d.push(format!("Trans: {t}"));
+    }
+    if !m.application_protocols.is_empty() {
+        d.push(format!("App: {}", m.application_protocols.join(",")));
+    }
+    let port = m
+        .destination_port
+        .map(|p| format!(":{p}"))
+        .unwrap_or_default();
+    if !m.prefix_ranges.is_empty() {
+        d.push(format!("Addr: {}{port}", m.prefix_ranges.join(",")));
+    } else if !port.is_empty() {
+        d.push(format!("Addr: *{port}"));
+    }
+    if d.is_empty() {
+        "ALL".into()
+    } else {
+        d.join("; ")
+    }
+}
+
+/// istioctl's DESTINATION column: `Cluster: x`, `Route: x`, `Inline Route: /p*`, or the filter.
+pub(crate) fn chain_destination(_l: &Listener, ch: &FilterChain) -> String {
+    let parts: Vec<String> = ch
+        .destinations
+        .iter()
+        .map(|d| match d {
+            Destination::Cluster { name } => format!("Cluster: {name}"),
+            Destination::WeightedClusters { names } => format!("Clusters: {}", names.join(",")),
+            Destination::Route { name } => format!("Route: {name}"),
+            Destination::InlineRoute { config } => {
+                format!("Inline Route: {}", inline_route(config))
+            }
+            Destination::Filter { name, config } => format!("{name} ({})", config.type_url),
+        })
+        .collect();
+    if parts.is_empty() {
+        "Non-HTTP/Non-TCP".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+fn inline_route(rc: &RouteConfig) -> String {
+    rc.virtual_hosts
+        .iter()
+        .flat_map(|vh| vh.routes.iter().map(|r| r.matcher.clone()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn chain_tls(ch: &FilterChain) -> String {
+    match &ch.tls {
+        Socket::Tls(ctx) => {
+            let mut s = ch.tls.summary();
+            if let Some(cert) = ctx.certificates.first() {
+                s.push_str(&format!(" cert={}", cert_source(cert)));
+            }
+            let trust: Vec<String> = ctx.validation.iter().map(validation_source).collect();
+            if !trust.is_empty() {
+                s.push_str(&format!(" trust={}", trust.join("+")));
+            }
+            s
+        }
+        other => other.summary(),
+    }
+}
+
+pub(crate) fn cert_source(c: &CertSource) -> String {
+    match c {
+        CertSource::Sds { name } => format!("sds:{name}"),
+        CertSource::Inline { bytes } => format!("inline({bytes}B)"),
+        CertSource::File { path } => format!("file:{path}"),
+        CertSource::Provider { name } => format!("provider:{name}"),
+    }
+}
+
+pub(crate) fn validation_source(v: &ValidationSource) -> String {
+    match v {
+        ValidationSource::Sds { name } => format!("sds:{name}"),
+        ValidationSource::InlineCa { bytes } => format!("inline({bytes}B)"),
+        ValidationSource::File { path } => format!("file:{path}"),
+        ValidationSource::SpiffeBundles { trust_domains } => {
+            format!(
+                "spiffe:{}",
+                trust_domains
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        }
+        ValidationSource::CustomValidator { name } => format!("validator:{name}"),
+        ValidationSource::Provider { name } => format!("provider:{name}"),
+    }
+}
+
+pub(crate) fn routes(r: &Report) -> Table {
+    let mut t = Table::new(&[
+        "NAME",
+        "VHOST NAME",
+        "DOMAINS",
+        "MATCH",
+        "VIRTUAL SERVICE",
+        "DESTINATION",
+    ]);
+    for rc in &r.routes {
+        for vh in &rc.virtual_hosts {
+            for route in &vh.routes {
+                t.row(vec![
+                    rc.name.clone(),
+                    vh.name.clone(),
+                    domains(&vh.domains),
+                    route.matcher.clone(),
+                    route.virtual_service.clone().unwrap_or_default(),
+                    action(&route.action),
+                ]);
+            }
+        }
+    }
+    t
+}
+
+/// One domain as is; several as the shortest name not starting with a digit, `+N more`.
+fn domains(d: &[String]) -> String {
+    match d {
+        [] => String::new(),
+        [one] => one.clone(),
+        many => {
+            let best = many
+                .iter()
+                .filter(|d| !d.starts_with(|c: char| c.is_ascii_digit()))
+                .min_by_key(|d| (d.len(), d.as_str()))
+                .unwrap_or(&many[0]);
+            format!("{best} +{} more", many.len() - 1)
+        }
+    }
+}
+
+fn action(a: &RouteAction) -> String {
+    match a {
+        RouteAction::Cluster { name } => name.clone(),
+        RouteAction::WeightedClusters { names } => names.join(","),
+        RouteAction::ClusterHeader { header } => format!("header:{header}"),
+        RouteAction::ClusterSpecifierPlugin { name } => format!("plugin:{name}"),
+        RouteAction::Redirect => "redirect".into(),
+        RouteAction::DirectResponse { status } => format!("direct response {status}"),
+        RouteAction::NonForwarding => "non-forwarding".into(),
+        RouteAction::None => String::new(),
+    }
+}
+
+pub(crate) fn endpoints(r: &Report) -> Table {
+    let mut t = Table::new(&["ENDPOINT", "STATUS", "LOCALITY", "CLUSTER", "TLS MODE"]);
+    for e in &r.endpoints {
+        let tls_mode = e
+            .socket_match
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        t.row(vec![
+            e.address.clone(),
+            e.health.clone(),
+            e.locality.clone().unwrap_or_default(),
+            e.cluster.clone(),
+            tls_mode,
+        ]);
+    }
+    t
+}
+
+/// istioctl's secret table; one row per trust domain for SPIFFE bundles; TRUST DOMAIN only when
+/// every row has one (as istioctl does); IDENTITY added.
+pub(crate) fn secrets(r: &Report) -> Table {
+    let mut rows: Vec<(Vec<String>, Option<String>)> = Vec::new();
+    for s in &r.secrets {
+        let kind = s.kind.to_string();
+        let cert_cells = |c: Option<&crate::model::CertInfo>| match c {
+            Some(c) => vec![
+                c.valid_now.to_string(),
+                c.serial.clone(),
+                c.not_after.clone(),
+                c.not_before.clone(),
+            ],
+            None => vec!["false".into(), String::new(), String::new(), String::new()],
+        };
+        if !s.trust_bundles.is_empty() {
+            for b in &s.trust_bundles {
+                let mut row = vec![s.name.clone(), kind.clone(), s.state.to_string()];
+                row.extend(cert_cells(b.certificates.first()));
+                row.push(String::new());
+                rows.push((row, Some(b.trust_domain.to_string())));
+            }
+            continue;
+        }
+        let leaf = s.certificates.first();
+        let mut row = vec![s.name.clone(), kind, s.state.to_string()];
+        row.extend(cert_cells(leaf));
+        let identity = leaf
+            .and_then(|c| c.spiffe_ids.first())
+            .map(|i| i.to_string())
+            .unwrap_or_default();
+        row.push(identity);
+        let td = leaf.and_then(|c| c.trust_domain()).map(|t| t.to_string());
+        rows.push((row, td));
+    }
+    let with_td = !rows.is_empty() && rows.iter().all(|(_, td)| td.is_some());
+    let header: &[&str] = if with_td {
+        &[
+            "RESOURCE NAME",
+            "TYPE",
+            "STATUS",
+            "VALID CERT",
+            "SERIAL NUMBER",
+            "NOT AFTER",
+            "NOT BEFORE",
+            "IDENTITY",
+            "TRUST DOMAIN",
+        ]
+    } else {
+        &[
+            "RESOURCE NAME",
+            "TYPE",
+            "STATUS",
+            "VALID CERT",
+            "SERIAL NUMBER",
+            "NOT AFTER",
+            "NOT BEFORE",
+            "IDENTITY",
+        ]
+    };
+    let mut t = Table::new(header);
+    for (mut row, td) in rows {
+        if with_td {
+            row.push(td.unwrap_or_default());
+        }
+        t.row(row);
+    }
+    t
+}
+
+fn missing(r: &Report, w: &mut dyn Write) -> io::Result<()> {
+    if r.missing_secrets.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "\nMISSING SECRETS (referenced, not in the dump)")?;
+    let mut t = Table::new(&["NAME", "REFERENCED BY"]);
+    for m in &r.missing_secrets {
+        t.row(vec![m.name.clone(), m.referenced_by.join(", ")]);
+    }
+    t.write(w)
+}
+
+fn warnings(r: &Report, w: &mut dyn Write, compact: bool) -> io::Result<()> {
+    if r.warnings.is_empty() {
+        return Ok(());
+    }
+    if compact {
+        let (e, n) = (
+            r.error_count(),
+            r.warnings.iter().map(|w| w.count).sum::<usize>(),
+        );
+        return writeln!(w, "\n{n} decoding issue(s), {e} error(s): run without a subcommand or with -o json to list them");
+    }
+    writeln!(w, "\nWARNINGS")?;
+    for x in &r.warnings {
+        let sev = match x.severity {
+            crate::decode::Severity::Warning => "warning",
+            crate::decode::Severity::Error => "error",
+        };
+        let times = if x.count > 1 {
+            format!(" (x{}, first at {})", x.count, x.first_pointer)
+        } else {
+            format!(" (at {})", x.first_pointer)
+        };
+        writeln!(w, "  {sev}: {}{times}", x.message)?;
+    }
+    Ok(())
+}
