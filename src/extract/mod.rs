@@ -256,6 +256,11 @@ fn config_dump(mut d: DecodedDump, now: OffsetDateTime, r: &mut Report, issues: 
             ));
         }
     }
+    for s in &r.secrets {
+        for p in &s.problems {
+            issues.push(Issue::error(&s.pointer, format!("secret {}: {p}", s.name)));
+        }
+    }
     counts.scoped_routes = has(SectionType::ScopedRoutes).then_some(d.scoped_routes);
     counts.ecds_filters = has(SectionType::Ecds).then_some(d.ecds_filters.len());
     r.counts = counts;
@@ -596,11 +601,56 @@ pub(crate) fn raw_config(any: &Any) -> RawConfig {
     match unpack::<crate::decode::any::Never>(Some(any)) {
         Unpacked::Raw { type_url, raw_json } => RawConfig {
             type_url: typeurl::message_name(&type_url).to_string(),
-            raw: serde_json::from_str(&raw_json).ok(),
+            raw: serde_json::from_str(&raw_json).ok().map(|mut v| {
+                scrub_keys(&mut v);
+                v
+            }),
         },
         _ => RawConfig {
             type_url: type_name(any),
             raw: None,
         },
+    }
+}
+
+/// Field names whose values are key material in Envoy and Istio configs.
+const KEY_FIELDS: &[&str] = &["private_key", "privateKey", "password", "session_ticket_keys", "sessionTicketKeys", "keys"];
+const ELIDED: &str = "[elided by envinspect]";
+
+/// Raw JSON of unknown types is shown to users: no private key may ride along in it.
+fn scrub_keys(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, x) in map.iter_mut() {
+                if KEY_FIELDS.contains(&k.as_str()) && !x.is_null() {
+                    *x = serde_json::Value::String(ELIDED.into());
+                } else {
+                    scrub_keys(x);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(scrub_keys),
+        serde_json::Value::String(s) if s.contains("PRIVATE KEY-----") => *s = ELIDED.into(),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_json_never_carries_keys() {
+        let mut v = serde_json::json!({"a": {"private_key": {"inline_string": "x"}}, "b": ["-----BEGIN EC PRIVATE KEY-----\nAA"], "c": 1});
+        scrub_keys(&mut v);
+        assert_eq!(v, serde_json::json!({"a": {"private_key": ELIDED}, "b": [ELIDED], "c": 1}));
+    }
+
+    #[test]
+    fn issues_are_grouped_by_message() {
+        let w = aggregate(vec![Issue::warning("/b", "m"), Issue::warning("/a", "m"), Issue::error("/c", "e")]);
+        assert_eq!(w.len(), 2);
+        assert_eq!((w[0].severity, w[0].count), (crate::decode::Severity::Error, 1));
+        assert_eq!((w[1].count, w[1].first_pointer.as_str()), (2, "/a"));
     }
 }

@@ -65,6 +65,8 @@ pub(crate) fn outbound(
             }
         }
     }
+    // HTTP routes carry the same decision in their catch-all virtual hosts; one line per kind.
+    let (mut allow_routes, mut block_routes) = (Vec::new(), Vec::new());
     for rc in routes {
         for vh in &rc.virtual_hosts {
             let target = vh.routes.iter().find_map(|r| match &r.action {
@@ -72,23 +74,19 @@ pub(crate) fn outbound(
                 _ => None,
             });
             match (vh.name.as_str(), target) {
-                ("allow_any", Some(PASSTHROUGH)) => {
-                    allow = true;
-                    evidence.push(format!(
-                        "route {} virtual host allow_any → {PASSTHROUGH}",
-                        display(&rc.name)
-                    ));
-                }
-                ("block_all", _) => {
-                    block = true;
-                    evidence.push(format!(
-                        "route {} virtual host block_all",
-                        display(&rc.name)
-                    ));
-                }
+                ("allow_any", Some(PASSTHROUGH)) => allow_routes.push(display(&rc.name)),
+                ("block_all", _) => block_routes.push(display(&rc.name)),
                 _ => {}
             }
         }
+    }
+    if !allow_routes.is_empty() {
+        allow = true;
+        evidence.push(format!("virtual host allow_any → {PASSTHROUGH} in {}", route_list(&allow_routes)));
+    }
+    if !block_routes.is_empty() {
+        block = true;
+        evidence.push(format!("virtual host block_all in {}", route_list(&block_routes)));
     }
     evidence.sort();
     evidence.dedup();
@@ -169,6 +167,18 @@ fn chain_label(l: &Listener, chain: &FilterChain, i: usize) -> String {
         (Some(n), _) => format!("{} chain {n}", l.name),
         (None, true) => format!("{} default chain", l.name),
         (None, false) => format!("{} chain #{i}", l.name),
+    }
+}
+
+/// `route 80` or `12 routes (15004, 15010, 3000, … )`.
+fn route_list(names: &[&str]) -> String {
+    let mut names = names.to_vec();
+    names.sort_unstable();
+    names.dedup();
+    match names.as_slice() {
+        [one] => format!("route {one}"),
+        many if many.len() <= 4 => format!("routes {}", many.join(", ")),
+        many => format!("{} routes ({}, …)", many.len(), many[..3].join(", ")),
     }
 }
 

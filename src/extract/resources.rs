@@ -285,7 +285,7 @@ pub(crate) fn format_address(a: &Address) -> String {
             Some(PortSpecifier::NamedPort(p)) => format!("{}:{p}", sa.address),
             None => sa.address.clone(),
         },
-        Some(address::Address::Pipe(p)) => format!("unix://{}", p.path),
+        Some(address::Address::Pipe(p)) => p.path.clone(),
         Some(address::Address::EnvoyInternalAddress(ia)) => {
             let listener = match &ia.address_name_specifier {
                 Some(envoy_types::pb::envoy::config::core::v3::envoy_internal_address::AddressNameSpecifier::ServerListenerName(n)) => n.clone(),

@@ -268,12 +268,10 @@ pub(crate) fn chain_destination(_l: &Listener, ch: &FilterChain) -> String {
         .destinations
         .iter()
         .map(|d| match d {
-            Destination::Cluster { name } => format!("Cluster: {name}"),
+            Destination::Cluster { name } => cluster_label(name),
             Destination::WeightedClusters { names } => format!("Clusters: {}", names.join(",")),
             Destination::Route { name } => format!("Route: {name}"),
-            Destination::InlineRoute { config } => {
-                format!("Inline Route: {}", inline_route(config))
-            }
+            Destination::InlineRoute { config } => inline_route(config),
             Destination::Filter { name, config } => format!("{name} ({})", config.type_url),
         })
         .collect();
@@ -284,12 +282,39 @@ pub(crate) fn chain_destination(_l: &Listener, ch: &FilterChain) -> String {
     }
 }
 
+/// `Cluster: x`, except for Istio's `PassthroughCluster`/`BlackHoleCluster`, named bare (as
+/// istioctl does).
+fn cluster_label(name: &str) -> String {
+    if name.contains("Cluster") {
+        name.to_string()
+    } else {
+        format!("Cluster: {name}")
+    }
+}
+
+/// An inline route that sends everything (`*`, prefix `/`) to one cluster is that cluster;
+/// otherwise `Inline Route: [domains] match, match; …` per virtual host (istioctl's wording).
 fn inline_route(rc: &RouteConfig) -> String {
-    rc.virtual_hosts
+    if let [vh] = rc.virtual_hosts.as_slice() {
+        if let ([domain], [route]) = (vh.domains.as_slice(), vh.routes.as_slice()) {
+            if let (true, "/*", RouteAction::Cluster { name }) = (domain == "*", route.matcher.as_str(), &route.action) {
+                return cluster_label(name);
+            }
+        }
+    }
+    let vhosts: Vec<String> = rc
+        .virtual_hosts
         .iter()
-        .flat_map(|vh| vh.routes.iter().map(|r| r.matcher.clone()))
-        .collect::<Vec<_>>()
-        .join("; ")
+        .map(|vh| {
+            let routes = vh.routes.iter().map(|r| r.matcher.as_str()).collect::<Vec<_>>().join(", ");
+            match vh.domains.as_slice() {
+                [] => routes,
+                [d] if d == "*" => routes,
+                many => format!("{} {routes}", domains(many)),
+            }
+        })
+        .collect();
+    format!("Inline Route: {}", vhosts.join("; "))
 }
 
 fn chain_tls(ch: &FilterChain) -> String {

@@ -42,13 +42,13 @@ pub struct Document {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("{name}: cannot read: {source}")]
+    #[error("{name}: cannot read")]
     Io {
         name: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("{name}: not a valid gzip stream: {source}")]
+    #[error("{name}: not a valid gzip stream")]
     Gzip {
         name: String,
         #[source]
@@ -58,15 +58,10 @@ pub enum SourceError {
     TooLarge { name: String, limit: u64 },
     #[error("{name}: the file is empty")]
     Empty { name: String },
+    /// serde_json's own error is not kept as a source: its text is in `what`, its position in
+    /// `line`/`column` (corrected for skipped preamble lines).
     #[error("{name}:{line}:{column}: {what}")]
-    Json {
-        name: String,
-        line: usize,
-        column: usize,
-        what: String,
-        #[source]
-        source: serde_json::Error,
-    },
+    Json { name: String, line: usize, column: usize, what: String },
     #[error("{name}: {what}")]
     Shape { name: String, what: String },
 }
@@ -135,7 +130,6 @@ pub fn parse(input: &Input) -> Result<Document, SourceError> {
         line: source.line() + skipped_lines,
         column: source.column(),
         what: json_error_text(&source),
-        source,
     })?;
     let kind = detect(&json).map_err(|what| SourceError::Shape {
         name: name.clone(),
@@ -221,6 +215,12 @@ fn detect(json: &Value) -> Result<Detected, String> {
                 json_kind(other)
             )),
         };
+    }
+    if has("workloads") && has("services") {
+        return Err("this is a ztunnel (Istio ambient) config dump, not an Envoy admin document".into());
+    }
+    if has("static_resources") || has("staticResources") || (has("node") && has("admin")) {
+        return Err("this is an Envoy bootstrap, not an admin document: give the proxy's /config_dump".into());
     }
     if has("certificates") {
         return Ok(Detected::Kind(DocumentKind::Certs));

@@ -1,0 +1,102 @@
+//! Library-level tests on dumps built here from rcgen certificates with fixed dates.
+
+use base64::Engine as _;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
+use time::macros::datetime;
+
+use super::{envinspect_stdin, NOW};
+
+struct Pki {
+    ca_pem: String,
+    leaf_pem: String,
+    leaf_key_pem: String,
+}
+
+fn pki(spiffe: &str) -> Pki {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name.push(DnType::OrganizationName, "cluster.local");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.not_before = rcgen::date_time_ymd(2024, 1, 1);
+    ca.not_after = rcgen::date_time_ymd(2034, 1, 1);
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let mut leaf = CertificateParams::new(Vec::<String>::new()).unwrap();
+    leaf.distinguished_name.push(DnType::CommonName, "workload");
+    leaf.subject_alt_names = vec![SanType::URI(spiffe.try_into().unwrap())];
+    leaf.not_before = rcgen::date_time_ymd(2024, 10, 1);
+    leaf.not_after = rcgen::date_time_ymd(2024, 12, 1);
+    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+    Pki { ca_pem: ca_cert.pem(), leaf_pem: leaf_cert.pem(), leaf_key_pem: leaf_key.serialize_pem() }
+}
+
+fn secrets_dump(p: &Pki, key: serde_json::Value) -> Vec<u8> {
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let doc = serde_json::json!({"configs": [{
+        "@type": "type.googleapis.com/envoy.admin.v3.SecretsConfigDump",
+        "dynamic_active_secrets": [
+            {"name": "default", "version_info": "1", "secret": {"@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret", "name": "default",
+                "tls_certificate": {"certificate_chain": {"inline_bytes": b64(&(p.leaf_pem.clone() + &p.ca_pem))}, "private_key": key}}},
+            {"name": "ROOTCA", "version_info": "1", "secret": {"@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret", "name": "ROOTCA",
+                "validation_context": {"trusted_ca": {"inline_bytes": b64(&p.ca_pem)}}}}
+        ]
+    }]});
+    serde_json::to_vec(&doc).unwrap()
+}
+
+fn report(bytes: &[u8], now: time::OffsetDateTime) -> envinspect::Report {
+    let input = envinspect::source::Input { name: "t.json".into(), bytes: bytes.to_vec() };
+    envinspect::inspect(&input, &envinspect::Pool::load().unwrap(), now).unwrap()
+}
+
+#[test]
+fn identity_comes_from_the_default_secret_and_time_is_an_input() {
+    let p = pki("spiffe://cluster.local/ns/shop/sa/cart");
+    let dump = secrets_dump(&p, serde_json::json!({"inline_bytes": "W3JlZGFjdGVkXQ=="}));
+    let during = report(&dump, datetime!(2024-11-01 0:00 UTC));
+    let id = during.identity.clone().unwrap();
+    assert_eq!(id.spiffe_id.unwrap().to_string(), "spiffe://cluster.local/ns/shop/sa/cart");
+    assert_eq!(id.trust_domain.unwrap().to_string(), "cluster.local");
+    assert!(id.valid_now);
+    assert_eq!(id.not_after.as_deref(), Some("2024-12-01T00:00:00Z"));
+    let default = &during.secrets.iter().find(|s| s.name == "default").unwrap();
+    assert_eq!(default.certificates.len(), 2, "every PEM block of the chain is read, not only the first");
+    assert_eq!(default.private_key, envinspect::model::cert::KeyMaterial::Redacted);
+    let after = report(&dump, datetime!(2025-01-01 0:00 UTC));
+    assert!(!after.identity.unwrap().valid_now, "expired at a later --now");
+    let before = report(&dump, datetime!(2024-09-01 0:00 UTC));
+    assert!(!before.identity.unwrap().valid_now, "not yet valid at an earlier --now");
+}
+
+#[test]
+fn malformed_spiffe_id_is_named_not_accepted() {
+    let p = pki("spiffe:///ns/x");
+    let r = report(&secrets_dump(&p, serde_json::Value::Null), datetime!(2024-11-01 0:00 UTC));
+    let id = r.identity.unwrap();
+    assert!(id.spiffe_id.is_none());
+    assert!(id.problem.unwrap().contains("empty trust domain"));
+}
+
+#[test]
+fn an_unredacted_private_key_never_reaches_output() {
+    let p = pki("spiffe://cluster.local/ns/shop/sa/cart");
+    let dump = secrets_dump(&p, serde_json::json!({"inline_string": p.leaf_key_pem}));
+    let body_lines: Vec<&str> = p.leaf_key_pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    for format in ["table", "json", "yaml"] {
+        for cmd in [&[][..], &["secrets"][..]] {
+            let mut args: Vec<&str> = cmd.to_vec();
+            args.extend(["-", "--now", NOW, "-o", format]);
+            let run = envinspect_stdin(&args, Some(&dump));
+            assert_eq!(run.code, 0, "{}", run.stderr);
+            let all = format!("{}{}", run.stdout, run.stderr);
+            for line in &body_lines {
+                assert!(!all.contains(line), "key material leaked in {format} output");
+            }
+            assert!(!all.contains("PRIVATE KEY"), "{format}");
+        }
+    }
+    let r = report(&dump, datetime!(2024-11-01 0:00 UTC));
+    let default = r.secrets.iter().find(|s| s.name == "default").unwrap();
+    assert_eq!(default.private_key, envinspect::model::cert::KeyMaterial::Exposed { bytes: p.leaf_key_pem.len() });
+}
