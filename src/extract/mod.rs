@@ -614,7 +614,14 @@ pub(crate) fn raw_config(any: &Any) -> RawConfig {
 }
 
 /// Field names whose values are key material in Envoy and Istio configs.
-const KEY_FIELDS: &[&str] = &["private_key", "privateKey", "password", "session_ticket_keys", "sessionTicketKeys", "keys"];
+const KEY_FIELDS: &[&str] = &[
+    "private_key",
+    "privateKey",
+    "password",
+    "session_ticket_keys",
+    "sessionTicketKeys",
+    "keys",
+];
 const ELIDED: &str = "[elided by envinspect]";
 
 /// Raw JSON of unknown types is shown to users: no private key may ride along in it.
@@ -643,14 +650,24 @@ mod tests {
     fn raw_json_never_carries_keys() {
         let mut v = serde_json::json!({"a": {"private_key": {"inline_string": "x"}}, "b": ["-----BEGIN EC PRIVATE KEY-----\nAA"], "c": 1});
         scrub_keys(&mut v);
-        assert_eq!(v, serde_json::json!({"a": {"private_key": ELIDED}, "b": [ELIDED], "c": 1}));
+        assert_eq!(
+            v,
+            serde_json::json!({"a": {"private_key": ELIDED}, "b": [ELIDED], "c": 1})
+        );
     }
 
     #[test]
     fn issues_are_grouped_by_message() {
-        let w = aggregate(vec![Issue::warning("/b", "m"), Issue::warning("/a", "m"), Issue::error("/c", "e")]);
+        let w = aggregate(vec![
+            Issue::warning("/b", "m"),
+            Issue::warning("/a", "m"),
+            Issue::error("/c", "e"),
+        ]);
         assert_eq!(w.len(), 2);
-        assert_eq!((w[0].severity, w[0].count), (crate::decode::Severity::Error, 1));
+        assert_eq!(
+            (w[0].severity, w[0].count),
+            (crate::decode::Severity::Error, 1)
+        );
         assert_eq!((w[1].count, w[1].first_pointer.as_str()), (2, "/a"));
     }
 }

@@ -82,11 +82,17 @@ pub(crate) fn outbound(
     }
     if !allow_routes.is_empty() {
         allow = true;
-        evidence.push(format!("virtual host allow_any → {PASSTHROUGH} in {}", route_list(&allow_routes)));
+        evidence.push(format!(
+            "virtual host allow_any → {PASSTHROUGH} in {}",
+            route_list(&allow_routes)
+        ));
     }
     if !block_routes.is_empty() {
         block = true;
-        evidence.push(format!("virtual host block_all in {}", route_list(&block_routes)));
+        evidence.push(format!(
+            "virtual host block_all in {}",
+            route_list(&block_routes)
+        ));
     }
     evidence.sort();
     evidence.dedup();

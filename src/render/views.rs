@@ -297,7 +297,9 @@ fn cluster_label(name: &str) -> String {
 fn inline_route(rc: &RouteConfig) -> String {
     if let [vh] = rc.virtual_hosts.as_slice() {
         if let ([domain], [route]) = (vh.domains.as_slice(), vh.routes.as_slice()) {
-            if let (true, "/*", RouteAction::Cluster { name }) = (domain == "*", route.matcher.as_str(), &route.action) {
+            if let (true, "/*", RouteAction::Cluster { name }) =
+                (domain == "*", route.matcher.as_str(), &route.action)
+            {
                 return cluster_label(name);
             }
         }
@@ -306,7 +308,12 @@ fn inline_route(rc: &RouteConfig) -> String {
         .virtual_hosts
         .iter()
         .map(|vh| {
-            let routes = vh.routes.iter().map(|r| r.matcher.as_str()).collect::<Vec<_>>().join(", ");
+            let routes = vh
+                .routes
+                .iter()
+                .map(|r| r.matcher.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
             match vh.domains.as_slice() {
                 [] => routes,
                 [d] if d == "*" => routes,

@@ -61,7 +61,12 @@ pub enum SourceError {
     /// serde_json's own error is not kept as a source: its text is in `what`, its position in
     /// `line`/`column` (corrected for skipped preamble lines).
     #[error("{name}:{line}:{column}: {what}")]
-    Json { name: String, line: usize, column: usize, what: String },
+    Json {
+        name: String,
+        line: usize,
+        column: usize,
+        what: String,
+    },
     #[error("{name}: {what}")]
     Shape { name: String, what: String },
 }
@@ -217,10 +222,15 @@ fn detect(json: &Value) -> Result<Detected, String> {
         };
     }
     if has("workloads") && has("services") {
-        return Err("this is a ztunnel (Istio ambient) config dump, not an Envoy admin document".into());
+        return Err(
+            "this is a ztunnel (Istio ambient) config dump, not an Envoy admin document".into(),
+        );
     }
     if has("static_resources") || has("staticResources") || (has("node") && has("admin")) {
-        return Err("this is an Envoy bootstrap, not an admin document: give the proxy's /config_dump".into());
+        return Err(
+            "this is an Envoy bootstrap, not an admin document: give the proxy's /config_dump"
+                .into(),
+        );
     }
     if has("certificates") {
         return Ok(Detected::Kind(DocumentKind::Certs));

@@ -12,23 +12,47 @@ fn parse_table(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header = lines.next().expect("a header");
     // Column starts: every word of the header, except the second word of a two-word name.
-    const TWO_WORD: &[&str] = &["SERVICE FQDN", "DESTINATION RULE", "VHOST NAME", "VIRTUAL SERVICE", "RESOURCE NAME", "VALID CERT", "SERIAL NUMBER", "NOT AFTER", "NOT BEFORE", "TRUST DOMAIN", "TLS MODE"];
-    let words: Vec<(usize, &str)> = header.split(' ').scan(0, |pos, w| {
-        let start = *pos;
-        *pos += w.len() + 1;
-        Some((start, w))
-    }).filter(|(_, w)| !w.is_empty()).collect();
+    const TWO_WORD: &[&str] = &[
+        "SERVICE FQDN",
+        "DESTINATION RULE",
+        "VHOST NAME",
+        "VIRTUAL SERVICE",
+        "RESOURCE NAME",
+        "VALID CERT",
+        "SERIAL NUMBER",
+        "NOT AFTER",
+        "NOT BEFORE",
+        "TRUST DOMAIN",
+        "TLS MODE",
+    ];
+    let words: Vec<(usize, &str)> = header
+        .split(' ')
+        .scan(0, |pos, w| {
+            let start = *pos;
+            *pos += w.len() + 1;
+            Some((start, w))
+        })
+        .filter(|(_, w)| !w.is_empty())
+        .collect();
     let mut starts = Vec::new();
     let mut k = 0;
     while k < words.len() {
         starts.push(words[k].0);
         let pair = words.get(k + 1).map(|n| format!("{} {}", words[k].1, n.1));
-        k += if pair.is_some_and(|p| TWO_WORD.contains(&p.as_str()) && header.contains(&p)) { 2 } else { 1 };
+        k += if pair.is_some_and(|p| TWO_WORD.contains(&p.as_str()) && header.contains(&p)) {
+            2
+        } else {
+            1
+        };
     }
     let names: Vec<String> = starts
         .iter()
         .enumerate()
-        .map(|(k, &s)| header[s..starts.get(k + 1).copied().unwrap_or(header.len())].trim().to_string())
+        .map(|(k, &s)| {
+            header[s..starts.get(k + 1).copied().unwrap_or(header.len())]
+                .trim()
+                .to_string()
+        })
         .collect();
     lines
         .map(|l| {
@@ -39,7 +63,14 @@ fn parse_table(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
                     let s = starts[k].min(l.len());
                     let e = starts.get(k + 1).copied().unwrap_or(l.len()).min(l.len());
                     let cell = l.get(s..e).unwrap_or("").trim();
-                    (n.clone(), if cell == "-" { String::new() } else { cell.to_string() })
+                    (
+                        n.clone(),
+                        if cell == "-" {
+                            String::new()
+                        } else {
+                            cell.to_string()
+                        },
+                    )
                 })
                 .collect()
         })
@@ -49,7 +80,15 @@ fn parse_table(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
 fn rows(text: &str, cols: &[(&str, &str)]) -> Vec<Vec<String>> {
     let mut out: Vec<Vec<String>> = parse_table(text)
         .into_iter()
-        .map(|r| cols.iter().map(|(c, _)| r.get(*c).cloned().unwrap_or_else(|| panic!("no column {c} in\n{text}"))).collect())
+        .map(|r| {
+            cols.iter()
+                .map(|(c, _)| {
+                    r.get(*c)
+                        .cloned()
+                        .unwrap_or_else(|| panic!("no column {c} in\n{text}"))
+                })
+                .collect()
+        })
         .collect();
     out.sort();
     out
@@ -61,7 +100,13 @@ fn agree(golden: &str, ours: &str, cols: &[(&str, &str)], fix: impl Fn(&mut Vec<
 }
 
 /// As `agree`, with a normalisation of the golden's rows too (`proxy-config all` prefixes).
-fn agree_with(golden: &str, fix_golden: impl Fn(&mut Vec<String>), ours: &str, cols: &[(&str, &str)], fix: impl Fn(&mut Vec<String>)) {
+fn agree_with(
+    golden: &str,
+    fix_golden: impl Fn(&mut Vec<String>),
+    ours: &str,
+    cols: &[(&str, &str)],
+    fix: impl Fn(&mut Vec<String>),
+) {
     let mut g = rows(golden, cols);
     g.iter_mut().for_each(&fix_golden);
     g.sort();
@@ -84,19 +129,52 @@ fn golden(rel: &str) -> String {
 
 #[test]
 fn routes_agree_with_istioctl() {
-    for case in ["empty-gateway", "istio-gateway-http-route-prefix", "k8s-gateway-http-route-path-prefix"] {
-        let ours = run(&["routes", &fixture(&format!("{ISTIO}/routes/{case}/configdump.json"))]);
-        let cols = [("NAME", "NAME"), ("VHOST NAME", "VHOST NAME"), ("DOMAINS", "DOMAINS"), ("MATCH", "MATCH"), ("VIRTUAL SERVICE", "VIRTUAL SERVICE")];
-        agree(&golden(&format!("{ISTIO}/routes/{case}/output.txt")), &ours, &cols, |_| {});
+    for case in [
+        "empty-gateway",
+        "istio-gateway-http-route-prefix",
+        "k8s-gateway-http-route-path-prefix",
+    ] {
+        let ours = run(&[
+            "routes",
+            &fixture(&format!("{ISTIO}/routes/{case}/configdump.json")),
+        ]);
+        let cols = [
+            ("NAME", "NAME"),
+            ("VHOST NAME", "VHOST NAME"),
+            ("DOMAINS", "DOMAINS"),
+            ("MATCH", "MATCH"),
+            ("VIRTUAL SERVICE", "VIRTUAL SERVICE"),
+        ];
+        agree(
+            &golden(&format!("{ISTIO}/routes/{case}/output.txt")),
+            &ours,
+            &cols,
+            |_| {},
+        );
     }
 }
 
 #[test]
 fn endpoints_agree_with_istioctl() {
     let dump = fixture(&format!("{ISTIO}/endpoint/configdump.json"));
-    let cols = [("NAME", "ENDPOINT"), ("STATUS", "STATUS"), ("LOCALITY", "LOCALITY"), ("CLUSTER", "CLUSTER")];
-    agree(&golden(&format!("{ISTIO}/endpoint/emptyfilter_output.txt")), &run(&["endpoints", &dump]), &cols, |_| {});
-    agree(&golden(&format!("{ISTIO}/endpoint/portfilter_output.txt")), &run(&["endpoints", &dump, "--port", "8080"]), &cols, |_| {});
+    let cols = [
+        ("NAME", "ENDPOINT"),
+        ("STATUS", "STATUS"),
+        ("LOCALITY", "LOCALITY"),
+        ("CLUSTER", "CLUSTER"),
+    ];
+    agree(
+        &golden(&format!("{ISTIO}/endpoint/emptyfilter_output.txt")),
+        &run(&["endpoints", &dump]),
+        &cols,
+        |_| {},
+    );
+    agree(
+        &golden(&format!("{ISTIO}/endpoint/portfilter_output.txt")),
+        &run(&["endpoints", &dump, "--port", "8080"]),
+        &cols,
+        |_| {},
+    );
 }
 
 /// istioctl prints WARMING for a never-delivered secret; we say UNINITIALIZED (istio/istio#36539).
@@ -110,16 +188,44 @@ fn uninitialized_as_istioctl(row: &mut Vec<String>) {
 
 #[test]
 fn secrets_agree_with_istioctl() {
-    let base = [("RESOURCE NAME", "RESOURCE NAME"), ("TYPE", "TYPE"), ("STATUS", "STATUS"), ("VALID CERT", "VALID CERT"), ("SERIAL NUMBER", "SERIAL NUMBER"), ("NOT AFTER", "NOT AFTER"), ("NOT BEFORE", "NOT BEFORE")];
-    let ours = run(&["secrets", &fixture(&format!("{ISTIO}/secret/istio/config_dump.json")), "--now", NOW]);
-    agree(&golden(&format!("{ISTIO}/secret/istio/output")), &ours, &base, |r| {
-        uninitialized_as_istioctl(r);
-        // istioctl prints `false` with no certificate; so do we.
-    });
+    let base = [
+        ("RESOURCE NAME", "RESOURCE NAME"),
+        ("TYPE", "TYPE"),
+        ("STATUS", "STATUS"),
+        ("VALID CERT", "VALID CERT"),
+        ("SERIAL NUMBER", "SERIAL NUMBER"),
+        ("NOT AFTER", "NOT AFTER"),
+        ("NOT BEFORE", "NOT BEFORE"),
+    ];
+    let ours = run(&[
+        "secrets",
+        &fixture(&format!("{ISTIO}/secret/istio/config_dump.json")),
+        "--now",
+        NOW,
+    ]);
+    agree(
+        &golden(&format!("{ISTIO}/secret/istio/output")),
+        &ours,
+        &base,
+        |r| {
+            uninitialized_as_istioctl(r);
+            // istioctl prints `false` with no certificate; so do we.
+        },
+    );
     let mut with_td = base.to_vec();
     with_td.push(("TRUST DOMAIN", "TRUST DOMAIN"));
-    let ours = run(&["secrets", &fixture(&format!("{ISTIO}/secret/spire/config_dump.json")), "--now", NOW]);
-    agree(&golden(&format!("{ISTIO}/secret/spire/output")), &ours, &with_td, |_| {});
+    let ours = run(&[
+        "secrets",
+        &fixture(&format!("{ISTIO}/secret/spire/config_dump.json")),
+        "--now",
+        NOW,
+    ]);
+    agree(
+        &golden(&format!("{ISTIO}/secret/spire/output")),
+        &ours,
+        &with_td,
+        |_| {},
+    );
 }
 
 /// `istioctl proxy-config all` of the waypoint dump: every section.
@@ -141,26 +247,76 @@ fn proxy_config_all_agrees_with_istioctl() {
     };
 
     let ours = run(&["clusters", &dump]);
-    let cols = [("SERVICE FQDN", "SERVICE FQDN"), ("PORT", "PORT"), ("SUBSET", "SUBSET"), ("DIRECTION", "DIRECTION"), ("TYPE", "TYPE"), ("DESTINATION RULE", "DESTINATION RULE")];
+    let cols = [
+        ("SERVICE FQDN", "SERVICE FQDN"),
+        ("PORT", "PORT"),
+        ("SUBSET", "SUBSET"),
+        ("DIRECTION", "DIRECTION"),
+        ("TYPE", "TYPE"),
+        ("DESTINATION RULE", "DESTINATION RULE"),
+    ];
     agree_with(sections[1], unprefix("cluster/"), &ours, &cols, |_| {});
 
     // Internal listeners have no IP: istioctl leaves ADDRESSES empty, we name them envoy://….
     let ours = run(&["listeners", &dump]);
-    let cols = [("NAME", "NAME"), ("ADDRESSES", "ADDRESSES"), ("PORT", "PORT"), ("MATCH", "MATCH"), ("DESTINATION", "DESTINATION")];
+    let cols = [
+        ("NAME", "NAME"),
+        ("ADDRESSES", "ADDRESSES"),
+        ("PORT", "PORT"),
+        ("MATCH", "MATCH"),
+        ("DESTINATION", "DESTINATION"),
+    ];
     agree_with(sections[2], unprefix("listener/"), &ours, &cols, |r| {
         if r[1].starts_with("envoy://") {
             r[1].clear();
         }
     });
 
-    let cols = [("NAME", "NAME"), ("VHOST NAME", "VHOST NAME"), ("DOMAINS", "DOMAINS"), ("MATCH", "MATCH"), ("VIRTUAL SERVICE", "VIRTUAL SERVICE")];
-    agree_with(sections[3], unprefix("route/"), &run(&["routes", &dump]), &cols, |_| {});
+    let cols = [
+        ("NAME", "NAME"),
+        ("VHOST NAME", "VHOST NAME"),
+        ("DOMAINS", "DOMAINS"),
+        ("MATCH", "MATCH"),
+        ("VIRTUAL SERVICE", "VIRTUAL SERVICE"),
+    ];
+    agree_with(
+        sections[3],
+        unprefix("route/"),
+        &run(&["routes", &dump]),
+        &cols,
+        |_| {},
+    );
 
-    let cols = [("RESOURCE NAME", "RESOURCE NAME"), ("TYPE", "TYPE"), ("STATUS", "STATUS"), ("VALID CERT", "VALID CERT"), ("SERIAL NUMBER", "SERIAL NUMBER"), ("NOT AFTER", "NOT AFTER"), ("NOT BEFORE", "NOT BEFORE")];
-    agree_with(sections[4], unprefix("secret/"), &run(&["secrets", &dump, "--now", NOW]), &cols, |_| {});
+    let cols = [
+        ("RESOURCE NAME", "RESOURCE NAME"),
+        ("TYPE", "TYPE"),
+        ("STATUS", "STATUS"),
+        ("VALID CERT", "VALID CERT"),
+        ("SERIAL NUMBER", "SERIAL NUMBER"),
+        ("NOT AFTER", "NOT AFTER"),
+        ("NOT BEFORE", "NOT BEFORE"),
+    ];
+    agree_with(
+        sections[4],
+        unprefix("secret/"),
+        &run(&["secrets", &dump, "--now", NOW]),
+        &cols,
+        |_| {},
+    );
 
-    let cols = [("NAME", "ENDPOINT"), ("STATUS", "STATUS"), ("LOCALITY", "LOCALITY"), ("CLUSTER", "CLUSTER")];
-    agree_with(sections[5], unprefix("endpoint/"), &run(&["endpoints", &dump]), &cols, |_| {});
+    let cols = [
+        ("NAME", "ENDPOINT"),
+        ("STATUS", "STATUS"),
+        ("LOCALITY", "LOCALITY"),
+        ("CLUSTER", "CLUSTER"),
+    ];
+    agree_with(
+        sections[5],
+        unprefix("endpoint/"),
+        &run(&["endpoints", &dump]),
+        &cols,
+        |_| {},
+    );
 }
 
 #[test]
@@ -168,13 +324,27 @@ fn versions_agree_with_istioctl() {
     let r = envinspect(&["-o", "json", &fixture(&format!("{ISTIO}/configdump.json"))]);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let summary_text = golden(&format!("{ISTIO}/versionsummary.txt"));
-    let field = |label: &str| summary_text.lines().find_map(|l| l.strip_prefix(label)).unwrap().trim().to_string();
+    let field = |label: &str| {
+        summary_text
+            .lines()
+            .find_map(|l| l.strip_prefix(label))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
     assert_eq!(v["node"]["istio_version"], field("Istio Version:"));
     assert_eq!(v["node"]["envoy_version"], field("Envoy Version:"));
-    let waypoint = envinspect(&["-o", "json", &fixture("istio/istioctl/pkg/proxyconfig/testdata/config_dump.json")]);
+    let waypoint = envinspect(&[
+        "-o",
+        "json",
+        &fixture("istio/istioctl/pkg/proxyconfig/testdata/config_dump.json"),
+    ]);
     let w: serde_json::Value = serde_json::from_str(&waypoint.stdout).unwrap();
     let summary = golden("istio/istioctl/pkg/proxyconfig/testdata/config_dump_summary.txt");
-    assert!(summary.contains(&format!("Istio Version:       {}", w["node"]["istio_version"].as_str().unwrap())));
+    assert!(summary.contains(&format!(
+        "Istio Version:       {}",
+        w["node"]["istio_version"].as_str().unwrap()
+    )));
     // istioctl prints the zero version `0.0.0` when the node has no build version; we leave it
     // out (unknown), on purpose.
     assert!(summary.contains("Envoy Version:       0.0.0"));
@@ -199,11 +369,17 @@ fn resource_names_agree_with_egctl() {
         ("routes", "out.route.json", "name", "name"),
         ("endpoints", "out.endpoints.json", "cluster", "clusterName"),
     ] {
-        let g: serde_json::Value = serde_json::from_str(&golden(&format!("{out}/{golden_file}"))).unwrap();
+        let g: serde_json::Value =
+            serde_json::from_str(&golden(&format!("{out}/{golden_file}"))).unwrap();
         let r = envinspect(&[cmd, &dump, "-o", "json"]);
         let o: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
         let ours: Vec<String> = {
-            let mut v: Vec<String> = o[cmd].as_array().unwrap().iter().map(|x| x[ours_key].as_str().unwrap().to_string()).collect();
+            let mut v: Vec<String> = o[cmd]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x[ours_key].as_str().unwrap().to_string())
+                .collect();
             v.sort();
             v.dedup();
             v
@@ -213,7 +389,10 @@ fn resource_names_agree_with_egctl() {
         let golden_names = names_in(&g, golden_key);
         assert!(!ours.is_empty(), "{cmd}");
         for n in &ours {
-            assert!(golden_names.contains(n), "{cmd}: {n} not in egctl's {golden_file}: {golden_names:?}");
+            assert!(
+                golden_names.contains(n),
+                "{cmd}: {n} not in egctl's {golden_file}: {golden_names:?}"
+            );
         }
     }
 }

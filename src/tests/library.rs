@@ -15,7 +15,8 @@ struct Pki {
 fn pki(spiffe: &str) -> Pki {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.distinguished_name.push(DnType::OrganizationName, "cluster.local");
+    ca.distinguished_name
+        .push(DnType::OrganizationName, "cluster.local");
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca.not_before = rcgen::date_time_ymd(2024, 1, 1);
     ca.not_after = rcgen::date_time_ymd(2034, 1, 1);
@@ -28,7 +29,11 @@ fn pki(spiffe: &str) -> Pki {
     leaf.not_before = rcgen::date_time_ymd(2024, 10, 1);
     leaf.not_after = rcgen::date_time_ymd(2024, 12, 1);
     let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
-    Pki { ca_pem: ca_cert.pem(), leaf_pem: leaf_cert.pem(), leaf_key_pem: leaf_key.serialize_pem() }
+    Pki {
+        ca_pem: ca_cert.pem(),
+        leaf_pem: leaf_cert.pem(),
+        leaf_key_pem: leaf_key.serialize_pem(),
+    }
 }
 
 fn secrets_dump(p: &Pki, key: serde_json::Value) -> Vec<u8> {
@@ -46,7 +51,10 @@ fn secrets_dump(p: &Pki, key: serde_json::Value) -> Vec<u8> {
 }
 
 fn report(bytes: &[u8], now: time::OffsetDateTime) -> envinspect::Report {
-    let input = envinspect::source::Input { name: "t.json".into(), bytes: bytes.to_vec() };
+    let input = envinspect::source::Input {
+        name: "t.json".into(),
+        bytes: bytes.to_vec(),
+    };
     envinspect::inspect(&input, &envinspect::Pool::load().unwrap(), now).unwrap()
 }
 
@@ -56,23 +64,42 @@ fn identity_comes_from_the_default_secret_and_time_is_an_input() {
     let dump = secrets_dump(&p, serde_json::json!({"inline_bytes": "W3JlZGFjdGVkXQ=="}));
     let during = report(&dump, datetime!(2024-11-01 0:00 UTC));
     let id = during.identity.clone().unwrap();
-    assert_eq!(id.spiffe_id.unwrap().to_string(), "spiffe://cluster.local/ns/shop/sa/cart");
+    assert_eq!(
+        id.spiffe_id.unwrap().to_string(),
+        "spiffe://cluster.local/ns/shop/sa/cart"
+    );
     assert_eq!(id.trust_domain.unwrap().to_string(), "cluster.local");
     assert!(id.valid_now);
     assert_eq!(id.not_after.as_deref(), Some("2024-12-01T00:00:00Z"));
     let default = &during.secrets.iter().find(|s| s.name == "default").unwrap();
-    assert_eq!(default.certificates.len(), 2, "every PEM block of the chain is read, not only the first");
-    assert_eq!(default.private_key, envinspect::model::cert::KeyMaterial::Redacted);
+    assert_eq!(
+        default.certificates.len(),
+        2,
+        "every PEM block of the chain is read, not only the first"
+    );
+    assert_eq!(
+        default.private_key,
+        envinspect::model::cert::KeyMaterial::Redacted
+    );
     let after = report(&dump, datetime!(2025-01-01 0:00 UTC));
-    assert!(!after.identity.unwrap().valid_now, "expired at a later --now");
+    assert!(
+        !after.identity.unwrap().valid_now,
+        "expired at a later --now"
+    );
     let before = report(&dump, datetime!(2024-09-01 0:00 UTC));
-    assert!(!before.identity.unwrap().valid_now, "not yet valid at an earlier --now");
+    assert!(
+        !before.identity.unwrap().valid_now,
+        "not yet valid at an earlier --now"
+    );
 }
 
 #[test]
 fn malformed_spiffe_id_is_named_not_accepted() {
     let p = pki("spiffe:///ns/x");
-    let r = report(&secrets_dump(&p, serde_json::Value::Null), datetime!(2024-11-01 0:00 UTC));
+    let r = report(
+        &secrets_dump(&p, serde_json::Value::Null),
+        datetime!(2024-11-01 0:00 UTC),
+    );
     let id = r.identity.unwrap();
     assert!(id.spiffe_id.is_none());
     assert!(id.problem.unwrap().contains("empty trust domain"));
@@ -82,7 +109,11 @@ fn malformed_spiffe_id_is_named_not_accepted() {
 fn an_unredacted_private_key_never_reaches_output() {
     let p = pki("spiffe://cluster.local/ns/shop/sa/cart");
     let dump = secrets_dump(&p, serde_json::json!({"inline_string": p.leaf_key_pem}));
-    let body_lines: Vec<&str> = p.leaf_key_pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let body_lines: Vec<&str> = p
+        .leaf_key_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
     for format in ["table", "json", "yaml"] {
         for cmd in [&[][..], &["secrets"][..]] {
             let mut args: Vec<&str> = cmd.to_vec();
@@ -91,12 +122,20 @@ fn an_unredacted_private_key_never_reaches_output() {
             assert_eq!(run.code, 0, "{}", run.stderr);
             let all = format!("{}{}", run.stdout, run.stderr);
             for line in &body_lines {
-                assert!(!all.contains(line), "key material leaked in {format} output");
+                assert!(
+                    !all.contains(line),
+                    "key material leaked in {format} output"
+                );
             }
             assert!(!all.contains("PRIVATE KEY"), "{format}");
         }
     }
     let r = report(&dump, datetime!(2024-11-01 0:00 UTC));
     let default = r.secrets.iter().find(|s| s.name == "default").unwrap();
-    assert_eq!(default.private_key, envinspect::model::cert::KeyMaterial::Exposed { bytes: p.leaf_key_pem.len() });
+    assert_eq!(
+        default.private_key,
+        envinspect::model::cert::KeyMaterial::Exposed {
+            bytes: p.leaf_key_pem.len()
+        }
+    );
 }

@@ -27,7 +27,13 @@ pub struct Run {
 impl Run {
     /// The snapshot text: command, exit code, stdout, stderr.
     pub fn transcript(&self, args: &[&str]) -> String {
-        format!("$ envinspect {}\nexit: {}\n--- stdout\n{}--- stderr\n{}", args.join(" "), self.code, self.stdout, self.stderr)
+        format!(
+            "$ envinspect {}\nexit: {}\n--- stdout\n{}--- stderr\n{}",
+            args.join(" "),
+            self.code,
+            self.stdout,
+            self.stderr
+        )
     }
 }
 
@@ -38,12 +44,25 @@ pub fn envinspect(args: &[&str]) -> Run {
 pub fn envinspect_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
     use std::io::Write;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_envinspect"));
-    cmd.args(args).current_dir(root()).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    cmd.stdin(if stdin.is_some() { std::process::Stdio::piped() } else { std::process::Stdio::null() });
-    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    cmd.args(args)
+        .current_dir(root())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.stdin(if stdin.is_some() {
+        std::process::Stdio::piped()
+    } else {
+        std::process::Stdio::null()
+    });
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().expect("the envinspect binary runs");
     if let Some(bytes) = stdin {
-        child.stdin.take().expect("stdin").write_all(bytes).expect("write stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(bytes)
+            .expect("write stdin");
     }
     let out = child.wait_with_output().expect("envinspect finishes");
     Run {

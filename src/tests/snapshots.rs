@@ -51,7 +51,9 @@ fn report_of_every_fixture_table_and_json() {
             let run = envinspect(&args);
             assert_eq!(run.code, 0, "{path} -o {format}: {}", run.stderr);
             assert!(run.stderr.is_empty(), "{path}: {}", run.stderr);
-            settings().bind(|| insta::assert_snapshot!(format!("report__{name}__{suffix}"), run.transcript(&args)));
+            settings().bind(|| {
+                insta::assert_snapshot!(format!("report__{name}__{suffix}"), run.transcript(&args))
+            });
         }
     }
 }
@@ -64,23 +66,74 @@ fn every_subcommand_in_every_format() {
             let args = [cmd, path.as_str(), "--now", NOW, "-o", format];
             let run = envinspect(&args);
             assert_eq!(run.code, 0, "{cmd} -o {format}: {}", run.stderr);
-            settings().bind(|| insta::assert_snapshot!(format!("{cmd}__envoy140_include_eds__{format}"), run.transcript(&args)));
+            settings().bind(|| {
+                insta::assert_snapshot!(
+                    format!("{cmd}__envoy140_include_eds__{format}"),
+                    run.transcript(&args)
+                )
+            });
         }
     }
     let args = ["--now", NOW, "-o", "yaml", path.as_str()];
     let run = envinspect(&args);
     assert_eq!(run.code, 0);
-    settings().bind(|| insta::assert_snapshot!("report__envoy140_include_eds__yaml", run.transcript(&args)));
+    settings().bind(|| {
+        insta::assert_snapshot!("report__envoy140_include_eds__yaml", run.transcript(&args))
+    });
 }
 
 #[test]
 fn filters() {
     let cases: &[(&str, &[&str])] = &[
-        ("clusters_fqdn_port_direction", &["clusters", "istio/istioctl/cmd/testdata/describe/productpage-v1-7bbd79f8fd-k6j79.json", "--fqdn", "reviews", "--port", "9080", "--direction", "outbound"]),
-        ("clusters_subset", &["clusters", "istio/istioctl/cmd/testdata/describe/productpage-v1-7bbd79f8fd-k6j79.json", "--subset", "v2"]),
-        ("listeners_port", &["listeners", "istio/istioctl/cmd/testdata/describe/productpage-v1-7bbd79f8fd-k6j79.json", "--port", "15001"]),
-        ("routes_name", &["routes", "istio/istioctl/cmd/testdata/describe/productpage-v1-7bbd79f8fd-k6j79.json", "--name", "9080"]),
-        ("endpoints_cluster", &["endpoints", "istio/istioctl/pkg/writer/envoy/configdump/testdata/endpoint/configdump.json", "--cluster", "outbound|9080||reviews.default.svc.cluster.local"]),
+        (
+            "clusters_fqdn_port_direction",
+            &[
+                "clusters",
+                "istio/istioctl/cmd/testdata/describe/productpage-v1-7bbd79f8fd-k6j79.json",
+                "--fqdn",
+                "reviews",
+                "--port",
+                "9080",
+                "--direction",
+                "outbound",
+            ],
+        ),
+        (
+            "clusters_subset",
+            &[
+                "clusters",
+                "istio/istioctl/cmd/testdata/describe/productpage-v1-7bbd79f8fd-k6j79.json",
+                "--subset",
+                "v2",
+            ],
+        ),
+        (
+            "listeners_port",
+            &[
+                "listeners",
+                "istio/istioctl/cmd/testdata/describe/productpage-v1-7bbd79f8fd-k6j79.json",
+                "--port",
+                "15001",
+            ],
+        ),
+        (
+            "routes_name",
+            &[
+                "routes",
+                "istio/istioctl/cmd/testdata/describe/productpage-v1-7bbd79f8fd-k6j79.json",
+                "--name",
+                "9080",
+            ],
+        ),
+        (
+            "endpoints_cluster",
+            &[
+                "endpoints",
+                "istio/istioctl/pkg/writer/envoy/configdump/testdata/endpoint/configdump.json",
+                "--cluster",
+                "outbound|9080||reviews.default.svc.cluster.local",
+            ],
+        ),
     ];
     for (name, args) in cases {
         let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -89,8 +142,13 @@ fn filters() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let run = envinspect(&args);
         assert_eq!(run.code, 0, "{}", run.stderr);
-        assert!(run.stdout.lines().count() > 1, "{name}: filter kept no rows:\n{}", run.stdout);
-        settings().bind(|| insta::assert_snapshot!(format!("filter__{name}"), run.transcript(&args)));
+        assert!(
+            run.stdout.lines().count() > 1,
+            "{name}: filter kept no rows:\n{}",
+            run.stdout
+        );
+        settings()
+            .bind(|| insta::assert_snapshot!(format!("filter__{name}"), run.transcript(&args)));
     }
 }
 
@@ -103,7 +161,10 @@ fn stdin_and_gzip_give_the_same_report() {
     let piped = super::envinspect_stdin(&["--now", NOW, "-o", "json", "-"], Some(&bytes));
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&bytes).unwrap();
-    let zipped = super::envinspect_stdin(&["--now", NOW, "-o", "json", "-"], Some(&gz.finish().unwrap()));
+    let zipped = super::envinspect_stdin(
+        &["--now", NOW, "-o", "json", "-"],
+        Some(&gz.finish().unwrap()),
+    );
     let mut must_gather = b"200\n".to_vec();
     must_gather.extend_from_slice(&bytes);
     let prefixed = super::envinspect_stdin(&["--now", NOW, "-o", "json", "-"], Some(&must_gather));
@@ -116,10 +177,24 @@ fn stdin_and_gzip_give_the_same_report() {
 
 #[test]
 fn help_and_version() {
-    for args in [&["--help"][..], &["clusters", "--help"], &["listeners", "--help"], &["routes", "--help"], &["endpoints", "--help"], &["secrets", "--help"], &["--version"]] {
+    for args in [
+        &["--help"][..],
+        &["clusters", "--help"],
+        &["listeners", "--help"],
+        &["routes", "--help"],
+        &["endpoints", "--help"],
+        &["secrets", "--help"],
+        &["--version"],
+    ] {
         let run = envinspect(args);
         assert_eq!(run.code, 0);
-        let name = format!("help__{}", args.iter().map(|a| a.trim_start_matches('-')).collect::<Vec<_>>().join("_"));
+        let name = format!(
+            "help__{}",
+            args.iter()
+                .map(|a| a.trim_start_matches('-'))
+                .collect::<Vec<_>>()
+                .join("_")
+        );
         settings().bind(|| insta::assert_snapshot!(name, run.transcript(args)));
     }
 }
