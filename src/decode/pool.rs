@@ -52,7 +52,7 @@ fn placeholder_file() -> FileDescriptorProto {
     };
     let (package, name) = super::typeurl::UNKNOWN_PLACEHOLDER
         .rsplit_once('.')
-        .expect("placeholder name has a package");
+        .unwrap_or(("envinspect.internal", "Unknown"));
     FileDescriptorProto {
         name: Some("envinspect/internal.proto".into()),
         package: Some(package.into()),

@@ -69,6 +69,17 @@ pub struct SectionCounts {
     pub ecds_filters: Option<usize>,
 }
 
+impl Counts {
+    pub fn of(static_: usize, active: usize, warming: usize, draining: usize) -> Self {
+        Self {
+            static_,
+            active,
+            warming,
+            draining,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     #[serde(rename = "static")]
