@@ -92,6 +92,8 @@ pub struct Filters {
     pub listeners: ListenerFilter,
     pub routes: RouteFilter,
     pub endpoints: EndpointFilter,
+    /// Keep only this secret (and the findings about it).
+    pub secret: Option<String>,
 }
 
 impl Filters {
@@ -100,6 +102,11 @@ impl Filters {
         r.listeners.retain(|l| self.listeners.verify(l));
         r.routes.retain(|x| self.routes.verify(x));
         r.endpoints.retain(|e| self.endpoints.verify(e));
+        if let Some(name) = &self.secret {
+            r.secrets.retain(|s| &s.name == name);
+            let labels: Vec<String> = r.secrets.iter().map(|s| s.label()).collect();
+            r.findings.retain(|f| labels.contains(&f.subject));
+        }
     }
 }
 

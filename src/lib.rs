@@ -28,7 +28,18 @@ pub enum Error {
 
 /// Reads, decodes and extracts one document into a report judged at `now`.
 pub fn inspect(input: &source::Input, pool: &Pool, now: OffsetDateTime) -> Result<Report, Error> {
+    inspect_with_roots(input, None, pool, now)
+}
+
+/// As [`inspect`], with extra trust anchors (PEM/DER) for verifying a certificate file.
+pub fn inspect_with_roots(
+    input: &source::Input,
+    roots: Option<&source::Input>,
+    pool: &Pool,
+    now: OffsetDateTime,
+) -> Result<Report, Error> {
     let doc = source::parse(input)?;
     let decoded = decode::decode(pool, doc);
-    Ok(extract::report(&input.name, decoded, now))
+    let roots = roots.map(|r| (r.name.as_str(), r.bytes.as_slice()));
+    Ok(extract::report(&input.name, decoded, now, roots))
 }

@@ -87,9 +87,21 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// SDS secrets and their certificates.
+    /// SDS secrets: status, validity, identity, chain verdict.
     Secrets {
         file: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Every certificate in full: from a config dump, Envoy's /certs, or PEM/DER files.
+    Certs {
+        file: PathBuf,
+        /// Only this secret (SDS name, or an inline certificate's owner).
+        #[arg(long)]
+        secret: Option<String>,
+        /// Trust anchors (PEM/DER) to verify a PEM/DER file's chain against.
+        #[arg(long, value_name = "FILE")]
+        roots: Option<PathBuf>,
         #[command(flatten)]
         common: Common,
     },
@@ -111,6 +123,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     let mut filters = Filters::default();
+    let mut roots = None;
     let (file, view, common) = match cli.command {
         None => {
             let file = cli
@@ -152,6 +165,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             (file, View::Endpoints, common)
         }
         Some(Command::Secrets { file, common }) => (file, View::Secrets, common),
+        Some(Command::Certs {
+            file,
+            secret,
+            roots: r,
+            common,
+        }) => {
+            filters.secret = secret;
+            roots = r;
+            (file, View::Certs, common)
+        }
     };
     let now = match &common.now {
         Some(t) => OffsetDateTime::parse(t, &Rfc3339)
@@ -164,8 +187,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Output::Yaml => Format::Yaml,
     };
     let input = envinspect::source::read_path(&file)?;
+    let roots = roots
+        .as_deref()
+        .map(envinspect::source::read_path)
+        .transpose()?;
     let pool = envinspect::Pool::load()?;
-    let mut report = envinspect::inspect(&input, &pool, now)?;
+    let mut report = envinspect::inspect_with_roots(&input, roots.as_ref(), &pool, now)?;
     filters.apply(&mut report);
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
@@ -184,6 +211,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             first.message
         );
         return Ok(ExitCode::from(2));
+    }
+    if !report.findings.is_empty() {
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }

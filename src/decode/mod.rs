@@ -115,6 +115,8 @@ pub struct DecodedDump {
 #[derive(Debug)]
 pub enum Decoded {
     ConfigDump(Box<DecodedDump>),
+    /// A PEM or DER file: nothing to decode here, the bytes go to `cert/`.
+    Certificates(Vec<u8>),
     Certs(admin::Certificates, Vec<Issue>),
     ClusterStatuses(admin::Clusters, Vec<Issue>),
     ServerInfo(Box<admin::ServerInfo>, Vec<Issue>),
@@ -124,6 +126,7 @@ impl Decoded {
     pub fn issues(&self) -> &[Issue] {
         match self {
             Decoded::ConfigDump(d) => &d.issues,
+            Decoded::Certificates(_) => &[],
             Decoded::Certs(_, i) | Decoded::ClusterStatuses(_, i) | Decoded::ServerInfo(_, i) => i,
         }
     }
@@ -137,6 +140,7 @@ pub fn decode(pool: &Pool, doc: Document) -> Decoded {
     };
     let mut json = doc.json;
     match doc.kind {
+        DocumentKind::Certificates => Decoded::Certificates(doc.raw),
         DocumentKind::ConfigDump => Decoded::ConfigDump(Box::new(cx.config_dump(json))),
         DocumentKind::Certs => {
             let v = cx

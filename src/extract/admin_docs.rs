@@ -33,6 +33,15 @@ pub(crate) fn certs_document(c: admin::Certificates, now: OffsetDateTime, r: &mu
                         not_before: from.map(rfc3339).unwrap_or_default(),
                         not_after: to.map(rfc3339).unwrap_or_default(),
                         valid_now: matches!((from, to), (Some(f), Some(t)) if f <= now && now <= t),
+                        seconds_left: to.map(|t| (t - now).whole_seconds()).unwrap_or(0),
+                        ip_addresses: Vec::new(),
+                        emails: Vec::new(),
+                        key_algorithm: String::new(),
+                        key_bits: None,
+                        key_usage: Vec::new(),
+                        extended_key_usage: Vec::new(),
+                        sha256: String::new(),
+                        der: None,
                         is_ca: kind == SecretKind::Ca,
                         spiffe_ids: Vec::new(),
                         bad_spiffe_ids: Vec::new(),
@@ -47,6 +56,7 @@ pub(crate) fn certs_document(c: admin::Certificates, now: OffsetDateTime, r: &mu
                             },
                             Some(Name::Uri(u)) => info.other_uris.push(u),
                             Some(Name::Dns(d)) => info.dns_names.push(d),
+                            Some(Name::IpAddress(ip)) => info.ip_addresses.push(ip),
                             _ => {}
                         }
                     }
@@ -71,6 +81,9 @@ pub(crate) fn certs_document(c: admin::Certificates, now: OffsetDateTime, r: &mu
                 private_key: KeyMaterial::Absent,
                 referenced_by: Vec::new(),
                 problems: Vec::new(),
+                lint: Vec::new(),
+                trust: Vec::new(),
+                chain: crate::model::ChainVerdict::NotApplicable,
                 pointer: format!("/certificates/{i}/{key}"),
             });
         }

@@ -32,8 +32,14 @@ use crate::model::{
 };
 use resources::unpack_or_note;
 
-/// Builds the report for one decoded document.
-pub fn report(source: &str, decoded: Decoded, now: OffsetDateTime) -> Report {
+/// Builds the report for one decoded document. `roots` (a name and PEM/DER bytes) are extra
+/// trust anchors for a certificate file.
+pub fn report(
+    source: &str,
+    decoded: Decoded,
+    now: OffsetDateTime,
+    roots: Option<(&str, &[u8])>,
+) -> Report {
     let mut r = Report {
         schema_version: SCHEMA_VERSION,
         source: source.to_string(),
@@ -53,11 +59,16 @@ pub fn report(source: &str, decoded: Decoded, now: OffsetDateTime) -> Report {
         endpoints: Vec::new(),
         secrets: Vec::new(),
         missing_secrets: Vec::new(),
+        findings: Vec::new(),
         warnings: Vec::new(),
     };
     let mut issues = Vec::new();
     match decoded {
         Decoded::ConfigDump(d) => config_dump(*d, now, &mut r, &mut issues),
+        Decoded::Certificates(bytes) => {
+            r.document = crate::source::DocumentKind::Certificates;
+            certificate_file(source, &bytes, roots, now, &mut r, &mut issues);
+        }
         Decoded::Certs(c, i) => {
             r.document = crate::source::DocumentKind::Certs;
             issues = i;
@@ -260,6 +271,7 @@ fn config_dump(mut d: DecodedDump, now: OffsetDateTime, r: &mut Report, issues: 
             ));
         }
     }
+    inline_secrets(r, now);
     for s in &r.secrets {
         for p in &s.problems {
             issues.push(Issue::error(&s.pointer, format!("secret {}: {p}", s.name)));
@@ -272,7 +284,101 @@ fn config_dump(mut d: DecodedDump, now: OffsetDateTime, r: &mut Report, issues: 
     r.inbound = policy::inbound(&r.listeners);
     identity::link_secrets(r, has(SectionType::Secrets));
     r.identity = identity::identity(r);
+    crate::cert::check::check(r);
     issues.append(&mut d.issues);
+}
+
+/// Certificates carried inline in TLS contexts become `INLINE` secrets named after their owner
+/// (`cluster X (inline cert)`, `… (inline CA)`); the chain is verified against the same
+/// context's inline CA.
+fn inline_secrets(r: &mut Report, now: OffsetDateTime) {
+    let mut found = Vec::new();
+    let mut take_from = |ctx: &mut crate::model::TlsContext, owner: String, pointer: &str| {
+        let material = std::mem::take(&mut ctx.inline);
+        let ca_name = format!("{owner} (inline CA)");
+        let has_ca = material.iter().any(|m| m.ca);
+        for m in material {
+            let name = if m.ca {
+                ca_name.clone()
+            } else {
+                format!("{owner} (inline cert)")
+            };
+            let mut s = secret::from_bytes(name, m.ca, &m.bytes, m.key, pointer, now);
+            if !m.ca && has_ca {
+                s.trust = vec![ca_name.clone()];
+            }
+            s.referenced_by = vec![owner.clone()];
+            found.push(s);
+        }
+    };
+    for c in &mut r.clusters {
+        let (name, ptr) = (c.name.clone(), c.pointer.clone());
+        if let crate::model::Socket::Tls(ctx) = &mut c.tls.default {
+            take_from(ctx, format!("cluster {name}"), &ptr);
+        }
+        for m in &mut c.tls.matches {
+            if let crate::model::Socket::Tls(ctx) = &mut m.socket {
+                take_from(ctx, format!("cluster {name} match {}", m.name), &ptr);
+            }
+        }
+    }
+    for l in &mut r.listeners {
+        let (name, ptr) = (l.name.clone(), l.pointer.clone());
+        for (i, ch) in l.filter_chains.iter_mut().enumerate() {
+            let chain = ch.name.clone().unwrap_or_else(|| format!("#{i}"));
+            if let crate::model::Socket::Tls(ctx) = &mut ch.tls {
+                take_from(ctx, format!("listener {name} chain {chain}"), &ptr);
+            }
+        }
+    }
+    found.dedup_by(|a, b| a.name == b.name);
+    r.secrets.extend(found);
+}
+
+/// A PEM or DER file (and `--roots`): one `INLINE` secret, verified against the roots.
+fn certificate_file(
+    name: &str,
+    bytes: &[u8],
+    roots: Option<(&str, &[u8])>,
+    now: OffsetDateTime,
+    r: &mut Report,
+    issues: &mut Vec<Issue>,
+) {
+    let mut s = secret::from_bytes(
+        name.to_string(),
+        false,
+        bytes,
+        crate::model::cert::KeyMaterial::Absent,
+        "",
+        now,
+    );
+    if let Some((roots_name, roots_bytes)) = roots {
+        let anchors = secret::from_bytes(
+            roots_name.to_string(),
+            true,
+            roots_bytes,
+            crate::model::cert::KeyMaterial::Absent,
+            "",
+            now,
+        );
+        for p in &anchors.problems {
+            issues.push(Issue::error("", format!("{roots_name}: {p}")));
+        }
+        s.trust = vec![anchors.name.clone()];
+        r.secrets.push(anchors);
+    }
+    for p in &s.problems {
+        issues.push(Issue::error("", format!("{name}: {p}")));
+    }
+    if s.certificates.is_empty() && s.problems.is_empty() {
+        issues.push(Issue::error(
+            "",
+            format!("{name}: no certificate in the file"),
+        ));
+    }
+    r.secrets.push(s);
+    sort(r);
+    crate::cert::check::check(r);
 }
 
 /// Unpacks the `Any` (at `field`) of each wrapper: `(pointer, wrapper, Some(T))`, or `None` with an

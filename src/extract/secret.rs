@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use crate::cert::parse_certificates;
 use crate::decode::unpack;
 use crate::model::cert::{KeyMaterial, TrustBundle};
-use crate::model::{Secret, SecretKind, SecretState};
+use crate::model::{ChainVerdict, Secret, SecretKind, SecretState};
 
 /// Envoy's redaction marker for private keys in dumps.
 const REDACTED: &[u8] = b"[redacted]";
@@ -38,6 +38,9 @@ pub(crate) fn secret(
         private_key: KeyMaterial::Absent,
         referenced_by: Vec::new(),
         problems: Vec::new(),
+        lint: Vec::new(),
+        trust: Vec::new(),
+        chain: ChainVerdict::NotApplicable,
         pointer: pointer.to_string(),
     };
     match pb.and_then(|s| s.r#type) {
@@ -51,6 +54,7 @@ pub(crate) fn secret(
                     &mut out.files,
                     &mut out.problems,
                 );
+                out.lint = lint(&chain, &out.certificates, true);
             }
             out.private_key = key_material(tc.private_key.as_ref());
         }
@@ -64,6 +68,7 @@ pub(crate) fn secret(
                     &mut out.files,
                     &mut out.problems,
                 );
+                out.lint = lint(ca, &out.certificates, false);
             }
             let spiffe = cvc
                 .custom_validator_config
@@ -117,7 +122,55 @@ fn read_certs(
     problems.append(&mut bad);
 }
 
-fn key_material(d: Option<&DataSource>) -> KeyMaterial {
+fn lint(
+    d: &DataSource,
+    certs: &[crate::model::CertInfo],
+    chain: bool,
+) -> Vec<crate::model::cert::PemLint> {
+    match &d.specifier {
+        Some(Specifier::InlineBytes(b)) => crate::cert::pem::lint(b, certs, chain),
+        Some(Specifier::InlineString(s)) => crate::cert::pem::lint(s.as_bytes(), certs, chain),
+        _ => Vec::new(),
+    }
+}
+
+/// An `INLINE` secret from certificate bytes that are not an SDS secret: a TLS context's inline
+/// certificate or CA, or a PEM/DER file.
+pub(crate) fn from_bytes(
+    name: String,
+    ca: bool,
+    bytes: &[u8],
+    key: KeyMaterial,
+    pointer: &str,
+    now: OffsetDateTime,
+) -> Secret {
+    let (certificates, problems) = parse_certificates(bytes, now);
+    let kind = if ca
+        || certificates.first().is_some_and(|c| c.is_ca) && certificates.iter().all(|c| c.is_ca)
+    {
+        SecretKind::Ca
+    } else {
+        SecretKind::CertChain
+    };
+    Secret {
+        name,
+        state: SecretState::Inline,
+        kind,
+        version_info: None,
+        lint: crate::cert::pem::lint(bytes, &certificates, kind == SecretKind::CertChain),
+        certificates,
+        trust_bundles: Vec::new(),
+        files: Vec::new(),
+        private_key: key,
+        referenced_by: Vec::new(),
+        problems,
+        trust: Vec::new(),
+        chain: ChainVerdict::NotApplicable,
+        pointer: pointer.to_string(),
+    }
+}
+
+pub(crate) fn key_material(d: Option<&DataSource>) -> KeyMaterial {
     match d.and_then(|d| d.specifier.as_ref()) {
         None => KeyMaterial::Absent,
         Some(Specifier::InlineBytes(b)) if b.as_slice() == REDACTED => KeyMaterial::Redacted,

@@ -13,6 +13,7 @@ use envoy_types::pb::envoy::r#type::matcher::v3::{string_matcher::MatchPattern, 
 
 use super::raw_config;
 use crate::decode::{typeurl, unpack, Unpacked};
+use crate::model::cert::{InlineMaterial, KeyMaterial};
 use crate::model::tls::{
     CertSource, MatchKind, NoTls, SanKind, SanMatcher, StringMatch, TlsMode, ValidationSource,
 };
@@ -100,6 +101,14 @@ fn common(ctx: CommonTlsContext) -> TlsContext {
         out.max_version = protocol(params.tls_maximum_protocol_version);
     }
     for cert in ctx.tls_certificates {
+        if let Some(bytes) = cert.certificate_chain.as_ref().and_then(inline_bytes) {
+            let key = super::secret::key_material(cert.private_key.as_ref());
+            out.inline.push(InlineMaterial {
+                ca: false,
+                bytes,
+                key,
+            });
+        }
         if let Some(src) = cert.certificate_chain.as_ref().and_then(data_source) {
             out.certificates.push(match src {
                 Data::File(path) => CertSource::File { path },
@@ -150,6 +159,13 @@ fn common(ctx: CommonTlsContext) -> TlsContext {
 
 /// Trust and SAN matchers of a validation context (also used for `Secret`s of CA type).
 pub(crate) fn validation(cvc: CertificateValidationContext, out: &mut TlsContext) {
+    if let Some(bytes) = cvc.trusted_ca.as_ref().and_then(inline_bytes) {
+        out.inline.push(InlineMaterial {
+            ca: true,
+            bytes,
+            key: KeyMaterial::Absent,
+        });
+    }
     if let Some(src) = cvc.trusted_ca.as_ref().and_then(data_source) {
         out.validation.push(match src {
             Data::File(path) => ValidationSource::File { path },
@@ -218,6 +234,14 @@ fn protocol(p: i32) -> Option<String> {
         Ok(TlsProtocol::TlsAuto) => None,
         Ok(p) => Some(p.as_str_name().replace('_', ".")),
         Err(_) => Some(format!("unknown ({p})")),
+    }
+}
+
+fn inline_bytes(d: &DataSource) -> Option<Vec<u8>> {
+    match d.specifier.as_ref()? {
+        Specifier::InlineBytes(b) => Some(b.clone()),
+        Specifier::InlineString(s) => Some(s.clone().into_bytes()),
+        _ => None,
     }
 }
 

@@ -12,6 +12,9 @@ pub enum SecretState {
     Warming,
     /// Warming with `version_info: uninitialized`: SDS never delivered it (istio/istio#36539).
     Uninitialized,
+    /// Not a secret: certificates carried inline in a cluster's or listener's TLS context, or
+    /// given as a PEM/DER file.
+    Inline,
 }
 
 impl std::fmt::Display for SecretState {
@@ -21,6 +24,7 @@ impl std::fmt::Display for SecretState {
             SecretState::Active => "ACTIVE",
             SecretState::Warming => "WARMING",
             SecretState::Uninitialized => "UNINITIALIZED",
+            SecretState::Inline => "INLINE",
         })
     }
 }
@@ -66,6 +70,66 @@ pub enum KeyMaterial {
     },
 }
 
+/// A DER-encoded X.509 certificate, checked to parse when built. Kept beside the facts read from
+/// it so chains can be verified; never serialised (the facts are).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct CertDer(Vec<u8>);
+
+impl CertDer {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl TryFrom<Vec<u8>> for CertDer {
+    type Error = String;
+    fn try_from(der: Vec<u8>) -> Result<Self, String> {
+        use x509_parser::prelude::FromDer;
+        x509_parser::certificate::X509Certificate::from_der(&der).map_err(|e| e.to_string())?;
+        Ok(Self(der))
+    }
+}
+
+impl std::fmt::Debug for CertDer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CertDer({} bytes)", self.0.len())
+    }
+}
+
+/// The verdict on a certificate chain: leaf → intermediates → a trusted root, at `now`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ChainVerdict {
+    /// Every signature verifies, every link is valid at `now`, and it ends at one of the roots.
+    Valid { root: String },
+    /// The first broken link: `link` 0 is the leaf's signature by the next certificate.
+    Broken {
+        link: usize,
+        subject: String,
+        reason: String,
+    },
+    /// Signatures fine, but no root among the trust anchors signed the last certificate.
+    Untrusted { issuer: String, roots: usize },
+    /// No trust anchors known for this secret in the document.
+    NoRoots,
+    /// Nothing to verify (CA bundles, empty or file-based secrets).
+    NotApplicable,
+}
+
+impl std::fmt::Display for ChainVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChainVerdict::Valid { root } => write!(f, "valid (root {root})"),
+            ChainVerdict::Broken { link, reason, .. } => {
+                write!(f, "broken at link {link}: {reason}")
+            }
+            ChainVerdict::Untrusted { issuer, .. } => write!(f, "untrusted: no root for {issuer}"),
+            ChainVerdict::NoRoots => f.write_str("no roots to verify against"),
+            ChainVerdict::NotApplicable => f.write_str(""),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Secret {
     pub name: String,
@@ -83,7 +147,53 @@ pub struct Secret {
     pub referenced_by: Vec<String>,
     /// Why certificates could not be read, if any (bad base64, not PEM/DER…).
     pub problems: Vec<String>,
+    /// PEM hygiene problems of the stored bytes (see `docs/rules.md`): rule id → detail.
+    pub lint: Vec<PemLint>,
+    /// Secrets whose certificates verify this one, when the document says so explicitly (a TLS
+    /// context's inline CA, `--roots`); otherwise the validation contexts paired with it.
+    pub trust: Vec<String>,
+    pub chain: ChainVerdict,
     pub pointer: String,
+}
+
+/// Certificate bytes carried inline in a TLS context, held until extraction turns them into
+/// `INLINE` secrets. Never serialised.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InlineMaterial {
+    pub ca: bool,
+    pub bytes: Vec<u8>,
+    pub key: KeyMaterial,
+}
+
+impl std::fmt::Debug for InlineMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "InlineMaterial {{ ca: {}, {} bytes, key: {:?} }}",
+            self.ca,
+            self.bytes.len(),
+            self.key
+        )
+    }
+}
+
+/// A PEM hygiene problem in a secret's bytes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct PemLint {
+    pub rule: &'static str,
+    pub detail: String,
+}
+
+impl Secret {
+    /// How findings name it: `secret default` for SDS secrets; inline certificates and files
+    /// by their own name (`cluster X (inline cert)`, `chain.pem`).
+    pub fn label(&self) -> String {
+        if self.state == SecretState::Inline {
+            self.name.clone()
+        } else {
+            format!("secret {}", self.name)
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -104,22 +214,45 @@ pub struct CertInfo {
     pub subject: String,
     pub issuer: String,
     /// Lowercase hex of the serial number, zero-padded to 32 digits as `istioctl` prints it.
+    /// Compare serials from other tools with `cert::same_serial`.
     pub serial: String,
     /// RFC 3339, UTC, seconds.
     pub not_before: String,
     pub not_after: String,
     /// Whether `not_before <= now <= not_after` for the `--now` of this run.
     pub valid_now: bool,
+    /// Seconds from `now` to `not_after`; negative once expired.
+    pub seconds_left: i64,
     pub is_ca: bool,
     pub spiffe_ids: Vec<SpiffeId>,
     /// `spiffe://` URI SANs that do not parse, with why.
     pub bad_spiffe_ids: Vec<String>,
     pub dns_names: Vec<String>,
+    pub ip_addresses: Vec<String>,
+    pub emails: Vec<String>,
     pub other_uris: Vec<String>,
+    /// `ECDSA P-256`, `RSA`, `Ed25519`…; empty when unknown (e.g. from `/certs`).
+    pub key_algorithm: String,
+    pub key_bits: Option<u32>,
+    pub key_usage: Vec<String>,
+    pub extended_key_usage: Vec<String>,
+    /// SHA-256 of the DER, lowercase hex; empty when the DER is not known (`/certs`).
+    pub sha256: String,
+    #[serde(skip)]
+    pub der: Option<CertDer>,
 }
 
 impl CertInfo {
     pub fn trust_domain(&self) -> Option<&TrustDomain> {
         self.spiffe_ids.first().map(SpiffeId::trust_domain)
+    }
+
+    pub fn has_san(&self) -> bool {
+        !(self.spiffe_ids.is_empty()
+            && self.bad_spiffe_ids.is_empty()
+            && self.dns_names.is_empty()
+            && self.ip_addresses.is_empty()
+            && self.emails.is_empty()
+            && self.other_uris.is_empty())
     }
 }

@@ -2,6 +2,7 @@
 //! of proto types. Built by `extract/`, read by `render/` (and later `rules/`, `expect/`).
 
 pub mod cert;
+pub mod finding;
 pub mod ids;
 pub mod policy;
 pub mod report;
@@ -11,7 +12,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub use cert::{CertInfo, Secret, SecretKind, SecretState};
+pub use cert::{CertDer, CertInfo, ChainVerdict, Secret, SecretKind, SecretState};
+pub use finding::{Finding, Level};
 pub use ids::{IdError, IstioClusterName, ServerName, SpiffeId, TrustDomain};
 pub use policy::{InboundPort, MtlsMode, OutboundMode, OutboundPolicy};
 pub use report::{Counts, Node, Report, SectionCounts, Warning, WorkloadIdentity};

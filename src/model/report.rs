@@ -30,6 +30,8 @@ pub struct Report {
     pub endpoints: Vec<Endpoint>,
     pub secrets: Vec<Secret>,
     pub missing_secrets: Vec<MissingSecret>,
+    /// What is wrong, by rule (docs/rules.md); sorted by level, rule, subject.
+    pub findings: Vec<crate::model::Finding>,
     pub warnings: Vec<Warning>,
 }
 

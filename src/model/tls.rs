@@ -71,6 +71,9 @@ pub struct TlsContext {
     pub san_matchers: Vec<SanMatcher>,
     /// Downstream only.
     pub require_client_certificate: Option<bool>,
+    /// Inline certificate bytes, moved out into `INLINE` secrets during extraction.
+    #[serde(skip)]
+    pub inline: Vec<super::cert::InlineMaterial>,
 }
 
 /// Where a certificate (chain and key) comes from.

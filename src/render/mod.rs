@@ -1,6 +1,7 @@
 //! Output: the same model as a human table, or as the JSON/YAML document described in
 //! `docs/output-schema.md`. Nothing here reads the clock or the terminal.
 
+mod certs;
 mod table;
 mod views;
 
@@ -26,6 +27,8 @@ pub enum View {
     Routes,
     Endpoints,
     Secrets,
+    /// Every certificate in full.
+    Certs,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,15 +72,16 @@ fn document(report: &Report, view: View) -> serde_json::Value {
         View::Listeners => "listeners",
         View::Routes => "routes",
         View::Endpoints => "endpoints",
-        View::Secrets => "secrets",
+        View::Secrets | View::Certs => "secrets",
     };
     let mut out = serde_json::Map::new();
     for k in ["schema_version", "source", "document", "now"] {
         out.insert(k.into(), full[k].clone());
     }
     out.insert(key.into(), full[key].clone());
-    if view == View::Secrets {
+    if matches!(view, View::Secrets | View::Certs) {
         out.insert("missing_secrets".into(), full["missing_secrets"].clone());
+        out.insert("findings".into(), full["findings"].clone());
     }
     out.insert("warnings".into(), full["warnings"].clone());
     serde_json::Value::Object(out)

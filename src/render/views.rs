@@ -17,7 +17,12 @@ pub(super) fn table(r: &Report, view: View, w: &mut dyn Write) -> io::Result<()>
         View::Endpoints => endpoints(r).write(w),
         View::Secrets => {
             secrets(r).write(w)?;
-            missing(r, w)
+            missing(r, w)?;
+            findings(r, w)
+        }
+        View::Certs => {
+            super::certs::certs(r, w)?;
+            findings(r, w)
         }
     }?;
     if view != View::Report {
@@ -147,7 +152,29 @@ fn report(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         }
     }
     missing(r, w)?;
+    findings(r, w)?;
     warnings(r, w, false)
+}
+
+pub(crate) fn findings(r: &Report, w: &mut dyn Write) -> io::Result<()> {
+    if r.findings.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "\nFINDINGS")?;
+    let mut t = Table::new(&["LEVEL", "RULE", "SUBJECT", "MESSAGE"]);
+    for f in &r.findings {
+        let level = match f.level {
+            crate::model::Level::Error => "error",
+            crate::model::Level::Warning => "warning",
+        };
+        t.row(vec![
+            level.into(),
+            f.rule.into(),
+            f.subject.clone(),
+            f.message.clone(),
+        ]);
+    }
+    t.write(w)
 }
 
 fn kind_name(r: &Report) -> &'static str {
@@ -156,6 +183,7 @@ fn kind_name(r: &Report) -> &'static str {
         crate::source::DocumentKind::Certs => "/certs",
         crate::source::DocumentKind::ClusterStatuses => "/clusters",
         crate::source::DocumentKind::ServerInfo => "/server_info",
+        crate::source::DocumentKind::Certificates => "certificate file",
     }
 }
 
@@ -457,13 +485,21 @@ pub(crate) fn secrets(r: &Report) -> Table {
                 c.serial.clone(),
                 c.not_after.clone(),
                 c.not_before.clone(),
+                crate::cert::remaining(c),
             ],
-            None => vec!["false".into(), String::new(), String::new(), String::new()],
+            None => vec![
+                "false".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ],
         };
         if !s.trust_bundles.is_empty() {
             for b in &s.trust_bundles {
                 let mut row = vec![s.name.clone(), kind.clone(), s.state.to_string()];
                 row.extend(cert_cells(b.certificates.first()));
+                row.push(String::new());
                 row.push(String::new());
                 rows.push((row, Some(b.trust_domain.to_string())));
             }
@@ -477,6 +513,7 @@ pub(crate) fn secrets(r: &Report) -> Table {
             .map(|i| i.to_string())
             .unwrap_or_default();
         row.push(identity);
+        row.push(chain_cell(&s.chain));
         let td = leaf.and_then(|c| c.trust_domain()).map(|t| t.to_string());
         rows.push((row, td));
     }
@@ -490,7 +527,9 @@ pub(crate) fn secrets(r: &Report) -> Table {
             "SERIAL NUMBER",
             "NOT AFTER",
             "NOT BEFORE",
+            "TIME LEFT",
             "IDENTITY",
+            "CHAIN",
             "TRUST DOMAIN",
         ]
     } else {
@@ -502,7 +541,9 @@ pub(crate) fn secrets(r: &Report) -> Table {
             "SERIAL NUMBER",
             "NOT AFTER",
             "NOT BEFORE",
+            "TIME LEFT",
             "IDENTITY",
+            "CHAIN",
         ]
     };
     let mut t = Table::new(header);
@@ -513,6 +554,18 @@ pub(crate) fn secrets(r: &Report) -> Table {
         t.row(row);
     }
     t
+}
+
+/// `valid`, `broken: link 0`, `untrusted`, `no roots`, or empty.
+fn chain_cell(v: &crate::model::ChainVerdict) -> String {
+    use crate::model::ChainVerdict as V;
+    match v {
+        V::Valid { .. } => "valid".into(),
+        V::Broken { link, .. } => format!("broken at link {link}"),
+        V::Untrusted { .. } => "untrusted".into(),
+        V::NoRoots => "no roots".into(),
+        V::NotApplicable => String::new(),
+    }
 }
 
 fn missing(r: &Report, w: &mut dyn Write) -> io::Result<()> {

@@ -30,6 +30,8 @@ pub enum DocumentKind {
     ClusterStatuses,
     /// `/server_info`.
     ServerInfo,
+    /// A PEM (any number of blocks) or DER certificate file.
+    Certificates,
 }
 
 /// A parsed JSON document and what it is.
@@ -38,6 +40,8 @@ pub struct Document {
     pub name: String,
     pub kind: DocumentKind,
     pub json: Value,
+    /// The bytes of a `Certificates` document (empty for JSON documents).
+    pub raw: Vec<u8>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +134,15 @@ pub fn parse(input: &Input) -> Result<Document, SourceError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(SourceError::Empty { name });
     }
+    // PEM text, or DER (an ASN.1 SEQUENCE, which no JSON document starts with).
+    if body.trim_ascii_start().starts_with(b"-----BEGIN ") || body.first() == Some(&0x30) {
+        return Ok(Document {
+            name,
+            kind: DocumentKind::Certificates,
+            json: Value::Null,
+            raw: body.to_vec(),
+        });
+    }
     let json: Value = serde_json::from_slice(body).map_err(|source| SourceError::Json {
         name: name.clone(),
         line: source.line() + skipped_lines,
@@ -148,7 +161,12 @@ pub fn parse(input: &Input) -> Result<Document, SourceError> {
         Detected::Kind(k) => k,
         Detected::LoneSection => DocumentKind::ConfigDump,
     };
-    Ok(Document { name, kind, json })
+    Ok(Document {
+        name,
+        kind,
+        json,
+        raw: Vec::new(),
+    })
 }
 
 /// serde_json appends " at line L column C" to its messages; the position is printed by us.

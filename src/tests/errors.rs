@@ -149,7 +149,7 @@ fn unreadable_file_and_bad_flags() {
 fn unknown_types_warn_and_complete() {
     let path = fixture("envoy-1.40/synthetic/istio_unknown_types.json");
     let run = envinspect(&["-o", "json", "--now", NOW, &path]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.assert_ok(&path);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let msgs: Vec<&str> = v["warnings"]
         .as_array()

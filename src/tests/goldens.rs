@@ -119,7 +119,7 @@ fn agree_with(
 
 fn run(args: &[&str]) -> String {
     let r = envinspect(args);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok(&args.join(" "));
     r.stdout.split("\n\n").next().unwrap().to_string()
 }
 

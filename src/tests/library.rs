@@ -119,7 +119,7 @@ fn an_unredacted_private_key_never_reaches_output() {
             let mut args: Vec<&str> = cmd.to_vec();
             args.extend(["-", "--now", NOW, "-o", format]);
             let run = envinspect_stdin(&args, Some(&dump));
-            assert_eq!(run.code, 0, "{}", run.stderr);
+            assert_eq!(run.code, 1, "an exposed key is a finding: {}", run.stderr);
             let all = format!("{}{}", run.stdout, run.stderr);
             for line in &body_lines {
                 assert!(
@@ -137,5 +137,130 @@ fn an_unredacted_private_key_never_reaches_output() {
         envinspect::model::cert::KeyMaterial::Exposed {
             bytes: p.leaf_key_pem.len()
         }
+    );
+}
+
+/// A dump whose cluster uses SDS `default` + `ROOTCA` and a missing `gateway-cert`, with the
+/// given leaf chain, the given CA in `ROOTCA`, and a never-delivered warming secret.
+fn mesh_dump(leaf_chain_pem: &str, root_pem: &str) -> Vec<u8> {
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let tls = |cert: &str| {
+        serde_json::json!({"name": "envoy.transport_sockets.tls", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+        "sni": "outbound_.80_._.b.default.svc.cluster.local",
+        "common_tls_context": {"tls_certificate_sds_secret_configs": [{"name": cert}],
+            "combined_validation_context": {"default_validation_context": {"match_subject_alt_names": [{"exact": "spiffe://cluster.local/ns/default/sa/b"}]},
+                "validation_context_sds_secret_config": {"name": "ROOTCA"}}}}})
+    };
+    let doc = serde_json::json!({"configs": [
+        {"@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump", "dynamic_active_clusters": [
+            {"cluster": {"@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster", "name": "outbound|80||b.default.svc.cluster.local", "type": "EDS", "transport_socket": tls("default")}},
+            {"cluster": {"@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster", "name": "outbound|443||gw.default.svc.cluster.local", "type": "EDS", "transport_socket": tls("gateway-cert")}}
+        ]},
+        {"@type": "type.googleapis.com/envoy.admin.v3.SecretsConfigDump",
+         "dynamic_active_secrets": [
+            {"name": "default", "version_info": "1", "secret": {"@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret", "name": "default",
+                "tls_certificate": {"certificate_chain": {"inline_bytes": b64(leaf_chain_pem)}, "private_key": {"inline_bytes": "W3JlZGFjdGVkXQ=="}}}},
+            {"name": "ROOTCA", "version_info": "1", "secret": {"@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret", "name": "ROOTCA",
+                "validation_context": {"trusted_ca": {"inline_bytes": b64(root_pem)}}}}],
+         "dynamic_warming_secrets": [{"name": "kubernetes://gw-cred", "version_info": "uninitialized", "secret": {"@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret", "name": "kubernetes://gw-cred"}}]}
+    ]});
+    serde_json::to_vec(&doc).unwrap()
+}
+
+fn findings(r: &envinspect::Report) -> Vec<(String, String)> {
+    r.findings
+        .iter()
+        .map(|f| (f.rule.to_string(), f.subject.clone()))
+        .collect()
+}
+
+#[test]
+fn chain_and_secret_findings_in_a_mesh_dump() {
+    let p = pki("spiffe://cluster.local/ns/shop/sa/cart");
+    let other = pki("spiffe://cluster.local/ns/shop/sa/cart");
+    let at = datetime!(2024-11-01 0:00 UTC);
+
+    // Leaf and root from the same CA: the chain verifies; only the secret problems remain.
+    let good = report(&mesh_dump(&p.leaf_pem, &p.ca_pem), at);
+    let default = good.secrets.iter().find(|s| s.name == "default").unwrap();
+    assert!(
+        matches!(default.chain, envinspect::model::ChainVerdict::Valid { .. }),
+        "{:?}",
+        default.chain
+    );
+    assert_eq!(
+        findings(&good),
+        [
+            (
+                "secret-missing".to_string(),
+                "secret gateway-cert".to_string()
+            ),
+            (
+                "secret-uninitialized".into(),
+                "secret kubernetes://gw-cred".into()
+            )
+        ]
+    );
+    assert_eq!(
+        good.missing_secrets[0].referenced_by,
+        ["cluster outbound|443||gw.default.svc.cluster.local"]
+    );
+
+    // ROOTCA from another CA: untrusted.
+    let untrusted = report(&mesh_dump(&p.leaf_pem, &other.ca_pem), at);
+    assert!(findings(&untrusted).contains(&("chain-untrusted".into(), "secret default".into())));
+
+    // Rotation: ROOTCA holding both the old and the new root still trusts the leaf (any-of).
+    let both = report(
+        &mesh_dump(&p.leaf_pem, &(other.ca_pem.clone() + &p.ca_pem)),
+        at,
+    );
+    assert!(
+        !findings(&both)
+            .iter()
+            .any(|(rule, _)| rule.starts_with("chain-")),
+        "{:?}",
+        findings(&both)
+    );
+
+    // Later, the leaf has expired: expiry and a broken chain at link 0.
+    let expired = report(
+        &mesh_dump(&p.leaf_pem, &p.ca_pem),
+        datetime!(2025-01-01 0:00 UTC),
+    );
+    let f = findings(&expired);
+    assert!(
+        f.contains(&("cert-expired".into(), "secret default".into())),
+        "{f:?}"
+    );
+    assert!(
+        f.contains(&("chain-broken".into(), "secret default".into())),
+        "{f:?}"
+    );
+    let broken = expired
+        .findings
+        .iter()
+        .find(|f| f.rule == "chain-broken")
+        .unwrap();
+    assert!(
+        broken
+            .message
+            .starts_with("link 0: expired at 2024-12-01T00:00:00Z"),
+        "{}",
+        broken.message
+    );
+}
+
+#[test]
+fn findings_make_the_cli_exit_1() {
+    let p = pki("spiffe://cluster.local/ns/shop/sa/cart");
+    let dump = mesh_dump(&p.leaf_pem, &p.ca_pem);
+    let run = envinspect_stdin(&["secrets", "-", "--now", NOW], Some(&dump));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("FINDINGS") && run.stdout.contains("secret-missing"),
+        "{}",
+        run.stdout
     );
 }

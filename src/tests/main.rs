@@ -2,6 +2,7 @@
 //! with a clean environment, and records exit code, stdout and stderr. Snapshots live in
 //! `snapshots/` at the top (no module prefix); redactions are set here, once.
 
+mod certs;
 mod errors;
 mod goldens;
 mod library;
@@ -13,6 +14,9 @@ use std::process::Command;
 /// A fixed `--now` for everything that judges certificates (2024-11-01: after the istio golden's
 /// leaf expired, before its roots do, as when istioctl wrote its goldens).
 pub const NOW: &str = "2024-11-01T00:00:00Z";
+
+/// Within the validity of the Envoy 1.40 capture's certificates (issued 2026-11-22).
+pub const NOW_140: &str = "2026-12-01T00:00:00Z";
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -34,6 +38,19 @@ impl Run {
             self.stdout,
             self.stderr
         )
+    }
+}
+
+impl Run {
+    /// Not an error: exit 0 (clean) or 1 (findings), and nothing on stderr.
+    pub fn assert_ok(&self, what: &str) {
+        assert!(
+            self.code == 0 || self.code == 1,
+            "{what}: exit {}: {}",
+            self.code,
+            self.stderr
+        );
+        assert!(self.stderr.is_empty(), "{what}: {}", self.stderr);
     }
 }
 

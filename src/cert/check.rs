@@ -1,0 +1,201 @@
+//! Judges the certificates in a report: a chain verdict for every certificate-chain secret, and
+//! the findings (expiry, broken or untrusted chains, malformed SPIFFE IDs, exposed keys, PEM
+//! hygiene, missing or never-delivered secrets). Works on the model only.
+
+use std::collections::BTreeSet;
+
+use super::verify::{verify_chain, Root};
+use crate::model::cert::KeyMaterial;
+use crate::model::tls::{CertSource, ValidationSource};
+use crate::model::{
+    ChainVerdict, Finding, Level, Report, SecretKind, SecretState, Socket, TlsContext,
+};
+
+pub fn check(r: &mut Report) {
+    let verdicts: Vec<ChainVerdict> = r.secrets.iter().map(|s| verdict(r, s)).collect();
+    for (s, v) in r.secrets.iter_mut().zip(verdicts) {
+        s.chain = v;
+    }
+    let mut f = Vec::new();
+    for s in &r.secrets {
+        let subject = s.label();
+        for (i, c) in s.certificates.iter().enumerate() {
+            let what = if s.kind == SecretKind::CertChain && i == 0 {
+                "leaf".to_string()
+            } else {
+                format!("certificate {} ({})", i + 1, c.subject)
+            };
+            if !c.valid_now && c.seconds_left < 0 {
+                f.push(finding(
+                    Level::Error,
+                    "cert-expired",
+                    &subject,
+                    format!("{what} expired at {}", c.not_after),
+                ));
+            } else if !c.valid_now {
+                f.push(finding(
+                    Level::Error,
+                    "cert-not-yet-valid",
+                    &subject,
+                    format!("{what} is not valid before {}", c.not_before),
+                ));
+            }
+            for bad in &c.bad_spiffe_ids {
+                f.push(finding(
+                    Level::Error,
+                    "spiffe-id-malformed",
+                    &subject,
+                    format!("{what}: {bad}"),
+                ));
+            }
+        }
+        if s.kind == SecretKind::CertChain {
+            // The leaf: the first non-CA certificate (a reversed chain is reported separately).
+            let leaf = s
+                .certificates
+                .iter()
+                .find(|c| !c.is_ca)
+                .or(s.certificates.first());
+            if leaf.is_some_and(|l| !l.has_san()) {
+                f.push(finding(
+                    Level::Warning,
+                    "cert-no-san",
+                    &subject,
+                    "the leaf has no subject alternative name: peers matching SANs reject it"
+                        .into(),
+                ));
+            }
+        }
+        match &s.chain {
+            ChainVerdict::Broken { link, reason, .. } => {
+                f.push(finding(Level::Error, "chain-broken", &subject, format!("link {link}: {reason}")));
+            }
+            ChainVerdict::Untrusted { issuer, roots } => f.push(finding(
+                Level::Error,
+                "chain-untrusted",
+                &subject,
+                format!("no trusted root ({roots} known) issued {issuer}: peers trusting those roots reject this certificate"),
+            )),
+            _ => {}
+        }
+        if let KeyMaterial::Exposed { bytes } = s.private_key {
+            f.push(finding(Level::Error, "private-key-exposed", &subject, format!("the dump holds an unredacted private key ({bytes} bytes); its content is not shown")));
+        }
+        for l in &s.lint {
+            let level = if l.rule == "pem-private-key" {
+                Level::Error
+            } else {
+                Level::Warning
+            };
+            f.push(finding(level, l.rule, &subject, l.detail.clone()));
+        }
+        if s.state == SecretState::Uninitialized {
+            let who = if s.referenced_by.is_empty() {
+                String::new()
+            } else {
+                format!("; used by {}", s.referenced_by.join(", "))
+            };
+            f.push(finding(
+                Level::Error,
+                "secret-uninitialized",
+                &subject,
+                format!("SDS never delivered it (version_info: uninitialized){who}"),
+            ));
+        }
+    }
+    for m in &r.missing_secrets {
+        f.push(finding(
+            Level::Error,
+            "secret-missing",
+            &format!("secret {}", m.name),
+            format!(
+                "referenced by {} but not in the dump",
+                m.referenced_by.join(", ")
+            ),
+        ));
+    }
+    f.sort();
+    f.dedup();
+    r.findings = f;
+}
+
+fn finding(level: Level, rule: &'static str, subject: &str, message: String) -> Finding {
+    Finding {
+        level,
+        rule,
+        subject: subject.to_string(),
+        message,
+    }
+}
+
+fn verdict(r: &Report, s: &crate::model::Secret) -> ChainVerdict {
+    if s.kind != SecretKind::CertChain || s.certificates.is_empty() {
+        return ChainVerdict::NotApplicable;
+    }
+    let names = if s.trust.is_empty() {
+        trust_sources(r, &s.name)
+    } else {
+        s.trust.iter().cloned().collect()
+    };
+    let mut roots = Vec::new();
+    let leaf_td = s.certificates[0].trust_domain();
+    for anchor in r.secrets.iter().filter(|a| names.contains(&a.name)) {
+        for c in &anchor.certificates {
+            roots.push(Root {
+                source: anchor.name.clone(),
+                cert: c,
+            });
+        }
+        // SPIFFE bundles: the bundle of the leaf's trust domain (all of them if it has none).
+        for b in anchor
+            .trust_bundles
+            .iter()
+            .filter(|b| leaf_td.is_none_or(|td| *td == b.trust_domain))
+        {
+            for c in &b.certificates {
+                roots.push(Root {
+                    source: format!("{} [{}]", anchor.name, b.trust_domain),
+                    cert: c,
+                });
+            }
+        }
+    }
+    verify_chain(&s.certificates, &roots)
+}
+
+/// The validation secrets paired with `secret` in the TLS contexts that use it; `ROOTCA` (Istio)
+/// when none names one.
+fn trust_sources(r: &Report, secret: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut visit = |ctx: &TlsContext| {
+        let uses = ctx
+            .certificates
+            .iter()
+            .any(|c| matches!(c, CertSource::Sds { name } if name == secret));
+        if uses {
+            for v in &ctx.validation {
+                if let ValidationSource::Sds { name } = v {
+                    names.insert(name.clone());
+                }
+            }
+        }
+    };
+    for c in &r.clusters {
+        for s in std::iter::once(&c.tls.default).chain(c.tls.matches.iter().map(|m| &m.socket)) {
+            if let Socket::Tls(ctx) = s {
+                visit(ctx);
+            }
+        }
+    }
+    for l in &r.listeners {
+        for ch in &l.filter_chains {
+            if let Socket::Tls(ctx) = &ch.tls {
+                visit(ctx);
+            }
+        }
+    }
+    if names.is_empty() {
+        names.insert("ROOTCA".into());
+    }
+    names
+}
