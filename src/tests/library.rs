@@ -264,3 +264,43 @@ fn findings_make_the_cli_exit_1() {
         run.stdout
     );
 }
+
+#[test]
+fn certificates_inline_in_a_tls_context_are_read_and_verified() {
+    let p = pki("spiffe://cluster.local/ns/shop/sa/cart");
+    let doc = serde_json::json!({"configs": [{"@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump", "static_clusters": [
+        {"cluster": {"@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster", "name": "egress", "type": "STRICT_DNS",
+         "transport_socket": {"name": "envoy.transport_sockets.tls", "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+            "common_tls_context": {
+                "tls_certificates": [{"certificate_chain": {"inline_string": p.leaf_pem}, "private_key": {"inline_string": "[redacted]"}}],
+                "validation_context": {"trusted_ca": {"inline_string": p.ca_pem}}}}}}}]}]});
+    let r = report(
+        &serde_json::to_vec(&doc).unwrap(),
+        datetime!(2024-11-01 0:00 UTC),
+    );
+    let names: Vec<(&str, String)> = r
+        .secrets
+        .iter()
+        .map(|s| (s.name.as_str(), s.state.to_string()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("cluster egress (inline CA)", "INLINE".to_string()),
+            ("cluster egress (inline cert)", "INLINE".to_string())
+        ]
+    );
+    let cert = &r.secrets[1];
+    assert_eq!(
+        cert.private_key,
+        envinspect::model::cert::KeyMaterial::Redacted
+    );
+    assert!(
+        matches!(cert.chain, envinspect::model::ChainVerdict::Valid { .. }),
+        "{:?}",
+        cert.chain
+    );
+    assert_eq!(cert.referenced_by, ["cluster egress"]);
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+}
