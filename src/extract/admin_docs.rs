@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::resources;
 use crate::cert::{rfc3339, serial_hex};
-use crate::model::cert::{CertInfo, KeyMaterial};
+use crate::model::cert::CertInfo;
 use crate::model::{Endpoint, Report, SecretKind, SecretState};
 
 /// `/certs`: each certificate Envoy holds, as CA or chain entries.
@@ -70,22 +70,14 @@ pub(crate) fn certs_document(c: admin::Certificates, now: OffsetDateTime, r: &mu
             if certs.is_empty() {
                 continue;
             }
-            r.secrets.push(crate::model::Secret {
-                name: format!("certificates[{i}].{key}"),
-                state: SecretState::Active,
+            let mut s = crate::model::Secret::new(
+                format!("certificates[{i}].{key}"),
+                SecretState::Active,
                 kind,
-                version_info: None,
-                certificates: certs,
-                trust_bundles: Vec::new(),
-                files: Vec::new(),
-                private_key: KeyMaterial::Absent,
-                referenced_by: Vec::new(),
-                problems: Vec::new(),
-                lint: Vec::new(),
-                trust: Vec::new(),
-                chain: crate::model::ChainVerdict::NotApplicable,
-                pointer: format!("/certificates/{i}/{key}"),
-            });
+                &format!("/certificates/{i}/{key}"),
+            );
+            s.certificates = certs;
+            r.secrets.push(s);
         }
     }
 }

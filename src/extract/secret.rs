@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use crate::cert::parse_certificates;
 use crate::decode::unpack;
 use crate::model::cert::{KeyMaterial, TrustBundle};
-use crate::model::{ChainVerdict, Secret, SecretKind, SecretState};
+use crate::model::{Secret, SecretKind, SecretState};
 
 /// Envoy's redaction marker for private keys in dumps.
 const REDACTED: &[u8] = b"[redacted]";
@@ -23,26 +23,13 @@ pub(crate) fn secret(
     pointer: &str,
     now: OffsetDateTime,
 ) -> Secret {
-    let mut out = Secret {
-        name: if name.is_empty() {
-            pb.as_ref().map(|s| s.name.clone()).unwrap_or_default()
-        } else {
-            name
-        },
-        state,
-        kind: SecretKind::Empty,
-        version_info: version_info.filter(|v| !v.is_empty()),
-        certificates: Vec::new(),
-        trust_bundles: Vec::new(),
-        files: Vec::new(),
-        private_key: KeyMaterial::Absent,
-        referenced_by: Vec::new(),
-        problems: Vec::new(),
-        lint: Vec::new(),
-        trust: Vec::new(),
-        chain: ChainVerdict::NotApplicable,
-        pointer: pointer.to_string(),
+    let name = if name.is_empty() {
+        pb.as_ref().map(|s| s.name.clone()).unwrap_or_default()
+    } else {
+        name
     };
+    let mut out = Secret::new(name, state, SecretKind::Empty, pointer);
+    out.version_info = version_info.filter(|v| !v.is_empty());
     match pb.and_then(|s| s.r#type) {
         Some(secret::Type::TlsCertificate(tc)) => {
             out.kind = SecretKind::CertChain;
@@ -152,22 +139,12 @@ pub(crate) fn from_bytes(
     } else {
         SecretKind::CertChain
     };
-    Secret {
-        name,
-        state: SecretState::Inline,
-        kind,
-        version_info: None,
-        lint: crate::cert::pem::lint(bytes, &certificates, kind == SecretKind::CertChain),
-        certificates,
-        trust_bundles: Vec::new(),
-        files: Vec::new(),
-        private_key: key,
-        referenced_by: Vec::new(),
-        problems,
-        trust: Vec::new(),
-        chain: ChainVerdict::NotApplicable,
-        pointer: pointer.to_string(),
-    }
+    let mut out = Secret::new(name, SecretState::Inline, kind, pointer);
+    out.lint = crate::cert::pem::lint(bytes, &certificates, kind == SecretKind::CertChain);
+    out.certificates = certificates;
+    out.problems = problems;
+    out.private_key = key;
+    out
 }
 
 pub(crate) fn key_material(d: Option<&DataSource>) -> KeyMaterial {

@@ -185,6 +185,26 @@ pub struct PemLint {
 }
 
 impl Secret {
+    /// A secret with nothing read into it yet.
+    pub fn new(name: String, state: SecretState, kind: SecretKind, pointer: &str) -> Self {
+        Self {
+            name,
+            state,
+            kind,
+            version_info: None,
+            certificates: Vec::new(),
+            trust_bundles: Vec::new(),
+            files: Vec::new(),
+            private_key: KeyMaterial::Absent,
+            referenced_by: Vec::new(),
+            problems: Vec::new(),
+            lint: Vec::new(),
+            trust: Vec::new(),
+            chain: ChainVerdict::NotApplicable,
+            pointer: pointer.to_string(),
+        }
+    }
+
     /// How findings name it: `secret default` for SDS secrets; inline certificates and files
     /// by their own name (`cluster X (inline cert)`, `chain.pem`).
     pub fn label(&self) -> String {

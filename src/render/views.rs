@@ -518,35 +518,22 @@ pub(crate) fn secrets(r: &Report) -> Table {
         rows.push((row, td));
     }
     let with_td = !rows.is_empty() && rows.iter().all(|(_, td)| td.is_some());
-    let header: &[&str] = if with_td {
-        &[
-            "RESOURCE NAME",
-            "TYPE",
-            "STATUS",
-            "VALID CERT",
-            "SERIAL NUMBER",
-            "NOT AFTER",
-            "NOT BEFORE",
-            "TIME LEFT",
-            "IDENTITY",
-            "CHAIN",
-            "TRUST DOMAIN",
-        ]
-    } else {
-        &[
-            "RESOURCE NAME",
-            "TYPE",
-            "STATUS",
-            "VALID CERT",
-            "SERIAL NUMBER",
-            "NOT AFTER",
-            "NOT BEFORE",
-            "TIME LEFT",
-            "IDENTITY",
-            "CHAIN",
-        ]
-    };
-    let mut t = Table::new(header);
+    let mut header = vec![
+        "RESOURCE NAME",
+        "TYPE",
+        "STATUS",
+        "VALID CERT",
+        "SERIAL NUMBER",
+        "NOT AFTER",
+        "NOT BEFORE",
+        "TIME LEFT",
+        "IDENTITY",
+        "CHAIN",
+    ];
+    if with_td {
+        header.push("TRUST DOMAIN");
+    }
+    let mut t = Table::new(&header);
     for (mut row, td) in rows {
         if with_td {
             row.push(td.unwrap_or_default());
