@@ -31,6 +31,20 @@ pub fn inspect(input: &source::Input, pool: &Pool, now: OffsetDateTime) -> Resul
     inspect_with_roots(input, None, pool, now)
 }
 
+/// What a command fetches from a live admin API: the smallest document that answers it as a saved
+/// one would. Endpoints come from `/clusters?format=json` (istioctl's source, with live health);
+/// only the report needs `include_eds`. Narrower `mask`/`resource` queries are not used: every
+/// command also judges certificates and pairs secrets with the clusters and listeners using them,
+/// so it needs the whole dump to give the same findings and exit code as for a file.
+pub fn admin_endpoint(view: render::View) -> source::admin::Endpoint {
+    use source::admin::Endpoint;
+    match view {
+        render::View::Report => Endpoint::ConfigDumpWithEds,
+        render::View::Endpoints => Endpoint::Clusters,
+        _ => Endpoint::ConfigDump,
+    }
+}
+
 /// As [`inspect`], with extra trust anchors (PEM/DER) for verifying a certificate file.
 pub fn inspect_with_roots(
     input: &source::Input,

@@ -9,20 +9,63 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use envinspect::filter::{ClusterFilter, EndpointFilter, Filters, ListenerFilter, RouteFilter};
 use envinspect::render::{self, Format, View};
+use envinspect::source::admin::{Admin, AdminOptions};
+use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// Inspect an Envoy proxy: identity, certificates, TLS, mTLS modes and traffic policy, read from
-/// a saved admin /config_dump (or /certs, /clusters?format=json, /server_info).
+/// a saved admin /config_dump (or /certs, /clusters?format=json, /server_info) or a live admin API.
 #[derive(Parser, Debug)]
 #[command(name = "envinspect", version, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// The document to read (`-` for stdin; `.gz` is detected by content).
-    file: Option<PathBuf>,
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    target: Target,
+}
+
+/// Where the document comes from: a file, or a live admin API.
+#[derive(Args, Debug, Clone)]
+struct Target {
+    /// The document to read (`-` for stdin; `.gz` is detected by content).
+    file: Option<PathBuf>,
+    /// Inspect a live Envoy instead: its admin API, `http://host:port` or `host:port`.
+    #[arg(long, value_name = "URL", conflicts_with = "file")]
+    admin: Option<String>,
+    #[command(flatten)]
+    live: Live,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Live admin API")]
+struct Live {
+    /// Seconds to wait for the TCP connection.
+    #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    connect_timeout: u64,
+    /// Seconds for a whole request, body included.
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+    /// Largest response accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
+    max_bytes: u64,
+    /// An HTTP proxy to reach the admin API through. Proxy environment variables are ignored.
+    #[arg(long, value_name = "URL")]
+    proxy: Option<String>,
+}
+
+impl Live {
+    fn admin(&self, url: &str) -> Result<Admin> {
+        let opts = AdminOptions {
+            connect_timeout: Duration::from_secs(self.connect_timeout),
+            timeout: Duration::from_secs(self.timeout),
+            max_bytes: self.max_bytes,
+            proxy: self.proxy.clone(),
+        };
+        Ok(Admin::new(url, opts)?)
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -46,12 +89,13 @@ enum Output {
 enum Command {
     /// Clusters with their TLS (SNI, mTLS or plaintext, auto-mTLS matches).
     Clusters {
-        file: PathBuf,
         /// Service FQDN, cluster name, or short name (`reviews`).
         #[arg(long)]
         fqdn: Option<String>,
+        /// Only clusters for this service port.
         #[arg(long)]
         port: Option<u16>,
+        /// Only clusters for this DestinationRule subset.
         #[arg(long)]
         subset: Option<String>,
         /// `inbound`, `outbound`, `inbound-vip`…
@@ -59,43 +103,51 @@ enum Command {
         direction: Option<String>,
         #[command(flatten)]
         common: Common,
+        #[command(flatten)]
+        target: Target,
     },
     /// Listeners, one row per filter chain: match, destination, TLS.
     Listeners {
-        file: PathBuf,
+        /// Only listeners on this port.
         #[arg(long)]
         port: Option<u32>,
         #[command(flatten)]
         common: Common,
+        #[command(flatten)]
+        target: Target,
     },
     /// Route configurations: virtual hosts, matches, targets.
     Routes {
-        file: PathBuf,
         /// Route configuration name.
         #[arg(long)]
         name: Option<String>,
         #[command(flatten)]
         common: Common,
+        #[command(flatten)]
+        target: Target,
     },
     /// Endpoints (from `?include_eds` dumps or /clusters?format=json).
     Endpoints {
-        file: PathBuf,
+        /// Only endpoints of this cluster (its full name).
         #[arg(long)]
         cluster: Option<String>,
+        /// Only endpoints listening on this port.
         #[arg(long)]
         port: Option<u32>,
         #[command(flatten)]
         common: Common,
+        #[command(flatten)]
+        target: Target,
     },
     /// SDS secrets: status, validity, identity, chain verdict.
     Secrets {
-        file: PathBuf,
         #[command(flatten)]
         common: Common,
+        #[command(flatten)]
+        target: Target,
     },
     /// Every certificate in full: from a config dump, Envoy's /certs, or PEM/DER files.
     Certs {
-        file: PathBuf,
         /// Only this secret (SDS name, or an inline certificate's owner).
         #[arg(long)]
         secret: Option<String>,
@@ -104,6 +156,19 @@ enum Command {
         roots: Option<PathBuf>,
         #[command(flatten)]
         common: Common,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Fetch a live Envoy's config_dump?include_eds, certs, server_info and clusters (JSON) and
+    /// save them under their bug-report names, for offline use.
+    Fetch {
+        /// The admin API: `http://host:port` or `host:port`.
+        admin: String,
+        /// The directory to write into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        save: PathBuf,
+        #[command(flatten)]
+        live: Live,
     },
 }
 
@@ -124,15 +189,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     let mut filters = Filters::default();
     let mut roots = None;
-    let (file, view, common) = match cli.command {
-        None => {
-            let file = cli
-                .file
-                .context("no input: give a file (or - for stdin); see --help")?;
-            (file, View::Report, cli.common)
-        }
+    let (target, view, common) = match cli.command {
+        None => (cli.target, View::Report, cli.common),
         Some(Command::Clusters {
-            file,
+            target,
             fqdn,
             port,
             subset,
@@ -145,36 +205,45 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 subset,
                 direction,
             };
-            (file, View::Clusters, common)
+            (target, View::Clusters, common)
         }
-        Some(Command::Listeners { file, port, common }) => {
+        Some(Command::Listeners {
+            target,
+            port,
+            common,
+        }) => {
             filters.listeners = ListenerFilter { port };
-            (file, View::Listeners, common)
+            (target, View::Listeners, common)
         }
-        Some(Command::Routes { file, name, common }) => {
+        Some(Command::Routes {
+            target,
+            name,
+            common,
+        }) => {
             filters.routes = RouteFilter { name };
-            (file, View::Routes, common)
+            (target, View::Routes, common)
         }
         Some(Command::Endpoints {
-            file,
+            target,
             cluster,
             port,
             common,
         }) => {
             filters.endpoints = EndpointFilter { cluster, port };
-            (file, View::Endpoints, common)
+            (target, View::Endpoints, common)
         }
-        Some(Command::Secrets { file, common }) => (file, View::Secrets, common),
+        Some(Command::Secrets { target, common }) => (target, View::Secrets, common),
         Some(Command::Certs {
-            file,
+            target,
             secret,
             roots: r,
             common,
         }) => {
             filters.secret = secret;
             roots = r;
-            (file, View::Certs, common)
+            (target, View::Certs, common)
         }
+        Some(Command::Fetch { admin, save, live }) => return fetch(&live.admin(&admin)?, &save),
     };
     let now = match &common.now {
         Some(t) => OffsetDateTime::parse(t, &Rfc3339)
@@ -186,7 +255,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Output::Json => Format::Json,
         Output::Yaml => Format::Yaml,
     };
-    let input = envinspect::source::read_path(&file)?;
+    let input = match (&target.file, &target.admin) {
+        (_, Some(url)) => target
+            .live
+            .admin(url)?
+            .get(envinspect::admin_endpoint(view))?,
+        (Some(file), None) => envinspect::source::read_path(file)?,
+        (None, None) => {
+            anyhow::bail!("no input: give a file (or - for stdin) or --admin URL; see --help")
+        }
+    };
     let roots = roots
         .as_deref()
         .map(envinspect::source::read_path)
@@ -214,6 +292,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
     if !report.findings.is_empty() {
         return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `fetch --save`: one line per file written.
+fn fetch(admin: &Admin, dir: &std::path::Path) -> Result<ExitCode> {
+    let saved = envinspect::source::save::save(admin, dir)?;
+    let mut out = io::stdout().lock();
+    for s in saved {
+        writeln!(out, "{}\t{} bytes", s.path.display(), s.bytes)?;
     }
     Ok(ExitCode::SUCCESS)
 }

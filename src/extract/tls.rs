@@ -31,10 +31,7 @@ pub(crate) fn socket(ts: Option<&TransportSocket>, side: Side) -> Socket {
             reason: NoTls::NoTransportSocket,
         };
     };
-    let any = match &ts.config_type {
-        Some(ConfigType::TypedConfig(a)) => Some(a),
-        None => None,
-    };
+    let any = ts.config_type.as_ref().map(|ConfigType::TypedConfig(a)| a);
     if matches!(unpack::<RawBuffer>(any), Unpacked::Known(_)) {
         return Socket::Plaintext {
             reason: NoTls::RawBuffer,

@@ -32,7 +32,7 @@ pub(super) fn table(r: &Report, view: View, w: &mut dyn Write) -> io::Result<()>
 }
 
 fn report(r: &Report, w: &mut dyn Write) -> io::Result<()> {
-    writeln!(w, "Source:       {} ({})", r.source, kind_name(r))?;
+    writeln!(w, "Source:       {} ({})", r.source, r.document.label())?;
     if let Some(n) = &r.node {
         writeln!(w, "Node:         {}", n.id)?;
         let mut facts = Vec::new();
@@ -175,16 +175,6 @@ pub(crate) fn findings(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         ]);
     }
     t.write(w)
-}
-
-fn kind_name(r: &Report) -> &'static str {
-    match r.document {
-        crate::source::DocumentKind::ConfigDump => "config dump",
-        crate::source::DocumentKind::Certs => "/certs",
-        crate::source::DocumentKind::ClusterStatuses => "/clusters",
-        crate::source::DocumentKind::ServerInfo => "/server_info",
-        crate::source::DocumentKind::Certificates => "certificate file",
-    }
 }
 
 pub(crate) fn clusters(r: &Report) -> Table {

@@ -3,6 +3,9 @@
 //!
 //! Nothing here knows about protos; the result is a [`Document`] that `decode/` turns into types.
 
+pub mod admin;
+pub mod save;
+
 use std::io::Read;
 use std::path::Path;
 
@@ -32,6 +35,19 @@ pub enum DocumentKind {
     ServerInfo,
     /// A PEM (any number of blocks) or DER certificate file.
     Certificates,
+}
+
+impl DocumentKind {
+    /// What a user calls it.
+    pub fn label(self) -> &'static str {
+        match self {
+            DocumentKind::ConfigDump => "config dump",
+            DocumentKind::Certs => "/certs",
+            DocumentKind::ClusterStatuses => "/clusters",
+            DocumentKind::ServerInfo => "/server_info",
+            DocumentKind::Certificates => "certificate file",
+        }
+    }
 }
 
 /// A parsed JSON document and what it is.
@@ -73,6 +89,8 @@ pub enum SourceError {
     },
     #[error("{name}: {what}")]
     Shape { name: String, what: String },
+    #[error("{url}: {what}")]
+    Admin { url: String, what: String },
 }
 
 /// Reads a file; `-` means standard input.

@@ -178,7 +178,7 @@ fn endpoints_agree_with_istioctl() {
 }
 
 /// istioctl prints WARMING for a never-delivered secret; we say UNINITIALIZED (istio/istio#36539).
-fn uninitialized_as_istioctl(row: &mut Vec<String>) {
+fn uninitialized_as_istioctl(row: &mut [String]) {
     for c in row.iter_mut() {
         if c == "UNINITIALIZED" {
             *c = "WARMING".into();

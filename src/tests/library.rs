@@ -1,7 +1,6 @@
 //! Library-level tests on dumps built here from rcgen certificates with fixed dates.
 
 use base64::Engine as _;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
 use time::macros::datetime;
 
 use super::{envinspect_stdin, NOW};
@@ -13,26 +12,12 @@ struct Pki {
 }
 
 fn pki(spiffe: &str) -> Pki {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.distinguished_name
-        .push(DnType::OrganizationName, "cluster.local");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.not_before = rcgen::date_time_ymd(2024, 1, 1);
-    ca.not_after = rcgen::date_time_ymd(2034, 1, 1);
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    let leaf_key = KeyPair::generate().unwrap();
-    let mut leaf = CertificateParams::new(Vec::<String>::new()).unwrap();
-    leaf.distinguished_name.push(DnType::CommonName, "workload");
-    leaf.subject_alt_names = vec![SanType::URI(spiffe.try_into().unwrap())];
-    leaf.not_before = rcgen::date_time_ymd(2024, 10, 1);
-    leaf.not_after = rcgen::date_time_ymd(2024, 12, 1);
-    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+    let ca = super::pki::ca((2024, 1, 1), (2034, 1, 1));
+    let leaf = ca.leaf(spiffe, &[], 1, (2024, 10, 1), (2024, 12, 1));
     Pki {
-        ca_pem: ca_cert.pem(),
-        leaf_pem: leaf_cert.pem(),
-        leaf_key_pem: leaf_key.serialize_pem(),
+        ca_pem: ca.pem,
+        leaf_pem: leaf.pem,
+        leaf_key_pem: leaf.key_pem,
     }
 }
 

@@ -3,9 +3,12 @@
 //! `snapshots/` at the top (no module prefix); redactions are set here, once.
 
 mod certs;
+mod envoy;
 mod errors;
 mod goldens;
 mod library;
+mod live;
+mod pki;
 mod snapshots;
 
 use std::path::{Path, PathBuf};
@@ -59,12 +62,18 @@ pub fn envinspect(args: &[&str]) -> Run {
 }
 
 pub fn envinspect_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
+    envinspect_with(args, stdin, &[])
+}
+
+/// The binary with a clean environment plus `PATH` and `env`.
+pub fn envinspect_with(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Run {
     use std::io::Write;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_envinspect"));
     cmd.args(args)
         .current_dir(root())
         .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().copied());
     cmd.stdin(if stdin.is_some() {
         std::process::Stdio::piped()
     } else {

@@ -199,6 +199,8 @@ fn help_and_version() {
         &["routes", "--help"],
         &["endpoints", "--help"],
         &["secrets", "--help"],
+        &["certs", "--help"],
+        &["fetch", "--help"],
         &["--version"],
     ] {
         let run = envinspect(args);

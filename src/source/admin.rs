@@ -1,0 +1,400 @@
+//! Bytes in from a live Envoy admin API (plain HTTP, as `kubectl port-forward` gives it).
+//! Each failure is one clear error naming the URL: refused, timed out, not 200, not JSON, too
+//! large, cut off mid-body. Proxies are used only when passed in explicitly (the library reads
+//! no environment).
+
+use std::io::Read;
+use std::time::Duration;
+
+use super::{DocumentKind, Input, SourceError};
+
+/// What to fetch. Query strings are fixed here; none is ever empty (envoy#32794).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `/config_dump?include_eds`: everything, endpoints included.
+    ConfigDumpWithEds,
+    /// `/config_dump`: without endpoints, often most of the bytes; enough for TLS and secrets.
+    ConfigDump,
+    Certs,
+    ServerInfo,
+    /// `/clusters?format=json`.
+    Clusters,
+}
+
+impl Endpoint {
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::ConfigDumpWithEds => "/config_dump?include_eds",
+            Endpoint::ConfigDump => "/config_dump",
+            Endpoint::Certs => "/certs",
+            Endpoint::ServerInfo => "/server_info",
+            Endpoint::Clusters => "/clusters?format=json",
+        }
+    }
+
+    /// The document the endpoint answers with.
+    pub fn kind(self) -> DocumentKind {
+        match self {
+            Endpoint::ConfigDumpWithEds | Endpoint::ConfigDump => DocumentKind::ConfigDump,
+            Endpoint::Certs => DocumentKind::Certs,
+            Endpoint::ServerInfo => DocumentKind::ServerInfo,
+            Endpoint::Clusters => DocumentKind::ClusterStatuses,
+        }
+    }
+
+    /// The file name `istioctl bug-report` uses for it (literal `?`), for `fetch --save`.
+    pub fn bundle_name(self) -> &'static str {
+        match self {
+            Endpoint::ConfigDumpWithEds => "config_dump?include_eds",
+            Endpoint::ConfigDump => "config_dump",
+            Endpoint::Certs => "certs",
+            Endpoint::ServerInfo => "server_info",
+            Endpoint::Clusters => "clusters",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AdminOptions {
+    pub connect_timeout: Duration,
+    /// For the whole request, body included.
+    pub timeout: Duration,
+    pub max_bytes: u64,
+    /// An HTTP proxy to go through; none by default, also for loopback.
+    pub proxy: Option<String>,
+}
+
+impl Default for AdminOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(60),
+            max_bytes: 1 << 30,
+            proxy: None,
+        }
+    }
+}
+
+pub struct Admin {
+    base: String,
+    client: reqwest::blocking::Client,
+    opts: AdminOptions,
+}
+
+impl Admin {
+    /// `addr` is `http://host:port[/prefix]` or `host:port`.
+    pub fn new(addr: &str, opts: AdminOptions) -> Result<Self, SourceError> {
+        let err = |what: String| SourceError::Admin {
+            url: addr.to_string(),
+            what,
+        };
+        let base = if addr.contains("://") {
+            addr.to_string()
+        } else {
+            format!("http://{addr}")
+        };
+        if !base.starts_with("http://") {
+            return Err(err("only http:// admin endpoints are supported (use kubectl port-forward to reach one)".into()));
+        }
+        let base = base.trim_end_matches('/').to_string();
+        let mut builder = reqwest::blocking::Client::builder()
+            .connect_timeout(opts.connect_timeout)
+            .timeout(opts.timeout)
+            .no_proxy()
+            .user_agent(concat!("envinspect/", env!("CARGO_PKG_VERSION")));
+        if let Some(p) = &opts.proxy {
+            builder = builder.proxy(
+                reqwest::Proxy::http(p).map_err(|e| err(format!("invalid proxy {p}: {e}")))?,
+            );
+        }
+        let client = builder
+            .build()
+            .map_err(|e| err(format!("cannot build an HTTP client: {e}")))?;
+        Ok(Self { base, client, opts })
+    }
+
+    pub fn url(&self, e: Endpoint) -> String {
+        format!("{}{}", self.base, e.path())
+    }
+
+    /// Fetches one endpoint; the body must look like JSON.
+    pub fn get(&self, e: Endpoint) -> Result<Input, SourceError> {
+        let url = self.url(e);
+        let err = |what: String| SourceError::Admin {
+            url: url.clone(),
+            what,
+        };
+        let resp = self
+            .client
+            .get(&url)
+            .send()
+            .map_err(|e| err(describe(&e, &self.opts)))?;
+        let status = resp.status();
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let expected = resp.content_length();
+        if let Some(n) = expected.filter(|n| *n > self.opts.max_bytes) {
+            return Err(err(format!(
+                "response of {n} bytes is larger than {} bytes (raise --max-bytes)",
+                self.opts.max_bytes
+            )));
+        }
+        let mut bytes = Vec::new();
+        let read = resp.take(self.opts.max_bytes + 1).read_to_end(&mut bytes);
+        if let Err(e) = read {
+            let inner = e.get_ref().and_then(|i| i.downcast_ref::<reqwest::Error>());
+            if inner.is_some_and(|i| i.is_timeout()) || e.kind() == std::io::ErrorKind::TimedOut {
+                return Err(err(format!(
+                    "timed out after {} bytes of the body (total {}s)",
+                    bytes.len(),
+                    self.opts.timeout.as_secs()
+                )));
+            }
+            let cause = std::error::Error::source(&e)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| e.to_string());
+            return Err(err(format!(
+                "the connection broke after {} bytes of the body ({cause})",
+                bytes.len()
+            )));
+        }
+        if bytes.len() as u64 > self.opts.max_bytes {
+            return Err(err(format!(
+                "response larger than {} bytes (raise --max-bytes)",
+                self.opts.max_bytes
+            )));
+        }
+        if let Some(n) = expected.filter(|n| *n != bytes.len() as u64) {
+            return Err(err(format!(
+                "truncated response: {} of {n} bytes",
+                bytes.len()
+            )));
+        }
+        if !status.is_success() {
+            let first = first_line(&bytes);
+            return Err(err(format!(
+                "HTTP {status}{}",
+                if first.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {first}")
+                }
+            )));
+        }
+        let start = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if start != Some(&b'{') {
+            let ct = if content_type.is_empty() {
+                String::new()
+            } else {
+                format!(" ({content_type})")
+            };
+            let what = match start {
+                None => format!("expected JSON, got an empty body{ct}"),
+                Some(b'<') => format!("expected JSON, got HTML{ct}: is this an Envoy admin port?"),
+                // Envoy answers a bad query with 200 and a line of text.
+                Some(_) => format!("expected JSON, got text{ct}: {}", first_line(&bytes)),
+            };
+            return Err(err(what));
+        }
+        Ok(Input { name: url, bytes })
+    }
+}
+
+/// The first line of a body, shortened, for an error message.
+fn first_line(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .trim_start()
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(120)
+        .collect()
+}
+
+fn describe(e: &reqwest::Error, o: &AdminOptions) -> String {
+    let mut chain = String::new();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        chain = s.to_string();
+        src = s.source();
+    }
+    if e.is_timeout() {
+        format!(
+            "timed out (connect {}s, total {}s)",
+            o.connect_timeout.as_secs(),
+            o.timeout.as_secs()
+        )
+    } else if e.is_connect() {
+        format!(
+            "cannot connect ({})",
+            if chain.is_empty() {
+                e.to_string()
+            } else {
+                chain
+            }
+        )
+    } else if chain.is_empty() {
+        e.to_string()
+    } else {
+        chain
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    /// A one-shot HTTP server on loopback answering `response` to the first request.
+    fn serve(response: &'static [u8]) -> String {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = l.accept() {
+                let mut buf = [0u8; 1024];
+                let _ = std::io::Read::read(&mut s, &mut buf);
+                let _ = s.write_all(response);
+            }
+        });
+        addr
+    }
+
+    fn get(addr: &str) -> Result<Input, SourceError> {
+        let opts = AdminOptions {
+            connect_timeout: Duration::from_secs(2),
+            timeout: Duration::from_secs(3),
+            ..AdminOptions::default()
+        };
+        Admin::new(addr, opts)?.get(Endpoint::ServerInfo)
+    }
+
+    #[test]
+    fn failures_are_one_clear_line() {
+        let cases: [(&[u8], &str); 4] = [
+            (
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found",
+                "HTTP 404 Not Found: not found",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 6\r\n\r\n<html>",
+                "expected JSON, got HTML (text/html)",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"a\":",
+                "the connection broke after",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+                "expected JSON, got an empty body",
+            ),
+        ];
+        for (response, want) in cases {
+            let addr = serve(response);
+            let e = get(&addr).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("http://{addr}/server_info: ")),
+                "{e}"
+            );
+            assert!(e.contains(want), "{e} lacks {want}");
+        }
+    }
+
+    #[test]
+    fn cut_chunked_body_slow_server_and_size_limit() {
+        let addr =
+            serve(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{\"configs\": [");
+        let e = get(&addr).unwrap_err().to_string();
+        assert!(e.contains("the connection broke after"), "{e}");
+
+        // Accepts, reads the request, then says nothing: the total timeout cuts it.
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = l.accept() {
+                let _ = std::io::Read::read(&mut s, &mut [0u8; 1024]);
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{");
+                std::thread::sleep(Duration::from_secs(10));
+            }
+        });
+        let opts = AdminOptions {
+            timeout: Duration::from_secs(1),
+            ..AdminOptions::default()
+        };
+        let e = Admin::new(&addr, opts)
+            .unwrap()
+            .get(Endpoint::Certs)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with("timed out after 1 bytes of the body (total 1s)"),
+            "{e}"
+        );
+
+        let addr = serve(b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n{\"configs\": [1,2,3]}");
+        let opts = AdminOptions {
+            max_bytes: 10,
+            ..AdminOptions::default()
+        };
+        let e = Admin::new(&addr, opts)
+            .unwrap()
+            .get(Endpoint::Certs)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("response of 20 bytes is larger than 10 bytes"),
+            "{e}"
+        );
+
+        let addr = serve(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 17\r\n\r\nFieldMask x wrong");
+        let e = get(&addr).unwrap_err().to_string();
+        assert!(
+            e.ends_with("expected JSON, got text (text/plain): FieldMask x wrong"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_explicit_proxy_is_used() {
+        // The "proxy" answers; the admin address itself is unreachable.
+        let proxy = serve(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+        let opts = AdminOptions {
+            proxy: Some(format!("http://{proxy}")),
+            ..AdminOptions::default()
+        };
+        let input = Admin::new("10.255.255.1:15000", opts)
+            .unwrap()
+            .get(Endpoint::Certs)
+            .unwrap();
+        assert_eq!(input.bytes, b"{}");
+    }
+
+    #[test]
+    fn refused_and_https() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let e = get(&format!("127.0.0.1:{port}")).unwrap_err().to_string();
+        assert!(e.contains("cannot connect"), "{e}");
+        assert!(Admin::new("https://x:1", AdminOptions::default()).is_err());
+    }
+
+    #[test]
+    fn json_body_is_returned() {
+        let addr = serve(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+        );
+        let input = get(&addr).unwrap();
+        assert_eq!(
+            (input.name, input.bytes),
+            (format!("http://{addr}/server_info"), b"{}".to_vec())
+        );
+    }
+}

@@ -1,0 +1,61 @@
+//! `fetch --save`: the documents `istioctl bug-report` keeps per proxy, fetched from a live admin,
+//! checked to be what they claim, then written under their bug-report names (literal `?`).
+//! Nothing is written unless every document arrived whole, so a directory is never half a capture.
+
+use std::path::{Path, PathBuf};
+
+use super::admin::{Admin, Endpoint};
+use super::{parse, SourceError};
+
+/// What a capture holds, in bug-report order.
+pub const CAPTURE: [Endpoint; 4] = [
+    Endpoint::ConfigDumpWithEds,
+    Endpoint::Certs,
+    Endpoint::ServerInfo,
+    Endpoint::Clusters,
+];
+
+/// One file written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    pub path: PathBuf,
+    pub bytes: usize,
+}
+
+/// Fetches [`CAPTURE`] and writes it into `dir` (created if missing).
+pub fn save(admin: &Admin, dir: &Path) -> Result<Vec<Saved>, SourceError> {
+    let mut fetched = Vec::new();
+    for e in CAPTURE {
+        let input = admin.get(e)?;
+        let doc = parse(&input)?;
+        if doc.kind != e.kind() {
+            return Err(SourceError::Admin {
+                url: input.name,
+                what: format!(
+                    "expected a {} document, got a {}",
+                    e.kind().label(),
+                    doc.kind.label()
+                ),
+            });
+        }
+        fetched.push((e, input.bytes));
+    }
+    let io = |path: &Path, source| SourceError::Io {
+        name: path.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let mut saved = Vec::new();
+    for (e, bytes) in fetched {
+        let path = dir.join(e.bundle_name());
+        // Written beside, then renamed: a reader never sees half a file.
+        let tmp = dir.join(format!(".{}.partial", e.bundle_name()));
+        std::fs::write(&tmp, &bytes).map_err(|err| io(&tmp, err))?;
+        std::fs::rename(&tmp, &path).map_err(|err| io(&path, err))?;
+        saved.push(Saved {
+            path,
+            bytes: bytes.len(),
+        });
+    }
+    Ok(saved)
+}

