@@ -274,6 +274,14 @@ mod tests {
         Admin::new(addr, opts)?.get(Endpoint::ServerInfo)
     }
 
+    fn failure(addr: &str, opts: AdminOptions) -> String {
+        Admin::new(addr, opts)
+            .unwrap()
+            .get(Endpoint::Certs)
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
     fn failures_are_one_clear_line() {
         let cases: [(&[u8], &str); 4] = [
@@ -326,11 +334,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             ..AdminOptions::default()
         };
-        let e = Admin::new(&addr, opts)
-            .unwrap()
-            .get(Endpoint::Certs)
-            .unwrap_err()
-            .to_string();
+        let e = failure(&addr, opts);
         assert!(
             e.ends_with("timed out after 1 bytes of the body (total 1s)"),
             "{e}"
@@ -341,11 +345,7 @@ mod tests {
             max_bytes: 10,
             ..AdminOptions::default()
         };
-        let e = Admin::new(&addr, opts)
-            .unwrap()
-            .get(Endpoint::Certs)
-            .unwrap_err()
-            .to_string();
+        let e = failure(&addr, opts);
         assert!(
             e.contains("response of 20 bytes is larger than 10 bytes"),
             "{e}"
