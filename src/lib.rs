@@ -7,6 +7,7 @@
 
 pub mod cert;
 pub mod decode;
+pub mod expect;
 pub mod extract;
 pub mod filter;
 pub mod model;
@@ -24,6 +25,131 @@ pub enum Error {
     Source(#[from] source::SourceError),
     #[error(transparent)]
     Decode(#[from] decode::DecodeError),
+    #[error(transparent)]
+    Expect(#[from] expect::ExpectError),
+    #[error("{name}: {count} value(s) could not be decoded; first at {pointer}: {message}")]
+    Undecodable {
+        name: String,
+        count: usize,
+        pointer: String,
+        message: String,
+    },
+}
+
+/// How to inspect: the time certificates are judged at, and whether to redact what changes at
+/// every rotation (serials, dates, fingerprints, `version_info`).
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub now: OffsetDateTime,
+    pub redact: bool,
+}
+
+impl Options {
+    pub fn at(now: OffsetDateTime) -> Self {
+        Self { now, redact: false }
+    }
+}
+
+/// One inspected document, for library users: the report, the expectations it meets, and checks
+/// against other expectations. Made for snapshot tests:
+/// `insta::assert_yaml_snapshot!(envinspect::inspect_file(path, &opts)?.expectations())`.
+pub struct Inspection {
+    report: Report,
+    redactor: Option<model::redact::Redactor>,
+}
+
+/// Reads an expectations file and the PEM files its `roots.same_as` names (relative to it), and
+/// returns them with what `check` needs to name the file and point at lines.
+pub fn load_expectations(
+    path: &std::path::Path,
+    now: OffsetDateTime,
+) -> Result<(expect::Expectations, expect::CheckInput), Error> {
+    let input = source::read_path(path)?;
+    let e = expect::Expectations::parse(&input.name, &input.bytes)?;
+    let mut check = expect::CheckInput {
+        expectations_name: input.name.clone(),
+        expectations_text: Some(String::from_utf8_lossy(&input.bytes).into_owned()),
+        ..Default::default()
+    };
+    let base = path.parent().unwrap_or(std::path::Path::new("."));
+    for file in e.roots.iter().flat_map(|r| &r.same_as) {
+        let pem = source::read_path(&base.join(file))?;
+        let (certs, problems) = cert::parse_certificates(&pem.bytes, now);
+        if let Some(p) = problems.first().filter(|_| certs.is_empty()) {
+            return Err(Error::Expect(expect::ExpectError::Invalid {
+                name: input.name.clone(),
+                what: format!("roots.same_as {file}: no certificate ({p})"),
+            }));
+        }
+        let fps = certs.iter().filter_map(|c| c.sha256.parse().ok()).collect();
+        check.same_as.insert(file.clone(), fps);
+    }
+    Ok((e, check))
+}
+
+/// Reads, decodes and inspects a file. Unlike the CLI (which prints what it could and exits 2),
+/// a value that cannot be decoded is an error here: a test must not pass on half a dump.
+pub fn inspect_file(
+    path: impl AsRef<std::path::Path>,
+    opts: &Options,
+) -> Result<Inspection, Error> {
+    let input = source::read_path(path.as_ref())?;
+    let report = inspect(&input, &Pool::load()?, opts.now)?;
+    Inspection::new(report, opts)
+}
+
+impl Inspection {
+    /// Wraps a report; fails if any value of it could not be decoded.
+    pub fn new(mut report: Report, opts: &Options) -> Result<Self, Error> {
+        if let Some(first) = report
+            .warnings
+            .iter()
+            .find(|w| w.severity == decode::Severity::Error)
+        {
+            return Err(Error::Undecodable {
+                name: report.source.clone(),
+                count: report.error_count(),
+                pointer: first.first_pointer.clone(),
+                message: first.message.clone(),
+            });
+        }
+        let redactor = opts
+            .redact
+            .then(|| model::redact::Redactor::of(&mut report));
+        Ok(Self { report, redactor })
+    }
+
+    /// The report, redacted if asked.
+    pub fn report(&self) -> Report {
+        let mut r = self.report.clone();
+        if let Some(x) = &self.redactor {
+            x.report(&mut r);
+        }
+        r
+    }
+
+    /// What this proxy is, as expectations (the content of `envinspect expect`).
+    pub fn expectations(&self) -> expect::Expectations {
+        self.generate(&expect::GenerateOptions::default())
+            .expectations
+    }
+
+    pub fn generate(&self, opts: &expect::GenerateOptions) -> expect::Generated {
+        expect::generate(&self.report, opts)
+    }
+
+    /// Checks this proxy against expectations (redacted if asked).
+    pub fn check(
+        &self,
+        e: &expect::Expectations,
+        input: &expect::CheckInput,
+    ) -> model::check::CheckReport {
+        let mut c = expect::check(&self.report, e, input);
+        if let Some(x) = &self.redactor {
+            x.check(&mut c);
+        }
+        c
+    }
 }
 
 /// Reads, decodes and extracts one document into a report judged at `now`.

@@ -1,13 +1,15 @@
 //! The `envinspect` binary: parses flags, reads the clock and stdin/files, calls the library,
 //! maps the outcome to an exit code (0 clean, 1 findings, 2 error). Nothing else lives here.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use envinspect::expect::{GenerateOptions, Span};
 use envinspect::filter::{ClusterFilter, EndpointFilter, Filters, ListenerFilter, RouteFilter};
+use envinspect::render::check::{render_check, CheckFormat};
 use envinspect::render::{self, Format, View};
 use envinspect::source::admin::{Admin, AdminOptions};
 use std::time::Duration;
@@ -39,7 +41,7 @@ struct Target {
     live: Live,
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, Default)]
 #[command(next_help_heading = "Live admin API")]
 struct Live {
     /// Seconds to wait for the TCP connection.
@@ -73,9 +75,66 @@ struct Common {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Table)]
     output: Output,
+    #[command(flatten)]
+    when: When,
+}
+
+#[derive(Args, Debug, Clone)]
+struct When {
     /// The time certificates are judged at (RFC 3339, e.g. 2024-05-01T00:00:00Z). Default: now.
     #[arg(long, value_name = "RFC3339")]
     now: Option<String>,
+    /// Replace what changes at every rotation (serials, validity dates, fingerprints, time left,
+    /// version_info) by [redacted], for snapshots.
+    #[arg(long)]
+    redact: bool,
+}
+
+impl When {
+    fn now(&self) -> Result<OffsetDateTime> {
+        match &self.now {
+            Some(t) => OffsetDateTime::parse(t, &Rfc3339)
+                .with_context(|| format!("--now {t}: not an RFC 3339 time")),
+            None => Ok(OffsetDateTime::now_utc()),
+        }
+    }
+
+    fn options(&self) -> Result<envinspect::Options> {
+        Ok(envinspect::Options {
+            now: self.now()?,
+            redact: self.redact,
+        })
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum CheckOutput {
+    Table,
+    Json,
+    Yaml,
+    Junit,
+    Sarif,
+}
+
+impl CheckOutput {
+    /// Colour only for a table on a terminal, and never with NO_COLOR set.
+    fn format(self) -> CheckFormat {
+        match self {
+            CheckOutput::Table => CheckFormat::Table {
+                color: io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            },
+            CheckOutput::Json => CheckFormat::Json,
+            CheckOutput::Yaml => CheckFormat::Yaml,
+            CheckOutput::Junit => CheckFormat::Junit,
+            CheckOutput::Sarif => CheckFormat::Sarif,
+        }
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum ExpectOutput {
+    Yaml,
+    Json,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -170,6 +229,44 @@ enum Command {
         #[command(flatten)]
         live: Live,
     },
+    /// Write expectations from a known-good proxy (YAML on stdout), for `check`.
+    Expect {
+        /// Require every certificate to have this long left when checked (`12h`, `2d`…); left
+        /// out when the dump itself does not meet it. `0s` to leave it out.
+        #[arg(long, value_name = "DURATION", default_value = "12h")]
+        min_time_left: Span,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = ExpectOutput::Yaml)]
+        output: ExpectOutput,
+        #[command(flatten)]
+        when: When,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Check a proxy against expectations: exit 0 when they hold, 1 on drift, 2 if it could not check.
+    Check {
+        /// The expectations file (YAML or JSON), e.g. written by `envinspect expect`.
+        #[arg(long = "expect", value_name = "FILE")]
+        expectations: PathBuf,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = CheckOutput::Table)]
+        output: CheckOutput,
+        #[command(flatten)]
+        when: When,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// What changed in identity, roots, TLS, secrets and policy between two dumps: exit 0 when
+    /// nothing did, 1 when something did.
+    Diff {
+        before: PathBuf,
+        after: PathBuf,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = CheckOutput::Table)]
+        output: CheckOutput,
+        #[command(flatten)]
+        when: When,
+    },
 }
 
 fn main() -> ExitCode {
@@ -243,28 +340,33 @@ fn run(cli: Cli) -> Result<ExitCode> {
             roots = r;
             (target, View::Certs, common)
         }
+        Some(Command::Expect {
+            min_time_left,
+            output,
+            when,
+            target,
+        }) => return expect(&target, min_time_left, output, &when),
+        Some(Command::Check {
+            expectations,
+            output,
+            when,
+            target,
+        }) => return check(&target, &expectations, output, &when),
+        Some(Command::Diff {
+            before,
+            after,
+            output,
+            when,
+        }) => return diff(&before, &after, output, &when),
         Some(Command::Fetch { admin, save, live }) => return fetch(&live.admin(&admin)?, &save),
     };
-    let now = match &common.now {
-        Some(t) => OffsetDateTime::parse(t, &Rfc3339)
-            .with_context(|| format!("--now {t}: not an RFC 3339 time"))?,
-        None => OffsetDateTime::now_utc(),
-    };
+    let now = common.when.now()?;
     let format = match common.output {
         Output::Table => Format::Table,
         Output::Json => Format::Json,
         Output::Yaml => Format::Yaml,
     };
-    let input = match (&target.file, &target.admin) {
-        (_, Some(url)) => target
-            .live
-            .admin(url)?
-            .get(envinspect::admin_endpoint(view))?,
-        (Some(file), None) => envinspect::source::read_path(file)?,
-        (None, None) => {
-            anyhow::bail!("no input: give a file (or - for stdin) or --admin URL; see --help")
-        }
-    };
+    let input = target.read(view)?;
     let roots = roots
         .as_deref()
         .map(envinspect::source::read_path)
@@ -272,6 +374,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let pool = envinspect::Pool::load()?;
     let mut report = envinspect::inspect_with_roots(&input, roots.as_ref(), &pool, now)?;
     filters.apply(&mut report);
+    if common.when.redact {
+        envinspect::model::redact::Redactor::of(&mut report).report(&mut report);
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     render::render(&report, view, format, &mut out)?;
@@ -294,6 +399,112 @@ fn run(cli: Cli) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+impl Target {
+    /// The document: the file, or what the admin API answers for `view`.
+    fn read(&self, view: View) -> Result<envinspect::source::Input> {
+        Ok(match (&self.file, &self.admin) {
+            (_, Some(url)) => self
+                .live
+                .admin(url)?
+                .get(envinspect::admin_endpoint(view))?,
+            (Some(file), None) => envinspect::source::read_path(file)?,
+            (None, None) => {
+                anyhow::bail!("no input: give a file (or - for stdin) or --admin URL; see --help")
+            }
+        })
+    }
+
+    /// The whole proxy, inspected; undecodable values are an error (nothing to check against).
+    fn inspect(&self, opts: &envinspect::Options) -> Result<envinspect::Inspection> {
+        let input = self.read(View::Report)?;
+        let report = envinspect::inspect(&input, &envinspect::Pool::load()?, opts.now)?;
+        Ok(envinspect::Inspection::new(report, opts)?)
+    }
+}
+
+fn expect(target: &Target, min: Span, output: ExpectOutput, when: &When) -> Result<ExitCode> {
+    let opts = when.options()?;
+    let inspection = target.inspect(&opts)?;
+    let generated = inspection.generate(&GenerateOptions {
+        min_time_left: (min.seconds() > 0).then_some(min),
+        strict: false,
+    });
+    let report = inspection.report();
+    let mut out = io::stdout().lock();
+    match output {
+        ExpectOutput::Yaml => {
+            let mut header = vec![
+                format!("envinspect expectations, written from {}", report.source),
+                format!(
+                    "at {} (check with: envinspect check DUMP --expect THIS_FILE)",
+                    report.now
+                ),
+            ];
+            header.extend(generated.notes);
+            out.write_all(generated.expectations.to_yaml(&header).as_bytes())?;
+        }
+        ExpectOutput::Json => {
+            serde_json::to_writer_pretty(&mut out, &generated.expectations)?;
+            writeln!(out)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(
+    target: &Target,
+    file: &std::path::Path,
+    output: CheckOutput,
+    when: &When,
+) -> Result<ExitCode> {
+    let opts = when.options()?;
+    let (expectations, input) = envinspect::load_expectations(file, opts.now)?;
+    let result = target.inspect(&opts)?.check(&expectations, &input);
+    print_check(&result, output)
+}
+
+fn diff(
+    before: &std::path::Path,
+    after: &std::path::Path,
+    output: CheckOutput,
+    when: &When,
+) -> Result<ExitCode> {
+    let opts = when.options()?;
+    let read = |p: &std::path::Path| -> Result<envinspect::Inspection> {
+        Target {
+            file: Some(p.to_path_buf()),
+            admin: None,
+            live: Live::default(),
+        }
+        .inspect(&opts)
+    };
+    let (before, after) = (read(before)?, read(after)?);
+    let strict = GenerateOptions {
+        min_time_left: None,
+        strict: true,
+    };
+    let expectations = before.generate(&strict).expectations;
+    let input = envinspect::expect::CheckInput {
+        expectations_name: format!("generated from {}", before.report().source),
+        ..Default::default()
+    };
+    print_check(&after.check(&expectations, &input), output)
+}
+
+fn print_check(
+    result: &envinspect::model::check::CheckReport,
+    output: CheckOutput,
+) -> Result<ExitCode> {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    render_check(result, output.format(), &mut out)?;
+    out.flush()?;
+    Ok(if result.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// `fetch --save`: one line per file written.

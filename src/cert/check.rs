@@ -181,11 +181,7 @@ fn trust_sources(r: &Report, secret: &str) -> BTreeSet<String> {
         }
     };
     for c in &r.clusters {
-        for s in std::iter::once(&c.tls.default).chain(c.tls.matches.iter().map(|m| &m.socket)) {
-            if let Socket::Tls(ctx) = s {
-                visit(ctx);
-            }
-        }
+        c.tls.contexts().for_each(&mut visit);
     }
     for l in &r.listeners {
         for ch in &l.filter_chains {

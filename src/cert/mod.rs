@@ -211,7 +211,9 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
 /// What a table shows for a certificate's remaining life: `29d 3h`, `expired 3d 0h ago`, or
 /// `not yet valid`.
 pub fn remaining(c: &crate::model::CertInfo) -> String {
-    if !c.valid_now && c.seconds_left >= 0 {
+    if crate::model::redact::is_redacted(c) {
+        crate::model::redact::REDACTED.into()
+    } else if !c.valid_now && c.seconds_left >= 0 {
         "not yet valid".into()
     } else {
         time_left(c.seconds_left)

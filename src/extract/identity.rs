@@ -28,12 +28,8 @@ pub(crate) fn link_secrets(r: &mut Report, have_secret_section: bool) {
         }
     };
     for c in &r.clusters {
-        let sockets =
-            std::iter::once(&c.tls.default).chain(c.tls.matches.iter().map(|m| &m.socket));
-        for s in sockets {
-            if let Socket::Tls(ctx) = s {
-                note(ctx, &format!("cluster {}", c.name));
-            }
+        for ctx in c.tls.contexts() {
+            note(ctx, &format!("cluster {}", c.name));
         }
     }
     for l in &r.listeners {
@@ -78,15 +74,12 @@ pub(crate) fn identity(r: &Report) -> Option<WorkloadIdentity> {
         let file = r
             .clusters
             .iter()
-            .flat_map(|c| {
-                std::iter::once(&c.tls.default).chain(c.tls.matches.iter().map(|m| &m.socket))
-            })
-            .find_map(|s| match s {
-                Socket::Tls(ctx) => ctx.certificates.iter().find_map(|c| match c {
+            .flat_map(|c| c.tls.contexts())
+            .find_map(|ctx| {
+                ctx.certificates.iter().find_map(|c| match c {
                     CertSource::File { path } => Some(path.clone()),
                     _ => None,
-                }),
-                _ => None,
+                })
             })?;
         return Some(WorkloadIdentity {
             secret: String::new(),

@@ -61,6 +61,7 @@ pub fn report(
         missing_secrets: Vec::new(),
         findings: Vec::new(),
         warnings: Vec::new(),
+        redacted: Vec::new(),
     };
     let mut issues = Vec::new();
     match decoded {

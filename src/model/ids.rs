@@ -18,13 +18,23 @@ pub enum IdError {
     BadServerName(String),
     #[error("not an Istio cluster name (direction|port|subset|host): {0}")]
     NotIstioClusterName(String),
+    #[error("not a SHA-256 fingerprint (64 hex digits): {0:?}")]
+    Fingerprint(String),
 }
 
+/// Serialised as their `Display` text; read back through `FromStr`, so a value in an
+/// expectations file is validated like one from a dump.
 macro_rules! string_serde {
     ($t:ty) => {
         impl serde::Serialize for $t {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.collect_str(self)
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
             }
         }
     };
@@ -149,6 +159,35 @@ impl fmt::Display for ServerName {
 }
 string_serde!(ServerName);
 
+/// A certificate's SHA-256 fingerprint: 64 lowercase hex digits. Also read as openssl prints it
+/// (`AA:BB:…`, any case).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Fingerprint(String);
+
+impl FromStr for Fingerprint {
+    type Err = IdError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let hex: String = s
+            .chars()
+            .filter(|c| *c != ':')
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(IdError::Fingerprint(s.to_string()));
+        }
+        Ok(Fingerprint(hex))
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+string_serde!(Fingerprint);
+
 /// Istio's cluster naming: `outbound|9080|v1|reviews.default.svc.cluster.local`,
 /// `inbound|9080||`, `inbound-vip|8000|http|httpbin.default.svc.cluster.local`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -259,5 +298,23 @@ mod tests {
         ] {
             assert!(bad.parse::<IstioClusterName>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn fingerprints() {
+        let hex = "aa4058090a21d64084aa5c4fbfbec93bc481bb4ab24774ddd499e9685c3afc39";
+        round_trip::<Fingerprint>(hex);
+        let colons = hex
+            .to_uppercase()
+            .as_bytes()
+            .chunks(2)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join(":");
+        assert_eq!(colons.parse::<Fingerprint>().unwrap().to_string(), hex);
+        assert!("abc".parse::<Fingerprint>().is_err());
+        assert!(hex.replace('a', "g").parse::<Fingerprint>().is_err());
+        let json: Fingerprint = serde_json::from_str(&format!("\"{hex}\"")).unwrap();
+        assert_eq!(serde_json::to_string(&json).unwrap(), format!("\"{hex}\""));
     }
 }

@@ -2,9 +2,11 @@
 //! of proto types. Built by `extract/`, read by `render/` (and later `rules/`, `expect/`).
 
 pub mod cert;
+pub mod check;
 pub mod finding;
 pub mod ids;
 pub mod policy;
+pub mod redact;
 pub mod report;
 pub mod tls;
 
@@ -14,7 +16,7 @@ use serde::Serialize;
 
 pub use cert::{CertDer, CertInfo, ChainVerdict, Secret, SecretKind, SecretState};
 pub use finding::{Finding, Level};
-pub use ids::{IdError, IstioClusterName, ServerName, SpiffeId, TrustDomain};
+pub use ids::{Fingerprint, IdError, IstioClusterName, ServerName, SpiffeId, TrustDomain};
 pub use policy::{InboundPort, MtlsMode, OutboundMode, OutboundPolicy};
 pub use report::{Counts, Node, Report, SectionCounts, Warning, WorkloadIdentity};
 pub use tls::{Socket, TlsContext, UpstreamTls};

@@ -1,9 +1,9 @@
 //! Traffic policies read from a sidecar's virtual listeners, each with its evidence.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Istio's `outboundTrafficPolicy.mode` as the proxy enforces it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OutboundMode {
     AllowAny,
@@ -34,7 +34,7 @@ pub struct OutboundPolicy {
     pub evidence: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum MtlsMode {
     /// Only TLS chains accept the port.

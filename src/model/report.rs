@@ -33,6 +33,9 @@ pub struct Report {
     /// What is wrong, by rule (docs/rules.md); sorted by level, rule, subject.
     pub findings: Vec<crate::model::Finding>,
     pub warnings: Vec<Warning>,
+    /// Fields `--redact` replaced by `[redacted]`; absent without it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redacted: Vec<&'static str>,
 }
 
 impl Report {

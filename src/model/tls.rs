@@ -200,6 +200,19 @@ impl Socket {
 }
 
 impl UpstreamTls {
+    /// Every socket the cluster may use: the default, then each match's.
+    pub fn sockets(&self) -> impl Iterator<Item = &Socket> {
+        std::iter::once(&self.default).chain(self.matches.iter().map(|m| &m.socket))
+    }
+
+    /// The TLS contexts among [`UpstreamTls::sockets`].
+    pub fn contexts(&self) -> impl Iterator<Item = &TlsContext> {
+        self.sockets().filter_map(|s| match s {
+            Socket::Tls(ctx) => Some(ctx.as_ref()),
+            _ => None,
+        })
+    }
+
     /// `mTLS`, `TLS`, `plaintext`, or for auto-mTLS `auto: tlsMode=istio→mTLS, *→plaintext`.
     pub fn summary(&self) -> String {
         if self.matches.is_empty() {

@@ -2,6 +2,7 @@
 //! `docs/output-schema.md`. Nothing here reads the clock or the terminal.
 
 mod certs;
+pub mod check;
 mod table;
 mod views;
 
@@ -65,7 +66,10 @@ pub fn render(
 
 /// The whole report, or for a subcommand the header fields plus that one list.
 fn document(report: &Report, view: View) -> serde_json::Value {
-    let full = serde_json::to_value(report).unwrap_or(serde_json::Value::Null);
+    let mut full = serde_json::to_value(report).unwrap_or(serde_json::Value::Null);
+    if !report.redacted.is_empty() {
+        mark_redacted(&mut full);
+    }
     let key = match view {
         View::Report => return full,
         View::Clusters => "clusters",
@@ -84,7 +88,29 @@ fn document(report: &Report, view: View) -> serde_json::Value {
         out.insert("findings".into(), full["findings"].clone());
     }
     out.insert("warnings".into(), full["warnings"].clone());
+    if !report.redacted.is_empty() {
+        out.insert("redacted".into(), full["redacted"].clone());
+    }
     serde_json::Value::Object(out)
+}
+
+/// After `--redact`: the redacted fields say so in JSON too (numbers such as `seconds_left`
+/// cannot hold the marker in the model).
+fn mark_redacted(v: &mut serde_json::Value) {
+    use crate::model::check::REDACTABLE;
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m.iter_mut() {
+                if REDACTABLE.contains(&k.as_str()) && !v.is_null() {
+                    *v = crate::model::redact::REDACTED.into();
+                } else {
+                    mark_redacted(v);
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(mark_redacted),
+        _ => {}
+    }
 }
 
 /// For callers that want the JSON value itself (tests, bundles).

@@ -28,6 +28,9 @@ pub(super) fn table(r: &Report, view: View, w: &mut dyn Write) -> io::Result<()>
     if view != View::Report {
         warnings(r, w, true)?;
     }
+    if !r.redacted.is_empty() {
+        writeln!(w, "\nRedacted (--redact): {}", r.redacted.join(", "))?;
+    }
     Ok(())
 }
 

@@ -201,6 +201,9 @@ fn help_and_version() {
         &["secrets", "--help"],
         &["certs", "--help"],
         &["fetch", "--help"],
+        &["expect", "--help"],
+        &["check", "--help"],
+        &["diff", "--help"],
         &["--version"],
     ] {
         let run = envinspect(args);

@@ -1,0 +1,726 @@
+//! Checks a report against expectations: one [`CheckResult`] per expectation, failing with one
+//! [`Failure`] per subject that drifted. Facts come from the model only.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::rules as R;
+use super::san::{evaluate, SanVerdict};
+use super::{ClusterExpect, Expectations, PortKey, Select, Span, TlsKind};
+use crate::model::cert::CertInfo;
+use crate::model::check::{CheckReport, CheckResult, CheckStatus, Failure};
+use crate::model::tls::{CertSource, TlsMode};
+use crate::model::{Cluster, Fingerprint, Report, SecretKind, SecretState, Socket, TlsContext};
+
+/// What a check needs besides the report: names for the output, and the roots of the PEM files
+/// `roots.same_as` names (read by the caller, keyed by the name written in the file).
+#[derive(Debug, Default)]
+pub struct CheckInput {
+    pub expectations_name: String,
+    /// The expectations file's text, to point each result at its line.
+    pub expectations_text: Option<String>,
+    pub same_as: BTreeMap<String, Vec<Fingerprint>>,
+}
+
+struct Results(Vec<CheckResult>);
+
+impl Results {
+    fn push(
+        &mut self,
+        id: String,
+        subject: &str,
+        rule: &'static str,
+        expected: String,
+        failures: Vec<Failure>,
+    ) {
+        let status = if failures.is_empty() {
+            CheckStatus::Pass
+        } else {
+            CheckStatus::Fail
+        };
+        self.0.push(CheckResult {
+            id,
+            subject: subject.into(),
+            rule,
+            expected,
+            status,
+            failures,
+            line: None,
+        });
+    }
+
+    /// One expectation about one subject: passes when `actual == expected`.
+    fn compare(
+        &mut self,
+        id: String,
+        subject: &str,
+        rule: &'static str,
+        expected: String,
+        actual: String,
+        message: &str,
+    ) {
+        let failures = if actual == expected {
+            Vec::new()
+        } else {
+            vec![Failure {
+                subject: subject.into(),
+                expected: expected.clone(),
+                actual,
+                message: message.into(),
+            }]
+        };
+        self.push(id, subject, rule, expected, failures);
+    }
+}
+
+fn fail(
+    subject: &str,
+    expected: impl Into<String>,
+    actual: impl Into<String>,
+    message: impl Into<String>,
+) -> Failure {
+    Failure {
+        subject: subject.into(),
+        expected: expected.into(),
+        actual: actual.into(),
+        message: message.into(),
+    }
+}
+
+pub fn check(r: &Report, e: &Expectations, input: &CheckInput) -> CheckReport {
+    let mut out = Results(Vec::new());
+    identity(r, e, &mut out);
+    roots(r, e, input, &mut out);
+    if let Some(o) = &e.outbound {
+        out.compare(
+            "outbound.policy".into(),
+            "outbound",
+            R::OUTBOUND_POLICY,
+            o.policy.to_string(),
+            r.outbound.mode.to_string(),
+            "the outbound traffic policy differs",
+        );
+    }
+    inbound(r, e, &mut out);
+    clusters(r, e, &mut out);
+    secrets(r, e, &mut out);
+    certificates(r, e, &mut out);
+    let mut results = out.0;
+    if let Some(text) = &input.expectations_text {
+        for r in &mut results {
+            r.line = Some(locate(text, &r.id));
+        }
+    }
+    CheckReport::new(
+        r.source.clone(),
+        input.expectations_name.clone(),
+        r.now.clone(),
+        results,
+    )
+}
+
+/// The line (1-based) that states the expectation `id` (`clusters.items[name=x].sni`): the
+/// section's line, then the first later line naming each bracketed value, then the field.
+fn locate(text: &str, id: &str) -> usize {
+    let lines: Vec<&str> = text.lines().collect();
+    let section = id.split(['.', '[']).next().unwrap_or(id);
+    let mut needles: Vec<String> = vec![section.to_string()];
+    let mut rest = &id[section.len()..];
+    while let Some(open) = rest.find('[') {
+        let close = rest[open..]
+            .find(']')
+            .map(|c| open + c)
+            .unwrap_or(rest.len());
+        let inner = &rest[open + 1..close];
+        let first = inner.split(',').next().unwrap_or(inner);
+        needles.push(first.rsplit('=').next().unwrap_or(first).to_string());
+        rest = rest.get(close + 1..).unwrap_or("");
+    }
+    if let Some(field) = rest.rsplit('.').next().filter(|f| !f.is_empty()) {
+        needles.push(field.to_string());
+    }
+    let mut at = 0;
+    for n in needles {
+        if let Some(i) = lines.iter().skip(at).position(|l| l.contains(n.as_str())) {
+            at += i;
+        }
+    }
+    at + 1
+}
+
+fn identity(r: &Report, e: &Expectations, out: &mut Results) {
+    let Some(want) = &e.identity else { return };
+    let id = r.identity.as_ref();
+    let none = || match id.and_then(|i| i.problem.clone()) {
+        Some(p) => format!("none ({p})"),
+        None => "none".to_string(),
+    };
+    if let Some(s) = &want.spiffe_id {
+        let actual = id
+            .and_then(|i| i.spiffe_id.as_ref())
+            .map(|s| s.to_string())
+            .unwrap_or_else(none);
+        out.compare(
+            "identity.spiffe_id".into(),
+            "identity",
+            R::IDENTITY,
+            s.to_string(),
+            actual,
+            "the proxy presents another identity",
+        );
+    }
+    if let Some(td) = &want.trust_domain {
+        let actual = id
+            .and_then(|i| i.trust_domain.as_ref())
+            .map(|t| t.to_string())
+            .unwrap_or_else(none);
+        out.compare(
+            "identity.trust_domain".into(),
+            "identity",
+            R::TRUST_DOMAIN,
+            td.to_string(),
+            actual,
+            "the identity is in another trust domain",
+        );
+    }
+}
+
+/// Secrets whose content is in force: delivered, configured statically, or inline.
+pub(super) fn in_force(state: SecretState) -> bool {
+    matches!(
+        state,
+        SecretState::Active | SecretState::Static | SecretState::Inline
+    )
+}
+
+/// Every root CA the proxy trusts, with the secret it is in.
+pub(super) fn trusted_roots(r: &Report) -> BTreeMap<String, (String, String)> {
+    let mut roots = BTreeMap::new();
+    for s in r.secrets.iter().filter(|s| in_force(s.state)) {
+        let certs = s.certificates.iter().filter(|_| s.kind == SecretKind::Ca);
+        let bundles = s.trust_bundles.iter().flat_map(|b| &b.certificates);
+        for c in certs
+            .chain(bundles)
+            .filter(|c| c.is_ca && !c.sha256.is_empty())
+        {
+            roots
+                .entry(c.sha256.clone())
+                .or_insert_with(|| (s.label(), c.subject.clone()));
+        }
+    }
+    roots
+}
+
+fn roots(r: &Report, e: &Expectations, input: &CheckInput, out: &mut Results) {
+    let Some(want) = &e.roots else { return };
+    let have = trusted_roots(r);
+    let mut expected: BTreeSet<String> = BTreeSet::new();
+    let from_files = want.same_as.iter().flat_map(|f| {
+        input
+            .same_as
+            .get(f)
+            .into_iter()
+            .flatten()
+            .map(move |fp| (fp.to_string(), format!(" (from {f})")))
+    });
+    let listed = want.sha256.iter().map(|fp| (fp.to_string(), String::new()));
+    for (fp, origin) in listed.chain(from_files) {
+        if !expected.insert(fp.clone()) {
+            continue;
+        }
+        let failures = if have.contains_key(&fp) {
+            Vec::new()
+        } else {
+            vec![fail(
+                "roots",
+                &fp,
+                "absent",
+                format!("the proxy does not trust the root CA {fp}{origin}"),
+            )]
+        };
+        out.push(
+            format!("roots.sha256[{}]", &fp[..16]),
+            "roots",
+            R::ROOT_MISSING,
+            format!("trusts root CA {fp}{origin}"),
+            failures,
+        );
+    }
+    if !want.allow_extra {
+        let failures = have
+            .iter()
+            .filter(|(fp, _)| !expected.contains(*fp))
+            .map(|(fp, (secret, subject))| {
+                fail(
+                    "roots",
+                    "only the listed roots",
+                    fp.clone(),
+                    format!("{secret} trusts an unlisted root CA {fp} ({subject})"),
+                )
+            })
+            .collect();
+        out.push(
+            "roots.allow_extra".into(),
+            "roots",
+            R::ROOT_EXTRA,
+            "no other root CA".into(),
+            failures,
+        );
+    }
+}
+
+fn inbound(r: &Report, e: &Expectations, out: &mut Results) {
+    let Some(want) = &e.inbound else { return };
+    let have: BTreeMap<PortKey, _> = r
+        .inbound
+        .iter()
+        .map(|p| (PortKey(p.port), p.mode))
+        .collect();
+    for (port, mode) in &want.ports {
+        let subject = format!("inbound port {port}");
+        let actual = have
+            .get(port)
+            .map(|m| m.to_string())
+            .unwrap_or_else(|| "no inbound chain for the port".into());
+        out.compare(
+            format!("inbound.ports[{port}]"),
+            &subject,
+            R::INBOUND_MODE,
+            mode.to_string(),
+            actual,
+            "the port accepts traffic with another mTLS mode",
+        );
+    }
+    if !want.allow_extra {
+        let failures = have
+            .iter()
+            .filter(|(p, _)| !want.ports.contains_key(p))
+            .map(|(p, m)| {
+                fail(
+                    &format!("inbound port {p}"),
+                    "not listed",
+                    m.to_string(),
+                    format!("port {p} is {m}, and the expectations do not list it"),
+                )
+            })
+            .collect();
+        out.push(
+            "inbound.allow_extra".into(),
+            "inbound",
+            R::INBOUND_EXTRA,
+            "no other inbound port".into(),
+            failures,
+        );
+    }
+}
+
+/// A glob on cluster names: `*` any run, `?` one character; nothing else is special.
+fn glob(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+fn selects(sel: &Select, c: &Cluster) -> bool {
+    match sel {
+        Select::Name { name } => &c.name == name,
+        Select::Glob { glob: g } => glob(g, &c.name),
+        // The same selection as `envinspect clusters --fqdn --port --subset --direction`.
+        Select::Istio {
+            fqdn,
+            port,
+            subset,
+            direction,
+        } => crate::filter::ClusterFilter {
+            fqdn: Some(fqdn.clone()),
+            port: *port,
+            subset: subset.clone(),
+            direction: direction.clone(),
+        }
+        .verify(c),
+    }
+}
+
+/// What kind of protection a cluster has, in the expectations' terms.
+pub(super) fn tls_kind(c: &Cluster) -> TlsKind {
+    if !c.tls.matches.is_empty() {
+        return TlsKind::Auto;
+    }
+    match &c.tls.default {
+        Socket::Plaintext { .. } => TlsKind::Plaintext,
+        Socket::Other { .. } => TlsKind::Other,
+        Socket::Tls(ctx) => match ctx.mode {
+            Some(TlsMode::Mutual) if is_istio_workload_cert(ctx) => TlsKind::IstioMtls,
+            Some(TlsMode::Mutual) => TlsKind::Mutual,
+            _ => TlsKind::Simple,
+        },
+    }
+}
+
+/// Istio's ISTIO_MUTUAL: the workload certificate from SDS `default`.
+fn is_istio_workload_cert(ctx: &TlsContext) -> bool {
+    ctx.certificates
+        .iter()
+        .any(|c| matches!(c, CertSource::Sds { name } if name == "default"))
+}
+
+/// The distinct values a cluster's TLS contexts have for one setting, as text.
+pub(super) fn tls_values(c: &Cluster, f: impl Fn(&TlsContext) -> String) -> String {
+    let set: BTreeSet<String> = c.tls.contexts().map(f).collect();
+    if set.is_empty() {
+        "no TLS".into()
+    } else {
+        set.into_iter().collect::<Vec<_>>().join(" | ")
+    }
+}
+
+pub(super) fn sni(ctx: &TlsContext) -> String {
+    ctx.sni
+        .as_ref()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "none".into())
+}
+
+pub(super) fn alpn(ctx: &TlsContext) -> String {
+    if ctx.alpn.is_empty() {
+        "none".into()
+    } else {
+        ctx.alpn.join(",")
+    }
+}
+
+fn clusters(r: &Report, e: &Expectations, out: &mut Results) {
+    let Some(want) = &e.clusters else { return };
+    let mut selected = BTreeSet::new();
+    for item in &want.items {
+        let key = format!("clusters.items[{}]", item.select);
+        let found: Vec<&Cluster> = r
+            .clusters
+            .iter()
+            .filter(|c| selects(&item.select, c))
+            .collect();
+        selected.extend(found.iter().map(|c| c.name.as_str()));
+        if found.is_empty() {
+            let subject = match &item.select {
+                Select::Name { name } => format!("cluster {name}"),
+                other => format!("cluster {other}"),
+            };
+            let f = fail(
+                &subject,
+                "present",
+                "absent",
+                format!("no cluster matches {}", item.select),
+            );
+            out.push(
+                format!("{key}.present"),
+                &subject,
+                R::CLUSTER_MISSING,
+                "at least one cluster".into(),
+                vec![f],
+            );
+            continue;
+        }
+        cluster_item(item, &key, &found, out);
+    }
+    if !want.allow_extra {
+        let failures = r
+            .clusters
+            .iter()
+            .filter(|c| !selected.contains(c.name.as_str()))
+            .map(|c| {
+                fail(
+                    &format!("cluster {}", c.name),
+                    "not present",
+                    tls_kind(c).to_string(),
+                    "a cluster no expectation selects",
+                )
+            })
+            .collect();
+        out.push(
+            "clusters.allow_extra".into(),
+            "clusters",
+            R::CLUSTER_EXTRA,
+            "no other cluster".into(),
+            failures,
+        );
+    }
+}
+
+fn cluster_item(item: &ClusterExpect, key: &str, found: &[&Cluster], out: &mut Results) {
+    let subject = match found {
+        [one] => format!("cluster {}", one.name),
+        _ => format!("clusters {}", item.select),
+    };
+    let each =
+        |rule_expected: &str, actual: &dyn Fn(&Cluster) -> String, message: &str| -> Vec<Failure> {
+            found
+                .iter()
+                .filter_map(|c| {
+                    let a = actual(c);
+                    (a != rule_expected)
+                        .then(|| fail(&format!("cluster {}", c.name), rule_expected, a, message))
+                })
+                .collect()
+        };
+    if let Some(kind) = item.tls {
+        let f = each(
+            &kind.to_string(),
+            &|c| tls_kind(c).to_string(),
+            "the cluster protects its connections differently",
+        );
+        out.push(
+            format!("{key}.tls"),
+            &subject,
+            R::TLS_KIND,
+            kind.to_string(),
+            f,
+        );
+    }
+    if let Some(s) = &item.sni {
+        let f = each(
+            &s.to_string(),
+            &|c| tls_values(c, sni),
+            "the cluster sends another SNI",
+        );
+        out.push(format!("{key}.sni"), &subject, R::SNI, s.to_string(), f);
+    }
+    if let Some(a) = &item.alpn {
+        let want = if a.is_empty() {
+            "none".to_string()
+        } else {
+            a.join(",")
+        };
+        let f = each(
+            &want,
+            &|c| tls_values(c, alpn),
+            "the cluster offers other ALPN protocols",
+        );
+        out.push(format!("{key}.alpn"), &subject, R::ALPN, want, f);
+    }
+    for (ids, must_accept) in [(&item.accept, true), (&item.reject, false)] {
+        for id in ids {
+            let failures = found
+                .iter()
+                .flat_map(|c| peer(c, id, must_accept))
+                .collect();
+            let (field, rule, expected) = if must_accept {
+                ("accept", R::PEER_NOT_ACCEPTED, format!("accepts peer {id}"))
+            } else {
+                ("reject", R::PEER_NOT_REJECTED, format!("rejects peer {id}"))
+            };
+            out.push(
+                format!("{key}.{field}[{id}]"),
+                &subject,
+                rule,
+                expected,
+                failures,
+            );
+        }
+    }
+}
+
+/// Failures of one cluster for one peer identity: every TLS context must decide as required.
+fn peer(c: &Cluster, id: &str, must_accept: bool) -> Vec<Failure> {
+    let subject = format!("cluster {}", c.name);
+    let want = if must_accept { "accepted" } else { "rejected" };
+    let contexts: Vec<&TlsContext> = c.tls.contexts().collect();
+    if contexts.is_empty() {
+        return vec![fail(
+            &subject,
+            want,
+            "plaintext",
+            format!("{id}: the cluster is plaintext, so no peer identity is verified"),
+        )];
+    }
+    contexts
+        .into_iter()
+        .filter_map(|ctx| {
+            let v = evaluate(&ctx.san_matchers, id);
+            (v.accepted() != must_accept).then(|| {
+                let actual = if v.accepted() { "accepted" } else { "rejected" };
+                let why = match &v {
+                    SanVerdict::AnyTrusted => {
+                        "no SAN matchers: any certificate the CA signed is accepted".to_string()
+                    }
+                    other => other.explain(),
+                };
+                fail(&subject, want, actual, format!("{id}: {why}"))
+            })
+        })
+        .collect()
+}
+
+fn secrets(r: &Report, e: &Expectations, out: &mut Results) {
+    let Some(want) = &e.secrets else { return };
+    for name in &want.active {
+        let subject = format!("secret {name}");
+        let actual = r
+            .secrets
+            .iter()
+            .find(|s| &s.name == name)
+            .map(|s| s.state.to_string())
+            .or_else(|| {
+                r.missing_secrets
+                    .iter()
+                    .any(|m| &m.name == name)
+                    .then(|| "MISSING (referenced, never delivered)".into())
+            })
+            .unwrap_or_else(|| "absent".into());
+        let ok = matches!(actual.as_str(), "ACTIVE" | "STATIC");
+        let failures = if ok {
+            Vec::new()
+        } else {
+            vec![fail(
+                &subject,
+                "ACTIVE",
+                actual,
+                "the secret is not in force",
+            )]
+        };
+        out.push(
+            format!("secrets.active[{name}]"),
+            &subject,
+            R::SECRET_NOT_ACTIVE,
+            "ACTIVE".into(),
+            failures,
+        );
+    }
+    if !want.allow_extra {
+        let failures = r
+            .secrets
+            .iter()
+            .filter(|s| {
+                matches!(s.state, SecretState::Active | SecretState::Static)
+                    && !want.active.contains(&s.name)
+            })
+            .map(|s| {
+                fail(
+                    &format!("secret {}", s.name),
+                    "not present",
+                    s.state.to_string(),
+                    "an active secret the expectations do not list",
+                )
+            })
+            .collect();
+        out.push(
+            "secrets.allow_extra".into(),
+            "secrets",
+            R::SECRET_EXTRA,
+            "no other active secret".into(),
+            failures,
+        );
+    }
+}
+
+/// `(secret label, certificate)` for every certificate in a secret in force.
+pub(super) fn certs_in_force(r: &Report) -> impl Iterator<Item = (String, &CertInfo)> {
+    r.secrets
+        .iter()
+        .filter(|s| in_force(s.state))
+        .flat_map(|s| s.certificates.iter().map(move |c| (s.label(), c)))
+}
+
+pub(super) fn lifetime(c: &CertInfo) -> Option<Span> {
+    let from = OffsetDateTime::parse(&c.not_before, &Rfc3339).ok()?;
+    let to = OffsetDateTime::parse(&c.not_after, &Rfc3339).ok()?;
+    Some(Span::from_seconds((to - from).whole_seconds()))
+}
+
+fn who(secret: &str, c: &CertInfo) -> String {
+    let what = c
+        .spiffe_ids
+        .first()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| c.subject.clone());
+    format!("{secret}: {what} (serial {})", c.serial)
+}
+
+fn certificates(r: &Report, e: &Expectations, out: &mut Results) {
+    let Some(want) = &e.certificates else { return };
+    if let Some(min) = want.min_time_left {
+        let failures = certs_in_force(r)
+            .filter(|(_, c)| c.seconds_left < min.seconds())
+            .map(|(s, c)| {
+                let left = Span::from_seconds(c.seconds_left.max(0));
+                let state = if c.seconds_left <= 0 {
+                    "expired".to_string()
+                } else {
+                    format!("{left} left")
+                };
+                fail(
+                    &s,
+                    format!("at least {min} left"),
+                    format!("{state} (not after {})", c.not_after),
+                    format!("{} expires too soon", who(&s, c)),
+                )
+            })
+            .collect();
+        out.push(
+            "certificates.min_time_left".into(),
+            "certificates",
+            R::CERT_TIME_LEFT,
+            format!("at least {min} left on every certificate"),
+            failures,
+        );
+    }
+    if let Some(max) = want.max_lifetime {
+        let failures = certs_in_force(r)
+            .filter(|(_, c)| !c.is_ca)
+            .filter_map(|(s, c)| lifetime(c).filter(|l| *l > max).map(|l| (s, c, l)))
+            .map(|(s, c, l)| {
+                fail(
+                    &s,
+                    format!("at most {max}"),
+                    format!("{l} ({} to {})", c.not_before, c.not_after),
+                    format!("{} is valid for too long", who(&s, c)),
+                )
+            })
+            .collect();
+        out.push(
+            "certificates.max_lifetime".into(),
+            "certificates",
+            R::CERT_LIFETIME,
+            format!("no leaf certificate valid for more than {max}"),
+            failures,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn globs() {
+        assert!(glob(
+            "outbound|*||*.shop.svc.cluster.local",
+            "outbound|80||cart.shop.svc.cluster.local"
+        ));
+        assert!(!glob(
+            "outbound|*||*.shop.svc.cluster.local",
+            "outbound|80||cart.web.svc.cluster.local"
+        ));
+        assert!(glob("inbound|?080||", "inbound|9080||"));
+        assert!(glob("*", ""));
+        assert!(!glob("a", "ab"));
+        assert!(glob("a*b*c", "aXbYbc"));
+    }
+}

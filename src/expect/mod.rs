@@ -1,0 +1,439 @@
+//! Expectations: what a proxy should look like (identity, roots, per-cluster TLS and peers,
+//! policies, secrets, certificate lifetimes), read from YAML or JSON, written from a known-good
+//! dump (`generate`), and checked against a report (`check`). Works on the model only.
+
+mod check;
+mod generate;
+pub mod rules;
+pub mod san;
+pub mod span;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Fingerprint, MtlsMode, OutboundMode, ServerName, SpiffeId, TrustDomain};
+pub use check::{check, CheckInput};
+pub use generate::{generate, GenerateOptions, Generated};
+pub use span::Span;
+
+/// The only version so far; a file must say it, so a future format is never misread.
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectations {
+    pub version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityExpect>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roots: Option<RootsExpect>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbound: Option<OutboundExpect>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound: Option<InboundExpect>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clusters: Option<ClustersExpect>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<SecretsExpect>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificates: Option<CertificatesExpect>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The workload identity the proxy presents (from its `default`-like certificate).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityExpect {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spiffe_id: Option<SpiffeId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_domain: Option<TrustDomain>,
+}
+
+/// Root CAs the proxy trusts, by SHA-256 fingerprint, or as in PEM files (paths relative to the
+/// expectations file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RootsExpect {
+    #[serde(default = "yes")]
+    pub allow_extra: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sha256: Vec<Fingerprint>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub same_as: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundExpect {
+    pub policy: OutboundMode,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboundExpect {
+    #[serde(default = "yes")]
+    pub allow_extra: bool,
+    pub ports: BTreeMap<PortKey, MtlsMode>,
+}
+
+/// An inbound port, or `*` for every port without a chain of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PortKey(pub Option<u32>);
+
+impl FromStr for PortKey {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "*" => Ok(PortKey(None)),
+            p => p
+                .parse()
+                .map(|p| PortKey(Some(p)))
+                .map_err(|_| format!("invalid port {s:?}: a number or *")),
+        }
+    }
+}
+
+impl fmt::Display for PortKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(p) => write!(f, "{p}"),
+            None => f.write_str("*"),
+        }
+    }
+}
+
+impl Serialize for PortKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PortKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClustersExpect {
+    /// Whether a cluster no item selects is drift.
+    #[serde(default = "yes")]
+    pub allow_extra: bool,
+    #[serde(default)]
+    pub items: Vec<ClusterExpect>,
+}
+
+/// One or more clusters, selected by exact name, glob on the name, or Istio FQDN (with port,
+/// subset, direction), and what must hold for each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawClusterExpect")]
+pub struct ClusterExpect {
+    #[serde(flatten)]
+    pub select: Select,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sni: Option<ServerName>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpn: Option<Vec<String>>,
+    /// Peer identities (SPIFFE IDs, or DNS names) the cluster's SAN matchers must accept.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accept: Vec<String>,
+    /// Peer identities they must reject.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reject: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Select {
+    Name {
+        name: String,
+    },
+    Glob {
+        glob: String,
+    },
+    Istio {
+        fqdn: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        subset: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        direction: Option<String>,
+    },
+}
+
+impl fmt::Display for Select {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Select::Name { name } => write!(f, "name={name}"),
+            Select::Glob { glob } => write!(f, "glob={glob}"),
+            Select::Istio {
+                fqdn,
+                port,
+                subset,
+                direction,
+            } => {
+                write!(f, "fqdn={fqdn}")?;
+                if let Some(p) = port {
+                    write!(f, ",port={p}")?;
+                }
+                if let Some(s) = subset {
+                    write!(f, ",subset={s}")?;
+                }
+                if let Some(d) = direction {
+                    write!(f, ",direction={d}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What a file may say about a cluster; turned into [`ClusterExpect`] once the selector is
+/// known to be exactly one of `name`, `glob`, `fqdn`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClusterExpect {
+    name: Option<String>,
+    glob: Option<String>,
+    fqdn: Option<String>,
+    port: Option<u16>,
+    subset: Option<String>,
+    direction: Option<String>,
+    tls: Option<TlsKind>,
+    sni: Option<ServerName>,
+    alpn: Option<Vec<String>>,
+    #[serde(default)]
+    accept: Vec<String>,
+    #[serde(default)]
+    reject: Vec<String>,
+}
+
+impl TryFrom<RawClusterExpect> for ClusterExpect {
+    type Error = String;
+
+    fn try_from(r: RawClusterExpect) -> Result<Self, String> {
+        let istio_only = r.port.is_some() || r.subset.is_some() || r.direction.is_some();
+        let select = match (r.name, r.glob, r.fqdn) {
+            (Some(name), None, None) if !istio_only => Select::Name { name },
+            (None, Some(glob), None) if !istio_only => Select::Glob { glob },
+            (None, None, Some(fqdn)) => Select::Istio {
+                fqdn,
+                port: r.port,
+                subset: r.subset,
+                direction: r.direction,
+            },
+            _ => {
+                return Err(
+                    "a cluster item selects by exactly one of `name`, `glob`, or `fqdn` \
+                            (with optional `port`, `subset`, `direction`)"
+                        .into(),
+                )
+            }
+        };
+        Ok(ClusterExpect {
+            select,
+            tls: r.tls,
+            sni: r.sni,
+            alpn: r.alpn,
+            accept: r.accept,
+            reject: r.reject,
+        })
+    }
+}
+
+/// How a cluster protects its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsKind {
+    /// Istio mutual TLS: SDS `default` certificate, mesh roots.
+    IstioMtls,
+    /// Mutual TLS with another certificate.
+    Mutual,
+    /// Server-authenticated TLS only.
+    Simple,
+    Plaintext,
+    /// Chosen per endpoint by `transport_socket_matches` (Istio auto-mTLS).
+    Auto,
+    /// A transport socket envinspect does not model.
+    Other,
+}
+
+impl fmt::Display for TlsKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TlsKind::IstioMtls => "istio-mtls",
+            TlsKind::Mutual => "mutual",
+            TlsKind::Simple => "simple",
+            TlsKind::Plaintext => "plaintext",
+            TlsKind::Auto => "auto",
+            TlsKind::Other => "other",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsExpect {
+    /// Whether an active secret not listed is drift.
+    #[serde(default = "yes")]
+    pub allow_extra: bool,
+    /// Secrets that must be ACTIVE (or STATIC).
+    #[serde(default)]
+    pub active: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificatesExpect {
+    /// Every leaf certificate of an active secret has at least this long left at `--now`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_time_left: Option<Span>,
+    /// No leaf certificate is valid for longer than this in total.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_lifetime: Option<Span>,
+}
+
+/// A file that is not valid expectations: where, and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ExpectError {
+    #[error("{name}:{line}:{column}: {what}")]
+    Syntax {
+        name: String,
+        line: usize,
+        column: usize,
+        what: String,
+    },
+    #[error("{name}: {what}")]
+    Invalid { name: String, what: String },
+}
+
+impl Expectations {
+    /// Reads YAML, or JSON (a file starting with `{`), naming `name` and line:column on error.
+    pub fn parse(name: &str, bytes: &[u8]) -> Result<Self, ExpectError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| ExpectError::Invalid {
+            name: name.into(),
+            what: format!("not UTF-8 text ({e})"),
+        })?;
+        let e: Expectations = if text.trim_start().starts_with('{') {
+            serde_json::from_str(text).map_err(|e| ExpectError::Syntax {
+                name: name.into(),
+                line: e.line(),
+                column: e.column(),
+                what: e
+                    .to_string()
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            })?
+        } else {
+            serde_norway::from_str(text).map_err(|e| {
+                let (line, column) = e
+                    .location()
+                    .map(|l| (l.line(), l.column()))
+                    .unwrap_or((0, 0));
+                let what = e.to_string();
+                // serde_norway appends " at line L column C"; the position is in front already.
+                let what = what.split(" at line ").next().unwrap_or(&what).to_string();
+                ExpectError::Syntax {
+                    name: name.into(),
+                    line,
+                    column,
+                    what,
+                }
+            })?
+        };
+        if e.version != VERSION {
+            return Err(ExpectError::Invalid {
+                name: name.into(),
+                what: format!(
+                    "version {} is not supported (this envinspect reads version {VERSION})",
+                    e.version
+                ),
+            });
+        }
+        Ok(e)
+    }
+
+    /// YAML with a header comment; the form `envinspect expect` writes.
+    pub fn to_yaml(&self, header: &[String]) -> String {
+        let mut out = String::new();
+        for line in header {
+            out.push_str(&format!("# {line}\n"));
+        }
+        out.push_str(&serde_norway::to_string(self).expect("expectations serialise"));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let cases = [
+            (
+                "version: 1\nidentity:\n  spiffe_id: spiffe:///ns/x\n",
+                "e.yaml:3:",
+            ),
+            (
+                "version: 1\nclusters:\n  items:\n  - name: a\n    glob: b*\n",
+                "e.yaml:4:",
+            ),
+            ("version: 1\nroots:\n  sha: []\n", "e.yaml:3:"),
+            (
+                "version: 1\ncertificates:\n  min_time_left: 12 hours\n",
+                "e.yaml:3:",
+            ),
+            (
+                "version: 1\ninbound:\n  ports:\n    http: STRICT\n",
+                "e.yaml:4:",
+            ),
+            (
+                "{\"version\": 1, \"outbound\": {\"policy\": \"OPEN\"}}",
+                "e.yaml:1:",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = Expectations::parse("e.yaml", text.as_bytes())
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with(want), "{e} does not start with {want}");
+            assert_eq!(e.lines().count(), 1, "{e}");
+        }
+        let e = Expectations::parse("e.yaml", b"version: 2\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "e.yaml: version 2 is not supported (this envinspect reads version 1)"
+        );
+    }
+
+    #[test]
+    fn round_trips_through_yaml() {
+        let text = "version: 1\ninbound:\n  allow_extra: false\n  ports:\n    '*': PERMISSIVE\n    8443: STRICT\nclusters:\n  items:\n  - fqdn: reviews.default.svc.cluster.local\n    port: 9080\n    tls: istio-mtls\n    accept:\n    - spiffe://cluster.local/ns/default/sa/reviews\n  - glob: outbound|*||*.shop.svc.cluster.local\n    tls: auto\ncertificates:\n  min_time_left: 12h\n";
+        let e = Expectations::parse("e.yaml", text.as_bytes()).unwrap();
+        assert_eq!(
+            e.inbound.as_ref().unwrap().ports[&PortKey(Some(8443))],
+            MtlsMode::Strict
+        );
+        assert!(e.clusters.as_ref().unwrap().allow_extra);
+        let again = Expectations::parse("again.yaml", e.to_yaml(&[]).as_bytes()).unwrap();
+        assert_eq!(again, e);
+    }
+}

@@ -1,0 +1,97 @@
+//! The outcome of checking a proxy against expectations: one result per expectation (a JUnit
+//! test case), each failing result with one failure per subject that drifted (a SARIF result).
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckReport {
+    pub schema_version: u32,
+    /// The dump (or admin URL) checked.
+    pub source: String,
+    /// The expectations file, or `generated from <dump>` for `diff`.
+    pub expectations: String,
+    pub now: String,
+    /// Fields left out by `--redact` (empty without it).
+    pub redacted: Vec<&'static str>,
+    pub summary: CheckSummary,
+    pub results: Vec<CheckResult>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CheckSummary {
+    pub expectations: usize,
+    pub passed: usize,
+    pub failed: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckResult {
+    /// Where the expectation is in the file: `clusters.items[name=outbound|443||a].sni`.
+    pub id: String,
+    /// What it is about: `cluster outbound|443||a`, `inbound port 8443`, `identity`…
+    pub subject: String,
+    pub rule: &'static str,
+    /// What was expected, in words.
+    pub expected: String,
+    pub status: CheckStatus,
+    pub failures: Vec<Failure>,
+    /// The line of the expectations file that states it (absent for generated expectations).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Pass,
+    Fail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Failure {
+    pub subject: String,
+    pub expected: String,
+    pub actual: String,
+    pub message: String,
+}
+
+/// The fields `--redact` removes: they change at every certificate rotation or config push.
+pub const REDACTABLE: [&str; 6] = [
+    "serial",
+    "not_before",
+    "not_after",
+    "sha256",
+    "seconds_left",
+    "version_info",
+];
+
+impl CheckReport {
+    pub fn new(
+        source: String,
+        expectations: String,
+        now: String,
+        results: Vec<CheckResult>,
+    ) -> Self {
+        let failed = results
+            .iter()
+            .filter(|r| r.status == CheckStatus::Fail)
+            .count();
+        CheckReport {
+            schema_version: super::report::SCHEMA_VERSION,
+            source,
+            expectations,
+            now,
+            redacted: Vec::new(),
+            summary: CheckSummary {
+                expectations: results.len(),
+                passed: results.len() - failed,
+                failed,
+            },
+            results,
+        }
+    }
+
+    pub fn failed(&self) -> bool {
+        self.summary.failed > 0
+    }
+}
