@@ -129,6 +129,11 @@ fn locate(text: &str, id: &str) -> usize {
     let mut needles: Vec<String> = vec![section.to_string()];
     let mut rest = &id[section.len()..];
     while let Some(open) = rest.find('[') {
+        // The field before the bracket (`accept` in `.accept[id]`), then the bracketed value.
+        let field = rest[..open].trim_start_matches('.');
+        if !field.is_empty() {
+            needles.push(field.to_string());
+        }
         let close = rest[open..]
             .find(']')
             .map(|c| open + c)

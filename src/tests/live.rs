@@ -178,6 +178,24 @@ fn rotated_certificates_show_up_live() {
         leaf(&secrets(), "default"),
         (serial(FOO_SERIAL), "2027-11-01T00:00:00Z".into())
     );
+    let redacted = || {
+        let run = envinspect(&[
+            "secrets",
+            "--admin",
+            &envoy.admin,
+            "--now",
+            NOW_140,
+            "--redact",
+        ]);
+        run.assert_ok("secrets --redact");
+        run.stdout.replace(&envoy.admin, "ADMIN")
+    };
+    let before = redacted();
+    // Expectations written before the rotation still hold after it.
+    let expect = envinspect(&["expect", "--admin", &envoy.admin, "--now", NOW_140]);
+    assert_eq!(expect.code, 0, "{}", expect.stderr);
+    let expectations = envoy.dir.join("expected.yaml");
+    std::fs::write(&expectations, &expect.stdout).unwrap();
 
     envoy.rotate_default(0x2001, (2026, 11, 20), (2027, 2, 20));
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -215,6 +233,18 @@ fn rotated_certificates_show_up_live() {
         "{}",
         certs.stdout
     );
+    // What a rotation changes is exactly what --redact removes.
+    assert_eq!(redacted(), before);
+    let check = envinspect(&[
+        "check",
+        "--admin",
+        &envoy.admin,
+        "--expect",
+        &expectations.display().to_string(),
+        "--now",
+        NOW_140,
+    ]);
+    assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
 }
 
 fn assert_one_line_exit_2(run: &Run, starts: &str, contains: &str) {

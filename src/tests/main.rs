@@ -5,6 +5,7 @@
 mod certs;
 mod envoy;
 mod errors;
+mod expect;
 mod goldens;
 mod library;
 mod live;

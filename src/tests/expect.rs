@@ -1,0 +1,590 @@
+//! `expect`, `check` and `diff` end to end: expectations written from every real fixture hold on
+//! it; each kind of mutation (of the expectations or of the dump) is drift with its own rule;
+//! every output format is snapshotted; JUnit and SARIF validate against their published schemas.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+
+use super::snapshots::DUMPS;
+use super::{envinspect, fixture, root, settings, Run, NOW, NOW_140};
+
+const ENVOY140: &str = "envoy-1.40/config_dump_include_eds.json";
+const PRODUCTPAGE: &str =
+    "istio/istioctl/cmd/testdata/describe/productpage-v1-c7765c886-v99jb.json";
+
+fn now_for(path: &str) -> &'static str {
+    if path.starts_with("envoy-1.40") {
+        NOW_140
+    } else {
+        NOW
+    }
+}
+
+/// A scratch file under Cargo's target/tmp, unique to the test.
+fn scratch(name: &str, content: &[u8]) -> String {
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("expect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p.display().to_string()
+}
+
+/// Runs the schema validator from the README's virtualenv on `files`.
+fn validate(kind: &str, files: &[String]) -> Result<(), String> {
+    let python = root().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "no {}: run the README's test command",
+        python.display()
+    );
+    let out = std::process::Command::new(python)
+        .arg(root().join("src/tests/validate.py"))
+        .arg(kind)
+        .args(files)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+fn expectations(path: &str) -> Value {
+    let run = envinspect(&[
+        "expect",
+        &fixture(path),
+        "--now",
+        now_for(path),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+/// The rules of the failing results of `check -o json`, asserting exit 1 when any.
+fn failing_rules(dump: &str, e: &Value, now: &str) -> BTreeSet<String> {
+    let file = scratch(
+        &format!("e-{}.json", rand_name(e)),
+        e.to_string().as_bytes(),
+    );
+    let run = envinspect(&["check", dump, "--expect", &file, "--now", now, "-o", "json"]);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|_| panic!("{}", run.stderr));
+    let rules: BTreeSet<String> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "fail")
+        .map(|r| r["rule"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        run.code,
+        if rules.is_empty() { 0 } else { 1 },
+        "{}",
+        run.stderr
+    );
+    rules
+}
+
+/// A file name from the content, so parallel mutations never share a file.
+fn rand_name(v: &Value) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    v.to_string().hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+fn item<'a>(e: &'a mut Value, name: &str) -> &'a mut Value {
+    e["clusters"]["items"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|i| i["name"] == name)
+        .unwrap_or_else(|| panic!("no item {name}"))
+}
+
+fn set(rules: &[&str]) -> BTreeSet<String> {
+    rules.iter().map(|r| r.to_string()).collect()
+}
+
+#[test]
+fn expectations_written_from_every_fixture_hold_on_it_and_fit_the_schema() {
+    let mut json_files = Vec::new();
+    for (name, path) in DUMPS {
+        let now = now_for(path);
+        let yaml = envinspect(&["expect", &fixture(path), "--now", now]);
+        assert_eq!(yaml.code, 0, "{path}: {}", yaml.stderr);
+        let file = scratch(&format!("{name}.yaml"), yaml.stdout.as_bytes());
+        let check = envinspect(&["check", &fixture(path), "--expect", &file, "--now", now]);
+        assert_eq!(check.code, 0, "{path}:\n{}{}", check.stdout, check.stderr);
+        assert!(
+            check.stdout.contains("expectations hold\n"),
+            "{}",
+            check.stdout
+        );
+        json_files.push(scratch(
+            &format!("{name}.json"),
+            expectations(path).to_string().as_bytes(),
+        ));
+    }
+    validate("expectations", &json_files).unwrap();
+    // The schema rejects what the parser rejects.
+    let bad = scratch(
+        "bad.json",
+        br#"{"version": 1, "clusters": {"items": [{"name": "a", "glob": "b"}]}}"#,
+    );
+    assert!(validate("expectations", &[bad]).is_err());
+}
+
+#[test]
+fn each_mutation_of_the_expectations_is_drift_with_its_rule() {
+    let dump = fixture(ENVOY140);
+    let base = expectations(ENVOY140);
+    assert_eq!(failing_rules(&dump, &base, NOW_140), set(&[]));
+    let foo = "outbound|443||foo.default.svc.cluster.local";
+    let plain = "outbound|8080||plain.default.svc.cluster.local";
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Mutation, &[&str])> = vec![
+        (
+            "identity",
+            Box::new(|e| {
+                e["identity"]["spiffe_id"] = json!("spiffe://cluster.local/ns/default/sa/bar")
+            }),
+            &["drift-identity"],
+        ),
+        (
+            "trust domain",
+            Box::new(|e| e["identity"]["trust_domain"] = json!("east.local")),
+            &["drift-trust-domain"],
+        ),
+        (
+            "root",
+            Box::new(|e| e["roots"]["sha256"][0] = json!("00".repeat(32))),
+            &["drift-root-missing", "drift-root-extra"],
+        ),
+        (
+            "root extra allowed",
+            Box::new(|e| {
+                e["roots"]["sha256"][0] = json!("00".repeat(32));
+                e["roots"]["allow_extra"] = json!(true)
+            }),
+            &["drift-root-missing"],
+        ),
+        (
+            "SAN accept",
+            Box::new(move |e| {
+                item(e, foo)["accept"] = json!(["spiffe://cluster.local/ns/default/sa/evil"])
+            }),
+            &["drift-peer-not-accepted"],
+        ),
+        (
+            "SAN reject",
+            Box::new(move |e| {
+                item(e, foo)["reject"] = json!(["spiffe://cluster.local/ns/default/sa/foo"])
+            }),
+            &["drift-peer-not-rejected"],
+        ),
+        (
+            "SAN on plaintext",
+            Box::new(move |e| {
+                item(e, plain)["accept"] = json!(["spiffe://cluster.local/ns/default/sa/foo"])
+            }),
+            &["drift-peer-not-accepted"],
+        ),
+        (
+            "TLS kind",
+            Box::new(move |e| item(e, plain)["tls"] = json!("istio-mtls")),
+            &["drift-tls-kind"],
+        ),
+        (
+            "SNI",
+            Box::new(move |e| item(e, foo)["sni"] = json!("foo.example.com")),
+            &["drift-sni"],
+        ),
+        (
+            "ALPN",
+            Box::new(move |e| item(e, foo)["alpn"] = json!(["h2"])),
+            &["drift-alpn"],
+        ),
+        (
+            "missing cluster",
+            Box::new(|e| {
+                e["clusters"]["items"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"fqdn": "reviews", "port": 9080}))
+            }),
+            &["drift-cluster-missing"],
+        ),
+        (
+            "extra cluster",
+            Box::new(|e| {
+                e["clusters"]["allow_extra"] = json!(false);
+                e["clusters"]["items"].as_array_mut().unwrap().pop();
+            }),
+            &["drift-cluster-extra"],
+        ),
+        (
+            "expiry",
+            Box::new(|e| e["certificates"]["min_time_left"] = json!("30d")),
+            &["drift-cert-time-left"],
+        ),
+        (
+            "lifetime",
+            Box::new(|e| e["certificates"]["max_lifetime"] = json!("1d")),
+            &["drift-cert-lifetime"],
+        ),
+        (
+            "missing secret",
+            Box::new(|e| {
+                e["secrets"]["active"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!("kubernetes://gw-cred"))
+            }),
+            &["drift-secret-not-active"],
+        ),
+        (
+            "extra secret",
+            Box::new(|e| {
+                e["secrets"]["allow_extra"] = json!(false);
+                e["secrets"]["active"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|s| s != "server_cert");
+            }),
+            &["drift-secret-extra"],
+        ),
+    ];
+    for (what, mutate, want) in cases {
+        let mut e = base.clone();
+        mutate(&mut e);
+        assert_eq!(failing_rules(&dump, &e, NOW_140), set(want), "{what}");
+    }
+    // Policy and port modes, on a sidecar that has them.
+    let dump = fixture(PRODUCTPAGE);
+    let base = expectations(PRODUCTPAGE);
+    assert_eq!(base["inbound"]["ports"]["9080"], "STRICT");
+    let cases: Vec<(&str, Mutation, &[&str])> = vec![
+        (
+            "policy",
+            Box::new(|e| e["outbound"]["policy"] = json!("REGISTRY_ONLY")),
+            &["drift-outbound-policy"],
+        ),
+        (
+            "port mode",
+            Box::new(|e| e["inbound"]["ports"]["9080"] = json!("PERMISSIVE")),
+            &["drift-inbound-mode"],
+        ),
+        (
+            "extra port",
+            Box::new(|e| {
+                e["inbound"]["ports"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("15020");
+            }),
+            &["drift-inbound-extra"],
+        ),
+    ];
+    for (what, mutate, want) in cases {
+        let mut e = base.clone();
+        mutate(&mut e);
+        assert_eq!(failing_rules(&dump, &e, NOW), set(want), "{what}");
+    }
+}
+
+#[test]
+fn each_mutation_of_the_dump_is_drift_with_its_rule() {
+    let base = expectations(ENVOY140);
+    let original: Value =
+        serde_json::from_slice(&std::fs::read(root().join(fixture(ENVOY140))).unwrap()).unwrap();
+    let section = |d: &mut Value, ty: &str| -> usize {
+        d["configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|c| c["@type"].as_str().unwrap().ends_with(ty))
+            .unwrap()
+    };
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Mutation, &[&str])> = vec![
+        (
+            "SNI changed",
+            Box::new(move |d| {
+                let i = section(d, "ClustersConfigDump");
+                let c = d["configs"][i]["static_clusters"]
+                    .as_array_mut()
+                    .unwrap()
+                    .iter_mut()
+                    .find(|c| c["cluster"]["name"] == "outbound|443||foo.default.svc.cluster.local")
+                    .unwrap();
+                c["cluster"]["transport_socket"]["typed_config"]["sni"] =
+                    json!("foo.attacker.example");
+            }),
+            &["drift-sni"],
+        ),
+        (
+            "SAN matcher changed",
+            Box::new(move |d| {
+                let i = section(d, "ClustersConfigDump");
+                let c = d["configs"][i]["static_clusters"]
+                    .as_array_mut()
+                    .unwrap()
+                    .iter_mut()
+                    .find(|c| c["cluster"]["name"] == "outbound|443||foo.default.svc.cluster.local")
+                    .unwrap();
+                c["cluster"]["transport_socket"]["typed_config"]["common_tls_context"]
+                    ["combined_validation_context"]["default_validation_context"]
+                    ["match_typed_subject_alt_names"][0]["matcher"]["exact"] =
+                    json!("spiffe://cluster.local/ns/default/sa/other");
+            }),
+            &["drift-peer-not-accepted"],
+        ),
+        (
+            "TLS removed",
+            Box::new(move |d| {
+                let i = section(d, "ClustersConfigDump");
+                let c = d["configs"][i]["static_clusters"]
+                    .as_array_mut()
+                    .unwrap()
+                    .iter_mut()
+                    .find(|c| c["cluster"]["name"] == "outbound|443||foo.default.svc.cluster.local")
+                    .unwrap();
+                c["cluster"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("transport_socket");
+            }),
+            &[
+                "drift-tls-kind",
+                "drift-sni",
+                "drift-alpn",
+                "drift-peer-not-accepted",
+            ],
+        ),
+        (
+            "workload secret gone",
+            Box::new(move |d| {
+                let i = section(d, "SecretsConfigDump");
+                d["configs"][i]["dynamic_active_secrets"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|s| s["name"] != "default");
+            }),
+            &["drift-identity", "drift-secret-not-active"],
+        ),
+    ];
+    for (what, mutate, want) in cases {
+        let mut d = original.clone();
+        mutate(&mut d);
+        let dump = scratch(
+            &format!("dump-{}.json", rand_name(&d)),
+            d.to_string().as_bytes(),
+        );
+        assert_eq!(failing_rules(&dump, &base, NOW_140), set(want), "{what}");
+    }
+}
+
+fn check(args: &[&str]) -> (Run, Vec<String>) {
+    let mut all = vec!["check"];
+    all.extend_from_slice(args);
+    let owned: Vec<String> = all.iter().map(|s| s.to_string()).collect();
+    (envinspect(&all), owned)
+}
+
+#[test]
+fn check_and_expect_outputs_are_snapshotted() {
+    let dump = fixture(ENVOY140);
+    let drift = fixture("expect/envoy140-drift.yaml");
+    for (format, ext) in [
+        ("table", "txt"),
+        ("json", "json"),
+        ("yaml", "yaml"),
+        ("junit", "xml"),
+        ("sarif", "sarif"),
+    ] {
+        let (run, args) = check(&[&dump, "--expect", &drift, "--now", NOW_140, "-o", format]);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        settings().bind(|| {
+            insta::assert_snapshot!(
+                format!("check__envoy140_drift__{format}"),
+                run.transcript(&args)
+            )
+        });
+        if matches!(format, "junit" | "sarif") {
+            let kind = if format == "junit" { "junit" } else { "sarif" };
+            validate(
+                kind,
+                &[scratch(&format!("drift.{ext}"), run.stdout.as_bytes())],
+            )
+            .unwrap();
+        }
+    }
+    // Passing: the expectations `expect` wrote, kept as a fixture; it must still be what
+    // `expect` writes today.
+    let good = fixture("expect/envoy140.yaml");
+    let written = envinspect(&["expect", &dump, "--now", NOW_140]);
+    assert_eq!(
+        written.stdout,
+        std::fs::read_to_string(root().join(&good)).unwrap(),
+        "regenerate fixtures/expect/envoy140.yaml"
+    );
+    for format in ["table", "junit", "sarif"] {
+        let (run, args) = check(&[&dump, "--expect", &good, "--now", NOW_140, "-o", format]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        settings().bind(|| {
+            insta::assert_snapshot!(
+                format!("check__envoy140_pass__{format}"),
+                run.transcript(&args)
+            )
+        });
+        if format != "table" {
+            validate(
+                format,
+                &[scratch(&format!("pass.{format}"), run.stdout.as_bytes())],
+            )
+            .unwrap();
+        }
+    }
+    for (path, name) in [(ENVOY140, "envoy140"), (PRODUCTPAGE, "istio14_productpage")] {
+        for format in ["yaml", "json"] {
+            let args = [
+                "expect",
+                &fixture(path),
+                "--now",
+                now_for(path),
+                "-o",
+                format,
+            ];
+            let run = envinspect(&args);
+            settings().bind(|| {
+                insta::assert_snapshot!(format!("expect__{name}__{format}"), run.transcript(&args))
+            });
+        }
+    }
+    // The validators are live: a broken document fails them.
+    let broken = scratch(
+        "broken.sarif",
+        br#"{"version": "2.1.0", "runs": [{"results": []}]}"#,
+    );
+    assert!(validate("sarif", &[broken]).is_err());
+    let broken = scratch("broken.xml", b"<testsuites><testcase/></testsuites>");
+    assert!(validate("junit", &[broken]).is_err());
+}
+
+#[test]
+fn diff_names_what_changed_between_two_dumps() {
+    let before = fixture("istio/istioctl/pkg/writer/compare/testdata/configdump.json");
+    let after = fixture("istio/istioctl/pkg/writer/compare/testdata/configdump_diff.json");
+    let args = ["diff", &before, &after, "--now", NOW];
+    let run = envinspect(&args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    settings()
+        .bind(|| insta::assert_snapshot!("diff__istio_compare__table", run.transcript(&args)));
+    let same = envinspect(&["diff", &before, &before, "--now", NOW]);
+    assert_eq!(same.code, 0, "{}", same.stdout);
+    // Rotation is not drift: the 1.40 capture's dump with and without EDS.
+    let run = envinspect(&[
+        "diff",
+        &fixture("envoy-1.40/config_dump.json"),
+        &fixture(ENVOY140),
+        "--now",
+        NOW_140,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}
+
+#[test]
+fn malformed_expectations_are_one_line_with_line_and_column() {
+    let dump = fixture(ENVOY140);
+    let cases: [(&str, &str); 4] = [
+        (
+            "version: 1\nclusters:\n  items:\n  - name: a\n    glob: b\n",
+            ":4:",
+        ),
+        ("version: 1\nidentity:\n  spife_id: spiffe://a/b\n", ":3:"),
+        ("version: 1\ncertificates:\n  min_time_left: soon\n", ":3:"),
+        (
+            "{\"version\": 1,\n \"roots\": {\"sha256\": [\"xyz\"]}}",
+            ":2:",
+        ),
+    ];
+    for (text, pos) in cases {
+        let file = scratch(
+            &format!("bad-{}.yaml", rand_name(&json!(text))),
+            text.as_bytes(),
+        );
+        let run = envinspect(&["check", &dump, "--expect", &file]);
+        assert_eq!(run.code, 2, "{text}: {}", run.stdout);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(
+            run.stderr
+                .starts_with(&format!("envinspect: error: {file}{pos}")),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty());
+    }
+}
+
+#[test]
+fn redact_removes_what_rotation_changes() {
+    let args = ["secrets", &fixture(ENVOY140), "--now", NOW_140, "--redact"];
+    let run = envinspect(&args);
+    run.assert_ok("secrets --redact");
+    assert!(!run.stdout.contains("2026-"), "{}", run.stdout);
+    settings()
+        .bind(|| insta::assert_snapshot!("secrets__envoy140__redacted", run.transcript(&args)));
+    let json = envinspect(&[
+        "secrets",
+        &fixture(ENVOY140),
+        "--now",
+        NOW_140,
+        "--redact",
+        "-o",
+        "json",
+    ]);
+    let doc: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(doc["redacted"][0], "serial");
+    assert_eq!(
+        doc["secrets"][1]["certificates"][0]["seconds_left"],
+        "[redacted]"
+    );
+    let check = envinspect(&[
+        "check",
+        &fixture(ENVOY140),
+        "--expect",
+        &fixture("expect/envoy140-drift.yaml"),
+        "--now",
+        NOW_140,
+        "--redact",
+    ]);
+    assert_eq!(check.code, 1);
+    assert!(
+        check.stdout.contains("(serial [redacted])")
+            && check.stdout.contains("Redacted (--redact):"),
+        "{}",
+        check.stdout
+    );
+}
+
+/// The example in docs/GUIDE.md ("How do I snapshot a proxy's identity in my own tests?"),
+/// verbatim but for the snapshot settings every test here shares.
+#[test]
+fn guide_library_example() -> Result<(), envinspect::Error> {
+    settings().bind(|| -> Result<(), envinspect::Error> {
+        let opts = envinspect::Options::at(time::macros::datetime!(2026-12-01 0:00 UTC));
+        let path = "fixtures/envoy-1.40/config_dump_include_eds.json";
+        insta::assert_yaml_snapshot!(envinspect::inspect_file(path, &opts)?.expectations());
+        Ok(())
+    })
+}
