@@ -4,7 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use super::check::{alpn, certs_in_force, lifetime, sni, tls_kind, trusted_roots};
+use super::check::{certs_in_force, lifetime, trusted_roots};
+use super::cluster::{alpn, sni, tls_kind};
 use super::san::evaluate;
 use super::{
     CertificatesExpect, ClusterExpect, ClustersExpect, Expectations, IdentityExpect, InboundExpect,

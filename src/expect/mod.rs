@@ -3,6 +3,7 @@
 //! dump (`generate`), and checked against a report (`check`). Works on the model only.
 
 mod check;
+mod cluster;
 mod generate;
 pub mod rules;
 pub mod san;

@@ -298,31 +298,38 @@ fn each_mutation_of_the_expectations_is_drift_with_its_rule() {
     }
 }
 
+/// The index of the dump's section of this type.
+fn section(d: &Value, ty: &str) -> usize {
+    d["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["@type"].as_str().unwrap().ends_with(ty))
+        .unwrap()
+}
+
+/// The Envoy 1.40 capture's `foo` cluster, to edit.
+fn foo_cluster(d: &mut Value) -> &mut Value {
+    let i = section(d, "ClustersConfigDump");
+    d["configs"][i]["static_clusters"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["cluster"]["name"] == "outbound|443||foo.default.svc.cluster.local")
+        .unwrap()
+}
+
 #[test]
 fn each_mutation_of_the_dump_is_drift_with_its_rule() {
     let base = expectations(ENVOY140);
     let original: Value =
         serde_json::from_slice(&std::fs::read(root().join(fixture(ENVOY140))).unwrap()).unwrap();
-    let section = |d: &mut Value, ty: &str| -> usize {
-        d["configs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .position(|c| c["@type"].as_str().unwrap().ends_with(ty))
-            .unwrap()
-    };
     type Mutation = Box<dyn Fn(&mut Value)>;
     let cases: Vec<(&str, Mutation, &[&str])> = vec![
         (
             "SNI changed",
             Box::new(move |d| {
-                let i = section(d, "ClustersConfigDump");
-                let c = d["configs"][i]["static_clusters"]
-                    .as_array_mut()
-                    .unwrap()
-                    .iter_mut()
-                    .find(|c| c["cluster"]["name"] == "outbound|443||foo.default.svc.cluster.local")
-                    .unwrap();
+                let c = foo_cluster(d);
                 c["cluster"]["transport_socket"]["typed_config"]["sni"] =
                     json!("foo.attacker.example");
             }),
@@ -331,13 +338,7 @@ fn each_mutation_of_the_dump_is_drift_with_its_rule() {
         (
             "SAN matcher changed",
             Box::new(move |d| {
-                let i = section(d, "ClustersConfigDump");
-                let c = d["configs"][i]["static_clusters"]
-                    .as_array_mut()
-                    .unwrap()
-                    .iter_mut()
-                    .find(|c| c["cluster"]["name"] == "outbound|443||foo.default.svc.cluster.local")
-                    .unwrap();
+                let c = foo_cluster(d);
                 c["cluster"]["transport_socket"]["typed_config"]["common_tls_context"]
                     ["combined_validation_context"]["default_validation_context"]
                     ["match_typed_subject_alt_names"][0]["matcher"]["exact"] =
@@ -348,13 +349,7 @@ fn each_mutation_of_the_dump_is_drift_with_its_rule() {
         (
             "TLS removed",
             Box::new(move |d| {
-                let i = section(d, "ClustersConfigDump");
-                let c = d["configs"][i]["static_clusters"]
-                    .as_array_mut()
-                    .unwrap()
-                    .iter_mut()
-                    .find(|c| c["cluster"]["name"] == "outbound|443||foo.default.svc.cluster.local")
-                    .unwrap();
+                let c = foo_cluster(d);
                 c["cluster"]
                     .as_object_mut()
                     .unwrap()
@@ -587,4 +582,16 @@ fn guide_library_example() -> Result<(), envinspect::Error> {
         insta::assert_yaml_snapshot!(envinspect::inspect_file(path, &opts)?.expectations());
         Ok(())
     })
+}
+
+#[test]
+fn every_drift_rule_has_its_anchor_in_the_docs() {
+    let doc = std::fs::read_to_string(root().join("docs/rules.md")).unwrap();
+    for (id, description) in envinspect::expect::rules::RULES {
+        assert!(
+            doc.contains(&format!("\n## {id}\n")),
+            "docs/rules.md lacks ## {id}"
+        );
+        assert!(!description.is_empty());
+    }
 }
