@@ -75,13 +75,22 @@ pub fn load_expectations(
     for file in e.roots.iter().flat_map(|r| &r.same_as) {
         let pem = source::read_path(&base.join(file))?;
         let (certs, problems) = cert::parse_certificates(&pem.bytes, now);
-        if let Some(p) = problems.first().filter(|_| certs.is_empty()) {
+        // Only CA certificates are roots: a bundle with a leaf in it must not expect the leaf.
+        let fps: Vec<_> = certs
+            .iter()
+            .filter(|c| c.is_ca)
+            .filter_map(|c| c.sha256.parse().ok())
+            .collect();
+        if fps.is_empty() {
+            let why = problems
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "no CA certificate".into());
             return Err(Error::Expect(expect::ExpectError::Invalid {
                 name: input.name.clone(),
-                what: format!("roots.same_as {file}: no certificate ({p})"),
+                what: format!("roots.same_as {file}: no root CA in it ({why})"),
             }));
         }
-        let fps = certs.iter().filter_map(|c| c.sha256.parse().ok()).collect();
         check.same_as.insert(file.clone(), fps);
     }
     Ok((e, check))

@@ -265,6 +265,25 @@ fn each_mutation_of_the_expectations_is_drift_with_its_rule() {
         mutate(&mut e);
         assert_eq!(failing_rules(&dump, &e, NOW_140), set(want), "{what}");
     }
+    // Roots as in a PEM file beside the expectations: the capture's CA holds, another does not.
+    let ours = std::fs::read(root().join(fixture("envoy-1.40/certs/ca.pem"))).unwrap();
+    scratch("ours.pem", &ours);
+    scratch(
+        "other.pem",
+        super::pki::ca((2026, 1, 1), (2036, 1, 1)).pem.as_bytes(),
+    );
+    for (file, want) in [
+        ("ours.pem", &[][..]),
+        ("other.pem", &["drift-root-missing", "drift-root-extra"][..]),
+    ] {
+        let mut e = base.clone();
+        e["roots"] = json!({"allow_extra": false, "same_as": [file]});
+        assert_eq!(
+            failing_rules(&dump, &e, NOW_140),
+            set(want),
+            "same_as {file}"
+        );
+    }
     // Policy and port modes, on a sidecar that has them.
     let dump = fixture(PRODUCTPAGE);
     let base = expectations(PRODUCTPAGE);
