@@ -41,7 +41,7 @@ struct Target {
     live: Live,
 }
 
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Live admin API")]
 struct Live {
     /// Seconds to wait for the TCP connection.
@@ -443,7 +443,7 @@ fn expect(target: &Target, min: Span, output: ExpectOutput, when: &When) -> Resu
                 ),
             ];
             header.extend(generated.notes);
-            out.write_all(generated.expectations.to_yaml(&header).as_bytes())?;
+            out.write_all(generated.expectations.to_yaml(&header)?.as_bytes())?;
         }
         ExpectOutput::Json => {
             serde_json::to_writer_pretty(&mut out, &generated.expectations)?;
@@ -472,15 +472,10 @@ fn diff(
     when: &When,
 ) -> Result<ExitCode> {
     let opts = when.options()?;
-    let read = |p: &std::path::Path| -> Result<envinspect::Inspection> {
-        Target {
-            file: Some(p.to_path_buf()),
-            admin: None,
-            live: Live::default(),
-        }
-        .inspect(&opts)
-    };
-    let (before, after) = (read(before)?, read(after)?);
+    let (before, after) = (
+        envinspect::inspect_file(before, &opts)?,
+        envinspect::inspect_file(after, &opts)?,
+    );
     let strict = GenerateOptions {
         min_time_left: None,
         strict: true,

@@ -370,13 +370,13 @@ impl Expectations {
     }
 
     /// YAML with a header comment; the form `envinspect expect` writes.
-    pub fn to_yaml(&self, header: &[String]) -> String {
+    pub fn to_yaml(&self, header: &[String]) -> Result<String, serde_norway::Error> {
         let mut out = String::new();
         for line in header {
             out.push_str(&format!("# {line}\n"));
         }
-        out.push_str(&serde_norway::to_string(self).expect("expectations serialise"));
-        out
+        out.push_str(&serde_norway::to_string(self)?);
+        Ok(out)
     }
 }
 
@@ -434,7 +434,7 @@ mod tests {
             MtlsMode::Strict
         );
         assert!(e.clusters.as_ref().unwrap().allow_extra);
-        let again = Expectations::parse("again.yaml", e.to_yaml(&[]).as_bytes()).unwrap();
+        let again = Expectations::parse("again.yaml", e.to_yaml(&[]).unwrap().as_bytes()).unwrap();
         assert_eq!(again, e);
     }
 }
