@@ -12,6 +12,7 @@ pub mod extract;
 pub mod filter;
 pub mod model;
 pub mod render;
+pub mod rules;
 pub mod source;
 
 use time::OffsetDateTime;
@@ -42,11 +43,16 @@ pub enum Error {
 pub struct Options {
     pub now: OffsetDateTime,
     pub redact: bool,
+    pub rules: rules::RuleOptions,
 }
 
 impl Options {
     pub fn at(now: OffsetDateTime) -> Self {
-        Self { now, redact: false }
+        Self {
+            now,
+            redact: false,
+            rules: rules::RuleOptions::default(),
+        }
     }
 }
 
@@ -103,7 +109,7 @@ pub fn inspect_file(
     opts: &Options,
 ) -> Result<Inspection, Error> {
     let input = source::read_path(path.as_ref())?;
-    let report = inspect(&input, &Pool::load()?, opts.now)?;
+    let report = inspect_with(&input, None, &Pool::load()?, opts)?;
     Inspection::new(report, opts)
 }
 
@@ -166,17 +172,16 @@ pub fn inspect(input: &source::Input, pool: &Pool, now: OffsetDateTime) -> Resul
     inspect_with_roots(input, None, pool, now)
 }
 
-/// What a command fetches from a live admin API: the smallest document that answers it as a saved
-/// one would. Endpoints come from `/clusters?format=json` (istioctl's source, with live health);
-/// only the report needs `include_eds`. Narrower `mask`/`resource` queries are not used: every
-/// command also judges certificates and pairs secrets with the clusters and listeners using them,
-/// so it needs the whole dump to give the same findings and exit code as for a file.
+/// What a command fetches from a live admin API. Every command judges the whole proxy (its
+/// findings and exit code come from all of it, endpoints included), so all fetch
+/// `/config_dump?include_eds` and answer as for a saved dump; only `endpoints` reads
+/// `/clusters?format=json`, istioctl's source, which has live health. Narrower
+/// `mask`/`resource` queries would change findings, so they are not used.
 pub fn admin_endpoint(view: render::View) -> source::admin::Endpoint {
     use source::admin::Endpoint;
     match view {
-        render::View::Report => Endpoint::ConfigDumpWithEds,
         render::View::Endpoints => Endpoint::Clusters,
-        _ => Endpoint::ConfigDump,
+        _ => Endpoint::ConfigDumpWithEds,
     }
 }
 
@@ -187,8 +192,21 @@ pub fn inspect_with_roots(
     pool: &Pool,
     now: OffsetDateTime,
 ) -> Result<Report, Error> {
+    inspect_with(input, roots, pool, &Options::at(now))
+}
+
+/// Reads, decodes, extracts, judges the certificates and runs every rule, as `opts` says
+/// (redaction is left to the caller: [`Inspection`] or the CLI).
+pub fn inspect_with(
+    input: &source::Input,
+    roots: Option<&source::Input>,
+    pool: &Pool,
+    opts: &Options,
+) -> Result<Report, Error> {
     let doc = source::parse(input)?;
     let decoded = decode::decode(pool, doc);
     let roots = roots.map(|r| (r.name.as_str(), r.bytes.as_slice()));
-    Ok(extract::report(&input.name, decoded, now, roots))
+    let mut report = extract::report(&input.name, decoded, opts.now, roots);
+    rules::diagnose(&mut report, &opts.rules);
+    Ok(report)
 }

@@ -88,6 +88,10 @@ struct When {
     /// version_info) by [redacted], for snapshots.
     #[arg(long)]
     redact: bool,
+    /// Warn (cert-expiring) about certificates with less than this left, when that is also less
+    /// than half their lifetime (the rotation is overdue).
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    expiry_warning: Span,
 }
 
 impl When {
@@ -103,6 +107,9 @@ impl When {
         Ok(envinspect::Options {
             now: self.now()?,
             redact: self.redact,
+            rules: envinspect::rules::RuleOptions {
+                expiry_warning_seconds: self.expiry_warning.seconds(),
+            },
         })
     }
 }
@@ -142,6 +149,16 @@ enum Output {
     Table,
     Json,
     Yaml,
+}
+
+impl Output {
+    fn format(self) -> Format {
+        match self {
+            Output::Table => Format::Table,
+            Output::Json => Format::Json,
+            Output::Yaml => Format::Yaml,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -267,6 +284,12 @@ enum Command {
         #[command(flatten)]
         when: When,
     },
+    /// List every rule: its id, kind (finding or drift), level and meaning.
+    Rules {
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+    },
 }
 
 fn main() -> ExitCode {
@@ -358,21 +381,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
             output,
             when,
         }) => return diff(&before, &after, output, &when),
+        Some(Command::Rules { output }) => {
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            render::rules::render_rules(output.format(), &mut out)?;
+            out.flush()?;
+            return Ok(ExitCode::SUCCESS);
+        }
         Some(Command::Fetch { admin, save, live }) => return fetch(&live.admin(&admin)?, &save),
     };
-    let now = common.when.now()?;
-    let format = match common.output {
-        Output::Table => Format::Table,
-        Output::Json => Format::Json,
-        Output::Yaml => Format::Yaml,
-    };
+    let opts = common.when.options()?;
+    let format = common.output.format();
     let input = target.read(view)?;
     let roots = roots
         .as_deref()
         .map(envinspect::source::read_path)
         .transpose()?;
     let pool = envinspect::Pool::load()?;
-    let mut report = envinspect::inspect_with_roots(&input, roots.as_ref(), &pool, now)?;
+    let mut report = envinspect::inspect_with(&input, roots.as_ref(), &pool, &opts)?;
     filters.apply(&mut report);
     if common.when.redact {
         envinspect::model::redact::Redactor::of(&mut report).report(&mut report);
@@ -395,7 +420,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
-    if !report.findings.is_empty() {
+    if report.findings.iter().any(|f| f.level.fails()) {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
@@ -419,7 +444,7 @@ impl Target {
     /// The whole proxy, inspected; undecodable values are an error (nothing to check against).
     fn inspect(&self, opts: &envinspect::Options) -> Result<envinspect::Inspection> {
         let input = self.read(View::Report)?;
-        let report = envinspect::inspect(&input, &envinspect::Pool::load()?, opts.now)?;
+        let report = envinspect::inspect_with(&input, None, &envinspect::Pool::load()?, opts)?;
         Ok(envinspect::Inspection::new(report, opts)?)
     }
 }

@@ -26,14 +26,14 @@ pub fn check(r: &mut Report) {
                 format!("certificate {} ({})", i + 1, c.subject)
             };
             if !c.valid_now && c.seconds_left < 0 {
-                f.push(finding(
+                f.push(Finding::new(
                     Level::Error,
                     "cert-expired",
                     &subject,
                     format!("{what} expired at {}", c.not_after),
                 ));
             } else if !c.valid_now {
-                f.push(finding(
+                f.push(Finding::new(
                     Level::Error,
                     "cert-not-yet-valid",
                     &subject,
@@ -41,7 +41,7 @@ pub fn check(r: &mut Report) {
                 ));
             }
             for bad in &c.bad_spiffe_ids {
-                f.push(finding(
+                f.push(Finding::new(
                     Level::Error,
                     "spiffe-id-malformed",
                     &subject,
@@ -57,20 +57,19 @@ pub fn check(r: &mut Report) {
                 .find(|c| !c.is_ca)
                 .or(s.certificates.first());
             if leaf.is_some_and(|l| !l.has_san()) {
-                f.push(finding(
+                f.push(Finding::new(
                     Level::Warning,
                     "cert-no-san",
                     &subject,
-                    "the leaf has no subject alternative name: peers matching SANs reject it"
-                        .into(),
+                    "the leaf has no subject alternative name: peers matching SANs reject it",
                 ));
             }
         }
         match &s.chain {
             ChainVerdict::Broken { link, reason, .. } => {
-                f.push(finding(Level::Error, "chain-broken", &subject, format!("link {link}: {reason}")));
+                f.push(Finding::new(Level::Error, "chain-broken", &subject, format!("link {link}: {reason}")));
             }
-            ChainVerdict::Untrusted { issuer, roots } => f.push(finding(
+            ChainVerdict::Untrusted { issuer, roots } => f.push(Finding::new(
                 Level::Error,
                 "chain-untrusted",
                 &subject,
@@ -79,7 +78,7 @@ pub fn check(r: &mut Report) {
             _ => {}
         }
         if let KeyMaterial::Exposed { bytes } = s.private_key {
-            f.push(finding(Level::Error, "private-key-exposed", &subject, format!("the dump holds an unredacted private key ({bytes} bytes); its content is not shown")));
+            f.push(Finding::new(Level::Error, "private-key-exposed", &subject, format!("the dump holds an unredacted private key ({bytes} bytes); its content is not shown")));
         }
         for l in &s.lint {
             let level = if l.rule == "pem-private-key" {
@@ -87,7 +86,7 @@ pub fn check(r: &mut Report) {
             } else {
                 Level::Warning
             };
-            f.push(finding(level, l.rule, &subject, l.detail.clone()));
+            f.push(Finding::new(level, l.rule, &subject, l.detail.clone()));
         }
         if s.state == SecretState::Uninitialized {
             let who = if s.referenced_by.is_empty() {
@@ -95,7 +94,7 @@ pub fn check(r: &mut Report) {
             } else {
                 format!("; used by {}", s.referenced_by.join(", "))
             };
-            f.push(finding(
+            f.push(Finding::new(
                 Level::Error,
                 "secret-uninitialized",
                 &subject,
@@ -104,28 +103,49 @@ pub fn check(r: &mut Report) {
         }
     }
     for m in &r.missing_secrets {
-        f.push(finding(
+        let mut finding = Finding::new(
             Level::Error,
             "secret-missing",
-            &format!("secret {}", m.name),
+            format!("secret {}", m.name),
             format!(
-                "referenced by {} but not in the dump",
-                m.referenced_by.join(", ")
+                "referenced by {} but not in the dump{}",
+                m.referenced_by.join(", "),
+                missing_hint(&m.name)
             ),
-        ));
+        );
+        // Evidence: the clusters and listeners naming it (`cluster X`, `listener L chain C`).
+        for who in &m.referenced_by {
+            let pointer = if let Some(name) = who.strip_prefix("cluster ") {
+                r.clusters
+                    .iter()
+                    .find(|c| c.name == name)
+                    .map(|c| c.pointer.as_str())
+            } else {
+                let listener = who
+                    .strip_prefix("listener ")
+                    .and_then(|l| l.split(" chain ").next());
+                r.listeners
+                    .iter()
+                    .find(|l| Some(l.name.as_str()) == listener)
+                    .map(|l| l.pointer.as_str())
+            };
+            finding = finding.at(pointer.unwrap_or_default());
+        }
+        f.push(finding);
+    }
+    // Evidence: the secret each finding is about, or the TLS contexts naming a missing one.
+    for finding in &mut f {
+        if let Some(s) = r
+            .secrets
+            .iter()
+            .find(|s| s.label() == finding.subject && !s.pointer.is_empty())
+        {
+            finding.evidence.push(s.pointer.clone());
+        }
     }
     f.sort();
     f.dedup();
     r.findings = f;
-}
-
-fn finding(level: Level, rule: &'static str, subject: &str, message: String) -> Finding {
-    Finding {
-        level,
-        rule,
-        subject: subject.to_string(),
-        message,
-    }
 }
 
 fn verdict(r: &Report, s: &crate::model::Secret) -> ChainVerdict {
@@ -194,4 +214,17 @@ fn trust_sources(r: &Report, secret: &str) -> BTreeSet<String> {
         names.insert("ROOTCA".into());
     }
     names
+}
+
+/// What a missing secret's name says about where it should come from.
+fn missing_hint(name: &str) -> String {
+    if let Some(secret) = name.strip_prefix("kubernetes://") {
+        format!(": the gateway's credentialName {secret} has no Kubernetes secret it can read (wrong namespace, or not created)")
+    } else if let Some(path) = name.strip_prefix("file-root:") {
+        format!(": DestinationRule caCertificates {path} is not mounted in the proxy")
+    } else if let Some(path) = name.strip_prefix("file-cert:") {
+        format!(": DestinationRule clientCertificate {path} is not mounted in the proxy")
+    } else {
+        String::new()
+    }
 }

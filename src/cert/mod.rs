@@ -208,6 +208,13 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
+/// A certificate's whole validity period, in seconds (`not_after - not_before`).
+pub fn lifetime_seconds(c: &crate::model::CertInfo) -> Option<i64> {
+    let from = OffsetDateTime::parse(&c.not_before, &Rfc3339).ok()?;
+    let to = OffsetDateTime::parse(&c.not_after, &Rfc3339).ok()?;
+    Some((to - from).whole_seconds())
+}
+
 /// What a table shows for a certificate's remaining life: `29d 3h`, `expired 3d 0h ago`, or
 /// `not yet valid`.
 pub fn remaining(c: &crate::model::CertInfo) -> String {

@@ -3,9 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
-
 use super::rules as R;
 use super::{Expectations, PortKey, Span};
 use crate::model::cert::CertInfo;
@@ -390,9 +387,7 @@ pub(super) fn certs_in_force(r: &Report) -> impl Iterator<Item = (String, &CertI
 }
 
 pub(super) fn lifetime(c: &CertInfo) -> Option<Span> {
-    let from = OffsetDateTime::parse(&c.not_before, &Rfc3339).ok()?;
-    let to = OffsetDateTime::parse(&c.not_after, &Rfc3339).ok()?;
-    Some(Span::from_seconds((to - from).whole_seconds()))
+    crate::cert::lifetime_seconds(c).map(Span::from_seconds)
 }
 
 fn who(secret: &str, c: &CertInfo) -> String {

@@ -8,8 +8,7 @@ use super::rules as R;
 use super::san::{evaluate, SanVerdict};
 use super::{ClusterExpect, Expectations, Select, TlsKind};
 use crate::model::check::Failure;
-use crate::model::tls::{CertSource, TlsMode};
-use crate::model::{Cluster, Report, Socket, TlsContext};
+use crate::model::{Cluster, Report, TlsContext};
 
 /// A glob on cluster names: `*` any run, `?` one character; nothing else is special.
 fn glob(pattern: &str, name: &str) -> bool {
@@ -56,25 +55,7 @@ fn selects(sel: &Select, c: &Cluster) -> bool {
 
 /// What kind of protection a cluster has, in the expectations' terms.
 pub(super) fn tls_kind(c: &Cluster) -> TlsKind {
-    if !c.tls.matches.is_empty() {
-        return TlsKind::Auto;
-    }
-    match &c.tls.default {
-        Socket::Plaintext { .. } => TlsKind::Plaintext,
-        Socket::Other { .. } => TlsKind::Other,
-        Socket::Tls(ctx) => match ctx.mode {
-            Some(TlsMode::Mutual) if is_istio_workload_cert(ctx) => TlsKind::IstioMtls,
-            Some(TlsMode::Mutual) => TlsKind::Mutual,
-            _ => TlsKind::Simple,
-        },
-    }
-}
-
-/// Istio's ISTIO_MUTUAL: the workload certificate from SDS `default`.
-fn is_istio_workload_cert(ctx: &TlsContext) -> bool {
-    ctx.certificates
-        .iter()
-        .any(|c| matches!(c, CertSource::Sds { name } if name == "default"))
+    c.tls.kind()
 }
 
 /// The distinct values a cluster's TLS contexts have for one setting, as text.

@@ -15,6 +15,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::model::tls::TlsKind;
 use crate::model::{Fingerprint, MtlsMode, OutboundMode, ServerName, SpiffeId, TrustDomain};
 pub use check::{check, CheckInput};
 pub use generate::{generate, GenerateOptions, Generated};
@@ -251,36 +252,6 @@ impl TryFrom<RawClusterExpect> for ClusterExpect {
             alpn: r.alpn,
             accept: r.accept,
             reject: r.reject,
-        })
-    }
-}
-
-/// How a cluster protects its connections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TlsKind {
-    /// Istio mutual TLS: SDS `default` certificate, mesh roots.
-    IstioMtls,
-    /// Mutual TLS with another certificate.
-    Mutual,
-    /// Server-authenticated TLS only.
-    Simple,
-    Plaintext,
-    /// Chosen per endpoint by `transport_socket_matches` (Istio auto-mTLS).
-    Auto,
-    /// A transport socket envinspect does not model.
-    Other,
-}
-
-impl fmt::Display for TlsKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TlsKind::IstioMtls => "istio-mtls",
-            TlsKind::Mutual => "mutual",
-            TlsKind::Simple => "simple",
-            TlsKind::Plaintext => "plaintext",
-            TlsKind::Auto => "auto",
-            TlsKind::Other => "other",
         })
     }
 }

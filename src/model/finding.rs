@@ -1,5 +1,7 @@
-//! Findings: what is wrong with the proxy's state, as data. Each has a rule id documented under
-//! its own anchor in `docs/rules.md`. Any finding makes the run exit 1.
+//! Findings: what is wrong (or worth knowing) about the proxy's state, as data. Each has a rule id
+//! documented under its own anchor in `docs/rules.md` and listed by `envinspect rules`, and
+//! evidence: JSON Pointers into the dump where a user can look. Errors and warnings make the run
+//! exit 1; info does not.
 
 use serde::Serialize;
 
@@ -10,6 +12,25 @@ pub enum Level {
     Error,
     /// Risky or untidy, does not break traffic by itself.
     Warning,
+    /// Worth knowing when troubleshooting; not a problem by itself.
+    Info,
+}
+
+impl Level {
+    /// Whether a finding of this level makes the run exit 1.
+    pub fn fails(self) -> bool {
+        self != Level::Info
+    }
+}
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Info => "info",
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -20,4 +41,31 @@ pub struct Finding {
     /// What it is about: `secret default`, `cluster outbound|80||x`…
     pub subject: String,
     pub message: String,
+    /// JSON Pointers into the dump to the resources the finding rests on.
+    pub evidence: Vec<String>,
+}
+
+impl Finding {
+    pub fn new(
+        level: Level,
+        rule: &'static str,
+        subject: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Finding {
+            level,
+            rule,
+            subject: subject.into(),
+            message: message.into(),
+            evidence: Vec::new(),
+        }
+    }
+
+    /// Adds a JSON Pointer (empty ones, from documents without pointers, are skipped).
+    pub fn at(mut self, pointer: &str) -> Self {
+        if !pointer.is_empty() {
+            self.evidence.push(pointer.to_string());
+        }
+        self
+    }
 }

@@ -2,8 +2,9 @@
 //! certificates and trust come from, and which peer names they accept.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::ids::{ServerName, TrustDomain};
 use super::RawConfig;
@@ -235,5 +236,61 @@ impl UpstreamTls {
             })
             .collect();
         format!("auto: {}", parts.join(", "))
+    }
+}
+
+/// How a cluster protects its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsKind {
+    /// Istio mutual TLS: SDS `default` certificate, mesh roots.
+    IstioMtls,
+    /// Mutual TLS with another certificate.
+    Mutual,
+    /// Server-authenticated TLS only.
+    Simple,
+    Plaintext,
+    /// Chosen per endpoint by `transport_socket_matches` (Istio auto-mTLS).
+    Auto,
+    /// A transport socket envinspect does not model.
+    Other,
+}
+
+impl fmt::Display for TlsKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TlsKind::IstioMtls => "istio-mtls",
+            TlsKind::Mutual => "mutual",
+            TlsKind::Simple => "simple",
+            TlsKind::Plaintext => "plaintext",
+            TlsKind::Auto => "auto",
+            TlsKind::Other => "other",
+        })
+    }
+}
+
+impl UpstreamTls {
+    /// The kind of protection, in the terms expectations use.
+    pub fn kind(&self) -> TlsKind {
+        if !self.matches.is_empty() {
+            return TlsKind::Auto;
+        }
+        match &self.default {
+            Socket::Plaintext { .. } => TlsKind::Plaintext,
+            Socket::Other { .. } => TlsKind::Other,
+            Socket::Tls(ctx) => match ctx.mode {
+                // Istio's ISTIO_MUTUAL: the workload certificate from SDS `default`.
+                Some(TlsMode::Mutual)
+                    if ctx
+                        .certificates
+                        .iter()
+                        .any(|c| matches!(c, CertSource::Sds { name } if name == "default")) =>
+                {
+                    TlsKind::IstioMtls
+                }
+                Some(TlsMode::Mutual) => TlsKind::Mutual,
+                _ => TlsKind::Simple,
+            },
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 mod certs;
 pub mod check;
+pub mod rules;
 mod table;
 mod views;
 

@@ -166,10 +166,7 @@ pub(crate) fn findings(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "\nFINDINGS")?;
     let mut t = Table::new(&["LEVEL", "RULE", "SUBJECT", "MESSAGE"]);
     for f in &r.findings {
-        let level = match f.level {
-            crate::model::Level::Error => "error",
-            crate::model::Level::Warning => "warning",
-        };
+        let level = f.level.to_string();
         t.row(vec![
             level.into(),
             f.rule.into(),

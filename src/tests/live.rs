@@ -16,8 +16,8 @@ fn json(run: &Run, what: &str) -> Value {
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{what}: {e}\n{}", run.stdout))
 }
 
-/// Drops what names where the document came from: the source, and JSON Pointers (a dump
-/// without `include_eds` has one section fewer, so its indices differ).
+/// Drops what names where the document came from: the source (and JSON Pointers, which differ
+/// between `/clusters` and a config dump).
 fn without_provenance(mut v: Value) -> Value {
     fn strip(v: &mut Value) {
         match v {

@@ -1,0 +1,55 @@
+//! Every finding rule envinspect reports: id, level, what it means and the fix, one line each.
+//! `envinspect rules` prints this table; docs/rules.md has the long form under the same anchors
+//! (a test keeps the two in step).
+
+use crate::model::Level;
+
+pub struct Rule {
+    pub id: &'static str,
+    pub level: Level,
+    pub meaning: &'static str,
+    pub fix: &'static str,
+}
+
+const fn rule(id: &'static str, level: Level, meaning: &'static str, fix: &'static str) -> Rule {
+    Rule {
+        id,
+        level,
+        meaning,
+        fix,
+    }
+}
+
+use Level::{Error as E, Info as I, Warning as W};
+
+pub const CATALOG: &[Rule] = &[
+    rule("cert-expired", E, "A certificate in a secret is past its not_after.", "Find out why the SDS agent stopped rotating (istio-agent, SPIRE logs); check the secret's version_info."),
+    rule("cert-expiring", W, "A certificate has less time left than --expiry-warning and less than half its lifetime: the rotation is overdue.", "Check the SDS agent and the CA; a rotating agent replaces certificates at about half their lifetime."),
+    rule("cert-not-yet-valid", E, "now is before a certificate's not_before.", "Fix clock skew between issuer and peers, or check --now."),
+    rule("spiffe-id-malformed", E, "A spiffe:// URI SAN in a certificate is not a valid SPIFFE ID.", "Reissue the certificate with a valid SPIFFE ID."),
+    rule("cert-no-san", W, "A leaf certificate has no subject alternative name.", "Reissue it with the workload's SPIFFE ID or DNS names as SANs."),
+    rule("chain-broken", E, "A link of a certificate chain does not verify (validity, issuer, signature).", "Serve the right intermediates in leaf-first order; reissue a certificate whose issuer changed."),
+    rule("chain-untrusted", E, "No root the proxy pairs with a certificate issued its chain.", "Distribute the issuing root to the validation context (ROOTCA, SPIFFE bundle), or reissue from the trusted CA."),
+    rule("private-key-exposed", E, "The dump holds an unredacted private key.", "Treat the key as leaked: rotate it; redact dumps before sharing."),
+    rule("pem-glued", W, "Two PEM blocks share a line.", "Put each -----BEGIN on its own line."),
+    rule("pem-trailing-data", W, "Bytes follow the last PEM block.", "Remove the trailing data."),
+    rule("pem-private-key", E, "A private key sits in a certificate field.", "Move the key to private_key and rotate it."),
+    rule("pem-duplicate", W, "The same certificate appears twice in a chain.", "Remove the duplicate."),
+    rule("chain-order", W, "A chain is not leaf first, each certificate followed by its issuer.", "Reorder the chain leaf first."),
+    rule("secret-warming", W, "An SDS secret is still warming: requested, not yet delivered.", "Check the SDS server (istio-agent, SPIRE agent) and its connection to the CA."),
+    rule("secret-uninitialized", E, "An SDS secret was never delivered (version_info: uninitialized).", "For kubernetes://NAME, create the credential secret in the gateway's namespace; otherwise check the SDS server."),
+    rule("secret-missing", E, "A TLS context names an SDS secret the dump does not contain.", "Create the referenced secret (kubernetes://, file-root:, file-cert: names point at a Kubernetes secret or mounted files)."),
+    rule("san-malformed", E, "A SAN matcher names a malformed SPIFFE ID (e.g. spiffe:///ns/x with an empty trust domain).", "Fix the identity in the DestinationRule subjectAltNames or ServiceEntry."),
+    rule("trust-domain-mismatch", W, "A SAN matcher expects an identity in a trust domain the proxy neither belongs to nor has a bundle for.", "Add a trust-domain alias (meshConfig.trustDomainAliases) or a SPIFFE bundle for it, or fix the SAN."),
+    rule("istio-mutual-to-non-mesh", E, "A cluster originates Istio mTLS to endpoints none of which is in the mesh (no tlsMode: istio).", "Use DestinationRule TLS mode SIMPLE (or DISABLE) for hosts outside the mesh."),
+    rule("http-on-tls-port", W, "An outbound port 443 is handled only as HTTP: TLS from the application hits an HTTP parser.", "Declare the port as HTTPS/TLS (ServiceEntry, Service port name), or send plain HTTP and let the proxy originate TLS."),
+    rule("double-tls", W, "The proxy originates TLS on a chain that forwards the application's own TLS: TLS inside TLS.", "Either the application or the proxy originates TLS, not both: drop DestinationRule TLS for TLS ports, or send plain HTTP."),
+    rule("registry-only-blackhole", I, "Outbound traffic to hosts without a cluster goes to BlackHoleCluster (REGISTRY_ONLY).", "Add a ServiceEntry for each external host the workload needs."),
+    rule("passthrough-bypasses-policy", W, "A TLS-originating cluster is referenced by no listener or route: traffic to its host goes through PassthroughCluster and its TLS settings never apply.", "Give the host a ServiceEntry with the port and protocol the application uses."),
+    rule("inbound-permissive", I, "An inbound port accepts plaintext as well as mTLS (PERMISSIVE).", "Apply a STRICT PeerAuthentication once every client sends mTLS."),
+    rule("undecodable-type", I, "A configuration of a type envinspect does not know is kept as raw JSON.", "Nothing to fix in the proxy; envinspect does not look inside it."),
+];
+
+pub fn find(id: &str) -> Option<&'static Rule> {
+    CATALOG.iter().find(|r| r.id == id)
+}

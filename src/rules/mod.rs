@@ -1,0 +1,121 @@
+//! Diagnoses: rules that turn the proxy's state into answers (rotation overdue, a SAN nobody can
+//! satisfy, Istio mTLS towards a host outside the mesh, TLS inside TLS…), each a [`Finding`]
+//! with a stable id from [`catalog`] and JSON Pointers as evidence. Works on the model only;
+//! certificate and secret findings of `cert::check` come first, these are added to them.
+
+pub mod catalog;
+mod tls;
+mod traffic;
+
+use crate::model::{Finding, Level, Report, SecretState};
+
+#[derive(Debug, Clone)]
+pub struct RuleOptions {
+    /// `cert-expiring` fires below this much time left (and below half the lifetime).
+    pub expiry_warning_seconds: i64,
+}
+
+impl Default for RuleOptions {
+    fn default() -> Self {
+        Self {
+            expiry_warning_seconds: 24 * 3600,
+        }
+    }
+}
+
+/// Adds the findings of every rule to the report (sorted, without duplicates).
+pub fn diagnose(r: &mut Report, opts: &RuleOptions) {
+    let mut f = Vec::new();
+    expiring(r, opts, &mut f);
+    warming(r, &mut f);
+    tls::san_rules(r, &mut f);
+    traffic::rules(r, &mut f);
+    undecodable(r, &mut f);
+    r.findings.extend(f);
+    r.findings.sort();
+    r.findings.dedup();
+}
+
+fn expiring(r: &Report, opts: &RuleOptions, f: &mut Vec<Finding>) {
+    let in_force = |s: SecretState| {
+        matches!(
+            s,
+            SecretState::Active | SecretState::Static | SecretState::Inline
+        )
+    };
+    for s in r.secrets.iter().filter(|s| in_force(s.state)) {
+        for c in s.certificates.iter().filter(|c| c.valid_now) {
+            let Some(life) = crate::cert::lifetime_seconds(c) else {
+                continue;
+            };
+            // A rotating agent replaces a certificate at about half its lifetime: less than that
+            // left (and less than the threshold) means the rotation is overdue.
+            if c.seconds_left < opts.expiry_warning_seconds && c.seconds_left < life / 2 {
+                let who = c
+                    .spiffe_ids
+                    .first()
+                    .map(|i| i.to_string())
+                    .unwrap_or_else(|| c.subject.clone());
+                f.push(
+                    Finding::new(
+                        Level::Warning,
+                        "cert-expiring",
+                        s.label(),
+                        format!(
+                            "{who} expires at {} ({} left of a {} lifetime): the rotation is overdue",
+                            c.not_after,
+                            crate::cert::time_left(c.seconds_left),
+                            crate::cert::time_left(life)
+                        ),
+                    )
+                    .at(&s.pointer),
+                );
+            }
+        }
+    }
+}
+
+fn warming(r: &Report, f: &mut Vec<Finding>) {
+    for s in r.secrets.iter().filter(|s| s.state == SecretState::Warming) {
+        let who = if s.referenced_by.is_empty() {
+            String::new()
+        } else {
+            format!("; used by {}", s.referenced_by.join(", "))
+        };
+        f.push(
+            Finding::new(
+                Level::Warning,
+                "secret-warming",
+                s.label(),
+                format!("requested from SDS, not delivered yet{who}"),
+            )
+            .at(&s.pointer),
+        );
+    }
+}
+
+/// Unknown `@type`s, one finding per type.
+fn undecodable(r: &Report, f: &mut Vec<Finding>) {
+    for w in &r.warnings {
+        let ty = w
+            .message
+            .strip_prefix("unknown type ")
+            .or_else(|| w.message.strip_prefix("type "))
+            .filter(|_| w.message.ends_with(" kept as raw JSON"))
+            .map(|rest| rest.trim_end_matches(" kept as raw JSON"));
+        if let Some(ty) = ty {
+            f.push(
+                Finding::new(
+                    Level::Info,
+                    "undecodable-type",
+                    format!("type {}", ty.split(' ').next().unwrap_or(ty)),
+                    format!(
+                        "{} ({} time(s)): envinspect keeps it as raw JSON and does not look inside",
+                        w.message, w.count
+                    ),
+                )
+                .at(&w.first_pointer),
+            );
+        }
+    }
+}

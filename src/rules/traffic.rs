@@ -1,0 +1,204 @@
+//! Rules on how traffic flows: Istio mTLS towards hosts outside the mesh, TLS inside TLS, HTTP
+//! parsers on TLS ports, TLS settings nothing routes to, REGISTRY_ONLY and PERMISSIVE notes.
+
+use std::collections::BTreeSet;
+
+use crate::model::tls::TlsKind;
+use crate::model::{Destination, Finding, Level, MtlsMode, OutboundMode, Report, RouteAction};
+
+pub(super) fn rules(r: &Report, f: &mut Vec<Finding>) {
+    istio_mutual_to_non_mesh(r, f);
+    tls_on_listeners(r, f);
+    passthrough(r, f);
+    notes(r, f);
+}
+
+fn istio_mutual_to_non_mesh(r: &Report, f: &mut Vec<Finding>) {
+    for c in r
+        .clusters
+        .iter()
+        .filter(|c| c.tls.kind() == TlsKind::IstioMtls)
+    {
+        let eps: Vec<_> = r.endpoints.iter().filter(|e| e.cluster == c.name).collect();
+        if eps.is_empty()
+            || eps
+                .iter()
+                .any(|e| e.socket_match.get("tlsMode").is_some_and(|m| m == "istio"))
+        {
+            continue;
+        }
+        let mut finding = Finding::new(
+            Level::Error,
+            "istio-mutual-to-non-mesh",
+            format!("cluster {}", c.name),
+            format!(
+                "Istio mTLS (ISTIO_MUTUAL) towards {} endpoint(s), none labelled tlsMode: istio: a server outside the mesh answers with its own certificate and the handshake fails (503, CERTIFICATE_VERIFY_FAILED)",
+                eps.len()
+            ),
+        )
+        .at(&c.pointer);
+        for e in eps.iter().take(3) {
+            finding = finding.at(&e.pointer);
+        }
+        f.push(finding);
+    }
+}
+
+fn is_outbound_listener(name: &str) -> bool {
+    !name.starts_with("virtualInbound") && !name.starts_with("inbound")
+}
+
+/// `http-on-tls-port` and `double-tls`: what a chain expects on the wire against what the
+/// cluster behind it adds.
+fn tls_on_listeners(r: &Report, f: &mut Vec<Finding>) {
+    for l in r.listeners.iter().filter(|l| is_outbound_listener(&l.name)) {
+        for (i, ch) in l.filter_chains.iter().enumerate() {
+            let port = ch.matcher.destination_port.or(l.port);
+            let chain = ch.name.clone().unwrap_or_else(|| format!("#{i}"));
+            let subject = format!("listener {} chain {chain}", l.name);
+            let http = ch.destinations.iter().any(|d| {
+                matches!(
+                    d,
+                    Destination::Route { .. } | Destination::InlineRoute { .. }
+                )
+            });
+            let sniffed = ch.matcher.transport_protocol.is_some()
+                || !ch.matcher.application_protocols.is_empty();
+            if port == Some(443) && http && !sniffed && ch.matcher.server_names.is_empty() {
+                f.push(
+                    Finding::new(Level::Warning, "http-on-tls-port", &subject, "port 443 is handled as plain HTTP only: an application speaking TLS to it gets an HTTP parser (curl: wrong version number, or 400)")
+                        .at(&l.pointer),
+                );
+            }
+            let app_tls = ch.matcher.transport_protocol.as_deref() == Some("tls")
+                || !ch.matcher.server_names.is_empty();
+            for d in &ch.destinations {
+                let Destination::Cluster { name } = d else {
+                    continue;
+                };
+                let Some(c) = r.clusters.iter().find(|c| &c.name == name) else {
+                    continue;
+                };
+                if app_tls && matches!(c.tls.kind(), TlsKind::Simple | TlsKind::Mutual) {
+                    f.push(
+                        Finding::new(
+                            Level::Warning,
+                            "double-tls",
+                            &subject,
+                            format!("the chain forwards the application's own TLS to cluster {name}, which originates TLS again: TLS inside TLS (wrong version number, or a handshake failure at the server)"),
+                        )
+                        .at(&l.pointer)
+                        .at(&c.pointer),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn route_targets(a: &RouteAction) -> Vec<&str> {
+    match a {
+        RouteAction::Cluster { name } => vec![name.as_str()],
+        RouteAction::WeightedClusters { names } => names.iter().map(String::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Every cluster a listener or route can send traffic to.
+fn referenced(r: &Report) -> BTreeSet<&str> {
+    let mut names: BTreeSet<&str> = r
+        .routes
+        .iter()
+        .flat_map(|rc| &rc.virtual_hosts)
+        .flat_map(|v| &v.routes)
+        .flat_map(|rt| route_targets(&rt.action))
+        .collect();
+    for d in r
+        .listeners
+        .iter()
+        .flat_map(|l| &l.filter_chains)
+        .flat_map(|c| &c.destinations)
+    {
+        match d {
+            Destination::Cluster { name } => {
+                names.insert(name.as_str());
+            }
+            Destination::WeightedClusters { names: ns } => {
+                names.extend(ns.iter().map(String::as_str))
+            }
+            Destination::InlineRoute { config } => names.extend(
+                config
+                    .virtual_hosts
+                    .iter()
+                    .flat_map(|v| &v.routes)
+                    .flat_map(|rt| route_targets(&rt.action)),
+            ),
+            _ => {}
+        }
+    }
+    names
+}
+
+fn passthrough(r: &Report, f: &mut Vec<Finding>) {
+    // Only a sidecar with outbound capture and RDS/LDS in view can tell "unreferenced".
+    if r.outbound.mode != OutboundMode::AllowAny || r.listeners.is_empty() {
+        return;
+    }
+    let used = referenced(r);
+    // By host: subset clusters nobody routes to are normal while the host's own cluster is used.
+    let used_hosts: BTreeSet<&str> = r
+        .clusters
+        .iter()
+        .filter(|c| used.contains(c.name.as_str()))
+        .filter_map(|c| c.istio.as_ref().map(|n| n.fqdn.as_str()))
+        .collect();
+    for c in &r.clusters {
+        let Some(n) = c.istio.as_ref().filter(|n| n.direction == "outbound") else {
+            continue;
+        };
+        if matches!(c.tls.kind(), TlsKind::Simple | TlsKind::Mutual)
+            && !used_hosts.contains(n.fqdn.as_str())
+        {
+            f.push(
+                Finding::new(
+                    Level::Warning,
+                    "passthrough-bypasses-policy",
+                    format!("cluster {}", c.name),
+                    format!("originates TLS, but no listener or route sends traffic to any cluster of {}: connections to it leave through PassthroughCluster and these TLS settings never apply", n.fqdn),
+                )
+                .at(&c.pointer),
+            );
+        }
+    }
+}
+
+fn notes(r: &Report, f: &mut Vec<Finding>) {
+    let pointer_of = |name: &str| {
+        r.listeners
+            .iter()
+            .find(|l| l.name == name)
+            .map(|l| l.pointer.clone())
+            .unwrap_or_default()
+    };
+    if r.outbound.mode == OutboundMode::RegistryOnly {
+        f.push(
+            Finding::new(Level::Info, "registry-only-blackhole", "outbound", "REGISTRY_ONLY: connections to hosts without a cluster (no ServiceEntry) go to BlackHoleCluster and are reset (curl: exit 56 or 52; HTTP 502)")
+                .at(&pointer_of("virtualOutbound")),
+        );
+    }
+    for p in r.inbound.iter().filter(|p| p.mode == MtlsMode::Permissive) {
+        let port = p
+            .port
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "* (every other port)".into());
+        f.push(
+            Finding::new(
+                Level::Info,
+                "inbound-permissive",
+                format!("inbound port {port}"),
+                "PERMISSIVE: plaintext is accepted as well as mTLS",
+            )
+            .at(&pointer_of("virtualInbound")),
+        );
+    }
+}
