@@ -166,9 +166,8 @@ pub(crate) fn findings(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "\nFINDINGS")?;
     let mut t = Table::new(&["LEVEL", "RULE", "SUBJECT", "MESSAGE"]);
     for f in &r.findings {
-        let level = f.level.to_string();
         t.row(vec![
-            level.into(),
+            f.level.to_string(),
             f.rule.into(),
             f.subject.clone(),
             f.message.clone(),

@@ -183,7 +183,8 @@ fn notes(r: &Report, f: &mut Vec<Finding>) {
     if r.outbound.mode == OutboundMode::RegistryOnly {
         f.push(
             Finding::new(Level::Info, "registry-only-blackhole", "outbound", "REGISTRY_ONLY: connections to hosts without a cluster (no ServiceEntry) go to BlackHoleCluster and are reset (curl: exit 56 or 52; HTTP 502)")
-                .at(&pointer_of("virtualOutbound")),
+                .at(&pointer_of("virtualOutbound"))
+                .at(&pointer_of("virtual")),
         );
     }
     for p in r.inbound.iter().filter(|p| p.mode == MtlsMode::Permissive) {

@@ -10,6 +10,7 @@ mod goldens;
 mod library;
 mod live;
 mod pki;
+mod rules;
 mod snapshots;
 
 use std::path::{Path, PathBuf};

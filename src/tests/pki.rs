@@ -41,11 +41,18 @@ pub fn ca(from: Ymd, to: Ymd) -> Ca {
 impl Ca {
     /// A workload certificate with a SPIFFE URI SAN (and DNS SANs), signed by this CA.
     pub fn leaf(&self, spiffe: &str, dns: &[&str], serial: u64, from: Ymd, to: Ymd) -> Leaf {
+        self.leaf_with(&[spiffe], dns, serial, from, to)
+    }
+
+    /// A leaf with any URI SANs (none, or a malformed SPIFFE ID) and DNS SANs.
+    pub fn leaf_with(&self, uris: &[&str], dns: &[&str], serial: u64, from: Ymd, to: Ymd) -> Leaf {
         let key = KeyPair::generate().unwrap();
         let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
         p.distinguished_name
             .push(DnType::OrganizationName, "cluster.local");
-        p.subject_alt_names = std::iter::once(SanType::URI(spiffe.try_into().unwrap()))
+        p.subject_alt_names = uris
+            .iter()
+            .map(|u| SanType::URI((*u).try_into().unwrap()))
             .chain(
                 dns.iter()
                     .map(|d| SanType::DnsName((*d).try_into().unwrap())),

@@ -1,0 +1,413 @@
+//! Every finding rule on a fixture that triggers it and one that must not: real dumps where one
+//! exists, otherwise a minimal edit of a real dump (a field changed, a certificate swapped for an
+//! rcgen one). Evidence pointers must resolve in the dump they came from.
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use super::pki;
+use super::{envinspect, fixture, root, NOW, NOW_140};
+
+const ENVOY140: &str = "envoy-1.40/config_dump_include_eds.json";
+const PRODUCTPAGE_13: &str =
+    "istio/istioctl/cmd/testdata/describe/productpage-v1-7bbd79f8fd-k6j79.json";
+const PRODUCTPAGE_14: &str =
+    "istio/istioctl/cmd/testdata/describe/productpage-v1-c7765c886-v99jb.json";
+const RATINGS: &str = "istio/istioctl/cmd/testdata/describe/ratings-v1-f745cf57b-vfwcv.json";
+const AUTHZ_118: &str = "istio/istioctl/pkg/authz/testdata/configdump.yaml";
+const OSM_EGRESS: &str = "osm/pkg/cli/verifier/testdata/curl_egress.json";
+
+/// A dump as JSON (YAML fixtures too).
+fn load(path: &str) -> Value {
+    let text = std::fs::read_to_string(root().join(fixture(path))).unwrap();
+    if path.ends_with(".yaml") {
+        serde_norway::from_str(&text).unwrap()
+    } else {
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+fn write(name: &str, v: &Value) -> String {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("rules-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(format!("{name}.json"));
+    std::fs::write(&p, v.to_string()).unwrap();
+    p.display().to_string()
+}
+
+fn section<'a>(d: &'a mut Value, ty: &str) -> &'a mut Value {
+    d["configs"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["@type"].as_str().unwrap().ends_with(ty))
+        .unwrap()
+}
+
+fn active_secret<'a>(d: &'a mut Value, name: &str) -> &'a mut Value {
+    section(d, "SecretsConfigDump")["dynamic_active_secrets"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["name"] == name)
+        .unwrap()
+}
+
+fn b64(s: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+/// The 1.40 capture with the `default` certificate replaced by a leaf with these URI SANs.
+fn default_cert_with(uris: &[&str]) -> Value {
+    let mut d = load(ENVOY140);
+    let ca = pki::ca((2026, 1, 1), (2036, 1, 1));
+    let leaf = ca.leaf_with(uris, &[], 7, (2026, 11, 1), (2027, 11, 1));
+    active_secret(&mut d, "default")["secret"]["tls_certificate"]["certificate_chain"] =
+        json!({"inline_bytes": b64(&leaf.pem)});
+    active_secret(&mut d, "ROOTCA")["secret"]["validation_context"]["trusted_ca"] =
+        json!({"inline_bytes": b64(&ca.pem)});
+    d
+}
+
+fn foo_san(d: &mut Value) -> &mut Value {
+    let c = section(d, "ClustersConfigDump")["static_clusters"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["cluster"]["name"] == "outbound|443||foo.default.svc.cluster.local")
+        .unwrap();
+    &mut c["cluster"]["transport_socket"]["typed_config"]["common_tls_context"]
+        ["combined_validation_context"]["default_validation_context"]
+        ["match_typed_subject_alt_names"][0]["matcher"]["exact"]
+}
+
+enum Input {
+    Fixture(&'static str),
+    Edited(&'static str, Value),
+}
+
+/// Runs the report and returns the findings of `rule`, checking their evidence resolves.
+fn findings_of(rule: &str, input: &Input, extra: &[&str]) -> Vec<Value> {
+    let (path, dump) = match input {
+        Input::Fixture(p) => (fixture(p), (!p.ends_with(".pem")).then(|| load(p))),
+        Input::Edited(name, v) => (write(name, v), Some(v.clone())),
+    };
+    let mut args = vec![path.as_str(), "-o", "json"];
+    args.extend_from_slice(extra);
+    let run = envinspect(&args);
+    run.assert_ok(&path);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let found: Vec<Value> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .cloned()
+        .collect();
+    if let Some(dump) = dump {
+        for f in &found {
+            for p in f["evidence"].as_array().unwrap() {
+                let p = p.as_str().unwrap();
+                assert!(
+                    dump.pointer(p).is_some(),
+                    "{rule}: evidence {p} does not resolve in {path}"
+                );
+            }
+            assert!(
+                !f["evidence"].as_array().unwrap().is_empty(),
+                "{rule}: no evidence in {f}"
+            );
+        }
+    }
+    found
+}
+
+#[test]
+fn every_rule_fires_on_its_fixture_and_not_on_a_clean_one() {
+    let mut cases: Vec<(&str, Input, Vec<&str>, Input, Vec<&str>)> = Vec::new();
+    let at140 = vec!["--now", NOW_140];
+    let at = vec!["--now", NOW];
+    cases.push((
+        "cert-expired",
+        Input::Fixture("envoyproxy-gateway/internal/cmd/egctl/testdata/config/in/in.all.json"),
+        at.clone(),
+        Input::Fixture(ENVOY140),
+        at140.clone(),
+    ));
+    // server_cert: 30-day certificate; 11 h left is below 24 h and below half its life.
+    cases.push((
+        "cert-expiring",
+        Input::Fixture(ENVOY140),
+        vec!["--now", "2026-12-22T12:00:00Z"],
+        Input::Fixture(ENVOY140),
+        at140.clone(),
+    ));
+    cases.push((
+        "cert-expiring",
+        Input::Fixture(ENVOY140),
+        vec!["--now", "2026-12-10T00:00:00Z", "--expiry-warning", "30d"],
+        Input::Fixture(ENVOY140),
+        vec!["--now", "2026-12-10T00:00:00Z"],
+    ));
+    cases.push((
+        "cert-not-yet-valid",
+        Input::Fixture(ENVOY140),
+        vec!["--now", "2026-01-01T00:00:00Z"],
+        Input::Fixture(ENVOY140),
+        at140.clone(),
+    ));
+    cases.push((
+        "spiffe-id-malformed",
+        Input::Edited(
+            "spiffe-malformed",
+            default_cert_with(&["spiffe:///ns/default/sa/foo"]),
+        ),
+        at140.clone(),
+        Input::Edited(
+            "spiffe-ok",
+            default_cert_with(&["spiffe://cluster.local/ns/default/sa/foo"]),
+        ),
+        at140.clone(),
+    ));
+    cases.push((
+        "cert-no-san",
+        Input::Edited("no-san", default_cert_with(&[])),
+        at140.clone(),
+        Input::Fixture(ENVOY140),
+        at140.clone(),
+    ));
+    cases.push((
+        "chain-broken",
+        Input::Fixture("envoyproxy-gateway/internal/cmd/egctl/testdata/config/in/in.all.json"),
+        at.clone(),
+        Input::Fixture(ENVOY140),
+        at140.clone(),
+    ));
+    let mut untrusted = load(ENVOY140);
+    active_secret(&mut untrusted, "ROOTCA")["secret"]["validation_context"]["trusted_ca"] =
+        json!({"inline_bytes": b64(&pki::ca((2026, 1, 1), (2036, 1, 1)).pem)});
+    cases.push((
+        "chain-untrusted",
+        Input::Edited("untrusted", untrusted),
+        at140.clone(),
+        Input::Fixture(ENVOY140),
+        at140.clone(),
+    ));
+    cases.push((
+        "private-key-exposed",
+        Input::Fixture("osm/pkg/cli/verifier/testdata/sample-envoy-config-dump-bookbuyer.json"),
+        at.clone(),
+        Input::Fixture(ENVOY140),
+        at140.clone(),
+    ));
+    for (rule, file) in [
+        ("pem-glued", "glued.pem"),
+        ("pem-trailing-data", "trailing.pem"),
+        ("pem-private-key", "with-key.pem"),
+        ("pem-duplicate", "duplicate.pem"),
+        ("chain-order", "reversed.pem"),
+    ] {
+        let path: &'static str = Box::leak(format!("pem/{file}").into_boxed_str());
+        cases.push((
+            rule,
+            Input::Fixture(path),
+            at140.clone(),
+            Input::Fixture("pem/good-chain.pem"),
+            at140.clone(),
+        ));
+    }
+    let mut warming = load(ENVOY140);
+    let secrets = section(&mut warming, "SecretsConfigDump");
+    let list = secrets["dynamic_active_secrets"].as_array_mut().unwrap();
+    let i = list
+        .iter()
+        .position(|s| s["name"] == "server_cert")
+        .unwrap();
+    let mut s = list.remove(i);
+    s["version_info"] = json!("2026-11-22T23:17:17Z/1");
+    secrets["dynamic_warming_secrets"] = json!([s]);
+    cases.push((
+        "secret-warming",
+        Input::Edited("warming", warming),
+        at140.clone(),
+        Input::Fixture(ENVOY140),
+        at140.clone(),
+    ));
+    cases.push((
+        "secret-uninitialized",
+        Input::Fixture(
+            "istio/istioctl/pkg/writer/envoy/configdump/testdata/secret/istio/config_dump.json",
+        ),
+        at.clone(),
+        Input::Fixture(ENVOY140),
+        at140.clone(),
+    ));
+    cases.push((
+        "secret-missing",
+        Input::Fixture("istio/istioctl/pkg/writer/compare/testdata/envoyconfigdump2020.json"),
+        at.clone(),
+        Input::Fixture(ENVOY140),
+        at140.clone(),
+    ));
+    let mut malformed = load(ENVOY140);
+    *foo_san(&mut malformed) = json!("spiffe:///ns/default/sa/foo");
+    cases.push((
+        "san-malformed",
+        Input::Edited("san-malformed", malformed),
+        at140.clone(),
+        Input::Fixture(ENVOY140),
+        at140.clone(),
+    ));
+    let mut other_td = load(ENVOY140);
+    *foo_san(&mut other_td) = json!("spiffe://east.example/ns/default/sa/foo");
+    cases.push((
+        "trust-domain-mismatch",
+        Input::Edited("other-td", other_td),
+        at140.clone(),
+        Input::Fixture(
+            "istio/istioctl/pkg/writer/envoy/configdump/testdata/secret/spire/config_dump.json",
+        ),
+        at.clone(),
+    ));
+    let mut in_mesh = load(ENVOY140);
+    for e in section(&mut in_mesh, "EndpointsConfigDump")["static_endpoint_configs"]
+        .as_array_mut()
+        .unwrap()
+    {
+        for group in e["endpoint_config"]["endpoints"].as_array_mut().unwrap() {
+            for lb in group["lb_endpoints"].as_array_mut().unwrap() {
+                lb["metadata"] = json!({"filter_metadata": {"envoy.transport_socket_match": {"tlsMode": "istio"}}});
+            }
+        }
+    }
+    cases.push((
+        "istio-mutual-to-non-mesh",
+        Input::Fixture(ENVOY140),
+        at140.clone(),
+        Input::Edited("in-mesh", in_mesh),
+        at140.clone(),
+    ));
+    // Istio 1.18 sniffs HTTP on 443; without the sniffing match every byte meets the HTTP parser.
+    let mut http443 = load(AUTHZ_118);
+    for l in section(&mut http443, "ListenersConfigDump")["dynamic_listeners"]
+        .as_array_mut()
+        .unwrap()
+    {
+        if l["name"] == "10.100.4.52_443" {
+            for fc in l["active_state"]["listener"]["filter_chains"]
+                .as_array_mut()
+                .unwrap()
+            {
+                fc.as_object_mut().unwrap().remove("filter_chain_match");
+            }
+        }
+    }
+    cases.push((
+        "http-on-tls-port",
+        Input::Edited("http443", http443),
+        at.clone(),
+        Input::Fixture(AUTHZ_118),
+        at.clone(),
+    ));
+    // OSM forwards the application's TLS to httpbin.org by SNI; make its cluster originate TLS too.
+    let mut double = load(OSM_EGRESS);
+    for c in section(&mut double, "ClustersConfigDump")["dynamic_active_clusters"]
+        .as_array_mut()
+        .unwrap()
+    {
+        if c["cluster"]["name"] == "443" {
+            c["cluster"]["transport_socket"] = json!({"name": "envoy.transport_sockets.tls", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext", "sni": "httpbin.org"}});
+        }
+    }
+    cases.push((
+        "double-tls",
+        Input::Edited("double-tls", double),
+        at.clone(),
+        Input::Fixture(OSM_EGRESS),
+        at.clone(),
+    ));
+    cases.push((
+        "registry-only-blackhole",
+        Input::Fixture("istio/pkg/test/framework/components/echo/common/testdata/config_dump.json"),
+        at.clone(),
+        Input::Fixture(PRODUCTPAGE_14),
+        at.clone(),
+    ));
+    // A TLS-originating cluster for a host nothing routes to (renamed from a real one).
+    let mut unrouted = load(RATINGS);
+    let clusters = section(&mut unrouted, "ClustersConfigDump");
+    let c = clusters["dynamic_active_clusters"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["cluster"]["name"] == "outbound|8079||fortio-echo.default.svc.cluster.local")
+        .unwrap();
+    c["cluster"]["name"] = json!("outbound|443||api.example.com");
+    cases.push((
+        "passthrough-bypasses-policy",
+        Input::Edited("unrouted", unrouted),
+        at.clone(),
+        Input::Fixture(RATINGS),
+        at.clone(),
+    ));
+    cases.push((
+        "inbound-permissive",
+        Input::Fixture(PRODUCTPAGE_13),
+        at.clone(),
+        Input::Fixture(PRODUCTPAGE_14),
+        at.clone(),
+    ));
+    cases.push((
+        "undecodable-type",
+        Input::Fixture("envoy-1.40/config_dump.json"),
+        at140.clone(),
+        Input::Fixture("istio/istioctl/pkg/describe/testdata/describe/tls_config.json"),
+        at.clone(),
+    ));
+
+    let mut covered = std::collections::BTreeSet::new();
+    for (rule, yes, yes_args, no, no_args) in &cases {
+        assert!(
+            !findings_of(rule, yes, yes_args).is_empty(),
+            "{rule} does not fire on its trigger"
+        );
+        assert!(
+            findings_of(rule, no, no_args).is_empty(),
+            "{rule} fires where it must not"
+        );
+        covered.insert(*rule);
+    }
+    for r in envinspect::rules::catalog::CATALOG {
+        assert!(
+            covered.contains(r.id),
+            "rule {} has no trigger/non-trigger test",
+            r.id
+        );
+    }
+}
+
+#[test]
+fn every_rule_is_listed_and_documented() {
+    let doc = std::fs::read_to_string(root().join("docs/rules.md")).unwrap();
+    let listed = envinspect(&["rules", "-o", "json"]);
+    assert_eq!(listed.code, 0);
+    let rows: Vec<Value> = serde_json::from_str(&listed.stdout).unwrap();
+    for r in envinspect::rules::catalog::CATALOG {
+        assert!(
+            doc.contains(&format!("\n## {}\n", r.id)),
+            "docs/rules.md lacks ## {}",
+            r.id
+        );
+        assert!(
+            rows.iter()
+                .any(|x| x["id"] == r.id && x["kind"] == "finding"),
+            "{} not listed",
+            r.id
+        );
+    }
+    assert!(rows.iter().filter(|x| x["kind"] == "finding").count() >= 15);
+    let args = ["rules"];
+    let run = envinspect(&args);
+    super::settings().bind(|| insta::assert_snapshot!("rules__table", run.transcript(&args)));
+}
