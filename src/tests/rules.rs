@@ -82,6 +82,9 @@ fn foo_san(d: &mut Value) -> &mut Value {
         ["match_typed_subject_alt_names"][0]["matcher"]["exact"]
 }
 
+/// A rule, the input that triggers it (with its flags), and one that must not.
+type Case = (&'static str, Input, Vec<&'static str>, Input, Vec<&'static str>);
+
 enum Input {
     Fixture(&'static str),
     Edited(&'static str, Value),
@@ -125,7 +128,7 @@ fn findings_of(rule: &str, input: &Input, extra: &[&str]) -> Vec<Value> {
 
 #[test]
 fn every_rule_fires_on_its_fixture_and_not_on_a_clean_one() {
-    let mut cases: Vec<(&str, Input, Vec<&str>, Input, Vec<&str>)> = Vec::new();
+    let mut cases: Vec<Case> = Vec::new();
     let at140 = vec!["--now", NOW_140];
     let at = vec!["--now", NOW];
     cases.push((
