@@ -14,6 +14,7 @@ pub mod model;
 pub mod render;
 pub mod rules;
 pub mod source;
+pub mod trace;
 
 use time::OffsetDateTime;
 

@@ -139,6 +139,22 @@ impl CheckOutput {
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
+enum AppArg {
+    Tls,
+    Plaintext,
+}
+
+/// `--admin` for `trace`, whose positionals are not a `Target`'s.
+#[derive(Args, Debug, Clone)]
+struct TraceLive {
+    /// Inspect a live Envoy instead: its admin API, `http://host:port` or `host:port`.
+    #[arg(long, value_name = "URL")]
+    admin: Option<String>,
+    #[command(flatten)]
+    live: Live,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
 enum ExpectOutput {
     Yaml,
     Json,
@@ -290,6 +306,24 @@ enum Command {
         #[arg(short, long, value_enum, default_value_t = Output::Table)]
         output: Output,
     },
+    /// Follow a connection through the proxy: listener, filter chain, route, cluster, and what
+    /// happens on the wire. `trace FILE HOST:PORT`, `trace --admin URL HOST:PORT`, or
+    /// `trace FILE --inbound PORT`.
+    Trace {
+        /// `[FILE] HOST:PORT` (the file is left out with --admin).
+        #[arg(value_name = "ARGS", num_args = 0..=2)]
+        args: Vec<String>,
+        /// Trace inbound traffic to this port instead.
+        #[arg(long, value_name = "PORT")]
+        inbound: Option<u32>,
+        /// What the application sends (default: TLS on 443, plaintext elsewhere).
+        #[arg(long, value_enum)]
+        app: Option<AppArg>,
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        live: TraceLive,
+    },
 }
 
 fn main() -> ExitCode {
@@ -381,6 +415,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             output,
             when,
         }) => return diff(&before, &after, output, &when),
+        Some(Command::Trace {
+            args,
+            inbound,
+            app,
+            common,
+            live,
+        }) => return trace(args, inbound, app, &common, live),
         Some(Command::Rules { output }) => {
             let mut out = io::BufWriter::new(io::stdout().lock());
             render::rules::render_rules(output.format(), &mut out)?;
@@ -525,6 +566,49 @@ fn print_check(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn trace(
+    mut args: Vec<String>,
+    inbound: Option<u32>,
+    app: Option<AppArg>,
+    common: &Common,
+    live: TraceLive,
+) -> Result<ExitCode> {
+    // With --admin every positional is the destination; without, the first is the dump.
+    let file = if live.admin.is_some() || args.is_empty() {
+        None
+    } else {
+        Some(PathBuf::from(args.remove(0)))
+    };
+    let target = Target {
+        file,
+        admin: live.admin,
+        live: live.live,
+    };
+    let what = args.first().cloned();
+    let opts = common.when.options()?;
+    let report = target.inspect(&opts)?.report();
+    let t = match (inbound, what) {
+        (Some(port), None) => envinspect::trace::inbound(&report, port),
+        (None, Some(w)) => {
+            let dest: envinspect::trace::Target = w.parse().map_err(anyhow::Error::msg)?;
+            let app = match app {
+                None => envinspect::trace::AppProtocol::Auto,
+                Some(AppArg::Tls) => envinspect::trace::AppProtocol::Tls,
+                Some(AppArg::Plaintext) => envinspect::trace::AppProtocol::Plaintext,
+            };
+            envinspect::trace::outbound(&report, &dest, app)
+        }
+        (Some(_), Some(w)) => {
+            anyhow::bail!("trace: give HOST:PORT or --inbound PORT, not both ({w})")
+        }
+        (None, None) => anyhow::bail!("trace: give HOST:PORT to follow, or --inbound PORT"),
+    };
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    render::trace::render_trace(&t, common.output.format(), &mut out)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `fetch --save`: one line per file written.

@@ -9,6 +9,7 @@ pub mod policy;
 pub mod redact;
 pub mod report;
 pub mod tls;
+pub mod trace;
 
 use std::collections::BTreeMap;
 

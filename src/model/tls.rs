@@ -279,12 +279,14 @@ impl UpstreamTls {
             Socket::Plaintext { .. } => TlsKind::Plaintext,
             Socket::Other { .. } => TlsKind::Other,
             Socket::Tls(ctx) => match ctx.mode {
-                // Istio's ISTIO_MUTUAL: the workload certificate from SDS `default`.
+                // Istio's ISTIO_MUTUAL: the workload certificate from SDS `default`, or before
+                // SDS (Istio < 1.5) from the mounted /etc/certs/cert-chain.pem.
                 Some(TlsMode::Mutual)
-                    if ctx
-                        .certificates
-                        .iter()
-                        .any(|c| matches!(c, CertSource::Sds { name } if name == "default")) =>
+                    if ctx.certificates.iter().any(|c| match c {
+                        CertSource::Sds { name } => name == "default",
+                        CertSource::File { path } => path == "/etc/certs/cert-chain.pem",
+                        _ => false,
+                    }) =>
                 {
                     TlsKind::IstioMtls
                 }

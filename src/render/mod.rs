@@ -5,6 +5,7 @@ mod certs;
 pub mod check;
 pub mod rules;
 mod table;
+pub mod trace;
 mod views;
 
 use std::io::{self, Write};

@@ -12,6 +12,7 @@ mod live;
 mod pki;
 mod rules;
 mod snapshots;
+mod trace;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -83,7 +83,13 @@ fn foo_san(d: &mut Value) -> &mut Value {
 }
 
 /// A rule, the input that triggers it (with its flags), and one that must not.
-type Case = (&'static str, Input, Vec<&'static str>, Input, Vec<&'static str>);
+type Case = (
+    &'static str,
+    Input,
+    Vec<&'static str>,
+    Input,
+    Vec<&'static str>,
+);
 
 enum Input {
     Fixture(&'static str),
@@ -347,6 +353,7 @@ fn every_rule_fires_on_its_fixture_and_not_on_a_clean_one() {
         .find(|c| c["cluster"]["name"] == "outbound|8079||fortio-echo.default.svc.cluster.local")
         .unwrap();
     c["cluster"]["name"] = json!("outbound|443||api.example.com");
+    c["cluster"]["tls_context"] = json!({"sni": "api.example.com", "common_tls_context": {}});
     cases.push((
         "passthrough-bypasses-policy",
         Input::Edited("unrouted", unrouted),

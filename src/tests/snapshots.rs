@@ -208,6 +208,8 @@ fn help_and_version() {
         &["expect", "--help"],
         &["check", "--help"],
         &["diff", "--help"],
+        &["trace", "--help"],
+        &["rules", "--help"],
         &["--version"],
     ] {
         let run = envinspect(args);

@@ -1,0 +1,104 @@
+//! `trace` on the sidecar, gateway, REGISTRY_ONLY and Envoy 1.40 fixtures: one snapshot per case
+//! (table), the outcome kind checked in JSON.
+
+use super::{envinspect, fixture, settings, NOW, NOW_140};
+
+const SIDECAR: &str = "istio/istioctl/cmd/testdata/describe/productpage-v1-c7765c886-v99jb.json";
+const GATEWAY: &str =
+    "istio/istioctl/cmd/testdata/describe/istio-ingressgateway-5bf6c9887-vvvmj.json";
+const REGISTRY_ONLY: &str =
+    "istio/pkg/test/framework/components/echo/common/testdata/config_dump.json";
+const ENVOY140: &str = "envoy-1.40/config_dump_include_eds.json";
+
+#[test]
+fn traces_are_snapshotted_with_their_outcome() {
+    let cases: [(&str, &str, &[&str], &str, &str); 9] = [
+        (
+            "sidecar_mesh_http",
+            SIDECAR,
+            &["reviews.default.svc.cluster.local:9080"],
+            NOW,
+            "istio-mtls",
+        ),
+        (
+            "sidecar_external_tls",
+            SIDECAR,
+            &["www.google.com:443"],
+            NOW,
+            "passthrough",
+        ),
+        (
+            "sidecar_external_plaintext",
+            SIDECAR,
+            &["www.google.com:443", "--app", "plaintext"],
+            NOW,
+            "passthrough",
+        ),
+        (
+            "sidecar_inbound",
+            SIDECAR,
+            &["--inbound", "9080"],
+            NOW,
+            "inbound-mtls",
+        ),
+        (
+            "gateway_route",
+            GATEWAY,
+            &["bookinfo.example.com:80/productpage"],
+            NOW,
+            "istio-mtls",
+        ),
+        (
+            "gateway_no_route",
+            GATEWAY,
+            &["bookinfo.example.com:80/admin"],
+            NOW,
+            "no-route",
+        ),
+        (
+            "registry_only",
+            REGISTRY_ONLY,
+            &["www.google.com:443"],
+            NOW,
+            "blackhole",
+        ),
+        (
+            "envoy140_inbound",
+            ENVOY140,
+            &["--inbound", "18443"],
+            NOW_140,
+            "inbound-mtls",
+        ),
+        (
+            "envoy140_outbound",
+            ENVOY140,
+            &["foo.default.svc.cluster.local:443"],
+            NOW_140,
+            "no-listener",
+        ),
+    ];
+    for (name, dump, what, now, kind) in cases {
+        let path = fixture(dump);
+        let mut args = vec!["trace", path.as_str()];
+        args.extend_from_slice(what);
+        args.extend_from_slice(&["--now", now]);
+        let run = envinspect(&args);
+        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+        settings()
+            .bind(|| insta::assert_snapshot!(format!("trace__{name}"), run.transcript(&args)));
+        args.extend_from_slice(&["-o", "json"]);
+        let json: serde_json::Value = serde_json::from_str(&envinspect(&args).stdout).unwrap();
+        assert_eq!(json["outcome"]["kind"], kind, "{name}");
+        assert!(
+            json["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| !s["evidence"].as_array().unwrap().is_empty() || s["kind"] == "route"),
+            "{name}: a step without evidence"
+        );
+    }
+    let bad = envinspect(&["trace", &fixture(SIDECAR), "reviews:http"]);
+    assert_eq!(bad.code, 2);
+    assert_eq!(bad.stderr.lines().count(), 1, "{}", bad.stderr);
+}
