@@ -161,6 +161,7 @@ impl Inspection {
         input: &expect::CheckInput,
     ) -> model::check::CheckReport {
         let mut c = expect::check(&self.report, e, input);
+        c.findings = self.report().findings;
         if let Some(x) = &self.redactor {
             x.check(&mut c);
         }

@@ -15,6 +15,9 @@ pub struct CheckReport {
     pub redacted: Vec<&'static str>,
     pub summary: CheckSummary,
     pub results: Vec<CheckResult>,
+    /// The proxy's own findings (docs/rules.md), for context: they do not change the exit code
+    /// of `check`, which is about expectations only.
+    pub findings: Vec<super::Finding>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -88,6 +91,7 @@ impl CheckReport {
                 failed,
             },
             results,
+            findings: Vec::new(),
         }
     }
 

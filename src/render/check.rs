@@ -87,6 +87,15 @@ fn table(c: &CheckReport, color: bool, w: &mut dyn Write) -> io::Result<()> {
             writeln!(w, "    actual:   {}", f.actual)?;
         }
     }
+    if !c.findings.is_empty() {
+        writeln!(
+            w,
+            "\nFindings (the proxy's own, see docs/rules.md; they do not change the exit code):"
+        )?;
+        for f in &c.findings {
+            writeln!(w, "  {} {} {}: {}", f.level, f.rule, f.subject, f.message)?;
+        }
+    }
     if !c.redacted.is_empty() {
         writeln!(w, "\nRedacted (--redact): {}", c.redacted.join(", "))?;
     }
@@ -183,15 +192,23 @@ fn junit(c: &CheckReport, w: &mut dyn Write) -> io::Result<()> {
 
 fn sarif(c: &CheckReport) -> serde_json::Value {
     use serde_json::json;
-    let rule_ids: Vec<&str> = rules::RULES.iter().map(|(id, _)| *id).collect();
-    let descriptors: Vec<_> = rules::RULES
+    let catalog = crate::rules::catalog::CATALOG
         .iter()
-        .map(|(id, text)| {
+        .map(|r| (r.id, r.meaning, sarif_level(r.level)));
+    let all: Vec<(&str, &str, &str)> = rules::RULES
+        .iter()
+        .map(|(id, text)| (*id, *text, "error"))
+        .chain(catalog)
+        .collect();
+    let rule_ids: Vec<&str> = all.iter().map(|(id, _, _)| *id).collect();
+    let descriptors: Vec<_> = all
+        .iter()
+        .map(|(id, text, level)| {
             json!({
                 "id": id,
                 "shortDescription": {"text": text},
                 "help": {"text": format!("See docs/rules.md#{id} in the envinspect repository.")},
-                "defaultConfiguration": {"level": "error"}
+                "defaultConfiguration": {"level": level}
             })
         })
         .collect();
@@ -219,6 +236,25 @@ fn sarif(c: &CheckReport) -> serde_json::Value {
             }));
         }
     }
+    // The proxy's own findings, located in the dump.
+    for f in &c.findings {
+        let mut location = json!({
+            "physicalLocation": {"artifactLocation": {"uri": uri_of(&c.source)}},
+            "logicalLocations": [{"fullyQualifiedName": f.subject, "kind": "resource"}]
+        });
+        if let Some(p) = f.evidence.first() {
+            location["logicalLocations"][0]["decoratedName"] = json!(p);
+        }
+        results.push(json!({
+            "ruleId": f.rule,
+            "ruleIndex": rule_ids.iter().position(|id| *id == f.rule).unwrap_or(0),
+            "level": sarif_level(f.level),
+            "message": {"text": format!("{}: {}", f.subject, f.message)},
+            "locations": [location],
+            "partialFingerprints": {"envinspectFinding/v1": format!("{}|{}", f.rule, f.subject)},
+            "properties": {"evidence": f.evidence}
+        }));
+    }
     json!({
         "$schema": "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json",
         "version": "2.1.0",
@@ -232,6 +268,14 @@ fn sarif(c: &CheckReport) -> serde_json::Value {
             "results": results
         }]
     })
+}
+
+fn sarif_level(l: crate::model::Level) -> &'static str {
+    match l {
+        crate::model::Level::Error => "error",
+        crate::model::Level::Warning => "warning",
+        crate::model::Level::Info => "note",
+    }
 }
 
 /// Results point into the expectations file when it is a file.
