@@ -75,6 +75,10 @@ struct Common {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Table)]
     output: Output,
+    /// Envoy's /certs saved beside the dump (`fetch --save` writes it): report chains Envoy holds
+    /// that no active secret has (stale-certs-endpoint).
+    #[arg(long, value_name = "FILE")]
+    certs: Option<PathBuf>,
     #[command(flatten)]
     when: When,
 }
@@ -439,6 +443,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         .transpose()?;
     let pool = envinspect::Pool::load()?;
     let mut report = envinspect::inspect_with(&input, roots.as_ref(), &pool, &opts)?;
+    if let Some(certs) = &common.certs {
+        let certs = envinspect::inspect(&envinspect::source::read_path(certs)?, &pool, opts.now)?;
+        anyhow::ensure!(
+            certs.document == envinspect::source::DocumentKind::Certs,
+            "{}: --certs expects Envoy's /certs output, got a {}",
+            certs.source,
+            certs.document.label()
+        );
+        envinspect::rules::stale_certs(&mut report, &certs);
+    }
     filters.apply(&mut report);
     if common.when.redact {
         envinspect::model::redact::Redactor::of(&mut report).report(&mut report);

@@ -19,7 +19,7 @@ pub(crate) fn certs_document(c: admin::Certificates, now: OffsetDateTime, r: &mu
             (SecretKind::Ca, entry.ca_cert, "ca_cert"),
             (SecretKind::CertChain, entry.cert_chain, "cert_chain"),
         ] {
-            let certs: Vec<CertInfo> = list
+            let certs: Vec<(String, CertInfo)> = list
                 .into_iter()
                 .map(|d| {
                     let ts = |t: Option<envoy_types::pb::google::protobuf::Timestamp>| {
@@ -62,14 +62,17 @@ pub(crate) fn certs_document(c: admin::Certificates, now: OffsetDateTime, r: &mu
                     }
                     (d.path, info)
                 })
-                .map(|(path, info)| {
-                    let _ = path;
-                    info
-                })
                 .collect();
             if certs.is_empty() {
                 continue;
             }
+            // Where Envoy read them: `<inline>` (SDS, inline bytes) or a file path.
+            let files: Vec<String> = certs
+                .iter()
+                .map(|(p, _)| p.clone())
+                .filter(|p| !p.is_empty() && p != "<inline>")
+                .collect();
+            let certs: Vec<CertInfo> = certs.into_iter().map(|(_, c)| c).collect();
             let mut s = crate::model::Secret::new(
                 format!("certificates[{i}].{key}"),
                 SecretState::Active,
@@ -77,6 +80,7 @@ pub(crate) fn certs_document(c: admin::Certificates, now: OffsetDateTime, r: &mu
                 &format!("/certificates/{i}/{key}"),
             );
             s.certificates = certs;
+            s.files = files;
             r.secrets.push(s);
         }
     }

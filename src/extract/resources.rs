@@ -107,31 +107,29 @@ fn chain(c: PbChain, is_default: bool) -> FilterChain {
         server_names: m.server_names,
     };
     // The terminal (last) network filter decides where traffic goes.
-    let destinations = c
-        .filters
-        .last()
-        .map(filter_destination)
-        .into_iter()
-        .flatten()
-        .collect();
+    let (destination, http_filters) = c.filters.last().map(terminal_filter).unwrap_or_default();
     FilterChain {
         name: Some(c.name).filter(|n| !n.is_empty()),
         is_default,
         matcher,
         tls: socket(c.transport_socket.as_ref(), Side::Downstream),
-        destinations,
+        destinations: destination.into_iter().collect(),
+        http_filters,
     }
 }
 
-fn filter_destination(
+/// Where the terminal network filter sends traffic, and (for an HTTP connection manager) its
+/// HTTP filters in order.
+fn terminal_filter(
     f: &envoy_types::pb::envoy::config::listener::v3::Filter,
-) -> Option<Destination> {
+) -> (Option<Destination>, Vec<String>) {
     let any = match &f.config_type {
         Some(filter::ConfigType::TypedConfig(a)) => Some(a),
         _ => None,
     };
     if let Unpacked::Known(hcm) = unpack::<HttpConnectionManager>(any) {
-        return Some(match hcm.route_specifier {
+        let names = hcm.http_filters.iter().map(|h| h.name.clone()).collect();
+        let dest = match hcm.route_specifier {
             Some(RouteSpecifier::Rds(rds)) => Destination::Route {
                 name: rds.route_config_name,
             },
@@ -144,10 +142,11 @@ fn filter_destination(
             None => Destination::Route {
                 name: String::new(),
             },
-        });
+        };
+        return (Some(dest), names);
     }
     if let Unpacked::Known(tcp) = unpack::<TcpProxy>(any) {
-        return match tcp.cluster_specifier {
+        let dest = match tcp.cluster_specifier {
             Some(tcp_proxy::ClusterSpecifier::Cluster(name)) => Some(Destination::Cluster { name }),
             Some(tcp_proxy::ClusterSpecifier::WeightedClusters(w)) => {
                 Some(Destination::WeightedClusters {
@@ -156,11 +155,13 @@ fn filter_destination(
             }
             None => None,
         };
+        return (dest, Vec::new());
     }
-    any.map(|a| Destination::Filter {
+    let other = any.map(|a| Destination::Filter {
         name: f.name.clone(),
         config: raw_config(a),
-    })
+    });
+    (other, Vec::new())
 }
 
 pub(crate) fn route_config(

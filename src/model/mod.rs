@@ -87,6 +87,8 @@ pub struct FilterChain {
     pub matcher: ChainMatch,
     pub tls: Socket,
     pub destinations: Vec<Destination>,
+    /// The HTTP filters of its HTTP connection manager, in order (empty for TCP chains).
+    pub http_filters: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]

@@ -31,8 +31,14 @@ pub(super) fn certs(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         if !s.referenced_by.is_empty() {
             writeln!(w, "  used by: {}", s.referenced_by.join(", "))?;
         }
+        // A dump names the file only; /certs shows what Envoy read from it.
+        let note = if r.document == crate::source::DocumentKind::Certs {
+            "read by Envoy"
+        } else {
+            "not in the dump"
+        };
         for f in &s.files {
-            writeln!(w, "  file: {f} (not in the dump)")?;
+            writeln!(w, "  file: {f} ({note})")?;
         }
         for p in &s.problems {
             writeln!(w, "  problem: {p}")?;

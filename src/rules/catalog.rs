@@ -42,11 +42,13 @@ pub const CATALOG: &[Rule] = &[
     rule("san-malformed", E, "A SAN matcher names a malformed SPIFFE ID (e.g. spiffe:///ns/x with an empty trust domain).", "Fix the identity in the DestinationRule subjectAltNames or ServiceEntry."),
     rule("trust-domain-mismatch", W, "A SAN matcher expects an identity in a trust domain the proxy neither belongs to nor has a bundle for.", "Add a trust-domain alias (meshConfig.trustDomainAliases) or a SPIFFE bundle for it, or fix the SAN."),
     rule("istio-mutual-to-non-mesh", E, "A cluster originates Istio mTLS to endpoints none of which is in the mesh (no tlsMode: istio).", "Use DestinationRule TLS mode SIMPLE (or DISABLE) for hosts outside the mesh."),
+    rule("istio-alpn-to-external", W, "A cluster originates non-Istio TLS without alpn_override: false while the istio.alpn HTTP filter rewrites ALPN to Istio protocols.", "Upgrade Istio, or set the cluster metadata istio.alpn_override to \"false\" (istio/istio#40680)."),
     rule("http-on-tls-port", W, "An outbound port 443 is handled only as HTTP: TLS from the application hits an HTTP parser.", "Declare the port as HTTPS/TLS (ServiceEntry, Service port name), or send plain HTTP and let the proxy originate TLS."),
     rule("double-tls", W, "The proxy originates TLS on a chain that forwards the application's own TLS: TLS inside TLS.", "Either the application or the proxy originates TLS, not both: drop DestinationRule TLS for TLS ports, or send plain HTTP."),
     rule("registry-only-blackhole", I, "Outbound traffic to hosts without a cluster goes to BlackHoleCluster (REGISTRY_ONLY).", "Add a ServiceEntry for each external host the workload needs."),
     rule("passthrough-bypasses-policy", W, "A TLS-originating cluster is referenced by no listener or route: traffic to its host goes through PassthroughCluster and its TLS settings never apply.", "Give the host a ServiceEntry with the port and protocol the application uses."),
     rule("inbound-permissive", I, "An inbound port accepts plaintext as well as mTLS (PERMISSIVE).", "Apply a STRICT PeerAuthentication once every client sends mTLS."),
+    rule("stale-certs-endpoint", I, "Envoy's /certs lists a certificate chain that no secret of the config dump holds.", "Compare with `envinspect secrets`: a draining listener still holds the old chain, or /certs and the dump were taken at different times."),
     rule("undecodable-type", I, "A configuration of a type envinspect does not know is kept as raw JSON.", "Nothing to fix in the proxy; envinspect does not look inside it."),
 ];
 

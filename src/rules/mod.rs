@@ -7,7 +7,7 @@ pub mod catalog;
 mod tls;
 mod traffic;
 
-use crate::model::{Finding, Level, Report, SecretState};
+use crate::model::{Finding, Level, Report, SecretKind, SecretState};
 
 #[derive(Debug, Clone)]
 pub struct RuleOptions {
@@ -118,4 +118,69 @@ fn undecodable(r: &Report, f: &mut Vec<Finding>) {
             );
         }
     }
+}
+
+/// `stale-certs-endpoint`: certificate chains Envoy's `/certs` lists that no secret of the config
+/// dump holds (by serial, or by file for file-based certificates). Envoy keeps old chains while
+/// listeners drain; a chain that stays means a TLS context still uses an old certificate, or the
+/// two documents were taken at different times.
+pub fn stale_certs(r: &mut Report, certs: &Report) {
+    let in_force = |s: SecretState| {
+        matches!(
+            s,
+            SecretState::Active | SecretState::Static | SecretState::Inline
+        )
+    };
+    let held: Vec<&str> = r
+        .secrets
+        .iter()
+        .filter(|s| in_force(s.state))
+        .flat_map(|s| &s.certificates)
+        .map(|c| c.serial.as_str())
+        .collect();
+    let files: Vec<&str> = r
+        .secrets
+        .iter()
+        .flat_map(|s| &s.files)
+        .map(String::as_str)
+        .collect();
+    let mut found = Vec::new();
+    for s in certs
+        .secrets
+        .iter()
+        .filter(|s| s.kind == SecretKind::CertChain)
+    {
+        if s.files.iter().any(|f| files.contains(&f.as_str())) {
+            continue;
+        }
+        let Some(leaf) = s.certificates.first() else {
+            continue;
+        };
+        if held
+            .iter()
+            .any(|h| crate::cert::same_serial(h, &leaf.serial))
+        {
+            continue;
+        }
+        let who = leaf
+            .spiffe_ids
+            .first()
+            .map(|i| i.to_string())
+            .unwrap_or_else(|| "a certificate".into());
+        found.push(
+            Finding::new(
+                Level::Info,
+                "stale-certs-endpoint",
+                format!("{} {}", certs.source, s.name),
+                format!(
+                    "{who} (serial {}, not after {}) is in /certs but in no active secret of {}: a TLS context still holds an old certificate (draining listeners), or the documents were taken at different times",
+                    leaf.serial, leaf.not_after, r.source
+                ),
+            )
+            .at(&s.pointer),
+        );
+    }
+    r.findings.extend(found);
+    r.findings.sort();
+    r.findings.dedup();
 }

@@ -8,6 +8,7 @@ use crate::model::{Destination, Finding, Level, MtlsMode, OutboundMode, Report, 
 
 pub(super) fn rules(r: &Report, f: &mut Vec<Finding>) {
     istio_mutual_to_non_mesh(r, f);
+    istio_alpn_to_external(r, f);
     tls_on_listeners(r, f);
     passthrough(r, f);
     notes(r, f);
@@ -41,6 +42,40 @@ fn istio_mutual_to_non_mesh(r: &Report, f: &mut Vec<Finding>) {
             finding = finding.at(&e.pointer);
         }
         f.push(finding);
+    }
+}
+
+/// istio/istio#40680: Istio's `istio.alpn` HTTP filter rewrites ALPN to `istio-http/1.1`… on
+/// outbound HTTP chains; a cluster originating plain TLS to a server outside the mesh must opt out
+/// (`istio.alpn_override: "false"`) or the server rejects the handshake.
+fn istio_alpn_to_external(r: &Report, f: &mut Vec<Finding>) {
+    let alpn_chain = r
+        .listeners
+        .iter()
+        .filter(|l| is_outbound_listener(&l.name))
+        .find(|l| {
+            l.filter_chains
+                .iter()
+                .any(|c| c.http_filters.iter().any(|h| h == "istio.alpn"))
+        });
+    let Some(listener) = alpn_chain else { return };
+    for c in &r.clusters {
+        let outbound = c.istio.as_ref().is_some_and(|n| n.direction == "outbound");
+        if outbound
+            && matches!(c.tls.kind(), TlsKind::Simple | TlsKind::Mutual)
+            && c.alpn_override != Some(false)
+        {
+            f.push(
+                Finding::new(
+                    Level::Warning,
+                    "istio-alpn-to-external",
+                    format!("cluster {}", c.name),
+                    format!("originates TLS without istio.alpn_override: \"false\" while listener {} runs the istio.alpn filter: the server is offered Istio's ALPN (istio-http/1.1…) and may reject the handshake (istio/istio#40680)", listener.name),
+                )
+                .at(&c.pointer)
+                .at(&listener.pointer),
+            );
+        }
     }
 }
 

@@ -336,6 +336,36 @@ fn every_rule_fires_on_its_fixture_and_not_on_a_clean_one() {
         Input::Fixture(OSM_EGRESS),
         at.clone(),
     ));
+    // Istio 1.18's listeners run istio.alpn; give the dump one TLS-originating cluster (the
+    // 1.40 capture's `expired` cluster, renamed), with and without the opt-out.
+    let alpn = |opt_out: bool| {
+        let mut d = load(AUTHZ_118);
+        let mut capture = load(ENVOY140);
+        let mut c = section(&mut capture, "ClustersConfigDump")["static_clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["cluster"]["name"] == "outbound|443||expired.default.svc.cluster.local")
+            .unwrap()
+            .clone();
+        c["cluster"]["name"] = json!("outbound|443||api.example.com");
+        if opt_out {
+            c["cluster"]["metadata"] =
+                json!({"filter_metadata": {"istio": {"alpn_override": "false"}}});
+        }
+        d["configs"].as_array_mut().unwrap().push(json!({
+            "@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump",
+            "static_clusters": [c]
+        }));
+        d
+    };
+    cases.push((
+        "istio-alpn-to-external",
+        Input::Edited("alpn", alpn(false)),
+        at.clone(),
+        Input::Edited("alpn-opt-out", alpn(true)),
+        at.clone(),
+    ));
     cases.push((
         "registry-only-blackhole",
         Input::Fixture("istio/pkg/test/framework/components/echo/common/testdata/config_dump.json"),
@@ -388,6 +418,8 @@ fn every_rule_fires_on_its_fixture_and_not_on_a_clean_one() {
         );
         covered.insert(*rule);
     }
+    // Needs two documents: tested in `stale_certs_endpoint_compares_certs_with_the_dump`.
+    covered.insert("stale-certs-endpoint");
     for r in envinspect::rules::catalog::CATALOG {
         assert!(
             covered.contains(r.id),
@@ -395,6 +427,49 @@ fn every_rule_fires_on_its_fixture_and_not_on_a_clean_one() {
             r.id
         );
     }
+}
+
+/// `/certs` and the dump of the same Envoy 1.40 capture agree; with one serial edited in `/certs`
+/// (a chain the dump no longer holds) the rule fires, pointing into `/certs`.
+#[test]
+fn stale_certs_endpoint_compares_certs_with_the_dump() {
+    let dump = fixture("envoy-1.40/config_dump.json");
+    let rules = |certs: &str| -> Vec<Value> {
+        let run = envinspect(&[&dump, "--certs", certs, "--now", NOW_140, "-o", "json"]);
+        run.assert_ok(certs);
+        let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "stale-certs-endpoint")
+            .cloned()
+            .collect()
+    };
+    assert!(rules(&fixture("envoy-1.40/certs.json")).is_empty());
+    let mut certs = load("envoy-1.40/certs.json");
+    certs["certificates"][3]["cert_chain"][0]["serial_number"] = json!("0badc0ffee");
+    let edited = write("stale-certs", &certs);
+    let found = rules(&edited);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let pointer = found[0]["evidence"][0].as_str().unwrap();
+    assert!(certs.pointer(pointer).is_some(), "{pointer}");
+    assert!(
+        found[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("badc0ffee, not after"),
+        "{}",
+        found[0]
+    );
+    // Given something else than /certs, it says so.
+    let run = envinspect(&[&dump, "--certs", &dump, "--now", NOW_140]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("--certs expects Envoy's /certs output"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
