@@ -5,6 +5,7 @@
 //! (protos → [`model`]) → [`cert`] and [`filter`] (work on the model) → [`render`] (table, json,
 //! yaml). Protos stop at `extract`. The library never reads the clock: `now` is an argument.
 
+pub mod bundle;
 pub mod cert;
 pub mod decode;
 pub mod expect;

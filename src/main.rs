@@ -328,6 +328,26 @@ enum Command {
         #[command(flatten)]
         live: TraceLive,
     },
+    /// Analyse a whole fleet offline: an istioctl bug-report (.tar.gz or directory), egctl
+    /// collect, must-gather, or any directory of dumps. One row per proxy, then fleet findings.
+    Bundle {
+        /// The archive or directory.
+        path: PathBuf,
+        /// Proxies analysed in parallel (default: the number of CPUs).
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// Report certificates anywhere in the fleet expiring within this (fleet-cert-expiring).
+        #[arg(long, value_name = "DURATION", default_value = "24h")]
+        warn: Span,
+        /// Largest single file read from the bundle, in bytes.
+        #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
+        max_file_bytes: u64,
+        /// Largest total read from an archive once decompressed, in bytes (gzip bombs).
+        #[arg(long, value_name = "BYTES", default_value_t = 16 << 30)]
+        max_total_bytes: u64,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 fn main() -> ExitCode {
@@ -426,6 +446,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
             common,
             live,
         }) => return trace(args, inbound, app, &common, live),
+        Some(Command::Bundle {
+            path,
+            jobs,
+            warn,
+            max_file_bytes,
+            max_total_bytes,
+            common,
+        }) => {
+            let limits = envinspect::source::bundle::Limits {
+                entry_bytes: max_file_bytes,
+                total_bytes: max_total_bytes,
+                ..Default::default()
+            };
+            return bundle(&path, jobs, warn, limits, &common);
+        }
         Some(Command::Rules { output }) => {
             let mut out = io::BufWriter::new(io::stdout().lock());
             render::rules::render_rules(output.format(), &mut out)?;
@@ -623,6 +658,62 @@ fn trace(
     render::trace::render_trace(&t, common.output.format(), &mut out)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn bundle(
+    path: &std::path::Path,
+    jobs: Option<usize>,
+    warn: Span,
+    limits: envinspect::source::bundle::Limits,
+    common: &Common,
+) -> Result<ExitCode> {
+    let o = common.when.options()?;
+    let jobs = jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let opts = envinspect::bundle::BundleOptions {
+        now: o.now,
+        jobs,
+        warn_seconds: warn.seconds(),
+        limits,
+        rules: o.rules,
+    };
+    // Progress on stderr only when it is a terminal; nothing otherwise.
+    let tty = io::stderr().is_terminal();
+    let progress = |n: usize| {
+        if tty {
+            eprint!("\renvinspect: {n} proxies analysed");
+        }
+    };
+    let report = envinspect::bundle::analyse(path, &envinspect::Pool::load()?, &opts, &progress)?;
+    if tty {
+        eprint!("\r\x1b[2K");
+    }
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    render::bundle::render_bundle(&report, common.output.format(), &mut out)?;
+    out.flush()?;
+    let unreadable = report
+        .proxies
+        .iter()
+        .filter(|p| p.kind == envinspect::model::bundle::ProxyKind::Unreadable)
+        .count();
+    if unreadable + report.refused.len() > 0 {
+        eprintln!(
+            "envinspect: error: {}: {unreadable} proxy document(s) unreadable, {} entries refused (see their rows)",
+            report.source,
+            report.refused.len()
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let failing = report.findings.iter().any(|f| f.level.fails())
+        || report.proxies.iter().any(|p| p.findings > 0);
+    Ok(if failing {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// `fetch --save`: one line per file written.

@@ -7,7 +7,7 @@ use super::rules as R;
 use super::{Expectations, PortKey, Span};
 use crate::model::cert::CertInfo;
 use crate::model::check::{CheckReport, CheckResult, CheckStatus, Failure};
-use crate::model::{Fingerprint, Report, SecretKind, SecretState};
+use crate::model::{Fingerprint, Report, SecretState};
 
 /// What a check needs besides the report: names for the output, and the roots of the PEM files
 /// `roots.same_as` names (read by the caller, keyed by the name written in the file).
@@ -187,30 +187,9 @@ fn identity(r: &Report, e: &Expectations, out: &mut Results) {
     }
 }
 
-/// Secrets whose content is in force: delivered, configured statically, or inline.
-pub(super) fn in_force(state: SecretState) -> bool {
-    matches!(
-        state,
-        SecretState::Active | SecretState::Static | SecretState::Inline
-    )
-}
-
-/// Every root CA the proxy trusts, with the secret it is in.
+/// Every root CA the proxy trusts: see [`Report::trusted_roots`].
 pub(super) fn trusted_roots(r: &Report) -> BTreeMap<String, (String, String)> {
-    let mut roots = BTreeMap::new();
-    for s in r.secrets.iter().filter(|s| in_force(s.state)) {
-        let certs = s.certificates.iter().filter(|_| s.kind == SecretKind::Ca);
-        let bundles = s.trust_bundles.iter().flat_map(|b| &b.certificates);
-        for c in certs
-            .chain(bundles)
-            .filter(|c| c.is_ca && !c.sha256.is_empty())
-        {
-            roots
-                .entry(c.sha256.clone())
-                .or_insert_with(|| (s.label(), c.subject.clone()));
-        }
-    }
-    roots
+    r.trusted_roots()
 }
 
 fn roots(r: &Report, e: &Expectations, input: &CheckInput, out: &mut Results) {
@@ -382,7 +361,7 @@ fn secrets(r: &Report, e: &Expectations, out: &mut Results) {
 pub(super) fn certs_in_force(r: &Report) -> impl Iterator<Item = (String, &CertInfo)> {
     r.secrets
         .iter()
-        .filter(|s| in_force(s.state))
+        .filter(|s| s.state.in_force())
         .flat_map(|s| s.certificates.iter().map(move |c| (s.label(), c)))
 }
 

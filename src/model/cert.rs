@@ -17,6 +17,16 @@ pub enum SecretState {
     Inline,
 }
 
+impl SecretState {
+    /// Whether its content is in force: delivered, configured statically, or inline.
+    pub fn in_force(self) -> bool {
+        matches!(
+            self,
+            SecretState::Active | SecretState::Static | SecretState::Inline
+        )
+    }
+}
+
 impl std::fmt::Display for SecretState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

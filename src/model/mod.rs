@@ -1,6 +1,7 @@
 //! The domain model every command shares: a proxy's identity, resources, TLS and policies, free
 //! of proto types. Built by `extract/`, read by `render/` (and later `rules/`, `expect/`).
 
+pub mod bundle;
 pub mod cert;
 pub mod check;
 pub mod finding;

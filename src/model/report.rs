@@ -39,6 +39,26 @@ pub struct Report {
 }
 
 impl Report {
+    /// Every root CA the proxy trusts (CA certificates of its validation secrets, inline CAs,
+    /// SPIFFE bundles), by SHA-256, with the secret and subject it comes from.
+    pub fn trusted_roots(&self) -> std::collections::BTreeMap<String, (String, String)> {
+        use super::cert::SecretKind;
+        let mut roots = std::collections::BTreeMap::new();
+        for s in self.secrets.iter().filter(|s| s.state.in_force()) {
+            let certs = s.certificates.iter().filter(|_| s.kind == SecretKind::Ca);
+            let bundles = s.trust_bundles.iter().flat_map(|b| &b.certificates);
+            for c in certs
+                .chain(bundles)
+                .filter(|c| c.is_ca && !c.sha256.is_empty())
+            {
+                roots
+                    .entry(c.sha256.clone())
+                    .or_insert_with(|| (s.label(), c.subject.clone()));
+            }
+        }
+        roots
+    }
+
     pub fn error_count(&self) -> usize {
         self.warnings
             .iter()

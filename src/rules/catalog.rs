@@ -49,6 +49,12 @@ pub const CATALOG: &[Rule] = &[
     rule("passthrough-bypasses-policy", W, "A TLS-originating cluster is referenced by no listener or route: traffic to its host goes through PassthroughCluster and its TLS settings never apply.", "Give the host a ServiceEntry with the port and protocol the application uses."),
     rule("inbound-permissive", I, "An inbound port accepts plaintext as well as mTLS (PERMISSIVE).", "Apply a STRICT PeerAuthentication once every client sends mTLS."),
     rule("stale-certs-endpoint", I, "Envoy's /certs lists a certificate chain that no secret of the config dump holds.", "Compare with `envinspect secrets`: a draining listener still holds the old chain, or /certs and the dump were taken at different times."),
+    rule("root-mismatch", E, "Two proxies that talk to each other (bundle) trust no root CA in common.", "Distribute a common root (or both roots during a rotation) to every proxy's trust bundle."),
+    rule("san-unsatisfiable", E, "A client's SAN matchers reject the identity the serving proxies in the bundle actually present.", "Fix the DestinationRule subjectAltNames / ServiceEntry, or the server's service account."),
+    rule("san-identity-absent", W, "A SAN matcher names an identity no proxy in the bundle presents.", "Check the service account of the workloads behind the service, or drop the stale identity."),
+    rule("plaintext-to-strict", E, "A client sends plaintext to a port its server in the bundle accepts only with mTLS (STRICT).", "Let the client use mTLS (ISTIO_MUTUAL, auto-mTLS), or relax the server's PeerAuthentication."),
+    rule("multiple-trust-domains", W, "The bundle's proxies present identities in more than one trust domain.", "Configure trust-domain aliases or federated bundles, or finish the trust-domain migration."),
+    rule("fleet-cert-expiring", W, "A certificate anywhere in the bundle expires within --warn (default 24h).", "Check the rotation of the proxies named."),
     rule("undecodable-type", I, "A configuration of a type envinspect does not know is kept as raw JSON.", "Nothing to fix in the proxy; envinspect does not look inside it."),
 ];
 

@@ -37,13 +37,7 @@ pub fn diagnose(r: &mut Report, opts: &RuleOptions) {
 }
 
 fn expiring(r: &Report, opts: &RuleOptions, f: &mut Vec<Finding>) {
-    let in_force = |s: SecretState| {
-        matches!(
-            s,
-            SecretState::Active | SecretState::Static | SecretState::Inline
-        )
-    };
-    for s in r.secrets.iter().filter(|s| in_force(s.state)) {
+    for s in r.secrets.iter().filter(|s| s.state.in_force()) {
         for c in s.certificates.iter().filter(|c| c.valid_now) {
             let Some(life) = crate::cert::lifetime_seconds(c) else {
                 continue;
@@ -125,16 +119,10 @@ fn undecodable(r: &Report, f: &mut Vec<Finding>) {
 /// listeners drain; a chain that stays means a TLS context still uses an old certificate, or the
 /// two documents were taken at different times.
 pub fn stale_certs(r: &mut Report, certs: &Report) {
-    let in_force = |s: SecretState| {
-        matches!(
-            s,
-            SecretState::Active | SecretState::Static | SecretState::Inline
-        )
-    };
     let held: Vec<&str> = r
         .secrets
         .iter()
-        .filter(|s| in_force(s.state))
+        .filter(|s| s.state.in_force())
         .flat_map(|s| &s.certificates)
         .map(|c| c.serial.as_str())
         .collect();

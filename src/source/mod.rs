@@ -4,6 +4,7 @@
 //! Nothing here knows about protos; the result is a [`Document`] that `decode/` turns into types.
 
 pub mod admin;
+pub mod bundle;
 pub mod save;
 
 use std::io::Read;

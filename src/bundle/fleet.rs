@@ -1,0 +1,185 @@
+//! Fleet rules: what no single dump shows. Who talks to whom comes from the clients' outbound
+//! mesh clusters (`outbound|port|subset|fqdn`) and the services each proxy serves.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::BundleOptions;
+use crate::expect::san::evaluate;
+use crate::model::bundle::{OutboundCluster, ProxyKind, ProxyRow};
+use crate::model::tls::{MatchKind, SanKind, TlsKind};
+use crate::model::{Finding, Level, MtlsMode};
+
+pub(super) fn findings(proxies: &[ProxyRow], opts: &BundleOptions) -> Vec<Finding> {
+    let envoys: Vec<&ProxyRow> = proxies
+        .iter()
+        .filter(|p| p.kind == ProxyKind::Envoy)
+        .collect();
+    let mut servers: BTreeMap<&str, Vec<&ProxyRow>> = BTreeMap::new();
+    for p in &envoys {
+        for s in &p.fleet.serves {
+            servers.entry(s.as_str()).or_default().push(p);
+        }
+    }
+    let mut f = Vec::new();
+    let presented: BTreeSet<String> = envoys
+        .iter()
+        .filter_map(|p| p.identity.as_ref())
+        .map(|i| i.to_string())
+        .collect();
+    for c in &envoys {
+        for oc in &c.fleet.clusters {
+            let Some(ps) = servers.get(oc.fqdn.as_str()) else {
+                continue;
+            };
+            for p in ps.iter().filter(|p| p.proxy != c.proxy) {
+                pair(c, oc, p, &mut f);
+            }
+            // Only where the bundle holds the service's servers and knows who they are.
+            if ps.iter().any(|p| p.identity.is_some()) {
+                absent_identities(c, oc, &presented, &mut f);
+            }
+        }
+    }
+    let domains: BTreeSet<String> = envoys
+        .iter()
+        .filter_map(|p| p.trust_domain.as_ref())
+        .map(|t| t.to_string())
+        .collect();
+    if domains.len() > 1 {
+        let by_domain: Vec<String> = domains
+            .iter()
+            .map(|d| {
+                let n = envoys
+                    .iter()
+                    .filter(|p| p.trust_domain.as_ref().is_some_and(|t| &t.to_string() == d))
+                    .count();
+                format!("{d} ({n} proxies)")
+            })
+            .collect();
+        f.push(Finding::new(Level::Warning, "multiple-trust-domains", "fleet", format!("proxies present identities in {} trust domains: {}; peers across them need trust-domain aliases or federated bundles", domains.len(), by_domain.join(", "))));
+    }
+    for p in &envoys {
+        for (secret, not_after, left) in &p.fleet.certificates {
+            if *left >= 0 && *left < opts.warn_seconds {
+                f.push(
+                    Finding::new(
+                        Level::Warning,
+                        "fleet-cert-expiring",
+                        format!("{} {secret}", p.proxy),
+                        format!(
+                            "expires at {not_after}, in {}",
+                            crate::cert::time_left(*left)
+                        ),
+                    )
+                    .at(&p.file),
+                );
+            }
+        }
+    }
+    f.sort();
+    f.dedup();
+    f
+}
+
+/// Client `c` reaching server `p` through cluster `oc`.
+fn pair(c: &ProxyRow, oc: &OutboundCluster, p: &ProxyRow, f: &mut Vec<Finding>) {
+    let subject = format!("{} → {}", c.proxy, p.proxy);
+    let mesh = matches!(oc.kind, TlsKind::IstioMtls | TlsKind::Auto);
+    if mesh
+        && !c.roots.is_empty()
+        && !p.roots.is_empty()
+        && !c.roots.iter().any(|r| p.roots.contains(r))
+    {
+        f.push(
+            Finding::new(
+                Level::Error,
+                "root-mismatch",
+                &subject,
+                format!("no root CA in common ({} trusts {}, {} trusts {}): each rejects the other's certificate chain", c.proxy, short(&c.roots), p.proxy, short(&p.roots)),
+            )
+            .at(&format!("{}#{}", c.file, oc.pointer)),
+        );
+    }
+    if let Some(id) = p
+        .identity
+        .as_ref()
+        .filter(|_| mesh || oc.kind == TlsKind::Mutual || oc.kind == TlsKind::Simple)
+    {
+        let id = id.to_string();
+        let rejecting: Vec<&Vec<_>> = oc
+            .san_matchers
+            .iter()
+            .filter(|m| !evaluate(m, &id).accepted())
+            .collect();
+        if !oc.san_matchers.is_empty() && rejecting.len() == oc.san_matchers.len() {
+            let names: Vec<String> = rejecting[0].iter().map(|m| m.to_string()).collect();
+            f.push(
+                Finding::new(
+                    Level::Error,
+                    "san-unsatisfiable",
+                    &subject,
+                    format!("cluster {} accepts only {}, but {} presents {id}: the handshake fails (CERTIFICATE_VERIFY_FAILED)", oc.name, names.join(", "), p.proxy),
+                )
+                .at(&format!("{}#{}", c.file, oc.pointer)),
+            );
+        }
+    }
+    if oc.kind == TlsKind::Plaintext {
+        let mode = p
+            .inbound
+            .iter()
+            .find(|(port, _)| *port == oc.port.map(u32::from))
+            .or_else(|| p.inbound.iter().find(|(port, _)| port.is_none()));
+        if let Some((port, MtlsMode::Strict)) = mode {
+            let port = port.map(|p| p.to_string()).unwrap_or_else(|| "*".into());
+            f.push(
+                Finding::new(
+                    Level::Error,
+                    "plaintext-to-strict",
+                    &subject,
+                    format!("cluster {} sends plaintext, and {} accepts only mTLS on port {port}: connections are reset (503 UC)", oc.name, p.proxy),
+                )
+                .at(&format!("{}#{}", c.file, oc.pointer)),
+            );
+        }
+    }
+}
+
+/// Exact SPIFFE IDs a client's cluster names that no proxy in the bundle presents.
+fn absent_identities(
+    c: &ProxyRow,
+    oc: &OutboundCluster,
+    presented: &BTreeSet<String>,
+    f: &mut Vec<Finding>,
+) {
+    let named: BTreeSet<&str> = oc
+        .san_matchers
+        .iter()
+        .flatten()
+        .filter(|m| {
+            m.matcher.how == MatchKind::Exact
+                && matches!(m.san, SanKind::Uri | SanKind::Any)
+                && m.matcher.value.starts_with("spiffe://")
+        })
+        .map(|m| m.matcher.value.as_str())
+        .collect();
+    for id in named.into_iter().filter(|id| !presented.contains(*id)) {
+        f.push(
+            Finding::new(
+                Level::Warning,
+                "san-identity-absent",
+                format!("{} cluster {}", c.proxy, oc.name),
+                format!("accepts {id}, which no proxy in the bundle presents"),
+            )
+            .at(&format!("{}#{}", c.file, oc.pointer)),
+        );
+    }
+}
+
+fn short(roots: &[String]) -> String {
+    roots
+        .iter()
+        .map(|r| &r[..r.len().min(12)])
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,235 @@
+//! `bundle`: a whole fleet offline. Reads every proxy document of a support bundle (see
+//! `source::bundle`), inspects proxies in parallel (`jobs` threads), keeps one row and a few
+//! fleet facts per proxy (its dump is dropped as soon as the row is made, so memory stays bounded
+//! as proxies are added), then runs the fleet rules across them.
+
+mod fleet;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::Mutex;
+
+use time::OffsetDateTime;
+
+use crate::decode::Pool;
+use crate::model::bundle::{BundleReport, FleetFacts, OutboundCluster, ProxyKind, ProxyRow};
+use crate::model::Report;
+use crate::source::bundle::{Entry, EntryKind, Limits};
+use crate::source::{Input, SourceError};
+
+#[derive(Debug, Clone)]
+pub struct BundleOptions {
+    pub now: OffsetDateTime,
+    /// Worker threads (at least 1).
+    pub jobs: usize,
+    /// `fleet-cert-expiring` below this much time left.
+    pub warn_seconds: i64,
+    pub limits: Limits,
+    pub rules: crate::rules::RuleOptions,
+}
+
+/// Reads and analyses a bundle; `progress` is called with the number of proxies done so far.
+pub fn analyse(
+    path: &Path,
+    pool: &Pool,
+    opts: &BundleOptions,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<BundleReport, SourceError> {
+    let jobs = opts.jobs.max(1);
+    let (tx, rx) = mpsc::sync_channel::<Entry>(jobs * 2);
+    let rx = Mutex::new(rx);
+    let (done_tx, done_rx) = mpsc::channel::<(EntryKind, ProxyRow)>();
+    let refused = std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let done_tx = done_tx.clone();
+            let rx = &rx;
+            scope.spawn(move || loop {
+                let next = rx.lock().map(|r| r.recv());
+                let Ok(Ok(entry)) = next else { break };
+                let kind = entry.kind;
+                if kind == EntryKind::Certs {
+                    continue;
+                }
+                if let Some(r) = row(entry, pool, opts) {
+                    let _ = done_tx.send((kind, r));
+                }
+            });
+        }
+        drop(done_tx);
+        let collector = scope.spawn(|| {
+            let mut rows: BTreeMap<String, (EntryKind, ProxyRow)> = BTreeMap::new();
+            for (kind, row) in done_rx {
+                // `config_dump?include_eds` wins over `config_dump` for the same proxy.
+                let keep = rows.get(&row.proxy).is_none_or(|(k, _)| kind > *k);
+                if keep {
+                    rows.insert(row.proxy.clone(), (kind, row));
+                }
+                progress(rows.len());
+            }
+            rows
+        });
+        let refused = crate::source::bundle::read(path, &opts.limits, &mut |e| {
+            let _ = tx.send(e);
+        });
+        drop(tx);
+        let rows = collector.join().unwrap_or_default();
+        refused.map(|r| (r, rows))
+    });
+    let (refused, rows) = refused?;
+    let proxies: Vec<ProxyRow> = rows.into_values().map(|(_, r)| r).collect();
+    let findings = fleet::findings(&proxies, opts);
+    Ok(BundleReport {
+        schema_version: crate::model::report::SCHEMA_VERSION,
+        source: path.display().to_string(),
+        now: crate::cert::rfc3339(opts.now),
+        proxies,
+        findings,
+        refused,
+    })
+}
+
+fn unreadable(proxy: &str, path: &str, kind: ProxyKind, error: String) -> ProxyRow {
+    ProxyRow {
+        proxy: proxy.to_string(),
+        kind,
+        file: path.to_string(),
+        error: Some(error),
+        identity: None,
+        trust_domain: None,
+        cert_not_after: None,
+        cert_seconds_left: None,
+        roots: Vec::new(),
+        outbound: None,
+        inbound: Vec::new(),
+        findings: 0,
+        warnings: 0,
+        fleet: FleetFacts::default(),
+    }
+}
+
+/// One proxy's row: inspect its dump, keep the row, drop the rest. A JSON file of a tree with no
+/// known layout that parses but is no config dump is not a proxy: no row.
+fn row(entry: Entry, pool: &Pool, opts: &BundleOptions) -> Option<ProxyRow> {
+    let Entry {
+        proxy,
+        path,
+        bytes,
+        kind,
+    } = entry;
+    let generic = kind == EntryKind::AnyJson;
+    let input = Input {
+        name: path.clone(),
+        bytes,
+    };
+    let options = crate::Options {
+        now: opts.now,
+        redact: false,
+        rules: opts.rules.clone(),
+    };
+    let report = match crate::inspect_with(&input, None, pool, &options) {
+        Ok(r) => r,
+        Err(e) => {
+            let msg = e.to_string();
+            if msg.contains("ztunnel") {
+                return Some(unreadable(&proxy, &path, ProxyKind::Ztunnel, msg));
+            }
+            let shape = matches!(e, crate::Error::Source(SourceError::Shape { .. }));
+            if generic && shape {
+                return None;
+            }
+            return Some(unreadable(&proxy, &path, ProxyKind::Unreadable, msg));
+        }
+    };
+    if report.document != crate::source::DocumentKind::ConfigDump {
+        if generic {
+            return None;
+        }
+        let what = format!("{path}: a {}, not a config dump", report.document.label());
+        return Some(unreadable(&proxy, &path, ProxyKind::Unreadable, what));
+    }
+    Some(summarise(&proxy, &path, &report))
+}
+
+fn summarise(proxy: &str, path: &str, r: &Report) -> ProxyRow {
+    let identity = r.identity.as_ref();
+    let leaf = identity
+        .and_then(|i| r.secrets.iter().find(|s| s.name == i.secret))
+        .and_then(|s| s.certificates.first());
+    let errors = r.error_count();
+    let serves = serves(r);
+    let clusters = r
+        .clusters
+        .iter()
+        .filter_map(|c| {
+            let n = c.istio.as_ref().filter(|n| n.direction == "outbound")?;
+            Some(OutboundCluster {
+                name: c.name.clone(),
+                fqdn: n.fqdn.clone(),
+                port: n.port,
+                kind: c.tls.kind(),
+                san_matchers: c
+                    .tls
+                    .contexts()
+                    .map(|ctx| ctx.san_matchers.clone())
+                    .collect(),
+                pointer: c.pointer.clone(),
+            })
+        })
+        .collect();
+    let certificates = r
+        .secrets
+        .iter()
+        .filter(|s| s.state.in_force())
+        .flat_map(|s| {
+            s.certificates
+                .iter()
+                .map(move |c| (s.label(), c.not_after.clone(), c.seconds_left))
+        })
+        .collect();
+    ProxyRow {
+        proxy: proxy.to_string(),
+        kind: ProxyKind::Envoy,
+        file: path.to_string(),
+        error: (errors > 0).then(|| format!("{errors} value(s) could not be decoded")),
+        identity: identity.and_then(|i| i.spiffe_id.clone()),
+        trust_domain: identity.and_then(|i| i.trust_domain.clone()),
+        cert_not_after: leaf.map(|c| c.not_after.clone()),
+        cert_seconds_left: leaf.map(|c| c.seconds_left),
+        roots: r.trusted_roots().into_keys().collect(),
+        outbound: Some(r.outbound.mode),
+        inbound: r.inbound.iter().map(|p| (p.port, p.mode)).collect(),
+        findings: r.findings.iter().filter(|f| f.level.fails()).count(),
+        warnings: r.warnings.iter().map(|w| w.count).sum(),
+        fleet: FleetFacts {
+            serves,
+            clusters,
+            certificates,
+        },
+    }
+}
+
+/// The services a proxy serves: FQDNs in its inbound cluster names (Istio ≤ 1.7), and Istio's
+/// node cluster `app.namespace` (the workload's app label), read as `app.namespace.svc.cluster.local`.
+fn serves(r: &Report) -> Vec<String> {
+    let mut out: Vec<String> = r
+        .clusters
+        .iter()
+        .filter_map(|c| c.istio.as_ref())
+        .filter(|n| n.direction == "inbound" && n.fqdn.contains('.'))
+        .map(|n| n.fqdn.clone())
+        .collect();
+    if let Some((app, ns)) = r
+        .node
+        .as_ref()
+        .and_then(|n| n.cluster.as_deref())
+        .and_then(|c| c.split_once('.'))
+    {
+        if !app.is_empty() && !ns.is_empty() && !ns.contains('.') {
+            out.push(format!("{app}.{ns}.svc.cluster.local"));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}

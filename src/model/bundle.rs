@@ -1,0 +1,80 @@
+//! A fleet of proxies read from a support bundle: one row per proxy (what `bundle` prints), the
+//! facts the fleet rules compare across proxies, and the fleet's own findings.
+
+use serde::Serialize;
+
+use super::ids::{SpiffeId, TrustDomain};
+use super::policy::{MtlsMode, OutboundMode};
+use super::tls::{SanMatcher, TlsKind};
+use super::Finding;
+use crate::source::bundle::Refused;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProxyKind {
+    Envoy,
+    /// Istio ambient's ztunnel: recognised, not analysed.
+    Ztunnel,
+    /// Its dump could not be read or decoded: the row says why.
+    Unreadable,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProxyRow {
+    /// `namespace/pod`, or the file's path.
+    pub proxy: String,
+    pub kind: ProxyKind,
+    /// The bundle file analysed for it.
+    pub file: String,
+    pub error: Option<String>,
+    pub identity: Option<SpiffeId>,
+    pub trust_domain: Option<TrustDomain>,
+    /// Of the workload certificate.
+    pub cert_not_after: Option<String>,
+    pub cert_seconds_left: Option<i64>,
+    /// SHA-256 fingerprints of the roots it trusts.
+    pub roots: Vec<String>,
+    pub outbound: Option<OutboundMode>,
+    /// Inbound mTLS mode per port (`null` port: every other port).
+    pub inbound: Vec<(Option<u32>, MtlsMode)>,
+    /// Its own findings (error and warning) and decoding warnings.
+    pub findings: usize,
+    pub warnings: usize,
+    /// What the fleet rules compare; not printed.
+    #[serde(skip)]
+    pub fleet: FleetFacts,
+}
+
+/// The few facts of a proxy the fleet rules need; everything else of its dump is dropped once the
+/// row is made.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FleetFacts {
+    /// Service FQDNs it serves (inbound cluster names, or Istio's `app.namespace` node cluster).
+    pub serves: Vec<String>,
+    pub clusters: Vec<OutboundCluster>,
+    /// `(secret, not_after, seconds_left)` of every certificate in force.
+    pub certificates: Vec<(String, String, i64)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboundCluster {
+    pub name: String,
+    pub fqdn: String,
+    pub port: Option<u16>,
+    pub kind: TlsKind,
+    /// The SAN matchers of each of its TLS contexts.
+    pub san_matchers: Vec<Vec<SanMatcher>>,
+    pub pointer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BundleReport {
+    pub schema_version: u32,
+    pub source: String,
+    pub now: String,
+    pub proxies: Vec<ProxyRow>,
+    /// Findings that need several proxies (docs/rules.md), subject `namespace/pod …`.
+    pub findings: Vec<Finding>,
+    /// Bundle entries not read, and why.
+    pub refused: Vec<Refused>,
+}

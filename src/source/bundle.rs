@@ -1,0 +1,410 @@
+//! Bytes in from a support bundle: an `istioctl bug-report` (`.tar.gz` or extracted, with or
+//! without the `bug-report/` prefix), an `egctl x collect` tree, an OpenShift must-gather, or any
+//! directory of dumps. Archives are read as a stream, never extracted: entries with `..` or
+//! absolute paths, links, devices, or beyond the size limits are refused one by one (the rest is
+//! read), and nothing is ever written anywhere.
+
+use std::io::Read;
+use std::path::{Component, Path};
+
+use super::SourceError;
+
+/// What a bundle file is to a proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EntryKind {
+    /// `config_dump?include_eds` (preferred) or another config dump.
+    ConfigDump { with_eds: bool },
+    /// Envoy's `/certs`.
+    Certs,
+    /// A JSON file in a tree of no known layout: a proxy if it is a config dump, else ignored.
+    AnyJson,
+}
+
+/// One proxy document found in the bundle.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// `namespace/pod`, or the file's path for a plain tree of dumps.
+    pub proxy: String,
+    pub kind: EntryKind,
+    /// Where it is in the bundle.
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+/// An entry not read, and why.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Refused {
+    pub path: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest single file read.
+    pub entry_bytes: u64,
+    /// Largest total of decompressed bytes read from an archive (gzip bombs).
+    pub total_bytes: u64,
+    /// Most archive entries looked at.
+    pub entries: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            entry_bytes: 1 << 30,
+            total_bytes: 16 << 30,
+            entries: 2_000_000,
+        }
+    }
+}
+
+/// Which proxy (and which document of it) a path in a bundle is, if any.
+pub fn classify(path: &str) -> Option<(String, EntryKind)> {
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    let file = *parts.last()?;
+    let at = |name: &str| parts.iter().rposition(|p| *p == name);
+    // istioctl bug-report: proxies/<ns>/<pod>/<file>
+    if let Some(i) = at("proxies").filter(|i| parts.len() == i + 4) {
+        let proxy = format!("{}/{}", parts[i + 1], parts[i + 2]);
+        return match file {
+            "config_dump?include_eds" => Some((proxy, EntryKind::ConfigDump { with_eds: true })),
+            "config_dump" => Some((proxy, EntryKind::ConfigDump { with_eds: false })),
+            "certs" => Some((proxy, EntryKind::Certs)),
+            _ => None,
+        };
+    }
+    // egctl x collect: config-dumps/<ns>/<pod>.json
+    if let Some(i) = at("config-dumps").filter(|i| parts.len() == i + 3) {
+        let pod = file.strip_suffix(".json")?;
+        return Some((
+            format!("{}/{pod}", parts[i + 1]),
+            EntryKind::ConfigDump { with_eds: false },
+        ));
+    }
+    // must-gather: namespaces/<ns>/pods/<pod>/…config_dump….json
+    if let Some(i) =
+        at("pods").filter(|i| *i >= 2 && parts[i - 2] == "namespaces" && parts.len() > i + 2)
+    {
+        if file.contains("config_dump") && file.ends_with(".json") {
+            return Some((
+                format!("{}/{}", parts[i - 1], parts[i + 1]),
+                EntryKind::ConfigDump { with_eds: false },
+            ));
+        }
+        return None;
+    }
+    // Any other tree of dumps: each JSON file is a proxy, named by its path.
+    let known_layout = ["proxies", "config-dumps", "namespaces"]
+        .iter()
+        .any(|l| parts.contains(l));
+    if !known_layout && (file.ends_with(".json") || file.ends_with(".json.gz")) {
+        return Some((parts.join("/"), EntryKind::AnyJson));
+    }
+    None
+}
+
+/// Why a path from an archive may not be used, if it may not.
+fn unsafe_path(p: &Path) -> Option<&'static str> {
+    for c in p.components() {
+        match c {
+            Component::ParentDir => return Some("path contains `..`"),
+            Component::RootDir | Component::Prefix(_) => return Some("absolute path"),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Counts what passes through, and stops at a limit (a gzip bomb reads as an error, not forever).
+struct Counted<R> {
+    inner: R,
+    read: u64,
+    limit: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.read >= self.limit {
+            return Err(std::io::Error::other(format!(
+                "more than {} decompressed bytes",
+                self.limit
+            )));
+        }
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// Reads a bundle (a directory, or a `.tar.gz`/`.tgz`/`.tar` file) and hands every proxy document
+/// to `sink` as it is read. Returns the entries refused.
+pub fn read(
+    path: &Path,
+    limits: &Limits,
+    sink: &mut dyn FnMut(Entry),
+) -> Result<Vec<Refused>, SourceError> {
+    let name = path.display().to_string();
+    let io = |source| SourceError::Io {
+        name: name.clone(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.is_dir() {
+        let mut refused = Vec::new();
+        walk(path, path, limits, 0, sink, &mut refused);
+        refused.sort();
+        return Ok(refused);
+    }
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut magic = [0u8; 2];
+    let n = file.read(&mut magic).map_err(io)?;
+    drop(file);
+    let file = std::fs::File::open(path).map_err(io)?;
+    let reader: Box<dyn Read> = if n == 2 && magic == [0x1f, 0x8b] {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    read_tar(
+        &name,
+        Counted {
+            inner: reader,
+            read: 0,
+            limit: limits.total_bytes,
+        },
+        limits,
+        sink,
+    )
+}
+
+fn read_tar(
+    name: &str,
+    stream: impl Read,
+    limits: &Limits,
+    sink: &mut dyn FnMut(Entry),
+) -> Result<Vec<Refused>, SourceError> {
+    let mut archive = tar::Archive::new(stream);
+    let mut refused = Vec::new();
+    let entries = archive.entries().map_err(|e| SourceError::Shape {
+        name: name.into(),
+        what: format!("not a tar archive: {e}"),
+    })?;
+    for (seen, entry) in entries.enumerate() {
+        let mut entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                // A corrupt stream (truncated, bad gzip trailer, over the total limit): keep what
+                // was read, say where it stopped.
+                refused.push(Refused {
+                    path: format!("{name} (after {seen} entries)"),
+                    reason: format!("archive unreadable from here: {e}"),
+                });
+                break;
+            }
+        };
+        if seen as u64 >= limits.entries {
+            refused.push(Refused {
+                path: name.into(),
+                reason: format!("more than {} entries: the rest is not read", limits.entries),
+            });
+            break;
+        }
+        let path = match entry.path() {
+            Ok(p) => p.into_owned(),
+            Err(e) => {
+                refused.push(Refused {
+                    path: "(unreadable name)".into(),
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let shown = path.display().to_string();
+        let kind = entry.header().entry_type();
+        if kind.is_dir() {
+            continue;
+        }
+        // Any entry escaping the archive is refused, proxy document or not: it is hostile.
+        if let Some(why) = unsafe_path(&path) {
+            refused.push(Refused {
+                path: shown,
+                reason: why.into(),
+            });
+            continue;
+        }
+        let Some((proxy, doc)) = classify(&shown) else {
+            continue;
+        };
+        if !kind.is_file() {
+            let what = if kind.is_symlink() {
+                "a symbolic link"
+            } else if kind.is_hard_link() {
+                "a hard link"
+            } else {
+                "not a regular file (device, fifo…)"
+            };
+            refused.push(Refused {
+                path: shown,
+                reason: format!("{what}: not followed"),
+            });
+            continue;
+        }
+        let size = entry.header().size().unwrap_or(u64::MAX);
+        if size > limits.entry_bytes {
+            refused.push(Refused {
+                path: shown,
+                reason: format!(
+                    "{size} bytes, over the {}-byte limit per file",
+                    limits.entry_bytes
+                ),
+            });
+            continue;
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        if let Err(e) = (&mut entry)
+            .take(limits.entry_bytes + 1)
+            .read_to_end(&mut bytes)
+        {
+            refused.push(Refused {
+                path: shown,
+                reason: format!("cannot read: {e}"),
+            });
+            continue;
+        }
+        sink(Entry {
+            proxy,
+            kind: doc,
+            path: shown,
+            bytes,
+        });
+    }
+    refused.sort();
+    Ok(refused)
+}
+
+fn walk(
+    root: &Path,
+    dir: &Path,
+    limits: &Limits,
+    depth: usize,
+    sink: &mut dyn FnMut(Entry),
+    refused: &mut Vec<Refused>,
+) {
+    let shown = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
+    if depth > 64 {
+        refused.push(Refused {
+            path: shown(dir),
+            reason: "nested more than 64 directories deep".into(),
+        });
+        return;
+    }
+    let mut children: Vec<_> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.filter_map(Result::ok).map(|e| e.path()).collect(),
+        Err(e) => {
+            refused.push(Refused {
+                path: shown(dir),
+                reason: format!("cannot list: {e}"),
+            });
+            return;
+        }
+    };
+    children.sort();
+    for p in children {
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if meta.is_dir() {
+            walk(root, &p, limits, depth + 1, sink, refused);
+            continue;
+        }
+        let rel = shown(&p);
+        let Some((proxy, kind)) = classify(&rel) else {
+            continue;
+        };
+        if meta.file_type().is_symlink() {
+            refused.push(Refused {
+                path: rel,
+                reason: "a symbolic link: not followed".into(),
+            });
+        } else if !meta.is_file() {
+            refused.push(Refused {
+                path: rel,
+                reason: "not a regular file (device, fifo…)".into(),
+            });
+        } else if meta.len() > limits.entry_bytes {
+            refused.push(Refused {
+                path: rel,
+                reason: format!(
+                    "{} bytes, over the {}-byte limit per file",
+                    meta.len(),
+                    limits.entry_bytes
+                ),
+            });
+        } else {
+            match super::read_path(&p) {
+                Ok(input) => sink(Entry {
+                    proxy,
+                    kind,
+                    path: rel,
+                    bytes: input.bytes,
+                }),
+                Err(e) => refused.push(Refused {
+                    path: rel,
+                    reason: e.to_string(),
+                }),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts() {
+        let c = |p: &str| classify(p);
+        assert_eq!(
+            c("bug-report/proxies/shop/cart-1/config_dump?include_eds"),
+            Some((
+                "shop/cart-1".into(),
+                EntryKind::ConfigDump { with_eds: true }
+            ))
+        );
+        assert_eq!(
+            c("proxies/shop/cart-1/certs"),
+            Some(("shop/cart-1".into(), EntryKind::Certs))
+        );
+        assert_eq!(c("proxies/shop/cart-1/clusters"), None);
+        assert_eq!(
+            c("bug-report/proxies/istio-system/istiod/debug/syncz.json"),
+            None
+        );
+        assert_eq!(
+            c("out/config-dumps/default/gw-1.json"),
+            Some((
+                "default/gw-1".into(),
+                EntryKind::ConfigDump { with_eds: false }
+            ))
+        );
+        assert_eq!(
+            c("must-gather/namespaces/shop/pods/cart-1/istio-proxy/config_dump_proxy.json"),
+            Some((
+                "shop/cart-1".into(),
+                EntryKind::ConfigDump { with_eds: false }
+            ))
+        );
+        assert_eq!(
+            c("dumps/a/b.json"),
+            Some(("dumps/a/b.json".into(), EntryKind::AnyJson))
+        );
+        assert!(
+            unsafe_path(Path::new("../etc/passwd")).is_some()
+                && unsafe_path(Path::new("/etc/x")).is_some()
+        );
+        assert!(unsafe_path(Path::new("proxies/a/b/certs")).is_none());
+    }
+}
