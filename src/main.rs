@@ -339,6 +339,10 @@ enum Command {
         /// Report certificates anywhere in the fleet expiring within this (fleet-cert-expiring).
         #[arg(long, value_name = "DURATION", default_value = "24h")]
         warn: Span,
+        /// Fleet expectations: per-proxy expectations selected by namespace/pod/identity globs
+        /// (docs/expectations.md); failures are drift (exit 1).
+        #[arg(long = "expect", value_name = "FILE")]
+        expectations: Option<PathBuf>,
         /// Largest single file read from the bundle, in bytes.
         #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
         max_file_bytes: u64,
@@ -450,6 +454,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             path,
             jobs,
             warn,
+            expectations,
             max_file_bytes,
             max_total_bytes,
             common,
@@ -459,7 +464,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 total_bytes: max_total_bytes,
                 ..Default::default()
             };
-            return bundle(&path, jobs, warn, limits, &common);
+            let expect = match expectations {
+                Some(f) => {
+                    let input = envinspect::source::read_path(&f)?;
+                    let parsed = envinspect::expect::fleet::FleetExpectations::parse(
+                        &input.name,
+                        &input.bytes,
+                    )?;
+                    Some((input.name, parsed))
+                }
+                None => None,
+            };
+            return bundle(&path, jobs, warn, limits, expect, &common);
         }
         Some(Command::Rules { output }) => {
             let mut out = io::BufWriter::new(io::stdout().lock());
@@ -665,6 +681,7 @@ fn bundle(
     jobs: Option<usize>,
     warn: Span,
     limits: envinspect::source::bundle::Limits,
+    expect: Option<(String, envinspect::expect::fleet::FleetExpectations)>,
     common: &Common,
 ) -> Result<ExitCode> {
     let o = common.when.options()?;
@@ -679,6 +696,7 @@ fn bundle(
         warn_seconds: warn.seconds(),
         limits,
         rules: o.rules,
+        expect,
     };
     // Progress on stderr only when it is a terminal; nothing otherwise.
     let tty = io::stderr().is_terminal();

@@ -27,6 +27,8 @@ pub struct BundleOptions {
     pub warn_seconds: i64,
     pub limits: Limits,
     pub rules: crate::rules::RuleOptions,
+    /// `--expect`: expectations applied per proxy, and the file's name.
+    pub expect: Option<(String, crate::expect::fleet::FleetExpectations)>,
 }
 
 /// Reads and analyses a bundle; `progress` is called with the number of proxies done so far.
@@ -104,6 +106,8 @@ fn unreadable(proxy: &str, path: &str, kind: ProxyKind, error: String) -> ProxyR
         inbound: Vec::new(),
         findings: 0,
         warnings: 0,
+        expectations: 0,
+        drift: Vec::new(),
         fleet: FleetFacts::default(),
     }
 }
@@ -148,7 +152,29 @@ fn row(entry: Entry, pool: &Pool, opts: &BundleOptions) -> Option<ProxyRow> {
         let what = format!("{path}: a {}, not a config dump", report.document.label());
         return Some(unreadable(&proxy, &path, ProxyKind::Unreadable, what));
     }
-    Some(summarise(&proxy, &path, &report))
+    let mut row = summarise(&proxy, &path, &report);
+    if let Some((name, fleet)) = &opts.expect {
+        let id = row.identity.as_ref().map(|i| i.to_string());
+        for (i, item) in fleet
+            .proxies
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| it.select.matches(&proxy, id.as_deref()))
+        {
+            let input = crate::expect::CheckInput {
+                expectations_name: format!("{name} proxies[{i}]"),
+                ..Default::default()
+            };
+            let c = crate::expect::check(&report, &item.expect, &input);
+            row.expectations += c.results.len();
+            row.drift.extend(
+                c.results
+                    .into_iter()
+                    .filter(|r| r.status == crate::model::check::CheckStatus::Fail),
+            );
+        }
+    }
+    Some(row)
 }
 
 fn summarise(proxy: &str, path: &str, r: &Report) -> ProxyRow {
@@ -201,6 +227,8 @@ fn summarise(proxy: &str, path: &str, r: &Report) -> ProxyRow {
         inbound: r.inbound.iter().map(|p| (p.port, p.mode)).collect(),
         findings: r.findings.iter().filter(|f| f.level.fails()).count(),
         warnings: r.warnings.iter().map(|w| w.count).sum(),
+        expectations: 0,
+        drift: Vec::new(),
         fleet: FleetFacts {
             serves,
             clusters,

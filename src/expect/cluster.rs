@@ -10,8 +10,9 @@ use super::{ClusterExpect, Expectations, Select, TlsKind};
 use crate::model::check::Failure;
 use crate::model::{Cluster, Report, TlsContext};
 
-/// A glob on cluster names: `*` any run, `?` one character; nothing else is special.
-fn glob(pattern: &str, name: &str) -> bool {
+/// A glob: `*` any run, `?` one character; nothing else is special. On cluster names here, and
+/// on proxy names and identities in fleet expectations.
+pub fn glob(pattern: &str, name: &str) -> bool {
     let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
     let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
     while ni < n.len() {

@@ -4,6 +4,7 @@
 
 mod check;
 mod cluster;
+pub mod fleet;
 mod generate;
 pub mod rules;
 pub mod san;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::model::tls::TlsKind;
 use crate::model::{Fingerprint, MtlsMode, OutboundMode, ServerName, SpiffeId, TrustDomain};
 pub use check::{check, CheckInput};
+pub use cluster::glob;
 pub use generate::{generate, GenerateOptions, Generated};
 pub use span::Span;
 

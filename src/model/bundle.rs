@@ -40,6 +40,9 @@ pub struct ProxyRow {
     /// Its own findings (error and warning) and decoding warnings.
     pub findings: usize,
     pub warnings: usize,
+    /// With `--expect`: how many expectations applied to it, and those that failed.
+    pub expectations: usize,
+    pub drift: Vec<super::check::CheckResult>,
     /// What the fleet rules compare; not printed.
     #[serde(skip)]
     pub fleet: FleetFacts,

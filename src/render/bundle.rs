@@ -38,7 +38,8 @@ pub fn render_bundle(
         b.proxies.len(),
         b.refused.len()
     )?;
-    let mut t = Table::new(&[
+    let expect = b.proxies.iter().any(|p| p.expectations > 0);
+    let mut header = vec![
         "PROXY",
         "IDENTITY",
         "TRUST DOMAIN",
@@ -48,7 +49,11 @@ pub fn render_bundle(
         "INBOUND",
         "FINDINGS",
         "WARNINGS",
-    ]);
+    ];
+    if expect {
+        header.push("DRIFT");
+    }
+    let mut t = Table::new(&header);
     for p in &b.proxies {
         if p.kind != ProxyKind::Envoy {
             let what = match p.kind {
@@ -102,6 +107,11 @@ pub fn render_bundle(
             p.findings.to_string(),
             p.warnings.to_string(),
         ]);
+        if expect {
+            if let Some(row) = t.last_row() {
+                row.push(format!("{}/{}", p.drift.len(), p.expectations));
+            }
+        }
     }
     t.write(w)?;
     if !b.findings.is_empty() {
@@ -113,6 +123,29 @@ pub fn render_bundle(
                 f.rule.into(),
                 f.subject.clone(),
                 f.message.clone(),
+            ]);
+        }
+        t.write(w)?;
+    }
+    let drift: Vec<_> = b
+        .proxies
+        .iter()
+        .flat_map(|p| {
+            p.drift
+                .iter()
+                .flat_map(move |r| r.failures.iter().map(move |f| (p, r, f)))
+        })
+        .collect();
+    if !drift.is_empty() {
+        writeln!(w, "\nDRIFT")?;
+        let mut t = Table::new(&["PROXY", "RULE", "SUBJECT", "EXPECTED", "ACTUAL"]);
+        for (p, r, f) in drift {
+            t.row(vec![
+                p.proxy.clone(),
+                r.rule.into(),
+                f.subject.clone(),
+                f.expected.clone(),
+                f.actual.clone(),
             ]);
         }
         t.write(w)?;

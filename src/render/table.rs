@@ -20,6 +20,11 @@ impl Table {
         self.rows.push(cells);
     }
 
+    /// The row added last, to extend it.
+    pub fn last_row(&mut self) -> Option<&mut Vec<String>> {
+        self.rows.last_mut()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }

@@ -426,3 +426,57 @@ fn other_fleet_rules_fire_where_they_should() {
     );
     assert!(rules(&d, &["--now", super::NOW]).contains("plaintext-to-strict"));
 }
+
+/// `bundle --expect`: expectations per proxy, selected by globs; drift makes exit 1.
+#[test]
+fn fleet_expectations_apply_per_proxy() {
+    let d = dir("expect");
+    write_tree(&d, &bug_report()[..3]);
+    let fleet = d.join("fleet.yaml");
+    std::fs::write(
+        &fleet,
+        "version: 1\nproxies:\n- select: {namespace: default, pod: 'bar-*'}\n  expect:\n    version: 1\n    identity: {spiffe_id: 'spiffe://cluster.local/ns/default/sa/bar'}\n- select: {identity: 'spiffe://cluster.local/ns/default/sa/client'}\n  expect:\n    version: 1\n    identity: {trust_domain: cluster.local}\n    secrets: {active: [default, ROOTCA]}\n",
+    )
+    .unwrap();
+    let run = envinspect(&[
+        "bundle",
+        &d.display().to_string(),
+        "--expect",
+        &fleet.display().to_string(),
+        "--now",
+        NOW_140,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let by: std::collections::BTreeMap<&str, (u64, Vec<&str>)> = doc["proxies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let rules = p["drift"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["rule"].as_str().unwrap())
+                .collect();
+            (
+                p["proxy"].as_str().unwrap(),
+                (p["expectations"].as_u64().unwrap(), rules),
+            )
+        })
+        .collect();
+    assert_eq!(by["default/bar-1"], (1, vec!["drift-identity"]));
+    assert_eq!(by["default/client-1"], (3, vec![]));
+    assert_eq!(by["default/foo-1"], (0, vec![]));
+    std::fs::write(&fleet, "version: 1\nproxies:\n- selec: {}\n").unwrap();
+    let bad = envinspect(&[
+        "bundle",
+        &d.display().to_string(),
+        "--expect",
+        &fleet.display().to_string(),
+    ]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("fleet.yaml:3:"), "{}", bad.stderr);
+}

@@ -1,0 +1,115 @@
+//! Fleet expectations for `bundle --expect`: expectations applied per proxy, each item selecting
+//! proxies by namespace, pod and identity globs.
+//!
+//! ```yaml
+//! version: 1
+//! proxies:
+//! - select: {namespace: shop, pod: "cart-*"}
+//!   expect: {version: 1, outbound: {policy: REGISTRY_ONLY}}
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use super::{glob, ExpectError, Expectations, VERSION};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FleetExpectations {
+    pub version: u32,
+    pub proxies: Vec<FleetItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FleetItem {
+    #[serde(default)]
+    pub select: ProxySelect,
+    pub expect: Expectations,
+}
+
+/// Globs (`*`, `?`); an absent one matches every proxy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxySelect {
+    pub namespace: Option<String>,
+    pub pod: Option<String>,
+    pub identity: Option<String>,
+}
+
+impl ProxySelect {
+    /// `proxy` is `namespace/pod` (or a file path, matched as the pod).
+    pub fn matches(&self, proxy: &str, identity: Option<&str>) -> bool {
+        let (ns, pod) = proxy
+            .split_once('/')
+            .filter(|(_, p)| !p.contains('/'))
+            .unwrap_or(("", proxy));
+        let ok = |pat: &Option<String>, v: &str| pat.as_deref().is_none_or(|p| glob(p, v));
+        ok(&self.namespace, ns)
+            && ok(&self.pod, pod)
+            && self
+                .identity
+                .as_deref()
+                .is_none_or(|p| identity.is_some_and(|i| glob(p, i)))
+    }
+}
+
+impl FleetExpectations {
+    /// YAML or JSON, errors with line and column as for [`Expectations::parse`].
+    pub fn parse(name: &str, bytes: &[u8]) -> Result<Self, ExpectError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| ExpectError::Invalid {
+            name: name.into(),
+            what: format!("not UTF-8 text ({e})"),
+        })?;
+        let f: FleetExpectations = serde_norway::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .location()
+                .map(|l| (l.line(), l.column()))
+                .unwrap_or((0, 0));
+            let what = e.to_string();
+            let what = what.split(" at line ").next().unwrap_or(&what).to_string();
+            ExpectError::Syntax {
+                name: name.into(),
+                line,
+                column,
+                what,
+            }
+        })?;
+        if f.version != VERSION || f.proxies.iter().any(|p| p.expect.version != VERSION) {
+            return Err(ExpectError::Invalid {
+                name: name.into(),
+                what: format!("only version {VERSION} is supported"),
+            });
+        }
+        Ok(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selection_and_parsing() {
+        let s = ProxySelect {
+            namespace: Some("shop".into()),
+            pod: Some("cart-*".into()),
+            identity: None,
+        };
+        assert!(s.matches("shop/cart-7d9", None));
+        assert!(!s.matches("web/cart-7d9", None) && !s.matches("shop/pay-1", None));
+        let id = ProxySelect {
+            identity: Some("spiffe://cluster.local/ns/shop/*".into()),
+            ..Default::default()
+        };
+        assert!(
+            id.matches("x/y", Some("spiffe://cluster.local/ns/shop/sa/cart"))
+                && !id.matches("x/y", None)
+        );
+        let f = FleetExpectations::parse("f.yaml", b"version: 1\nproxies:\n- select: {pod: 'a-*'}\n  expect: {version: 1, outbound: {policy: ALLOW_ANY}}\n").unwrap();
+        assert_eq!(f.proxies.len(), 1);
+        let e = FleetExpectations::parse("f.yaml", b"version: 1\nproxies:\n- selct: {}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("f.yaml:3:"), "{e}");
+    }
+}
