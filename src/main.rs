@@ -705,7 +705,7 @@ fn bundle(
             eprint!("\renvinspect: {n} proxies analysed");
         }
     };
-    let report = envinspect::bundle::analyse(path, &envinspect::Pool::load()?, &opts, &progress)?;
+    let report = envinspect::bundle::analyse(path, &opts, &progress)?;
     if tty {
         eprint!("\r\x1b[2K");
     }

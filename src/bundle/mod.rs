@@ -34,11 +34,11 @@ pub struct BundleOptions {
 /// Reads and analyses a bundle; `progress` is called with the number of proxies done so far.
 pub fn analyse(
     path: &Path,
-    pool: &Pool,
     opts: &BundleOptions,
     progress: &(dyn Fn(usize) + Sync),
-) -> Result<BundleReport, SourceError> {
+) -> Result<BundleReport, crate::Error> {
     let jobs = opts.jobs.max(1);
+    let pool_error = Mutex::new(None);
     let (tx, rx) = mpsc::sync_channel::<Entry>(jobs * 2);
     let rx = Mutex::new(rx);
     let (done_tx, done_rx) = mpsc::channel::<(EntryKind, ProxyRow)>();
@@ -46,15 +46,34 @@ pub fn analyse(
         for _ in 0..jobs {
             let done_tx = done_tx.clone();
             let rx = &rx;
-            scope.spawn(move || loop {
-                let next = rx.lock().map(|r| r.recv());
-                let Ok(Ok(entry)) = next else { break };
-                let kind = entry.kind;
-                if kind == EntryKind::Certs {
-                    continue;
-                }
-                if let Some(r) = row(entry, pool, opts) {
-                    let _ = done_tx.send((kind, r));
+            let pool_error = &pool_error;
+            scope.spawn(move || {
+                // Each worker decodes with its own descriptor pool, loaded while the bundle is
+                // already being read: a shared pool makes every descriptor clone bump the same
+                // atomic counters, and two threads then run no faster than one (measured: 2 jobs,
+                // twice the CPU, the same wall time).
+                let pool = match Pool::load() {
+                    Ok(p) => p,
+                    Err(e) => {
+                        if let Ok(mut slot) = pool_error.lock() {
+                            *slot = Some(e);
+                        }
+                        // Drain, so the reader is never blocked on a full channel.
+                        while let Ok(Ok(_)) = rx.lock().map(|r| r.recv()) {}
+                        return;
+                    }
+                };
+                let pool = &pool;
+                loop {
+                    let next = rx.lock().map(|r| r.recv());
+                    let Ok(Ok(entry)) = next else { break };
+                    let kind = entry.kind;
+                    if kind == EntryKind::Certs {
+                        continue;
+                    }
+                    if let Some(r) = row(entry, pool, opts) {
+                        let _ = done_tx.send((kind, r));
+                    }
                 }
             });
         }
@@ -78,6 +97,9 @@ pub fn analyse(
         let rows = collector.join().unwrap_or_default();
         refused.map(|r| (r, rows))
     });
+    if let Some(e) = pool_error.into_inner().ok().flatten() {
+        return Err(e.into());
+    }
     let (refused, rows) = refused?;
     let proxies: Vec<ProxyRow> = rows.into_values().map(|(_, r)| r).collect();
     let findings = fleet::findings(&proxies, opts);

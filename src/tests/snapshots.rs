@@ -210,6 +210,7 @@ fn help_and_version() {
         &["diff", "--help"],
         &["trace", "--help"],
         &["rules", "--help"],
+        &["bundle", "--help"],
         &["--version"],
     ] {
         let run = envinspect(args);

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Bundle benchmark: a synthetic 200-proxy istioctl bug-report built from the real fixtures, analysed
+# with 1 job and with 2, in the same run. Prints wall time, peak RSS and the speed-up ratio.
+# Usage: bash benches/bundle.sh [PROXIES]   (default 200; builds the release binary first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-200}
+cargo build --release --locked --quiet
+BIN=target/release/envinspect
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+# Real dumps of several shapes, cycled over the proxies (pod names differ, content repeats).
+SRC=(
+  fixtures/envoy-1.40/config_dump_include_eds.json
+  fixtures/istio/istioctl/cmd/testdata/describe/productpage-v1-c7765c886-v99jb.json
+  fixtures/istio/istioctl/cmd/testdata/describe/ratings-v1-f745cf57b-vfwcv.json
+  fixtures/istio/istioctl/pkg/proxyconfig/testdata/config_dump.json
+  fixtures/istio/istioctl/pkg/writer/envoy/configdump/testdata/secret/istio/config_dump.json
+)
+for i in $(seq 1 "$N"); do
+  d="$WORK/bug-report/proxies/ns$((i % 10))/pod-$i"
+  mkdir -p "$d"
+  cp "${SRC[$((i % ${#SRC[@]}))]}" "$d/config_dump?include_eds"
+done
+tar -C "$WORK" -czf "$WORK/bug-report.tar.gz" bug-report
+BYTES=$(du -sb "$WORK/bug-report" | cut -f1)
+run() { # jobs input -> "seconds peak_kb"
+  /usr/bin/time -o "$WORK/time" -f '%e %M' "$BIN" bundle "$2" --jobs "$1" --now 2024-11-01T00:00:00Z -o json >/dev/null 2>&1 || true
+  tail -1 "$WORK/time"
+}
+printf '%d proxies, %d MB of dumps\n' "$N" $((BYTES / 1000000))
+printf '%-28s %8s %10s\n' "case" "seconds" "peak MB"
+declare -A T
+for input in dir tgz; do
+  path="$WORK/bug-report"; [ "$input" = tgz ] && path="$WORK/bug-report.tar.gz"
+  for jobs in 1 2; do
+    read -r s kb < <(run "$jobs" "$path")
+    T[$input$jobs]=$s
+    printf '%-28s %8s %10d\n' "$input, --jobs $jobs" "$s" $((kb / 1024))
+  done
+done
+awk -v a="${T[dir1]}" -v b="${T[dir2]}" -v c="${T[tgz1]}" -v d="${T[tgz2]}" \
+  'BEGIN { printf "speed-up with 2 jobs: directory %.2fx, tar.gz %.2fx (goal >= 1.7x)\n", a/b, c/d }'
