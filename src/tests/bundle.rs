@@ -480,3 +480,26 @@ fn fleet_expectations_apply_per_proxy() {
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("fleet.yaml:3:"), "{}", bad.stderr);
 }
+
+/// A `.tar.gz` cut short (a corrupt gzip trailer, a download stopped early): what was read is
+/// analysed, and the cut is reported.
+#[test]
+fn a_truncated_archive_keeps_what_was_read() {
+    let files = bug_report();
+    let path = dir("cut").join("cut.tar.gz");
+    let archive = tar_gz(&path, &files, |_| {});
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() - 20]).unwrap();
+    let run = envinspect(&["bundle", &archive, "--now", NOW_140, "-o", "json"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(
+        doc["refused"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("archive unreadable from here"),
+        "{}",
+        doc["refused"]
+    );
+    assert!(!doc["proxies"].as_array().unwrap().is_empty());
+}
