@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use crate::model::tls::{TlsKind, ValidationSource};
+use crate::model::tls::TlsKind;
 use crate::model::trace::{Outcome, Step, Trace};
 use crate::model::{
     Destination, FilterChain, Listener, MtlsMode, Report, RouteAction, RouteConfig, Socket,
@@ -69,6 +69,26 @@ pub enum AppProtocol {
     Auto,
     Tls,
     Plaintext,
+}
+
+/// A trace of `r` with these steps and this outcome.
+fn done(
+    r: &Report,
+    direction: &'static str,
+    target: String,
+    assumptions: Vec<String>,
+    steps: Vec<Step>,
+    outcome: Outcome,
+) -> Trace {
+    Trace {
+        schema_version: crate::model::report::SCHEMA_VERSION,
+        source: r.source.clone(),
+        direction,
+        target,
+        assumptions,
+        steps,
+        outcome,
+    }
 }
 
 fn step(
@@ -175,28 +195,12 @@ pub fn outbound(r: &Report, t: &Target, app: AppProtocol) -> Trace {
     } else if let Some(l) = on_port.first() {
         (*l, format!("the listener on port {}", t.port))
     } else {
-        return Trace {
-            schema_version: crate::model::report::SCHEMA_VERSION,
-            source: r.source.clone(),
-            direction: "outbound",
-            target: t.to_string(),
-            assumptions,
-            steps,
-            outcome: outcome("no-listener", format!("no listener takes {t}: the connection is refused"), "Envoy does not listen for this port and no capture listener exists (not a sidecar?): curl exit 7 (connection refused)"),
-        };
+        return done(r, "outbound", t.to_string(), assumptions, steps, outcome("no-listener", format!("no listener takes {t}: the connection is refused"), "Envoy does not listen for this port and no capture listener exists (not a sidecar?): curl exit 7 (connection refused)"));
     };
     steps.push(step("listener", &listener.name, why, &listener.pointer));
     let Some((i, chain, chain_why)) = pick_chain(listener, t, tls) else {
         let o = outcome("no-match", "no filter chain matches and the listener has no default chain: the connection is closed", "curl exit 56 / 52 (reset): add a chain, or check the port's protocol");
-        return Trace {
-            schema_version: crate::model::report::SCHEMA_VERSION,
-            source: r.source.clone(),
-            direction: "outbound",
-            target: t.to_string(),
-            assumptions,
-            steps,
-            outcome: o,
-        };
+        return done(r, "outbound", t.to_string(), assumptions, steps, o);
     };
     let chain_name = chain.name.clone().unwrap_or_else(|| format!("#{i}"));
     steps.push(step(
@@ -206,15 +210,7 @@ pub fn outbound(r: &Report, t: &Target, app: AppProtocol) -> Trace {
         &listener.pointer,
     ));
     let o = follow(r, t, tls, chain, &mut steps, &mut assumptions);
-    Trace {
-        schema_version: crate::model::report::SCHEMA_VERSION,
-        source: r.source.clone(),
-        direction: "outbound",
-        target: t.to_string(),
-        assumptions,
-        steps,
-        outcome: o,
-    }
+    done(r, "outbound", t.to_string(), assumptions, steps, o)
 }
 
 fn sni_matches(pattern: &str, host: &str) -> bool {
@@ -511,27 +507,7 @@ fn sans(ctx: &TlsContext) -> String {
 }
 
 fn trust(ctx: &TlsContext) -> String {
-    let v: Vec<String> = ctx
-        .validation
-        .iter()
-        .map(|v| match v {
-            ValidationSource::Sds { name } => format!("SDS {name}"),
-            ValidationSource::InlineCa { .. } => "an inline CA".into(),
-            ValidationSource::File { path } => format!("file {path}"),
-            ValidationSource::SpiffeBundles { trust_domains } => {
-                format!(
-                    "SPIFFE bundles for {}",
-                    trust_domains
-                        .iter()
-                        .map(|t| t.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            }
-            ValidationSource::CustomValidator { name } => format!("validator {name}"),
-            ValidationSource::Provider { name } => format!("provider {name}"),
-        })
-        .collect();
+    let v: Vec<String> = ctx.validation.iter().map(|v| v.to_string()).collect();
     if v.is_empty() {
         "no CA: the server is not verified".into()
     } else {
@@ -652,15 +628,7 @@ pub fn inbound(r: &Report, port: u32) -> Trace {
             format!("no inbound listener for port {port}"),
             "not a sidecar with inbound capture, or the port is not declared",
         );
-        return Trace {
-            schema_version: crate::model::report::SCHEMA_VERSION,
-            source: r.source.clone(),
-            direction: "inbound",
-            target,
-            assumptions: vec![],
-            steps,
-            outcome: o,
-        };
+        return done(r, "inbound", target, vec![], steps, o);
     };
     steps.push(step("listener", &l.name, "inbound capture", &l.pointer));
     let for_port: Vec<(usize, &FilterChain)> = l
@@ -732,15 +700,7 @@ pub fn inbound(r: &Report, port: u32) -> Trace {
         Some(MtlsMode::Disable) => outcome("inbound-plaintext", format!("plaintext only on {port}"), "an mTLS client (ISTIO_MUTUAL) fails its handshake here: 503 UF at the client's proxy"),
         None => outcome("no-match", format!("no chain for port {port}"), "the connection is reset"),
     };
-    Trace {
-        schema_version: crate::model::report::SCHEMA_VERSION,
-        source: r.source.clone(),
-        direction: "inbound",
-        target,
-        assumptions: vec![],
-        steps,
-        outcome: o,
-    }
+    done(r, "inbound", target, vec![], steps, o)
 }
 
 #[cfg(test)]

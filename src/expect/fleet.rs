@@ -56,24 +56,7 @@ impl ProxySelect {
 impl FleetExpectations {
     /// YAML or JSON, errors with line and column as for [`Expectations::parse`].
     pub fn parse(name: &str, bytes: &[u8]) -> Result<Self, ExpectError> {
-        let text = std::str::from_utf8(bytes).map_err(|e| ExpectError::Invalid {
-            name: name.into(),
-            what: format!("not UTF-8 text ({e})"),
-        })?;
-        let f: FleetExpectations = serde_norway::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .unwrap_or((0, 0));
-            let what = e.to_string();
-            let what = what.split(" at line ").next().unwrap_or(&what).to_string();
-            ExpectError::Syntax {
-                name: name.into(),
-                line,
-                column,
-                what,
-            }
-        })?;
+        let f: FleetExpectations = super::from_yaml(name, super::utf8(name, bytes)?)?;
         if f.version != VERSION || f.proxies.iter().any(|p| p.expect.version != VERSION) {
             return Err(ExpectError::Invalid {
                 name: name.into(),

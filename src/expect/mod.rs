@@ -294,13 +294,40 @@ pub enum ExpectError {
     Invalid { name: String, what: String },
 }
 
+/// The text of a file that must be UTF-8.
+pub(crate) fn utf8<'a>(name: &str, bytes: &'a [u8]) -> Result<&'a str, ExpectError> {
+    std::str::from_utf8(bytes).map_err(|e| ExpectError::Invalid {
+        name: name.into(),
+        what: format!("not UTF-8 text ({e})"),
+    })
+}
+
+/// YAML into `T`, an error naming the file, line and column.
+pub(crate) fn from_yaml<T: serde::de::DeserializeOwned>(
+    name: &str,
+    text: &str,
+) -> Result<T, ExpectError> {
+    serde_norway::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
+        let what = e.to_string();
+        // serde_norway appends " at line L column C"; the position is in front already.
+        let what = what.split(" at line ").next().unwrap_or(&what).to_string();
+        ExpectError::Syntax {
+            name: name.into(),
+            line,
+            column,
+            what,
+        }
+    })
+}
+
 impl Expectations {
     /// Reads YAML, or JSON (a file starting with `{`), naming `name` and line:column on error.
     pub fn parse(name: &str, bytes: &[u8]) -> Result<Self, ExpectError> {
-        let text = std::str::from_utf8(bytes).map_err(|e| ExpectError::Invalid {
-            name: name.into(),
-            what: format!("not UTF-8 text ({e})"),
-        })?;
+        let text = utf8(name, bytes)?;
         let e: Expectations = if text.trim_start().starts_with('{') {
             serde_json::from_str(text).map_err(|e| ExpectError::Syntax {
                 name: name.into(),
@@ -314,21 +341,7 @@ impl Expectations {
                     .to_string(),
             })?
         } else {
-            serde_norway::from_str(text).map_err(|e| {
-                let (line, column) = e
-                    .location()
-                    .map(|l| (l.line(), l.column()))
-                    .unwrap_or((0, 0));
-                let what = e.to_string();
-                // serde_norway appends " at line L column C"; the position is in front already.
-                let what = what.split(" at line ").next().unwrap_or(&what).to_string();
-                ExpectError::Syntax {
-                    name: name.into(),
-                    line,
-                    column,
-                    what,
-                }
-            })?
+            from_yaml(name, text)?
         };
         if e.version != VERSION {
             return Err(ExpectError::Invalid {

@@ -296,3 +296,32 @@ impl UpstreamTls {
         }
     }
 }
+
+/// Compact, as tables show it: `sds:default`, `inline(1234B)`, `file:/etc/certs/cert-chain.pem`.
+impl fmt::Display for CertSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CertSource::Sds { name } => write!(f, "sds:{name}"),
+            CertSource::Inline { bytes } => write!(f, "inline({bytes}B)"),
+            CertSource::File { path } => write!(f, "file:{path}"),
+            CertSource::Provider { name } => write!(f, "provider:{name}"),
+        }
+    }
+}
+
+/// Compact: `sds:ROOTCA`, `inline(1234B)`, `file:…`, `spiffe:td1,td2`, `validator:…`.
+impl fmt::Display for ValidationSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValidationSource::Sds { name } => write!(f, "sds:{name}"),
+            ValidationSource::InlineCa { bytes } => write!(f, "inline({bytes}B)"),
+            ValidationSource::File { path } => write!(f, "file:{path}"),
+            ValidationSource::SpiffeBundles { trust_domains } => {
+                let tds: Vec<String> = trust_domains.iter().map(|t| t.to_string()).collect();
+                write!(f, "spiffe:{}", tds.join(","))
+            }
+            ValidationSource::CustomValidator { name } => write!(f, "validator:{name}"),
+            ValidationSource::Provider { name } => write!(f, "provider:{name}"),
+        }
+    }
+}

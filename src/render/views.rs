@@ -5,7 +5,6 @@ use std::io::{self, Write};
 
 use super::table::Table;
 use super::View;
-use crate::model::tls::{CertSource, ValidationSource};
 use crate::model::{Destination, FilterChain, Listener, Report, RouteAction, RouteConfig, Socket};
 
 pub(super) fn table(r: &Report, view: View, w: &mut dyn Write) -> io::Result<()> {
@@ -346,44 +345,15 @@ fn chain_tls(ch: &FilterChain) -> String {
         Socket::Tls(ctx) => {
             let mut s = ch.tls.summary();
             if let Some(cert) = ctx.certificates.first() {
-                s.push_str(&format!(" cert={}", cert_source(cert)));
+                s.push_str(&format!(" cert={cert}"));
             }
-            let trust: Vec<String> = ctx.validation.iter().map(validation_source).collect();
+            let trust: Vec<String> = ctx.validation.iter().map(|v| v.to_string()).collect();
             if !trust.is_empty() {
                 s.push_str(&format!(" trust={}", trust.join("+")));
             }
             s
         }
         other => other.summary(),
-    }
-}
-
-pub(crate) fn cert_source(c: &CertSource) -> String {
-    match c {
-        CertSource::Sds { name } => format!("sds:{name}"),
-        CertSource::Inline { bytes } => format!("inline({bytes}B)"),
-        CertSource::File { path } => format!("file:{path}"),
-        CertSource::Provider { name } => format!("provider:{name}"),
-    }
-}
-
-pub(crate) fn validation_source(v: &ValidationSource) -> String {
-    match v {
-        ValidationSource::Sds { name } => format!("sds:{name}"),
-        ValidationSource::InlineCa { bytes } => format!("inline({bytes}B)"),
-        ValidationSource::File { path } => format!("file:{path}"),
-        ValidationSource::SpiffeBundles { trust_domains } => {
-            format!(
-                "spiffe:{}",
-                trust_domains
-                    .iter()
-                    .map(|t| t.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            )
-        }
-        ValidationSource::CustomValidator { name } => format!("validator:{name}"),
-        ValidationSource::Provider { name } => format!("provider:{name}"),
     }
 }
 

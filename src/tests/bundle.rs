@@ -116,18 +116,20 @@ fn tar_gz(
 fn fleet(run: &super::Run) -> (Value, BTreeSet<(String, String)>) {
     let doc: Value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr));
-    let set = doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["rule"].as_str().unwrap().to_string(),
-                f["subject"].as_str().unwrap().to_string(),
-            )
-        })
+    let set = pairs(&doc["findings"], "rule", "subject")
+        .into_iter()
         .collect();
     (doc, set)
+}
+
+/// `(a, b)` string fields of each object of a JSON list.
+fn pairs(list: &Value, a: &str, b: &str) -> Vec<(String, String)> {
+    let field = |o: &Value, k: &str| o[k].as_str().unwrap_or_default().to_string();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (field(o, a), field(o, b)))
+        .collect()
 }
 
 #[test]
@@ -293,17 +295,7 @@ fn hostile_entries_are_refused_and_the_rest_is_analysed() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
-    let refused: Vec<(String, String)> = doc["refused"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["path"].as_str().unwrap().to_string(),
-                r["reason"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let refused = pairs(&doc["refused"], "path", "reason");
     let reasons: BTreeSet<&str> = refused
         .iter()
         .map(|(_, r)| r.split(':').next().unwrap())
