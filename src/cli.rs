@@ -1,0 +1,376 @@
+//! The command line: flags and subcommands (clap), and the few helpers that turn them into the
+//! library's inputs (an admin client, options with the clock read). Used only by `main.rs`.
+
+use std::io::{self, IsTerminal};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use envinspect::expect::Span;
+use envinspect::render::check::CheckFormat;
+use envinspect::render::{Format, View};
+use envinspect::source::admin::{Admin, AdminOptions};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Inspect an Envoy proxy: identity, certificates, TLS, mTLS modes and traffic policy, read from
+/// a saved admin /config_dump (or /certs, /clusters?format=json, /server_info) or a live admin API.
+#[derive(Parser, Debug)]
+#[command(name = "envinspect", version, args_conflicts_with_subcommands = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+    #[command(flatten)]
+    pub(crate) common: Common,
+    #[command(flatten)]
+    pub(crate) target: Target,
+}
+
+/// Where the document comes from: a file, or a live admin API.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct Target {
+    /// The document to read (`-` for stdin; `.gz` is detected by content).
+    pub(crate) file: Option<PathBuf>,
+    /// Inspect a live Envoy instead: its admin API, `http://host:port` or `host:port`.
+    #[arg(long, value_name = "URL", conflicts_with = "file")]
+    pub(crate) admin: Option<String>,
+    #[command(flatten)]
+    pub(crate) live: Live,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Live admin API")]
+pub(crate) struct Live {
+    /// Seconds to wait for the TCP connection.
+    #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) connect_timeout: u64,
+    /// Seconds for a whole request, body included.
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) timeout: u64,
+    /// Largest response accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
+    pub(crate) max_bytes: u64,
+    /// An HTTP proxy to reach the admin API through. Proxy environment variables are ignored.
+    #[arg(long, value_name = "URL")]
+    pub(crate) proxy: Option<String>,
+}
+
+impl Live {
+    pub(crate) fn admin(&self, url: &str) -> Result<Admin> {
+        let opts = AdminOptions {
+            connect_timeout: Duration::from_secs(self.connect_timeout),
+            timeout: Duration::from_secs(self.timeout),
+            max_bytes: self.max_bytes,
+            proxy: self.proxy.clone(),
+        };
+        Ok(Admin::new(url, opts)?)
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub(crate) struct Common {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Output::Table)]
+    pub(crate) output: Output,
+    /// Envoy's /certs saved beside the dump (`fetch --save` writes it): report chains Envoy holds
+    /// that no active secret has (stale-certs-endpoint).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) certs: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) when: When,
+}
+
+#[derive(Args, Debug, Clone)]
+pub(crate) struct When {
+    /// The time certificates are judged at (RFC 3339, e.g. 2024-05-01T00:00:00Z). Default: now.
+    #[arg(long, value_name = "RFC3339")]
+    pub(crate) now: Option<String>,
+    /// Replace what changes at every rotation (serials, validity dates, fingerprints, time left,
+    /// version_info) by [redacted], for snapshots.
+    #[arg(long)]
+    pub(crate) redact: bool,
+    /// Warn (cert-expiring) about certificates with less than this left, when that is also less
+    /// than half their lifetime (the rotation is overdue).
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    pub(crate) expiry_warning: Span,
+}
+
+impl When {
+    pub(crate) fn now(&self) -> Result<OffsetDateTime> {
+        match &self.now {
+            Some(t) => OffsetDateTime::parse(t, &Rfc3339)
+                .with_context(|| format!("--now {t}: not an RFC 3339 time")),
+            None => Ok(OffsetDateTime::now_utc()),
+        }
+    }
+
+    pub(crate) fn options(&self) -> Result<envinspect::Options> {
+        Ok(envinspect::Options {
+            now: self.now()?,
+            redact: self.redact,
+            rules: envinspect::rules::RuleOptions {
+                expiry_warning_seconds: self.expiry_warning.seconds(),
+            },
+        })
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub(crate) enum CheckOutput {
+    Table,
+    Json,
+    Yaml,
+    Junit,
+    Sarif,
+}
+
+impl CheckOutput {
+    /// Colour only for a table on a terminal, and never with NO_COLOR set.
+    pub(crate) fn format(self) -> CheckFormat {
+        match self {
+            CheckOutput::Table => CheckFormat::Table {
+                color: io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            },
+            CheckOutput::Json => CheckFormat::Json,
+            CheckOutput::Yaml => CheckFormat::Yaml,
+            CheckOutput::Junit => CheckFormat::Junit,
+            CheckOutput::Sarif => CheckFormat::Sarif,
+        }
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub(crate) enum AppArg {
+    Tls,
+    Plaintext,
+}
+
+/// `--admin` for `trace`, whose positionals are not a `Target`'s.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct TraceLive {
+    /// Inspect a live Envoy instead: its admin API, `http://host:port` or `host:port`.
+    #[arg(long, value_name = "URL")]
+    pub(crate) admin: Option<String>,
+    #[command(flatten)]
+    pub(crate) live: Live,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub(crate) enum ExpectOutput {
+    Yaml,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub(crate) enum Output {
+    Table,
+    Json,
+    Yaml,
+}
+
+impl Output {
+    pub(crate) fn format(self) -> Format {
+        match self {
+            Output::Table => Format::Table,
+            Output::Json => Format::Json,
+            Output::Yaml => Format::Yaml,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Clusters with their TLS (SNI, mTLS or plaintext, auto-mTLS matches).
+    Clusters {
+        /// Service FQDN, cluster name, or short name (`reviews`).
+        #[arg(long)]
+        fqdn: Option<String>,
+        /// Only clusters for this service port.
+        #[arg(long)]
+        port: Option<u16>,
+        /// Only clusters for this DestinationRule subset.
+        #[arg(long)]
+        subset: Option<String>,
+        /// `inbound`, `outbound`, `inbound-vip`…
+        #[arg(long)]
+        direction: Option<String>,
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Listeners, one row per filter chain: match, destination, TLS.
+    Listeners {
+        /// Only listeners on this port.
+        #[arg(long)]
+        port: Option<u32>,
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Route configurations: virtual hosts, matches, targets.
+    Routes {
+        /// Route configuration name.
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Endpoints (from `?include_eds` dumps or /clusters?format=json).
+    Endpoints {
+        /// Only endpoints of this cluster (its full name).
+        #[arg(long)]
+        cluster: Option<String>,
+        /// Only endpoints listening on this port.
+        #[arg(long)]
+        port: Option<u32>,
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// SDS secrets: status, validity, identity, chain verdict.
+    Secrets {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Every certificate in full: from a config dump, Envoy's /certs, or PEM/DER files.
+    Certs {
+        /// Only this secret (SDS name, or an inline certificate's owner).
+        #[arg(long)]
+        secret: Option<String>,
+        /// Trust anchors (PEM/DER) to verify a PEM/DER file's chain against.
+        #[arg(long, value_name = "FILE")]
+        roots: Option<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Fetch a live Envoy's config_dump?include_eds, certs, server_info and clusters (JSON) and
+    /// save them under their bug-report names, for offline use.
+    Fetch {
+        /// The admin API: `http://host:port` or `host:port`.
+        admin: String,
+        /// The directory to write into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        save: PathBuf,
+        #[command(flatten)]
+        live: Live,
+    },
+    /// Write expectations from a known-good proxy (YAML on stdout), for `check`.
+    Expect {
+        /// Require every certificate to have this long left when checked (`12h`, `2d`…); left
+        /// out when the dump itself does not meet it. `0s` to leave it out.
+        #[arg(long, value_name = "DURATION", default_value = "12h")]
+        min_time_left: Span,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = ExpectOutput::Yaml)]
+        output: ExpectOutput,
+        #[command(flatten)]
+        when: When,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Check a proxy against expectations: exit 0 when they hold, 1 on drift, 2 if it could not check.
+    Check {
+        /// The expectations file (YAML or JSON), e.g. written by `envinspect expect`.
+        #[arg(long = "expect", value_name = "FILE")]
+        expectations: PathBuf,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = CheckOutput::Table)]
+        output: CheckOutput,
+        #[command(flatten)]
+        when: When,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// What changed in identity, roots, TLS, secrets and policy between two dumps: exit 0 when
+    /// nothing did, 1 when something did.
+    Diff {
+        before: PathBuf,
+        after: PathBuf,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = CheckOutput::Table)]
+        output: CheckOutput,
+        #[command(flatten)]
+        when: When,
+    },
+    /// List every rule: its id, kind (finding or drift), level and meaning.
+    Rules {
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+    },
+    /// Follow a connection through the proxy: listener, filter chain, route, cluster, and what
+    /// happens on the wire. `trace FILE HOST:PORT`, `trace --admin URL HOST:PORT`, or
+    /// `trace FILE --inbound PORT`.
+    Trace {
+        /// `[FILE] HOST:PORT` (the file is left out with --admin).
+        #[arg(value_name = "ARGS", num_args = 0..=2)]
+        args: Vec<String>,
+        /// Trace inbound traffic to this port instead.
+        #[arg(long, value_name = "PORT")]
+        inbound: Option<u32>,
+        /// What the application sends (default: TLS on 443, plaintext elsewhere).
+        #[arg(long, value_enum)]
+        app: Option<AppArg>,
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        live: TraceLive,
+    },
+    /// Analyse a whole fleet offline: an istioctl bug-report (.tar.gz or directory), egctl
+    /// collect, must-gather, or any directory of dumps. One row per proxy, then fleet findings.
+    Bundle {
+        /// The archive or directory.
+        path: PathBuf,
+        /// Proxies analysed in parallel (default: the number of CPUs).
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// Report certificates anywhere in the fleet expiring within this (fleet-cert-expiring).
+        #[arg(long, value_name = "DURATION", default_value = "24h")]
+        warn: Span,
+        /// Fleet expectations: per-proxy expectations selected by namespace/pod/identity globs
+        /// (docs/expectations.md); failures are drift (exit 1).
+        #[arg(long = "expect", value_name = "FILE")]
+        expectations: Option<PathBuf>,
+        /// Largest single file read from the bundle, in bytes.
+        #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
+        max_file_bytes: u64,
+        /// Largest total read from an archive once decompressed, in bytes (gzip bombs).
+        #[arg(long, value_name = "BYTES", default_value_t = 16 << 30)]
+        max_total_bytes: u64,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+impl Target {
+    /// The document: the file, or what the admin API answers for `view`.
+    pub(crate) fn read(&self, view: View) -> Result<envinspect::source::Input> {
+        Ok(match (&self.file, &self.admin) {
+            (_, Some(url)) => self
+                .live
+                .admin(url)?
+                .get(envinspect::admin_endpoint(view))?,
+            (Some(file), None) => envinspect::source::read_path(file)?,
+            (None, None) => {
+                anyhow::bail!("no input: give a file (or - for stdin) or --admin URL; see --help")
+            }
+        })
+    }
+
+    /// The whole proxy, inspected; undecodable values are an error (nothing to check against).
+    pub(crate) fn inspect(&self, opts: &envinspect::Options) -> Result<envinspect::Inspection> {
+        let input = self.read(View::Report)?;
+        let report = envinspect::inspect_with(&input, None, &envinspect::Pool::load()?, opts)?;
+        Ok(envinspect::Inspection::new(report, opts)?)
+    }
+}

@@ -1,0 +1,120 @@
+//! `trace --inbound PORT`: the inbound capture listener's chains for a port, and the mTLS mode
+//! they add up to.
+
+use super::wire::{sans, trust};
+use super::{done, is_inbound, outcome, step};
+use crate::model::trace::Trace;
+use crate::model::{Destination, FilterChain, MtlsMode, Report, Socket};
+
+/// What a server-side chain does with a connection.
+fn chain_tls(ch: &FilterChain) -> String {
+    match &ch.tls {
+        Socket::Tls(ctx) => {
+            let client = if ctx.require_client_certificate == Some(true) {
+                "requires a client certificate"
+            } else {
+                "does not require a client certificate"
+            };
+            format!(
+                "TLS, {client}, accepts {}, trusts {}",
+                sans(ctx),
+                trust(ctx)
+            )
+        }
+        Socket::Plaintext { .. } => "plaintext".into(),
+        Socket::Other { name, .. } => name.clone(),
+    }
+}
+
+pub fn inbound(r: &Report, port: u32) -> Trace {
+    let mut steps = Vec::new();
+    let target = format!("port {port}");
+    let listener = r
+        .listeners
+        .iter()
+        .find(|l| l.name == "virtualInbound")
+        .or_else(|| {
+            r.listeners
+                .iter()
+                .find(|l| is_inbound(l) && l.port == Some(port))
+        });
+    let Some(l) = listener else {
+        let o = outcome(
+            "no-listener",
+            format!("no inbound listener for port {port}"),
+            "not a sidecar with inbound capture, or the port is not declared",
+        );
+        return done(r, "inbound", target, vec![], steps, o);
+    };
+    steps.push(step("listener", &l.name, "inbound capture", &l.pointer));
+    let for_port: Vec<(usize, &FilterChain)> = l
+        .filter_chains
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.matcher.destination_port == Some(port))
+        .collect();
+    let chains = if for_port.is_empty() {
+        l.filter_chains
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.matcher.destination_port.is_none())
+            .collect()
+    } else {
+        for_port
+    };
+    for (i, ch) in &chains {
+        let dest = match ch.destinations.first() {
+            Some(Destination::Cluster { name }) => format!(" → cluster {name}"),
+            Some(Destination::Route { name }) => format!(" → HTTP route {name}"),
+            Some(Destination::InlineRoute { .. }) => " → HTTP (inline routes)".to_string(),
+            _ => String::new(),
+        };
+        let m = &ch.matcher;
+        let mut on = Vec::new();
+        if let Some(tp) = &m.transport_protocol {
+            on.push(format!("transport {tp}"));
+        }
+        if !m.application_protocols.is_empty() {
+            on.push(format!("ALPN {}", m.application_protocols.join(",")));
+        }
+        if !m.prefix_ranges.is_empty() {
+            on.push(format!("address {}", m.prefix_ranges.join(",")));
+        }
+        let on = if on.is_empty() {
+            String::new()
+        } else {
+            format!(" (on {})", on.join(", "))
+        };
+        steps.push(step(
+            "filter chain",
+            ch.name.clone().unwrap_or_else(|| format!("#{i}")),
+            format!("{}{on}{dest}", chain_tls(ch)),
+            &l.pointer,
+        ));
+    }
+    let reported = r
+        .inbound
+        .iter()
+        .find(|p| p.port == Some(port))
+        .or_else(|| r.inbound.iter().find(|p| p.port.is_none()));
+    // Outside Istio's virtualInbound the report has no mode: judge the chains taken here.
+    let from_chains = || {
+        let tls = chains
+            .iter()
+            .filter(|(_, c)| matches!(c.tls, Socket::Tls(_)))
+            .count();
+        match (tls, chains.len() - tls) {
+            (0, 0) => None,
+            (_, 0) => Some(MtlsMode::Strict),
+            (0, _) => Some(MtlsMode::Disable),
+            _ => Some(MtlsMode::Permissive),
+        }
+    };
+    let o = match reported.map(|m| m.mode).or_else(from_chains) {
+        Some(MtlsMode::Strict) => outcome("inbound-mtls", format!("STRICT: only mTLS is accepted on {port}"), "a plaintext client (no sidecar, or DISABLE towards this host) is reset: curl exit 56, or 503 UC at the client's proxy"),
+        Some(MtlsMode::Permissive) => outcome("inbound-permissive", format!("PERMISSIVE: mTLS and plaintext are both accepted on {port}"), "plaintext callers are not authenticated: policies on their identity do not apply"),
+        Some(MtlsMode::Disable) => outcome("inbound-plaintext", format!("plaintext only on {port}"), "an mTLS client (ISTIO_MUTUAL) fails its handshake here: 503 UF at the client's proxy"),
+        None => outcome("no-match", format!("no chain for port {port}"), "the connection is reset"),
+    };
+    done(r, "inbound", target, vec![], steps, o)
+}
