@@ -30,13 +30,33 @@ pub enum Error {
     Decode(#[from] decode::DecodeError),
     #[error(transparent)]
     Expect(#[from] expect::ExpectError),
-    #[error("{name}: {count} value(s) could not be decoded; first at {pointer}: {message}")]
+    #[error("{name}: {count} value(s) could not be decoded; {first}")]
     Undecodable {
         name: String,
         count: usize,
-        pointer: String,
-        message: String,
+        /// `first at <pointer>: <message>` (just the message for documents without pointers).
+        first: String,
     },
+}
+
+impl Error {
+    /// The error for a report in which some value could not be decoded, if one was not.
+    pub fn undecodable(report: &Report) -> Option<Error> {
+        let w = report
+            .warnings
+            .iter()
+            .find(|w| w.severity == decode::Severity::Error)?;
+        let first = if w.first_pointer.is_empty() {
+            w.message.clone()
+        } else {
+            format!("first at {}: {}", w.first_pointer, w.message)
+        };
+        Some(Error::Undecodable {
+            name: report.source.clone(),
+            count: report.error_count(),
+            first,
+        })
+    }
 }
 
 /// How to inspect: the time certificates are judged at, and whether to redact what changes at
@@ -118,17 +138,8 @@ pub fn inspect_file(
 impl Inspection {
     /// Wraps a report; fails if any value of it could not be decoded.
     pub fn new(mut report: Report, opts: &Options) -> Result<Self, Error> {
-        if let Some(first) = report
-            .warnings
-            .iter()
-            .find(|w| w.severity == decode::Severity::Error)
-        {
-            return Err(Error::Undecodable {
-                name: report.source.clone(),
-                count: report.error_count(),
-                pointer: first.first_pointer.clone(),
-                message: first.message.clone(),
-            });
+        if let Some(e) = Error::undecodable(&report) {
+            return Err(e);
         }
         let redactor = opts
             .redact

@@ -174,18 +174,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let mut out = io::BufWriter::new(stdout.lock());
     render::render(&report, view, format, &mut out)?;
     out.flush()?;
-    if let Some(first) = report
-        .warnings
-        .iter()
-        .find(|w| w.severity == envinspect::decode::Severity::Error)
-    {
-        eprintln!(
-            "envinspect: error: {}: {} value(s) could not be decoded; first at {}: {}",
-            input.name,
-            report.error_count(),
-            first.first_pointer,
-            first.message
-        );
+    if let Some(e) = envinspect::Error::undecodable(&report) {
+        eprintln!("envinspect: error: {e}");
         return Ok(ExitCode::from(2));
     }
     if report.findings.iter().any(|f| f.level.fails()) {

@@ -187,20 +187,26 @@ impl Cx<'_> {
                 ));
                 continue;
             };
-            let url = obj
-                .get("@type")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
+            // Without a string `@type` nothing says what the section is: an error. An unknown
+            // type is a newer Envoy's section: tolerated, with a warning.
+            let url = match obj.get("@type") {
+                Some(Value::String(u)) => u.clone(),
+                other => {
+                    let found = other.map(json_kind).unwrap_or("nothing");
+                    let what = format!(
+                        "a config section needs a string `@type`, found {found}; section skipped"
+                    );
+                    self.issues
+                        .push(Issue::error(&format!("{ptr}/@type"), what));
+                    continue;
+                }
+            };
             let name = typeurl::message_name(&url);
             let Some(kind) = SectionType::from_message_name(name) else {
-                let what = if url.is_empty() {
-                    "a section without `@type`".to_string()
-                } else {
-                    format!("unknown section type {name}")
-                };
-                self.issues
-                    .push(Issue::warning(&ptr, format!("{what} skipped")));
+                self.issues.push(Issue::warning(
+                    &ptr,
+                    format!("unknown section type {name} skipped"),
+                ));
                 continue;
             };
             obj.remove("@type");

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod bundle;
+mod json;
 pub mod save;
 
 use std::io::Read;
@@ -13,7 +14,9 @@ use std::path::Path;
 use serde_json::Value;
 
 /// Decompressed input larger than this is refused: a `.gz` of a few MB must not fill memory.
-pub const MAX_DECOMPRESSED_BYTES: u64 = 4 << 30;
+/// The largest document read, as stored or once decompressed: production dumps are tens of
+/// megabytes; past this, a file is refused before it is read.
+pub const MAX_DOCUMENT_BYTES: u64 = 1 << 30;
 
 /// Raw bytes and the name used for them in every message (a path, or `<stdin>`).
 #[derive(Debug, Clone)]
@@ -75,7 +78,7 @@ pub enum SourceError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{name}: decompressed size exceeds {limit} bytes")]
+    #[error("{name}: larger than {limit} bytes, the limit for one document")]
     TooLarge { name: String, limit: u64 },
     #[error("{name}: the file is empty")]
     Empty { name: String },
@@ -104,18 +107,34 @@ pub fn read_path(path: &Path) -> Result<Input, SourceError> {
         name: name.clone(),
         source,
     })?;
+    if file
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.len() > MAX_DOCUMENT_BYTES)
+    {
+        return Err(SourceError::TooLarge {
+            name,
+            limit: MAX_DOCUMENT_BYTES,
+        });
+    }
     read_from(&name, file)
 }
 
 /// Reads everything from `reader`, gunzipping when the bytes say gzip (not the file name).
 pub fn read_from(name: &str, mut reader: impl Read) -> Result<Input, SourceError> {
     let mut bytes = Vec::new();
-    reader
+    (&mut reader)
+        .take(MAX_DOCUMENT_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|source| SourceError::Io {
             name: name.to_string(),
             source,
         })?;
+    if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
+        return Err(SourceError::TooLarge {
+            name: name.to_string(),
+            limit: MAX_DOCUMENT_BYTES,
+        });
+    }
     let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
         gunzip(name, &bytes)?
     } else {
@@ -131,16 +150,16 @@ fn gunzip(name: &str, bytes: &[u8]) -> Result<Vec<u8>, SourceError> {
     let mut out = Vec::new();
     let decoder = flate2::read::MultiGzDecoder::new(bytes);
     decoder
-        .take(MAX_DECOMPRESSED_BYTES + 1)
+        .take(MAX_DOCUMENT_BYTES + 1)
         .read_to_end(&mut out)
         .map_err(|source| SourceError::Gzip {
             name: name.to_string(),
             source,
         })?;
-    if out.len() as u64 > MAX_DECOMPRESSED_BYTES {
+    if out.len() as u64 > MAX_DOCUMENT_BYTES {
         return Err(SourceError::TooLarge {
             name: name.to_string(),
-            limit: MAX_DECOMPRESSED_BYTES,
+            limit: MAX_DOCUMENT_BYTES,
         });
     }
     Ok(out)
@@ -162,7 +181,7 @@ pub fn parse(input: &Input) -> Result<Document, SourceError> {
             raw: body.to_vec(),
         });
     }
-    let json: Value = serde_json::from_slice(body).map_err(|source| SourceError::Json {
+    let json: Value = json::parse(body).map_err(|source| SourceError::Json {
         name: name.clone(),
         line: source.line() + skipped_lines,
         column: source.column(),

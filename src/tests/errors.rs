@@ -185,3 +185,118 @@ fn unknown_types_warn_and_complete() {
     }
     assert_eq!(v["identity"], p["identity"]);
 }
+
+/// More of the table, made at run time (sizes, invalid UTF-8, a sparse 1 GiB file, a directory):
+/// each exits 2 with one line naming the file and what is wrong, and nothing panics.
+#[test]
+fn generated_bad_inputs_give_one_line_and_exit_2() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("bad-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = |chain: &str| {
+        format!(
+            r#"{{"configs": [{{"@type": "type.googleapis.com/envoy.admin.v3.SecretsConfigDump", "dynamic_active_secrets": [{{"name": "default", "secret": {{"@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret", "name": "default", "tls_certificate": {{"certificate_chain": {chain}}}}}}}]}}]}}"#
+        )
+    };
+    let deep = format!(
+        "{{\"configs\": {}{}}}",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let huge = format!("\"{}\"", "A".repeat(20 << 20));
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "whitespace.json",
+            b"  \n\t \n".to_vec(),
+            "the file is empty",
+        ),
+        ("number.json", b"42".to_vec(), "found a number"),
+        ("null.json", b"null".to_vec(), "found null"),
+        ("huge-string.json", huge.into_bytes(), "found a string"),
+        ("deep.json", deep.into_bytes(), "recursion limit exceeded"),
+        (
+            "invalid-utf8.json",
+            b"{\"configs\": [{\"@type\": \"a\xff\xfeb\"}]}".to_vec(),
+            "invalid unicode code point",
+        ),
+        (
+            "duplicate-keys.json",
+            b"{\"configs\": [],\n \"configs\": [{}]}".to_vec(),
+            "duplicate key \"configs\" with different values",
+        ),
+        (
+            "trailing.json",
+            b"{\"configs\": []} {}".to_vec(),
+            "trailing characters",
+        ),
+        (
+            "section-not-object.json",
+            b"{\"configs\": [1]}".to_vec(),
+            "expected a config section object, found a number",
+        ),
+        (
+            "type-missing.json",
+            b"{\"configs\": [{\"bootstrap\": {}}]}".to_vec(),
+            "/configs/0/@type: a config section needs a string `@type`, found nothing",
+        ),
+        (
+            "type-not-string.json",
+            b"{\"configs\": [{\"@type\": 5}]}".to_vec(),
+            "found a number",
+        ),
+        (
+            "garbage-der.json",
+            secret(r#"{"inline_bytes": "bm90IGEgY2VydGlmaWNhdGU="}"#).into_bytes(),
+            "not PEM, and not a DER certificate",
+        ),
+        (
+            "broken-armour.pem",
+            b"-----BEGIN CERTIFICATE-----\nMIIB\n".to_vec(),
+            "no `-----END CERTIFICATE-----` line",
+        ),
+        (
+            "bad-gzip.gz",
+            vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xde, 0xad],
+            "not a valid gzip stream",
+        ),
+    ];
+    let run_case = |file: &std::path::Path, needle: &str| {
+        let path = file.display().to_string();
+        let run = envinspect(&["--now", NOW, &path]);
+        assert_eq!(run.code, 2, "{path}: {}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{path}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .starts_with(&format!("envinspect: error: {path}")),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(needle),
+            "{path}: `{needle}` not in {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("panicked"));
+    };
+    for (name, bytes, needle) in &cases {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        run_case(&p, needle);
+    }
+    // A 1 GiB + 1 byte file (sparse: nothing is written) is refused before it is read.
+    let big = dir.join("big.json");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len((1 << 30) + 1)
+        .unwrap();
+    run_case(
+        &big,
+        "larger than 1073741824 bytes, the limit for one document",
+    );
+    run_case(&dir, "cannot read");
+    assert!(
+        cases.len() + 2 + 12 >= 25,
+        "the table has at least 25 cases"
+    );
+}

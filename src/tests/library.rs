@@ -93,28 +93,73 @@ fn malformed_spiffe_id_is_named_not_accepted() {
 #[test]
 fn an_unredacted_private_key_never_reaches_output() {
     let p = pki("spiffe://cluster.local/ns/shop/sa/cart");
-    let dump = secrets_dump(&p, serde_json::json!({"inline_string": p.leaf_key_pem}));
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&p.leaf_key_pem);
     let body_lines: Vec<&str> = p
         .leaf_key_pem
         .lines()
         .filter(|l| !l.starts_with("-----"))
         .collect();
-    for format in ["table", "json", "yaml"] {
-        for cmd in [&[][..], &["secrets"][..]] {
-            let mut args: Vec<&str> = cmd.to_vec();
-            args.extend(["-", "--now", NOW, "-o", format]);
-            let run = envinspect_stdin(&args, Some(&dump));
-            assert_eq!(run.code, 1, "an exposed key is a finding: {}", run.stderr);
-            let all = format!("{}{}", run.stdout, run.stderr);
-            for line in &body_lines {
-                assert!(
-                    !all.contains(line),
-                    "key material leaked in {format} output"
-                );
+    let leaked = |all: &str| {
+        body_lines.iter().any(|l| all.contains(l))
+            || all.contains(&b64[..40])
+            || all.contains("PRIVATE KEY")
+    };
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("keys-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("tree")).unwrap();
+    // The key as PEM text and as base64 bytes, each through every command and format.
+    for (how, key) in [
+        ("pem", serde_json::json!({"inline_string": p.leaf_key_pem})),
+        ("b64", serde_json::json!({"inline_bytes": b64})),
+    ] {
+        let dump = secrets_dump(&p, key);
+        let file = dir.join(format!("{how}.json"));
+        std::fs::write(&file, &dump).unwrap();
+        std::fs::write(dir.join(format!("tree/{how}.json")), &dump).unwrap();
+        let file = file.display().to_string();
+        let expect = envinspect_stdin(&["expect", &file, "--now", NOW], None);
+        let expectations = dir.join(format!("{how}.yaml"));
+        std::fs::write(&expectations, &expect.stdout).unwrap();
+        let e = expectations.display().to_string();
+        let tree = dir.join("tree").display().to_string();
+        let mut runs: Vec<Vec<&str>> = Vec::new();
+        for format in ["table", "json", "yaml"] {
+            for cmd in [
+                "",
+                "clusters",
+                "listeners",
+                "routes",
+                "endpoints",
+                "secrets",
+                "certs",
+            ] {
+                let mut a: Vec<&str> = if cmd.is_empty() { vec![] } else { vec![cmd] };
+                a.extend([file.as_str(), "-o", format]);
+                runs.push(a);
             }
-            assert!(!all.contains("PRIVATE KEY"), "{format}");
+            runs.push(vec!["bundle", &tree, "-o", format]);
+            runs.push(vec![file.as_str(), "--redact", "-o", format]);
         }
+        for format in ["table", "json", "yaml", "junit", "sarif"] {
+            runs.push(vec!["check", file.as_str(), "--expect", &e, "-o", format]);
+            runs.push(vec!["diff", file.as_str(), file.as_str(), "-o", format]);
+        }
+        runs.push(vec!["expect", file.as_str(), "-o", "json"]);
+        runs.push(vec!["trace", file.as_str(), "www.example.com:443"]);
+        for mut args in runs {
+            args.extend(["--now", NOW]);
+            let run = envinspect_stdin(&args, None);
+            assert!(run.code <= 2, "{args:?}");
+            assert!(
+                !leaked(&format!("{}{}", run.stdout, run.stderr)),
+                "key material leaked: {how} {args:?}"
+            );
+        }
+        let run = envinspect_stdin(&["-", "--now", NOW], Some(&dump));
+        assert_eq!(run.code, 1, "an exposed key is a finding: {}", run.stderr);
+        assert!(run.stdout.contains("private-key-exposed"));
     }
+    let dump = secrets_dump(&p, serde_json::json!({"inline_string": p.leaf_key_pem}));
     let r = report(&dump, datetime!(2024-11-01 0:00 UTC));
     let default = r.secrets.iter().find(|s| s.name == "default").unwrap();
     assert_eq!(
