@@ -124,6 +124,8 @@ impl Admin {
             url: url.clone(),
             what,
         };
+        // reqwest bounds each read of the body, not the whole of it: the deadline is kept here.
+        let started = std::time::Instant::now();
         let resp = self
             .client
             .get(&url)
@@ -144,7 +146,11 @@ impl Admin {
             )));
         }
         let mut bytes = Vec::new();
-        let read = resp.take(self.opts.max_bytes + 1).read_to_end(&mut bytes);
+        let read = read_until(
+            resp.take(self.opts.max_bytes + 1),
+            &mut bytes,
+            started + self.opts.timeout,
+        );
         if let Err(e) = read {
             let inner = e.get_ref().and_then(|i| i.downcast_ref::<reqwest::Error>());
             if inner.is_some_and(|i| i.is_timeout()) || e.kind() == std::io::ErrorKind::TimedOut {
@@ -201,6 +207,30 @@ impl Admin {
             return Err(err(what));
         }
         Ok(Input { name: url, bytes })
+    }
+}
+
+/// Reads to the end, failing with `TimedOut` once `deadline` has passed, however slowly the bytes
+/// keep coming (a slow-loris server never hits a per-read timeout).
+fn read_until(
+    mut r: impl Read,
+    out: &mut Vec<u8>,
+    deadline: std::time::Instant,
+) -> std::io::Result<usize> {
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        if std::time::Instant::now() > deadline {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "deadline passed",
+            ));
+        }
+        match r.read(&mut buf) {
+            Ok(0) => return Ok(out.len()),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -356,6 +386,38 @@ mod tests {
         assert!(
             e.ends_with("expected JSON, got text (text/plain): FieldMask x wrong"),
             "{e}"
+        );
+    }
+
+    /// Slow-loris: a server trickling one byte every 100 ms never finishes within the total
+    /// timeout, which cuts it however slowly bytes keep coming.
+    #[test]
+    fn a_trickling_server_is_cut_by_the_total_timeout() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = l.accept() {
+                let _ = std::io::Read::read(&mut s, &mut [0u8; 1024]);
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+                for _ in 0..100 {
+                    if s.write_all(b" ").is_err() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        });
+        let started = std::time::Instant::now();
+        let opts = AdminOptions {
+            timeout: Duration::from_secs(1),
+            ..AdminOptions::default()
+        };
+        let e = failure(&addr, opts);
+        assert!(e.contains("timed out after"), "{e}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
         );
     }
 

@@ -158,18 +158,38 @@ pub fn read(
         refused.sort();
         return Ok(refused);
     }
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let mut magic = [0u8; 2];
-    let n = file.read(&mut magic).map_err(io)?;
-    drop(file);
     let file = std::fs::File::open(path).map_err(io)?;
+    read_archive(&name, file, limits, sink)
+}
+
+/// Reads a `.tar` or `.tar.gz` stream (gzip recognised by its magic bytes), as [`read`] does a
+/// file.
+pub fn read_archive(
+    name: &str,
+    mut stream: impl Read,
+    limits: &Limits,
+    sink: &mut dyn FnMut(Entry),
+) -> Result<Vec<Refused>, SourceError> {
+    let io = |source| SourceError::Io {
+        name: name.to_string(),
+        source,
+    };
+    let mut magic = [0u8; 2];
+    let mut n = 0;
+    while n < 2 {
+        match stream.read(&mut magic[n..]).map_err(io)? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    let head = std::io::Cursor::new(magic[..n].to_vec()).chain(stream);
     let reader: Box<dyn Read> = if n == 2 && magic == [0x1f, 0x8b] {
-        Box::new(flate2::read::MultiGzDecoder::new(file))
+        Box::new(flate2::read::MultiGzDecoder::new(head))
     } else {
-        Box::new(file)
+        Box::new(head)
     };
     read_tar(
-        &name,
+        name,
         Counted {
             inner: reader,
             read: 0,

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for SECONDS each (default 60) with a seed corpus made from the real
+# fixtures, and prints executions and crashes per target. Needs the nightly toolchain and
+# cargo-fuzz (`cargo install cargo-fuzz`). Crashes land in fuzz/artifacts/<target>/.
+set -euo pipefail
+cd "$(dirname "$0")"
+SECS=${1:-60}
+seed() { # target files...
+  local t=$1; shift
+  mkdir -p "corpus/$t"
+  for f in "$@"; do cp "$f" "corpus/$t/$(basename "$f" | tr '?' '_')"; done
+}
+F=../fixtures
+seed dump $(find "$F/envoy-1.40" "$F/istio" "$F/osm" "$F/envoyproxy-gateway" -name '*.json' -size -2M | sort) $F/errors/*
+seed pem $F/pem/* $F/envoy-1.40/certs/*.pem
+seed certs_endpoint $F/envoy-1.40/certs.json
+seed expectations $F/expect/*.yaml
+mkdir -p /tmp/envinspect-fuzz-seed/bug-report/proxies/default/a
+cp "$F/envoy-1.40/config_dump_include_eds.json" "/tmp/envinspect-fuzz-seed/bug-report/proxies/default/a/config_dump?include_eds"
+mkdir -p corpus/bundle
+tar -C /tmp/envinspect-fuzz-seed -czf corpus/bundle/seed.tar.gz bug-report
+tar -C /tmp/envinspect-fuzz-seed -cf corpus/bundle/seed.tar bug-report
+printf '%-16s %12s %8s\n' target executions crashes
+for t in dump pem certs_endpoint expectations bundle; do
+  log=$(mktemp)
+  cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$SECS" -rss_limit_mb=4096 >"$log" 2>&1 || true
+  execs=$(grep -oE 'Done [0-9]+ runs' "$log" | grep -oE '[0-9]+' || true)
+  [ -z "$execs" ] && execs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')
+  crashes=$(find "artifacts/$t" -type f 2>/dev/null | wc -l)
+  printf '%-16s %12s %8s\n' "$t" "${execs:-?}" "$crashes"
+  grep -E 'panicked|ERROR: libFuzzer' "$log" | head -3 || true
+  rm -f "$log"
+done
