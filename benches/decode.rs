@@ -1,0 +1,108 @@
+//! Decoding speed against the floor: for generated dumps of 1k and 10k clusters (50k with
+//! `BENCH_FULL=1`), the time of `serde_json::from_slice::<Value>` (the floor a typed decoder
+//! should approach) and of envinspect's whole pipeline as `envinspect big.json -o json` runs it
+//! (read → parse → decode → extract → certificates → rules → JSON output), best of 3, with the
+//! ratio. `cargo bench --bench decode`.
+
+mod generate;
+
+use std::time::{Duration, Instant};
+
+fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
+    (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(f());
+            t.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+fn main() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // `-- --write FILE N`: only write a generated dump of N clusters (for benches/compare.sh).
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--write") {
+        let (file, n) = (&args[i + 1], args[i + 2].parse().expect("N"));
+        std::fs::write(file, generate::dump(&root, n)).expect("write");
+        return;
+    }
+    let mut sizes = vec![1_000, 10_000];
+    if std::env::var_os("BENCH_FULL").is_some() {
+        sizes.push(50_000);
+    }
+    let now = time::OffsetDateTime::from_unix_timestamp(1_730_419_200).expect("time");
+    let t = Instant::now();
+    let pool = envinspect::Pool::load().expect("descriptors");
+    println!(
+        "descriptor pool load: {:.1} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    println!(
+        "{:>8} {:>8} {:>14} {:>14} {:>8}",
+        "clusters", "MB", "serde_json", "envinspect", "ratio"
+    );
+    for n in sizes {
+        let bytes = generate::dump(&root, n);
+        let mb = bytes.len() as f64 / 1e6;
+        let floor = best(3, || {
+            serde_json::from_slice::<serde_json::Value>(&bytes).expect("json")
+        });
+        let input = envinspect::source::Input {
+            name: "big.json".into(),
+            bytes: bytes.clone(),
+        };
+        let ours = best(3, || {
+            let r = envinspect::inspect(&input, &pool, now).expect("inspect");
+            let mut out = Vec::new();
+            envinspect::render::render(
+                &r,
+                envinspect::render::View::Report,
+                envinspect::render::Format::Json,
+                &mut out,
+            )
+            .expect("render");
+            out.len()
+        });
+        let rate = |d: Duration| format!("{:.0} MB/s", mb / d.as_secs_f64());
+        println!(
+            "{n:>8} {mb:>8.1} {:>14} {:>14} {:>7.2}x",
+            rate(floor),
+            rate(ours),
+            floor.as_secs_f64() / ours.as_secs_f64()
+        );
+        phases(&input, &pool, now);
+    }
+}
+
+/// Where the time goes, once: each phase on the output of the one before.
+fn phases(input: &envinspect::source::Input, pool: &envinspect::Pool, now: time::OffsetDateTime) {
+    let t = Instant::now();
+    let doc = envinspect::source::parse(input).expect("parse");
+    let parse = t.elapsed();
+    let t = Instant::now();
+    let decoded = envinspect::decode::decode(pool, doc);
+    let decode = t.elapsed();
+    let t = Instant::now();
+    let mut r = envinspect::extract::report(&input.name, decoded, now, None);
+    let extract = t.elapsed();
+    let t = Instant::now();
+    envinspect::rules::diagnose(&mut r, &Default::default());
+    let rules = t.elapsed();
+    let t = Instant::now();
+    let mut out = Vec::new();
+    envinspect::render::render(
+        &r,
+        envinspect::render::View::Report,
+        envinspect::render::Format::Json,
+        &mut out,
+    )
+    .expect("render");
+    let render = t.elapsed();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "         phases: parse {:.0} ms, decode {:.0} ms, extract {:.0} ms, rules {:.0} ms, render {:.0} ms ({} bytes out)",
+        ms(parse), ms(decode), ms(extract), ms(rules), ms(render), out.len()
+    );
+}
