@@ -8,6 +8,17 @@ mod generate;
 
 use std::time::{Duration, Instant};
 
+/// The report as `-o json` writes it.
+fn json(r: &envinspect::Report) -> Vec<u8> {
+    let mut out = Vec::new();
+    let (view, format) = (
+        envinspect::render::View::Report,
+        envinspect::render::Format::Json,
+    );
+    envinspect::render::render(r, view, format, &mut out).expect("render");
+    out
+}
+
 fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
     (0..runs)
         .map(|_| {
@@ -55,15 +66,7 @@ fn main() {
         };
         let ours = best(3, || {
             let r = envinspect::inspect(&input, &pool, now).expect("inspect");
-            let mut out = Vec::new();
-            envinspect::render::render(
-                &r,
-                envinspect::render::View::Report,
-                envinspect::render::Format::Json,
-                &mut out,
-            )
-            .expect("render");
-            out.len()
+            json(&r).len()
         });
         let rate = |d: Duration| format!("{:.0} MB/s", mb / d.as_secs_f64());
         println!(
@@ -91,14 +94,7 @@ fn phases(input: &envinspect::source::Input, pool: &envinspect::Pool, now: time:
     envinspect::rules::diagnose(&mut r, &Default::default());
     let rules = t.elapsed();
     let t = Instant::now();
-    let mut out = Vec::new();
-    envinspect::render::render(
-        &r,
-        envinspect::render::View::Report,
-        envinspect::render::Format::Json,
-        &mut out,
-    )
-    .expect("render");
+    let out = json(&r);
     let render = t.elapsed();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
