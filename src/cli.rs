@@ -107,11 +107,11 @@ impl When {
 
     pub(crate) fn options(&self) -> Result<envinspect::Options> {
         Ok(envinspect::Options {
-            now: self.now()?,
             redact: self.redact,
             rules: envinspect::rules::RuleOptions {
                 expiry_warning_seconds: self.expiry_warning.seconds(),
             },
+            ..envinspect::Options::at(self.now()?)
         })
     }
 }

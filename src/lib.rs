@@ -66,6 +66,8 @@ pub struct Options {
     pub now: OffsetDateTime,
     pub redact: bool,
     pub rules: rules::RuleOptions,
+    /// Threads decoding may use for large lists (1 where the caller is parallel already).
+    pub threads: usize,
 }
 
 impl Options {
@@ -74,6 +76,7 @@ impl Options {
             now,
             redact: false,
             rules: rules::RuleOptions::default(),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }
@@ -147,13 +150,31 @@ impl Inspection {
         Ok(Self { report, redactor })
     }
 
-    /// The report, redacted if asked.
+    /// The report, redacted if asked (a copy: see [`Inspection::into_report`]).
     pub fn report(&self) -> Report {
         let mut r = self.report.clone();
         if let Some(x) = &self.redactor {
             x.report(&mut r);
         }
         r
+    }
+
+    /// The report, redacted if asked, without copying it.
+    pub fn into_report(mut self) -> Report {
+        if let Some(x) = &self.redactor {
+            x.report(&mut self.report);
+        }
+        self.report
+    }
+
+    /// Where the report came from (the file or admin URL as given).
+    pub fn source(&self) -> &str {
+        &self.report.source
+    }
+
+    /// When its certificates were judged (RFC 3339).
+    pub fn now(&self) -> &str {
+        &self.report.now
     }
 
     /// What this proxy is, as expectations (the content of `envinspect expect`).
@@ -173,7 +194,7 @@ impl Inspection {
         input: &expect::CheckInput,
     ) -> model::check::CheckReport {
         let mut c = expect::check(&self.report, e, input);
-        c.findings = self.report().findings;
+        c.findings = self.report.findings.clone();
         if let Some(x) = &self.redactor {
             x.check(&mut c);
         }
@@ -218,7 +239,7 @@ pub fn inspect_with(
     opts: &Options,
 ) -> Result<Report, Error> {
     let doc = source::parse(input)?;
-    let decoded = decode::decode(pool, doc);
+    let decoded = decode::decode_with(pool, doc, opts.threads);
     let roots = roots.map(|r| (r.name.as_str(), r.bytes.as_slice()));
     let mut report = extract::report(&input.name, decoded, opts.now, roots);
     rules::diagnose(&mut report, &opts.rules);

@@ -191,15 +191,17 @@ fn expect(target: &Target, min: Span, output: ExpectOutput, when: &When) -> Resu
         min_time_left: (min.seconds() > 0).then_some(min),
         strict: false,
     });
-    let report = inspection.report();
     let mut out = io::stdout().lock();
     match output {
         ExpectOutput::Yaml => {
             let mut header = vec![
-                format!("envinspect expectations, written from {}", report.source),
+                format!(
+                    "envinspect expectations, written from {}",
+                    inspection.source()
+                ),
                 format!(
                     "at {} (check with: envinspect check DUMP --expect THIS_FILE)",
-                    report.now
+                    inspection.now()
                 ),
             ];
             header.extend(generated.notes);
@@ -242,7 +244,7 @@ fn diff(
     };
     let expectations = before.generate(&strict).expectations;
     let input = envinspect::expect::CheckInput {
-        expectations_name: format!("generated from {}", before.report().source),
+        expectations_name: format!("generated from {}", before.source()),
         ..Default::default()
     };
     print_check(&after.check(&expectations, &input), output)
@@ -282,7 +284,7 @@ fn trace(
     };
     let what = args.first().cloned();
     let opts = common.when.options()?;
-    let report = target.inspect(&opts)?.report();
+    let report = target.inspect(&opts)?.into_report();
     let t = match (inbound, what) {
         (Some(port), None) => envinspect::trace::inbound(&report, port),
         (None, Some(w)) => {

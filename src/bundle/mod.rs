@@ -152,6 +152,8 @@ fn row(entry: Entry, pool: &Pool, opts: &BundleOptions) -> Option<ProxyRow> {
         now: opts.now,
         redact: false,
         rules: opts.rules.clone(),
+        // The workers are the parallelism: no threads within a proxy.
+        threads: 1,
     };
     let report = match crate::inspect_with(&input, None, pool, &options) {
         Ok(r) => r,

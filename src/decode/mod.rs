@@ -132,12 +132,20 @@ impl Decoded {
     }
 }
 
-/// Decodes a parsed document. The document is consumed: the walk rewrites it in place.
+/// Decodes a parsed document on up to all cores. The document is consumed: the walk rewrites it
+/// in place.
 pub fn decode(pool: &Pool, doc: Document) -> Decoded {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    decode_with(pool, doc, cores)
+}
+
+/// As [`decode`], on at most `threads` threads (a bundle, already parallel over proxies, gives 1).
+pub fn decode_with(pool: &Pool, doc: Document, threads: usize) -> Decoded {
     let mut cx = Cx {
         pool,
         issues: Vec::new(),
         extra: Vec::new(),
+        threads: threads.clamp(1, 4),
     };
     let mut json = doc.json;
     match doc.kind {
@@ -169,6 +177,8 @@ struct Cx<'p> {
     issues: Vec<Issue>,
     /// More pools for decoding large lists in parallel, loaded on first need.
     extra: Vec<Pool>,
+    /// Threads a large list may use.
+    threads: usize,
 }
 
 /// Lists at least this long are decoded on several threads.
@@ -387,9 +397,7 @@ impl Cx<'_> {
         };
         out.reserve(items.len());
         let threads = if items.len() >= PARALLEL_MIN_ITEMS {
-            std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .min(4)
+            self.threads
         } else {
             1
         };
@@ -430,6 +438,7 @@ impl Cx<'_> {
                             pool,
                             issues: Vec::new(),
                             extra: Vec::new(),
+                            threads: 1,
                         };
                         let mut out = Vec::new();
                         cx.items(chunk.into_iter(), list_ptr, &mut out);

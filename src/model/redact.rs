@@ -80,13 +80,18 @@ impl Redactor {
             id.not_after = id.not_after.as_ref().map(|_| REDACTED.into());
             id.problem = id.problem.as_ref().map(|p| self.text(p));
         }
-        for f in &mut r.findings {
+        self.findings(&mut r.findings);
+    }
+
+    fn findings(&self, findings: &mut [super::Finding]) {
+        for f in findings {
             f.message = self.text(&f.message);
         }
     }
 
     pub fn check(&self, c: &mut CheckReport) {
         c.redacted = REDACTABLE.to_vec();
+        self.findings(&mut c.findings);
         for r in &mut c.results {
             r.expected = self.text(&r.expected);
             for f in &mut r.failures {
