@@ -3,8 +3,8 @@
 //! tolerated or dropped is an [`Issue`] with a JSON Pointer into the original document.
 
 pub mod any;
+mod encode;
 mod pool;
-mod sanitize;
 pub mod typeurl;
 mod upgrade;
 
@@ -13,12 +13,11 @@ use std::fmt;
 
 use envoy_types::pb::envoy::admin::v3 as admin;
 use prost::{Message, Name};
-use prost_reflect::{DeserializeOptions, DynamicMessage};
 use serde_json::{Map, Value};
 
 pub use any::{unpack, Unpacked};
+use encode::Encoder;
 pub use pool::Pool;
-use sanitize::Sanitizer;
 pub use typeurl::SectionType;
 
 use crate::source::{json_kind, Document, DocumentKind};
@@ -146,6 +145,7 @@ pub fn decode_with(pool: &Pool, doc: Document, threads: usize) -> Decoded {
         issues: Vec::new(),
         extra: Vec::new(),
         threads: threads.clamp(1, 4),
+        buf: Vec::new(),
     };
     let mut json = doc.json;
     match doc.kind {
@@ -179,6 +179,8 @@ struct Cx<'p> {
     extra: Vec<Pool>,
     /// Threads a large list may use.
     threads: usize,
+    /// The wire bytes of the resource being decoded, reused from one to the next.
+    buf: Vec<u8>,
 }
 
 /// Lists at least this long are decoded on several threads.
@@ -439,6 +441,7 @@ impl Cx<'_> {
                             issues: Vec::new(),
                             extra: Vec::new(),
                             threads: 1,
+                            buf: Vec::new(),
                         };
                         let mut out = Vec::new();
                         cx.items(chunk.into_iter(), list_ptr, &mut out);
@@ -484,8 +487,8 @@ impl Cx<'_> {
         }
     }
 
-    /// Walk, then prost-reflect, then the typed struct. `None` (with an error issue) only when
-    /// the value as a whole is unusable.
+    /// JSON to wire bytes (the walk), then the typed struct. `None` (with an error issue) only
+    /// when the value as a whole is unusable.
     fn resource<T: Message + Name + Default>(&mut self, v: &mut Value, ptr: &str) -> Option<T> {
         let name = T::full_name();
         let Some(desc) = self.pool.message(&name) else {
@@ -493,19 +496,26 @@ impl Cx<'_> {
                 .push(Issue::error(ptr, format!("no descriptor for {name}")));
             return None;
         };
-        let mut walk = Sanitizer::new(self.pool, ptr);
-        let fit = walk.message(&desc, v);
+        if !v.is_object() {
+            self.issues.push(Issue::error(
+                ptr,
+                format!(
+                    "expected an object ({name}), found {}; resource skipped",
+                    json_kind(v)
+                ),
+            ));
+            return None;
+        }
+        let mut walk = Encoder::new(self.pool, ptr);
+        self.buf.clear();
+        let fit = walk.message(&desc, v, &mut self.buf);
         self.issues.append(&mut walk.issues);
         if let Err(msg) = fit {
             self.issues
                 .push(Issue::error(ptr, format!("{msg}; resource skipped")));
             return None;
         }
-        let opts = DeserializeOptions::new().deny_unknown_fields(false);
-        let result = DynamicMessage::deserialize_with_options(desc, &*v, &opts)
-            .map_err(|e| e.to_string())
-            .and_then(|m| m.transcode_to::<T>().map_err(|e| e.to_string()));
-        match result {
+        match T::decode(self.buf.as_slice()) {
             Ok(t) => Some(t),
             Err(e) => {
                 self.issues.push(Issue::error(
@@ -534,7 +544,7 @@ fn section_name(kind: SectionType) -> String {
 
 fn escape(key: &str) -> String {
     let mut s = String::new();
-    sanitize::push_escaped(&mut s, key);
+    encode::push_escaped(&mut s, key);
     s
 }
 
