@@ -85,7 +85,7 @@ fn phases(input: &envinspect::source::Input, pool: &envinspect::Pool, now: time:
     let doc = envinspect::source::parse(input).expect("parse");
     let parse = t.elapsed();
     let t = Instant::now();
-    let decoded = envinspect::decode::decode(pool, doc);
+    let decoded = envinspect::decode::decode(pool, doc).expect("decode");
     let decode = t.elapsed();
     let t = Instant::now();
     let mut r = envinspect::extract::report(&input.name, decoded, now, None);

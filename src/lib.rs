@@ -239,7 +239,7 @@ pub fn inspect_with(
     opts: &Options,
 ) -> Result<Report, Error> {
     let doc = source::parse(input)?;
-    let decoded = decode::decode_with(pool, doc, opts.threads);
+    let decoded = decode::decode_with(pool, doc, opts.threads)?;
     let roots = roots.map(|r| (r.name.as_str(), r.bytes.as_slice()));
     let mut report = extract::report(&input.name, decoded, opts.now, roots);
     rules::diagnose(&mut report, &opts.rules);

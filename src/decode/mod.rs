@@ -20,12 +20,16 @@ use encode::Encoder;
 pub use pool::Pool;
 pub use typeurl::SectionType;
 
-use crate::source::{json_kind, Document, DocumentKind};
+use crate::source::dump::{Config, Item, Member, Text};
+use crate::source::{json_kind, Document, DocumentKind, SourceError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
     #[error("cannot load the vendored Envoy descriptors")]
     Descriptors(#[source] prost_reflect::DescriptorError),
+    /// A list item, parsed only now, is not acceptable JSON (a duplicate key).
+    #[error(transparent)]
+    Json(#[from] SourceError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -131,26 +135,28 @@ impl Decoded {
     }
 }
 
-/// Decodes a parsed document on up to all cores. The document is consumed: the walk rewrites it
-/// in place.
-pub fn decode(pool: &Pool, doc: Document) -> Decoded {
+/// Decodes a parsed document on up to all cores. The only error is JSON refused in a list item
+/// (parsed here, not in `source/`).
+pub fn decode(pool: &Pool, doc: Document) -> Result<Decoded, DecodeError> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     decode_with(pool, doc, cores)
 }
 
 /// As [`decode`], on at most `threads` threads (a bundle, already parallel over proxies, gives 1).
-pub fn decode_with(pool: &Pool, doc: Document, threads: usize) -> Decoded {
+pub fn decode_with(pool: &Pool, doc: Document, threads: usize) -> Result<Decoded, DecodeError> {
     let mut cx = Cx {
         pool,
+        text: doc.text,
         issues: Vec::new(),
+        failed: None,
         extra: Vec::new(),
         threads: threads.clamp(1, 4),
         buf: Vec::new(),
     };
     let mut json = doc.json;
-    match doc.kind {
+    let decoded = match doc.kind {
         DocumentKind::Certificates => Decoded::Certificates(doc.raw),
-        DocumentKind::ConfigDump => Decoded::ConfigDump(Box::new(cx.config_dump(json))),
+        DocumentKind::ConfigDump => Decoded::ConfigDump(Box::new(cx.config_dump(doc.configs))),
         DocumentKind::Certs => {
             let v = cx
                 .resource::<admin::Certificates>(&mut json, "")
@@ -169,12 +175,19 @@ pub fn decode_with(pool: &Pool, doc: Document, threads: usize) -> Decoded {
                 .unwrap_or_default();
             Decoded::ServerInfo(Box::new(v), cx.issues)
         }
+    };
+    match cx.failed {
+        Some(e) => Err(e.into()),
+        None => Ok(decoded),
     }
 }
 
-struct Cx<'p> {
+struct Cx<'p, 't> {
     pool: &'p Pool,
+    text: Text<'t>,
     issues: Vec<Issue>,
+    /// The first list item that is not acceptable JSON: the document is refused.
+    failed: Option<SourceError>,
     /// More pools for decoding large lists in parallel, loaded on first need.
     extra: Vec<Pool>,
     /// Threads a large list may use.
@@ -183,34 +196,36 @@ struct Cx<'p> {
     buf: Vec<u8>,
 }
 
+type Members<'t> = std::collections::BTreeMap<String, Member<'t>>;
+
 /// Lists at least this long are decoded on several threads.
 const PARALLEL_MIN_ITEMS: usize = 512;
 
-impl Cx<'_> {
-    fn config_dump(&mut self, mut json: Value) -> DecodedDump {
+impl<'t> Cx<'_, 't> {
+    fn config_dump(&mut self, configs: Vec<Config<'t>>) -> DecodedDump {
         let mut out = DecodedDump::default();
-        let configs = match json.get_mut("configs") {
-            Some(Value::Array(c)) => std::mem::take(c),
-            _ => Vec::new(),
-        };
-        for (i, mut section) in configs.into_iter().enumerate() {
+        for (i, section) in configs.into_iter().enumerate() {
             let ptr = format!("/configs/{i}");
-            let Some(obj) = section.as_object_mut() else {
-                self.issues.push(Issue::error(
-                    &ptr,
-                    format!(
-                        "expected a config section object, found {}",
-                        json_kind(&section)
-                    ),
-                ));
-                continue;
+            let mut obj = match section {
+                Config::Section(members) => members,
+                Config::Other(v) => {
+                    self.issues.push(Issue::error(
+                        &ptr,
+                        format!("expected a config section object, found {}", json_kind(&v)),
+                    ));
+                    continue;
+                }
             };
             // Without a string `@type` nothing says what the section is: an error. An unknown
             // type is a newer Envoy's section: tolerated, with a warning.
             let url = match obj.get("@type") {
-                Some(Value::String(u)) => u.clone(),
+                Some(Member::Value(Value::String(u))) => u.clone(),
                 other => {
-                    let found = other.map(json_kind).unwrap_or("nothing");
+                    let found = match other {
+                        None => "nothing",
+                        Some(Member::Value(v)) => json_kind(v),
+                        Some(Member::List(_)) => "an array",
+                    };
                     let what = format!(
                         "a config section needs a string `@type`, found {found}; section skipped"
                     );
@@ -229,7 +244,7 @@ impl Cx<'_> {
             };
             obj.remove("@type");
             out.sections.insert(kind);
-            self.section(kind, obj, &ptr, &mut out);
+            self.section(kind, &mut obj, &ptr, &mut out);
         }
         out.issues = std::mem::take(&mut self.issues);
         out.issues.sort();
@@ -239,14 +254,16 @@ impl Cx<'_> {
     fn section(
         &mut self,
         kind: SectionType,
-        obj: &mut Map<String, Value>,
+        obj: &mut Members<'t>,
         ptr: &str,
         out: &mut DecodedDump,
     ) {
         use admin::*;
         match kind {
             SectionType::Bootstrap => {
-                let mut v = Value::Object(std::mem::take(obj));
+                let Some(mut v) = self.whole(obj) else {
+                    return;
+                };
                 if let Some(value) = self.resource::<BootstrapConfigDump>(&mut v, ptr) {
                     out.bootstrap = Some(Located {
                         pointer: ptr.to_string(),
@@ -295,7 +312,9 @@ impl Cx<'_> {
                 );
             }
             SectionType::ScopedRoutes => {
-                let mut v = Value::Object(std::mem::take(obj));
+                let Some(mut v) = self.whole(obj) else {
+                    return;
+                };
                 if let Some(s) = self.resource::<ScopedRoutesConfigDump>(&mut v, ptr) {
                     out.scoped_routes +=
                         s.inline_scoped_route_configs.len() + s.dynamic_scoped_route_configs.len();
@@ -361,7 +380,7 @@ impl Cx<'_> {
     /// section message `section`, each on its own.
     fn list<T: Message + Name + Default>(
         &mut self,
-        obj: &mut Map<String, Value>,
+        obj: &mut Members<'t>,
         section: &str,
         field: &str,
         ptr: &str,
@@ -384,9 +403,9 @@ impl Cx<'_> {
         };
         let list_ptr = format!("{ptr}/{key}");
         let items = match value {
-            Value::Array(items) => items,
-            Value::Null => return,
-            other => {
+            Member::List(items) => items,
+            Member::Value(Value::Null) => return,
+            Member::Value(other) => {
                 self.issues.push(Issue::error(
                     &list_ptr,
                     format!(
@@ -420,7 +439,7 @@ impl Cx<'_> {
             .chain(self.extra.iter())
             .collect();
         let per = items.len().div_ceil(pools.len());
-        let mut chunks: Vec<Vec<(usize, Value)>> = Vec::new();
+        let mut chunks: Vec<Vec<(usize, Item<'t>)>> = Vec::new();
         for (i, item) in items.into_iter().enumerate() {
             if i % per == 0 {
                 chunks.push(Vec::with_capacity(per));
@@ -430,7 +449,9 @@ impl Cx<'_> {
             }
         }
         let list_ptr = &list_ptr;
-        let results: Vec<(Vec<Located<T>>, Vec<Issue>)> = std::thread::scope(|scope| {
+        let text = self.text;
+        type Part<T> = (Vec<Located<T>>, Vec<Issue>, Option<SourceError>);
+        let results: Vec<Part<T>> = std::thread::scope(|scope| {
             let handles: Vec<_> = chunks
                 .into_iter()
                 .zip(pools.iter().copied())
@@ -438,14 +459,16 @@ impl Cx<'_> {
                     scope.spawn(move || {
                         let mut cx = Cx {
                             pool,
+                            text,
                             issues: Vec::new(),
+                            failed: None,
                             extra: Vec::new(),
                             threads: 1,
                             buf: Vec::new(),
                         };
                         let mut out = Vec::new();
                         cx.items(chunk.into_iter(), list_ptr, &mut out);
-                        (out, cx.issues)
+                        (out, cx.issues, cx.failed)
                     })
                 })
                 .collect();
@@ -459,24 +482,35 @@ impl Cx<'_> {
                                 list_ptr,
                                 "a decoding thread failed; part of the list is missing",
                             )],
+                            None,
                         )
                     })
                 })
                 .collect()
         });
-        for (o, mut i) in results {
+        for (o, mut i, failed) in results {
             out.extend(o);
             self.issues.append(&mut i);
+            if self.failed.is_none() {
+                self.failed = failed;
+            }
         }
     }
 
     fn items<T: Message + Name + Default>(
         &mut self,
-        items: impl Iterator<Item = (usize, Value)>,
+        items: impl Iterator<Item = (usize, Item<'t>)>,
         list_ptr: &str,
         out: &mut Vec<Located<T>>,
     ) {
-        for (i, mut item) in items {
+        for (i, item) in items {
+            let mut item = match self.text.parse(item) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.failed.get_or_insert(e);
+                    return;
+                }
+            };
             let item_ptr = format!("{list_ptr}/{i}");
             if let Some(value) = self.resource::<T>(&mut item, &item_ptr) {
                 out.push(Located {
@@ -485,6 +519,29 @@ impl Cx<'_> {
                 });
             }
         }
+    }
+
+    /// A section decoded as one message (its lists parsed now).
+    fn whole(&mut self, obj: &mut Members<'t>) -> Option<Value> {
+        let mut out = Map::new();
+        for (key, member) in std::mem::take(obj) {
+            let v = match member {
+                Member::Value(v) => v,
+                Member::List(items) => {
+                    let parsed: Result<Vec<Value>, SourceError> =
+                        items.into_iter().map(|i| self.text.parse(i)).collect();
+                    match parsed {
+                        Ok(items) => Value::Array(items),
+                        Err(e) => {
+                            self.failed.get_or_insert(e);
+                            return None;
+                        }
+                    }
+                }
+            };
+            out.insert(key, v);
+        }
+        Some(Value::Object(out))
     }
 
     /// JSON to wire bytes (the walk), then the typed struct. `None` (with an error issue) only
@@ -564,13 +621,9 @@ mod tests {
             })
             .collect();
         let json = serde_json::json!({"configs": [{"@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump", "static_clusters": clusters}]});
-        let doc = Document {
-            name: "t".into(),
-            kind: DocumentKind::ConfigDump,
-            json,
-            raw: Vec::new(),
-        };
-        let Decoded::ConfigDump(d) = decode(&Pool::load().unwrap(), doc) else {
+        let input = crate::source::read_from("t", json.to_string().as_bytes()).unwrap();
+        let doc = crate::source::parse(&input).unwrap();
+        let Ok(Decoded::ConfigDump(d)) = decode(&Pool::load().unwrap(), doc) else {
             panic!("not a dump")
         };
         assert_eq!(d.static_clusters.len(), n);
@@ -593,6 +646,40 @@ mod tests {
         assert_eq!(
             errors,
             ["/configs/0/static_clusters/300/cluster/connect_timeout"]
+        );
+    }
+
+    /// A list item is parsed on its decoding thread; JSON refused there (a duplicate key)
+    /// refuses the document with the position a whole-document parse gives.
+    #[test]
+    fn a_duplicate_key_deep_in_a_large_list_refuses_the_document() {
+        let n = PARALLEL_MIN_ITEMS * 2;
+        let mut text = String::from(
+            r#"{"configs": [{"@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump", "static_clusters": ["#,
+        );
+        for i in 0..n {
+            let dup = if i == n - 3 {
+                r#", "name": "other""#
+            } else {
+                ""
+            };
+            text.push_str(&format!(
+                "{}\n{{\"cluster\": {{\"name\": \"c{i}\"{dup}}}}}",
+                if i == 0 { "" } else { "," }
+            ));
+        }
+        text.push_str("]}]}");
+        let input = crate::source::read_from("t.json", text.as_bytes()).unwrap();
+        let doc = crate::source::parse(&input).unwrap();
+        let err = decode(&Pool::load().unwrap(), doc).unwrap_err().to_string();
+        let whole = serde_json::from_str::<serde_json::Value>(&text).map(|_| ());
+        assert!(whole.is_ok(), "serde_json keeps the last of duplicate keys");
+        assert_eq!(
+            err,
+            format!(
+                "t.json:{}:46: invalid JSON (duplicate key \"name\" with different values)",
+                n - 1
+            )
         );
     }
 }

@@ -14,7 +14,7 @@ pub fn parse(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     Ok(v)
 }
 
-struct Strict;
+pub(crate) struct Strict;
 
 impl<'de> DeserializeSeed<'de> for Strict {
     type Value = Value;

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod bundle;
+pub mod dump;
 mod json;
 pub mod save;
 
@@ -54,12 +55,18 @@ impl DocumentKind {
     }
 }
 
-/// A parsed JSON document and what it is.
-#[derive(Debug, Clone)]
-pub struct Document {
+/// A parsed JSON document and what it is. A config dump's resources are still text in the
+/// input (see [`dump`]): the document borrows it.
+#[derive(Debug)]
+pub struct Document<'a> {
     pub name: String,
     pub kind: DocumentKind,
+    /// The document; for a config dump, its top-level members but `configs`.
     pub json: Value,
+    /// A config dump's `configs`, read down to each section's list items.
+    pub configs: Vec<dump::Config<'a>>,
+    /// Where the JSON came from, to parse the list items.
+    pub text: dump::Text<'a>,
     /// The bytes of a `Certificates` document (empty for JSON documents).
     pub raw: Vec<u8>,
 }
@@ -166,9 +173,14 @@ fn gunzip(name: &str, bytes: &[u8]) -> Result<Vec<u8>, SourceError> {
 }
 
 /// Parses the bytes as JSON and recognises the document by its top-level keys.
-pub fn parse(input: &Input) -> Result<Document, SourceError> {
+pub fn parse(input: &Input) -> Result<Document<'_>, SourceError> {
     let name = input.name.clone();
     let (body, skipped_lines) = strip_preamble(&input.bytes);
+    let text = dump::Text {
+        name: &input.name,
+        body,
+        lines_before: skipped_lines,
+    };
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(SourceError::Empty { name });
     }
@@ -178,37 +190,63 @@ pub fn parse(input: &Input) -> Result<Document, SourceError> {
             name,
             kind: DocumentKind::Certificates,
             json: Value::Null,
+            configs: Vec::new(),
+            text,
             raw: body.to_vec(),
         });
     }
-    let json: Value = json::parse(body).map_err(|source| SourceError::Json {
+    let top = dump::parse(body).map_err(|source| SourceError::Json {
         name: name.clone(),
         line: source.line() + skipped_lines,
         column: source.column(),
         what: json_error_text(&source),
     })?;
-    let kind = detect(&json).map_err(|what| SourceError::Shape {
-        name: name.clone(),
-        what,
-    })?;
-    let json = match kind {
-        Detected::Kind(_) => json,
-        Detected::LoneSection => serde_json::json!({ "configs": [json] }),
-    };
-    let kind = match kind {
-        Detected::Kind(k) => k,
-        Detected::LoneSection => DocumentKind::ConfigDump,
+    let (kind, json, configs) = match top {
+        dump::Top::Object {
+            members,
+            configs: Some(configs),
+        } => (DocumentKind::ConfigDump, Value::Object(members), configs),
+        dump::Top::Object { members, .. } => {
+            let json = Value::Object(members);
+            match detect(&json) {
+                Ok(Detected::Kind(kind)) => (kind, json, Vec::new()),
+                Ok(Detected::LoneSection) => {
+                    let Value::Object(members) = json else {
+                        return Err(SourceError::Shape {
+                            name,
+                            what: "a section that is not an object".into(),
+                        });
+                    };
+                    let section = members.into_iter().map(|(k, v)| (k, v.into())).collect();
+                    (
+                        DocumentKind::ConfigDump,
+                        Value::Object(serde_json::Map::new()),
+                        vec![dump::Config::Section(section)],
+                    )
+                }
+                Err(what) => return Err(SourceError::Shape { name, what }),
+            }
+        }
+        dump::Top::Other(v) => {
+            let what = match detect(&v) {
+                Err(what) => what,
+                Ok(_) => "not an Envoy admin document".into(),
+            };
+            return Err(SourceError::Shape { name, what });
+        }
     };
     Ok(Document {
         name,
         kind,
         json,
+        configs,
+        text,
         raw: Vec::new(),
     })
 }
 
 /// serde_json appends " at line L column C" to its messages; the position is printed by us.
-fn json_error_text(e: &serde_json::Error) -> String {
+pub(crate) fn json_error_text(e: &serde_json::Error) -> String {
     let text = e.to_string();
     let text = match text.rfind(" at line ") {
         Some(i) => text[..i].to_string(),
@@ -334,14 +372,14 @@ pub fn json_kind(v: &Value) -> &'static str {
 mod tests {
     use super::*;
 
-    fn doc(bytes: &[u8]) -> Result<Document, SourceError> {
-        read_from("t.json", bytes).and_then(|i| parse(&i))
+    fn doc(bytes: &[u8]) -> Result<DocumentKind, SourceError> {
+        read_from("t.json", bytes).and_then(|i| parse(&i).map(|d| d.kind))
     }
 
     #[test]
     fn status_line_is_skipped_and_positions_stay_true() {
         assert_eq!(
-            doc(b"200\n{\"configs\": []}").unwrap().kind,
+            doc(b"200\n{\"configs\": []}").unwrap(),
             DocumentKind::ConfigDump
         );
         let err = doc(b"200\n{\n\"configs\": [}").unwrap_err().to_string();
@@ -352,7 +390,7 @@ mod tests {
     fn http_header_block_is_skipped() {
         let d =
             doc(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{\"certificates\": []}");
-        assert_eq!(d.unwrap().kind, DocumentKind::Certs);
+        assert_eq!(d.unwrap(), DocumentKind::Certs);
     }
 
     #[test]
@@ -361,7 +399,7 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(br#"{"cluster_statuses": []}"#).unwrap();
         let bytes = gz.finish().unwrap();
-        assert_eq!(doc(&bytes).unwrap().kind, DocumentKind::ClusterStatuses);
+        assert_eq!(doc(&bytes).unwrap(), DocumentKind::ClusterStatuses);
         let err = doc(&bytes[..bytes.len() / 2]).unwrap_err().to_string();
         assert!(err.starts_with("t.json: not a valid gzip stream"), "{err}");
     }
@@ -383,9 +421,13 @@ mod tests {
 
     #[test]
     fn lone_section_becomes_a_dump() {
-        let d =
-            doc(br#"{"@type": "type.googleapis.com/envoy.admin.v3.SecretsConfigDump"}"#).unwrap();
+        let input = read_from(
+            "t.json",
+            &br#"{"@type": "type.googleapis.com/envoy.admin.v3.SecretsConfigDump"}"#[..],
+        )
+        .unwrap();
+        let d = parse(&input).unwrap();
         assert_eq!(d.kind, DocumentKind::ConfigDump);
-        assert_eq!(d.json["configs"].as_array().unwrap().len(), 1);
+        assert_eq!(d.configs.len(), 1);
     }
 }

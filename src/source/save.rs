@@ -27,14 +27,14 @@ pub fn save(admin: &Admin, dir: &Path) -> Result<Vec<Saved>, SourceError> {
     let mut fetched = Vec::new();
     for e in CAPTURE {
         let input = admin.get(e)?;
-        let doc = parse(&input)?;
-        if doc.kind != e.kind() {
+        let kind = parse(&input)?.kind;
+        if kind != e.kind() {
             return Err(SourceError::Admin {
                 url: input.name,
                 what: format!(
                     "expected a {} document, got a {}",
                     e.kind().label(),
-                    doc.kind.label()
+                    kind.label()
                 ),
             });
         }
