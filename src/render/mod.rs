@@ -4,6 +4,7 @@
 pub mod bundle;
 mod certs;
 pub mod check;
+mod json;
 pub mod rules;
 mod table;
 pub mod trace;
@@ -51,15 +52,21 @@ pub fn render(
     format: Format,
     w: &mut dyn Write,
 ) -> Result<(), RenderError> {
+    let part = Part { report, view };
     match format {
         Format::Table => views::table(report, view, w)?,
         Format::Json => {
-            let doc = document(report, view);
-            serde_json::to_writer_pretty(&mut *w, &doc).map_err(RenderError::Json)?;
-            writeln!(w)?;
+            use crate::model::{check::REDACTABLE, redact::REDACTED};
+            let redact = (!report.redacted.is_empty()).then_some((&REDACTABLE[..], REDACTED));
+            let mut text = json::to_vec_sorted(&part, redact).map_err(RenderError::Json)?;
+            text.push(b'\n');
+            w.write_all(&text)?;
         }
         Format::Yaml => {
-            let doc = document(report, view);
+            let mut doc = serde_json::to_value(&part).map_err(RenderError::Json)?;
+            if !report.redacted.is_empty() {
+                mark_redacted(&mut doc);
+            }
             let text = serde_norway::to_string(&doc).map_err(RenderError::Yaml)?;
             w.write_all(text.as_bytes())?;
         }
@@ -67,34 +74,47 @@ pub fn render(
     Ok(())
 }
 
-/// The whole report, or for a subcommand the header fields plus that one list.
-fn document(report: &Report, view: View) -> serde_json::Value {
-    let mut full = serde_json::to_value(report).unwrap_or(serde_json::Value::Null);
-    if !report.redacted.is_empty() {
-        mark_redacted(&mut full);
+/// The whole report, or for a subcommand the header fields plus that one list. Keys come out
+/// sorted either way (JSON: `json::to_vec_sorted`, YAML: through a `Value`).
+struct Part<'a> {
+    report: &'a Report,
+    view: View,
+}
+
+impl Serialize for Part<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let r = self.report;
+        let key = match self.view {
+            View::Report => return r.serialize(s),
+            View::Clusters => "clusters",
+            View::Listeners => "listeners",
+            View::Routes => "routes",
+            View::Endpoints => "endpoints",
+            View::Secrets | View::Certs => "secrets",
+        };
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("schema_version", &r.schema_version)?;
+        m.serialize_entry("source", &r.source)?;
+        m.serialize_entry("document", &r.document)?;
+        m.serialize_entry("now", &r.now)?;
+        match self.view {
+            View::Clusters => m.serialize_entry(key, &r.clusters)?,
+            View::Listeners => m.serialize_entry(key, &r.listeners)?,
+            View::Routes => m.serialize_entry(key, &r.routes)?,
+            View::Endpoints => m.serialize_entry(key, &r.endpoints)?,
+            View::Report | View::Secrets | View::Certs => {
+                m.serialize_entry(key, &r.secrets)?;
+                m.serialize_entry("missing_secrets", &r.missing_secrets)?;
+                m.serialize_entry("findings", &r.findings)?;
+            }
+        }
+        m.serialize_entry("warnings", &r.warnings)?;
+        if !r.redacted.is_empty() {
+            m.serialize_entry("redacted", &r.redacted)?;
+        }
+        m.end()
     }
-    let key = match view {
-        View::Report => return full,
-        View::Clusters => "clusters",
-        View::Listeners => "listeners",
-        View::Routes => "routes",
-        View::Endpoints => "endpoints",
-        View::Secrets | View::Certs => "secrets",
-    };
-    let mut out = serde_json::Map::new();
-    for k in ["schema_version", "source", "document", "now"] {
-        out.insert(k.into(), full[k].clone());
-    }
-    out.insert(key.into(), full[key].clone());
-    if matches!(view, View::Secrets | View::Certs) {
-        out.insert("missing_secrets".into(), full["missing_secrets"].clone());
-        out.insert("findings".into(), full["findings"].clone());
-    }
-    out.insert("warnings".into(), full["warnings"].clone());
-    if !report.redacted.is_empty() {
-        out.insert("redacted".into(), full["redacted"].clone());
-    }
-    serde_json::Value::Object(out)
 }
 
 /// After `--redact`: the redacted fields say so in JSON too (numbers such as `seconds_left`
