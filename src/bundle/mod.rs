@@ -38,7 +38,7 @@ pub fn analyse(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<BundleReport, crate::Error> {
     let jobs = opts.jobs.max(1);
-    let pool_error = Mutex::new(None);
+    let pool = std::sync::OnceLock::new();
     let (tx, rx) = mpsc::sync_channel::<Entry>(jobs * 2);
     let rx = Mutex::new(rx);
     let (done_tx, done_rx) = mpsc::channel::<(EntryKind, ProxyRow)>();
@@ -46,24 +46,18 @@ pub fn analyse(
         for _ in 0..jobs {
             let done_tx = done_tx.clone();
             let rx = &rx;
-            let pool_error = &pool_error;
+            let pool = &pool;
             scope.spawn(move || {
-                // Each worker decodes with its own descriptor pool, loaded while the bundle is
-                // already being read: a shared pool makes every descriptor clone bump the same
-                // atomic counters, and two threads then run no faster than one (measured: 2 jobs,
-                // twice the CPU, the same wall time).
-                let pool = match Pool::load() {
+                // One pool for all workers (its schema is shared by reference), loaded by the
+                // first worker while the reader is already at work; the others wait for it.
+                let pool = match pool.get_or_init(Pool::load) {
                     Ok(p) => p,
-                    Err(e) => {
-                        if let Ok(mut slot) = pool_error.lock() {
-                            *slot = Some(e);
-                        }
-                        // Drain, so the reader is never blocked on a full channel.
+                    Err(_) => {
+                        // Reported below. Drain, so the reader is never blocked on a full channel.
                         while let Ok(Ok(_)) = rx.lock().map(|r| r.recv()) {}
                         return;
                     }
                 };
-                let pool = &pool;
                 loop {
                     let next = rx.lock().map(|r| r.recv());
                     let Ok(Ok(entry)) = next else { break };
@@ -97,7 +91,7 @@ pub fn analyse(
         let rows = collector.join().unwrap_or_default();
         refused.map(|r| (r, rows))
     });
-    if let Some(e) = pool_error.into_inner().ok().flatten() {
+    if let Some(Err(e)) = pool.into_inner() {
         return Err(e.into());
     }
     let (refused, rows) = refused?;

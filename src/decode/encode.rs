@@ -14,15 +14,15 @@
 //! Every issue names its place as a JSON Pointer into the original document.
 
 use base64::Engine as _;
-use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value};
 
 use super::pool::Pool;
+use super::schema::{Field, Kind, Message, Schema};
 use super::{typeurl, Issue};
 use crate::source::json_kind;
 
 pub(crate) struct Encoder<'p> {
-    pool: &'p Pool,
+    schema: &'p Schema,
     pub issues: Vec<Issue>,
     path: String,
 }
@@ -37,7 +37,7 @@ const I32: u8 = 5;
 impl<'p> Encoder<'p> {
     pub fn new(pool: &'p Pool, base_pointer: &str) -> Self {
         Self {
-            pool,
+            schema: &pool.schema,
             issues: Vec::new(),
             path: base_pointer.to_string(),
         }
@@ -45,11 +45,11 @@ impl<'p> Encoder<'p> {
 
     /// Appends the fields of `v` as a `desc` message to `buf`; `Err` means `v` as a whole cannot
     /// be that message (and nothing was appended).
-    pub fn message(&mut self, desc: &MessageDescriptor, v: &mut Value, buf: &mut Vec<u8>) -> Fit {
+    pub fn message(&mut self, desc: &'p Message, v: &mut Value, buf: &mut Vec<u8>) -> Fit {
         if v.is_null() {
             return Ok(());
         }
-        let full = desc.full_name();
+        let full = desc.full_name.as_str();
         if let Some(wkt) = full.strip_prefix("google.protobuf.") {
             let mark = buf.len();
             let fit = self.well_known(wkt, desc, v, buf);
@@ -70,65 +70,61 @@ impl<'p> Encoder<'p> {
 
     fn fields(
         &mut self,
-        desc: &MessageDescriptor,
+        desc: &'p Message,
         obj: &mut Map<String, Value>,
         in_any: bool,
         buf: &mut Vec<u8>,
     ) {
-        for note in super::upgrade::v2_fields(desc.full_name(), obj) {
+        for note in super::upgrade::v2_fields(&desc.full_name, obj) {
             self.warn(note);
         }
-        let mut present: Vec<(FieldDescriptor, &String, &mut Value)> =
-            Vec::with_capacity(obj.len());
+        let mut present: Vec<(&'p Field, &String, &mut Value)> = Vec::with_capacity(obj.len());
         for (key, value) in obj.iter_mut() {
             if key == "@type" {
                 // Old Envoy printed `@type` on inline messages too (an HCM's `route_config`).
                 let named = value.as_str().map(typeurl::message_name);
                 let same =
-                    named.is_some_and(|n| typeurl::v3_name(n).unwrap_or(n) == desc.full_name());
+                    named.is_some_and(|n| typeurl::v3_name(n).unwrap_or(n) == desc.full_name);
                 if !in_any && !same {
                     self.warn(format!(
                         "`@type` {} on a {} ignored",
                         named.unwrap_or("?"),
-                        desc.full_name()
+                        desc.full_name
                     ));
                 }
                 continue;
             }
-            match desc
-                .get_field_by_name(key)
-                .or_else(|| desc.get_field_by_json_name(key))
-            {
+            match desc.field(key) {
                 Some(field) => present.push((field, key, value)),
                 None => {
                     let mark = self.push(key);
                     self.warn(format!(
                         "unknown field `{key}` in {} ignored",
-                        desc.full_name()
+                        desc.full_name
                     ));
                     self.pop(mark);
                 }
             }
         }
         // Canonical order; the sort is stable, so a field given twice keeps the document's order.
-        present.sort_by_key(|(f, _, _)| f.number());
+        present.sort_by_key(|(f, _, _)| f.number);
         for (field, key, value) in present {
             let mark = self.push(key);
-            let fit = if value.is_null() && !field.is_list() && !field.is_map() {
-                self.single(&field.kind(), field.number(), value, buf)
-            } else if field.is_map() {
-                self.map(&field, value, buf)
-            } else if field.is_list() {
+            let fit = if value.is_null() && !field.list && !field.map {
+                self.single(field.kind, field.number, value, buf)
+            } else if field.map {
+                self.map(field, value, buf)
+            } else if field.list {
                 if value.is_null() {
                     Ok(())
                 } else {
-                    self.list(&field, value, buf)
+                    self.list(field, value, buf)
                 }
-            } else if !field.supports_presence() && is_default(value) {
+            } else if !field.presence && is_default(value) {
                 // proto3 leaves defaults out (and so does the canonical encoding).
                 Ok(())
             } else {
-                self.single(&field.kind(), field.number(), value, buf)
+                self.single(field.kind, field.number, value, buf)
             };
             if let Err(d) = fit {
                 self.report(d);
@@ -137,29 +133,26 @@ impl<'p> Encoder<'p> {
         }
     }
 
-    fn map(
-        &mut self,
-        field: &FieldDescriptor,
-        v: &mut Value,
-        buf: &mut Vec<u8>,
-    ) -> Result<(), Dropped> {
+    fn map(&mut self, field: &Field, v: &mut Value, buf: &mut Vec<u8>) -> Result<(), Dropped> {
         let Value::Object(entries) = v else {
             return Err(Dropped::Error(format!(
                 "expected an object (map), found {}",
                 json_kind(v)
             )));
         };
-        let Kind::Message(entry) = field.kind() else {
+        let entry = match field.kind {
+            Kind::Message(i) => self.schema.message_at(i).map_entry(),
+            _ => None,
+        };
+        let Some((key_kind, value_kind)) = entry else {
             return Err(Dropped::Error("a map field without an entry type".into()));
         };
-        let key_kind = entry.map_entry_key_field().kind();
-        let value_kind = entry.map_entry_value_field().kind();
-        let number = field.number();
+        let number = field.number;
         for (key, value) in entries.iter_mut() {
             let mark = self.push(key);
             let fit = nested(buf, number, |buf| {
-                self.map_key(&key_kind, key, buf)?;
-                self.single(&value_kind, 2, value, buf)
+                self.map_key(key_kind, key, buf)?;
+                self.single(value_kind, 2, value, buf)
             });
             if let Err(d) = fit {
                 self.report(d);
@@ -170,7 +163,7 @@ impl<'p> Encoder<'p> {
     }
 
     /// JSON keys are strings; a map's key type may be an integer or a boolean.
-    fn map_key(&mut self, kind: &Kind, key: &str, buf: &mut Vec<u8>) -> Result<(), Dropped> {
+    fn map_key(&mut self, kind: Kind, key: &str, buf: &mut Vec<u8>) -> Result<(), Dropped> {
         match kind {
             Kind::String => {
                 put_len(buf, 1, key.as_bytes());
@@ -188,12 +181,7 @@ impl<'p> Encoder<'p> {
         }
     }
 
-    fn list(
-        &mut self,
-        field: &FieldDescriptor,
-        v: &mut Value,
-        buf: &mut Vec<u8>,
-    ) -> Result<(), Dropped> {
+    fn list(&mut self, field: &Field, v: &mut Value, buf: &mut Vec<u8>) -> Result<(), Dropped> {
         if v.is_object() {
             // Envoy's old JSON parser took one object for a repeated field (Istio 1.1 bootstraps).
             self.warn("a single object where a list is expected, read as a list of one".into());
@@ -205,13 +193,13 @@ impl<'p> Encoder<'p> {
                 json_kind(v)
             )));
         };
-        let (kind, number) = (field.kind(), field.number());
+        let (kind, number) = (field.kind, field.number);
         for (i, item) in items.iter_mut().enumerate() {
             let mark = self.push(&i.to_string());
             let fit = if item.is_null() {
                 Err(Dropped::Error("null is not allowed in a list".into()))
             } else {
-                self.single(&kind, number, item, buf)
+                self.single(kind, number, item, buf)
             };
             if let Err(d) = fit {
                 self.report(d);
@@ -224,15 +212,16 @@ impl<'p> Encoder<'p> {
     /// Appends field `number` holding `v`; on `Err` nothing was appended.
     fn single(
         &mut self,
-        kind: &Kind,
+        kind: Kind,
         number: u32,
         v: &mut Value,
         buf: &mut Vec<u8>,
     ) -> Result<(), Dropped> {
         let found = json_kind(v);
         let bad = |what: &str| Err(Dropped::Error(format!("expected {what}, found {found}")));
-        if let Kind::Message(desc) = kind {
-            let name = desc.full_name();
+        if let Kind::Message(i) = kind {
+            let desc = self.schema.message_at(i);
+            let name = desc.full_name.as_str();
             if v.is_null() && name != "google.protobuf.Value" {
                 return Ok(());
             }
@@ -247,14 +236,15 @@ impl<'p> Encoder<'p> {
         }
         match kind {
             Kind::Message(_) => Ok(()),
-            Kind::Enum(desc) => {
+            Kind::Enum(i) => {
+                let desc = self.schema.enum_at(i);
                 let n = match &*v {
-                    Value::String(s) => match desc.get_value_by_name(s) {
-                        Some(e) => e.number(),
+                    Value::String(s) => match desc.number(s) {
+                        Some(n) => n,
                         None => {
                             return Err(Dropped::Warning(format!(
                                 "unknown value `{s}` of enum {} ignored",
-                                desc.full_name()
+                                desc.full_name
                             )))
                         }
                     },
@@ -375,7 +365,7 @@ impl<'p> Encoder<'p> {
     fn well_known(
         &mut self,
         wkt: &str,
-        desc: &MessageDescriptor,
+        desc: &'p Message,
         v: &mut Value,
         buf: &mut Vec<u8>,
     ) -> Fit {
@@ -451,13 +441,13 @@ impl<'p> Encoder<'p> {
                 other => wrong("an object", other),
             },
             _ if wkt.ends_with("Value") => {
-                let Some(field) = desc.get_field_by_name("value") else {
+                let Some(field) = desc.field("value") else {
                     return Ok(());
                 };
                 if is_default(v) {
                     return Ok(());
                 }
-                self.single(&field.kind(), field.number(), v, buf)
+                self.single(field.kind, field.number, v, buf)
                     .map_err(Dropped::into_message)
             }
             _ => {
@@ -496,7 +486,7 @@ impl<'p> Encoder<'p> {
             None => name,
         };
         let Some(desc) = self
-            .pool
+            .schema
             .message(name)
             .filter(|_| name != typeurl::UNKNOWN_PLACEHOLDER)
         else {
@@ -521,11 +511,11 @@ impl<'p> Encoder<'p> {
                     return Ok(());
                 };
                 let mark = self.push("value");
-                let fit = self.message(&desc, inner, buf);
+                let fit = self.message(desc, inner, buf);
                 self.pop(mark);
                 return fit;
             }
-            self.fields(&desc, obj, true, buf);
+            self.fields(desc, obj, true, buf);
             Ok(())
         })
     }
@@ -808,7 +798,7 @@ mod tests {
         let desc = pool.message(&T::full_name()).unwrap();
         let mut s = Encoder::new(&pool, "/r");
         let mut buf = Vec::new();
-        s.message(&desc, &mut v, &mut buf).unwrap();
+        s.message(desc, &mut v, &mut buf).unwrap();
         let t = T::decode(buf.as_slice()).unwrap();
         (t, s.issues.iter().map(|i| i.to_string()).collect())
     }
@@ -959,12 +949,16 @@ mod tests {
         let ours: ConfigDump = {
             let mut s = Encoder::new(&pool, "");
             let mut buf = Vec::new();
-            s.message(&desc, &mut v.clone(), &mut buf).unwrap();
+            s.message(desc, &mut v.clone(), &mut buf).unwrap();
             assert_eq!(s.issues, []);
             ConfigDump::decode(buf.as_slice()).unwrap()
         };
+        let reflect = super::super::pool::descriptors()
+            .unwrap()
+            .get_message_by_name("envoy.admin.v3.ConfigDump")
+            .unwrap();
         let theirs: ConfigDump =
-            DynamicMessage::deserialize_with_options(desc, &v, &DeserializeOptions::new())
+            DynamicMessage::deserialize_with_options(reflect, &v, &DeserializeOptions::new())
                 .unwrap()
                 .transcode_to()
                 .unwrap();

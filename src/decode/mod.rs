@@ -5,6 +5,7 @@
 pub mod any;
 mod encode;
 mod pool;
+mod schema;
 pub mod typeurl;
 mod upgrade;
 
@@ -17,7 +18,7 @@ use serde_json::{Map, Value};
 
 pub use any::{unpack, Unpacked};
 use encode::Encoder;
-pub use pool::Pool;
+pub use pool::{descriptors, Pool};
 pub use typeurl::SectionType;
 
 use crate::source::dump::{Config, Item, Member, Text};
@@ -149,7 +150,6 @@ pub fn decode_with(pool: &Pool, doc: Document, threads: usize) -> Result<Decoded
         text: doc.text,
         issues: Vec::new(),
         failed: None,
-        extra: Vec::new(),
         threads: threads.clamp(1, 4),
         buf: Vec::new(),
     };
@@ -189,7 +189,6 @@ struct Cx<'p, 't> {
     /// The first list item that is not acceptable JSON: the document is refused.
     failed: Option<SourceError>,
     /// More pools for decoding large lists in parallel, loaded on first need.
-    extra: Vec<Pool>,
     /// Threads a large list may use.
     threads: usize,
     /// The wire bytes of the resource being decoded, reused from one to the next.
@@ -198,8 +197,10 @@ struct Cx<'p, 't> {
 
 type Members<'t> = std::collections::BTreeMap<String, Member<'t>>;
 
-/// Lists at least this long are decoded on several threads.
-const PARALLEL_MIN_ITEMS: usize = 512;
+/// Lists with at least this many resources and this much text are decoded on several threads
+/// (a thread costs tens of microseconds; a listener with its filter chains, hundreds).
+const PARALLEL_MIN_ITEMS: usize = 32;
+const PARALLEL_MIN_BYTES: usize = 128 * 1024;
 
 impl<'t> Cx<'_, 't> {
     fn config_dump(&mut self, configs: Vec<Config<'t>>) -> DecodedDump {
@@ -362,11 +363,10 @@ impl<'t> Cx<'_, 't> {
         }
         // What is left besides the resource lists (version_info…) is checked for unknown keys only.
         for key in obj.keys() {
-            let known = self.pool.message(&section_name(kind)).is_some_and(|d| {
-                d.get_field_by_name(key)
-                    .or_else(|| d.get_field_by_json_name(key))
-                    .is_some()
-            });
+            let known = self
+                .pool
+                .message(&section_name(kind))
+                .is_some_and(|d| d.field(key).is_some());
             if !known {
                 self.issues.push(Issue::warning(
                     &format!("{ptr}/{}", escape(key)),
@@ -386,18 +386,16 @@ impl<'t> Cx<'_, 't> {
         ptr: &str,
         out: &mut Vec<Located<T>>,
     ) {
-        let Some(desc) = self
-            .pool
-            .message(section)
-            .and_then(|d| d.get_field_by_name(field))
+        let Some((name, json_name)) = self.pool.message(section).and_then(|d| d.names_of(field))
         else {
             return;
         };
-        let key = if obj.contains_key(desc.name()) {
-            desc.name().to_string()
+        let key = if obj.contains_key(name) {
+            name
         } else {
-            desc.json_name().to_string()
-        };
+            json_name
+        }
+        .to_string();
         let Some(value) = obj.remove(&key) else {
             return;
         };
@@ -417,7 +415,14 @@ impl<'t> Cx<'_, 't> {
             }
         };
         out.reserve(items.len());
-        let threads = if items.len() >= PARALLEL_MIN_ITEMS {
+        let text_bytes: usize = items
+            .iter()
+            .map(|i| match i {
+                Item::Text(t) => t.get().len(),
+                Item::Value(_) => 0,
+            })
+            .sum();
+        let threads = if items.len() >= PARALLEL_MIN_ITEMS && text_bytes >= PARALLEL_MIN_BYTES {
             self.threads
         } else {
             1
@@ -426,19 +431,8 @@ impl<'t> Cx<'_, 't> {
             self.items(items.into_iter().enumerate(), &list_ptr, out);
             return;
         }
-        // Large lists are decoded in parallel, each thread with its own descriptor pool: with a
-        // shared one, every descriptor clone bumps the same atomic counters and two threads run
-        // no faster than one (measured in bundles). Extra pools are loaded once per document.
-        while self.extra.len() < threads - 1 {
-            match Pool::load() {
-                Ok(p) => self.extra.push(p),
-                Err(_) => break,
-            }
-        }
-        let pools: Vec<&Pool> = std::iter::once(self.pool)
-            .chain(self.extra.iter())
-            .collect();
-        let per = items.len().div_ceil(pools.len());
+        // Large lists are decoded in parallel, all threads reading the one flat schema.
+        let per = items.len().div_ceil(threads);
         let mut chunks: Vec<Vec<(usize, Item<'t>)>> = Vec::new();
         for (i, item) in items.into_iter().enumerate() {
             if i % per == 0 {
@@ -454,15 +448,14 @@ impl<'t> Cx<'_, 't> {
         let results: Vec<Part<T>> = std::thread::scope(|scope| {
             let handles: Vec<_> = chunks
                 .into_iter()
-                .zip(pools.iter().copied())
-                .map(|(chunk, pool)| {
+                .map(|chunk| {
+                    let pool = self.pool;
                     scope.spawn(move || {
                         let mut cx = Cx {
                             pool,
                             text,
                             issues: Vec::new(),
                             failed: None,
-                            extra: Vec::new(),
                             threads: 1,
                             buf: Vec::new(),
                         };
@@ -565,7 +558,7 @@ impl<'t> Cx<'_, 't> {
         }
         let mut walk = Encoder::new(self.pool, ptr);
         self.buf.clear();
-        let fit = walk.message(&desc, v, &mut self.buf);
+        let fit = walk.message(desc, v, &mut self.buf);
         self.issues.append(&mut walk.issues);
         if let Err(msg) = fit {
             self.issues
@@ -613,7 +606,8 @@ mod tests {
     /// order, with the same pointers and issues, as one decoded item by item.
     #[test]
     fn large_lists_decode_in_parallel_like_small_ones() {
-        let n = PARALLEL_MIN_ITEMS + 77;
+        // Each item is over 100 bytes of text.
+        let n = PARALLEL_MIN_ITEMS.max(PARALLEL_MIN_BYTES / 100) + 77;
         let clusters: Vec<serde_json::Value> = (0..n)
             .map(|i| {
                 let timeout = if i == 300 { serde_json::json!(7) } else { serde_json::json!("1s") };
@@ -653,7 +647,7 @@ mod tests {
     /// refuses the document with the position a whole-document parse gives.
     #[test]
     fn a_duplicate_key_deep_in_a_large_list_refuses_the_document() {
-        let n = PARALLEL_MIN_ITEMS * 2;
+        let n = PARALLEL_MIN_ITEMS.max(PARALLEL_MIN_BYTES / 100) * 2;
         let mut text = String::from(
             r#"{"configs": [{"@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump", "static_clusters": ["#,
         );
