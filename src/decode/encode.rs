@@ -954,7 +954,6 @@ mod tests {
             ConfigDump::decode(buf.as_slice()).unwrap()
         };
         let reflect = super::super::pool::descriptors()
-            .unwrap()
             .get_message_by_name("envoy.admin.v3.ConfigDump")
             .unwrap();
         let theirs: ConfigDump =

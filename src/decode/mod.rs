@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 pub use any::{unpack, Unpacked};
 use encode::Encoder;
-pub use pool::{descriptors, Pool};
+pub use pool::Pool;
 pub use typeurl::SectionType;
 
 use crate::source::dump::{Config, Item, Member, Text};
@@ -26,8 +26,8 @@ use crate::source::{json_kind, Document, DocumentKind, SourceError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
-    #[error("cannot load the vendored Envoy descriptors")]
-    Descriptors(#[source] prost_reflect::DescriptorError),
+    #[error("cannot load the vendored Envoy descriptors: {0}")]
+    Descriptors(String),
     /// A list item, parsed only now, is not acceptable JSON (a duplicate key).
     #[error(transparent)]
     Json(#[from] SourceError),

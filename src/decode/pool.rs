@@ -2,11 +2,11 @@
 //! (vendored from the crate, see `proto/regenerate.sh`), plus envinspect's own placeholder for
 //! `Any`s whose type we do not know, flattened into the [`Schema`] the encoder walks.
 
-use prost_reflect::prost_types::{
+use prost::Message as _;
+use prost_types::{
     field_descriptor_proto::{Label, Type},
-    DescriptorProto, FieldDescriptorProto, FileDescriptorProto,
+    DescriptorProto, FieldDescriptorProto, FileDescriptorProto, FileDescriptorSet,
 };
-use prost_reflect::DescriptorPool;
 
 use super::schema::{Message, Schema};
 use super::DecodeError;
@@ -22,7 +22,7 @@ pub struct UnknownAny {
     pub raw_json: String,
 }
 
-/// Built once per run (about 20 ms) and shared by reference by every thread.
+/// Built once per run (a few milliseconds) and shared by reference by every thread.
 #[derive(Debug)]
 pub struct Pool {
     pub(crate) schema: Schema,
@@ -30,10 +30,11 @@ pub struct Pool {
 
 impl Pool {
     pub fn load() -> Result<Self, DecodeError> {
-        let pool = descriptors()?;
-        Ok(Self {
-            schema: Schema::build(&pool),
-        })
+        let mut set = FileDescriptorSet::decode(ENVOY_DESCRIPTORS)
+            .map_err(|e| DecodeError::Descriptors(e.to_string()))?;
+        set.file.push(placeholder_file());
+        let schema = Schema::from_files(&set.file).map_err(DecodeError::Descriptors)?;
+        Ok(Self { schema })
     }
 
     pub(crate) fn message(&self, full_name: &str) -> Option<&Message> {
@@ -41,12 +42,12 @@ impl Pool {
     }
 }
 
-/// The descriptors themselves, with the placeholder added.
-pub fn descriptors() -> Result<DescriptorPool, DecodeError> {
-    let mut pool = DescriptorPool::decode(ENVOY_DESCRIPTORS).map_err(DecodeError::Descriptors)?;
-    pool.add_file_descriptor_proto(placeholder_file())
-        .map_err(DecodeError::Descriptors)?;
-    Ok(pool)
+/// prost-reflect's reading of the same descriptors: the tests' oracle.
+#[cfg(test)]
+pub(crate) fn descriptors() -> prost_reflect::DescriptorPool {
+    let mut pool = prost_reflect::DescriptorPool::decode(ENVOY_DESCRIPTORS).unwrap();
+    pool.add_file_descriptor_proto(placeholder_file()).unwrap();
+    pool
 }
 
 fn placeholder_file() -> FileDescriptorProto {

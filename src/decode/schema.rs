@@ -1,12 +1,14 @@
 //! A flat copy of the descriptor pool for the encoder to walk: messages, fields and enums by plain
 //! index. prost-reflect's descriptors are handles into a reference-counted pool, and every one
 //! the walk takes bumps the pool's shared counter; two threads doing that on one pool ran no
-//! faster than one (docs/performance.md). This copy is built once per run and shared by
-//! reference by every decoding thread and bundle worker.
+//! faster than one (docs/performance.md). This copy is built once per run, straight from the
+//! vendored `FileDescriptorSet`, and shared by reference by every decoding thread and bundle
+//! worker. A test checks it against prost-reflect's reading of the same set.
 
 use std::collections::HashMap;
 
-use prost_reflect::DescriptorPool;
+use prost_types::field_descriptor_proto::{Label, Type};
+use prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorProto};
 
 /// The wire-relevant kind of a field; messages and enums by index into [`Schema`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,84 +67,133 @@ pub(crate) struct Schema {
 }
 
 impl Schema {
-    pub fn build(pool: &DescriptorPool) -> Self {
-        let message_index: HashMap<String, usize> = pool
-            .all_messages()
-            .enumerate()
-            .map(|(i, m)| (m.full_name().to_string(), i))
-            .collect();
-        let enum_index: HashMap<String, usize> = pool
-            .all_enums()
-            .enumerate()
-            .map(|(i, e)| (e.full_name().to_string(), i))
-            .collect();
-        let kind = |k: prost_reflect::Kind| -> Kind {
-            use prost_reflect::Kind as K;
-            match k {
-                K::Double => Kind::Double,
-                K::Float => Kind::Float,
-                K::Int32 => Kind::Int32,
-                K::Int64 => Kind::Int64,
-                K::Uint32 => Kind::Uint32,
-                K::Uint64 => Kind::Uint64,
-                K::Sint32 => Kind::Sint32,
-                K::Sint64 => Kind::Sint64,
-                K::Fixed32 => Kind::Fixed32,
-                K::Fixed64 => Kind::Fixed64,
-                K::Sfixed32 => Kind::Sfixed32,
-                K::Sfixed64 => Kind::Sfixed64,
-                K::Bool => Kind::Bool,
-                K::String => Kind::String,
-                K::Bytes => Kind::Bytes,
-                // Both indexes come from the same pool, so every name is present.
-                K::Message(m) => Kind::Message(message_index[m.full_name()]),
-                K::Enum(e) => Kind::Enum(enum_index[e.full_name()]),
+    /// Flattens a compiled `FileDescriptorSet` (type names fully qualified, as protoc writes
+    /// them). Decoding the set with prost and indexing it directly is a few milliseconds; going
+    /// through prost-reflect's pool first took 25 (start-up, and once per bundle).
+    pub fn from_files(files: &[FileDescriptorProto]) -> Result<Self, String> {
+        let mut protos: Vec<(String, &DescriptorProto, bool)> = Vec::new();
+        let mut enum_protos: Vec<(String, &EnumDescriptorProto)> = Vec::new();
+        for file in files {
+            let package = file.package();
+            let proto3 = file.syntax() == "proto3";
+            let prefix = if package.is_empty() {
+                String::new()
+            } else {
+                format!("{package}.")
+            };
+            for e in &file.enum_type {
+                enum_protos.push((format!("{prefix}{}", e.name()), e));
             }
-        };
-        let messages = pool
-            .all_messages()
-            .map(|m| {
-                let mut by_name = HashMap::new();
-                let mut fields = Vec::new();
-                let mut names = Vec::new();
-                for (i, f) in m.fields().enumerate() {
-                    fields.push(Field {
-                        number: f.number(),
-                        kind: kind(f.kind()),
-                        list: f.is_list(),
-                        map: f.is_map(),
-                        presence: f.supports_presence(),
-                    });
-                    names.push((f.name().to_string(), f.json_name().to_string()));
-                    by_name.insert(f.json_name().to_string(), i);
+            let mut stack: Vec<(String, &DescriptorProto)> = file
+                .message_type
+                .iter()
+                .map(|m| (format!("{prefix}{}", m.name()), m))
+                .collect();
+            while let Some((name, m)) = stack.pop() {
+                for e in &m.enum_type {
+                    enum_protos.push((format!("{name}.{}", e.name()), e));
                 }
-                // The proto name wins over another field's JSON name, as in prost-reflect.
-                for (i, f) in m.fields().enumerate() {
-                    by_name.insert(f.name().to_string(), i);
+                for n in &m.nested_type {
+                    stack.push((format!("{name}.{}", n.name()), n));
                 }
-                Message {
-                    full_name: m.full_name().to_string(),
-                    fields,
-                    by_name,
-                    names,
-                }
-            })
+                protos.push((name, m, proto3));
+            }
+        }
+        let by_name: HashMap<String, usize> = protos
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _, _))| (n.clone(), i))
             .collect();
-        let enums = pool
-            .all_enums()
-            .map(|e| Enum {
-                full_name: e.full_name().to_string(),
+        let enum_index: HashMap<&str, usize> = enum_protos
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| (n.as_str(), i))
+            .collect();
+        let mut messages = Vec::with_capacity(protos.len());
+        for (full_name, m, proto3) in &protos {
+            let mut fields = Vec::with_capacity(m.field.len());
+            let mut names = Vec::with_capacity(m.field.len());
+            let mut by_field = HashMap::with_capacity(m.field.len() * 2);
+            for f in &m.field {
+                let target = f.type_name().trim_start_matches('.');
+                let kind = match f.r#type() {
+                    Type::Double => Kind::Double,
+                    Type::Float => Kind::Float,
+                    Type::Int64 => Kind::Int64,
+                    Type::Uint64 => Kind::Uint64,
+                    Type::Int32 => Kind::Int32,
+                    Type::Fixed64 => Kind::Fixed64,
+                    Type::Fixed32 => Kind::Fixed32,
+                    Type::Bool => Kind::Bool,
+                    Type::String => Kind::String,
+                    Type::Bytes => Kind::Bytes,
+                    Type::Uint32 => Kind::Uint32,
+                    Type::Sfixed32 => Kind::Sfixed32,
+                    Type::Sfixed64 => Kind::Sfixed64,
+                    Type::Sint32 => Kind::Sint32,
+                    Type::Sint64 => Kind::Sint64,
+                    Type::Message | Type::Group => Kind::Message(
+                        *by_name
+                            .get(target)
+                            .ok_or_else(|| format!("{full_name}.{}: no message {target}", f.name()))?,
+                    ),
+                    Type::Enum => Kind::Enum(
+                        *enum_index
+                            .get(target)
+                            .ok_or_else(|| format!("{full_name}.{}: no enum {target}", f.name()))?,
+                    ),
+                };
+                let repeated = f.label() == Label::Repeated;
+                let map = repeated
+                    && matches!(kind, Kind::Message(i)
+                        if protos[i].1.options.as_ref().is_some_and(|o| o.map_entry()));
+                fields.push(Field {
+                    number: u32::try_from(f.number())
+                        .map_err(|_| format!("{full_name}.{}: bad number", f.name()))?,
+                    kind,
+                    list: repeated && !map,
+                    map,
+                    presence: !repeated
+                        && (matches!(kind, Kind::Message(_))
+                            || f.oneof_index.is_some()
+                            || !proto3),
+                });
+                let json_name = match &f.json_name {
+                    Some(j) => j.clone(),
+                    None => camel_case(f.name()),
+                };
+                names.push((f.name().to_string(), json_name));
+            }
+            for (i, (_, json)) in names.iter().enumerate() {
+                by_field.insert(json.clone(), i);
+            }
+            // The proto name wins over another field's JSON name, as in prost-reflect.
+            for (i, (name, _)) in names.iter().enumerate() {
+                by_field.insert(name.clone(), i);
+            }
+            messages.push(Message {
+                full_name: full_name.clone(),
+                fields,
+                by_name: by_field,
+                names,
+            });
+        }
+        let enums = enum_protos
+            .iter()
+            .map(|(full_name, e)| Enum {
+                full_name: full_name.clone(),
                 by_name: e
-                    .values()
+                    .value
+                    .iter()
                     .map(|v| (v.name().to_string(), v.number()))
                     .collect(),
             })
             .collect();
-        Self {
+        Ok(Self {
             messages,
             enums,
-            by_name: message_index,
-        }
+            by_name,
+        })
     }
 
     pub fn message(&self, full_name: &str) -> Option<&Message> {
@@ -156,6 +207,23 @@ impl Schema {
     pub fn enum_at(&self, index: usize) -> &Enum {
         &self.enums[index]
     }
+}
+
+/// protoc's default JSON name: `foo_bar` → `fooBar`.
+fn camel_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl Message {
@@ -192,8 +260,8 @@ mod tests {
     /// Every field of every message agrees with prost-reflect's view of it.
     #[test]
     fn agrees_with_the_descriptor_pool() {
-        let pool = super::super::pool::descriptors().unwrap();
-        let schema = Schema::build(&pool);
+        let pool = super::super::pool::descriptors();
+        let schema = super::super::Pool::load().unwrap().schema;
         let mut checked = 0;
         for m in pool.all_messages() {
             let ours = schema.message(m.full_name()).unwrap();
@@ -232,5 +300,12 @@ mod tests {
             entry.map_entry(),
             Some((Kind::String, Kind::Message(_)))
         ));
+    }
+
+    #[test]
+    fn default_json_names() {
+        assert_eq!(camel_case("transport_socket_matches"), "transportSocketMatches");
+        assert_eq!(camel_case("consecutive_5xx"), "consecutive5xx");
+        assert_eq!(camel_case("name"), "name");
     }
 }
