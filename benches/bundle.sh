@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Bundle benchmark: a synthetic 200-proxy istioctl bug-report built from the real fixtures, analysed
-# with 1 job and with 2, in the same run. Prints wall time, peak RSS and the speed-up ratio.
+# with 1 job and with 2, in the same run. Prints wall time (best of 3), peak RSS and the speed-up ratio.
 # Usage: bash benches/bundle.sh [PROXIES]   (default 200; builds the release binary first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,9 +24,17 @@ for i in $(seq 1 "$N"); do
 done
 tar -C "$WORK" -czf "$WORK/bug-report.tar.gz" bug-report
 BYTES=$(du -sb "$WORK/bug-report" | cut -f1)
-run() { # jobs input -> "seconds peak_kb"
-  /usr/bin/time -o "$WORK/time" -f '%e %M' "$BIN" bundle "$2" --jobs "$1" --now 2024-11-01T00:00:00Z -o json >/dev/null 2>&1 || true
-  tail -1 "$WORK/time"
+run() { # jobs input -> "best-of-3 seconds  peak_kb" (wall clock to the microsecond; RSS from time -v)
+  local best="" kb=0 t0 t1 s
+  for _ in 1 2 3; do
+    t0=$EPOCHREALTIME
+    /usr/bin/time -o "$WORK/time" -f '%M' "$BIN" bundle "$2" --jobs "$1" --now 2024-11-01T00:00:00Z -o json >/dev/null 2>&1 || true
+    t1=$EPOCHREALTIME
+    s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+    if [ -z "$best" ] || awk -v s="$s" -v b="$best" 'BEGIN { exit !(s < b) }'; then best=$s; fi
+    kb=$(( $(tail -1 "$WORK/time") > kb ? $(tail -1 "$WORK/time") : kb ))
+  done
+  echo "$best $kb"
 }
 printf '%d proxies, %d MB of dumps\n' "$N" $((BYTES / 1000000))
 printf '%-28s %8s %10s\n' "case" "seconds" "peak MB"
