@@ -39,6 +39,15 @@ fn main() {
         std::fs::write(file, generate::dump(&root, n)).expect("write");
         return;
     }
+    // `-- --floor FILE`: only print the seconds (best of 3) of the serde_json floor on FILE.
+    if let Some(i) = args.iter().position(|a| a == "--floor") {
+        let bytes = std::fs::read(&args[i + 1]).expect("read");
+        let floor = best(3, || {
+            serde_json::from_slice::<serde_json::Value>(&bytes).expect("json")
+        });
+        println!("{:.4}", floor.as_secs_f64());
+        return;
+    }
     let mut sizes = vec![1_000, 10_000];
     if std::env::var_os("BENCH_FULL").is_some() {
         sizes.push(50_000);
