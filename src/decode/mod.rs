@@ -8,6 +8,7 @@ mod pool;
 mod schema;
 pub mod typeurl;
 mod upgrade;
+mod wire;
 
 use std::collections::BTreeSet;
 use std::fmt;

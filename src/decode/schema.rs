@@ -116,33 +116,32 @@ impl Schema {
             let mut by_field = HashMap::with_capacity(m.field.len() * 2);
             for f in &m.field {
                 let target = f.type_name().trim_start_matches('.');
-                let kind = match f.r#type() {
-                    Type::Double => Kind::Double,
-                    Type::Float => Kind::Float,
-                    Type::Int64 => Kind::Int64,
-                    Type::Uint64 => Kind::Uint64,
-                    Type::Int32 => Kind::Int32,
-                    Type::Fixed64 => Kind::Fixed64,
-                    Type::Fixed32 => Kind::Fixed32,
-                    Type::Bool => Kind::Bool,
-                    Type::String => Kind::String,
-                    Type::Bytes => Kind::Bytes,
-                    Type::Uint32 => Kind::Uint32,
-                    Type::Sfixed32 => Kind::Sfixed32,
-                    Type::Sfixed64 => Kind::Sfixed64,
-                    Type::Sint32 => Kind::Sint32,
-                    Type::Sint64 => Kind::Sint64,
-                    Type::Message | Type::Group => Kind::Message(
-                        *by_name
-                            .get(target)
-                            .ok_or_else(|| format!("{full_name}.{}: no message {target}", f.name()))?,
-                    ),
-                    Type::Enum => Kind::Enum(
-                        *enum_index
-                            .get(target)
-                            .ok_or_else(|| format!("{full_name}.{}: no enum {target}", f.name()))?,
-                    ),
-                };
+                let kind =
+                    match f.r#type() {
+                        Type::Double => Kind::Double,
+                        Type::Float => Kind::Float,
+                        Type::Int64 => Kind::Int64,
+                        Type::Uint64 => Kind::Uint64,
+                        Type::Int32 => Kind::Int32,
+                        Type::Fixed64 => Kind::Fixed64,
+                        Type::Fixed32 => Kind::Fixed32,
+                        Type::Bool => Kind::Bool,
+                        Type::String => Kind::String,
+                        Type::Bytes => Kind::Bytes,
+                        Type::Uint32 => Kind::Uint32,
+                        Type::Sfixed32 => Kind::Sfixed32,
+                        Type::Sfixed64 => Kind::Sfixed64,
+                        Type::Sint32 => Kind::Sint32,
+                        Type::Sint64 => Kind::Sint64,
+                        Type::Message | Type::Group => {
+                            Kind::Message(*by_name.get(target).ok_or_else(|| {
+                                format!("{full_name}.{}: no message {target}", f.name())
+                            })?)
+                        }
+                        Type::Enum => Kind::Enum(*enum_index.get(target).ok_or_else(|| {
+                            format!("{full_name}.{}: no enum {target}", f.name())
+                        })?),
+                    };
                 let repeated = f.label() == Label::Repeated;
                 let map = repeated
                     && matches!(kind, Kind::Message(i)
@@ -154,9 +153,7 @@ impl Schema {
                     list: repeated && !map,
                     map,
                     presence: !repeated
-                        && (matches!(kind, Kind::Message(_))
-                            || f.oneof_index.is_some()
-                            || !proto3),
+                        && (matches!(kind, Kind::Message(_)) || f.oneof_index.is_some() || !proto3),
                 });
                 let json_name = match &f.json_name {
                     Some(j) => j.clone(),
@@ -304,7 +301,10 @@ mod tests {
 
     #[test]
     fn default_json_names() {
-        assert_eq!(camel_case("transport_socket_matches"), "transportSocketMatches");
+        assert_eq!(
+            camel_case("transport_socket_matches"),
+            "transportSocketMatches"
+        );
         assert_eq!(camel_case("consecutive_5xx"), "consecutive5xx");
         assert_eq!(camel_case("name"), "name");
     }
