@@ -97,7 +97,13 @@ fn phases(input: &envinspect::source::Input, pool: &envinspect::Pool, now: time:
     let decoded = envinspect::decode::decode(pool, doc).expect("decode");
     let decode = t.elapsed();
     let t = Instant::now();
-    let mut r = envinspect::extract::report(&input.name, decoded, now, None);
+    let mut r = envinspect::extract::report(
+        &input.name,
+        decoded,
+        now,
+        None,
+        envinspect::Options::at(now).threads,
+    );
     let extract = t.elapsed();
     let t = Instant::now();
     envinspect::rules::diagnose(&mut r, &Default::default());

@@ -12,6 +12,7 @@ pub mod expect;
 pub mod extract;
 pub mod filter;
 pub mod model;
+pub mod par;
 pub mod render;
 pub mod rules;
 pub mod source;
@@ -241,7 +242,7 @@ pub fn inspect_with(
     let doc = source::parse(input)?;
     let decoded = decode::decode_with(pool, doc, opts.threads)?;
     let roots = roots.map(|r| (r.name.as_str(), r.bytes.as_slice()));
-    let mut report = extract::report(&input.name, decoded, opts.now, roots);
+    let mut report = extract::report(&input.name, decoded, opts.now, roots, opts.threads);
     rules::diagnose(&mut report, &opts.rules);
     Ok(report)
 }

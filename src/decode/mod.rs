@@ -433,54 +433,26 @@ impl<'t> Cx<'_, 't> {
             return;
         }
         // Large lists are decoded in parallel, all threads reading the one flat schema.
-        let per = items.len().div_ceil(threads);
-        let mut chunks: Vec<Vec<(usize, Item<'t>)>> = Vec::new();
-        for (i, item) in items.into_iter().enumerate() {
-            if i % per == 0 {
-                chunks.push(Vec::with_capacity(per));
-            }
-            if let Some(c) = chunks.last_mut() {
-                c.push((i, item));
-            }
-        }
         let list_ptr = &list_ptr;
-        let text = self.text;
-        type Part<T> = (Vec<Located<T>>, Vec<Issue>, Option<SourceError>);
-        let results: Vec<Part<T>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = chunks
-                .into_iter()
-                .map(|chunk| {
-                    let pool = self.pool;
-                    scope.spawn(move || {
-                        let mut cx = Cx {
-                            pool,
-                            text,
-                            issues: Vec::new(),
-                            failed: None,
-                            threads: 1,
-                            buf: Vec::new(),
-                        };
-                        let mut out = Vec::new();
-                        cx.items(chunk.into_iter(), list_ptr, &mut out);
-                        (out, cx.issues, cx.failed)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        (
-                            Vec::new(),
-                            vec![Issue::error(
-                                list_ptr,
-                                "a decoding thread failed; part of the list is missing",
-                            )],
-                            None,
-                        )
-                    })
-                })
-                .collect()
+        let (pool, text) = (self.pool, self.text);
+        let results = crate::par::map_chunks(items, threads, |chunk| {
+            let mut cx = Cx {
+                pool,
+                text,
+                issues: Vec::new(),
+                failed: None,
+                threads: 1,
+                buf: Vec::new(),
+            };
+            let mut out = Vec::new();
+            cx.items(chunk.into_iter(), list_ptr, &mut out);
+            (out, cx.issues, cx.failed)
+        });
+        let results = results.into_iter().map(|r| {
+            r.unwrap_or_else(|_| {
+                let lost = "a decoding thread failed; part of the list is missing";
+                (Vec::new(), vec![Issue::error(list_ptr, lost)], None)
+            })
         });
         for (o, mut i, failed) in results {
             out.extend(o);

@@ -3,6 +3,7 @@
 
 mod admin_docs;
 mod identity;
+mod lists;
 mod policy;
 mod resources;
 mod secret;
@@ -13,10 +14,6 @@ use std::collections::BTreeMap;
 use std::mem::take;
 
 use envoy_types::pb::envoy::admin::v3 as admin;
-use envoy_types::pb::envoy::config::cluster::v3::Cluster as PbCluster;
-use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
-use envoy_types::pb::envoy::config::listener::v3::Listener as PbListener;
-use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::Secret as PbSecret;
 use envoy_types::pb::google::protobuf::Any;
 use time::OffsetDateTime;
@@ -27,18 +24,19 @@ use crate::decode::{
 };
 use crate::model::report::SCHEMA_VERSION;
 use crate::model::{
-    Counts, OutboundMode, OutboundPolicy, RawConfig, Report, ResourceState, SecretState,
-    SectionCounts, Warning,
+    Counts, OutboundMode, OutboundPolicy, RawConfig, Report, SecretState, SectionCounts, Warning,
 };
 use resources::unpack_or_note;
 
 /// Builds the report for one decoded document. `roots` (a name and PEM/DER bytes) are extra
-/// trust anchors for a certificate file.
+/// trust anchors for a certificate file; a config dump's lists are extracted on up to `threads`
+/// threads (2 at most today).
 pub fn report(
     source: &str,
     decoded: Decoded,
     now: OffsetDateTime,
     roots: Option<(&str, &[u8])>,
+    threads: usize,
 ) -> Report {
     let mut r = Report {
         schema_version: SCHEMA_VERSION,
@@ -65,7 +63,7 @@ pub fn report(
     };
     let mut issues = Vec::new();
     match decoded {
-        Decoded::ConfigDump(d) => config_dump(*d, now, &mut r, &mut issues),
+        Decoded::ConfigDump(d) => config_dump(*d, now, threads, &mut r, &mut issues),
         Decoded::Certificates(bytes) => {
             r.document = crate::source::DocumentKind::Certificates;
             certificate_file(source, &bytes, roots, now, &mut r, &mut issues);
@@ -98,7 +96,13 @@ pub fn report(
     r
 }
 
-fn config_dump(mut d: DecodedDump, now: OffsetDateTime, r: &mut Report, issues: &mut Vec<Issue>) {
+fn config_dump(
+    mut d: DecodedDump,
+    now: OffsetDateTime,
+    threads: usize,
+    r: &mut Report,
+    issues: &mut Vec<Issue>,
+) {
     let has = |s| d.sections.contains(&s);
     if let Some(n) = d
         .bootstrap
@@ -145,97 +149,18 @@ fn config_dump(mut d: DecodedDump, now: OffsetDateTime, r: &mut Report, issues: 
         ecds_filters: has(SectionType::Ecds).then_some(d.ecds_filters.len()),
     };
 
-    for (ptr, _, pb) in unpacked::<_, PbCluster>(
-        take(&mut d.static_clusters),
-        "cluster",
-        |w| w.cluster.as_ref(),
-        issues,
-    ) {
-        r.clusters
-            .extend(pb.map(|pb| resources::cluster(pb, ResourceState::Static, &ptr)));
-    }
-    for (list, state) in [
-        (take(&mut d.active_clusters), ResourceState::Active),
-        (take(&mut d.warming_clusters), ResourceState::Warming),
-    ] {
-        for (ptr, _, pb) in
-            unpacked::<_, PbCluster>(list, "cluster", |w| w.cluster.as_ref(), issues)
-        {
-            r.clusters
-                .extend(pb.map(|pb| resources::cluster(pb, state, &ptr)));
-        }
-    }
-
-    for (ptr, _, pb) in unpacked::<_, PbListener>(
-        take(&mut d.static_listeners),
-        "listener",
-        |w| w.listener.as_ref(),
-        issues,
-    ) {
-        r.listeners
-            .extend(pb.map(|pb| resources::listener(pb, ResourceState::Static, &ptr)));
-    }
-    for l in take(&mut d.dynamic_listeners) {
-        let v = l.value;
-        let states = [
-            (ResourceState::Active, v.active_state, "active_state"),
-            (ResourceState::Warming, v.warming_state, "warming_state"),
-            (ResourceState::Draining, v.draining_state, "draining_state"),
-        ];
-        for (state, s, key) in states {
-            let located = s.map(|s| Located {
-                pointer: format!("{}/{key}", l.pointer),
-                value: s,
-            });
-            for (ptr, _, pb) in unpacked::<_, PbListener>(
-                located.into_iter().collect(),
-                "listener",
-                |w| w.listener.as_ref(),
-                issues,
-            ) {
-                r.listeners
-                    .extend(pb.map(|pb| resources::listener(pb, state, &ptr)));
-            }
-        }
-    }
-
-    for (ptr, _, pb) in unpacked::<_, RouteConfiguration>(
-        take(&mut d.static_routes),
-        "route_config",
-        |w| w.route_config.as_ref(),
-        issues,
-    ) {
-        r.routes
-            .extend(pb.map(|pb| resources::route_config(pb, ResourceState::Static, &ptr)));
-    }
-    for (ptr, _, pb) in unpacked::<_, RouteConfiguration>(
-        take(&mut d.dynamic_routes),
-        "route_config",
-        |w| w.route_config.as_ref(),
-        issues,
-    ) {
-        r.routes
-            .extend(pb.map(|pb| resources::route_config(pb, ResourceState::Active, &ptr)));
-    }
-
-    for (ptr, _, pb) in unpacked::<_, ClusterLoadAssignment>(
-        take(&mut d.static_endpoints),
-        "endpoint_config",
-        |w| w.endpoint_config.as_ref(),
-        issues,
-    ) {
-        pb.into_iter()
-            .for_each(|pb| resources::endpoints(pb, &ptr, &mut r.endpoints));
-    }
-    for (ptr, _, pb) in unpacked::<_, ClusterLoadAssignment>(
-        take(&mut d.dynamic_endpoints),
-        "endpoint_config",
-        |w| w.endpoint_config.as_ref(),
-        issues,
-    ) {
-        pb.into_iter()
-            .for_each(|pb| resources::endpoints(pb, &ptr, &mut r.endpoints));
-    }
+    let lists = lists::Lists {
+        static_clusters: take(&mut d.static_clusters),
+        active_clusters: take(&mut d.active_clusters),
+        warming_clusters: take(&mut d.warming_clusters),
+        static_listeners: take(&mut d.static_listeners),
+        dynamic_listeners: take(&mut d.dynamic_listeners),
+        static_routes: take(&mut d.static_routes),
+        dynamic_routes: take(&mut d.dynamic_routes),
+        static_endpoints: take(&mut d.static_endpoints),
+        dynamic_endpoints: take(&mut d.dynamic_endpoints),
+    };
+    lists.extract(threads, r, issues);
 
     for (ptr, w, pb) in unpacked::<_, PbSecret>(
         take(&mut d.static_secrets),
@@ -384,7 +309,7 @@ fn certificate_file(
 
 /// Unpacks the `Any` (at `field`) of each wrapper: `(pointer, wrapper, Some(T))`, or `None` with an
 /// error issue when the `Any` holds something else.
-fn unpacked<W, T: prost::Message + prost::Name + Default>(
+pub(super) fn unpacked<W, T: prost::Message + prost::Name + Default>(
     list: Vec<Located<W>>,
     field: &str,
     any: impl Fn(&W) -> Option<&Any>,
