@@ -8,68 +8,69 @@ use envoy_types::pb::envoy::config::cluster::v3::Cluster as PbCluster;
 use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
 use envoy_types::pb::envoy::config::listener::v3::Listener as PbListener;
 use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
-
 use envoy_types::pb::google::protobuf::Any;
 
-use super::{resources, unpacked};
-use crate::decode::{Issue, Located};
-use crate::model::{Cluster, Endpoint, Listener, Report, ResourceState, RouteConfig};
+use std::mem::take;
 
-pub(super) struct Lists {
-    pub static_clusters: Vec<Located<admin::clusters_config_dump::StaticCluster>>,
-    pub active_clusters: Vec<Located<admin::clusters_config_dump::DynamicCluster>>,
-    pub warming_clusters: Vec<Located<admin::clusters_config_dump::DynamicCluster>>,
-    pub static_listeners: Vec<Located<admin::listeners_config_dump::StaticListener>>,
-    pub dynamic_listeners: Vec<Located<admin::listeners_config_dump::DynamicListener>>,
-    pub static_routes: Vec<Located<admin::routes_config_dump::StaticRouteConfig>>,
-    pub dynamic_routes: Vec<Located<admin::routes_config_dump::DynamicRouteConfig>>,
-    pub static_endpoints: Vec<Located<admin::endpoints_config_dump::StaticEndpointConfig>>,
-    pub dynamic_endpoints: Vec<Located<admin::endpoints_config_dump::DynamicEndpointConfig>>,
-}
+use super::{resources, unpacked};
+use crate::decode::{DecodedDump, Issue, Located};
+use crate::model::{Cluster, Endpoint, Listener, Report, ResourceState, RouteConfig};
 
 /// Lists shorter than this are extracted on the caller's thread.
 const PARALLEL_MIN_RESOURCES: usize = 256;
 
-impl Lists {
-    pub fn extract(self, threads: usize, r: &mut Report, issues: &mut Vec<Issue>) {
-        // The order issues were always met in: clusters, listeners, routes, endpoints.
-        let statics = par(
-            self.static_clusters,
-            threads,
-            clusters(ResourceState::Static),
-        );
-        add(statics, &mut r.clusters, issues);
-        let active = par(
-            self.active_clusters,
-            threads,
-            clusters(ResourceState::Active),
-        );
-        add(active, &mut r.clusters, issues);
-        let warming = par(
-            self.warming_clusters,
-            threads,
-            clusters(ResourceState::Warming),
-        );
-        add(warming, &mut r.clusters, issues);
-        let statics = par(self.static_listeners, threads, static_listeners);
-        add(statics, &mut r.listeners, issues);
-        let dynamic = par(self.dynamic_listeners, threads, dynamic_listeners);
-        add(dynamic, &mut r.listeners, issues);
-        let statics = par(self.static_routes, threads, routes(ResourceState::Static));
-        add(statics, &mut r.routes, issues);
-        let dynamic = par(self.dynamic_routes, threads, routes(ResourceState::Active));
-        add(dynamic, &mut r.routes, issues);
-        add(
-            par(self.static_endpoints, threads, endpoints),
-            &mut r.endpoints,
-            issues,
-        );
-        add(
-            par(self.dynamic_endpoints, threads, endpoints),
-            &mut r.endpoints,
-            issues,
-        );
-    }
+/// Moves the four kinds of lists out of `d` into `r`, as the model.
+pub(super) fn extract(
+    d: &mut DecodedDump,
+    threads: usize,
+    r: &mut Report,
+    issues: &mut Vec<Issue>,
+) {
+    // The order issues were always met in: clusters, listeners, routes, endpoints.
+    let statics = par(
+        take(&mut d.static_clusters),
+        threads,
+        clusters(ResourceState::Static),
+    );
+    add(statics, &mut r.clusters, issues);
+    let active = par(
+        take(&mut d.active_clusters),
+        threads,
+        clusters(ResourceState::Active),
+    );
+    add(active, &mut r.clusters, issues);
+    let warming = par(
+        take(&mut d.warming_clusters),
+        threads,
+        clusters(ResourceState::Warming),
+    );
+    add(warming, &mut r.clusters, issues);
+    let statics = par(take(&mut d.static_listeners), threads, static_listeners);
+    add(statics, &mut r.listeners, issues);
+    let dynamic = par(take(&mut d.dynamic_listeners), threads, dynamic_listeners);
+    add(dynamic, &mut r.listeners, issues);
+    let statics = par(
+        take(&mut d.static_routes),
+        threads,
+        routes(ResourceState::Static),
+    );
+    add(statics, &mut r.routes, issues);
+    let dynamic = par(
+        take(&mut d.dynamic_routes),
+        threads,
+        routes(ResourceState::Active),
+    );
+    add(dynamic, &mut r.routes, issues);
+    add(
+        par(take(&mut d.static_endpoints), threads, endpoints),
+        &mut r.endpoints,
+        issues,
+    );
+    add(
+        par(take(&mut d.dynamic_endpoints), threads, endpoints),
+        &mut r.endpoints,
+        issues,
+    );
 }
 
 fn add<T>((found, mut noted): Out<T>, to: &mut Vec<T>, issues: &mut Vec<Issue>) {

@@ -103,7 +103,8 @@ fn config_dump(
     r: &mut Report,
     issues: &mut Vec<Issue>,
 ) {
-    let has = |s| d.sections.contains(&s);
+    let sections = take(&mut d.sections);
+    let has = |s| sections.contains(&s);
     if let Some(n) = d
         .bootstrap
         .take()
@@ -149,18 +150,7 @@ fn config_dump(
         ecds_filters: has(SectionType::Ecds).then_some(d.ecds_filters.len()),
     };
 
-    let lists = lists::Lists {
-        static_clusters: take(&mut d.static_clusters),
-        active_clusters: take(&mut d.active_clusters),
-        warming_clusters: take(&mut d.warming_clusters),
-        static_listeners: take(&mut d.static_listeners),
-        dynamic_listeners: take(&mut d.dynamic_listeners),
-        static_routes: take(&mut d.static_routes),
-        dynamic_routes: take(&mut d.dynamic_routes),
-        static_endpoints: take(&mut d.static_endpoints),
-        dynamic_endpoints: take(&mut d.dynamic_endpoints),
-    };
-    lists.extract(threads, r, issues);
+    lists::extract(&mut d, threads, r, issues);
 
     for (ptr, w, pb) in unpacked::<_, PbSecret>(
         take(&mut d.static_secrets),
