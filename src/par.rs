@@ -3,6 +3,10 @@
 //! thread (the first on the caller's), and the results come back in chunk order, so the outcome
 //! never depends on the thread count.
 
+/// At most this many threads for one list: a list is a few thousand resources, and cutting it
+/// finer only adds thread start-ups (only 2 cores were measured; see docs/performance.md).
+pub const MAX_THREADS: usize = 4;
+
 /// `f` on each contiguous chunk of `items` (with each item's index), results in order; `Err` holds
 /// the panic of a chunk run on another thread, for the caller to report or re-raise.
 pub fn map_chunks<I: Send, R: Send>(
@@ -10,7 +14,7 @@ pub fn map_chunks<I: Send, R: Send>(
     threads: usize,
     f: impl Fn(Vec<(usize, I)>) -> R + Sync,
 ) -> Vec<std::thread::Result<R>> {
-    let threads = threads.clamp(1, items.len().max(1));
+    let threads = threads.clamp(1, MAX_THREADS).min(items.len().max(1));
     let per = items.len().div_ceil(threads).max(1);
     let mut chunks: Vec<Vec<(usize, I)>> = Vec::with_capacity(threads);
     for (i, item) in items.into_iter().enumerate() {
@@ -49,6 +53,7 @@ mod tests {
         };
         let one = run(1);
         for threads in [2, 3, 4, 7, 5000] {
+            // (more than MAX_THREADS is capped, with the same result)
             let many = run(threads);
             assert_eq!(many, one, "{threads} threads");
         }

@@ -151,7 +151,7 @@ pub fn decode_with(pool: &Pool, doc: Document, threads: usize) -> Result<Decoded
         text: doc.text,
         issues: Vec::new(),
         failed: None,
-        threads: threads.clamp(1, 4),
+        threads: threads.clamp(1, crate::par::MAX_THREADS),
         buf: Vec::new(),
     };
     let mut json = doc.json;
