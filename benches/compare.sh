@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Single-dump performance in one run: envinspect against the serde_json floor and against the
 # Python peer (xds-protos + json_format, installed into .venv-bench), with peak RSS and start-up.
+# Then the bundle benchmark (benches/bundle.sh; SKIP_BUNDLE=1 to leave it out).
 # Usage: bash benches/compare.sh [CLUSTERS]   (default 10000; about 72 MB)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,3 +43,6 @@ awk -v f="$FLOOR" -v o="$OURS" -v p="$PY" -v q="$PYPURE" -v v="$PYVER" -v kb="$K
   printf "Python peer, pure-Python protobuf backend: %.2f s (%.1f MB/s): envinspect %.1fx faster\n", q, mb/q, q/o
   printf "start-up on a small dump (Envoy 1.40 capture, whole run): %.0f ms (goal <= 50 ms)\n", s*1000
 }'
+echo
+# Bundles too, so that this one command gives every figure in docs/performance.md.
+[ -n "${SKIP_BUNDLE:-}" ] || bash benches/bundle.sh
