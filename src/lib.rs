@@ -67,7 +67,8 @@ pub struct Options {
     pub now: OffsetDateTime,
     pub redact: bool,
     pub rules: rules::RuleOptions,
-    /// Threads decoding may use for large lists (1 where the caller is parallel already).
+    /// Threads decoding and extracting may use for large lists (1 where the caller is parallel
+    /// already, as bundle workers are).
     pub threads: usize,
 }
 
