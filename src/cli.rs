@@ -156,6 +156,97 @@ pub(crate) struct TraceLive {
     pub(crate) live: Live,
 }
 
+/// A request to evaluate against the proxy's authorization (`authz`, `trace --inbound`).
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Request")]
+pub(crate) struct AuthzRequest {
+    /// The client presents a certificate with this SPIFFE ID (URI SAN).
+    #[arg(long, value_name = "SPIFFE_ID", conflicts_with = "plaintext")]
+    pub(crate) principal: Option<String>,
+    /// The client sends plaintext (no TLS).
+    #[arg(long)]
+    pub(crate) plaintext: bool,
+    /// Only a TCP connection, no HTTP request.
+    #[arg(long)]
+    pub(crate) tcp: bool,
+    /// A listener by name, when the port alone does not say which.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) listener: Option<String>,
+    #[arg(long, value_name = "METHOD")]
+    pub(crate) method: Option<String>,
+    /// The request path, query string included.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) path: Option<String>,
+    /// The Host (:authority) header.
+    #[arg(long, value_name = "HOST")]
+    pub(crate) host: Option<String>,
+    /// A request header, `name: value` (repeatable).
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub(crate) headers: Vec<String>,
+    /// A bearer token: verified offline against the provider's inline JWKS at --now.
+    #[arg(long, value_name = "TOKEN", conflicts_with = "request_principal")]
+    pub(crate) jwt: Option<String>,
+    /// A verified token of this issuer and subject, taken as given.
+    #[arg(long, value_name = "ISS/SUB")]
+    pub(crate) request_principal: Option<String>,
+    /// The client's address (RBAC source and remote IP).
+    #[arg(long, value_name = "IP")]
+    pub(crate) source_ip: Option<std::net::IpAddr>,
+    /// The address the connection is to (default: the node's IP, or the listener's).
+    #[arg(long, value_name = "IP")]
+    pub(crate) destination_ip: Option<std::net::IpAddr>,
+    /// The SNI the client sends.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) sni: Option<String>,
+    /// The ALPN protocols the client offers, comma-separated.
+    #[arg(long, value_name = "PROTOCOLS", value_delimiter = ',')]
+    pub(crate) alpn: Option<Vec<String>>,
+}
+
+impl AuthzRequest {
+    /// Whether a request was described at all (else `authz` shows the view).
+    pub(crate) fn given(&self) -> bool {
+        self.principal.is_some() || self.plaintext
+    }
+
+    pub(crate) fn to_request(&self, port: u32) -> Result<envinspect::authz::Request> {
+        let headers = self
+            .headers
+            .iter()
+            .map(|h| {
+                let (k, v) = h
+                    .split_once(':')
+                    .with_context(|| format!("--header {h:?}: expected `name: value`"))?;
+                anyhow::ensure!(!k.trim().is_empty(), "--header {h:?}: the name is empty");
+                Ok((k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(rp) = &self.request_principal {
+            anyhow::ensure!(
+                rp.contains('/'),
+                "--request-principal {rp}: expected ISSUER/SUBJECT"
+            );
+        }
+        Ok(envinspect::authz::Request {
+            port,
+            listener: self.listener.clone(),
+            principal: self.principal.clone(),
+            plaintext: self.plaintext,
+            tcp: self.tcp,
+            method: self.method.clone(),
+            path: self.path.clone(),
+            host: self.host.clone(),
+            headers,
+            jwt: self.jwt.clone(),
+            request_principal: self.request_principal.clone(),
+            source_ip: self.source_ip,
+            destination_ip: self.destination_ip,
+            sni: self.sni.clone(),
+            alpn: self.alpn.clone(),
+        })
+    }
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub(crate) enum ExpectOutput {
     Yaml,
@@ -307,6 +398,20 @@ pub(crate) enum Command {
         /// Output format.
         #[arg(short, long, value_enum, default_value_t = Output::Table)]
         output: Output,
+    },
+    /// Who may call this proxy: per port the authorization layers Envoy runs (RBAC, jwt_authn,
+    /// ext_authz) and their policies; with --principal or --plaintext, what Envoy would do with
+    /// that request (exit 0 allowed, 1 otherwise).
+    Authz {
+        /// The inbound port (Istio: the destination port behind virtualInbound).
+        #[arg(long)]
+        port: Option<u32>,
+        #[command(flatten)]
+        request: AuthzRequest,
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        target: Target,
     },
     /// Follow a connection through the proxy: listener, filter chain, route, cluster, and what
     /// happens on the wire. `trace FILE HOST:PORT`, `trace --admin URL HOST:PORT`, or

@@ -5,6 +5,7 @@
 //! (protos → [`model`]) → [`cert`] and [`filter`] (work on the model) → [`render`] (table, json,
 //! yaml). Protos stop at `extract`. The library never reads the clock: `now` is an argument.
 
+pub mod authz;
 pub mod bundle;
 pub mod cert;
 pub mod decode;
@@ -244,6 +245,7 @@ pub fn inspect_with(
     let decoded = decode::decode_with(pool, doc, opts.threads)?;
     let roots = roots.map(|r| (r.name.as_str(), r.bytes.as_slice()));
     let mut report = extract::report(&input.name, decoded, opts.now, roots, opts.threads);
+    report.authz = authz::summaries(&report);
     rules::diagnose(&mut report, &opts.rules);
     Ok(report)
 }

@@ -7,7 +7,7 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Parser;
 use cli::*;
 use envinspect::expect::{GenerateOptions, Span};
@@ -105,6 +105,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             output,
             when,
         }) => return diff(&before, &after, output, &when),
+        Some(Command::Authz {
+            port,
+            request,
+            common,
+            target,
+        }) => return authz(&target, port, &request, &common),
         Some(Command::Trace {
             args,
             inbound,
@@ -262,6 +268,45 @@ fn print_check(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `authz`: the view, or with a request described, its evaluation (exit 0 allowed, 1 not).
+fn authz(
+    target: &Target,
+    port: Option<u32>,
+    request: &AuthzRequest,
+    common: &Common,
+) -> Result<ExitCode> {
+    let opts = common.when.options()?;
+    let report = target.inspect(&opts)?.into_report();
+    let format = common.output.format();
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    if !request.given() {
+        anyhow::ensure!(
+            request.to_request(0)?.headers.is_empty() && request.jwt.is_none() && request.method.is_none() && request.path.is_none(),
+            "authz: describe the caller with --principal SPIFFE_ID or --plaintext to evaluate a request"
+        );
+        let view = envinspect::authz::view(&report, port);
+        render::authz::render_view(&view, format, &mut out)?;
+        out.flush()?;
+        return Ok(if report.findings.iter().any(|f| f.level.fails()) {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
+    let port = port.context("authz: --port is needed to evaluate a request")?;
+    let req = request.to_request(port)?;
+    let e = envinspect::authz::evaluate(&report, &req, opts.now.unix_timestamp().max(0) as u64);
+    render::authz::render_evaluation(&e, format, &mut out)?;
+    out.flush()?;
+    Ok(
+        if e.decision == envinspect::model::decision::Decision::Allow {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+    )
 }
 
 fn trace(

@@ -120,3 +120,44 @@ mod tests {
         );
     }
 }
+
+/// What a matcher-API input (`xds.type.matcher.v3` `input`) reads, by its message name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchInputKind {
+    SourceIp,
+    DirectSourceIp,
+    SourcePort,
+    DestinationIp,
+    DestinationPort,
+    ServerName,
+    TransportProtocol,
+    ApplicationProtocol,
+    UriSan,
+    DnsSan,
+    Subject,
+}
+
+pub fn match_input_kind(message: &str) -> Option<MatchInputKind> {
+    use MatchInputKind::*;
+    const NET: &str = "envoy.extensions.matching.common_inputs.network.v3.";
+    const SSL: &str = "envoy.extensions.matching.common_inputs.ssl.v3.";
+    if let Some(name) = message.strip_prefix(NET) {
+        return Some(match name {
+            "SourceIPInput" => SourceIp,
+            "DirectSourceIPInput" => DirectSourceIp,
+            "SourcePortInput" => SourcePort,
+            "DestinationIPInput" => DestinationIp,
+            "DestinationPortInput" => DestinationPort,
+            "ServerNameInput" => ServerName,
+            "TransportProtocolInput" => TransportProtocol,
+            "ApplicationProtocolInput" => ApplicationProtocol,
+            _ => return None,
+        });
+    }
+    Some(match message.strip_prefix(SSL)? {
+        "UriSanInput" => UriSan,
+        "DnsSanInput" => DnsSan,
+        "SubjectInput" => Subject,
+        _ => return None,
+    })
+}

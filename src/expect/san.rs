@@ -3,9 +3,7 @@
 //! typed (URI, DNS…) or untyped matchers. Regexes are RE2 (the `regex` crate's syntax is RE2's)
 //! and, as Envoy's `safe_regex`, must match the whole name.
 
-use regex::RegexBuilder;
-
-use crate::model::tls::{MatchKind, SanKind, SanMatcher};
+use crate::model::tls::{SanKind, SanMatcher};
 
 /// The outcome for one identity against one context's matchers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,33 +51,13 @@ pub fn evaluate(matchers: &[SanMatcher], identity: &str) -> SanVerdict {
 }
 
 fn matches(m: &SanMatcher, name: &str) -> bool {
-    let s = &m.matcher;
-    let fold = |x: &str| {
-        if s.ignore_case {
-            x.to_lowercase()
-        } else {
-            x.to_string()
-        }
-    };
-    let (value, name_f) = (fold(&s.value), fold(name));
-    match s.how {
-        MatchKind::Exact => name_f == value,
-        MatchKind::Prefix => name_f.starts_with(&value),
-        MatchKind::Suffix => name_f.ends_with(&value),
-        MatchKind::Contains => name_f.contains(&value),
-        // Envoy ignores ignore_case for regexes; an invalid or oversized regex matches nothing,
-        // as Envoy would have rejected the config.
-        MatchKind::Regex => RegexBuilder::new(&format!("^(?:{})$", s.value))
-            .size_limit(1 << 20)
-            .build()
-            .is_ok_and(|re| re.is_match(name)),
-    }
+    m.matcher.matches(name)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::tls::StringMatch;
+    use crate::model::tls::{MatchKind, StringMatch};
 
     fn m(san: SanKind, how: MatchKind, value: &str, ignore_case: bool) -> SanMatcher {
         SanMatcher {

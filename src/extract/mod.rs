@@ -2,6 +2,7 @@
 //! [`report`] turns any decoded document into a [`Report`], judging validity at `now`.
 
 mod admin_docs;
+mod authz;
 mod identity;
 mod lists;
 mod policy;
@@ -57,6 +58,7 @@ pub fn report(
         endpoints: Vec::new(),
         secrets: Vec::new(),
         missing_secrets: Vec::new(),
+        authz: Vec::new(),
         findings: Vec::new(),
         warnings: Vec::new(),
         redacted: Vec::new(),

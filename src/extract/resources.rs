@@ -15,17 +15,18 @@ use envoy_types::pb::envoy::config::listener::v3::{
     filter, FilterChain as PbChain, Listener as PbListener,
 };
 use envoy_types::pb::envoy::config::route::v3::{
-    route::Action, route_action::ClusterSpecifier, route_match::PathSpecifier, RouteConfiguration,
+    route::Action, route_action::ClusterSpecifier, RouteConfiguration,
 };
 use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
-    http_connection_manager::RouteSpecifier, HttpConnectionManager,
+    http_connection_manager::RouteSpecifier, http_filter, HttpConnectionManager,
 };
 use envoy_types::pb::envoy::extensions::filters::network::tcp_proxy::v3::{tcp_proxy, TcpProxy};
-use envoy_types::pb::google::protobuf::{value::Kind, Struct};
+use envoy_types::pb::google::protobuf::{value::Kind, Any, Struct};
 
 use super::raw_config;
 use super::tls::{socket, Side};
 use crate::decode::{unpack, Unpacked};
+use crate::model::http::{PathMatch, RouteMatch};
 use crate::model::tls::SocketMatch;
 use crate::model::{
     ChainMatch, Cluster, Destination, Endpoint, FilterChain, Listener, ResourceState, Route,
@@ -73,10 +74,15 @@ pub(crate) fn listener(l: PbListener, state: ResourceState, pointer: &str) -> Li
     let mut chains: Vec<FilterChain> = l
         .filter_chains
         .into_iter()
-        .map(|c| chain(c, false))
+        .enumerate()
+        .map(|(i, c)| chain(c, false, format!("{pointer}/filter_chains/{i}")))
         .collect();
     if let Some(default) = l.default_filter_chain {
-        chains.push(chain(default, true));
+        chains.push(chain(
+            default,
+            true,
+            format!("{pointer}/default_filter_chain"),
+        ));
     }
     Listener {
         name: l.name,
@@ -85,11 +91,12 @@ pub(crate) fn listener(l: PbListener, state: ResourceState, pointer: &str) -> Li
         port,
         listener_filters: l.listener_filters.into_iter().map(|f| f.name).collect(),
         filter_chains: chains,
+        filter_chain_matcher: l.filter_chain_matcher.is_some(),
         pointer: pointer.to_string(),
     }
 }
 
-fn chain(c: PbChain, is_default: bool) -> FilterChain {
+fn chain(c: PbChain, is_default: bool, pointer: String) -> FilterChain {
     let m = c.filter_chain_match.unwrap_or_default();
     let cidr = |r: &envoy_types::pb::envoy::config::core::v3::CidrRange| {
         format!(
@@ -106,6 +113,24 @@ fn chain(c: PbChain, is_default: bool) -> FilterChain {
         application_protocols: m.application_protocols,
         server_names: m.server_names,
     };
+    // Network filters run first, on the connection; an HCM's HTTP filters then on each request.
+    let mut authz = Vec::new();
+    for (j, f) in c.filters.iter().enumerate() {
+        let fp = format!("{pointer}/filters/{j}");
+        if let Some(a) = super::authz::network_filter(&f.name, typed_config(f), fp.clone()) {
+            authz.push(a);
+        }
+        if let Unpacked::Known(hcm) = unpack::<HttpConnectionManager>(typed_config(f)) {
+            for (k, h) in hcm.http_filters.iter().enumerate() {
+                let any = match &h.config_type {
+                    Some(http_filter::ConfigType::TypedConfig(a)) => Some(a),
+                    _ => None,
+                };
+                let hp = format!("{fp}/typed_config/http_filters/{k}");
+                authz.extend(super::authz::http_filter(&h.name, h.disabled, any, hp));
+            }
+        }
+    }
     // The terminal (last) network filter decides where traffic goes.
     let (destination, http_filters) = c.filters.last().map(terminal_filter).unwrap_or_default();
     FilterChain {
@@ -115,6 +140,16 @@ fn chain(c: PbChain, is_default: bool) -> FilterChain {
         tls: socket(c.transport_socket.as_ref(), Side::Downstream),
         destinations: destination.into_iter().collect(),
         http_filters,
+        authz,
+        network_filters: c.filters.iter().map(|f| f.name.clone()).collect(),
+        pointer,
+    }
+}
+
+fn typed_config(f: &envoy_types::pb::envoy::config::listener::v3::Filter) -> Option<&Any> {
+    match &f.config_type {
+        Some(filter::ConfigType::TypedConfig(a)) => Some(a),
+        _ => None,
     }
 }
 
@@ -123,10 +158,7 @@ fn chain(c: PbChain, is_default: bool) -> FilterChain {
 fn terminal_filter(
     f: &envoy_types::pb::envoy::config::listener::v3::Filter,
 ) -> (Option<Destination>, Vec<String>) {
-    let any = match &f.config_type {
-        Some(filter::ConfigType::TypedConfig(a)) => Some(a),
-        _ => None,
-    };
+    let any = typed_config(f);
     if let Unpacked::Known(hcm) = unpack::<HttpConnectionManager>(any) {
         let names = hcm.http_filters.iter().map(|h| h.name.clone()).collect();
         let dest = match hcm.route_specifier {
@@ -175,68 +207,69 @@ pub(crate) fn route_config(
         .map(|vh| VirtualHost {
             name: vh.name,
             domains: vh.domains,
-            routes: vh
-                .routes
-                .into_iter()
-                .map(|r| Route {
-                    name: Some(r.name).filter(|n| !n.is_empty()),
-                    matcher: r
-                        .r#match
-                        .map(|m| describe_match(m.path_specifier))
-                        .unwrap_or_default(),
-                    virtual_service: istio_config_name(r.metadata.as_ref(), "virtual-service")
-                        .or_else(|| istio_config_name(r.metadata.as_ref(), "httproute"))
-                        .or_else(|| istio_config_name(r.metadata.as_ref(), "")),
-                    action: match r.action {
-                        Some(Action::Route(ra)) => match ra.cluster_specifier {
-                            Some(ClusterSpecifier::Cluster(name)) => RouteAction::Cluster { name },
-                            Some(ClusterSpecifier::WeightedClusters(w)) => {
-                                RouteAction::WeightedClusters {
-                                    names: w.clusters.into_iter().map(|c| c.name).collect(),
-                                }
-                            }
-                            Some(ClusterSpecifier::ClusterHeader(header)) => {
-                                RouteAction::ClusterHeader { header }
-                            }
-                            Some(ClusterSpecifier::ClusterSpecifierPlugin(name)) => {
-                                RouteAction::ClusterSpecifierPlugin { name }
-                            }
-                            Some(ClusterSpecifier::InlineClusterSpecifierPlugin(p)) => {
-                                RouteAction::ClusterSpecifierPlugin {
-                                    name: p.extension.map(|e| e.name).unwrap_or_default(),
-                                }
-                            }
-                            None => RouteAction::None,
-                        },
-                        Some(Action::Redirect(_)) => RouteAction::Redirect,
-                        Some(Action::DirectResponse(d)) => {
-                            RouteAction::DirectResponse { status: d.status }
-                        }
-                        Some(Action::NonForwardingAction(_)) => RouteAction::NonForwarding,
-                        Some(_) | None => RouteAction::None,
-                    },
-                })
-                .collect(),
+            per_filter: super::authz::per_filter(&vh.typed_per_filter_config),
+            routes: vh.routes.into_iter().map(route).collect(),
         })
         .collect();
     RouteConfig {
         name: rc.name,
         state,
         virtual_hosts,
+        ignore_port_in_host_matching: rc.ignore_port_in_host_matching,
+        per_filter: super::authz::per_filter(&rc.typed_per_filter_config),
         pointer: pointer.to_string(),
     }
 }
 
-/// As istioctl describes a route match: `/prefix*`, `/exact`, `PathPrefix:/p`, `regex …`.
-fn describe_match(p: Option<PathSpecifier>) -> String {
-    match p {
-        Some(PathSpecifier::Prefix(p)) => format!("{p}*"),
-        Some(PathSpecifier::Path(p)) => p,
-        Some(PathSpecifier::PathSeparatedPrefix(p)) => format!("PathPrefix:{p}"),
-        Some(PathSpecifier::SafeRegex(r)) => format!("regex {}", r.regex),
-        Some(PathSpecifier::ConnectMatcher(_)) => "CONNECT".into(),
-        Some(PathSpecifier::PathMatchPolicy(p)) => format!("policy {}", p.name),
-        None => String::new(),
+fn route(r: envoy_types::pb::envoy::config::route::v3::Route) -> Route {
+    let route_match = r
+        .r#match
+        .map(super::authz::route_match)
+        .unwrap_or_else(|| RouteMatch {
+            path: PathMatch::Other(String::new()),
+            ..RouteMatch::any()
+        });
+    let mut cluster_per_filter = BTreeMap::new();
+    let action = match r.action {
+        Some(Action::Route(ra)) => match ra.cluster_specifier {
+            Some(ClusterSpecifier::Cluster(name)) => RouteAction::Cluster { name },
+            Some(ClusterSpecifier::WeightedClusters(w)) => {
+                for c in &w.clusters {
+                    let pf = super::authz::per_filter(&c.typed_per_filter_config);
+                    if !pf.is_empty() {
+                        cluster_per_filter.insert(c.name.clone(), pf);
+                    }
+                }
+                RouteAction::WeightedClusters {
+                    names: w.clusters.into_iter().map(|c| c.name).collect(),
+                }
+            }
+            Some(ClusterSpecifier::ClusterHeader(header)) => RouteAction::ClusterHeader { header },
+            Some(ClusterSpecifier::ClusterSpecifierPlugin(name)) => {
+                RouteAction::ClusterSpecifierPlugin { name }
+            }
+            Some(ClusterSpecifier::InlineClusterSpecifierPlugin(p)) => {
+                RouteAction::ClusterSpecifierPlugin {
+                    name: p.extension.map(|e| e.name).unwrap_or_default(),
+                }
+            }
+            None => RouteAction::None,
+        },
+        Some(Action::Redirect(_)) => RouteAction::Redirect,
+        Some(Action::DirectResponse(d)) => RouteAction::DirectResponse { status: d.status },
+        Some(Action::NonForwardingAction(_)) => RouteAction::NonForwarding,
+        Some(_) | None => RouteAction::None,
+    };
+    Route {
+        name: Some(r.name).filter(|n| !n.is_empty()),
+        matcher: route_match.path.to_string(),
+        virtual_service: istio_config_name(r.metadata.as_ref(), "virtual-service")
+            .or_else(|| istio_config_name(r.metadata.as_ref(), "httproute"))
+            .or_else(|| istio_config_name(r.metadata.as_ref(), "")),
+        action,
+        per_filter: super::authz::per_filter(&r.typed_per_filter_config),
+        cluster_per_filter,
+        route_match,
     }
 }
 

@@ -20,6 +20,8 @@ pub enum IdError {
     NotIstioClusterName(String),
     #[error("not a SHA-256 fingerprint (64 hex digits): {0:?}")]
     Fingerprint(String),
+    #[error("not an IP address or CIDR range (ADDRESS/LENGTH): {0:?}")]
+    Cidr(String),
 }
 
 /// Serialised as their `Display` text; read back through `FromStr`, so a value in an
@@ -238,6 +240,88 @@ impl fmt::Display for IstioClusterName {
     }
 }
 
+/// An IP range as Envoy's `CidrRange` means it: the address masked to `len` bits. A bare address
+/// is the range of just itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cidr {
+    addr: std::net::IpAddr,
+    len: u8,
+}
+
+impl Cidr {
+    /// Envoy's reading of a `CidrRange`: a prefix longer than the address is clamped, and the
+    /// address is masked (`10.1.2.3/8` is `10.0.0.0/8`).
+    pub fn new(addr: std::net::IpAddr, len: u32) -> Self {
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let len = len.min(max) as u8;
+        Self {
+            addr: mask(addr, len),
+            len,
+        }
+    }
+
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        ip.is_ipv4() == self.addr.is_ipv4() && mask(ip, self.len) == self.addr
+    }
+
+    pub fn len(&self) -> u8 {
+        self.len
+    }
+}
+
+fn mask(ip: std::net::IpAddr, len: u8) -> std::net::IpAddr {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(a) => {
+            let bits = u32::from(a);
+            let m = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - len as u32)
+            };
+            IpAddr::V4((bits & m).into())
+        }
+        IpAddr::V6(a) => {
+            let bits = u128::from(a);
+            let m = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len as u32)
+            };
+            IpAddr::V6((bits & m).into())
+        }
+    }
+}
+
+impl FromStr for Cidr {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        let bad = || IdError::Cidr(s.to_string());
+        let (a, l) = match s.split_once('/') {
+            Some((a, l)) => (a, Some(l)),
+            None => (s, None),
+        };
+        let addr: std::net::IpAddr = a.parse().map_err(|_| bad())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let len = match l {
+            Some(l) => l
+                .parse::<u32>()
+                .ok()
+                .filter(|l| *l <= max)
+                .ok_or_else(bad)?,
+            None => max,
+        };
+        Ok(Cidr::new(addr, len))
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.len)
+    }
+}
+string_serde!(Cidr);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,6 +381,32 @@ mod tests {
             "default/httpbin|14001",
         ] {
             assert!(bad.parse::<IstioClusterName>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cidr_ranges() {
+        round_trip::<Cidr>("10.0.0.0/8");
+        round_trip::<Cidr>("0.0.0.0/0");
+        round_trip::<Cidr>("2001:db8::/32");
+        assert_eq!(
+            "10.1.2.3/8".parse::<Cidr>().unwrap().to_string(),
+            "10.0.0.0/8"
+        );
+        assert_eq!(
+            "127.0.0.1".parse::<Cidr>().unwrap().to_string(),
+            "127.0.0.1/32"
+        );
+        let c: Cidr = "192.168.1.0/24".parse().unwrap();
+        assert!(c.contains("192.168.1.77".parse().unwrap()));
+        assert!(!c.contains("192.168.2.1".parse().unwrap()));
+        assert!(!c.contains("::1".parse().unwrap()));
+        assert!("0.0.0.0/0"
+            .parse::<Cidr>()
+            .unwrap()
+            .contains("8.8.8.8".parse().unwrap()));
+        for bad in ["10.0.0.0/33", "x/8", "", "10.0.0.0/-1"] {
+            assert!(bad.parse::<Cidr>().is_err(), "{bad}");
         }
     }
 

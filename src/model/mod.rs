@@ -1,10 +1,13 @@
 //! The domain model every command shares: a proxy's identity, resources, TLS and policies, free
 //! of proto types. Built by `extract/`, read by `render/` (and later `rules/`, `expect/`).
 
+pub mod authz;
 pub mod bundle;
 pub mod cert;
 pub mod check;
+pub mod decision;
 pub mod finding;
+pub mod http;
 pub mod ids;
 pub mod policy;
 pub mod redact;
@@ -77,6 +80,10 @@ pub struct Listener {
     pub port: Option<u32>,
     pub listener_filters: Vec<String>,
     pub filter_chains: Vec<FilterChain>,
+    /// The listener picks chains with `filter_chain_matcher` (the matcher API), which
+    /// envinspect does not evaluate: the chains' own `filter_chain_match` is not what decides.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub filter_chain_matcher: bool,
     pub pointer: String,
 }
 
@@ -90,6 +97,16 @@ pub struct FilterChain {
     pub destinations: Vec<Destination>,
     /// The HTTP filters of its HTTP connection manager, in order (empty for TCP chains).
     pub http_filters: Vec<String>,
+    /// The filters that can refuse traffic, network ones then HTTP ones, in the order Envoy
+    /// runs them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authz: Vec<authz::AuthzFilter>,
+    /// The names of its network filters, in order.
+    #[serde(skip)]
+    pub network_filters: Vec<String>,
+    /// JSON Pointer to the chain in the dump.
+    #[serde(skip)]
+    pub pointer: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
@@ -138,6 +155,12 @@ pub struct RouteConfig {
     pub name: String,
     pub state: ResourceState,
     pub virtual_hosts: Vec<VirtualHost>,
+    /// `ignore_port_in_host_matching`: the Host header's port is dropped before matching domains.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_port_in_host_matching: bool,
+    /// `typed_per_filter_config` for the authorization filters, by filter name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub per_filter: BTreeMap<String, authz::PerRouteAuthz>,
     pub pointer: String,
 }
 
@@ -146,6 +169,8 @@ pub struct VirtualHost {
     pub name: String,
     pub domains: Vec<String>,
     pub routes: Vec<Route>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub per_filter: BTreeMap<String, authz::PerRouteAuthz>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -157,6 +182,14 @@ pub struct Route {
     pub action: RouteAction,
     /// `name.namespace` of the VirtualService or HTTPRoute (`filter_metadata.istio.config`).
     pub virtual_service: Option<String>,
+    /// The match, typed (`match` above is its short text).
+    #[serde(skip)]
+    pub route_match: http::RouteMatch,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub per_filter: BTreeMap<String, authz::PerRouteAuthz>,
+    /// Per weighted cluster: its `typed_per_filter_config`, most specific of all.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub cluster_per_filter: BTreeMap<String, BTreeMap<String, authz::PerRouteAuthz>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -24,6 +24,9 @@ pub struct Report {
     pub identity: Option<WorkloadIdentity>,
     pub outbound: OutboundPolicy,
     pub inbound: Vec<InboundPort>,
+    /// What guards each port: its authorization layers in order, one line per port.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authz: Vec<super::decision::PortSummary>,
     pub clusters: Vec<Cluster>,
     pub listeners: Vec<Listener>,
     pub routes: Vec<RouteConfig>,

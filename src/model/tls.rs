@@ -161,6 +161,58 @@ pub enum MatchKind {
     Regex,
 }
 
+impl StringMatch {
+    pub fn exact(value: impl Into<String>) -> Self {
+        Self {
+            how: MatchKind::Exact,
+            value: value.into(),
+            ignore_case: false,
+        }
+    }
+
+    /// Envoy's `StringMatcher` on `name`. Regexes are RE2 (the `regex` crate's syntax is
+    /// RE2's) and, as Envoy's `safe_regex`, must match the whole string; Envoy ignores
+    /// `ignore_case` for them. An invalid or oversized regex matches nothing, as Envoy would
+    /// have rejected the config.
+    pub fn matches(&self, name: &str) -> bool {
+        let fold = |x: &str| {
+            if self.ignore_case {
+                x.to_lowercase()
+            } else {
+                x.to_string()
+            }
+        };
+        let (value, name_f) = (fold(&self.value), fold(name));
+        match self.how {
+            MatchKind::Exact => name_f == value,
+            MatchKind::Prefix => name_f.starts_with(&value),
+            MatchKind::Suffix => name_f.ends_with(&value),
+            MatchKind::Contains => name_f.contains(&value),
+            MatchKind::Regex => regex::RegexBuilder::new(&format!("^(?:{})$", self.value))
+                .size_limit(1 << 20)
+                .build()
+                .is_ok_and(|re| re.is_match(name)),
+        }
+    }
+}
+
+impl std::fmt::Display for StringMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let how = match self.how {
+            MatchKind::Exact => "exact",
+            MatchKind::Prefix => "prefix",
+            MatchKind::Suffix => "suffix",
+            MatchKind::Contains => "contains",
+            MatchKind::Regex => "regex",
+        };
+        write!(f, "{how} {}", self.value)?;
+        if self.ignore_case {
+            f.write_str(" (ignore case)")?;
+        }
+        Ok(())
+    }
+}
+
 impl std::fmt::Display for SanMatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let san = match self.san {

@@ -1,6 +1,7 @@
 //! Output: the same model as a human table, or as the JSON/YAML document described in
 //! `docs/output-schema.md`. Nothing here reads the clock or the terminal.
 
+pub mod authz;
 pub mod bundle;
 mod certs;
 pub mod check;

@@ -116,6 +116,19 @@ fn report(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         }
         t.write(w)?;
     }
+    if !r.authz.is_empty() {
+        writeln!(w, "Authorization:")?;
+        let mut t = Table::new(&[
+            "  LISTENER",
+            "PORT",
+            "LAYERS (in order; RBAC action and policy count)",
+        ]);
+        for a in &r.authz {
+            let port = a.port.map(|p| p.to_string()).unwrap_or_else(|| "*".into());
+            t.row(vec![format!("  {}", a.listener), port, a.summary.clone()]);
+        }
+        t.write(w)?;
+    }
     writeln!(w, "Sections:")?;
     let c = &r.counts;
     let mut t = Table::new(&["  SECTION", "STATIC", "ACTIVE", "WARMING", "DRAINING"]);

@@ -1,0 +1,274 @@
+//! Which filter chain Envoy gives a connection (`FilterChainManagerImpl::findFilterChain`):
+//! criteria in a fixed order — destination port, destination IP, server name, transport
+//! protocol, application protocols, source IP — each narrowing to the most specific entry that
+//! fits, with no fallback to a less specific sibling once one fits; nothing left means the
+//! default chain, or a closed connection.
+
+use std::net::IpAddr;
+
+use crate::model::ids::Cidr;
+use crate::model::{FilterChain, Listener};
+
+/// What the connection offers.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub port: u32,
+    pub destination_ip: Option<IpAddr>,
+    /// `Some("")`: no SNI; `None`: not known.
+    pub sni: Option<String>,
+    /// `tls` or `raw_buffer` when a TLS inspector detects it, empty otherwise.
+    pub transport: String,
+    /// The client's ALPN list; `None`: not known.
+    pub alpn: Option<Vec<String>>,
+    pub source_ip: Option<IpAddr>,
+    /// An HTTP request rides on it (used only to pick between chains that differ by ALPN
+    /// when the ALPN is not known).
+    pub http: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pick {
+    /// The chain's index in `listener.filter_chains`, and why.
+    Chain(usize, Vec<String>),
+    /// No chain fits and there is no default chain: the connection is closed.
+    None(String),
+    /// It depends on something not given.
+    Unknown(String),
+}
+
+pub fn pick(l: &Listener, c: &Connection) -> Pick {
+    let cands: Vec<usize> = (0..l.filter_chains.len())
+        .filter(|i| !l.filter_chains[*i].is_default)
+        .collect();
+    let mut why = Vec::new();
+    match narrow(l, cands, c, &mut why) {
+        Ok(Some(i)) => Pick::Chain(i, why),
+        Ok(None) => match l.filter_chains.iter().position(|ch| ch.is_default) {
+            Some(d) => {
+                why.push("no chain matches: the listener's default_filter_chain".into());
+                Pick::Chain(d, why)
+            }
+            None => Pick::None(format!(
+                "no filter chain of {} matches the connection ({}) and it has no default chain",
+                l.name,
+                why.join("; ")
+            )),
+        },
+        Err(u) => Pick::Unknown(u),
+    }
+}
+
+type Level<'a> = (&'a str, fn(&FilterChain, &Connection) -> Fit);
+
+/// How one chain's criterion fits the connection: `Exact(specificity)` or `Any` (unset), or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Fit {
+    Specific(u32),
+    Any,
+    No,
+    Unknown(String),
+}
+
+fn narrow(
+    l: &Listener,
+    mut cands: Vec<usize>,
+    c: &Connection,
+    why: &mut Vec<String>,
+) -> Result<Option<usize>, String> {
+    let levels: [Level; 6] = [
+        ("destination port", dest_port),
+        ("destination address", dest_ip),
+        ("server name", server_name),
+        ("transport protocol", transport),
+        ("application protocol", alpn),
+        ("source address", source_ip),
+    ];
+    for (what, fit) in levels {
+        let fits: Vec<(usize, Fit)> = cands
+            .iter()
+            .map(|i| (*i, fit(&l.filter_chains[*i], c)))
+            .collect();
+        if what == "application protocol" && c.alpn.is_none() {
+            // A client's ALPN is rarely known; assume it offers what the chain it would need
+            // expects, when that leaves one chain (the HTTP one, for an HTTP request).
+            let fitting: Vec<usize> = fits
+                .iter()
+                .filter(|(_, f)| !matches!(f, Fit::No))
+                .map(|(i, _)| *i)
+                .collect();
+            let http: Vec<usize> = fitting
+                .iter()
+                .copied()
+                .filter(|i| !l.filter_chains[*i].http_filters.is_empty() == c.http)
+                .collect();
+            let pick = match (fitting.len(), http.len()) {
+                (1, _) => Some(fitting[0]),
+                (_, 1) => Some(http[0]),
+                _ => None,
+            };
+            if let Some(i) = pick {
+                let protos = &l.filter_chains[i].matcher.application_protocols;
+                if !protos.is_empty() {
+                    why.push(format!(
+                        "assumed: the client offers one of the ALPN protocols {}",
+                        protos.join(", ")
+                    ));
+                }
+                cands = vec![i];
+                continue;
+            }
+        }
+        if let Some((_, Fit::Unknown(u))) = fits.iter().find(|(_, f)| matches!(f, Fit::Unknown(_)))
+        {
+            // Unknown matters only when the chains differ on this criterion.
+            let all_any = fits
+                .iter()
+                .all(|(_, f)| matches!(f, Fit::Any | Fit::Unknown(_)))
+                && fits
+                    .iter()
+                    .all(|(i, _)| is_unset(&l.filter_chains[*i], what));
+            if !all_any {
+                return Err(u.clone());
+            }
+            continue;
+        }
+        let best = fits
+            .iter()
+            .filter_map(|(_, f)| match f {
+                Fit::Specific(s) => Some(*s),
+                _ => None,
+            })
+            .max();
+        cands = match best {
+            Some(b) => fits
+                .iter()
+                .filter(|(_, f)| *f == Fit::Specific(b))
+                .map(|(i, _)| *i)
+                .collect(),
+            None => fits
+                .iter()
+                .filter(|(_, f)| *f == Fit::Any)
+                .map(|(i, _)| *i)
+                .collect(),
+        };
+        if best.is_some() {
+            why.push(format!("{what} matches"));
+        }
+        if cands.is_empty() {
+            why.push(format!("no chain for its {what}"));
+            return Ok(None);
+        }
+    }
+    // Envoy refuses overlapping chains, so one is left; take the first if a dump has more.
+    Ok(cands.first().copied())
+}
+
+fn is_unset(ch: &FilterChain, what: &str) -> bool {
+    let m = &ch.matcher;
+    match what {
+        "destination address" => {
+            m.prefix_ranges.is_empty() || m.prefix_ranges.iter().all(|r| is_zero_range(r))
+        }
+        "server name" => m.server_names.is_empty(),
+        "application protocol" => m.application_protocols.is_empty(),
+        "source address" => m.source_prefix_ranges.is_empty(),
+        _ => false,
+    }
+}
+
+fn is_zero_range(r: &str) -> bool {
+    r.parse::<Cidr>().is_ok_and(|c| c.len() == 0)
+}
+
+fn dest_port(ch: &FilterChain, c: &Connection) -> Fit {
+    match ch.matcher.destination_port {
+        None => Fit::Any,
+        Some(p) if p == c.port => Fit::Specific(1),
+        Some(_) => Fit::No,
+    }
+}
+
+fn ranges(list: &[String], ip: Option<IpAddr>, what: &str) -> Fit {
+    // Envoy reads an empty list as 0.0.0.0/0 and ::/0: "any", less specific than any range.
+    if list.is_empty() {
+        return Fit::Any;
+    }
+    let Some(ip) = ip else {
+        return Fit::Unknown(format!("the {what} (chains differ by it)"));
+    };
+    let best = list
+        .iter()
+        .filter_map(|r| r.parse::<Cidr>().ok())
+        .filter(|r| r.contains(ip))
+        .map(|r| r.len() as u32 + 1)
+        .max();
+    match best {
+        // A /0 range is as unspecific as no range at all.
+        Some(1) => Fit::Any,
+        Some(len) => Fit::Specific(len),
+        None => Fit::No,
+    }
+}
+
+fn dest_ip(ch: &FilterChain, c: &Connection) -> Fit {
+    ranges(
+        &ch.matcher.prefix_ranges,
+        c.destination_ip,
+        "destination IP",
+    )
+}
+
+fn source_ip(ch: &FilterChain, c: &Connection) -> Fit {
+    ranges(
+        &ch.matcher.source_prefix_ranges,
+        c.source_ip,
+        "client's source IP (give --source-ip)",
+    )
+}
+
+fn server_name(ch: &FilterChain, c: &Connection) -> Fit {
+    let names = &ch.matcher.server_names;
+    if names.is_empty() {
+        return Fit::Any;
+    }
+    let Some(sni) = &c.sni else {
+        return Fit::Unknown("the SNI the client sends (give --sni)".into());
+    };
+    let sni = sni.to_ascii_lowercase();
+    let mut best = None;
+    for n in names {
+        let n = n.to_ascii_lowercase();
+        if n == sni {
+            return Fit::Specific(u32::MAX);
+        }
+        if let Some(suffix) = n.strip_prefix('*') {
+            if sni.ends_with(suffix) && sni.len() > suffix.len() {
+                best = best.max(Some(suffix.len() as u32));
+            }
+        }
+    }
+    best.map_or(Fit::No, Fit::Specific)
+}
+
+fn transport(ch: &FilterChain, c: &Connection) -> Fit {
+    match &ch.matcher.transport_protocol {
+        None => Fit::Any,
+        Some(t) if *t == c.transport => Fit::Specific(1),
+        Some(_) => Fit::No,
+    }
+}
+
+fn alpn(ch: &FilterChain, c: &Connection) -> Fit {
+    let protos = &ch.matcher.application_protocols;
+    if protos.is_empty() {
+        return Fit::Any;
+    }
+    let Some(offered) = &c.alpn else {
+        return Fit::Unknown("the ALPN the client offers (give --alpn)".into());
+    };
+    // Envoy walks the client's list in order; the first listed by some chain selects it.
+    match offered.iter().position(|a| protos.contains(a)) {
+        Some(i) => Fit::Specific(u32::MAX - i as u32),
+        None => Fit::No,
+    }
+}

@@ -1,0 +1,865 @@
+//! Would Envoy let this request in, and which policy decides? The listener and filter chain the
+//! connection gets, its network filters, then the route and the HTTP filters in order — each
+//! layer as Envoy runs it, first refusal wins. Every step keeps a JSON Pointer.
+
+use std::net::IpAddr;
+
+use serde_json::Value;
+
+use super::chain::{self, Connection, Pick};
+use super::context::{Context, HttpRequest, PeerCert, Tri};
+use super::jwt_eval::{self, JwtOutcome};
+use super::{istio, matchers, route};
+use crate::model::authz::{
+    AuthzFilter, AuthzKind, ExtAuthz, FilterLevel, PerRouteAuthz, Rbac, RbacAction, RbacEngine,
+};
+use crate::model::decision::{
+    AuthzStep, Decision, Evaluation, RequestSummary, Response, StepOutcome,
+};
+use crate::model::{Destination, FilterChain, Listener, Report, RouteAction, RouteConfig, Socket};
+
+/// The request to evaluate, as the command line gives it.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub port: u32,
+    /// A listener by name, when the port alone does not say which.
+    pub listener: Option<String>,
+    /// The SPIFFE ID (or other URI SAN) of the client certificate; `None` with `plaintext`.
+    pub principal: Option<String>,
+    pub plaintext: bool,
+    /// A connection only (TCP): no HTTP request is sent.
+    pub tcp: bool,
+    pub method: Option<String>,
+    pub path: Option<String>,
+    pub host: Option<String>,
+    /// `name: value` as given; names are folded to lowercase.
+    pub headers: Vec<(String, String)>,
+    /// A bearer token, found by every provider where it looks for one.
+    pub jwt: Option<String>,
+    /// `ISS/SUB` of a token taken as verified.
+    pub request_principal: Option<String>,
+    pub source_ip: Option<IpAddr>,
+    pub destination_ip: Option<IpAddr>,
+    pub sni: Option<String>,
+    pub alpn: Option<Vec<String>>,
+}
+
+pub(crate) struct Run {
+    pub steps: Vec<AuthzStep>,
+    pub assumptions: Vec<String>,
+}
+
+impl Run {
+    pub fn step(
+        &mut self,
+        layer: &str,
+        name: &str,
+        outcome: StepOutcome,
+        detail: impl Into<String>,
+        pointer: &str,
+    ) -> &mut AuthzStep {
+        self.steps.push(AuthzStep {
+            layer: layer.into(),
+            name: name.into(),
+            outcome,
+            detail: detail.into(),
+            policy: None,
+            authorization_policy: None,
+            pointer: pointer.into(),
+        });
+        self.steps.last_mut().expect("just pushed")
+    }
+}
+
+/// The end of an evaluation: a decision, the policy Envoy names, its answer.
+struct End {
+    decision: Decision,
+    policy: Option<String>,
+    response: Response,
+    reason: Option<String>,
+}
+
+fn end(decision: Decision, status: Option<u16>, details: impl Into<Option<String>>) -> End {
+    End {
+        decision,
+        policy: None,
+        response: Response {
+            status,
+            details: details.into(),
+        },
+        reason: None,
+    }
+}
+
+fn unknown(reason: impl Into<String>) -> End {
+    End {
+        reason: Some(reason.into()),
+        ..end(Decision::Unknown, None, None)
+    }
+}
+
+pub fn evaluate(r: &Report, req: &Request, now_unix: u64) -> Evaluation {
+    let mut run = Run {
+        steps: Vec::new(),
+        assumptions: Vec::new(),
+    };
+    let e = walk(r, req, now_unix, &mut run);
+    Evaluation {
+        source: r.source.clone(),
+        decision: e.decision,
+        policy: e.policy,
+        response: e.response,
+        reason: e.reason,
+        request: summary(req),
+        steps: run.steps,
+        assumptions: run.assumptions,
+    }
+}
+
+fn summary(req: &Request) -> RequestSummary {
+    RequestSummary {
+        port: req.port,
+        principal: req.principal.clone(),
+        tls: !req.plaintext,
+        method: (!req.tcp).then(|| req.method.clone().unwrap_or_else(|| "GET".into())),
+        path: (!req.tcp).then(|| req.path.clone().unwrap_or_else(|| "/".into())),
+        host: req.host.clone(),
+        headers: req
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect(),
+        request_principal: req.request_principal.clone(),
+        source_ip: req.source_ip.map(|i| i.to_string()),
+        sni: req.sni.clone(),
+    }
+}
+
+/// The inbound listener for the port: Istio's capture listener when there is one, else the
+/// listener bound to the port.
+pub(crate) fn listener<'a>(r: &'a Report, req: &Request) -> Result<&'a Listener, String> {
+    if let Some(name) = &req.listener {
+        return r
+            .listeners
+            .iter()
+            .find(|l| &l.name == name)
+            .ok_or_else(|| format!("no listener named {name}"));
+    }
+    if let Some(l) = r.listeners.iter().find(|l| l.name == "virtualInbound") {
+        return Ok(l);
+    }
+    let on_port: Vec<&Listener> = r
+        .listeners
+        .iter()
+        .filter(|l| l.port == Some(req.port))
+        .collect();
+    on_port
+        .iter()
+        .find(|l| l.filter_chains.iter().any(|c| !c.authz.is_empty()))
+        .or(on_port.first())
+        .copied()
+        .ok_or_else(|| format!("no listener on port {}", req.port))
+}
+
+fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
+    let l = match listener(r, req) {
+        Ok(l) => l,
+        Err(e) => return end(Decision::Rejected, None, Some(e)),
+    };
+    run.step(
+        "listener",
+        &l.name,
+        StepOutcome::Continue,
+        "receives the connection",
+        &l.pointer,
+    );
+    if l.filter_chain_matcher {
+        return unknown(format!(
+            "{} selects chains with filter_chain_matcher, which envinspect does not evaluate",
+            l.name
+        ));
+    }
+    let tls = !req.plaintext;
+    let inspector = l
+        .listener_filters
+        .iter()
+        .any(|f| f.contains("tls_inspector"));
+    let destination_ip = req.destination_ip.or_else(|| {
+        let own = l.address.as_deref().and_then(|a| a.parse::<IpAddr>().ok());
+        let node = r
+            .node
+            .as_ref()
+            .and_then(|n| n.ip.as_deref())
+            .and_then(|a| a.parse().ok());
+        own.filter(|a| !a.is_unspecified()).or(node)
+    });
+    let conn = Connection {
+        port: req.port,
+        destination_ip,
+        sni: if tls {
+            req.sni.clone()
+        } else {
+            Some(String::new())
+        },
+        transport: match (inspector, tls) {
+            (false, _) => String::new(),
+            (true, true) => "tls".into(),
+            (true, false) => "raw_buffer".into(),
+        },
+        alpn: if tls {
+            req.alpn.clone()
+        } else {
+            Some(Vec::new())
+        },
+        source_ip: req.source_ip,
+        http: !req.tcp,
+    };
+    let (ci, why) = match chain::pick(l, &conn) {
+        Pick::Chain(i, why) => (i, why),
+        Pick::None(why) => {
+            run.step(
+                "filter chain",
+                "-",
+                StepOutcome::Rejected,
+                why.clone(),
+                &l.pointer,
+            );
+            return end(Decision::Rejected, None, Some(why));
+        }
+        Pick::Unknown(u) => return unknown(format!("which filter chain applies depends on {u}")),
+    };
+    let ch = &l.filter_chains[ci];
+    let chain_name = ch.name.clone().unwrap_or_else(|| format!("#{ci}"));
+    for w in why.iter().filter(|w| w.starts_with("assumed")) {
+        run.assumptions
+            .push(w.trim_start_matches("assumed: ").to_string());
+    }
+    // The handshake.
+    let peer = match (&ch.tls, tls) {
+        (Socket::Tls(ctx), true) => {
+            if let Some(p) = &req.principal {
+                if !ctx.san_matchers.is_empty()
+                    && !ctx.san_matchers.iter().any(|m| m.matcher.matches(p))
+                {
+                    let why = format!("the chain's SAN matchers reject the client certificate {p}");
+                    run.step(
+                        "filter chain",
+                        &chain_name,
+                        StepOutcome::Rejected,
+                        why.clone(),
+                        &ch.pointer,
+                    );
+                    return end(Decision::Rejected, None, Some(why));
+                }
+            }
+            if ctx.validation.is_empty() {
+                run.assumptions.push(
+                    "the chain validates no client certificate: the peer is not authenticated"
+                        .into(),
+                );
+                None
+            } else {
+                if req.principal.is_some() {
+                    run.assumptions.push("the client certificate chains to a root the chain trusts and carries only this URI SAN".into());
+                }
+                req.principal.as_ref().map(|p| PeerCert {
+                    uri_sans: vec![p.clone()],
+                    ..Default::default()
+                })
+            }
+        }
+        (Socket::Tls(ctx), false) => {
+            let why = if ctx.require_client_certificate == Some(true) {
+                "the chain terminates mTLS: a plaintext client fails the handshake"
+            } else {
+                "the chain terminates TLS: a plaintext client fails the handshake"
+            };
+            run.step(
+                "filter chain",
+                &chain_name,
+                StepOutcome::Rejected,
+                why,
+                &ch.pointer,
+            );
+            return end(Decision::Rejected, None, Some(why.to_string()));
+        }
+        (_, true) => {
+            let why = "the chain does not terminate TLS: the client's TLS is not accepted";
+            run.step(
+                "filter chain",
+                &chain_name,
+                StepOutcome::Rejected,
+                why,
+                &ch.pointer,
+            );
+            return end(Decision::Rejected, None, Some(why.to_string()));
+        }
+        (_, false) => None,
+    };
+    run.step(
+        "filter chain",
+        &chain_name,
+        StepOutcome::Continue,
+        format!("{} ({})", ch.tls.summary(), why.join("; ")),
+        &ch.pointer,
+    );
+    let hcm = chain_routes(r, ch);
+    let http = (!req.tcp && hcm.is_some()).then(|| http_request(req));
+    if !req.tcp && hcm.is_none() {
+        run.assumptions.push(
+            "the chain is TCP: only the connection is authorized, the HTTP request is not seen"
+                .into(),
+        );
+    }
+    let mut ctx = Context {
+        tls,
+        peer,
+        source_ip: req.source_ip,
+        destination_ip,
+        destination_port: req.port,
+        sni: conn.sni.clone(),
+        alpn: req.alpn.clone().unwrap_or_default(),
+        http: None,
+        metadata: Default::default(),
+        filter_state: Default::default(),
+    };
+    // Istio's `istio_authn` network filter puts the peer's identity in filter state, which
+    // its waypoint-style policies match.
+    if ch.network_filters.iter().any(|n| n == "istio_authn") {
+        if let Some(p) = ctx.peer.as_ref().and_then(|p| p.uri_sans.first()) {
+            ctx.filter_state
+                .insert("io.istio.peer_principal".into(), p.clone());
+        }
+    }
+    for f in ch.authz.iter().filter(|f| f.level == FilterLevel::Network) {
+        if let Some(e) = network_filter(f, &mut ctx, run) {
+            return e;
+        }
+    }
+    let Some(routes) = hcm else {
+        return end(Decision::Allow, None, None);
+    };
+    let Some(http) = http else {
+        return end(Decision::Allow, None, None);
+    };
+    ctx.http = Some(http);
+    let chosen = choose_route(routes, ctx.http.as_ref().expect("set above"), run);
+    let chosen = match chosen {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    for f in ch.authz.iter().filter(|f| f.level == FilterLevel::Http) {
+        if let Some(e) = http_filter(f, &chosen, &mut ctx, req, now, run) {
+            return e;
+        }
+    }
+    match &chosen {
+        Chosen::None => end(
+            Decision::Allow,
+            Some(404),
+            Some("route_not_found".to_string()),
+        ),
+        Chosen::Route { route, .. } => match route.action {
+            RouteAction::DirectResponse { status } => end(
+                Decision::Allow,
+                Some(status as u16),
+                Some("direct_response".to_string()),
+            ),
+            _ => end(Decision::Allow, None, None),
+        },
+    }
+}
+
+fn http_request(req: &Request) -> HttpRequest {
+    let mut headers = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for (k, v) in &req.headers {
+        headers
+            .entry(k.to_ascii_lowercase())
+            .or_default()
+            .push(v.clone());
+    }
+    HttpRequest {
+        method: req.method.clone().unwrap_or_else(|| "GET".into()),
+        path: req.path.clone().unwrap_or_else(|| "/".into()),
+        authority: req.host.clone().unwrap_or_default(),
+        headers,
+    }
+}
+
+/// The route configuration of the chain's HTTP connection manager, if it has one.
+fn chain_routes<'a>(r: &'a Report, ch: &'a FilterChain) -> Option<Option<&'a RouteConfig>> {
+    match ch.destinations.first()? {
+        Destination::Route { name } => Some(r.routes.iter().find(|rc| &rc.name == name)),
+        Destination::InlineRoute { config } => Some(Some(config)),
+        _ => None,
+    }
+}
+
+/// The route a request gets, with what encloses it (for per-filter configuration).
+pub(crate) enum Chosen<'a> {
+    None,
+    Route {
+        rc: &'a RouteConfig,
+        vh: &'a crate::model::VirtualHost,
+        route: &'a crate::model::Route,
+    },
+}
+
+fn choose_route<'a>(
+    rc: Option<&'a RouteConfig>,
+    req: &HttpRequest,
+    run: &mut Run,
+) -> Result<Chosen<'a>, End> {
+    let Some(rc) = rc else {
+        run.step("route", "-", StepOutcome::Continue, "the route configuration is not in the dump: the filters run without per-route configuration", "");
+        return Ok(Chosen::None);
+    };
+    if req.authority.is_empty() {
+        run.assumptions
+            .push("no --host: only a `*` virtual host matches".into());
+    }
+    let Some((_, vh)) = route::virtual_host(rc, &req.authority) else {
+        run.step(
+            "route",
+            &rc.name,
+            StepOutcome::Continue,
+            format!(
+                "no virtual host matches host {:?}: the router will answer 404",
+                req.authority
+            ),
+            &rc.pointer,
+        );
+        return Ok(Chosen::None);
+    };
+    match route::route(vh, req) {
+        Ok(Some((_, rt))) => {
+            let name = rt.name.clone().unwrap_or_else(|| rt.matcher.clone());
+            run.step(
+                "route",
+                &name,
+                StepOutcome::Continue,
+                format!("virtual host {}, match {}", vh.name, rt.matcher),
+                &rc.pointer,
+            );
+            Ok(Chosen::Route { rc, vh, route: rt })
+        }
+        Ok(None) => {
+            run.step(
+                "route",
+                &vh.name,
+                StepOutcome::Continue,
+                format!(
+                    "no route of virtual host {} matches {}: the router will answer 404",
+                    vh.name, req.path
+                ),
+                &rc.pointer,
+            );
+            Ok(Chosen::None)
+        }
+        Err(u) => Err(unknown(format!("which route applies depends on {u}"))),
+    }
+}
+
+impl Chosen<'_> {
+    /// The most specific per-filter configuration for `filter`: weighted cluster, route, virtual
+    /// host, route configuration.
+    fn per_filter(&self, filter: &str) -> Result<Option<&PerRouteAuthz>, String> {
+        let Chosen::Route { rc, vh, route } = self else {
+            return Ok(None);
+        };
+        if let RouteAction::WeightedClusters { names } = &route.action {
+            let configs: Vec<Option<&PerRouteAuthz>> = names
+                .iter()
+                .map(|n| route.cluster_per_filter.get(n).and_then(|m| m.get(filter)))
+                .collect();
+            if configs.iter().any(|c| c.is_some()) {
+                if configs.windows(2).any(|w| w[0] != w[1]) {
+                    return Err(format!(
+                        "the weighted clusters of the route configure {filter} differently"
+                    ));
+                }
+                return Ok(configs[0]);
+            }
+        }
+        Ok(route
+            .per_filter
+            .get(filter)
+            .or_else(|| vh.per_filter.get(filter))
+            .or_else(|| rc.per_filter.get(filter)))
+    }
+}
+
+fn network_filter(f: &AuthzFilter, ctx: &mut Context, run: &mut Run) -> Option<End> {
+    match &f.kind {
+        AuthzKind::Rbac(rbac) => {
+            let conn_ctx = Context {
+                http: None,
+                ..ctx.clone()
+            };
+            rbac_filter(
+                f,
+                rbac,
+                &conn_ctx,
+                ctx,
+                "envoy.filters.network.rbac",
+                run,
+                false,
+            )
+        }
+        AuthzKind::ExtAuthz(e) => ext_authz(f, e, ctx, run, false),
+        AuthzKind::JwtAuthn(_) => None,
+    }
+}
+
+fn http_filter(
+    f: &AuthzFilter,
+    chosen: &Chosen,
+    ctx: &mut Context,
+    req: &Request,
+    now: u64,
+    run: &mut Run,
+) -> Option<End> {
+    let per = match chosen.per_filter(&f.name) {
+        Ok(p) => p,
+        Err(u) => return Some(unknown(u)),
+    };
+    // A filter disabled in the chain runs only where a route enables it, and the reverse.
+    match per {
+        Some(PerRouteAuthz::FilterConfig { disabled: true }) => {
+            run.step(
+                kind(f),
+                &f.name,
+                StepOutcome::Skipped,
+                "disabled for this route",
+                &f.pointer,
+            );
+            return None;
+        }
+        None if f.disabled => {
+            run.step(
+                kind(f),
+                &f.name,
+                StepOutcome::Skipped,
+                "disabled in the chain and not enabled by the route",
+                &f.pointer,
+            );
+            return None;
+        }
+        _ => {}
+    }
+    match &f.kind {
+        AuthzKind::Rbac(own) => {
+            let rbac = match per {
+                Some(PerRouteAuthz::Rbac { rbac: Some(r) }) => {
+                    run.assumptions.push(format!(
+                        "the route's RBACPerRoute replaces {}'s policies",
+                        f.name
+                    ));
+                    r.as_ref()
+                }
+                Some(PerRouteAuthz::Rbac { rbac: None }) => {
+                    run.step(
+                        "rbac",
+                        &f.name,
+                        StepOutcome::Skipped,
+                        "the route's RBACPerRoute has no rbac: RBAC is off for it",
+                        &f.pointer,
+                    );
+                    return None;
+                }
+                _ => own,
+            };
+            let eval_ctx = ctx.clone();
+            rbac_filter(
+                f,
+                rbac,
+                &eval_ctx,
+                ctx,
+                "envoy.filters.http.rbac",
+                run,
+                true,
+            )
+        }
+        AuthzKind::JwtAuthn(j) => match jwt_eval::run(f, j, per, ctx, req, now, run) {
+            JwtOutcome::Pass => None,
+            JwtOutcome::Fail(status) => {
+                let decision = if status.http_status() == 403 {
+                    Decision::Deny
+                } else {
+                    Decision::Unauthenticated
+                };
+                Some(end(
+                    decision,
+                    Some(status.http_status()),
+                    Some(status.details()),
+                ))
+            }
+            JwtOutcome::Unknown(u) => Some(unknown(u)),
+        },
+        AuthzKind::ExtAuthz(e) => {
+            if let Some(PerRouteAuthz::ExtAuthz { disabled: true }) = per {
+                run.step(
+                    "ext_authz",
+                    &f.name,
+                    StepOutcome::Skipped,
+                    "disabled for this route (ExtAuthzPerRoute)",
+                    &f.pointer,
+                );
+                return None;
+            }
+            ext_authz(f, e, ctx, run, true)
+        }
+    }
+}
+
+fn kind(f: &AuthzFilter) -> &'static str {
+    match f.kind {
+        AuthzKind::Rbac(_) => "rbac",
+        AuthzKind::JwtAuthn(_) => "jwt_authn",
+        AuthzKind::ExtAuthz(_) => "ext_authz",
+    }
+}
+
+/// What one engine decides.
+enum Verdict {
+    Allowed { policy: Option<String> },
+    Denied { policy: String, uncertain: bool },
+    Unknown(String),
+}
+
+fn engine(e: &RbacEngine, c: &Context) -> Verdict {
+    match e {
+        RbacEngine::Policies { action, policies } => {
+            let mut doubt: Option<String> = None;
+            let mut matched = None;
+            for p in policies {
+                match matchers::policy(p, c) {
+                    Tri::Yes => {
+                        matched = Some(p.name.clone());
+                        break;
+                    }
+                    Tri::No => {}
+                    Tri::Unknown(u) => {
+                        doubt.get_or_insert(format!("policy {}: {u}", p.name));
+                    }
+                }
+            }
+            match (action, matched, doubt) {
+                (RbacAction::Log, m, _) => Verdict::Allowed { policy: m },
+                (RbacAction::Allow, Some(m), _) => Verdict::Allowed { policy: Some(m) },
+                (RbacAction::Deny, Some(m), d) => Verdict::Denied {
+                    policy: m,
+                    uncertain: d.is_some(),
+                },
+                (_, None, Some(d)) => Verdict::Unknown(d),
+                (RbacAction::Allow, None, None) => Verdict::Denied {
+                    policy: "none".into(),
+                    uncertain: false,
+                },
+                (RbacAction::Deny, None, None) => Verdict::Allowed { policy: None },
+            }
+        }
+        RbacEngine::Matcher { matcher } => match matchers::action_matcher(matcher, c) {
+            matchers::MatcherOutcome::Action { name, action } => match action {
+                RbacAction::Deny => Verdict::Denied {
+                    policy: name,
+                    uncertain: false,
+                },
+                _ => Verdict::Allowed { policy: Some(name) },
+            },
+            matchers::MatcherOutcome::NoMatch => Verdict::Denied {
+                policy: "none".into(),
+                uncertain: false,
+            },
+            matchers::MatcherOutcome::Unknown(u) => Verdict::Unknown(u),
+        },
+    }
+}
+
+fn action_of(e: &RbacEngine) -> String {
+    match e {
+        RbacEngine::Policies { action, policies } => {
+            format!("{action} with {} policies", policies.len())
+        }
+        RbacEngine::Matcher { .. } => "matcher".into(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn rbac_filter(
+    f: &AuthzFilter,
+    rbac: &Rbac,
+    eval: &Context,
+    ctx: &mut Context,
+    namespace: &str,
+    run: &mut Run,
+    http: bool,
+) -> Option<End> {
+    if let Some(shadow) = &rbac.shadow {
+        let (result, id, text) = match engine(shadow, eval) {
+            Verdict::Allowed { policy } => (
+                "allowed",
+                policy.clone(),
+                format!(
+                    "allowed{}",
+                    policy.map(|p| format!(" (policy {p})")).unwrap_or_default()
+                ),
+            ),
+            Verdict::Denied { policy, .. } => (
+                "denied",
+                Some(policy.clone()).filter(|p| p != "none"),
+                format!("denied (policy {policy})"),
+            ),
+            Verdict::Unknown(u) => ("unknown", None, format!("cannot tell: {u}")),
+        };
+        let prefix = &rbac.shadow_rules_stat_prefix;
+        if result != "unknown" {
+            if let Some(id) = &id {
+                ctx.set_metadata(
+                    namespace,
+                    &format!("{prefix}shadow_effective_policy_id"),
+                    Value::String(id.clone()),
+                );
+            }
+            ctx.set_metadata(
+                namespace,
+                &format!("{prefix}shadow_engine_result"),
+                Value::String(result.into()),
+            );
+        }
+        let s = run.step(
+            "rbac",
+            &f.name,
+            StepOutcome::Observed,
+            format!("shadow rules ({}, not enforced): {text}", action_of(shadow)),
+            &f.pointer,
+        );
+        s.authorization_policy = id.as_deref().and_then(istio::policy_ref);
+        s.policy = id;
+    }
+    let Some(rules) = &rbac.rules else {
+        run.step(
+            "rbac",
+            &f.name,
+            StepOutcome::Skipped,
+            "no rules: the filter enforces nothing",
+            &f.pointer,
+        );
+        return None;
+    };
+    let detail = |p: &str| format!("rbac_access_denied_matched_policy[{p}]");
+    match engine(rules, eval) {
+        Verdict::Allowed { policy } => {
+            let outcome = if matches!(
+                rules,
+                RbacEngine::Policies {
+                    action: RbacAction::Log,
+                    ..
+                }
+            ) {
+                StepOutcome::Observed
+            } else {
+                StepOutcome::Continue
+            };
+            let text = match &policy {
+                Some(p) => format!("{}: policy {p} matches", action_of(rules)),
+                None => format!("{}: no policy matches", action_of(rules)),
+            };
+            let s = run.step("rbac", &f.name, outcome, text, &f.pointer);
+            s.authorization_policy = policy.as_deref().and_then(istio::policy_ref);
+            s.policy = policy;
+            None
+        }
+        Verdict::Denied { policy, uncertain } => {
+            let text = if policy == "none" {
+                format!(
+                    "{}: no policy matches, so the request is denied",
+                    action_of(rules)
+                )
+            } else {
+                format!("{}: policy {policy} matches", action_of(rules))
+            };
+            let s = run.step("rbac", &f.name, StepOutcome::Denied, text, &f.pointer);
+            s.authorization_policy = istio::policy_ref(&policy);
+            s.policy = Some(policy.clone());
+            let mut e = if http {
+                end(Decision::Deny, Some(403), Some(detail(&policy)))
+            } else {
+                end(Decision::Deny, None, Some(detail(&policy)))
+            };
+            if uncertain {
+                e.reason = Some(
+                    "an earlier policy could not be evaluated: Envoy may name it instead".into(),
+                );
+                e.response.details = None;
+            } else {
+                e.policy = Some(policy);
+            }
+            Some(e)
+        }
+        Verdict::Unknown(u) => {
+            run.step(
+                "rbac",
+                &f.name,
+                StepOutcome::Unknown,
+                format!("cannot tell: {u}"),
+                &f.pointer,
+            );
+            Some(unknown(format!("{}: {u}", f.name)))
+        }
+    }
+}
+
+fn ext_authz(
+    f: &AuthzFilter,
+    e: &ExtAuthz,
+    ctx: &Context,
+    run: &mut Run,
+    http: bool,
+) -> Option<End> {
+    if let Some(m) = &e.filter_enabled_metadata {
+        if matchers::metadata(m, ctx) == Tri::No {
+            run.step(
+                "ext_authz",
+                &f.name,
+                StepOutcome::Skipped,
+                format!("not enabled: {m} does not match"),
+                &f.pointer,
+            );
+            return None;
+        }
+    }
+    if e.shadow_mode {
+        run.step(
+            "ext_authz",
+            &f.name,
+            StepOutcome::Observed,
+            format!(
+                "asks {} in shadow mode: its answer is not enforced",
+                e.server
+            ),
+            &f.pointer,
+        );
+        return None;
+    }
+    let fail = if e.failure_mode_allow {
+        "lets the request through"
+    } else {
+        "denies it"
+    };
+    let what = if http { "request" } else { "connection" };
+    run.step(
+        "ext_authz",
+        &f.name,
+        StepOutcome::Unknown,
+        format!(
+            "the {what} goes to {}: its answer decides (unreachable, the filter {fail})",
+            e.server
+        ),
+        &f.pointer,
+    );
+    Some(unknown(format!(
+        "the external authorization server {} decides",
+        e.server
+    )))
+}

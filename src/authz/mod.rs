@@ -1,0 +1,16 @@
+//! Authorization, decided from the proxy's own state as Envoy decides it: the view of every
+//! chain's layers (RBAC, jwt_authn, ext_authz) and the evaluation of one request against them.
+//! Works on the model only; nothing here is one mesh's except the names `istio` reads.
+
+mod chain;
+pub mod context;
+mod eval;
+pub mod istio;
+pub mod jwt;
+mod jwt_eval;
+mod matchers;
+mod route;
+mod view;
+
+pub use eval::{evaluate, Request};
+pub use view::{summaries, view};

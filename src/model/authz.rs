@@ -1,0 +1,406 @@
+//! Authorization as Envoy applies it: the filters of a chain that can refuse a request or a
+//! connection (RBAC, jwt_authn, ext_authz), in chain order, with their policies readable. Nothing
+//! here is one mesh's: Istio's and Consul's names are read on top (`authz/istio.rs`).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::http::{HeaderMatch, MetadataMatch, RouteMatch};
+use super::ids::Cidr;
+use super::tls::StringMatch;
+
+/// Whether a filter sees HTTP requests (an HTTP filter) or connections (a network filter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FilterLevel {
+    Network,
+    Http,
+}
+
+/// One filter of a chain that can refuse traffic.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuthzFilter {
+    /// The filter's name in the chain (per-route configuration is keyed by it).
+    pub name: String,
+    pub level: FilterLevel,
+    /// HTTP filters with `disabled: true` run only where a route enables them.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+    /// JSON Pointer to the filter in the dump.
+    pub pointer: String,
+    #[serde(flatten)]
+    pub kind: AuthzKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AuthzKind {
+    Rbac(Rbac),
+    JwtAuthn(JwtAuthn),
+    ExtAuthz(ExtAuthz),
+}
+
+/// An RBAC filter (HTTP or network): what it enforces, and what it only evaluates (shadow).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rbac {
+    /// `None`: the filter enforces nothing (no `rules` and no `matcher`).
+    pub rules: Option<RbacEngine>,
+    /// Evaluated for stats and metadata only, never enforced (Istio's dry-run and CUSTOM).
+    pub shadow: Option<RbacEngine>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub stat_prefix: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub shadow_rules_stat_prefix: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "form", rename_all = "snake_case")]
+pub enum RbacEngine {
+    /// `rules`: policies tried in the lexicographic order of their names.
+    Policies {
+        action: RbacAction,
+        policies: Vec<Policy>,
+    },
+    /// `matcher`: the xds matcher API, whose actions are named ALLOW or DENY.
+    Matcher { matcher: ActionMatcher },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RbacAction {
+    /// Let a request through iff some policy matches.
+    Allow,
+    /// Refuse a request iff some policy matches.
+    Deny,
+    /// Allow everything; mark the matching ones for access logs.
+    Log,
+}
+
+impl std::fmt::Display for RbacAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RbacAction::Allow => "ALLOW",
+            RbacAction::Deny => "DENY",
+            RbacAction::Log => "LOG",
+        })
+    }
+}
+
+/// A named policy: it matches when one of its permissions and one of its principals match
+/// (and its condition, if any).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Policy {
+    pub name: String,
+    pub permissions: Vec<Permission>,
+    pub principals: Vec<Principal>,
+    /// A CEL condition (`condition` or `checked_condition`): envinspect does not evaluate CEL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+}
+
+/// What a request or connection is doing (RBAC `Permission`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Permission {
+    Any,
+    And(Vec<Permission>),
+    Or(Vec<Permission>),
+    Not(Box<Permission>),
+    Header(HeaderMatch),
+    /// The path without its query string.
+    UrlPath(StringMatch),
+    DestinationIp(Cidr),
+    DestinationPort(u32),
+    /// `[start, end)`.
+    DestinationPortRange(u32, u32),
+    RequestedServerName(StringMatch),
+    Metadata(MetadataMatch),
+    /// A matcher envinspect cannot evaluate (an extension, a URI template…): its type.
+    Unsupported(String),
+}
+
+/// Who is calling (RBAC `Principal`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Principal {
+    Any,
+    And(Vec<Principal>),
+    Or(Vec<Principal>),
+    Not(Box<Principal>),
+    /// A peer that presented a verified certificate; with a matcher, on its URI SANs, then DNS
+    /// SANs, then subject. `None` matches any authenticated peer.
+    Authenticated(Option<StringMatch>),
+    /// `source_ip` (deprecated) and `direct_remote_ip`: the socket's peer address.
+    DirectRemoteIp(Cidr),
+    /// `remote_ip`: the client address after XFF / PROXY protocol.
+    RemoteIp(Cidr),
+    Header(HeaderMatch),
+    UrlPath(StringMatch),
+    Metadata(MetadataMatch),
+    /// `filter_state` (Istio waypoints: `io.istio.peer_principal`).
+    FilterState {
+        key: String,
+        value: StringMatch,
+    },
+    Unsupported(String),
+}
+
+/// The matcher form of RBAC (`matcher`): a list of predicates, each naming an action, the first
+/// that matches wins; `on_no_match` otherwise (absent: the request is denied).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionMatcher {
+    pub matchers: Vec<FieldMatcher>,
+    pub on_no_match: Option<OnMatch>,
+    /// Set when the matcher is a form envinspect does not evaluate (a matcher tree…).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsupported: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldMatcher {
+    pub predicate: Predicate,
+    pub on_match: OnMatch,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum OnMatch {
+    /// `envoy.config.rbac.v3.Action`: its name is the policy id Envoy reports.
+    Action {
+        name: String,
+        action: RbacAction,
+    },
+    Matcher {
+        matcher: Box<ActionMatcher>,
+    },
+    Unsupported {
+        type_url: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Predicate {
+    Single {
+        input: MatchInput,
+        matcher: InputMatch,
+    },
+    And {
+        predicates: Vec<Predicate>,
+    },
+    Or {
+        predicates: Vec<Predicate>,
+    },
+    Not {
+        predicate: Box<Predicate>,
+    },
+}
+
+/// What a matcher reads from the request or connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum MatchInput {
+    SourceIp,
+    DirectSourceIp,
+    SourcePort,
+    DestinationIp,
+    DestinationPort,
+    ServerName,
+    TransportProtocol,
+    ApplicationProtocol,
+    RequestHeader(String),
+    QueryParameter(String),
+    /// The peer certificate's URI SAN (`envoy.matching.inputs.uri_san`), DNS SAN, subject.
+    UriSan,
+    DnsSan,
+    Subject,
+    Unsupported(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum InputMatch {
+    String(StringMatch),
+    /// `envoy.matching.matchers.ip`: any of these ranges.
+    Ip(Vec<Cidr>),
+    Unsupported(String),
+}
+
+/// The JWT authentication filter: its providers and which requirement applies where.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JwtAuthn {
+    pub providers: BTreeMap<String, JwtProvider>,
+    /// Tried in order; the first whose match fits the request gives its requirement.
+    pub rules: Vec<JwtRule>,
+    /// Requirements routes name in their per-route configuration.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub requirement_map: BTreeMap<String, JwtRequirement>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub bypass_cors_preflight: bool,
+    /// `filter_state_rules`: a requirement chosen by filter state (not evaluated).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub filter_state_rules: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JwtRule {
+    #[serde(rename = "match")]
+    pub matcher: RouteMatch,
+    /// `None`: no requirement (the request passes unverified).
+    pub requires: Option<JwtRequirement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum JwtRequirement {
+    Provider(String),
+    /// `provider_and_audiences`: the provider, with these audiences instead of its own.
+    ProviderAndAudiences(String, Vec<String>),
+    Any(Vec<JwtRequirement>),
+    All(Vec<JwtRequirement>),
+    /// A missing token passes; a present one must be valid for some provider.
+    AllowMissing,
+    /// Any token, valid or not, or none, passes.
+    AllowMissingOrFailed,
+    /// The payload is extracted without any validation.
+    ExtractOnlyWithoutValidation,
+    /// `requirement_name`, resolved against the requirement map.
+    Named(String),
+}
+
+impl std::fmt::Display for JwtRequirement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |xs: &[JwtRequirement]| {
+            xs.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self {
+            JwtRequirement::Provider(p) => f.write_str(p),
+            JwtRequirement::ProviderAndAudiences(p, a) => write!(f, "{p} (aud {})", a.join(",")),
+            JwtRequirement::Any(xs) => write!(f, "any of [{}]", list(xs)),
+            JwtRequirement::All(xs) => write!(f, "all of [{}]", list(xs)),
+            JwtRequirement::AllowMissing => f.write_str("allow_missing"),
+            JwtRequirement::AllowMissingOrFailed => f.write_str("allow_missing_or_failed"),
+            JwtRequirement::ExtractOnlyWithoutValidation => {
+                f.write_str("extract_only_without_validation")
+            }
+            JwtRequirement::Named(n) => write!(f, "requirement {n}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JwtProvider {
+    pub issuer: String,
+    /// Empty: the audience is not checked.
+    pub audiences: Vec<String>,
+    pub jwks: Jwks,
+    pub locations: TokenLocations,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub forward: bool,
+    /// Where the verified payload goes in `envoy.filters.http.jwt_authn` metadata (RBAC reads it).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub payload_in_metadata: String,
+    /// Envoy's default is 60 s when 0.
+    pub clock_skew_seconds: u32,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub require_expiration: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Jwks {
+    /// `local_jwks` inline: the keys, or why they could not be read.
+    Inline {
+        keys: Vec<Jwk>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        problem: Option<String>,
+    },
+    /// `local_jwks` from a file or environment variable: not in the dump.
+    Local {
+        source: String,
+    },
+    /// `remote_jwks`: fetched by Envoy; the signature cannot be checked offline.
+    Remote {
+        uri: String,
+        cluster: String,
+    },
+    None,
+}
+
+/// A public JSON Web Key. Only public parameters are kept (a JWKS never holds more for
+/// verification; a private `d` is dropped when read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Jwk {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    pub kty: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    /// RSA modulus and exponent, EC point (base64url, as in the JWK).
+    #[serde(skip)]
+    pub params: BTreeMap<String, String>,
+}
+
+/// Where a provider looks for its token. Empty everywhere: `Authorization: Bearer` and the
+/// `access_token` query parameter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TokenLocations {
+    /// Header name and value prefix.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cookies: Vec<String>,
+}
+
+impl TokenLocations {
+    pub fn is_default(&self) -> bool {
+        self.headers.is_empty() && self.params.is_empty() && self.cookies.is_empty()
+    }
+}
+
+/// An external authorization filter: a server that decides, which envinspect cannot consult.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExtAuthz {
+    /// `grpc cluster X`, `http URI`, or `envoy_grpc`/`google_grpc` targets.
+    pub server: String,
+    /// What happens when the server cannot be reached: true lets the request through.
+    pub failure_mode_allow: bool,
+    /// The filter runs only when this metadata matches (Istio CUSTOM: its shadow RBAC result).
+    pub filter_enabled_metadata: Option<MetadataMatch>,
+    /// `filter_enabled` (a runtime fraction): not evaluated.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub filter_enabled_fraction: bool,
+    /// The server's decision is logged, never enforced.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub shadow_mode: bool,
+}
+
+/// What a route, virtual host or weighted cluster says to one authorization filter (its
+/// `typed_per_filter_config`, keyed by the filter's name).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PerRouteAuthz {
+    /// `RBACPerRoute`: this engine replaces the filter's own; `None` disables RBAC there.
+    Rbac { rbac: Option<Box<Rbac>> },
+    /// jwt_authn `PerRouteConfig`.
+    Jwt { requirement: PerRouteJwt },
+    /// `ExtAuthzPerRoute`.
+    ExtAuthz { disabled: bool },
+    /// `envoy.config.route.v3.FilterConfig { disabled }` or `{config}`.
+    FilterConfig { disabled: bool },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum PerRouteJwt {
+    Disabled,
+    RequirementName(String),
+}

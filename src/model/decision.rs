@@ -1,0 +1,229 @@
+//! What `envinspect authz` shows: per inbound port the authorization layers in the order Envoy
+//! runs them, and for one request what Envoy would decide, with each step's evidence. The
+//! `decision` and `policy` fields are a contract (docs/output-schema.md).
+
+use serde::Serialize;
+
+use super::authz::{FilterLevel, RbacAction};
+use super::policy::MtlsMode;
+
+/// What Envoy does with a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Every layer let it through.
+    Allow,
+    /// An RBAC filter refused it (HTTP 403, or the connection closed), or jwt_authn refused a
+    /// token whose audience is not allowed (403).
+    Deny,
+    /// jwt_authn refused the token (401): missing where required, bad signature, expired…
+    Unauthenticated,
+    /// No filter chain accepts the connection (plaintext to a STRICT port, no chain for it).
+    Rejected,
+    /// It depends on what envinspect cannot see (an ext_authz server, a CEL condition, a
+    /// remote JWKS signature, an input not given): `reason` says what.
+    Unknown,
+}
+
+impl std::fmt::Display for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Decision::Allow => "allow",
+            Decision::Deny => "deny",
+            Decision::Unauthenticated => "unauthenticated",
+            Decision::Rejected => "rejected",
+            Decision::Unknown => "unknown",
+        })
+    }
+}
+
+/// One request's evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    pub source: String,
+    pub decision: Decision,
+    /// Exactly the id Envoy writes in `rbac_access_denied_matched_policy[…]`: the matching DENY
+    /// policy (or matcher action), `none` when an ALLOW filter matched nothing; null otherwise.
+    pub policy: Option<String>,
+    /// What Envoy answers: the local reply's status (null when the request goes upstream, or
+    /// for a closed connection) and its `%RESPONSE_CODE_DETAILS%` (or the connection
+    /// termination details).
+    pub response: Response,
+    /// Why the decision is unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub request: RequestSummary,
+    pub steps: Vec<AuthzStep>,
+    /// What envinspect took as given where the request did not say.
+    pub assumptions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Response {
+    pub status: Option<u16>,
+    pub details: Option<String>,
+}
+
+/// The request as evaluated.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RequestSummary {
+    pub port: u32,
+    /// The SPIFFE ID presented, or null for plaintext.
+    pub principal: Option<String>,
+    pub tls: bool,
+    pub method: Option<String>,
+    pub path: Option<String>,
+    pub host: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<String>,
+    /// `iss/sub` of the token or of --request-principal.
+    pub request_principal: Option<String>,
+    pub source_ip: Option<String>,
+    pub sni: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuthzStep {
+    /// `listener`, `filter chain`, `route`, `rbac`, `jwt_authn`, `ext_authz`.
+    pub layer: String,
+    pub name: String,
+    pub outcome: StepOutcome,
+    /// What the layer saw and why it decided so, one sentence.
+    pub detail: String,
+    /// The policy (or matcher action) that matched, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The Istio AuthorizationPolicy behind it (`name.namespace`), when named so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_policy: Option<String>,
+    /// JSON Pointer into the dump.
+    pub pointer: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepOutcome {
+    /// Chosen (a listener, chain or route), or passed on to the next layer.
+    Continue,
+    /// Not applied to this request (disabled, no requirement, not enabled by metadata).
+    Skipped,
+    /// Evaluated for stats only (shadow rules, LOG).
+    Observed,
+    Denied,
+    Unauthenticated,
+    Rejected,
+    Unknown,
+}
+
+impl std::fmt::Display for StepOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StepOutcome::Continue => "pass",
+            StepOutcome::Skipped => "skipped",
+            StepOutcome::Observed => "observed",
+            StepOutcome::Denied => "DENIED",
+            StepOutcome::Unauthenticated => "UNAUTHENTICATED",
+            StepOutcome::Rejected => "REJECTED",
+            StepOutcome::Unknown => "unknown",
+        })
+    }
+}
+
+/// The authorization of a proxy, port by port.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuthzView {
+    pub source: String,
+    pub chains: Vec<ChainAuthz>,
+    /// Routes whose configuration replaces or disables a filter's (`RBACPerRoute`…).
+    pub routes: Vec<RouteAuthz>,
+}
+
+/// One filter chain's layers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChainAuthz {
+    pub listener: String,
+    /// The destination port the chain serves (its match, or the listener's port).
+    pub port: Option<u32>,
+    pub chain: String,
+    /// `tls`, `plaintext`, or what the chain's transport socket is.
+    pub transport: String,
+    /// The port's inbound mTLS mode, where the report knows it.
+    pub mtls: Option<MtlsMode>,
+    pub layers: Vec<LayerView>,
+    pub pointer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerView {
+    pub filter: String,
+    /// `rbac`, `jwt_authn`, `ext_authz`.
+    pub kind: String,
+    pub level: FilterLevel,
+    /// ALLOW / DENY / LOG for RBAC; null for the others or a filter that enforces nothing.
+    pub action: Option<RbacAction>,
+    /// One line: what the layer does as a whole.
+    pub summary: String,
+    pub policies: Vec<PolicyView>,
+    pub pointer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyView {
+    /// The policy's Envoy name (the id Envoy reports).
+    pub name: String,
+    pub action: RbacAction,
+    /// False for shadow rules: evaluated for stats and metadata, never enforced.
+    pub enforced: bool,
+    /// What shadow rules are for, when not enforced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<ShadowRole>,
+    /// Istio's AuthorizationPolicy `name.namespace`, when the name follows its convention.
+    pub authorization_policy: Option<String>,
+    pub rule: Option<usize>,
+    /// Short text of principals, permissions and conditions.
+    pub who: Vec<String>,
+    pub what: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub when: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShadowRole {
+    /// Istio's dry-run AuthorizationPolicy (`istio_dry_run_*` stat prefix).
+    DryRun,
+    /// Istio's CUSTOM action: selects the requests ext_authz checks.
+    CustomSelector,
+    /// Plain shadow rules.
+    Shadow,
+}
+
+impl std::fmt::Display for ShadowRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ShadowRole::DryRun => "dry-run",
+            ShadowRole::CustomSelector => "CUSTOM selector",
+            ShadowRole::Shadow => "shadow",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RouteAuthz {
+    pub route_config: String,
+    pub virtual_host: String,
+    /// Null for a virtual-host or route-configuration level entry.
+    pub route: Option<String>,
+    pub filter: String,
+    pub summary: String,
+    pub policies: Vec<PolicyView>,
+    pub pointer: String,
+}
+
+/// The report's one line per port: what guards it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortSummary {
+    pub listener: String,
+    pub port: Option<u32>,
+    pub summary: String,
+}

@@ -1,0 +1,179 @@
+//! How Envoy matches an HTTP request: route matches (path, headers, query), header matchers and
+//! metadata matchers. Shared by routes, JWT rules and RBAC, which all use Envoy's same matchers.
+
+use serde::Serialize;
+
+use super::tls::StringMatch;
+
+/// A route's (or a JWT rule's) `match`: the path specifier plus headers and query parameters,
+/// all of which must match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RouteMatch {
+    pub path: PathMatch,
+    /// `case_sensitive` (default true) applies to prefix, exact and separated-prefix paths.
+    #[serde(skip_serializing_if = "is_true")]
+    pub case_sensitive: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<HeaderMatch>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub query: Vec<QueryMatch>,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+impl RouteMatch {
+    /// A match on `prefix: /`, as a route with no match at all behaves.
+    pub fn any() -> Self {
+        Self {
+            path: PathMatch::Prefix("/".into()),
+            case_sensitive: true,
+            headers: Vec::new(),
+            query: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum PathMatch {
+    Prefix(String),
+    Exact(String),
+    /// `path_separated_prefix`: the prefix, then the end of the path, `/`, `?` or `#`.
+    SeparatedPrefix(String),
+    /// RE2, matched against the whole path without the query string.
+    Regex(String),
+    /// CONNECT requests only.
+    Connect,
+    /// An extension (`path_match_policy`) or nothing envinspect can evaluate: its name.
+    Other(String),
+}
+
+impl std::fmt::Display for PathMatch {
+    /// As istioctl describes a route match: `/prefix*`, `/exact`, `PathPrefix:/p`, `regex …`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PathMatch::Prefix(p) => write!(f, "{p}*"),
+            PathMatch::Exact(p) => f.write_str(p),
+            PathMatch::SeparatedPrefix(p) => write!(f, "PathPrefix:{p}"),
+            PathMatch::Regex(r) => write!(f, "regex {r}"),
+            PathMatch::Connect => f.write_str("CONNECT"),
+            PathMatch::Other(name) if name.is_empty() => Ok(()),
+            PathMatch::Other(name) => write!(f, "policy {name}"),
+        }
+    }
+}
+
+/// Envoy's `HeaderMatcher`. Pseudo-headers (`:path` with its query, `:method`, `:authority`)
+/// are headers here as in Envoy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeaderMatch {
+    pub name: String,
+    pub rule: HeaderRule,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub invert: bool,
+    /// `treat_missing_header_as_empty`: an absent header is matched as the empty string.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub missing_as_empty: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HeaderRule {
+    /// `present_match`: true when the header is there (false: when it is not).
+    Present {
+        present: bool,
+    },
+    String(StringMatch),
+    /// `range_match`: the value as an integer in `[start, end)`.
+    Range {
+        start: i64,
+        end: i64,
+    },
+}
+
+impl std::fmt::Display for HeaderMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.invert {
+            f.write_str("not ")?;
+        }
+        match &self.rule {
+            HeaderRule::Present { present: true } => write!(f, "{} present", self.name),
+            HeaderRule::Present { present: false } => write!(f, "{} absent", self.name),
+            HeaderRule::String(m) => write!(f, "{} {}", self.name, m),
+            HeaderRule::Range { start, end } => write!(f, "{} in [{start}, {end})", self.name),
+        }
+    }
+}
+
+/// A route's `query_parameters` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueryMatch {
+    pub name: String,
+    /// `None`: the parameter must be present (`present_match`).
+    pub value: Option<StringMatch>,
+}
+
+/// Envoy's `MetadataMatcher`: a value at `path` in the dynamic metadata of `filter`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MetadataMatch {
+    pub filter: String,
+    pub path: Vec<String>,
+    pub value: ValueMatch,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub invert: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum ValueMatch {
+    Null,
+    /// A number in `[start, end)`, or equal to `exact`.
+    Double {
+        exact: Option<String>,
+        range: Option<(String, String)>,
+    },
+    String(StringMatch),
+    Bool {
+        value: bool,
+    },
+    Present {
+        present: bool,
+    },
+    /// `list_match.one_of`: some element of a list matches.
+    List(Box<ValueMatch>),
+    Or(Vec<ValueMatch>),
+}
+
+impl std::fmt::Display for MetadataMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.invert {
+            f.write_str("not ")?;
+        }
+        write!(f, "{}[{}] {}", self.filter, self.path.join("."), self.value)
+    }
+}
+
+impl std::fmt::Display for ValueMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ValueMatch::Null => f.write_str("null"),
+            ValueMatch::Double { exact: Some(e), .. } => write!(f, "= {e}"),
+            ValueMatch::Double {
+                range: Some((a, b)),
+                ..
+            } => write!(f, "in [{a}, {b})"),
+            ValueMatch::Double { .. } => f.write_str("a number"),
+            ValueMatch::String(m) => write!(f, "{m}"),
+            ValueMatch::Bool { value } => write!(f, "= {value}"),
+            ValueMatch::Present { present: true } => f.write_str("present"),
+            ValueMatch::Present { present: false } => f.write_str("absent"),
+            ValueMatch::List(m) => write!(f, "contains an element {m}"),
+            ValueMatch::Or(ms) => {
+                let parts: Vec<String> = ms.iter().map(|m| m.to_string()).collect();
+                write!(f, "({})", parts.join(" or "))
+            }
+        }
+    }
+}

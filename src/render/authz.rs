@@ -1,0 +1,153 @@
+//! `authz` output: the layers per chain with their policies, the route overrides; or one
+//! request's evaluation, step by step, then the decision and Envoy's answer. JSON/YAML carry
+//! the same structures (docs/output-schema.md).
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::{Format, RenderError};
+use crate::model::decision::{AuthzView, Evaluation, PolicyView};
+
+pub fn render_view(v: &AuthzView, format: Format, w: &mut dyn Write) -> Result<(), RenderError> {
+    if format != Format::Table {
+        return structured(v, format, w);
+    }
+    writeln!(w, "Source:       {}", v.source)?;
+    if v.chains.is_empty() {
+        writeln!(w, "\nNo filter chain has an authorization filter (RBAC, jwt_authn, ext_authz): every connection that reaches a chain is let through.")?;
+    }
+    for c in &v.chains {
+        let port = c.port.map(|p| p.to_string()).unwrap_or_else(|| "*".into());
+        let mtls = c.mtls.map(|m| format!(", {m}")).unwrap_or_default();
+        writeln!(
+            w,
+            "\n{} port {port} chain {} ({}{mtls})",
+            c.listener, c.chain, c.transport
+        )?;
+        if c.layers.is_empty() {
+            writeln!(
+                w,
+                "  no authorization layer: every request on it is allowed"
+            )?;
+        }
+        for (i, l) in c.layers.iter().enumerate() {
+            writeln!(w, "  {}. {} {} — {}", i + 1, l.kind, l.filter, l.summary)?;
+            policies(&l.policies, "     ", w)?;
+        }
+    }
+    if !v.routes.is_empty() {
+        writeln!(w, "\nPer-route configuration:")?;
+        for r in &v.routes {
+            let at = match &r.route {
+                Some(rt) => format!("{} / {} / {rt}", r.route_config, r.virtual_host),
+                None if r.virtual_host.is_empty() => r.route_config.clone(),
+                None => format!("{} / {}", r.route_config, r.virtual_host),
+            };
+            writeln!(w, "  {at}: {} — {}", r.filter, r.summary)?;
+            policies(&r.policies, "     ", w)?;
+        }
+    }
+    Ok(())
+}
+
+fn policies(ps: &[PolicyView], indent: &str, w: &mut dyn Write) -> std::io::Result<()> {
+    for p in ps {
+        let role = match p.shadow {
+            Some(r) => format!(" ({r}, not enforced)"),
+            None => String::new(),
+        };
+        let from = match (&p.authorization_policy, p.rule) {
+            (Some(ap), Some(n)) => format!(" = AuthorizationPolicy {ap} rule {n}"),
+            (Some(ap), None) => format!(" = AuthorizationPolicy {ap}"),
+            _ => String::new(),
+        };
+        writeln!(w, "{indent}{} {}{role}{from}", p.action, p.name)?;
+        for (label, items) in [("who:  ", &p.who), ("what: ", &p.what), ("when: ", &p.when)] {
+            for (i, x) in items.iter().enumerate() {
+                let label = if i == 0 { label } else { "  or  " };
+                writeln!(w, "{indent}  {label}{x}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn render_evaluation(
+    e: &Evaluation,
+    format: Format,
+    w: &mut dyn Write,
+) -> Result<(), RenderError> {
+    if format != Format::Table {
+        return structured(e, format, w);
+    }
+    let q = &e.request;
+    let who = match (&q.principal, q.tls) {
+        (Some(p), _) => p.clone(),
+        (None, true) => "TLS without a client certificate".into(),
+        (None, false) => "plaintext".into(),
+    };
+    let what = match (&q.method, &q.path) {
+        (Some(m), Some(p)) => format!("{m} {p}"),
+        _ => "a TCP connection".into(),
+    };
+    writeln!(w, "Request:      {what} to port {} from {who}", q.port)?;
+    if let Some(rp) = &q.request_principal {
+        writeln!(w, "              request principal {rp}")?;
+    }
+    writeln!(w, "Source:       {}", e.source)?;
+    for a in &e.assumptions {
+        writeln!(w, "Assuming:     {a}")?;
+    }
+    writeln!(w)?;
+    for (i, s) in e.steps.iter().enumerate() {
+        let policy = match (&s.policy, &s.authorization_policy) {
+            (Some(p), Some(ap)) => format!(" [policy {p} = AuthorizationPolicy {ap}]"),
+            (Some(p), None) => format!(" [policy {p}]"),
+            _ => String::new(),
+        };
+        writeln!(
+            w,
+            "{}. {} {}: {}{policy}",
+            i + 1,
+            s.layer,
+            s.name,
+            s.outcome
+        )?;
+        writeln!(w, "   {}", s.detail)?;
+    }
+    writeln!(w)?;
+    writeln!(w, "Decision:     {}", e.decision)?;
+    if let Some(p) = &e.policy {
+        writeln!(w, "Policy:       {p}")?;
+    }
+    if let Some(r) = &e.reason {
+        writeln!(w, "Because:      {r}")?;
+    }
+    let status = e
+        .response
+        .status
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| match e.decision {
+            crate::model::decision::Decision::Allow => "from the upstream".into(),
+            _ => "-".into(),
+        });
+    let details = e.response.details.clone().unwrap_or_else(|| "-".into());
+    writeln!(w, "Envoy:        status {status}, details {details}")?;
+    Ok(())
+}
+
+fn structured<T: Serialize>(v: &T, format: Format, w: &mut dyn Write) -> Result<(), RenderError> {
+    match format {
+        Format::Yaml => {
+            let text = serde_norway::to_string(v).map_err(RenderError::Yaml)?;
+            w.write_all(text.as_bytes())?;
+        }
+        _ => {
+            let mut text = super::json::to_vec_sorted(v, None).map_err(RenderError::Json)?;
+            text.push(b'\n');
+            w.write_all(&text)?;
+        }
+    }
+    Ok(())
+}
