@@ -91,6 +91,14 @@ fn end(decision: Decision, status: Option<u16>, details: impl Into<Option<String
     }
 }
 
+/// No answer from Envoy at all: the connection is closed (the reason is ours, not Envoy's).
+fn rejected(reason: impl Into<String>) -> End {
+    End {
+        reason: Some(reason.into()),
+        ..end(Decision::Rejected, None, None)
+    }
+}
+
 fn unknown(reason: impl Into<String>) -> End {
     End {
         reason: Some(reason.into()),
@@ -164,7 +172,7 @@ pub(crate) fn listener<'a>(r: &'a Report, req: &Request) -> Result<&'a Listener,
 fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
     let l = match listener(r, req) {
         Ok(l) => l,
-        Err(e) => return end(Decision::Rejected, None, Some(e)),
+        Err(e) => return rejected(e),
     };
     run.step(
         "listener",
@@ -224,7 +232,7 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
                 why.clone(),
                 &l.pointer,
             );
-            return end(Decision::Rejected, None, Some(why));
+            return rejected(why);
         }
         Pick::Unknown(u) => return unknown(format!("which filter chain applies depends on {u}")),
     };
@@ -249,7 +257,7 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
                         why.clone(),
                         &ch.pointer,
                     );
-                    return end(Decision::Rejected, None, Some(why));
+                    return rejected(why);
                 }
             }
             if ctx.validation.is_empty() {
@@ -281,7 +289,7 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
                 why,
                 &ch.pointer,
             );
-            return end(Decision::Rejected, None, Some(why.to_string()));
+            return rejected(why);
         }
         (_, true) => {
             let why = "the chain does not terminate TLS: the client's TLS is not accepted";
@@ -292,7 +300,7 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
                 why,
                 &ch.pointer,
             );
-            return end(Decision::Rejected, None, Some(why.to_string()));
+            return rejected(why);
         }
         (_, false) => None,
     };

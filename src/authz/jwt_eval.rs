@@ -347,9 +347,19 @@ fn check(
             }
         }
         JwtRequirement::Any(xs) => {
+            // Inside requires_any, allow_missing and allow_missing_or_failed are not verifiers
+            // of their own (Envoy's AnyVerifierImpl): they only relax the group's result. A token
+            // is still verified by the listed providers, with their issuers.
+            let allow_missing = xs.contains(&JwtRequirement::AllowMissing);
+            let allow_failed = xs.contains(&JwtRequirement::AllowMissingOrFailed);
             let mut first_error = None;
             let mut unknown = None;
-            for x in xs {
+            for x in xs.iter().filter(|x| {
+                !matches!(
+                    x,
+                    JwtRequirement::AllowMissing | JwtRequirement::AllowMissingOrFailed
+                )
+            }) {
                 match check(x, j, ctx, req, now, notes) {
                     Checked::Ok(v) => return Checked::Ok(v),
                     Checked::Fail(Status::Missed) => {}
@@ -362,8 +372,10 @@ fn check(
                 }
             }
             match (unknown, first_error) {
+                _ if allow_failed => Checked::Ok(Vec::new()),
                 (Some(u), _) => Checked::Unknown(u),
                 (None, Some(s)) => Checked::Fail(s),
+                (None, None) if allow_missing => Checked::Ok(Vec::new()),
                 (None, None) => Checked::Fail(Status::Missed),
             }
         }

@@ -43,7 +43,7 @@ pub fn binary() -> PathBuf {
     bin
 }
 
-fn write(path: &Path, text: &str) {
+pub fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }
 
@@ -54,12 +54,18 @@ fn render(name: &str, dir: &Path) -> String {
 }
 
 impl Envoy {
-    /// Starts Envoy in a fresh directory named after the test and waits until it is LIVE.
-    pub fn start(test: &str) -> Envoy {
+    /// A fresh directory named after the test.
+    pub fn dir(test: &str) -> PathBuf {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("live-{test}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("certs")).unwrap();
+        dir
+    }
+
+    /// Starts Envoy in a fresh directory named after the test and waits until it is LIVE.
+    pub fn start(test: &str) -> Envoy {
+        let dir = Envoy::dir(test);
         std::fs::create_dir_all(dir.join("sds")).unwrap();
 
         let ca = pki::ca((2026, 1, 1), (2036, 1, 1));
@@ -119,6 +125,12 @@ impl Envoy {
         }
         write(&dir.join("bootstrap.yaml"), &bootstrap);
 
+        Envoy::launch(dir, ca)
+    }
+
+    /// Starts Envoy on `dir/bootstrap.yaml` (already written) and waits until it is LIVE. The
+    /// access log flushes every 50 ms, so tests can read Envoy's answers promptly.
+    pub fn launch(dir: PathBuf, ca: Ca) -> Envoy {
         let address_file = dir.join("admin-address");
         let child = Command::new(binary())
             .arg("-c")
@@ -126,6 +138,7 @@ impl Envoy {
             .arg("--admin-address-path")
             .arg(&address_file)
             .args(["--disable-hot-restart", "--concurrency", "1", "-l", "info"])
+            .args(["--file-flush-interval-msec", "50"])
             .arg("--log-path")
             .arg(dir.join("envoy.log"))
             .stdin(Stdio::null())

@@ -2,6 +2,8 @@
 //! with a clean environment, and records exit code, stdout and stderr. Snapshots live in
 //! `snapshots/` at the top (no module prefix); redactions are set here, once.
 
+mod authz_config;
+mod authz_live;
 mod bundle;
 mod certs;
 mod envoy;
