@@ -3,6 +3,7 @@
 //! with a stable id from [`catalog`] and JSON Pointers as evidence. Works on the model only;
 //! certificate and secret findings of `cert::check` come first, these are added to them.
 
+mod authz;
 pub mod catalog;
 mod tls;
 mod traffic;
@@ -30,6 +31,7 @@ pub fn diagnose(r: &mut Report, opts: &RuleOptions) {
     warming(r, &mut f);
     tls::san_rules(r, &mut f);
     traffic::rules(r, &mut f);
+    authz::rules(r, &mut f);
     undecodable(r, &mut f);
     r.findings.extend(f);
     r.findings.sort();

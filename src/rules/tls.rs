@@ -30,7 +30,7 @@ fn contexts(r: &Report) -> Vec<(String, &str, &TlsContext)> {
 }
 
 /// The trust domain a URI matcher's value names, or why it names none.
-fn matcher_trust_domain(m: &SanMatcher) -> Option<Result<TrustDomain, String>> {
+pub(super) fn matcher_trust_domain(m: &SanMatcher) -> Option<Result<TrustDomain, String>> {
     if !matches!(m.san, SanKind::Uri | SanKind::Any) || m.matcher.ignore_case {
         return None;
     }

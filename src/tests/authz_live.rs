@@ -491,6 +491,22 @@ fn envinspect_decides_as_envoy_does() {
         .unwrap();
     let dump_path = dir.join("config_dump.json");
     std::fs::write(&dump_path, &dump.bytes).unwrap();
+    // How fixtures/envoy-1.40-authz/ was captured (see its README).
+    if let Some(save) = std::env::var_os("ENVINSPECT_SAVE_AUTHZ_CAPTURE") {
+        std::fs::write(Path::new(&save).join("config_dump.raw.json"), &dump.bytes).unwrap();
+        std::fs::write(
+            Path::new(&save).join("capture.env"),
+            format!(
+                "DIR={}\nMTLS={}\nPLAIN={}\nTCP={}\nDEAD={}\n",
+                dir.display(),
+                ports.mtls,
+                ports.plain,
+                ports.tcp,
+                ports.dead
+            ),
+        )
+        .unwrap();
+    }
     let opts = envinspect::Options::at(
         time::OffsetDateTime::parse(NOW_140, &time::format_description::well_known::Rfc3339)
             .unwrap(),

@@ -16,6 +16,28 @@ const PRODUCTPAGE_14: &str =
 const RATINGS: &str = "istio/istioctl/cmd/testdata/describe/ratings-v1-f745cf57b-vfwcv.json";
 const AUTHZ_118: &str = "istio/istioctl/pkg/authz/testdata/configdump.yaml";
 const OSM_EGRESS: &str = "osm/pkg/cli/verifier/testdata/curl_egress.json";
+const AUTHZ_140: &str = "envoy-1.40-authz/config_dump.json";
+
+/// The authz capture with one HTTP filter (the `nth` of its type) edited, in both HTTP listeners.
+fn authz_edit(name: &'static str, ty: &str, nth: usize, edit: impl Fn(&mut Value)) -> Input {
+    let mut d = load(AUTHZ_140);
+    for l in section(&mut d, "ListenersConfigDump")["static_listeners"]
+        .as_array_mut()
+        .unwrap()
+    {
+        let hcm = &mut l["listener"]["filter_chains"][0]["filters"][0]["typed_config"];
+        let Some(filters) = hcm["http_filters"].as_array_mut() else {
+            continue;
+        };
+        let f = filters
+            .iter_mut()
+            .filter(|f| f["typed_config"]["@type"].as_str().unwrap().ends_with(ty))
+            .nth(nth)
+            .unwrap();
+        edit(&mut f["typed_config"]);
+    }
+    Input::Edited(name, d)
+}
 
 /// A dump as JSON (YAML fixtures too).
 pub(super) fn load(path: &str) -> Value {
@@ -404,6 +426,96 @@ fn every_rule_fires_on_its_fixture_and_not_on_a_clean_one() {
         at140.clone(),
         Input::Fixture("istio/istioctl/pkg/describe/testdata/describe/tls_config.json"),
         at.clone(),
+    ));
+
+    // Authorization: the real Envoy 1.40 capture of the differential test, and minimal edits.
+    let allow_rbac = |name, edit: fn(&mut Value)| authz_edit(name, "rbac.v3.RBAC", 2, edit);
+    cases.push((
+        "authz-deny-all",
+        allow_rbac("deny-all", |c| c["rules"] = json!({})),
+        at140.clone(),
+        Input::Fixture(AUTHZ_140),
+        at140.clone(),
+    ));
+    cases.push((
+        "authz-tcp-dropped-http-rule",
+        Input::Fixture(AUTHZ_118),
+        at.clone(),
+        Input::Fixture(AUTHZ_140),
+        at140.clone(),
+    ));
+    cases.push((
+        "jwt-not-enforced",
+        Input::Fixture(AUTHZ_140),
+        at140.clone(),
+        allow_rbac("jwt-enforced", |c| {
+            let keep = c["rules"]["policies"]["ns[default]-policy[allow-jwt]-rule[0]"].clone();
+            c["rules"]["policies"] = json!({ "ns[default]-policy[allow-jwt]-rule[0]": keep });
+        }),
+        at140.clone(),
+    ));
+    cases.push((
+        "principal-on-permissive-port",
+        Input::Fixture(AUTHZ_118),
+        at.clone(),
+        Input::Fixture(AUTHZ_140),
+        at140.clone(),
+    ));
+    // The Envoy 1.40 capture is in cluster.local; an HTTP RBAC filter added to its listener
+    // names a peer of another trust domain (or, for the clean case, of cluster.local).
+    let with_principal = |name, id: &str| {
+        let mut d = load(ENVOY140);
+        let l = &mut section(&mut d, "ListenersConfigDump")["static_listeners"][0]["listener"];
+        let hcm = &mut l["filter_chains"][0]["filters"][0]["typed_config"];
+        assert!(
+            hcm["http_filters"].is_array(),
+            "the 1.40 capture's listener has an HCM"
+        );
+        hcm["http_filters"].as_array_mut().unwrap().insert(0, json!({
+            "name": "envoy.filters.http.rbac",
+            "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
+                "rules": { "policies": { "ns[default]-policy[p]-rule[0]": {
+                    "permissions": [{ "any": true }],
+                    "principals": [{ "authenticated": { "principal_name": { "exact": id } } }] } } } }
+        }));
+        Input::Edited(name, d)
+    };
+    cases.push((
+        "principal-foreign-trust-domain",
+        with_principal(
+            "foreign-td",
+            "spiffe://partner.example/ns/default/sa/client",
+        ),
+        at140.clone(),
+        with_principal("own-td", "spiffe://cluster.local/ns/default/sa/client"),
+        at140.clone(),
+    ));
+    cases.push((
+        "authz-dry-run",
+        Input::Fixture(AUTHZ_140),
+        at140.clone(),
+        Input::Fixture(AUTHZ_118),
+        at.clone(),
+    ));
+    cases.push((
+        "ext-authz-fail-open",
+        authz_edit("fail-open", "ExtAuthz", 0, |c| {
+            c["failure_mode_allow"] = json!(true)
+        }),
+        at140.clone(),
+        Input::Fixture(AUTHZ_140),
+        at140.clone(),
+    ));
+    cases.push((
+        "jwks-cluster-missing",
+        authz_edit("remote-jwks", "JwtAuthentication", 0, |c| {
+            let p = &mut c["providers"]["origins-0"];
+            p.as_object_mut().unwrap().remove("local_jwks");
+            p["remote_jwks"] = json!({ "http_uri": { "uri": "https://issuer.test/jwks", "cluster": "outbound|443||issuer.test", "timeout": "5s" } });
+        }),
+        at140.clone(),
+        Input::Fixture(AUTHZ_140),
+        at140.clone(),
     ));
 
     let mut covered = std::collections::BTreeSet::new();
