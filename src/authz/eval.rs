@@ -308,7 +308,11 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
         "filter chain",
         &chain_name,
         StepOutcome::Continue,
-        format!("{} ({})", ch.tls.summary(), why.join("; ")),
+        if why.is_empty() {
+            format!("{}; the chain has no match criteria", ch.tls.summary())
+        } else {
+            format!("{} ({})", ch.tls.summary(), why.join("; "))
+        },
         &ch.pointer,
     );
     let hcm = chain_routes(r, ch);

@@ -23,18 +23,17 @@ impl IstioPolicy {
     }
 }
 
-/// `ns[foo]-policy[httpbin]-rule[0]`, also behind a prefix (`istio-ext-authz-…`).
+/// `ns[foo]-policy[httpbin]-rule[0]`, also behind a prefix (`istio-ext-authz-…`) or before a
+/// suffix (`…-deny-due-to-bad-CUSTOM-action`).
 pub fn parse(policy: &str) -> Option<IstioPolicy> {
     let at = policy.find("ns[")?;
     let rest = &policy[at + 3..];
     let (namespace, rest) = rest.split_once("]-policy[")?;
-    let (name, rest) = rest.rsplit_once(']').map(|(n, r)| (n, r))?;
-    // `name` may itself hold `]-rule[N` when the rule is there.
-    let (name, rule) = match name.rsplit_once("]-rule[") {
-        Some((n, r)) => (n, r.parse().ok()),
-        None => (name, None),
+    let (name, rule) = match rest.rsplit_once("]-rule[") {
+        Some((n, r)) => (n, r.split_once(']').and_then(|(r, _)| r.parse().ok())),
+        None => (rest.rsplit_once(']')?.0, None),
     };
-    if !rest.is_empty() || namespace.is_empty() || name.is_empty() {
+    if namespace.is_empty() || name.is_empty() || namespace.contains(']') {
         return None;
     }
     Some(IstioPolicy {
@@ -175,6 +174,11 @@ mod tests {
             ("ext-authz.default".to_string(), Some(2))
         );
         assert_eq!(parse("ns[a]-policy[b]").unwrap().rule, None);
+        let p = parse(
+            "istio-ext-authz-another-ns[foo]-policy[h-2]-rule[0]-deny-due-to-bad-CUSTOM-action",
+        )
+        .unwrap();
+        assert_eq!((p.reference(), p.rule), ("h-2.foo".to_string(), Some(0)));
         for bad in [
             "consul-intentions-layer4",
             "ns[]-policy[x]-rule[0]",

@@ -222,7 +222,7 @@ pub fn action_matcher(m: &ActionMatcher, c: &Context) -> MatcherOutcome {
 
 fn on_match(o: &OnMatch, c: &Context) -> MatcherOutcome {
     match o {
-        OnMatch::Action { name, action } => MatcherOutcome::Action {
+        OnMatch::Action { name, action, .. } => MatcherOutcome::Action {
             name: name.clone(),
             action: *action,
         },

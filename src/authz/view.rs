@@ -185,7 +185,9 @@ pub(crate) fn rbac_summary(r: &Rbac) -> (Option<RbacAction>, String) {
         ),
         Some(RbacEngine::Matcher { matcher }) => {
             let otherwise = match &matcher.on_no_match {
-                Some(OnMatch::Action { action, name }) => format!("otherwise {action} ({name})"),
+                Some(OnMatch::Action { action, name, .. }) => {
+                    format!("otherwise {action} (policy {name})")
+                }
                 Some(_) => "otherwise a nested matcher".into(),
                 None => "otherwise DENY".into(),
             };
@@ -255,7 +257,11 @@ fn engine_policies(e: Option<&RbacEngine>, shadow: Option<ShadowRole>) -> Vec<Po
             .matchers
             .iter()
             .filter_map(|f: &FieldMatcher| match &f.on_match {
-                OnMatch::Action { name, action } => Some(PolicyView {
+                OnMatch::Action {
+                    name,
+                    action,
+                    entry,
+                } => Some(PolicyView {
                     name: name.clone(),
                     action: *action,
                     enforced,
@@ -263,7 +269,7 @@ fn engine_policies(e: Option<&RbacEngine>, shadow: Option<ShadowRole>) -> Vec<Po
                     authorization_policy: None,
                     rule: None,
                     who: vec![predicate_text(&f.predicate)],
-                    what: Vec::new(),
+                    what: vec![format!("matcher entry {entry}")],
                     when: Vec::new(),
                 }),
                 _ => None,

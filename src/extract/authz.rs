@@ -455,6 +455,7 @@ fn on_match(o: xm::matcher::OnMatch) -> OnMatch {
         },
         Some(O::Action(a)) => match unpack::<rbac::Action>(a.typed_config.as_ref()) {
             Unpacked::Known(act) => OnMatch::Action {
+                entry: a.name.clone(),
                 name: act.name,
                 action: rbac_action(act.action),
             },

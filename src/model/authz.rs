@@ -166,10 +166,12 @@ pub struct FieldMatcher {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum OnMatch {
-    /// `envoy.config.rbac.v3.Action`: its name is the policy id Envoy reports.
+    /// `envoy.config.rbac.v3.Action`: its own `name` is the policy id Envoy reports (not the
+    /// enclosing extension's, `entry`).
     Action {
         name: String,
         action: RbacAction,
+        entry: String,
     },
     Matcher {
         matcher: Box<ActionMatcher>,

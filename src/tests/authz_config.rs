@@ -222,8 +222,10 @@ fn per_route_rbac(rbac: Value) -> Value {
         "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute", "rbac": rbac } })
 }
 
+/// A matcher action; the extension's own name differs from the Action's, to show which one Envoy
+/// reports.
 fn action(n: &str, a: &str) -> Value {
-    json!({ "action": { "name": n, "typed_config": {
+    json!({ "action": { "name": format!("ext-{n}"), "typed_config": {
         "@type": "type.googleapis.com/envoy.config.rbac.v3.Action", "name": n, "action": a } } })
 }
 
