@@ -426,6 +426,9 @@ pub(crate) enum Command {
         /// What the application sends (default: TLS on 443, plaintext elsewhere).
         #[arg(long, value_enum)]
         app: Option<AppArg>,
+        /// With --inbound: a request to authorize (as `authz`), shown as the last step.
+        #[command(flatten)]
+        request: AuthzRequest,
         #[command(flatten)]
         common: Common,
         #[command(flatten)]

@@ -115,9 +115,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             args,
             inbound,
             app,
+            request,
             common,
             live,
-        }) => return trace(args, inbound, app, &common, live),
+        }) => return trace(args, inbound, app, &request, &common, live),
         Some(Command::Bundle {
             path,
             jobs,
@@ -313,6 +314,7 @@ fn trace(
     mut args: Vec<String>,
     inbound: Option<u32>,
     app: Option<AppArg>,
+    request: &AuthzRequest,
     common: &Common,
     live: TraceLive,
 ) -> Result<ExitCode> {
@@ -330,7 +332,11 @@ fn trace(
     let what = args.first().cloned();
     let opts = common.when.options()?;
     let report = target.inspect(&opts)?.into_report();
-    let t = match (inbound, what) {
+    anyhow::ensure!(
+        inbound.is_some() || !request.given(),
+        "trace: --principal and --plaintext describe an inbound request: use them with --inbound PORT"
+    );
+    let mut t = match (inbound, what) {
         (Some(port), None) => envinspect::trace::inbound(&report, port),
         (None, Some(w)) => {
             let dest: envinspect::trace::Target = w.parse().map_err(anyhow::Error::msg)?;
@@ -346,6 +352,11 @@ fn trace(
         }
         (None, None) => anyhow::bail!("trace: give HOST:PORT to follow, or --inbound PORT"),
     };
+    if let (Some(port), true) = (inbound, request.given()) {
+        let req = request.to_request(port)?;
+        let now = opts.now.unix_timestamp().max(0) as u64;
+        t.authorization = Some(envinspect::authz::evaluate(&report, &req, now));
+    }
     let mut out = io::BufWriter::new(io::stdout().lock());
     render::trace::render_trace(&t, common.output.format(), &mut out)?;
     out.flush()?;

@@ -691,7 +691,11 @@ fn engine(e: &RbacEngine, c: &Context) -> Verdict {
 fn action_of(e: &RbacEngine) -> String {
     match e {
         RbacEngine::Policies { action, policies } => {
-            format!("{action} with {} policies", policies.len())
+            let n = policies.len();
+            format!(
+                "{action} with {n} polic{}",
+                if n == 1 { "y" } else { "ies" }
+            )
         }
         RbacEngine::Matcher { .. } => "matcher".into(),
     }

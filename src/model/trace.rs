@@ -15,6 +15,9 @@ pub struct Trace {
     pub assumptions: Vec<String>,
     pub steps: Vec<Step>,
     pub outcome: Outcome,
+    /// `trace --inbound` with a request described: what the authorization layers decide.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<super::decision::Evaluation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -29,6 +29,18 @@ pub fn render_trace(t: &Trace, format: Format, w: &mut dyn Write) -> Result<(), 
             if !t.outcome.advice.is_empty() {
                 writeln!(w, "Meaning:      {}", t.outcome.advice)?;
             }
+            if let Some(e) = &t.authorization {
+                writeln!(w, "\nAuthorization of the request (envinspect authz):")?;
+                let mut buf = Vec::new();
+                super::authz::render_evaluation(e, Format::Table, &mut buf)?;
+                for line in String::from_utf8_lossy(&buf).lines() {
+                    if line.is_empty() {
+                        writeln!(w)?;
+                    } else {
+                        writeln!(w, "  {line}")?;
+                    }
+                }
+            }
         }
         Format::Json => {
             serde_json::to_writer_pretty(&mut *w, t).map_err(RenderError::Json)?;

@@ -503,3 +503,40 @@ fn bad_authz_requests_are_one_line_errors() {
         assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
     }
 }
+
+/// `trace --inbound` takes the same request options and ends with the authorization step.
+#[test]
+fn trace_inbound_shows_the_authorization() {
+    let a118 = fixture(AUTHZ_118);
+    let args = [
+        "trace",
+        &a118,
+        "--inbound",
+        "80",
+        "--principal",
+        "spiffe://cluster.local/ns/default/sa/sleep",
+        "--path",
+        "/info",
+        "--now",
+        NOW,
+    ];
+    let run = envinspect(&args);
+    run.assert_ok("trace --inbound with a request");
+    settings()
+        .bind(|| insta::assert_snapshot!("trace__istio118_inbound_authz", run.transcript(&args)));
+    let mut json = args.to_vec();
+    json.extend(["-o", "json"]);
+    let v = json_of(&json);
+    assert_eq!(v["authorization"]["decision"], "deny");
+    assert_eq!(v["authorization"]["policy"], "none");
+    let run = envinspect(&[
+        "trace",
+        &a118,
+        "www.google.com:443",
+        "--plaintext",
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.stderr.contains("--inbound"), "{}", run.stderr);
+}

@@ -91,6 +91,7 @@ fn done(
         assumptions,
         steps,
         outcome,
+        authorization: None,
     }
 }
 
