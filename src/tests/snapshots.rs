@@ -11,6 +11,7 @@ pub const DUMPS: &[(&str, &str)] = &[
     ("envoy140_clusters", "envoy-1.40/clusters.json"),
     ("envoy140_server_info", "envoy-1.40/server_info.json"),
     ("envoy140_unknown_types", "envoy-1.40/synthetic/istio_unknown_types.json"),
+    ("envoy140_authz", "envoy-1.40-authz/config_dump.json"),
     ("eg_edge_proxy", "envoyproxy-gateway/internal/cmd/egctl/testdata/config/in/in.all.json"),
     ("istio11_productpage_authz", "istio/istioctl/cmd/testdata/authz/productpage_config_dump.json"),
     ("istio13_ingressgateway", "istio/istioctl/cmd/testdata/describe/istio-ingressgateway-5bf6c9887-vvvmj.json"),
