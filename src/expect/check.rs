@@ -102,6 +102,9 @@ pub fn check(r: &Report, e: &Expectations, input: &CheckInput) -> CheckReport {
     super::cluster::clusters(r, e, &mut out);
     secrets(r, e, &mut out);
     certificates(r, e, &mut out);
+    if let Some(a) = &e.authz {
+        super::authz::check(r, a, &mut out);
+    }
     let mut results = out.0;
     if let Some(text) = &input.expectations_text {
         for r in &mut results {

@@ -105,6 +105,7 @@ pub fn generate(r: &Report, opts: &GenerateOptions) -> Generated {
         clusters,
         secrets,
         certificates,
+        authz: super::authz::generate(r),
     };
     Generated {
         expectations,

@@ -2,6 +2,7 @@
 //! policies, secrets, certificate lifetimes), read from YAML or JSON, written from a known-good
 //! dump (`generate`), and checked against a report (`check`). Works on the model only.
 
+mod authz;
 mod check;
 mod cluster;
 pub mod fleet;
@@ -44,6 +45,8 @@ pub struct Expectations {
     pub secrets: Option<SecretsExpect>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificates: Option<CertificatesExpect>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authz: Option<authz::AuthzExpect>,
 }
 
 fn yes() -> bool {

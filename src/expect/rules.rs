@@ -19,6 +19,10 @@ pub const SECRET_NOT_ACTIVE: &str = "drift-secret-not-active";
 pub const SECRET_EXTRA: &str = "drift-secret-extra";
 pub const CERT_TIME_LEFT: &str = "drift-cert-time-left";
 pub const CERT_LIFETIME: &str = "drift-cert-lifetime";
+pub const AUTHZ_POLICY_MISSING: &str = "drift-authz-policy-missing";
+pub const AUTHZ_POLICY_EXTRA: &str = "drift-authz-policy-extra";
+pub const AUTHZ_POLICY_CHANGED: &str = "drift-authz-policy-changed";
+pub const AUTHZ_PRINCIPALS: &str = "drift-authz-principals";
 
 /// Every drift rule with its short description, in documentation order.
 pub const RULES: &[(&str, &str)] = &[
@@ -40,6 +44,10 @@ pub const RULES: &[(&str, &str)] = &[
     (SECRET_EXTRA, "An active secret exists that the expectations do not list."),
     (CERT_TIME_LEFT, "A certificate has less time left than the expected minimum."),
     (CERT_LIFETIME, "A certificate is valid for longer in total than the expected maximum."),
+    (AUTHZ_POLICY_MISSING, "An expected authorization policy is gone (a DENY gone lets through what it refused)."),
+    (AUTHZ_POLICY_EXTRA, "An authorization policy exists that the expectations do not list."),
+    (AUTHZ_POLICY_CHANGED, "An authorization policy's action (ALLOW, DENY, LOG) or enforcement (dry-run) changed."),
+    (AUTHZ_PRINCIPALS, "An authorization policy names other callers than expected: principals widened or narrowed."),
 ];
 
 pub fn describe(id: &str) -> &'static str {

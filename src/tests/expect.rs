@@ -614,3 +614,100 @@ fn every_drift_rule_has_its_anchor_in_the_docs() {
         assert!(!description.is_empty());
     }
 }
+
+/// The `authz` section on the authorization capture of a real Envoy 1.40: each mutation of the
+/// expectations, and one of the dump, is drift with its own rule.
+#[test]
+fn authz_expectations_drift_with_their_rules() {
+    let path = "envoy-1.40-authz/config_dump.json";
+    let dump = fixture(path);
+    let base = expectations(path);
+    assert_eq!(failing_rules(&dump, &base, NOW_140), set(&[]));
+    let port = "authz_mtls/15443";
+    let banned = "ns[default]-policy[deny-banned]-rule[0]";
+    let dry = "ns[default]-policy[dry-deny-reader]-rule[0]";
+    assert_eq!(base["authz"]["ports"][port][dry]["dry_run"], true);
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Mutation, &[&str])> = vec![
+        (
+            "expected policy absent",
+            Box::new(move |e| {
+                e["authz"]["ports"][port]["ns[default]-policy[gone]-rule[0]"] =
+                    json!({"action": "DENY"})
+            }),
+            &["drift-authz-policy-missing"],
+        ),
+        (
+            "policy not listed",
+            Box::new(move |e| {
+                e["authz"]["ports"][port]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove(banned);
+            }),
+            &["drift-authz-policy-extra"],
+        ),
+        (
+            "action",
+            Box::new(move |e| e["authz"]["ports"][port][banned]["action"] = json!("ALLOW")),
+            &["drift-authz-policy-changed"],
+        ),
+        (
+            "enforced",
+            Box::new(move |e| {
+                e["authz"]["ports"][port][dry]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("dry_run");
+            }),
+            &["drift-authz-policy-changed"],
+        ),
+        (
+            "principals",
+            Box::new(move |e| {
+                e["authz"]["ports"][port][banned]["who"] =
+                    json!(["peer spiffe://cluster.local/ns/default/sa/someone-else"])
+            }),
+            &["drift-authz-principals"],
+        ),
+        (
+            "allow extra",
+            Box::new(move |e| {
+                e["authz"]["ports"][port]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove(banned);
+                e["authz"]["allow_extra"] = json!(true);
+            }),
+            &[],
+        ),
+    ];
+    for (what, mutate, want) in cases {
+        let mut e = base.clone();
+        mutate(&mut e);
+        assert_eq!(failing_rules(&dump, &e, NOW_140), set(want), "{what}");
+    }
+    // The dump loses its DENY policy for banned callers.
+    let mut d: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join(&dump)).unwrap()).unwrap();
+    for l in d["configs"][2]["static_listeners"].as_array_mut().unwrap() {
+        if let Some(fs) = l["listener"]["filter_chains"][0]["filters"][0]["typed_config"]
+            ["http_filters"]
+            .as_array_mut()
+        {
+            for f in fs {
+                if let Some(p) = f["typed_config"]["rules"]
+                    .get_mut("policies")
+                    .and_then(|p| p.as_object_mut())
+                {
+                    p.remove(banned);
+                }
+            }
+        }
+    }
+    let edited = scratch("authz-no-deny.json", d.to_string().as_bytes());
+    assert_eq!(
+        failing_rules(&edited, &base, NOW_140),
+        set(&["drift-authz-policy-missing"])
+    );
+}
