@@ -9,6 +9,7 @@ pub mod istio;
 pub mod jwt;
 mod jwt_eval;
 mod matchers;
+pub mod reach;
 mod route;
 mod view;
 

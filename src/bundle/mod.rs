@@ -4,6 +4,7 @@
 //! as proxies are added), then runs the fleet rules across them.
 
 mod fleet;
+mod reach;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -96,13 +97,15 @@ pub fn analyse(
     }
     let (refused, rows) = refused?;
     let proxies: Vec<ProxyRow> = rows.into_values().map(|(_, r)| r).collect();
-    let findings = fleet::findings(&proxies, opts);
+    let mut findings = fleet::findings(&proxies, opts);
+    let reachability = reach::reachability(&proxies, &mut findings);
     Ok(BundleReport {
         schema_version: crate::model::report::SCHEMA_VERSION,
         source: path.display().to_string(),
         now: crate::cert::rfc3339(opts.now),
         proxies,
         findings,
+        reachability,
         refused,
     })
 }
@@ -251,8 +254,51 @@ fn summarise(proxy: &str, path: &str, r: &Report) -> ProxyRow {
             serves,
             clusters,
             certificates,
+            guards: guards(r),
         },
     }
+}
+
+/// Ports with enforced RBAC, as a mesh caller meets them: per listener and port, the TLS chain's
+/// filters (the plaintext one's when it has none).
+fn guards(r: &Report) -> Vec<crate::model::bundle::PortGuard> {
+    use crate::model::authz::AuthzKind;
+    let mut out: Vec<crate::model::bundle::PortGuard> = Vec::new();
+    for l in &r.listeners {
+        let mut chains: Vec<&crate::model::FilterChain> = l.filter_chains.iter().collect();
+        // TLS chains first: a mesh caller's mTLS connection gets those.
+        chains.sort_by_key(|c| !matches!(c.tls, crate::model::Socket::Tls(_)));
+        for ch in chains {
+            let rbac: Vec<(String, crate::model::authz::Rbac)> = ch
+                .authz
+                .iter()
+                .filter_map(|a| match &a.kind {
+                    AuthzKind::Rbac(rb) if rb.rules.is_some() && !a.disabled => {
+                        Some((a.name.clone(), rb.clone()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if rbac.is_empty() {
+                continue;
+            }
+            let port = ch.matcher.destination_port.or(l.port);
+            let key = format!(
+                "{}/{}",
+                l.name,
+                port.map(|p| p.to_string()).unwrap_or_else(|| "*".into())
+            );
+            if out.iter().any(|g| g.port == key) {
+                continue;
+            }
+            out.push(crate::model::bundle::PortGuard {
+                port: key,
+                rbac,
+                pointer: ch.pointer.clone(),
+            });
+        }
+    }
+    out
 }
 
 /// The services a proxy serves: FQDNs in its inbound cluster names (Istio ≤ 1.7), and Istio's

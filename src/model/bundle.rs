@@ -57,6 +57,41 @@ pub struct FleetFacts {
     pub clusters: Vec<OutboundCluster>,
     /// `(secret, not_after, seconds_left)` of every certificate in force.
     pub certificates: Vec<(String, String, i64)>,
+    /// The ports guarded by authorization filters, for who-can-call-whom.
+    pub guards: Vec<PortGuard>,
+}
+
+/// One inbound port's enforced RBAC filters (network, then HTTP, filter level), from the chain a
+/// mesh caller (mTLS) gets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortGuard {
+    /// `LISTENER/PORT` (`*`: a chain without a port).
+    pub port: String,
+    pub rbac: Vec<(String, super::authz::Rbac)>,
+    pub pointer: String,
+}
+
+/// Whether a caller identity of the fleet can be allowed on a callee's port.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Reach {
+    /// `namespace/pod`.
+    pub callee: String,
+    pub port: String,
+    pub caller: String,
+    pub verdict: ReachVerdict,
+    /// Why: the policy that admits it, the DENY that refuses it, or what is not known.
+    pub because: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReachVerdict {
+    /// Some request from it can be allowed (for some method, path…).
+    Allowed,
+    /// No request from it is ever allowed.
+    Never,
+    /// It depends on what the principal alone does not say (request principals, IPs, headers).
+    Unknown,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +113,9 @@ pub struct BundleReport {
     pub proxies: Vec<ProxyRow>,
     /// Findings that need several proxies (docs/rules.md), subject `namespace/pod …`.
     pub findings: Vec<Finding>,
+    /// Who can call whom: every identity the fleet presents against every port guarded by
+    /// authorization filters (filter-level policies; per-route overrides are not considered).
+    pub reachability: Vec<Reach>,
     /// Bundle entries not read, and why.
     pub refused: Vec<Refused>,
 }

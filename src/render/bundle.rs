@@ -127,6 +127,7 @@ pub fn render_bundle(
         }
         t.write(w)?;
     }
+    reach(b, w)?;
     let drift: Vec<_> = b
         .proxies
         .iter()
@@ -159,4 +160,46 @@ pub fn render_bundle(
         t.write(w)?;
     }
     Ok(())
+}
+
+/// Who can call whom: one row per guarded port, one column per caller identity (`ns/sa` for
+/// Istio's SPIFFE IDs); `yes`, `no` or `?` (see the JSON `because`).
+fn reach(b: &BundleReport, w: &mut dyn Write) -> std::io::Result<()> {
+    if b.reachability.is_empty() {
+        return Ok(());
+    }
+    use crate::model::bundle::ReachVerdict;
+    let callers: std::collections::BTreeSet<&str> =
+        b.reachability.iter().map(|r| r.caller.as_str()).collect();
+    let short = |c: &str| -> String {
+        c.parse::<crate::model::SpiffeId>()
+            .ok()
+            .and_then(|id| id.istio_workload().map(|(ns, sa)| format!("{ns}/{sa}")))
+            .unwrap_or_else(|| c.to_string())
+    };
+    writeln!(w, "\nWHO CAN CALL WHOM (rows: callee port; columns: caller identity; yes = some request can be allowed)")?;
+    let header = std::iter::once("CALLEE PORT".to_string())
+        .chain(callers.iter().map(|c| short(c)))
+        .collect();
+    let mut t = Table::with_header(header);
+    let mut rows: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
+    for r in &b.reachability {
+        let cells = rows
+            .entry((r.callee.clone(), r.port.clone()))
+            .or_insert_with(|| vec!["self".to_string(); callers.len()]);
+        if let Some(i) = callers.iter().position(|c| *c == r.caller) {
+            cells[i] = match r.verdict {
+                ReachVerdict::Allowed => "yes",
+                ReachVerdict::Never => "no",
+                ReachVerdict::Unknown => "?",
+            }
+            .into();
+        }
+    }
+    for ((callee, port), cells) in rows {
+        let mut row = vec![format!("{callee} {port}")];
+        row.extend(cells);
+        t.row(row);
+    }
+    t.write(w)
 }

@@ -4,14 +4,22 @@
 use std::io::{self, Write};
 
 pub struct Table {
-    header: Vec<&'static str>,
+    header: Vec<String>,
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
+    /// A table whose column names are computed (one per caller, say).
+    pub fn with_header(header: Vec<String>) -> Self {
+        Self {
+            header,
+            rows: Vec::new(),
+        }
+    }
+
     pub fn new(header: &[&'static str]) -> Self {
         Self {
-            header: header.to_vec(),
+            header: header.iter().map(|h| h.to_string()).collect(),
             rows: Vec::new(),
         }
     }
@@ -56,7 +64,7 @@ impl Table {
             }
             writeln!(w, "{}", out.trim_end())
         };
-        line(w, self.header.iter().map(|h| h.to_string()).collect())?;
+        line(w, self.header.clone())?;
         for row in &self.rows {
             line(w, row.iter().map(|c| cell(c)).collect())?;
         }

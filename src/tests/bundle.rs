@@ -495,3 +495,136 @@ fn a_truncated_archive_keeps_what_was_read() {
     );
     assert!(!doc["proxies"].as_array().unwrap().is_empty());
 }
+
+/// Who can call whom: `api` allows frontend (and a renamed account no proxy presents) and denies
+/// batch; every caller identity of the fleet is judged against its guarded port.
+#[test]
+fn who_can_call_whom_and_unknown_principals() {
+    let mesh = pki::ca((2026, 1, 1), (2036, 1, 1));
+    let mut api = proxy("api", "api", &mesh, 1);
+    let id = |sa: &str| format!("spiffe://cluster.local/ns/default/sa/{sa}");
+    let peer = |sa: &str| json!({ "authenticated": { "principal_name": { "exact": id(sa) } } });
+    let rbac = |action: &str, name: &str, principals: Vec<Value>| {
+        json!({
+            "name": "envoy.filters.http.rbac",
+            "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
+                "rules": { "action": action, "policies": { name: { "permissions": [{ "any": true }], "principals": principals } } } }
+        })
+    };
+    let l = &mut section(&mut api, "ListenersConfigDump")["static_listeners"][0]["listener"];
+    let filters = l["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"]
+        .as_array_mut()
+        .unwrap();
+    filters.insert(
+        0,
+        rbac(
+            "ALLOW",
+            "ns[default]-policy[api-callers]-rule[0]",
+            vec![peer("frontend"), peer("old-name"), peer("batch")],
+        ),
+    );
+    filters.insert(
+        0,
+        rbac(
+            "DENY",
+            "ns[default]-policy[no-batch]-rule[0]",
+            vec![peer("batch")],
+        ),
+    );
+    let d = dir("reach");
+    let p = |n: &str| format!("proxies/default/{n}/config_dump?include_eds");
+    write_tree(
+        &d,
+        &[
+            (p("api-1"), api.to_string().into_bytes()),
+            (
+                p("frontend-1"),
+                proxy("frontend", "frontend", &mesh, 2)
+                    .to_string()
+                    .into_bytes(),
+            ),
+            (
+                p("batch-1"),
+                proxy("batch", "batch", &mesh, 3).to_string().into_bytes(),
+            ),
+            (
+                p("other-1"),
+                proxy("other", "other", &mesh, 4).to_string().into_bytes(),
+            ),
+        ],
+    );
+    let dir_arg = d.display().to_string();
+    let run = envinspect(&["bundle", &dir_arg, "--now", NOW_140, "-o", "json"]);
+    let (doc, findings) = fleet(&run);
+    let verdicts: BTreeSet<(String, String, String)> = doc["reachability"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["callee"].as_str().unwrap().into(),
+                r["caller"].as_str().unwrap().into(),
+                r["verdict"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let want: BTreeSet<(String, String, String)> = [
+        ("frontend", "allowed"),
+        ("batch", "never"),
+        ("other", "never"),
+    ]
+    .into_iter()
+    .map(|(sa, v)| ("default/api-1".to_string(), id(sa), v.to_string()))
+    .collect();
+    assert_eq!(verdicts, want, "{}", doc["reachability"]);
+    let batch = doc["reachability"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["caller"] == id("batch"))
+        .unwrap();
+    assert!(
+        batch["because"].as_str().unwrap().contains("no-batch"),
+        "{batch}"
+    );
+    let unknown: Vec<_> = findings
+        .iter()
+        .filter(|(r, _)| r == "authz-principal-unknown")
+        .collect();
+    assert_eq!(unknown.len(), 1, "{findings:?}");
+    assert!(doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["rule"] == "authz-principal-unknown"
+            && f["message"].as_str().unwrap().contains("old-name")));
+    let table = envinspect(&["bundle", &dir_arg, "--now", NOW_140]);
+    assert!(
+        table.stdout.contains("WHO CAN CALL WHOM"),
+        "{}",
+        table.stdout
+    );
+    let section = table.stdout.split("WHO CAN CALL WHOM").nth(1).unwrap();
+    let header = section.lines().nth(1).unwrap();
+    assert_eq!(
+        header.split_whitespace().collect::<Vec<_>>(),
+        [
+            "CALLEE",
+            "PORT",
+            "default/api",
+            "default/batch",
+            "default/frontend",
+            "default/other"
+        ],
+        "{section}"
+    );
+    let row = section
+        .lines()
+        .find(|l| l.starts_with("default/api-1 "))
+        .unwrap();
+    assert_eq!(
+        row.split_whitespace().skip(2).collect::<Vec<_>>(),
+        ["no", "yes", "no"],
+        "{row}"
+    );
+}
