@@ -611,7 +611,6 @@ fn who_can_call_whom_and_unknown_principals() {
         [
             "CALLEE",
             "PORT",
-            "default/api",
             "default/batch",
             "default/frontend",
             "default/other"
