@@ -543,3 +543,53 @@ fn trace_inbound_shows_the_authorization() {
     assert_eq!(run.code, 2, "{}", run.stdout);
     assert!(run.stderr.contains("--inbound"), "{}", run.stderr);
 }
+
+/// Consul intentions are RBAC with regex principals (`consul-intentions-layer4`): read and
+/// evaluated as any other RBAC, on a TCP chain.
+#[test]
+fn consul_intentions_evaluate_like_any_rbac() {
+    let rbac = json!({ "name": "envoy.filters.network.rbac", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC",
+        "stat_prefix": "connect_authz",
+        "rules": { "action": "DENY", "policies": { "consul-intentions-layer4": {
+            "permissions": [{ "any": true }],
+            "principals": [{ "authenticated": { "principal_name": { "safe_regex": {
+                "regex": "^spiffe://[^/]+/ns/default/dc/[^/]+/svc/web$" } } } }] } } } } });
+    let mut dump = listener_with(&rbac);
+    dump["configs"][0]["static_listeners"][0]["listener"]["filter_chains"][0]["transport_socket"] = json!({
+        "name": "tls", "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+            "require_client_certificate": true,
+            "common_tls_context": { "validation_context": { "trusted_ca": { "inline_string": "" } } } } });
+    let path = tmp("consul-intentions", &dump);
+    let eval = |svc: &str| {
+        let id = format!("spiffe://11111111-2222.consul/ns/default/dc/dc1/svc/{svc}");
+        let v = json_of(&[
+            "authz",
+            &path,
+            "--port",
+            "8080",
+            "--principal",
+            &id,
+            "--tcp",
+            "--now",
+            NOW,
+            "-o",
+            "json",
+        ]);
+        (
+            v["decision"].as_str().unwrap().to_string(),
+            v["policy"].clone(),
+            v["response"]["details"].clone(),
+        )
+    };
+    assert_eq!(
+        eval("web"),
+        (
+            "deny".into(),
+            json!("consul-intentions-layer4"),
+            json!("rbac_access_denied_matched_policy[consul-intentions-layer4]")
+        )
+    );
+    assert_eq!(eval("api"), ("allow".into(), Value::Null, Value::Null));
+}
