@@ -99,7 +99,7 @@ fn narrow(
             let http: Vec<usize> = fitting
                 .iter()
                 .copied()
-                .filter(|i| !l.filter_chains[*i].http_filters.is_empty() == c.http)
+                .filter(|i| l.filter_chains[*i].http_filters.is_empty() != c.http)
                 .collect();
             let pick = match (fitting.len(), http.len()) {
                 (1, _) => Some(fitting[0]),
@@ -177,7 +177,7 @@ fn is_unset(ch: &FilterChain, what: &str) -> bool {
 }
 
 fn is_zero_range(r: &str) -> bool {
-    r.parse::<Cidr>().is_ok_and(|c| c.len() == 0)
+    r.parse::<Cidr>().is_ok_and(|c| c.prefix_len() == 0)
 }
 
 fn dest_port(ch: &FilterChain, c: &Connection) -> Fit {
@@ -200,7 +200,7 @@ fn ranges(list: &[String], ip: Option<IpAddr>, what: &str) -> Fit {
         .iter()
         .filter_map(|r| r.parse::<Cidr>().ok())
         .filter(|r| r.contains(ip))
-        .map(|r| r.len() as u32 + 1)
+        .map(|r| r.prefix_len() as u32 + 1)
         .max();
     match best {
         // A /0 range is as unspecific as no range at all.

@@ -4,15 +4,10 @@
 
 use std::net::IpAddr;
 
-use serde_json::Value;
-
 use super::chain::{self, Connection, Pick};
-use super::context::{Context, HttpRequest, PeerCert, Tri};
-use super::jwt_eval::{self, JwtOutcome};
-use super::{istio, matchers, route};
-use crate::model::authz::{
-    AuthzFilter, AuthzKind, ExtAuthz, FilterLevel, PerRouteAuthz, Rbac, RbacAction, RbacEngine,
-};
+use super::context::{Context, HttpRequest, PeerCert};
+use super::route;
+use crate::model::authz::{FilterLevel, PerRouteAuthz};
 use crate::model::decision::{
     AuthzStep, Decision, Evaluation, RequestSummary, Response, StepOutcome,
 };
@@ -72,14 +67,18 @@ impl Run {
 }
 
 /// The end of an evaluation: a decision, the policy Envoy names, its answer.
-struct End {
-    decision: Decision,
-    policy: Option<String>,
-    response: Response,
-    reason: Option<String>,
+pub(super) struct End {
+    pub(super) decision: Decision,
+    pub(super) policy: Option<String>,
+    pub(super) response: Response,
+    pub(super) reason: Option<String>,
 }
 
-fn end(decision: Decision, status: Option<u16>, details: impl Into<Option<String>>) -> End {
+pub(super) fn end(
+    decision: Decision,
+    status: Option<u16>,
+    details: impl Into<Option<String>>,
+) -> End {
     End {
         decision,
         policy: None,
@@ -99,7 +98,7 @@ fn rejected(reason: impl Into<String>) -> End {
     }
 }
 
-fn unknown(reason: impl Into<String>) -> End {
+pub(super) fn unknown(reason: impl Into<String>) -> End {
     End {
         reason: Some(reason.into()),
         ..end(Decision::Unknown, None, None)
@@ -344,7 +343,7 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
         }
     }
     for f in ch.authz.iter().filter(|f| f.level == FilterLevel::Network) {
-        if let Some(e) = network_filter(f, &mut ctx, run) {
+        if let Some(e) = super::layers::network_filter(f, &mut ctx, run) {
             return e;
         }
     }
@@ -361,7 +360,7 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
         Err(e) => return e,
     };
     for f in ch.authz.iter().filter(|f| f.level == FilterLevel::Http) {
-        if let Some(e) = http_filter(f, &chosen, &mut ctx, req, now, run) {
+        if let Some(e) = super::layers::http_filter(f, &chosen, &mut ctx, req, now, run) {
             return e;
         }
     }
@@ -475,7 +474,7 @@ fn choose_route<'a>(
 impl Chosen<'_> {
     /// The most specific per-filter configuration for `filter`: weighted cluster, route, virtual
     /// host, route configuration.
-    fn per_filter(&self, filter: &str) -> Result<Option<&PerRouteAuthz>, String> {
+    pub(super) fn per_filter(&self, filter: &str) -> Result<Option<&PerRouteAuthz>, String> {
         let Chosen::Route { rc, vh, route } = self else {
             return Ok(None);
         };
@@ -499,383 +498,4 @@ impl Chosen<'_> {
             .or_else(|| vh.per_filter.get(filter))
             .or_else(|| rc.per_filter.get(filter)))
     }
-}
-
-fn network_filter(f: &AuthzFilter, ctx: &mut Context, run: &mut Run) -> Option<End> {
-    match &f.kind {
-        AuthzKind::Rbac(rbac) => {
-            let conn_ctx = Context {
-                http: None,
-                ..ctx.clone()
-            };
-            rbac_filter(
-                f,
-                rbac,
-                &conn_ctx,
-                ctx,
-                "envoy.filters.network.rbac",
-                run,
-                false,
-            )
-        }
-        AuthzKind::ExtAuthz(e) => ext_authz(f, e, ctx, run, false),
-        AuthzKind::JwtAuthn(_) => None,
-    }
-}
-
-fn http_filter(
-    f: &AuthzFilter,
-    chosen: &Chosen,
-    ctx: &mut Context,
-    req: &Request,
-    now: u64,
-    run: &mut Run,
-) -> Option<End> {
-    let per = match chosen.per_filter(&f.name) {
-        Ok(p) => p,
-        Err(u) => return Some(unknown(u)),
-    };
-    // A filter disabled in the chain runs only where a route enables it, and the reverse.
-    match per {
-        Some(PerRouteAuthz::FilterConfig { disabled: true }) => {
-            run.step(
-                kind(f),
-                &f.name,
-                StepOutcome::Skipped,
-                "disabled for this route",
-                &f.pointer,
-            );
-            return None;
-        }
-        None if f.disabled => {
-            run.step(
-                kind(f),
-                &f.name,
-                StepOutcome::Skipped,
-                "disabled in the chain and not enabled by the route",
-                &f.pointer,
-            );
-            return None;
-        }
-        _ => {}
-    }
-    match &f.kind {
-        AuthzKind::Rbac(own) => {
-            let rbac = match per {
-                Some(PerRouteAuthz::Rbac { rbac: Some(r) }) => {
-                    run.assumptions.push(format!(
-                        "the route's RBACPerRoute replaces {}'s policies",
-                        f.name
-                    ));
-                    r.as_ref()
-                }
-                Some(PerRouteAuthz::Rbac { rbac: None }) => {
-                    run.step(
-                        "rbac",
-                        &f.name,
-                        StepOutcome::Skipped,
-                        "the route's RBACPerRoute has no rbac: RBAC is off for it",
-                        &f.pointer,
-                    );
-                    return None;
-                }
-                _ => own,
-            };
-            let eval_ctx = ctx.clone();
-            rbac_filter(
-                f,
-                rbac,
-                &eval_ctx,
-                ctx,
-                "envoy.filters.http.rbac",
-                run,
-                true,
-            )
-        }
-        AuthzKind::JwtAuthn(j) => match jwt_eval::run(f, j, per, ctx, req, now, run) {
-            JwtOutcome::Pass => None,
-            JwtOutcome::Fail(status) => {
-                let decision = if status.http_status() == 403 {
-                    Decision::Deny
-                } else {
-                    Decision::Unauthenticated
-                };
-                Some(end(
-                    decision,
-                    Some(status.http_status()),
-                    Some(status.details()),
-                ))
-            }
-            JwtOutcome::Unknown(u) => Some(unknown(u)),
-        },
-        AuthzKind::ExtAuthz(e) => {
-            if let Some(PerRouteAuthz::ExtAuthz { disabled: true }) = per {
-                run.step(
-                    "ext_authz",
-                    &f.name,
-                    StepOutcome::Skipped,
-                    "disabled for this route (ExtAuthzPerRoute)",
-                    &f.pointer,
-                );
-                return None;
-            }
-            ext_authz(f, e, ctx, run, true)
-        }
-    }
-}
-
-fn kind(f: &AuthzFilter) -> &'static str {
-    match f.kind {
-        AuthzKind::Rbac(_) => "rbac",
-        AuthzKind::JwtAuthn(_) => "jwt_authn",
-        AuthzKind::ExtAuthz(_) => "ext_authz",
-    }
-}
-
-/// What one engine decides.
-enum Verdict {
-    Allowed { policy: Option<String> },
-    Denied { policy: String, uncertain: bool },
-    Unknown(String),
-}
-
-fn engine(e: &RbacEngine, c: &Context) -> Verdict {
-    match e {
-        RbacEngine::Policies { action, policies } => {
-            let mut doubt: Option<String> = None;
-            let mut matched = None;
-            for p in policies {
-                match matchers::policy(p, c) {
-                    Tri::Yes => {
-                        matched = Some(p.name.clone());
-                        break;
-                    }
-                    Tri::No => {}
-                    Tri::Unknown(u) => {
-                        doubt.get_or_insert(format!("policy {}: {u}", p.name));
-                    }
-                }
-            }
-            match (action, matched, doubt) {
-                (RbacAction::Log, m, _) => Verdict::Allowed { policy: m },
-                (RbacAction::Allow, Some(m), _) => Verdict::Allowed { policy: Some(m) },
-                (RbacAction::Deny, Some(m), d) => Verdict::Denied {
-                    policy: m,
-                    uncertain: d.is_some(),
-                },
-                (_, None, Some(d)) => Verdict::Unknown(d),
-                (RbacAction::Allow, None, None) => Verdict::Denied {
-                    policy: "none".into(),
-                    uncertain: false,
-                },
-                (RbacAction::Deny, None, None) => Verdict::Allowed { policy: None },
-            }
-        }
-        RbacEngine::Matcher { matcher } => match matchers::action_matcher(matcher, c) {
-            matchers::MatcherOutcome::Action { name, action } => match action {
-                RbacAction::Deny => Verdict::Denied {
-                    policy: name,
-                    uncertain: false,
-                },
-                _ => Verdict::Allowed { policy: Some(name) },
-            },
-            matchers::MatcherOutcome::NoMatch => Verdict::Denied {
-                policy: "none".into(),
-                uncertain: false,
-            },
-            matchers::MatcherOutcome::Unknown(u) => Verdict::Unknown(u),
-        },
-    }
-}
-
-fn action_of(e: &RbacEngine) -> String {
-    match e {
-        RbacEngine::Policies { action, policies } => {
-            let n = policies.len();
-            format!(
-                "{action} with {n} polic{}",
-                if n == 1 { "y" } else { "ies" }
-            )
-        }
-        RbacEngine::Matcher { .. } => "matcher".into(),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn rbac_filter(
-    f: &AuthzFilter,
-    rbac: &Rbac,
-    eval: &Context,
-    ctx: &mut Context,
-    namespace: &str,
-    run: &mut Run,
-    http: bool,
-) -> Option<End> {
-    if let Some(shadow) = &rbac.shadow {
-        let (result, id, text) = match engine(shadow, eval) {
-            Verdict::Allowed { policy } => (
-                "allowed",
-                policy.clone(),
-                format!(
-                    "allowed{}",
-                    policy.map(|p| format!(" (policy {p})")).unwrap_or_default()
-                ),
-            ),
-            Verdict::Denied { policy, .. } => (
-                "denied",
-                Some(policy.clone()).filter(|p| p != "none"),
-                format!("denied (policy {policy})"),
-            ),
-            Verdict::Unknown(u) => ("unknown", None, format!("cannot tell: {u}")),
-        };
-        let prefix = &rbac.shadow_rules_stat_prefix;
-        if result != "unknown" {
-            if let Some(id) = &id {
-                ctx.set_metadata(
-                    namespace,
-                    &format!("{prefix}shadow_effective_policy_id"),
-                    Value::String(id.clone()),
-                );
-            }
-            ctx.set_metadata(
-                namespace,
-                &format!("{prefix}shadow_engine_result"),
-                Value::String(result.into()),
-            );
-        }
-        let s = run.step(
-            "rbac",
-            &f.name,
-            StepOutcome::Observed,
-            format!("shadow rules ({}, not enforced): {text}", action_of(shadow)),
-            &f.pointer,
-        );
-        s.authorization_policy = id.as_deref().and_then(istio::policy_ref);
-        s.policy = id;
-    }
-    let Some(rules) = &rbac.rules else {
-        run.step(
-            "rbac",
-            &f.name,
-            StepOutcome::Skipped,
-            "no rules: the filter enforces nothing",
-            &f.pointer,
-        );
-        return None;
-    };
-    let detail = |p: &str| format!("rbac_access_denied_matched_policy[{p}]");
-    match engine(rules, eval) {
-        Verdict::Allowed { policy } => {
-            let outcome = if matches!(
-                rules,
-                RbacEngine::Policies {
-                    action: RbacAction::Log,
-                    ..
-                }
-            ) {
-                StepOutcome::Observed
-            } else {
-                StepOutcome::Continue
-            };
-            let text = match &policy {
-                Some(p) => format!("{}: policy {p} matches", action_of(rules)),
-                None => format!("{}: no policy matches", action_of(rules)),
-            };
-            let s = run.step("rbac", &f.name, outcome, text, &f.pointer);
-            s.authorization_policy = policy.as_deref().and_then(istio::policy_ref);
-            s.policy = policy;
-            None
-        }
-        Verdict::Denied { policy, uncertain } => {
-            let text = if policy == "none" {
-                format!(
-                    "{}: no policy matches, so the request is denied",
-                    action_of(rules)
-                )
-            } else {
-                format!("{}: policy {policy} matches", action_of(rules))
-            };
-            let s = run.step("rbac", &f.name, StepOutcome::Denied, text, &f.pointer);
-            s.authorization_policy = istio::policy_ref(&policy);
-            s.policy = Some(policy.clone());
-            let mut e = if http {
-                end(Decision::Deny, Some(403), Some(detail(&policy)))
-            } else {
-                end(Decision::Deny, None, Some(detail(&policy)))
-            };
-            if uncertain {
-                e.reason = Some(
-                    "an earlier policy could not be evaluated: Envoy may name it instead".into(),
-                );
-                e.response.details = None;
-            } else {
-                e.policy = Some(policy);
-            }
-            Some(e)
-        }
-        Verdict::Unknown(u) => {
-            run.step(
-                "rbac",
-                &f.name,
-                StepOutcome::Unknown,
-                format!("cannot tell: {u}"),
-                &f.pointer,
-            );
-            Some(unknown(format!("{}: {u}", f.name)))
-        }
-    }
-}
-
-fn ext_authz(
-    f: &AuthzFilter,
-    e: &ExtAuthz,
-    ctx: &Context,
-    run: &mut Run,
-    http: bool,
-) -> Option<End> {
-    if let Some(m) = &e.filter_enabled_metadata {
-        if matchers::metadata(m, ctx) == Tri::No {
-            run.step(
-                "ext_authz",
-                &f.name,
-                StepOutcome::Skipped,
-                format!("not enabled: {m} does not match"),
-                &f.pointer,
-            );
-            return None;
-        }
-    }
-    if e.shadow_mode {
-        run.step(
-            "ext_authz",
-            &f.name,
-            StepOutcome::Observed,
-            format!(
-                "asks {} in shadow mode: its answer is not enforced",
-                e.server
-            ),
-            &f.pointer,
-        );
-        return None;
-    }
-    let fail = if e.failure_mode_allow {
-        "lets the request through"
-    } else {
-        "denies it"
-    };
-    let what = if http { "request" } else { "connection" };
-    run.step(
-        "ext_authz",
-        &f.name,
-        StepOutcome::Unknown,
-        format!(
-            "the {what} goes to {}: its answer decides (unreachable, the filter {fail})",
-            e.server
-        ),
-        &f.pointer,
-    );
-    Some(unknown(format!(
-        "the external authorization server {} decides",
-        e.server
-    )))
 }

@@ -37,7 +37,7 @@ pub fn permission(p: &Permission, c: &Context) -> Tri {
         Permission::Any => Tri::Yes,
         Permission::And(xs) => Tri::all(xs.iter().map(|x| permission(x, c))),
         Permission::Or(xs) => Tri::any(xs.iter().map(|x| permission(x, c))),
-        Permission::Not(x) => permission(x, c).not(),
+        Permission::Not(x) => permission(x, c).negate(),
         Permission::Header(h) => header(h, c.http.as_ref()),
         Permission::UrlPath(m) => Tri::of(c.http.as_ref().is_some_and(|h| m.matches(h.url_path()))),
         Permission::DestinationIp(r) => ip(r, c.destination_ip, "the destination IP"),
@@ -59,7 +59,7 @@ pub fn principal(p: &Principal, c: &Context) -> Tri {
         Principal::Any => Tri::Yes,
         Principal::And(xs) => Tri::all(xs.iter().map(|x| principal(x, c))),
         Principal::Or(xs) => Tri::any(xs.iter().map(|x| principal(x, c))),
-        Principal::Not(x) => principal(x, c).not(),
+        Principal::Not(x) => principal(x, c).negate(),
         Principal::Authenticated(m) => {
             // No TLS: never. TLS without a matcher: any peer, even one without a certificate.
             if !c.tls {
@@ -253,7 +253,7 @@ fn predicate(p: &Predicate, c: &Context) -> Tri {
         }
         Predicate::And { predicates } => Tri::all(predicates.iter().map(|p| predicate(p, c))),
         Predicate::Or { predicates } => Tri::any(predicates.iter().map(|p| predicate(p, c))),
-        Predicate::Not { predicate: p } => predicate(p, c).not(),
+        Predicate::Not { predicate: p } => predicate(p, c).negate(),
     }
 }
 

@@ -8,6 +8,7 @@ mod eval;
 pub mod istio;
 pub mod jwt;
 mod jwt_eval;
+mod layers;
 mod matchers;
 pub mod reach;
 mod route;

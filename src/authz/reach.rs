@@ -12,7 +12,7 @@ fn peer(p: &Principal, caller: &str) -> Tri {
         Principal::Any | Principal::Authenticated(None) => Tri::Yes,
         Principal::And(xs) => Tri::all(xs.iter().map(|x| peer(x, caller))),
         Principal::Or(xs) => Tri::any(xs.iter().map(|x| peer(x, caller))),
-        Principal::Not(x) => peer(x, caller).not(),
+        Principal::Not(x) => peer(x, caller).negate(),
         Principal::Authenticated(Some(m)) => Tri::of(m.matches(caller)),
         Principal::FilterState { key, value } if key == "io.istio.peer_principal" => {
             Tri::of(value.matches(caller))

@@ -4,6 +4,7 @@
 mod admin_docs;
 mod authz;
 mod identity;
+mod jwt;
 mod lists;
 mod policy;
 mod resources;
