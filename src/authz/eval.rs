@@ -90,6 +90,12 @@ pub(super) fn end(
     }
 }
 
+/// The chain refuses the connection at the handshake.
+fn refuse(run: &mut Run, chain: &str, pointer: &str, why: &str) -> End {
+    run.step("filter chain", chain, StepOutcome::Rejected, why, pointer);
+    rejected(why)
+}
+
 /// No answer from Envoy at all: the connection is closed (the reason is ours, not Envoy's).
 fn rejected(reason: impl Into<String>) -> End {
     End {
@@ -224,14 +230,7 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
     let (ci, why) = match chain::pick(l, &conn) {
         Pick::Chain(i, why) => (i, why),
         Pick::None(why) => {
-            run.step(
-                "filter chain",
-                "-",
-                StepOutcome::Rejected,
-                why.clone(),
-                &l.pointer,
-            );
-            return rejected(why);
+            return refuse(run, "-", &l.pointer, &why);
         }
         Pick::Unknown(u) => return unknown(format!("which filter chain applies depends on {u}")),
     };
@@ -249,14 +248,7 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
                     && !ctx.san_matchers.iter().any(|m| m.matcher.matches(p))
                 {
                     let why = format!("the chain's SAN matchers reject the client certificate {p}");
-                    run.step(
-                        "filter chain",
-                        &chain_name,
-                        StepOutcome::Rejected,
-                        why.clone(),
-                        &ch.pointer,
-                    );
-                    return rejected(why);
+                    return refuse(run, &chain_name, &ch.pointer, &why);
                 }
             }
             if ctx.validation.is_empty() {
@@ -281,25 +273,11 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
             } else {
                 "the chain terminates TLS: a plaintext client fails the handshake"
             };
-            run.step(
-                "filter chain",
-                &chain_name,
-                StepOutcome::Rejected,
-                why,
-                &ch.pointer,
-            );
-            return rejected(why);
+            return refuse(run, &chain_name, &ch.pointer, why);
         }
         (_, true) => {
             let why = "the chain does not terminate TLS: the client's TLS is not accepted";
-            run.step(
-                "filter chain",
-                &chain_name,
-                StepOutcome::Rejected,
-                why,
-                &ch.pointer,
-            );
-            return rejected(why);
+            return refuse(run, &chain_name, &ch.pointer, why);
         }
         (_, false) => None,
     };

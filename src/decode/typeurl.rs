@@ -99,46 +99,10 @@ impl SectionType {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_from_urls() {
-        assert_eq!(
-            message_name("type.googleapis.com/envoy.api.v2.Cluster"),
-            "envoy.api.v2.Cluster"
-        );
-        assert_eq!(message_name("envoy.api.v2.Cluster"), "envoy.api.v2.Cluster");
-        assert_eq!(
-            v3_name("envoy.api.v2.Cluster"),
-            Some("envoy.config.cluster.v3.Cluster")
-        );
-        assert_eq!(
-            SectionType::from_message_name("envoy.admin.v2alpha.SecretsConfigDump"),
-            Some(SectionType::Secrets)
-        );
-    }
-}
-
-/// What a matcher-API input (`xds.type.matcher.v3` `input`) reads, by its message name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MatchInputKind {
-    SourceIp,
-    DirectSourceIp,
-    SourcePort,
-    DestinationIp,
-    DestinationPort,
-    ServerName,
-    TransportProtocol,
-    ApplicationProtocol,
-    UriSan,
-    DnsSan,
-    Subject,
-}
-
-pub fn match_input_kind(message: &str) -> Option<MatchInputKind> {
-    use MatchInputKind::*;
+/// What a matcher-API input (`xds.type.matcher.v3` `input`) reads, by its message name (inputs
+/// with parameters, header and query parameter, are unpacked by `extract/`).
+pub fn match_input(message: &str) -> Option<crate::model::authz::MatchInput> {
+    use crate::model::authz::MatchInput::*;
     const NET: &str = "envoy.extensions.matching.common_inputs.network.v3.";
     const SSL: &str = "envoy.extensions.matching.common_inputs.ssl.v3.";
     if let Some(name) = message.strip_prefix(NET) {
@@ -160,4 +124,26 @@ pub fn match_input_kind(message: &str) -> Option<MatchInputKind> {
         "SubjectInput" => Subject,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_urls() {
+        assert_eq!(
+            message_name("type.googleapis.com/envoy.api.v2.Cluster"),
+            "envoy.api.v2.Cluster"
+        );
+        assert_eq!(message_name("envoy.api.v2.Cluster"), "envoy.api.v2.Cluster");
+        assert_eq!(
+            v3_name("envoy.api.v2.Cluster"),
+            Some("envoy.config.cluster.v3.Cluster")
+        );
+        assert_eq!(
+            SectionType::from_message_name("envoy.admin.v2alpha.SecretsConfigDump"),
+            Some(SectionType::Secrets)
+        );
+    }
 }

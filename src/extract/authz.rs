@@ -516,21 +516,7 @@ fn match_input(e: &envoy_types::pb::xds::core::v3::TypedExtensionConfig) -> Matc
         return MatchInput::QueryParameter(q.query_param);
     }
     let name = any_type(&e.name, e.typed_config.as_ref());
-    typeurl::match_input_kind(&name)
-        .map(|k| match k {
-            typeurl::MatchInputKind::SourceIp => MatchInput::SourceIp,
-            typeurl::MatchInputKind::DirectSourceIp => MatchInput::DirectSourceIp,
-            typeurl::MatchInputKind::SourcePort => MatchInput::SourcePort,
-            typeurl::MatchInputKind::DestinationIp => MatchInput::DestinationIp,
-            typeurl::MatchInputKind::DestinationPort => MatchInput::DestinationPort,
-            typeurl::MatchInputKind::ServerName => MatchInput::ServerName,
-            typeurl::MatchInputKind::TransportProtocol => MatchInput::TransportProtocol,
-            typeurl::MatchInputKind::ApplicationProtocol => MatchInput::ApplicationProtocol,
-            typeurl::MatchInputKind::UriSan => MatchInput::UriSan,
-            typeurl::MatchInputKind::DnsSan => MatchInput::DnsSan,
-            typeurl::MatchInputKind::Subject => MatchInput::Subject,
-        })
-        .unwrap_or(MatchInput::Unsupported(name))
+    typeurl::match_input(&name).unwrap_or(MatchInput::Unsupported(name))
 }
 
 pub(crate) fn route_match(rm: PbRouteMatch) -> RouteMatch {
