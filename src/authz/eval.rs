@@ -332,6 +332,19 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
         return end(Decision::Allow, None, None);
     };
     ctx.http = Some(http);
+    // Istio 1.1–1.5's `istio_authn` HTTP filter publishes the peer's identity (its SAN without
+    // the scheme) as `source.principal`, which their RBAC policies match.
+    if ch.http_filters.iter().any(|n| n == "istio_authn") {
+        if let Some(p) = ctx.peer.as_ref().and_then(|p| p.uri_sans.first()).cloned() {
+            let id = p.strip_prefix("spiffe://").unwrap_or(&p).to_string();
+            ctx.set_metadata(
+                "istio_authn",
+                "source.principal",
+                serde_json::Value::String(id.clone()),
+            );
+            ctx.set_metadata("istio_authn", "source.user", serde_json::Value::String(id));
+        }
+    }
     let chosen = choose_route(routes, ctx.http.as_ref().expect("set above"), run);
     let chosen = match chosen {
         Ok(c) => c,

@@ -65,6 +65,16 @@ pub fn v2_filter_config_type(filter_name: &str) -> Option<&'static str> {
         "envoy.http_connection_manager" | "envoy.filters.network.http_connection_manager" => HCM,
         "envoy.tcp_proxy" | "envoy.filters.network.tcp_proxy" => TCP_PROXY,
         "envoy.router" | "envoy.filters.http.router" => ROUTER,
+        // Authorization filters keep their v2 field names in v3 (Istio 1.1–1.5 dumps).
+        "envoy.filters.http.rbac" => "envoy.extensions.filters.http.rbac.v3.RBAC",
+        "envoy.filters.network.rbac" => "envoy.extensions.filters.network.rbac.v3.RBAC",
+        // Not `jwt-auth`: Istio ≤ 1.1's own filter, another schema, stays a Struct.
+        "envoy.filters.http.jwt_authn" => {
+            "envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication"
+        }
+        "envoy.ext_authz" | "envoy.filters.http.ext_authz" => {
+            "envoy.extensions.filters.http.ext_authz.v3.ExtAuthz"
+        }
         _ => return None,
     })
 }

@@ -23,6 +23,7 @@ pub(crate) fn v2_fields(full_name: &str, obj: &mut Map<String, Value>) -> Vec<St
             verify_subject_alt_name(obj, &mut notes)
         }
         "envoy.config.core.v3.Node" => build_version(obj, &mut notes),
+        "envoy.type.matcher.v3.StringMatcher" => v2_regex(obj, &mut notes),
         _ => {}
     }
     notes
@@ -53,6 +54,20 @@ fn tls_context(obj: &mut Map<String, Value>, tls_type: &str, notes: &mut Vec<Str
 }
 
 /// v2 `config` (a `Struct`) → `typed_config`, typed when the filter name says which message.
+/// v2's `regex` string matcher (RE2 in Envoy since 1.10's `safe_regex`; the old one was
+/// ECMAScript, matching the whole string, as `safe_regex` does) → `safe_regex`. Dropping it
+/// would turn a regex match into "any value".
+fn v2_regex(obj: &mut Map<String, Value>, notes: &mut Vec<String>) {
+    if has(obj, "safe_regex", "safeRegex") {
+        return;
+    }
+    if let Some(Value::String(re)) = obj.get("regex").cloned() {
+        obj.remove("regex");
+        obj.insert("safe_regex".into(), json!({ "regex": re }));
+        notes.push("v2 `regex` string matcher read as `safe_regex`".into());
+    }
+}
+
 fn untyped_config(obj: &mut Map<String, Value>, notes: &mut Vec<String>) {
     if has(obj, "typed_config", "typedConfig") || !obj.contains_key("config") {
         return;

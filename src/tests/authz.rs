@@ -593,3 +593,47 @@ fn consul_intentions_evaluate_like_any_rbac() {
     );
     assert_eq!(eval("api"), ("allow".into(), Value::Null, Value::Null));
 }
+
+/// Istio 1.1: untyped v2 `config` for RBAC, v2 `regex` string matchers, and principals read
+/// from the `istio_authn` filter's `source.principal` metadata.
+#[test]
+fn istio_1_1_rbac_with_istio_authn() {
+    let dump = fixture("istio/istioctl/cmd/testdata/authz/productpage_config_dump.json");
+    let eval = |id: &str| {
+        let v = json_of(&[
+            "authz",
+            &dump,
+            "--port",
+            "9080",
+            "--principal",
+            id,
+            "--now",
+            NOW,
+            "-o",
+            "json",
+        ]);
+        (
+            v["decision"].as_str().unwrap().to_string(),
+            v["policy"].clone(),
+        )
+    };
+    assert_eq!(
+        eval("spiffe://cluster.local/ns/default/sa/reviews"),
+        ("allow".into(), Value::Null)
+    );
+    assert_eq!(
+        eval("spiffe://cluster.local/ns/istio-system/sa/ingress"),
+        ("allow".into(), Value::Null)
+    );
+    assert_eq!(
+        eval("spiffe://cluster.local/ns/other/sa/x"),
+        ("deny".into(), json!("none"))
+    );
+    let v = json_of(&["authz", &dump, "--port", "9080", "--now", NOW, "-o", "json"]);
+    let who = &v["chains"][0]["layers"][0]["policies"][0]["who"];
+    assert_eq!(
+        who,
+        &json!(["peer namespace istio-system", "peer namespace default"]),
+        "{v}"
+    );
+}
