@@ -62,7 +62,8 @@ impl Run {
             authorization_policy: None,
             pointer: pointer.into(),
         });
-        self.steps.last_mut().expect("just pushed")
+        let last = self.steps.len() - 1;
+        &mut self.steps[last]
     }
 }
 
@@ -331,6 +332,7 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
     let Some(http) = http else {
         return end(Decision::Allow, None, None);
     };
+    let chosen = choose_route(routes, &http, run);
     ctx.http = Some(http);
     // Istio 1.1–1.5's `istio_authn` HTTP filter publishes the peer's identity (its SAN without
     // the scheme) as `source.principal`, which their RBAC policies match.
@@ -345,7 +347,6 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
             ctx.set_metadata("istio_authn", "source.user", serde_json::Value::String(id));
         }
     }
-    let chosen = choose_route(routes, ctx.http.as_ref().expect("set above"), run);
     let chosen = match chosen {
         Ok(c) => c,
         Err(e) => return e,

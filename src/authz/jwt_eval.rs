@@ -56,7 +56,9 @@ pub(crate) fn run(
             }
         },
         _ => {
-            let http = ctx.http.as_ref().expect("HTTP filters run on requests");
+            let Some(http) = ctx.http.as_ref() else {
+                return JwtOutcome::Unknown("jwt_authn without an HTTP request".into());
+            };
             let mut found = None;
             for rule in &j.rules {
                 match matchers::route(&rule.matcher, http) {
