@@ -293,17 +293,7 @@ fn predicate_text(p: &crate::model::authz::Predicate) -> String {
                 ),
                 InputMatch::Unsupported(t) => format!("({t})"),
             };
-            let i = serde_json::to_value(input)
-                .ok()
-                .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(String::from))
-                .unwrap_or_default();
-            let arg = serde_json::to_value(input)
-                .ok()
-                .and_then(|v| v.get("value").and_then(|k| k.as_str()).map(String::from));
-            match arg {
-                Some(a) => format!("{i} {a} {m}"),
-                None => format!("{i} {m}"),
-            }
+            format!("{input} {m}")
         }
         Predicate::And { predicates } => format!(
             "({})",

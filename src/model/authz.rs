@@ -220,6 +220,28 @@ pub enum MatchInput {
     Unsupported(String),
 }
 
+impl std::fmt::Display for MatchInput {
+    /// As in JSON: the input's kind, then its argument (`request_header x-team`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MatchInput::SourceIp => "source_ip",
+            MatchInput::DirectSourceIp => "direct_source_ip",
+            MatchInput::SourcePort => "source_port",
+            MatchInput::DestinationIp => "destination_ip",
+            MatchInput::DestinationPort => "destination_port",
+            MatchInput::ServerName => "server_name",
+            MatchInput::TransportProtocol => "transport_protocol",
+            MatchInput::ApplicationProtocol => "application_protocol",
+            MatchInput::UriSan => "uri_san",
+            MatchInput::DnsSan => "dns_san",
+            MatchInput::Subject => "subject",
+            MatchInput::RequestHeader(h) => return write!(f, "request_header {h}"),
+            MatchInput::QueryParameter(q) => return write!(f, "query_parameter {q}"),
+            MatchInput::Unsupported(t) => return write!(f, "unsupported {t}"),
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum InputMatch {
