@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::verify::{verify_chain, Root};
-use crate::model::cert::KeyMaterial;
+use crate::model::cert::{BreakKind, KeyMaterial};
 use crate::model::tls::{CertSource, ValidationSource};
 use crate::model::{
     ChainVerdict, Finding, Level, Report, SecretKind, SecretState, Socket, TlsContext,
@@ -66,6 +66,11 @@ pub fn check(r: &mut Report) {
             }
         }
         match &s.chain {
+            // An expired or not yet valid certificate of the chain is its own finding above.
+            ChainVerdict::Broken {
+                kind: BreakKind::Validity,
+                ..
+            } => {}
             ChainVerdict::Broken { link, reason, .. } => {
                 f.push(Finding::new(Level::Error, "chain-broken", &subject, format!("link {link}: {reason}")));
             }

@@ -5,6 +5,7 @@
 
 use x509_parser::prelude::{FromDer, X509Certificate};
 
+use crate::model::cert::BreakKind;
 use crate::model::{CertInfo, ChainVerdict};
 
 /// A trust anchor and where it came from (for the verdict).
@@ -17,24 +18,35 @@ pub fn verify_chain(chain: &[CertInfo], roots: &[Root<'_>]) -> ChainVerdict {
     let Some(last) = chain.last() else {
         return ChainVerdict::NotApplicable;
     };
-    for (i, cert) in chain.iter().enumerate() {
-        if let Some(reason) = invalid_now(cert) {
+    // Signatures first: a forged link matters more than a date, and dates are reported per
+    // certificate anyway. The first certificate invalid at `now` is kept for the end.
+    for (i, pair) in chain.windows(2).enumerate() {
+        if let Err(reason) = signed_by(&pair[0], &pair[1]) {
             return ChainVerdict::Broken {
                 link: i,
-                subject: cert.subject.clone(),
+                subject: pair[0].subject.clone(),
                 reason,
+                kind: BreakKind::Signature,
             };
         }
-        if let Some(next) = chain.get(i + 1) {
-            if let Err(reason) = signed_by(cert, next) {
-                return ChainVerdict::Broken {
-                    link: i,
-                    subject: cert.subject.clone(),
-                    reason,
-                };
-            }
-        }
     }
+    let dated = chain.iter().enumerate().find_map(|(i, c)| {
+        invalid_now(c).map(|reason| ChainVerdict::Broken {
+            link: i,
+            subject: c.subject.clone(),
+            reason,
+            kind: BreakKind::Validity,
+        })
+    });
+    let verdict = anchored(chain, last, roots);
+    match (verdict, dated) {
+        (ChainVerdict::Valid { .. } | ChainVerdict::NoRoots, Some(d)) => d,
+        (v, _) => v,
+    }
+}
+
+/// Whether the chain's last certificate is, or is issued by, one of the roots.
+fn anchored(chain: &[CertInfo], last: &CertInfo, roots: &[Root<'_>]) -> ChainVerdict {
     if roots.is_empty() {
         return ChainVerdict::NoRoots;
     }
@@ -68,6 +80,7 @@ pub fn verify_chain(chain: &[CertInfo], roots: &[Root<'_>]) -> ChainVerdict {
             link: chain.len() - 1,
             subject: last.subject.clone(),
             reason,
+            kind: BreakKind::RootValidity,
         },
         None => ChainVerdict::Untrusted {
             issuer: last.issuer.clone(),

@@ -8,6 +8,9 @@ use serde_json::{Map, Value};
 use super::schema::Kind;
 use crate::source::json_kind;
 
+/// What Envoy writes in place of private key material in its dumps.
+pub(super) const REDACTION_MARKER: &str = "[redacted]";
+
 pub(super) const VARINT: u8 = 0;
 pub(super) const I64: u8 = 1;
 pub(super) const LEN: u8 = 2;
@@ -35,6 +38,12 @@ pub(super) fn scalar(kind: Kind, number: u32, v: &Value, buf: &mut Vec<u8>) -> R
             _ => bad("a boolean"),
         },
         Kind::Bytes => match v {
+            // Envoy's redaction of secrets: some versions write the marker itself rather than its
+            // base64. It reads as the marker's bytes, the same value the base64 form gives.
+            Value::String(s) if s == REDACTION_MARKER => {
+                put_len(buf, number, s.as_bytes());
+                Ok(())
+            }
             Value::String(s) => match base64_decode(s) {
                 Some(bytes) => {
                     put_len(buf, number, &bytes);
@@ -342,5 +351,23 @@ mod tests {
         );
         assert_eq!(parse_timestamp("yesterday"), None);
         assert_eq!(snake_case("a.fooBar"), "a.foo_bar");
+    }
+
+    /// Both forms of Envoy's key redaction read as the marker's bytes; other text that is not
+    /// base64 is still refused.
+    #[test]
+    fn redacted_bytes_read_as_the_marker() {
+        let literal = Value::String("[redacted]".into());
+        let base64 = Value::String("W3JlZGFjdGVkXQ==".into());
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        scalar(Kind::Bytes, 1, &literal, &mut a).unwrap();
+        scalar(Kind::Bytes, 1, &base64, &mut b).unwrap();
+        assert_eq!(a, b);
+        assert!(a.ends_with(b"[redacted]"));
+        let garbage = Value::String("[not base64]".into());
+        assert_eq!(
+            scalar(Kind::Bytes, 1, &garbage, &mut Vec::new()).unwrap_err(),
+            "invalid base64 in a bytes field"
+        );
     }
 }

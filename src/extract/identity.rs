@@ -7,7 +7,10 @@ use envoy_types::pb::envoy::config::core::v3::Node as PbNode;
 use super::resources;
 use crate::model::cert::{CertInfo, MissingSecret};
 use crate::model::tls::{CertSource, ValidationSource};
-use crate::model::{Node, Report, SecretKind, Socket, TlsContext, WorkloadIdentity};
+use crate::model::{
+    IdentityBasis, Node, Report, Secret, SecretKind, SecretState, Socket, TlsContext,
+    WorkloadIdentity,
+};
 
 /// Who references each SDS secret, and which referenced names the dump lacks.
 pub(crate) fn link_secrets(r: &mut Report, have_secret_section: bool) {
@@ -58,44 +61,150 @@ pub(crate) fn link_secrets(r: &mut Report, have_secret_section: bool) {
     }
 }
 
-/// The workload identity: the `default` secret (Istio), else the first certificate secret whose
-/// leaf carries a SPIFFE ID.
-pub(crate) fn identity(r: &Report) -> Option<WorkloadIdentity> {
-    let chains = || r.secrets.iter().filter(|s| s.kind == SecretKind::CertChain);
-    let secret = chains().find(|s| s.name == "default").or_else(|| {
-        chains().find(|s| {
-            s.certificates
-                .first()
-                .is_some_and(|c| !c.spiffe_ids.is_empty())
-        })
-    });
-    let Some(secret) = secret else {
-        // Pre-SDS Istio mounts the workload certificate from a file: say so.
-        let file = r
-            .clusters
-            .iter()
-            .flat_map(|c| c.tls.contexts())
-            .find_map(|ctx| {
-                ctx.certificates.iter().find_map(|c| match c {
-                    CertSource::File { path } => Some(path.clone()),
-                    _ => None,
-                })
-            })?;
-        return Some(WorkloadIdentity {
-            secret: String::new(),
-            spiffe_id: None,
-            trust_domain: None,
-            serial: None,
-            not_after: None,
-            valid_now: false,
-            problem: Some(format!(
-                "certificate is read from the file {file}, which a config dump does not contain"
-            )),
-        });
+/// Where a TLS context presents a certificate.
+struct Use {
+    basis: IdentityBasis,
+    at: String,
+}
+
+/// Every distinct certificate the proxy presents, grouped by leaf, primary first (by
+/// [`IdentityBasis`], then by how often it is used); then certificate secrets that no TLS context
+/// references.
+pub(crate) fn identities(r: &Report) -> Vec<WorkloadIdentity> {
+    // Secret label → the uses of the certificate it holds.
+    let mut uses: BTreeMap<String, Vec<Use>> = BTreeMap::new();
+    // Certificates a context names but the dump cannot show (files, providers).
+    let mut elsewhere: BTreeMap<String, Vec<Use>> = BTreeMap::new();
+    let mut note = |ctx: &TlsContext, owner: String, basis: IdentityBasis| {
+        for c in &ctx.certificates {
+            let at = owner.clone();
+            match c {
+                CertSource::Sds { name } => uses.entry(name.clone()).or_default(),
+                CertSource::Inline { .. } => {
+                    uses.entry(format!("{owner} (inline cert)")).or_default()
+                }
+                CertSource::File { path } => elsewhere.entry(format!("file {path}")).or_default(),
+                CertSource::Provider { name } => elsewhere
+                    .entry(format!("certificate provider {name}"))
+                    .or_default(),
+            }
+            .push(Use { basis, at });
+        }
     };
+    for c in &r.clusters {
+        if let Socket::Tls(ctx) = &c.tls.default {
+            note(ctx, format!("cluster {}", c.name), IdentityBasis::Client);
+        }
+        for m in &c.tls.matches {
+            if let Socket::Tls(ctx) = &m.socket {
+                let owner = format!("cluster {} match {}", c.name, m.name);
+                note(ctx, owner, IdentityBasis::Client);
+            }
+        }
+    }
+    for l in &r.listeners {
+        let inbound = l.name == "virtualInbound"
+            || l.direction == Some(crate::model::TrafficDirection::Inbound);
+        let basis = if inbound {
+            IdentityBasis::InboundServer
+        } else {
+            IdentityBasis::Server
+        };
+        for (i, ch) in l.filter_chains.iter().enumerate() {
+            if let Socket::Tls(ctx) = &ch.tls {
+                let chain = ch.name.clone().unwrap_or_else(|| format!("#{i}"));
+                note(ctx, format!("listener {} chain {chain}", l.name), basis);
+            }
+        }
+    }
+    // Group the secrets holding one leaf; an SDS secret not in the dump is its own group.
+    let mut groups: BTreeMap<String, (Vec<(&Secret, IdentityBasis)>, Vec<&Use>)> =
+        BTreeMap::new();
+    for s in r.secrets.iter().filter(|s| s.kind == SecretKind::CertChain) {
+        let key = match s.certificates.first() {
+            Some(leaf) if !leaf.sha256.is_empty() => leaf.sha256.clone(),
+            _ => format!("secret {}", s.name),
+        };
+        let g = groups.entry(key).or_default();
+        let mine = uses.get(&s.name).map(Vec::as_slice).unwrap_or_default();
+        let best = mine.iter().map(|u| u.basis).min();
+        g.0.push((s, best.unwrap_or(IdentityBasis::Unreferenced)));
+        g.1.extend(mine);
+    }
+    let mut out: Vec<WorkloadIdentity> = groups
+        .into_values()
+        .map(|(secrets, uses)| from_secrets(&secrets, &uses))
+        .collect();
+    for (what, uses) in &elsewhere {
+        let mut id = unresolved(what, uses.iter().collect());
+        id.problem = Some(format!(
+            "the certificate is read from the {what}, which a config dump does not contain"
+        ));
+        out.push(id);
+    }
+    out.sort_by_key(|id| {
+        (
+            id.basis,
+            std::cmp::Reverse(id.server.len() + id.client.len()),
+            id.spiffe_id.is_none(),
+            id.secret.clone(),
+        )
+    });
+    out
+}
+
+/// The primary identity: the first certificate a TLS context uses; when none is used (a dump
+/// without listeners and clusters, or a secrets-only one), Istio's `default` secret, else the first
+/// unreferenced one with a SPIFFE ID.
+pub(crate) fn primary(all: &[WorkloadIdentity]) -> Option<WorkloadIdentity> {
+    let used = all.iter().find(|i| i.basis != IdentityBasis::Unreferenced);
+    used.or_else(|| all.iter().find(|i| i.secret == "default"))
+        .or_else(|| all.iter().find(|i| i.spiffe_id.is_some()))
+        .cloned()
+}
+
+fn unresolved(secret: &str, uses: Vec<&Use>) -> WorkloadIdentity {
+    let mut id = WorkloadIdentity {
+        secret: secret.to_string(),
+        spiffe_id: None,
+        trust_domain: None,
+        dns_names: Vec::new(),
+        serial: None,
+        not_after: None,
+        valid_now: false,
+        problem: None,
+        basis: uses
+            .iter()
+            .map(|u| u.basis)
+            .min()
+            .unwrap_or(IdentityBasis::Unreferenced),
+        server: Vec::new(),
+        client: Vec::new(),
+        also_in: Vec::new(),
+    };
+    for u in uses {
+        match u.basis {
+            IdentityBasis::Client => id.client.push(u.at.clone()),
+            _ => id.server.push(u.at.clone()),
+        }
+    }
+    id.server.sort();
+    id.server.dedup();
+    id.client.sort();
+    id.client.dedup();
+    id
+}
+
+fn from_secrets(secrets: &[(&Secret, IdentityBasis)], uses: &[&Use]) -> WorkloadIdentity {
+    // The SDS secret names the group when there is one, else the copy with the most telling use.
+    let mut secrets = secrets.to_vec();
+    secrets.sort_by_key(|(s, best)| (s.state == SecretState::Inline, *best, s.name.clone()));
+    let secret = secrets[0].0;
+    let mut id = unresolved(&secret.name, uses.to_vec());
+    id.also_in = secrets[1..].iter().map(|(s, _)| s.label()).collect();
     let leaf: Option<&CertInfo> = secret.certificates.first();
     let spiffe_id = leaf.and_then(|c| c.spiffe_ids.first().cloned());
-    let problem = match (leaf, &spiffe_id) {
+    id.problem = match (leaf, &spiffe_id) {
         (None, _) if !secret.files.is_empty() => Some(format!(
             "certificate is read from the file {}, which a config dump does not contain",
             secret.files[0]
@@ -108,15 +217,20 @@ pub(crate) fn identity(r: &Report) -> Option<WorkloadIdentity> {
         (Some(_), None) => Some("the leaf certificate has no SPIFFE ID".into()),
         _ => None,
     };
-    Some(WorkloadIdentity {
-        secret: secret.name.clone(),
-        trust_domain: spiffe_id.as_ref().map(|id| id.trust_domain().clone()),
-        spiffe_id,
-        serial: leaf.map(|c| c.serial.clone()),
-        not_after: leaf.map(|c| c.not_after.clone()),
-        valid_now: leaf.is_some_and(|c| c.valid_now),
-        problem,
-    })
+    if id.basis == IdentityBasis::Unreferenced && secret.state != SecretState::Inline {
+        let why = "no TLS context in the dump references this secret";
+        id.problem = Some(match id.problem.take() {
+            Some(p) => format!("{why}; {p}"),
+            None => why.into(),
+        });
+    }
+    id.trust_domain = spiffe_id.as_ref().map(|s| s.trust_domain().clone());
+    id.spiffe_id = spiffe_id;
+    id.dns_names = leaf.map(|c| c.dns_names.clone()).unwrap_or_default();
+    id.serial = leaf.map(|c| c.serial.clone());
+    id.not_after = leaf.map(|c| c.not_after.clone());
+    id.valid_now = leaf.is_some_and(|c| c.valid_now);
+    id
 }
 
 pub(crate) fn node(n: PbNode) -> Node {

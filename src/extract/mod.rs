@@ -48,6 +48,7 @@ pub fn report(
         node: None,
         counts: SectionCounts::default(),
         identity: None,
+        identities: Vec::new(),
         outbound: OutboundPolicy {
             mode: OutboundMode::NotApplicable,
             evidence: Vec::new(),
@@ -199,10 +200,12 @@ fn config_dump(
     r.counts = counts;
 
     sort(r);
-    r.outbound = policy::outbound(&r.listeners, &r.routes, &r.clusters);
+    let own_ip = r.node.as_ref().and_then(|n| n.ip.clone());
+    r.outbound = policy::outbound(&r.listeners, &r.routes, &r.clusters, own_ip.as_deref());
     r.inbound = policy::inbound(&r.listeners);
     identity::link_secrets(r, has(SectionType::Secrets));
-    r.identity = identity::identity(r);
+    r.identities = identity::identities(r);
+    r.identity = identity::primary(&r.identities);
     crate::cert::check::check(r);
     issues.append(&mut d.issues);
 }

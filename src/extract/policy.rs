@@ -1,10 +1,12 @@
-//! Outbound traffic policy and inbound mTLS modes, read from a sidecar's capture listeners in the
-//! model (no protos here). Istio's conventions: `virtualOutbound` (`virtual` before 1.3) and
-//! `virtualInbound`.
+//! Outbound traffic policy and inbound mTLS modes, read from the listeners in the model (no
+//! protos here). Envoy's own terms decide, whichever mesh wrote the config: `traffic_direction`,
+//! the `original_dst` listener filter, what the catch-all chain reaches, whether a chain
+//! terminates TLS and requires client certificates. Istio's names (`virtualOutbound`, `virtual`
+//! before 1.3, `virtualInbound`) are one case of these.
 
 use std::collections::BTreeMap;
 
-use crate::model::{Cluster, FilterChain};
+use crate::model::{Cluster, FilterChain, TrafficDirection};
 use crate::model::{
     Destination, InboundPort, Listener, MtlsMode, OutboundMode, OutboundPolicy, RouteAction,
     RouteConfig, Socket,
@@ -13,59 +15,154 @@ use crate::model::{
 const PASSTHROUGH: &str = "PassthroughCluster";
 const BLACKHOLE: &str = "BlackHoleCluster";
 
+/// Why `l` receives the workload's redirected outbound connections, if it does.
+fn outbound_capture(l: &Listener) -> Option<&'static str> {
+    if l.name == "virtualOutbound" || l.name == "virtual" {
+        return Some("Istio's outbound capture listener");
+    }
+    match l.direction {
+        Some(TrafficDirection::Outbound) if l.captures() => {
+            Some("traffic_direction OUTBOUND, original_dst listener filter")
+        }
+        None if l.captures() && l.name != "virtualInbound" => Some("original_dst listener filter"),
+        _ => None,
+    }
+}
+
+/// Why `l` takes connections into the workload, if it does.
+pub(crate) fn inbound_listener(l: &Listener) -> Option<&'static str> {
+    if l.name == "virtualInbound" {
+        return Some("Istio's inbound capture listener");
+    }
+    match l.direction {
+        Some(TrafficDirection::Inbound) => Some("traffic_direction INBOUND"),
+        _ if l.filter_chains.iter().any(|c| matches!(c.tls, Socket::Tls(_))) => {
+            Some("terminates TLS")
+        }
+        _ => None,
+    }
+}
+
+/// What a catch-all reaching this cluster means.
+enum Reach {
+    Allow(String),
+    Block(String),
+    Dynamic(String),
+    Other(String),
+}
+
+fn reach(name: &str, clusters: &[Cluster]) -> Reach {
+    let cluster = clusters.iter().find(|c| c.name == name);
+    match cluster {
+        _ if name == PASSTHROUGH => Reach::Allow(format!("{PASSTHROUGH}")),
+        _ if name == BLACKHOLE => Reach::Block(format!("{BLACKHOLE}")),
+        Some(c) if c.discovery == "ORIGINAL_DST" => {
+            Reach::Allow(format!("ORIGINAL_DST cluster {name}"))
+        }
+        Some(c) if c.discovery.contains("dynamic_forward_proxy") => {
+            Reach::Dynamic(format!("dynamic forward proxy cluster {name}"))
+        }
+        Some(c) => Reach::Other(format!("cluster {name} ({})", c.discovery)),
+        None => Reach::Other(format!("cluster {name}, which the dump does not hold")),
+    }
+}
+
+/// A chain that takes whatever no more specific chain matched: the default chain, or one that
+/// matches no destination (port, address, server name) or source address.
+fn is_catch_all(chain: &FilterChain) -> bool {
+    let m = &chain.matcher;
+    chain.is_default
+        || (m.destination_port.is_none()
+            && m.prefix_ranges.is_empty()
+            && m.server_names.is_empty()
+            && m.source_prefix_ranges.is_empty())
+}
+
+/// A chain that only stops the proxy sending traffic to itself: it matches the capture
+/// listener's own port, or the workload's own address, and drops the connection.
+fn loop_guard(l: &Listener, chain: &FilterChain, own_ip: Option<&str>) -> Option<String> {
+    let to_blackhole = chain
+        .destinations
+        .iter()
+        .all(|d| matches!(d, Destination::Cluster { name } if name == BLACKHOLE));
+    if chain.destinations.is_empty() || !to_blackhole || chain.is_default {
+        return None;
+    }
+    let m = &chain.matcher;
+    if m.destination_port.is_some() && m.destination_port == l.port && m.prefix_ranges.is_empty()
+    {
+        return Some(format!(
+            "destination port {} (the listener's own)",
+            m.destination_port.unwrap_or_default()
+        ));
+    }
+    if !m.prefix_ranges.is_empty() {
+        let own = own_ip.is_some_and(|ip| {
+            m.prefix_ranges
+                .iter()
+                .all(|r| r.strip_suffix("/32").or(r.strip_suffix("/128")) == Some(ip))
+        });
+        let what = if own { " (the workload's own IP)" } else { "" };
+        return Some(format!("{}{what}", m.prefix_ranges.join(",")));
+    }
+    None
+}
+
 pub(crate) fn outbound(
     listeners: &[Listener],
     routes: &[RouteConfig],
     clusters: &[Cluster],
+    own_ip: Option<&str>,
 ) -> OutboundPolicy {
-    let Some(l) = listeners
+    let capture: Vec<(&Listener, &str)> = listeners
         .iter()
-        .find(|l| l.name == "virtualOutbound")
-        .or_else(|| listeners.iter().find(|l| l.name == "virtual"))
-    else {
+        .filter_map(|l| outbound_capture(l).map(|why| (l, why)))
+        .collect();
+    if capture.is_empty() {
         return OutboundPolicy {
             mode: OutboundMode::NotApplicable,
             evidence: vec![
-                "no virtualOutbound listener: not a sidecar with outbound capture".into(),
+                "no outbound capture listener (traffic_direction OUTBOUND with the original_dst listener filter, or Istio's virtualOutbound): the proxy does not intercept the workload's outbound traffic".into(),
             ],
         };
-    };
-    let (mut allow, mut block, mut dynamic) = (false, false, false);
+    }
+    let (mut allow, mut block, mut dynamic, mut other) = (false, false, false, false);
     let mut evidence = Vec::new();
-    for (i, chain) in l.filter_chains.iter().enumerate() {
-        let label = chain_label(l, chain, i);
-        for d in &chain.destinations {
-            let Destination::Cluster { name } = d else {
-                continue;
-            };
-            // A chain limited to address ranges (the pod's own IP → BlackHole) is a loop guard.
-            if !chain.matcher.prefix_ranges.is_empty() {
-                if name == BLACKHOLE {
-                    evidence.push(format!(
-                        "{label} → {BLACKHOLE} matches {} only: loop guard, not policy",
-                        chain.matcher.prefix_ranges.join(",")
-                    ));
-                }
+    for (l, why) in &capture {
+        let mut catch_all = false;
+        for (i, chain) in l.filter_chains.iter().enumerate() {
+            let label = chain_label(l, chain, i);
+            if let Some(what) = loop_guard(l, chain, own_ip) {
+                evidence.push(format!(
+                    "{label} → {BLACKHOLE} matches {what} only: loop guard, not policy"
+                ));
                 continue;
             }
-            if name == PASSTHROUGH {
-                allow = true;
-                evidence.push(format!("{label} (catch-all) → {PASSTHROUGH}"));
-            } else if name == BLACKHOLE {
-                block = true;
-                evidence.push(format!("{label} (catch-all) → {BLACKHOLE}"));
-            } else if clusters
-                .iter()
-                .any(|c| &c.name == name && c.discovery.contains("dynamic_forward_proxy"))
-            {
-                dynamic = true;
-                evidence.push(format!(
-                    "{label} (catch-all) → dynamic forward proxy cluster {name}"
-                ));
+            if !is_catch_all(chain) {
+                continue;
+            }
+            catch_all = true;
+            for target in catch_all_targets(chain, routes) {
+                let verdict = reach(target, clusters);
+                let (flag, what) = match &verdict {
+                    Reach::Allow(w) => (&mut allow, w),
+                    Reach::Block(w) => (&mut block, w),
+                    Reach::Dynamic(w) => (&mut dynamic, w),
+                    Reach::Other(w) => (&mut other, w),
+                };
+                *flag = true;
+                evidence.push(format!("{label} (catch-all) → {what}"));
             }
         }
+        if !catch_all {
+            block = true;
+            evidence.push(format!(
+                "{} ({why}) has no catch-all chain: Envoy closes connections to destinations no chain matches",
+                l.name
+            ));
+        }
     }
-    // HTTP routes carry the same decision in their catch-all virtual hosts; one line per kind.
+    // Istio's HTTP routes carry the same decision in their catch-all virtual hosts.
     let (mut allow_routes, mut block_routes) = (Vec::new(), Vec::new());
     for rc in routes {
         for vh in &rc.virtual_hosts {
@@ -96,14 +193,13 @@ pub(crate) fn outbound(
     }
     evidence.sort();
     evidence.dedup();
-    let mode = match (allow, block, dynamic) {
-        (_, false, true) => OutboundMode::AllowAnyDynamicDns,
-        (true, false, false) => OutboundMode::AllowAny,
-        (false, true, false) => OutboundMode::RegistryOnly,
-        (false, false, false) => {
+    let mode = match (allow, block, dynamic, other) {
+        (_, false, true, false) => OutboundMode::AllowAnyDynamicDns,
+        (true, false, false, false) => OutboundMode::AllowAny,
+        (false, true, false, false) => OutboundMode::RegistryOnly,
+        (false, false, false, _) => {
             evidence.push(format!(
-                "listener {} has no catch-all chain to {PASSTHROUGH} or {BLACKHOLE}",
-                l.name
+                "no catch-all reaches {PASSTHROUGH}, an ORIGINAL_DST cluster or {BLACKHOLE}"
             ));
             OutboundMode::Unknown
         }
@@ -115,55 +211,111 @@ pub(crate) fn outbound(
     OutboundPolicy { mode, evidence }
 }
 
-pub(crate) fn inbound(listeners: &[Listener]) -> Vec<InboundPort> {
-    let Some(l) = listeners.iter().find(|l| l.name == "virtualInbound") else {
-        return Vec::new();
+/// The clusters a catch-all chain reaches: its TCP proxy's, or those of the `*` virtual host of
+/// its HTTP routes.
+fn catch_all_targets<'a>(chain: &'a FilterChain, routes: &'a [RouteConfig]) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let star = |rc: &'a RouteConfig, out: &mut Vec<&'a str>| {
+        for vh in rc.virtual_hosts.iter().filter(|v| v.domains.iter().any(|d| d == "*")) {
+            out.extend(vh.routes.iter().filter_map(|r| match &r.action {
+                RouteAction::Cluster { name } => Some(name.as_str()),
+                _ => None,
+            }));
+        }
     };
+    for d in &chain.destinations {
+        match d {
+            Destination::Cluster { name } => out.push(name.as_str()),
+            Destination::WeightedClusters { names } => out.extend(names.iter().map(String::as_str)),
+            Destination::Route { name } => {
+                if let Some(rc) = routes.iter().find(|r| &r.name == name) {
+                    star(rc, &mut out);
+                }
+            }
+            Destination::InlineRoute { config } => star(config, &mut out),
+            Destination::Filter { .. } => {}
+        }
+    }
+    out
+}
+
+pub(crate) fn inbound(listeners: &[Listener]) -> Vec<InboundPort> {
     #[derive(Default)]
     struct Seen {
         tls: bool,
         plain: bool,
-        client_cert: bool,
+        tls_chains: usize,
+        client_cert: usize,
+        why: &'static str,
         evidence: Vec<String>,
     }
-    let mut ports: BTreeMap<Option<u32>, Seen> = BTreeMap::new();
-    for (i, chain) in l.filter_chains.iter().enumerate() {
-        let to_blackhole = chain
-            .destinations
-            .iter()
-            .any(|d| matches!(d, Destination::Cluster { name } if name == BLACKHOLE));
-        if to_blackhole {
+    let mut ports: BTreeMap<(String, Option<u32>), Seen> = BTreeMap::new();
+    for l in listeners {
+        let Some(why) = inbound_listener(l) else {
             continue;
-        }
-        let is_tls = match chain.matcher.transport_protocol.as_deref() {
-            Some("tls") => true,
-            Some("raw_buffer") => false,
-            _ => matches!(chain.tls, Socket::Tls(_)),
         };
-        let seen = ports.entry(chain.matcher.destination_port).or_default();
-        if is_tls {
-            seen.tls = true;
-            seen.client_cert |= matches!(&chain.tls, Socket::Tls(ctx) if ctx.require_client_certificate == Some(true));
+        // A capture listener receives every port; a plain one only its own.
+        let listener_port = if l.captures() || l.name == "virtualInbound" {
+            None
         } else {
-            seen.plain = true;
+            l.port
+        };
+        for (i, chain) in l.filter_chains.iter().enumerate() {
+            let to_blackhole = chain
+                .destinations
+                .iter()
+                .any(|d| matches!(d, Destination::Cluster { name } if name == BLACKHOLE));
+            if to_blackhole {
+                continue;
+            }
+            let terminates = matches!(chain.tls, Socket::Tls(_));
+            let is_tls = match chain.matcher.transport_protocol.as_deref() {
+                Some("tls") => true,
+                Some("raw_buffer") => false,
+                _ => terminates,
+            };
+            let port = chain.matcher.destination_port.or(listener_port);
+            let seen = ports.entry((l.name.clone(), port)).or_default();
+            let required = matches!(&chain.tls, Socket::Tls(ctx) if ctx.require_client_certificate == Some(true));
+            let what = if !is_tls {
+                "plaintext"
+            } else if !terminates {
+                "TLS passed through"
+            } else if required {
+                "TLS, client certificate required"
+            } else {
+                "TLS, no client certificate required"
+            };
+            if is_tls {
+                seen.tls = true;
+                seen.tls_chains += 1;
+                seen.client_cert += usize::from(required);
+            } else {
+                seen.plain = true;
+            }
+            seen.why = why;
+            seen.evidence
+                .push(format!("{} ({what})", chain_label(l, chain, i)));
         }
-        seen.evidence.push(format!(
-            "{} ({})",
-            chain_label(l, chain, i),
-            if is_tls { "tls" } else { "plaintext" }
-        ));
     }
     ports
         .into_iter()
-        .map(|(port, seen)| InboundPort {
-            port,
-            mode: match (seen.tls, seen.plain) {
-                (true, false) => MtlsMode::Strict,
-                (true, true) => MtlsMode::Permissive,
-                _ => MtlsMode::Disable,
-            },
-            client_cert_required: seen.client_cert,
-            evidence: seen.evidence,
+        .map(|((listener, port), seen)| {
+            let all_require = seen.tls_chains > 0 && seen.client_cert == seen.tls_chains;
+            InboundPort {
+                listener,
+                why: seen.why.to_string(),
+                chains: seen.evidence.len(),
+                port,
+                mode: match (seen.tls, seen.plain) {
+                    (true, false) if all_require => MtlsMode::Strict,
+                    (true, false) => MtlsMode::SimpleTls,
+                    (true, true) => MtlsMode::Permissive,
+                    _ => MtlsMode::Disable,
+                },
+                client_cert_required: all_require,
+                evidence: seen.evidence,
+            }
         })
         .collect()
 }

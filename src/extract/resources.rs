@@ -28,6 +28,7 @@ use super::tls::{socket, Side};
 use crate::decode::{unpack, Unpacked};
 use crate::model::http::{PathMatch, RouteMatch};
 use crate::model::tls::SocketMatch;
+use crate::model::TrafficDirection;
 use crate::model::{
     ChainMatch, Cluster, Destination, Endpoint, FilterChain, Listener, ResourceState, Route,
     RouteAction, RouteConfig, UpstreamTls, VirtualHost,
@@ -90,8 +91,14 @@ pub(crate) fn listener(l: PbListener, state: ResourceState, pointer: &str) -> Li
         address,
         port,
         listener_filters: l.listener_filters.into_iter().map(|f| f.name).collect(),
+        direction: match l.traffic_direction {
+            1 => Some(TrafficDirection::Inbound),
+            2 => Some(TrafficDirection::Outbound),
+            _ => None,
+        },
         filter_chains: chains,
         filter_chain_matcher: l.filter_chain_matcher.is_some(),
+        use_original_dst: l.use_original_dst.is_some_and(|b| b.value),
         pointer: pointer.to_string(),
     }
 }

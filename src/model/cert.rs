@@ -117,6 +117,7 @@ pub enum ChainVerdict {
         link: usize,
         subject: String,
         reason: String,
+        kind: BreakKind,
     },
     /// Signatures fine, but no root among the trust anchors signed the last certificate.
     Untrusted { issuer: String, roots: usize },
@@ -124,6 +125,16 @@ pub enum ChainVerdict {
     NoRoots,
     /// Nothing to verify (CA bundles, empty or file-based secrets).
     NotApplicable,
+}
+
+/// What broke a chain: a signature (names or keys do not link), a certificate of the chain not
+/// valid at `now` (also reported per certificate), or the root that issued it not valid at `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakKind {
+    Signature,
+    Validity,
+    RootValidity,
 }
 
 impl std::fmt::Display for ChainVerdict {

@@ -23,7 +23,9 @@ pub use cert::{CertDer, CertInfo, ChainVerdict, Secret, SecretKind, SecretState}
 pub use finding::{Finding, Level};
 pub use ids::{Fingerprint, IdError, IstioClusterName, ServerName, SpiffeId, TrustDomain};
 pub use policy::{InboundPort, MtlsMode, OutboundMode, OutboundPolicy};
-pub use report::{Counts, Node, Report, SectionCounts, Warning, WorkloadIdentity};
+pub use report::{
+    Counts, IdentityBasis, Node, Report, SectionCounts, Warning, WorkloadIdentity,
+};
 pub use tls::{Socket, TlsContext, UpstreamTls};
 
 /// Configuration of a type we do not model (or do not know): its type and JSON, as it was.
@@ -79,12 +81,36 @@ pub struct Listener {
     pub address: Option<String>,
     pub port: Option<u32>,
     pub listener_filters: Vec<String>,
+    /// `traffic_direction`, when the control plane set it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<TrafficDirection>,
     pub filter_chains: Vec<FilterChain>,
     /// The listener picks chains with `filter_chain_matcher` (the matcher API), which
     /// envinspect does not evaluate: the chains' own `filter_chain_match` is not what decides.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub filter_chain_matcher: bool,
+    /// v2's `use_original_dst` (Istio before 1.6 set it on `virtual`).
+    #[serde(skip)]
+    pub use_original_dst: bool,
     pub pointer: String,
+}
+
+/// Envoy's `core.v3.TrafficDirection` (UNSPECIFIED is `None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TrafficDirection {
+    Inbound,
+    Outbound,
+}
+
+impl Listener {
+    /// Whether connections reach it redirected (iptables, eBPF), keeping their original
+    /// destination: the `original_dst` listener filter, or the deprecated `use_original_dst`.
+    pub fn captures(&self) -> bool {
+        self.listener_filters.iter().any(|f| {
+            f == "envoy.filters.listener.original_dst" || f == "envoy.listener.original_dst"
+        }) || self.use_original_dst
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -1,8 +1,9 @@
-//! Traffic policies read from a sidecar's virtual listeners, each with its evidence.
+//! Traffic policies read from a proxy's inbound and outbound listeners, each with its evidence.
 
 use serde::{Deserialize, Serialize};
 
-/// Istio's `outboundTrafficPolicy.mode` as the proxy enforces it.
+/// What the proxy does with outbound connections to destinations it has no chain for, in Istio's
+/// names (`outboundTrafficPolicy.mode`), whichever mesh configured it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OutboundMode {
@@ -11,7 +12,7 @@ pub enum OutboundMode {
     AllowAnyDynamicDns,
     /// Contradicting or missing evidence; the evidence says why.
     Unknown,
-    /// No outbound capture listener (a gateway, or not Istio).
+    /// No outbound capture listener (a gateway, an edge proxy).
     NotApplicable,
 }
 
@@ -43,6 +44,9 @@ pub enum MtlsMode {
     Permissive,
     /// Only plaintext chains.
     Disable,
+    /// Only TLS chains, and not all of them require a client certificate: encrypted, but any
+    /// client may connect (a gateway's public port, or a mesh port missing its peer check).
+    SimpleTls,
 }
 
 impl std::fmt::Display for MtlsMode {
@@ -51,17 +55,23 @@ impl std::fmt::Display for MtlsMode {
             MtlsMode::Strict => "STRICT",
             MtlsMode::Permissive => "PERMISSIVE",
             MtlsMode::Disable => "DISABLE",
+            MtlsMode::SimpleTls => "SIMPLE_TLS",
         })
     }
 }
 
-/// The inbound mTLS mode of one port of the inbound capture listener (`None` = every port not
-/// matched by a more specific chain).
+/// The inbound mTLS mode of one port of an inbound listener (`None` = every port a capture
+/// listener receives that no more specific chain matches).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InboundPort {
+    pub listener: String,
+    /// Why the listener counts as inbound (`traffic_direction INBOUND`, `terminates TLS`…).
+    pub why: String,
+    /// How many chains accept the port.
+    pub chains: usize,
     pub port: Option<u32>,
     pub mode: MtlsMode,
-    /// Whether TLS chains for this port require a client certificate.
+    /// Whether every TLS chain for this port requires a client certificate.
     pub client_cert_required: bool,
     pub evidence: Vec<String>,
 }

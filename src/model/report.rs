@@ -21,7 +21,11 @@ pub struct Report {
     pub now: String,
     pub node: Option<Node>,
     pub counts: SectionCounts,
+    /// Who the proxy is: the first of `identities` that a TLS context uses.
     pub identity: Option<WorkloadIdentity>,
+    /// Every distinct certificate the proxy presents or holds, primary first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<WorkloadIdentity>,
     pub outbound: OutboundPolicy,
     pub inbound: Vec<InboundPort>,
     /// What guards each port: its authorization layers in order, one line per port.
@@ -117,17 +121,57 @@ pub struct Counts {
     pub draining: usize,
 }
 
-/// Who the proxy says it is: the SPIFFE ID of its workload certificate.
+/// Who the proxy says it is: a certificate it presents (or holds), with the SPIFFE ID of its leaf.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WorkloadIdentity {
+    /// The secret holding the certificate: an SDS name, or an inline certificate's owner.
     pub secret: String,
     pub spiffe_id: Option<SpiffeId>,
     pub trust_domain: Option<TrustDomain>,
+    /// The leaf's DNS SANs: how meshes without SPIFFE (OSM) name workloads.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_names: Vec<String>,
     pub serial: Option<String>,
     pub not_after: Option<String>,
     pub valid_now: bool,
     /// Why no identity could be read from the secret, when none could.
     pub problem: Option<String>,
+    /// How the proxy uses it; the report's `identity` is the first by this order.
+    pub basis: IdentityBasis,
+    /// Listener chains that present it as their server certificate.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub server: Vec<String>,
+    /// Clusters (and transport socket matches) that present it as their client certificate.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub client: Vec<String>,
+    /// Other secrets holding the same leaf (inline copies in several contexts).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also_in: Vec<String>,
+}
+
+/// Why a certificate is taken as who the proxy is, in the order the primary identity is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityBasis {
+    /// The server certificate of an inbound listener (traffic_direction INBOUND, virtualInbound).
+    InboundServer,
+    /// A client certificate the proxy presents to upstream clusters.
+    Client,
+    /// The server certificate of another listener (a gateway's public certificate).
+    Server,
+    /// A certificate secret that no TLS context in the dump references.
+    Unreferenced,
+}
+
+impl std::fmt::Display for IdentityBasis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            IdentityBasis::InboundServer => "inbound server certificate",
+            IdentityBasis::Client => "client certificate",
+            IdentityBasis::Server => "server certificate",
+            IdentityBasis::Unreferenced => "unreferenced secret",
+        })
+    }
 }
 
 /// Decoding issues, grouped by message: how many times, and the first place (JSON Pointer).

@@ -56,19 +56,13 @@ fn report(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     }
     match &r.identity {
         Some(id) => {
-            let who = id
-                .spiffe_id
-                .as_ref()
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| "unknown".into());
-            writeln!(w, "Identity:     {who}")?;
+            writeln!(w, "Identity:     {}", who(id))?;
+            let mut from = format!("from secret {}", id.secret);
             if let Some(td) = &id.trust_domain {
-                writeln!(
-                    w,
-                    "              trust domain {td}, from secret {}",
-                    id.secret
-                )?;
+                from = format!("trust domain {td}, {from}");
             }
+            writeln!(w, "              {from}")?;
+            writeln!(w, "              {}", uses(id))?;
             if let (Some(serial), Some(na)) = (&id.serial, &id.not_after) {
                 let state = if id.valid_now { "valid" } else { "NOT VALID" };
                 writeln!(
@@ -79,6 +73,14 @@ fn report(r: &Report, w: &mut dyn Write) -> io::Result<()> {
             }
             if let Some(p) = &id.problem {
                 writeln!(w, "              {p}")?;
+            }
+            let others: Vec<_> = r.identities.iter().filter(|o| *o != id).collect();
+            if !others.is_empty() {
+                writeln!(w, "Also holds:")?;
+                for o in others {
+                    let problem = o.problem.as_deref().map(|p| format!("; {p}")).unwrap_or_default();
+                    writeln!(w, "  - {} in {}: {}{problem}", who(o), o.secret, uses(o))?;
+                }
             }
         }
         None => writeln!(
@@ -91,10 +93,13 @@ fn report(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         writeln!(w, "              - {e}")?;
     }
     if r.inbound.is_empty() {
-        writeln!(w, "Inbound mTLS: n/a (no virtualInbound listener)")?;
+        writeln!(
+            w,
+            "Inbound mTLS: n/a (no inbound listener: none has traffic_direction INBOUND or terminates TLS)"
+        )?;
     } else {
         writeln!(w, "Inbound mTLS:")?;
-        let mut t = Table::new(&["  PORT", "MODE", "CLIENT CERT", "CHAINS"]);
+        let mut t = Table::new(&["  LISTENER", "PORT", "MODE", "CLIENT CERT", "CHAINS"]);
         for p in &r.inbound {
             let port = p.port.map(|p| p.to_string()).unwrap_or_else(|| "*".into());
             let cc = if p.client_cert_required {
@@ -108,10 +113,11 @@ fn report(r: &Report, w: &mut dyn Write) -> io::Result<()> {
                 cc
             };
             t.row(vec![
-                format!("  {port}"),
+                format!("  {}", p.listener),
+                port,
                 p.mode.to_string(),
                 cc.into(),
-                p.evidence.len().to_string(),
+                p.chains.to_string(),
             ]);
         }
         t.write(w)?;
@@ -564,4 +570,30 @@ fn warnings(r: &Report, w: &mut dyn Write, compact: bool) -> io::Result<()> {
         writeln!(w, "  {sev}: {}{times}", x.message)?;
     }
     Ok(())
+}
+
+/// An identity's name: its SPIFFE ID, else its DNS SANs (OSM), else `unknown`.
+fn who(id: &crate::model::WorkloadIdentity) -> String {
+    match (&id.spiffe_id, id.dns_names.as_slice()) {
+        (Some(s), _) => s.to_string(),
+        (None, []) => "unknown".into(),
+        (None, names) => format!("{} (DNS SAN, no SPIFFE ID)", names.join(", ")),
+    }
+}
+
+/// `presented as server on listener X chain Y and as client on 12 clusters`.
+fn uses(id: &crate::model::WorkloadIdentity) -> String {
+    let list = |items: &[String], what: &str| match items {
+        [] => None,
+        [one] => Some(one.clone()),
+        [a, b] => Some(format!("{a} and {b}")),
+        many => Some(format!("{} {what}s ({}, …)", many.len(), many[0])),
+    };
+    let server = list(&id.server, "listener chain").map(|s| format!("as server on {s}"));
+    let client = list(&id.client, "cluster").map(|s| format!("as client on {s}"));
+    match (server, client) {
+        (Some(s), Some(c)) => format!("presented {s} and {c}"),
+        (Some(x), None) | (None, Some(x)) => format!("presented {x}"),
+        (None, None) => format!("not presented ({})", id.basis),
+    }
 }

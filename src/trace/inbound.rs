@@ -29,10 +29,16 @@ fn chain_tls(ch: &FilterChain) -> String {
 pub fn inbound(r: &Report, port: u32) -> Trace {
     let mut steps = Vec::new();
     let target = format!("port {port}");
-    let listener = r
-        .listeners
+    // The inbound listener the report found for this port (a listener of its own, or a chain of
+    // a capture listener), else one that receives every port.
+    let by_report = r
+        .inbound
         .iter()
-        .find(|l| l.name == "virtualInbound")
+        .find(|p| p.port == Some(port))
+        .or_else(|| r.inbound.iter().find(|p| p.port.is_none()))
+        .and_then(|p| r.listeners.iter().find(|l| l.name == p.listener));
+    let listener = by_report
+        .or_else(|| r.listeners.iter().find(|l| l.name == "virtualInbound"))
         .or_else(|| {
             r.listeners
                 .iter()
@@ -92,20 +98,24 @@ pub fn inbound(r: &Report, port: u32) -> Trace {
             &l.pointer,
         ));
     }
-    let reported = r
-        .inbound
-        .iter()
+    let of_listener = || r.inbound.iter().filter(|p| p.listener == l.name);
+    let reported = of_listener()
         .find(|p| p.port == Some(port))
-        .or_else(|| r.inbound.iter().find(|p| p.port.is_none()));
-    // Outside Istio's virtualInbound the report has no mode: judge the chains taken here.
+        .or_else(|| of_listener().find(|p| p.port.is_none()));
+    // A listener the report does not count as inbound has no mode: judge the chains taken here.
     let from_chains = || {
         let tls = chains
             .iter()
             .filter(|(_, c)| matches!(c.tls, Socket::Tls(_)))
             .count();
+        let required = chains
+            .iter()
+            .filter(|(_, c)| matches!(&c.tls, Socket::Tls(ctx) if ctx.require_client_certificate == Some(true)))
+            .count();
         match (tls, chains.len() - tls) {
             (0, 0) => None,
-            (_, 0) => Some(MtlsMode::Strict),
+            (_, 0) if required == tls => Some(MtlsMode::Strict),
+            (_, 0) => Some(MtlsMode::SimpleTls),
             (0, _) => Some(MtlsMode::Disable),
             _ => Some(MtlsMode::Permissive),
         }
@@ -113,6 +123,7 @@ pub fn inbound(r: &Report, port: u32) -> Trace {
     let o = match reported.map(|m| m.mode).or_else(from_chains) {
         Some(MtlsMode::Strict) => outcome("inbound-mtls", format!("STRICT: only mTLS is accepted on {port}"), "a plaintext client (no sidecar, or DISABLE towards this host) is reset: curl exit 56, or 503 UC at the client's proxy"),
         Some(MtlsMode::Permissive) => outcome("inbound-permissive", format!("PERMISSIVE: mTLS and plaintext are both accepted on {port}"), "plaintext callers are not authenticated: policies on their identity do not apply"),
+        Some(MtlsMode::SimpleTls) => outcome("inbound-tls", format!("TLS without client certificates on {port}"), "any client that speaks TLS is accepted: callers are not authenticated, so policies on their identity do not apply"),
         Some(MtlsMode::Disable) => outcome("inbound-plaintext", format!("plaintext only on {port}"), "an mTLS client (ISTIO_MUTUAL) fails its handshake here: 503 UF at the client's proxy"),
         None => outcome("no-match", format!("no chain for port {port}"), "the connection is reset"),
     };
