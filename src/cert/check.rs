@@ -66,9 +66,10 @@ pub fn check(r: &mut Report) {
             }
         }
         match &s.chain {
-            // An expired or not yet valid certificate of the chain is its own finding above.
+            // A certificate of the chain, or its root, not valid now is its own finding
+            // (cert-expired, cert-not-yet-valid, on this secret or the root's).
             ChainVerdict::Broken {
-                kind: BreakKind::Validity,
+                kind: BreakKind::Validity | BreakKind::RootValidity,
                 ..
             } => {}
             ChainVerdict::Broken { link, reason, .. } => {

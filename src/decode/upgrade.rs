@@ -23,6 +23,7 @@ pub(crate) fn v2_fields(full_name: &str, obj: &mut Map<String, Value>) -> Vec<St
             verify_subject_alt_name(obj, &mut notes)
         }
         "envoy.config.core.v3.Node" => build_version(obj, &mut notes),
+        "envoy.config.listener.v3.Listener" => deprecated_v1(obj, &mut notes),
         "envoy.type.matcher.v3.StringMatcher" => v2_regex(obj, &mut notes),
         _ => {}
     }
@@ -35,6 +36,20 @@ fn take(obj: &mut Map<String, Value>, snake: &str, camel: &str) -> Option<Value>
 
 fn has(obj: &Map<String, Value>, snake: &str, camel: &str) -> bool {
     obj.contains_key(snake) || obj.contains_key(camel)
+}
+
+/// v2 `deprecated_v1.bind_to_port` → `bind_to_port`: Istio before 1.4 declared its per-port
+/// listeners that way, reachable only by a capture listener's hand-off.
+fn deprecated_v1(obj: &mut Map<String, Value>, notes: &mut Vec<String>) {
+    let Some(Value::Object(v1)) = take(obj, "deprecated_v1", "deprecatedV1") else {
+        return;
+    };
+    if let Some(b) = v1.get("bind_to_port").or_else(|| v1.get("bindToPort")) {
+        if !has(obj, "bind_to_port", "bindToPort") {
+            obj.insert("bind_to_port".into(), b.clone());
+        }
+    }
+    notes.push("v2 `deprecated_v1.bind_to_port` read as `bind_to_port`".into());
 }
 
 /// v2 `tls_context` → v3 `transport_socket` with a typed TLS context.

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use envoy_types::pb::envoy::config::bootstrap::v3::Bootstrap;
 use envoy_types::pb::envoy::config::core::v3::Node as PbNode;
 
 use super::resources;
@@ -91,14 +92,24 @@ pub(crate) fn identities(r: &Report) -> Vec<WorkloadIdentity> {
             .push(Use { basis, at });
         }
     };
+    let control_plane = r
+        .node
+        .as_ref()
+        .map(|n| n.control_plane_clusters.as_slice())
+        .unwrap_or_default();
     for c in &r.clusters {
+        let basis = if control_plane.contains(&c.name) {
+            IdentityBasis::ControlPlane
+        } else {
+            IdentityBasis::Client
+        };
         if let Socket::Tls(ctx) = &c.tls.default {
-            note(ctx, format!("cluster {}", c.name), IdentityBasis::Client);
+            note(ctx, format!("cluster {}", c.name), basis);
         }
         for m in &c.tls.matches {
             if let Socket::Tls(ctx) = &m.socket {
                 let owner = format!("cluster {} match {}", c.name, m.name);
-                note(ctx, owner, IdentityBasis::Client);
+                note(ctx, owner, basis);
             }
         }
     }
@@ -135,8 +146,18 @@ pub(crate) fn identities(r: &Report) -> Vec<WorkloadIdentity> {
         .into_values()
         .map(|(secrets, uses)| from_secrets(&secrets, &uses))
         .collect();
+    // A certificate secret that contexts name but the dump lacks is still what they present.
+    for m in &r.missing_secrets {
+        let Some(u) = uses.get(&m.name) else { continue };
+        let mut id = unresolved(&m.name, u.iter().collect());
+        id.problem = Some(format!(
+            "secret {} is referenced but not in the dump (never delivered)",
+            m.name
+        ));
+        out.push(id);
+    }
     for (what, uses) in &elsewhere {
-        let mut id = unresolved(what, uses.iter().collect());
+        let mut id = unresolved("", uses.iter().collect());
         id.problem = Some(format!(
             "the certificate is read from the {what}, which a config dump does not contain"
         ));
@@ -153,11 +174,11 @@ pub(crate) fn identities(r: &Report) -> Vec<WorkloadIdentity> {
     out
 }
 
-/// The primary identity: the first certificate a TLS context uses; when none is used (a dump
-/// without listeners and clusters, or a secrets-only one), Istio's `default` secret, else the first
-/// unreferenced one with a SPIFFE ID.
+/// The primary identity: the first certificate a TLS context presents to workloads (not the one
+/// only the control-plane link uses); when none is (a dump without listeners and clusters, or a
+/// secrets-only one), Istio's `default` secret, else the first other one with a SPIFFE ID.
 pub(crate) fn primary(all: &[WorkloadIdentity]) -> Option<WorkloadIdentity> {
-    let used = all.iter().find(|i| i.basis != IdentityBasis::Unreferenced);
+    let used = all.iter().find(|i| i.basis < IdentityBasis::ControlPlane);
     used.or_else(|| all.iter().find(|i| i.secret == "default"))
         .or_else(|| all.iter().find(|i| i.spiffe_id.is_some()))
         .cloned()
@@ -184,7 +205,7 @@ fn unresolved(secret: &str, uses: Vec<&Use>) -> WorkloadIdentity {
     };
     for u in uses {
         match u.basis {
-            IdentityBasis::Client => id.client.push(u.at.clone()),
+            IdentityBasis::Client | IdentityBasis::ControlPlane => id.client.push(u.at.clone()),
             _ => id.server.push(u.at.clone()),
         }
     }
@@ -233,6 +254,33 @@ fn from_secrets(secrets: &[(&Secret, IdentityBasis)], uses: &[&Use]) -> Workload
     id
 }
 
+/// The clusters named by the bootstrap's xDS config sources (ADS, LDS, CDS over gRPC or REST).
+pub(crate) fn control_plane_clusters(b: &Bootstrap) -> Vec<String> {
+    use envoy_types::pb::envoy::config::core::v3::config_source::ConfigSourceSpecifier;
+    use envoy_types::pb::envoy::config::core::v3::grpc_service::TargetSpecifier;
+    use envoy_types::pb::envoy::config::core::v3::ApiConfigSource;
+    let mut out = BTreeSet::new();
+    let mut api = |a: &ApiConfigSource| {
+        out.extend(a.cluster_names.iter().cloned());
+        for g in &a.grpc_services {
+            if let Some(TargetSpecifier::EnvoyGrpc(e)) = &g.target_specifier {
+                out.insert(e.cluster_name.clone());
+            }
+        }
+    };
+    if let Some(d) = &b.dynamic_resources {
+        if let Some(a) = &d.ads_config {
+            api(a);
+        }
+        for c in [&d.lds_config, &d.cds_config].into_iter().flatten() {
+            if let Some(ConfigSourceSpecifier::ApiConfigSource(a)) = &c.config_source_specifier {
+                api(a);
+            }
+        }
+    }
+    out.into_iter().filter(|c| !c.is_empty()).collect()
+}
+
 pub(crate) fn node(n: PbNode) -> Node {
     let meta = n
         .metadata
@@ -277,5 +325,6 @@ pub(crate) fn node(n: PbNode) -> Node {
         ip,
         workload,
         envoy_version,
+        control_plane_clusters: Vec::new(),
     }
 }

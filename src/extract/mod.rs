@@ -109,13 +109,13 @@ fn config_dump(
 ) {
     let sections = take(&mut d.sections);
     let has = |s| sections.contains(&s);
-    if let Some(n) = d
-        .bootstrap
-        .take()
-        .and_then(|b| b.value.bootstrap)
-        .and_then(|b| b.node)
-    {
-        r.node = Some(identity::node(n));
+    if let Some(mut b) = d.bootstrap.take().and_then(|b| b.value.bootstrap) {
+        let control_plane = identity::control_plane_clusters(&b);
+        if let Some(n) = b.node.take() {
+            let mut node = identity::node(n);
+            node.control_plane_clusters = control_plane;
+            r.node = Some(node);
+        }
     }
     let counts = SectionCounts {
         clusters: has(SectionType::Clusters).then(|| {

@@ -31,6 +31,11 @@ fn outbound_capture(l: &Listener) -> Option<&'static str> {
 
 /// Why `l` takes connections into the workload, if it does.
 pub(crate) fn inbound_listener(l: &Listener) -> Option<&'static str> {
+    // Reached only from inside Envoy (Istio's main_internal behind the HBONE terminator): the
+    // listener that accepted the connection decided its transport.
+    if l.internal {
+        return None;
+    }
     if l.name == "virtualInbound" {
         return Some("Istio's inbound capture listener");
     }
@@ -250,10 +255,18 @@ pub(crate) fn inbound(listeners: &[Listener]) -> Vec<InboundPort> {
         evidence: Vec<String>,
     }
     let mut ports: BTreeMap<(String, Option<u32>), Seen> = BTreeMap::new();
+    // A capture listener that serves its chains itself (Istio's virtualInbound since 1.3) hands
+    // nothing to listeners that do not bind: those then only see the workload calling itself.
+    let serves_itself = listeners
+        .iter()
+        .any(|l| l.captures() && !l.use_original_dst && inbound_listener(l).is_some());
     for l in listeners {
         let Some(why) = inbound_listener(l) else {
             continue;
         };
+        if serves_itself && !l.bind_to_port {
+            continue;
+        }
         // A capture listener receives every port; a plain one only its own.
         let listener_port = if l.captures() || l.name == "virtualInbound" {
             None

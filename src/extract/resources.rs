@@ -99,6 +99,14 @@ pub(crate) fn listener(l: PbListener, state: ResourceState, pointer: &str) -> Li
         filter_chains: chains,
         filter_chain_matcher: l.filter_chain_matcher.is_some(),
         use_original_dst: l.use_original_dst.is_some_and(|b| b.value),
+        bind_to_port: l.bind_to_port.is_none_or(|b| b.value),
+        internal: matches!(
+            l.listener_specifier,
+            Some(envoy_types::pb::envoy::config::listener::v3::listener::ListenerSpecifier::InternalListener(_))
+        ) || matches!(
+                l.address.as_ref().and_then(|a| a.address.as_ref()),
+                Some(address::Address::EnvoyInternalAddress(_))
+            ),
         pointer: pointer.to_string(),
     }
 }

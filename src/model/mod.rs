@@ -89,9 +89,17 @@ pub struct Listener {
     /// envinspect does not evaluate: the chains' own `filter_chain_match` is not what decides.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub filter_chain_matcher: bool,
-    /// v2's `use_original_dst` (Istio before 1.6 set it on `virtual`).
+    /// v2's `use_original_dst` (Istio before 1.6 set it on `virtual`): connections are handed to
+    /// the listener of their original destination, when there is one.
     #[serde(skip)]
     pub use_original_dst: bool,
+    /// `bind_to_port` (default true); a listener that does not bind only gets hand-offs.
+    #[serde(skip)]
+    pub bind_to_port: bool,
+    /// An internal listener (`internal_listener`, an Envoy internal address): only Envoy itself
+    /// connects to it, after a tunnel or another listener.
+    #[serde(skip)]
+    pub internal: bool,
     pub pointer: String,
 }
 

@@ -87,6 +87,10 @@ pub struct Node {
     pub istio_version: Option<String>,
     /// `1.18.3/Clean/RELEASE/BoringSSL`, as istioctl prints it.
     pub envoy_version: Option<String>,
+    /// The clusters the bootstrap fetches configuration (xDS) over: a certificate presented only
+    /// to them is the proxy's link to its control plane, not its workload identity.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub control_plane_clusters: Vec<String>,
 }
 
 /// Resource counts per section; `None` where the dump has no such section.
@@ -159,6 +163,8 @@ pub enum IdentityBasis {
     Client,
     /// The server certificate of another listener (a gateway's public certificate).
     Server,
+    /// A client certificate presented only to the control plane (the xDS clusters).
+    ControlPlane,
     /// A certificate secret that no TLS context in the dump references.
     Unreferenced,
 }
@@ -169,6 +175,7 @@ impl std::fmt::Display for IdentityBasis {
             IdentityBasis::InboundServer => "inbound server certificate",
             IdentityBasis::Client => "client certificate",
             IdentityBasis::Server => "server certificate",
+            IdentityBasis::ControlPlane => "control-plane client certificate",
             IdentityBasis::Unreferenced => "unreferenced secret",
         })
     }

@@ -57,12 +57,15 @@ fn report(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     match &r.identity {
         Some(id) => {
             writeln!(w, "Identity:     {}", who(id))?;
-            let mut from = format!("from secret {}", id.secret);
-            if let Some(td) = &id.trust_domain {
-                from = format!("trust domain {td}, {from}");
+            let from = (!id.secret.is_empty()).then(|| format!("from secret {}", id.secret));
+            let td = id.trust_domain.as_ref().map(|td| format!("trust domain {td}"));
+            let facts: Vec<String> = td.into_iter().chain(from).collect();
+            if !facts.is_empty() {
+                writeln!(w, "              {}", facts.join(", "))?;
             }
-            writeln!(w, "              {from}")?;
-            writeln!(w, "              {}", uses(id))?;
+            if id.basis != crate::model::IdentityBasis::Unreferenced {
+                writeln!(w, "              {}", uses(id))?;
+            }
             if let (Some(serial), Some(na)) = (&id.serial, &id.not_after) {
                 let state = if id.valid_now { "valid" } else { "NOT VALID" };
                 writeln!(
@@ -76,17 +79,27 @@ fn report(r: &Report, w: &mut dyn Write) -> io::Result<()> {
             }
             let others: Vec<_> = r.identities.iter().filter(|o| *o != id).collect();
             if !others.is_empty() {
-                writeln!(w, "Also holds:")?;
+                writeln!(w, "Other identities:")?;
                 for o in others {
                     let problem = o.problem.as_deref().map(|p| format!("; {p}")).unwrap_or_default();
-                    writeln!(w, "  - {} in {}: {}{problem}", who(o), o.secret, uses(o))?;
+                    let held = if o.secret.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" in {}", o.secret)
+                    };
+                    writeln!(w, "  - {}{held}: {}{problem}", who(o), uses(o))?;
                 }
             }
         }
-        None => writeln!(
-            w,
-            "Identity:     none (no workload certificate in this document)"
-        )?,
+        None => {
+            writeln!(
+                w,
+                "Identity:     none (no workload certificate in this document)"
+            )?;
+            for o in &r.identities {
+                writeln!(w, "              {} ({}): {}", who(o), o.basis, uses(o))?;
+            }
+        }
     }
     writeln!(w, "Outbound:     {}", r.outbound.mode)?;
     for e in &r.outbound.evidence {
