@@ -208,10 +208,20 @@ fn every_rule_fires_on_its_fixture_and_not_on_a_clean_one() {
         Input::Fixture(ENVOY140),
         at140.clone(),
     ));
+    // A forged link: the leaf is followed by a CA of the same name that did not sign it. (An
+    // expired leaf is cert-expired only: the chain adds nothing to that.)
+    let mut forged = load(ENVOY140);
+    let (signer, impostor) = (
+        pki::ca((2026, 1, 1), (2036, 1, 1)),
+        pki::ca((2026, 1, 1), (2036, 1, 1)),
+    );
+    let leaf = signer.leaf("spiffe://cluster.local/ns/default/sa/foo", &[], 7, (2026, 6, 1), (2027, 6, 1));
+    active_secret(&mut forged, "default")["secret"]["tls_certificate"]["certificate_chain"] =
+        json!({"inline_bytes": b64(&format!("{}{}", leaf.pem, impostor.pem))});
     cases.push((
         "chain-broken",
-        Input::Fixture("envoyproxy-gateway/internal/cmd/egctl/testdata/config/in/in.all.json"),
-        at.clone(),
+        Input::Edited("forged", forged),
+        at140.clone(),
         Input::Fixture(ENVOY140),
         at140.clone(),
     ));
