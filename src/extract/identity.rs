@@ -6,7 +6,7 @@ use envoy_types::pb::envoy::config::bootstrap::v3::Bootstrap;
 use envoy_types::pb::envoy::config::core::v3::Node as PbNode;
 
 use super::resources;
-use crate::model::cert::{CertInfo, MissingSecret};
+use crate::model::cert::{CertInfo, MissingSecret, TrustRole};
 use crate::model::tls::{CertSource, ValidationSource};
 use crate::model::{
     IdentityBasis, Node, Report, Secret, SecretKind, SecretState, Socket, TlsContext,
@@ -326,5 +326,82 @@ pub(crate) fn node(n: PbNode) -> Node {
         workload,
         envoy_version,
         control_plane_clusters: Vec::new(),
+    }
+}
+
+/// Marks each CA secret a TLS context uses as mesh or external trust (see [`TrustRole`]).
+pub(crate) fn trust_roles(r: &mut Report) {
+    let primary = r.identity.as_ref().map(|i| i.secret.clone());
+    let workload: BTreeSet<&str> = r
+        .secrets
+        .iter()
+        .filter(|s| s.kind == SecretKind::CertChain)
+        .filter(|s| {
+            Some(&s.name) == primary.as_ref()
+                || s.certificates
+                    .first()
+                    .is_some_and(|c| !c.spiffe_ids.is_empty())
+        })
+        .map(|s| s.name.as_str())
+        .collect();
+    let mut roles: BTreeMap<String, TrustRole> = BTreeMap::new();
+    let control_plane = r
+        .node
+        .as_ref()
+        .map(|n| n.control_plane_clusters.clone())
+        .unwrap_or_default();
+    let mut note = |ctx: &TlsContext, owner: &str, xds: bool| {
+        let presents_workload = ctx.certificates.iter().any(|c| match c {
+            CertSource::Sds { name } => workload.contains(name.as_str()),
+            CertSource::Inline { .. } => workload.contains(format!("{owner} (inline cert)").as_str()),
+            _ => false,
+        });
+        let mesh = presents_workload
+            || ctx
+                .san_matchers
+                .iter()
+                .any(|m| m.matcher.value.starts_with("spiffe://"))
+            || ctx
+                .validation
+                .iter()
+                .any(|v| matches!(v, ValidationSource::SpiffeBundles { .. }));
+        let role = if xds {
+            TrustRole::ControlPlane
+        } else if mesh {
+            TrustRole::Mesh
+        } else {
+            TrustRole::External
+        };
+        for v in &ctx.validation {
+            let name = match v {
+                ValidationSource::Sds { name } => name.clone(),
+                ValidationSource::InlineCa { .. } => format!("{owner} (inline CA)"),
+                _ => continue,
+            };
+            let e = roles.entry(name).or_insert(role);
+            *e = (*e).min(role);
+        }
+    };
+    for c in &r.clusters {
+        let xds = control_plane.contains(&c.name);
+        if let Socket::Tls(ctx) = &c.tls.default {
+            note(ctx, &format!("cluster {}", c.name), xds);
+        }
+        for m in &c.tls.matches {
+            if let Socket::Tls(ctx) = &m.socket {
+                note(ctx, &format!("cluster {} match {}", c.name, m.name), xds);
+            }
+        }
+    }
+    for l in &r.listeners {
+        for (i, ch) in l.filter_chains.iter().enumerate() {
+            if let Socket::Tls(ctx) = &ch.tls {
+                let chain = ch.name.clone().unwrap_or_else(|| format!("#{i}"));
+                note(ctx, &format!("listener {} chain {chain}", l.name), false);
+            }
+        }
+    }
+    for s in &mut r.secrets {
+        s.trust_role = roles.get(&s.name).copied();
     }
 }

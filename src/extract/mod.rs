@@ -206,6 +206,7 @@ fn config_dump(
     identity::link_secrets(r, has(SectionType::Secrets));
     r.identities = identity::identities(r);
     r.identity = identity::primary(&r.identities);
+    identity::trust_roles(r);
     crate::cert::check::check(r);
     issues.append(&mut d.issues);
 }

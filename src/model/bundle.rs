@@ -32,8 +32,11 @@ pub struct ProxyRow {
     /// Of the workload certificate.
     pub cert_not_after: Option<String>,
     pub cert_seconds_left: Option<i64>,
-    /// SHA-256 fingerprints of the roots it trusts.
+    /// SHA-256 fingerprints of the roots it verifies mesh peers with.
     pub roots: Vec<String>,
+    /// SHA-256 fingerprints of CAs it trusts only for hosts outside the mesh.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub external_roots: Vec<String>,
     pub outbound: Option<OutboundMode>,
     /// Inbound mTLS mode per port (`null` port: every other port).
     pub inbound: Vec<(Option<u32>, MtlsMode)>,

@@ -127,6 +127,19 @@ pub enum ChainVerdict {
     NotApplicable,
 }
 
+/// What a validation context's roots are trusted for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrustRole {
+    /// Verifying mesh peers: a context that checks SPIFFE IDs, holds SPIFFE bundles, or presents
+    /// the workload's own certificate alongside (mutual TLS inside the mesh).
+    Mesh,
+    /// Verifying the control plane the proxy fetches its configuration from (xDS clusters).
+    ControlPlane,
+    /// Only for TLS to hosts outside the mesh (SIMPLE TLS, or MUTUAL with other certificates).
+    External,
+}
+
 /// What broke a chain: a signature (names or keys do not link), a certificate of the chain not
 /// valid at `now` (also reported per certificate), or the root that issued it not valid at `now`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -174,6 +187,10 @@ pub struct Secret {
     /// context's inline CA, `--roots`); otherwise the validation contexts paired with it.
     pub trust: Vec<String>,
     pub chain: ChainVerdict,
+    /// For CA secrets: whether TLS contexts use them to verify mesh peers or external hosts;
+    /// absent when no context in the dump uses them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_role: Option<TrustRole>,
     pub pointer: String,
 }
 
@@ -222,6 +239,7 @@ impl Secret {
             lint: Vec::new(),
             trust: Vec::new(),
             chain: ChainVerdict::NotApplicable,
+            trust_role: None,
             pointer: pointer.to_string(),
         }
     }

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::cert::{MissingSecret, Secret};
+use super::cert::{MissingSecret, Secret, TrustRole};
 use super::ids::{SpiffeId, TrustDomain};
 use super::policy::{InboundPort, OutboundPolicy};
 use super::{Cluster, Endpoint, Listener, RouteConfig};
@@ -49,9 +49,42 @@ impl Report {
     /// Every root CA the proxy trusts (CA certificates of its validation secrets, inline CAs,
     /// SPIFFE bundles), by SHA-256, with the secret and subject it comes from.
     pub fn trusted_roots(&self) -> std::collections::BTreeMap<String, (String, String)> {
+        self.roots_where(|_| true)
+    }
+
+    /// The roots used to verify mesh peers (see [`TrustRole`]); every root when no context in
+    /// the dump says what its roots are for (a secrets-only dump).
+    pub fn mesh_roots(&self) -> std::collections::BTreeMap<String, (String, String)> {
+        if self.secrets.iter().all(|s| s.trust_role.is_none()) {
+            return self.trusted_roots();
+        }
+        self.roots_where(|s| s.trust_role == Some(TrustRole::Mesh))
+    }
+
+    /// The roots used only for TLS to hosts outside the mesh.
+    pub fn external_roots(&self) -> std::collections::BTreeMap<String, (String, String)> {
+        self.other_roots(TrustRole::External)
+    }
+
+    /// The roots used only to verify the control plane.
+    pub fn control_plane_roots(&self) -> std::collections::BTreeMap<String, (String, String)> {
+        self.other_roots(TrustRole::ControlPlane)
+    }
+
+    fn other_roots(&self, role: TrustRole) -> std::collections::BTreeMap<String, (String, String)> {
+        let mesh = self.mesh_roots();
+        let mut other = self.roots_where(|s| s.trust_role == Some(role));
+        other.retain(|k, _| !mesh.contains_key(k));
+        other
+    }
+
+    fn roots_where(
+        &self,
+        keep: impl Fn(&super::cert::Secret) -> bool,
+    ) -> std::collections::BTreeMap<String, (String, String)> {
         use super::cert::SecretKind;
         let mut roots = std::collections::BTreeMap::new();
-        for s in self.secrets.iter().filter(|s| s.state.in_force()) {
+        for s in self.secrets.iter().filter(|s| s.state.in_force() && keep(s)) {
             let certs = s.certificates.iter().filter(|_| s.kind == SecretKind::Ca);
             let bundles = s.trust_bundles.iter().flat_map(|b| &b.certificates);
             for c in certs

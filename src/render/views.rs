@@ -101,6 +101,26 @@ fn report(r: &Report, w: &mut dyn Write) -> io::Result<()> {
             }
         }
     }
+    let (mesh, external) = (r.mesh_roots(), r.external_roots());
+    let list = |roots: &std::collections::BTreeMap<String, (String, String)>| {
+        let mut v: Vec<String> = roots
+            .values()
+            .map(|(from, subject)| format!("{subject} from {from}"))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    if !r.trusted_roots().is_empty() {
+        writeln!(w, "Trust:        mesh roots: {}", list(&mesh).join("; "))?;
+        if !external.is_empty() {
+            writeln!(w, "              external CAs (TLS to hosts outside the mesh): {}", list(&external).join("; "))?;
+        }
+        let cp = r.control_plane_roots();
+        if !cp.is_empty() {
+            writeln!(w, "              control-plane CAs: {}", list(&cp).join("; "))?;
+        }
+    }
     writeln!(w, "Outbound:     {}", r.outbound.mode)?;
     for e in &r.outbound.evidence {
         writeln!(w, "              - {e}")?;
@@ -603,7 +623,12 @@ fn uses(id: &crate::model::WorkloadIdentity) -> String {
         many => Some(format!("{} {what}s ({}, …)", many.len(), many[0])),
     };
     let server = list(&id.server, "listener chain").map(|s| format!("as server on {s}"));
-    let client = list(&id.client, "cluster").map(|s| format!("as client on {s}"));
+    let to = if id.basis == crate::model::IdentityBasis::ControlPlane {
+        "to the control plane"
+    } else {
+        "as client"
+    };
+    let client = list(&id.client, "cluster").map(|s| format!("{to} on {s}"));
     match (server, client) {
         (Some(s), Some(c)) => format!("presented {s} and {c}"),
         (Some(x), None) | (None, Some(x)) => format!("presented {x}"),

@@ -96,10 +96,22 @@ pub fn classify(path: &str) -> Option<(String, EntryKind)> {
         }
         return None;
     }
-    // Any other tree of dumps: each JSON file is a proxy, named by its path.
+    // A plain tree laid out as a bug-report without `proxies/`: NS/POD/<config dump file>.
+    let stem = file.trim_end_matches(".gz").trim_end_matches(".json");
+    let dump_name = stem.starts_with("config_dump") || stem.ends_with("config_dump");
     let known_layout = ["proxies", "config-dumps", "namespaces"]
         .iter()
         .any(|l| parts.contains(l));
+    if dump_name && !known_layout && parts.len() >= 3 {
+        let n = parts.len();
+        return Some((
+            format!("{}/{}", parts[n - 3], parts[n - 2]),
+            EntryKind::ConfigDump {
+                with_eds: stem.contains("include_eds"),
+            },
+        ));
+    }
+    // Any other tree of dumps: each JSON file is a proxy, named by its path.
     if !known_layout && (file.ends_with(".json") || file.ends_with(".json.gz")) {
         return Some((parts.join("/"), EntryKind::AnyJson));
     }
@@ -420,6 +432,25 @@ mod tests {
         assert_eq!(
             c("dumps/a/b.json"),
             Some(("dumps/a/b.json".into(), EntryKind::AnyJson))
+        );
+        // A plain NS/POD tree names the proxy as a bug-report does.
+        assert_eq!(
+            c("out/shop/cart-1/config_dump.json"),
+            Some((
+                "shop/cart-1".into(),
+                EntryKind::ConfigDump { with_eds: false }
+            ))
+        );
+        assert_eq!(
+            c("shop/cart-1/config_dump_include_eds.json.gz"),
+            Some((
+                "shop/cart-1".into(),
+                EntryKind::ConfigDump { with_eds: true }
+            ))
+        );
+        assert_eq!(
+            c("cart-1/config_dump.json"),
+            Some(("cart-1/config_dump.json".into(), EntryKind::AnyJson))
         );
         assert!(
             unsafe_path(Path::new("../etc/passwd")).is_some()

@@ -627,3 +627,62 @@ fn who_can_call_whom_and_unknown_principals() {
         "{row}"
     );
 }
+
+/// Two sidecars whose mesh roots differ, each also trusting the same partner CA for a
+/// SIMPLE-TLS cluster: the shared external CA does not make their mesh roots agree.
+#[test]
+fn a_shared_external_ca_is_not_a_shared_mesh_root() {
+    let (mesh, other, partner) = (
+        pki::ca((2026, 1, 1), (2036, 1, 1)),
+        pki::ca((2026, 1, 1), (2036, 1, 1)),
+        pki::ca((2026, 1, 1), (2036, 1, 1)),
+    );
+    let with_partner = |mut d: Value| {
+        let cluster = json!({"cluster": {
+            "@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster",
+            "name": "outbound|443||api.partner.example",
+            "type": "STRICT_DNS",
+            "connect_timeout": "1s",
+            "transport_socket": {"name": "envoy.transport_sockets.tls", "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+                "sni": "api.partner.example",
+                "common_tls_context": {"validation_context": {"trusted_ca": {"inline_bytes": b64(&partner.pem)}}}
+            }}
+        }});
+        section(&mut d, "ClustersConfigDump")["static_clusters"]
+            .as_array_mut()
+            .unwrap()
+            .push(cluster);
+        d.to_string().into_bytes()
+    };
+    let files = vec![
+        (
+            "c/default/client-1/config_dump.json".to_string(),
+            with_partner(proxy("client", "client", &mesh, 1)),
+        ),
+        (
+            "c/default/foo-1/config_dump.json".to_string(),
+            with_partner(proxy("foo", "foo", &other, 2)),
+        ),
+    ];
+    let d = dir("external-ca");
+    write_tree(&d, &files);
+    let run = envinspect(&["bundle", &d.display().to_string(), "--now", NOW_140, "-o", "json"]);
+    let (doc, found) = fleet(&run);
+    assert!(
+        found.contains(&("root-mismatch".into(), "default/client-1 → default/foo-1".into())),
+        "{found:?}"
+    );
+    let fp = |ca: &Ca| {
+        let (_, pem) = x509_parser::pem::parse_x509_pem(ca.pem.as_bytes()).unwrap();
+        let digest = ring::digest::digest(&ring::digest::SHA256, &pem.contents);
+        digest.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    for p in doc["proxies"].as_array().unwrap() {
+        let roots: Vec<&str> = p["roots"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        let external: Vec<&str> = p["external_roots"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        assert_eq!(external, [fp(&partner).as_str()], "{p}");
+        assert_eq!(roots.len(), 1, "{p}");
+        assert!(!roots.contains(&fp(&partner).as_str()), "{p}");
+    }
+}
