@@ -153,6 +153,7 @@ pub fn decode_with(pool: &Pool, doc: Document, threads: usize) -> Result<Decoded
         failed: None,
         threads: threads.clamp(1, crate::par::MAX_THREADS),
         buf: Vec::new(),
+        prefix: doc.pointer_prefix,
     };
     let mut json = doc.json;
     let decoded = match doc.kind {
@@ -194,6 +195,8 @@ struct Cx<'p, 't> {
     threads: usize,
     /// The wire bytes of the resource being decoded, reused from one to the next.
     buf: Vec<u8>,
+    /// Where the dump sits in its file (a tool's wrapper), for JSON Pointers.
+    prefix: String,
 }
 
 type Members<'t> = std::collections::BTreeMap<String, Member<'t>>;
@@ -207,7 +210,7 @@ impl<'t> Cx<'_, 't> {
     fn config_dump(&mut self, configs: Vec<Config<'t>>) -> DecodedDump {
         let mut out = DecodedDump::default();
         for (i, section) in configs.into_iter().enumerate() {
-            let ptr = format!("/configs/{i}");
+            let ptr = format!("{}/configs/{i}", self.prefix);
             let mut obj = match section {
                 Config::Section(members) => members,
                 Config::Other(v) => {
@@ -443,6 +446,7 @@ impl<'t> Cx<'_, 't> {
                 failed: None,
                 threads: 1,
                 buf: Vec::new(),
+                prefix: String::new(),
             };
             let mut out = Vec::new();
             cx.items(chunk.into_iter(), list_ptr, &mut out);

@@ -129,8 +129,7 @@ pub(crate) fn identities(r: &Report) -> Vec<WorkloadIdentity> {
         }
     }
     // Group the secrets holding one leaf; an SDS secret not in the dump is its own group.
-    let mut groups: BTreeMap<String, (Vec<(&Secret, IdentityBasis)>, Vec<&Use>)> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<String, (Vec<(&Secret, IdentityBasis)>, Vec<&Use>)> = BTreeMap::new();
     for s in r.secrets.iter().filter(|s| s.kind == SecretKind::CertChain) {
         let key = match s.certificates.first() {
             Some(leaf) if !leaf.sha256.is_empty() => leaf.sha256.clone(),
@@ -353,7 +352,9 @@ pub(crate) fn trust_roles(r: &mut Report) {
     let mut note = |ctx: &TlsContext, owner: &str, xds: bool| {
         let presents_workload = ctx.certificates.iter().any(|c| match c {
             CertSource::Sds { name } => workload.contains(name.as_str()),
-            CertSource::Inline { .. } => workload.contains(format!("{owner} (inline cert)").as_str()),
+            CertSource::Inline { .. } => {
+                workload.contains(format!("{owner} (inline cert)").as_str())
+            }
             _ => false,
         });
         let mesh = presents_workload

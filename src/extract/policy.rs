@@ -41,7 +41,11 @@ pub(crate) fn inbound_listener(l: &Listener) -> Option<&'static str> {
     }
     match l.direction {
         Some(TrafficDirection::Inbound) => Some("traffic_direction INBOUND"),
-        _ if l.filter_chains.iter().any(|c| matches!(c.tls, Socket::Tls(_))) => {
+        _ if l
+            .filter_chains
+            .iter()
+            .any(|c| matches!(c.tls, Socket::Tls(_))) =>
+        {
             Some("terminates TLS")
         }
         _ => None,
@@ -94,8 +98,7 @@ fn loop_guard(l: &Listener, chain: &FilterChain, own_ip: Option<&str>) -> Option
         return None;
     }
     let m = &chain.matcher;
-    if m.destination_port.is_some() && m.destination_port == l.port && m.prefix_ranges.is_empty()
-    {
+    if m.destination_port.is_some() && m.destination_port == l.port && m.prefix_ranges.is_empty() {
         return Some(format!(
             "destination port {} (the listener's own)",
             m.destination_port.unwrap_or_default()
@@ -221,7 +224,11 @@ pub(crate) fn outbound(
 fn catch_all_targets<'a>(chain: &'a FilterChain, routes: &'a [RouteConfig]) -> Vec<&'a str> {
     let mut out = Vec::new();
     let star = |rc: &'a RouteConfig, out: &mut Vec<&'a str>| {
-        for vh in rc.virtual_hosts.iter().filter(|v| v.domains.iter().any(|d| d == "*")) {
+        for vh in rc
+            .virtual_hosts
+            .iter()
+            .filter(|v| v.domains.iter().any(|d| d == "*"))
+        {
             out.extend(vh.routes.iter().filter_map(|r| match &r.action {
                 RouteAction::Cluster { name } => Some(name.as_str()),
                 _ => None,

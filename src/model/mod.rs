@@ -23,9 +23,7 @@ pub use cert::{CertDer, CertInfo, ChainVerdict, Secret, SecretKind, SecretState}
 pub use finding::{Finding, Level};
 pub use ids::{Fingerprint, IdError, IstioClusterName, ServerName, SpiffeId, TrustDomain};
 pub use policy::{InboundPort, MtlsMode, OutboundMode, OutboundPolicy};
-pub use report::{
-    Counts, IdentityBasis, Node, Report, SectionCounts, Warning, WorkloadIdentity,
-};
+pub use report::{Counts, IdentityBasis, Node, Report, SectionCounts, Warning, WorkloadIdentity};
 pub use tls::{Socket, TlsContext, UpstreamTls};
 
 /// Configuration of a type we do not model (or do not know): its type and JSON, as it was.

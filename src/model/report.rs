@@ -84,7 +84,11 @@ impl Report {
     ) -> std::collections::BTreeMap<String, (String, String)> {
         use super::cert::SecretKind;
         let mut roots = std::collections::BTreeMap::new();
-        for s in self.secrets.iter().filter(|s| s.state.in_force() && keep(s)) {
+        for s in self
+            .secrets
+            .iter()
+            .filter(|s| s.state.in_force() && keep(s))
+        {
             let certs = s.certificates.iter().filter(|_| s.kind == SecretKind::Ca);
             let bundles = s.trust_bundles.iter().flat_map(|b| &b.certificates);
             for c in certs

@@ -58,7 +58,10 @@ fn report(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         Some(id) => {
             writeln!(w, "Identity:     {}", who(id))?;
             let from = (!id.secret.is_empty()).then(|| format!("from secret {}", id.secret));
-            let td = id.trust_domain.as_ref().map(|td| format!("trust domain {td}"));
+            let td = id
+                .trust_domain
+                .as_ref()
+                .map(|td| format!("trust domain {td}"));
             let facts: Vec<String> = td.into_iter().chain(from).collect();
             if !facts.is_empty() {
                 writeln!(w, "              {}", facts.join(", "))?;
@@ -81,7 +84,11 @@ fn report(r: &Report, w: &mut dyn Write) -> io::Result<()> {
             if !others.is_empty() {
                 writeln!(w, "Other identities:")?;
                 for o in others {
-                    let problem = o.problem.as_deref().map(|p| format!("; {p}")).unwrap_or_default();
+                    let problem = o
+                        .problem
+                        .as_deref()
+                        .map(|p| format!("; {p}"))
+                        .unwrap_or_default();
                     let held = if o.secret.is_empty() {
                         String::new()
                     } else {
@@ -114,11 +121,19 @@ fn report(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     if !r.trusted_roots().is_empty() {
         writeln!(w, "Trust:        mesh roots: {}", list(&mesh).join("; "))?;
         if !external.is_empty() {
-            writeln!(w, "              external CAs (TLS to hosts outside the mesh): {}", list(&external).join("; "))?;
+            writeln!(
+                w,
+                "              external CAs (TLS to hosts outside the mesh): {}",
+                list(&external).join("; ")
+            )?;
         }
         let cp = r.control_plane_roots();
         if !cp.is_empty() {
-            writeln!(w, "              control-plane CAs: {}", list(&cp).join("; "))?;
+            writeln!(
+                w,
+                "              control-plane CAs: {}",
+                list(&cp).join("; ")
+            )?;
         }
     }
     writeln!(w, "Outbound:     {}", r.outbound.mode)?;

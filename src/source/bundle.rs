@@ -170,8 +170,54 @@ pub fn read(
         refused.sort();
         return Ok(refused);
     }
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    // A JSON file is a tool's wrapper around several dumps (egctl), not an archive.
+    let mut head = [0u8; 64];
+    let n = file.read(&mut head).map_err(io)?;
+    if head[..n].trim_ascii_start().first() == Some(&b'{') {
+        return read_wrapped(path, limits, sink);
+    }
     let file = std::fs::File::open(path).map_err(io)?;
     read_archive(&name, file, limits, sink)
+}
+
+/// The dumps of a file that wraps several (egctl `x translate`, `config envoy-proxy all`), one
+/// entry each, named by the wrapper's keys.
+fn read_wrapped(
+    path: &Path,
+    limits: &Limits,
+    sink: &mut dyn FnMut(Entry),
+) -> Result<Vec<Refused>, SourceError> {
+    let input = super::read_path(path)?;
+    let name = input.name.clone();
+    if input.bytes.len() as u64 > limits.total_bytes {
+        return Err(SourceError::Shape {
+            name,
+            what: format!("larger than --max-total-bytes ({})", limits.total_bytes),
+        });
+    }
+    let json = super::json::parse(&input.bytes).map_err(|e| SourceError::Json {
+        name: name.clone(),
+        line: e.line(),
+        column: e.column(),
+        what: super::json_error_text(&e),
+    })?;
+    let Some(proxies) = super::wrapped(&json) else {
+        return Err(SourceError::Shape {
+            name,
+            what: "a JSON file that wraps no config dumps: a bundle is a directory, a .tar.gz, or a file of dumps keyed by proxy (egctl)".into(),
+        });
+    };
+    for w in proxies {
+        let bytes = serde_json::to_vec(&w.dump).unwrap_or_default();
+        sink(Entry {
+            proxy: w.proxy,
+            kind: EntryKind::ConfigDump { with_eds: false },
+            path: format!("{name}#{}", w.pointer),
+            bytes,
+        });
+    }
+    Ok(Vec::new())
 }
 
 /// Reads a `.tar` or `.tar.gz` stream (gzip recognised by its magic bytes), as [`read`] does a

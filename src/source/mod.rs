@@ -69,6 +69,9 @@ pub struct Document<'a> {
     pub text: dump::Text<'a>,
     /// The bytes of a `Certificates` document (empty for JSON documents).
     pub raw: Vec<u8>,
+    /// Where the dump sits in the file when a tool wrapped it (egctl: `/xds/ns~1name`); JSON
+    /// Pointers into the dump start with it.
+    pub pointer_prefix: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -202,6 +205,7 @@ pub fn parse(input: &Input) -> Result<Document<'_>, SourceError> {
             configs: Vec::new(),
             text,
             raw: body.to_vec(),
+            pointer_prefix: String::new(),
         });
     }
     let top = dump::parse(body).map_err(|source| SourceError::Json {
@@ -217,6 +221,30 @@ pub fn parse(input: &Input) -> Result<Document<'_>, SourceError> {
         } => (DocumentKind::ConfigDump, Value::Object(members), configs),
         dump::Top::Object { members, .. } => {
             let json = Value::Object(members);
+            if let Some(mut proxies) = wrapped(&json) {
+                if proxies.len() != 1 {
+                    let names: Vec<&str> = proxies.iter().map(|w| w.proxy.as_str()).collect();
+                    return Err(SourceError::Shape {
+                        name,
+                        what: format!(
+                            "holds the dumps of {} proxies ({}): run `envinspect bundle` on it",
+                            names.len(),
+                            names.join(", ")
+                        ),
+                    });
+                }
+                let one = proxies.remove(0);
+                let (json, configs) = sections(one.dump);
+                return Ok(Document {
+                    name,
+                    kind: DocumentKind::ConfigDump,
+                    json,
+                    configs,
+                    text,
+                    raw: Vec::new(),
+                    pointer_prefix: one.pointer,
+                });
+            }
             match detect(&json) {
                 Ok(Detected::Kind(kind)) => (kind, json, Vec::new()),
                 Ok(Detected::LoneSection) => {
@@ -251,7 +279,82 @@ pub fn parse(input: &Input) -> Result<Document<'_>, SourceError> {
         configs,
         text,
         raw: Vec::new(),
+        pointer_prefix: String::new(),
     })
+}
+
+/// One proxy's dump inside a file a tool wrote around several.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Wrapped {
+    /// `namespace/name` as the tool keyed it.
+    pub proxy: String,
+    /// JSON Pointer of the dump in the file.
+    pub pointer: String,
+    pub dump: Value,
+}
+
+/// Dumps wrapped by Envoy Gateway's tools, if `json` is such a file: `egctl x translate`
+/// (`{"xds": {"ns/name": dump}}`) and `egctl config envoy-proxy` (`{ns: {pod: dump}}`, where a
+/// dump may be one section). `None` for anything else, so its own error stands.
+pub fn wrapped(json: &Value) -> Option<Vec<Wrapped>> {
+    let is_dump = |v: &Value| {
+        v.get("configs").is_some_and(Value::is_array)
+            || v.get("@type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.ends_with("ConfigDump"))
+    };
+    let obj = json.as_object()?;
+    let esc = |k: &str| k.replace('~', "~0").replace('/', "~1");
+    let mut out = Vec::new();
+    if let (1, Some(Value::Object(xds))) = (obj.len(), obj.get("xds")) {
+        for (k, v) in xds {
+            if !is_dump(v) {
+                return None;
+            }
+            out.push(Wrapped {
+                proxy: k.clone(),
+                pointer: format!("/xds/{}", esc(k)),
+                dump: v.clone(),
+            });
+        }
+    } else {
+        for (ns, pods) in obj {
+            for (pod, v) in pods.as_object()? {
+                if !is_dump(v) {
+                    return None;
+                }
+                out.push(Wrapped {
+                    proxy: format!("{ns}/{pod}"),
+                    pointer: format!("/{}/{}", esc(ns), esc(pod)),
+                    dump: v.clone(),
+                });
+            }
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// A dump's top-level members but `configs`, and its sections (a lone section is one).
+fn sections(dump: Value) -> (Value, Vec<dump::Config<'static>>) {
+    let Value::Object(mut members) = dump else {
+        return (Value::Null, Vec::new());
+    };
+    let section = |v: Value| match v {
+        Value::Object(m) => {
+            dump::Config::Section(m.into_iter().map(|(k, v)| (k, v.into())).collect())
+        }
+        other => dump::Config::Other(other),
+    };
+    match members.remove("configs") {
+        Some(Value::Array(list)) => (
+            Value::Object(members),
+            list.into_iter().map(section).collect(),
+        ),
+        _ => (
+            Value::Object(serde_json::Map::new()),
+            vec![section(Value::Object(members))],
+        ),
+    }
 }
 
 /// serde_json appends " at line L column C" to its messages; the position is printed by us.

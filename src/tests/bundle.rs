@@ -667,20 +667,44 @@ fn a_shared_external_ca_is_not_a_shared_mesh_root() {
     ];
     let d = dir("external-ca");
     write_tree(&d, &files);
-    let run = envinspect(&["bundle", &d.display().to_string(), "--now", NOW_140, "-o", "json"]);
+    let run = envinspect(&[
+        "bundle",
+        &d.display().to_string(),
+        "--now",
+        NOW_140,
+        "-o",
+        "json",
+    ]);
     let (doc, found) = fleet(&run);
     assert!(
-        found.contains(&("root-mismatch".into(), "default/client-1 → default/foo-1".into())),
+        found.contains(&(
+            "root-mismatch".into(),
+            "default/client-1 → default/foo-1".into()
+        )),
         "{found:?}"
     );
     let fp = |ca: &Ca| {
         let (_, pem) = x509_parser::pem::parse_x509_pem(ca.pem.as_bytes()).unwrap();
         let digest = ring::digest::digest(&ring::digest::SHA256, &pem.contents);
-        digest.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>()
+        digest
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     };
     for p in doc["proxies"].as_array().unwrap() {
-        let roots: Vec<&str> = p["roots"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-        let external: Vec<&str> = p["external_roots"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        let roots: Vec<&str> = p["roots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let external: Vec<&str> = p["external_roots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
         assert_eq!(external, [fp(&partner).as_str()], "{p}");
         assert_eq!(roots.len(), 1, "{p}");
         assert!(!roots.contains(&fp(&partner).as_str()), "{p}");

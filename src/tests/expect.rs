@@ -23,7 +23,7 @@ fn now_for(path: &str) -> &'static str {
 }
 
 /// A scratch file under Cargo's target/tmp, unique to the test.
-fn scratch(name: &str, content: &[u8]) -> String {
+pub(super) fn scratch(name: &str, content: &[u8]) -> String {
     let dir =
         PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("expect-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -269,7 +269,11 @@ fn chain_and_secret_findings_in_a_mesh_dump() {
         "{f:?}"
     );
     // The secret's chain verdict still names the link and why.
-    let default = expired.secrets.iter().find(|s| s.name == "default").unwrap();
+    let default = expired
+        .secrets
+        .iter()
+        .find(|s| s.name == "default")
+        .unwrap();
     assert!(
         default
             .chain

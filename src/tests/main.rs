@@ -13,6 +13,7 @@ mod expect;
 mod goldens;
 mod library;
 mod live;
+mod meshes;
 mod pki;
 mod rules;
 mod snapshots;

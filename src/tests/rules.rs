@@ -215,7 +215,13 @@ fn every_rule_fires_on_its_fixture_and_not_on_a_clean_one() {
         pki::ca((2026, 1, 1), (2036, 1, 1)),
         pki::ca((2026, 1, 1), (2036, 1, 1)),
     );
-    let leaf = signer.leaf("spiffe://cluster.local/ns/default/sa/foo", &[], 7, (2026, 6, 1), (2027, 6, 1));
+    let leaf = signer.leaf(
+        "spiffe://cluster.local/ns/default/sa/foo",
+        &[],
+        7,
+        (2026, 6, 1),
+        (2027, 6, 1),
+    );
     active_secret(&mut forged, "default")["secret"]["tls_certificate"]["certificate_chain"] =
         json!({"inline_bytes": b64(&format!("{}{}", leaf.pem, impostor.pem))});
     cases.push((
