@@ -14,6 +14,7 @@ mod goldens;
 mod library;
 mod live;
 mod meshes;
+mod meshes_live;
 mod pki;
 mod rules;
 mod snapshots;

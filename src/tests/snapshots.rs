@@ -12,6 +12,8 @@ pub const DUMPS: &[(&str, &str)] = &[
     ("envoy140_server_info", "envoy-1.40/server_info.json"),
     ("envoy140_unknown_types", "envoy-1.40/synthetic/istio_unknown_types.json"),
     ("envoy140_authz", "envoy-1.40-authz/config_dump.json"),
+    ("envoy140_consul_shaped", "envoy-1.40-meshes/consul-shaped.json"),
+    ("envoy140_kuma_shaped", "envoy-1.40-meshes/kuma-shaped.json"),
     ("eg_edge_proxy", "envoyproxy-gateway/internal/cmd/egctl/testdata/config/in/in.all.json"),
     ("eg_config_wrapped", "envoyproxy-gateway/internal/cmd/egctl/testdata/config/out/out.all.json"),
     ("eg_translate_wrapped", "envoyproxy-gateway/internal/cmd/egctl/testdata/translate/out/jwt-single-route-single-match-to-xds.all.json"),
