@@ -6,7 +6,9 @@
 
 use std::net::IpAddr;
 
+use crate::model::authz::{InputMatch, MatchInput, Predicate};
 use crate::model::ids::Cidr;
+use crate::model::matcher::{ChainAction, ChainMatcher, TreeMap};
 use crate::model::{FilterChain, Listener};
 
 /// What the connection offers.
@@ -37,6 +39,9 @@ pub enum Pick {
 }
 
 pub fn pick(l: &Listener, c: &Connection) -> Pick {
+    if let Some(m) = &l.filter_chain_matcher {
+        return by_matcher(l, m, c);
+    }
     let cands: Vec<usize> = (0..l.filter_chains.len())
         .filter(|i| !l.filter_chains[*i].is_default)
         .collect();
@@ -271,4 +276,199 @@ fn alpn(ch: &FilterChain, c: &Connection) -> Fit {
         Some(i) => Fit::Specific(u32::MAX - i as u32),
         None => Fit::No,
     }
+}
+
+/// `filter_chain_matcher`: the matcher names the chain; no action means the default chain
+/// (`FilterChainManagerImpl::findFilterChainUsingMatcher`).
+fn by_matcher(l: &Listener, m: &ChainMatcher, c: &Connection) -> Pick {
+    let mut why = Vec::new();
+    match run(m, c, &mut why) {
+        Err(u) => Pick::Unknown(u),
+        Ok(Some(name)) => match l
+            .filter_chains
+            .iter()
+            .position(|ch| ch.name.as_deref() == Some(name.as_str()))
+        {
+            Some(i) => {
+                why.push(format!("filter_chain_matcher names chain {name}"));
+                Pick::Chain(i, why)
+            }
+            None => Pick::Unknown(format!(
+                "filter_chain_matcher names chain {name}, which {} does not have",
+                l.name
+            )),
+        },
+        Ok(None) => match l.filter_chains.iter().position(|ch| ch.is_default) {
+            Some(d) => {
+                why.push("filter_chain_matcher gives no chain: the listener's default_filter_chain".into());
+                Pick::Chain(d, why)
+            }
+            None => Pick::None(format!(
+                "filter_chain_matcher of {} gives no chain for the connection ({}) and it has no default chain",
+                l.name,
+                why.join("; ")
+            )),
+        },
+    }
+}
+
+/// What a connection gives a matcher input; `Err` when the request does not say.
+fn input(i: &MatchInput, c: &Connection) -> Result<Option<String>, String> {
+    let unknown = |what: &str| {
+        Err(format!(
+            "the chain depends on the {what}, which was not given"
+        ))
+    };
+    Ok(match i {
+        MatchInput::DestinationPort => Some(c.port.to_string()),
+        MatchInput::DestinationIp => match c.destination_ip {
+            Some(ip) => Some(ip.to_string()),
+            None => return unknown("destination address (--destination-ip)"),
+        },
+        MatchInput::SourceIp | MatchInput::DirectSourceIp => match c.source_ip {
+            Some(ip) => Some(ip.to_string()),
+            None => return unknown("source address (--source-ip)"),
+        },
+        MatchInput::ServerName => match &c.sni {
+            Some(s) if s.is_empty() => None,
+            Some(s) => Some(s.clone()),
+            None => return unknown("server name (--sni)"),
+        },
+        MatchInput::TransportProtocol => Some(c.transport.clone()).filter(|t| !t.is_empty()),
+        // Envoy's ApplicationProtocolInput: each protocol in single quotes, joined by commas.
+        MatchInput::ApplicationProtocol => match &c.alpn {
+            Some(list) if list.is_empty() => None,
+            Some(list) => Some(
+                list.iter()
+                    .map(|p| format!("'{p}'"))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            None => return unknown("ALPN (--alpn)"),
+        },
+        other => {
+            return Err(format!(
+                "filter_chain_matcher reads {other}, which envinspect does not evaluate for chains"
+            ))
+        }
+    })
+}
+
+fn run(m: &ChainMatcher, c: &Connection, why: &mut Vec<String>) -> Result<Option<String>, String> {
+    let (hit, on_no_match) = match m {
+        ChainMatcher::Empty { on_no_match } => (None, on_no_match),
+        ChainMatcher::List {
+            matchers,
+            on_no_match,
+        } => {
+            let mut hit = None;
+            for (p, a) in matchers {
+                if holds(p, c)? {
+                    hit = Some(a);
+                    break;
+                }
+            }
+            (hit, on_no_match)
+        }
+        ChainMatcher::Tree {
+            input: i,
+            map,
+            on_no_match,
+        } => {
+            let value = input(i, c)?;
+            let hit = match (map, &value) {
+                (TreeMap::Unsupported(t), _) => {
+                    return Err(format!(
+                        "filter_chain_matcher uses {t}, which envinspect does not evaluate"
+                    ))
+                }
+                (_, None) => None,
+                (TreeMap::Exact(m), Some(v)) => m.get(v),
+                (TreeMap::Prefix(m), Some(v)) => m
+                    .iter()
+                    .filter(|(k, _)| v.starts_with(k.as_str()))
+                    .max_by_key(|(k, _)| k.len())
+                    .map(|(_, a)| a),
+                (TreeMap::Ip(ranges), Some(v)) => {
+                    let ip: IpAddr = v.parse().map_err(|_| format!("{v} is not an address"))?;
+                    ranges
+                        .iter()
+                        .filter_map(|(rs, a)| {
+                            let best = rs
+                                .iter()
+                                .filter(|r| r.contains(ip))
+                                .map(Cidr::prefix_len)
+                                .max()?;
+                            Some((best, a))
+                        })
+                        .max_by_key(|(len, _)| *len)
+                        .map(|(_, a)| a)
+                }
+            };
+            let shown = value.as_deref().unwrap_or("(none)");
+            if hit.is_some() {
+                why.push(format!("{i} {shown} matches"));
+            } else {
+                why.push(format!("{i} {shown} matches no entry"));
+            }
+            (hit, on_no_match)
+        }
+    };
+    if let Some(a) = hit {
+        // A nested matcher that gives nothing falls back to this matcher's on_no_match.
+        if let Some(name) = act(a, c, why)? {
+            return Ok(Some(name));
+        }
+    }
+    match on_no_match {
+        Some(a) => act(a, c, why),
+        None => Ok(None),
+    }
+}
+
+fn act(a: &ChainAction, c: &Connection, why: &mut Vec<String>) -> Result<Option<String>, String> {
+    match a {
+        ChainAction::Chain(name) => Ok(Some(name.clone())),
+        ChainAction::Matcher(m) => run(m, c, why),
+        ChainAction::Unsupported(what) => Err(format!(
+            "filter_chain_matcher gives {what}, which is not a chain name"
+        )),
+    }
+}
+
+fn holds(p: &Predicate, c: &Connection) -> Result<bool, String> {
+    Ok(match p {
+        Predicate::Single { input: i, matcher } => {
+            let v = input(i, c)?;
+            match (matcher, v) {
+                (_, None) => false,
+                (InputMatch::String(s), Some(v)) => s.matches(&v),
+                (InputMatch::Ip(ranges), Some(v)) => v
+                    .parse()
+                    .is_ok_and(|ip| ranges.iter().any(|r| r.contains(ip))),
+                (InputMatch::Unsupported(w), _) => {
+                    return Err(format!(
+                        "filter_chain_matcher uses {w}, which envinspect does not evaluate"
+                    ))
+                }
+            }
+        }
+        Predicate::And { predicates } => {
+            for p in predicates {
+                if !holds(p, c)? {
+                    return Ok(false);
+                }
+            }
+            true
+        }
+        Predicate::Or { predicates } => {
+            for p in predicates {
+                if holds(p, c)? {
+                    return Ok(true);
+                }
+            }
+            false
+        }
+        Predicate::Not { predicate } => !holds(predicate, c)?,
+    })
 }

@@ -187,12 +187,6 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
         "receives the connection",
         &l.pointer,
     );
-    if l.filter_chain_matcher {
-        return unknown(format!(
-            "{} selects chains with filter_chain_matcher, which envinspect does not evaluate",
-            l.name
-        ));
-    }
     let tls = !req.plaintext;
     let inspector = l
         .listener_filters

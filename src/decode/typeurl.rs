@@ -7,6 +7,9 @@ pub const UNKNOWN_PLACEHOLDER: &str = "envinspect.internal.Unknown";
 pub const TYPED_STRUCT_UDPA: &str = "udpa.type.v1.TypedStruct";
 pub const TYPED_STRUCT_XDS: &str = "xds.type.v3.TypedStruct";
 pub const STRUCT: &str = "google.protobuf.Struct";
+pub const STRING_VALUE: &str = "google.protobuf.StringValue";
+/// Not in the vendored descriptors: kept as raw JSON by the decoder, read by `extract/`.
+pub const XDS_IP_MATCHER: &str = "xds.type.matcher.v3.IPMatcher";
 
 pub const TLS_UPSTREAM: &str = "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
 pub const TLS_DOWNSTREAM: &str = "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";

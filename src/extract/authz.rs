@@ -469,7 +469,7 @@ fn on_match(o: xm::matcher::OnMatch) -> OnMatch {
     }
 }
 
-fn predicate(p: xm::matcher::matcher_list::Predicate) -> Predicate {
+pub(crate) fn predicate(p: xm::matcher::matcher_list::Predicate) -> Predicate {
     use xm::matcher::matcher_list::predicate::{single_predicate::Matcher as SM, MatchType};
     match p.match_type {
         Some(MatchType::SinglePredicate(sp)) => {
@@ -506,7 +506,7 @@ fn predicate(p: xm::matcher::matcher_list::Predicate) -> Predicate {
     }
 }
 
-fn match_input(e: &envoy_types::pb::xds::core::v3::TypedExtensionConfig) -> MatchInput {
+pub(crate) fn match_input(e: &envoy_types::pb::xds::core::v3::TypedExtensionConfig) -> MatchInput {
     if let Unpacked::Known(h) = unpack::<m::HttpRequestHeaderMatchInput>(e.typed_config.as_ref()) {
         return MatchInput::RequestHeader(h.header_name.to_ascii_lowercase());
     }

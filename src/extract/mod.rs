@@ -6,6 +6,7 @@ mod authz;
 mod identity;
 mod jwt;
 mod lists;
+mod matcher;
 mod policy;
 mod resources;
 mod secret;

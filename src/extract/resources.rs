@@ -97,7 +97,7 @@ pub(crate) fn listener(l: PbListener, state: ResourceState, pointer: &str) -> Li
             _ => None,
         },
         filter_chains: chains,
-        filter_chain_matcher: l.filter_chain_matcher.is_some(),
+        filter_chain_matcher: l.filter_chain_matcher.map(super::matcher::chain_matcher),
         use_original_dst: l.use_original_dst.is_some_and(|b| b.value),
         bind_to_port: l.bind_to_port.is_none_or(|b| b.value),
         internal: matches!(

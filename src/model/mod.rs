@@ -9,6 +9,7 @@ pub mod decision;
 pub mod finding;
 pub mod http;
 pub mod ids;
+pub mod matcher;
 pub mod policy;
 pub mod redact;
 pub mod report;
@@ -83,10 +84,10 @@ pub struct Listener {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub direction: Option<TrafficDirection>,
     pub filter_chains: Vec<FilterChain>,
-    /// The listener picks chains with `filter_chain_matcher` (the matcher API), which
-    /// envinspect does not evaluate: the chains' own `filter_chain_match` is not what decides.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub filter_chain_matcher: bool,
+    /// The listener picks chains by name with `filter_chain_matcher` (the matcher API): the
+    /// chains' own `filter_chain_match` is then not what decides.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter_chain_matcher: Option<matcher::ChainMatcher>,
     /// v2's `use_original_dst` (Istio before 1.6 set it on `virtual`): connections are handed to
     /// the listener of their original destination, when there is one.
     #[serde(skip)]

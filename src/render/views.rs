@@ -301,12 +301,24 @@ pub(crate) fn listeners(r: &Report) -> Table {
         "TLS",
     ]);
     for l in &r.listeners {
+        // Under filter_chain_matcher the matcher's paths to a chain are its match.
+        let paths = l.filter_chain_matcher.as_ref().map(|m| m.paths());
         for ch in &l.filter_chains {
+            let matched = match (&paths, &ch.name) {
+                (Some(p), Some(name)) => match p.get(name) {
+                    Some(ways) => format!("Matcher: {}", ways.join(" | ")),
+                    None if ch.is_default => "Matcher: no action (default chain)".into(),
+                    None => "Matcher: never selected".into(),
+                },
+                (Some(_), None) if ch.is_default => "Matcher: no action (default chain)".into(),
+                (Some(_), None) => "Matcher: never selected".into(),
+                (None, _) => chain_match(ch),
+            };
             t.row(vec![
                 l.name.clone(),
                 l.address.clone().unwrap_or_default(),
                 l.port.unwrap_or(0).to_string(),
-                chain_match(ch),
+                matched,
                 chain_destination(l, ch),
                 l.state.to_string(),
                 chain_tls(ch),

@@ -29,12 +29,17 @@ fn free_port() -> u16 {
 
 /// The workload behind the sidecar: says `hello` to every connection.
 fn app() -> u16 {
+    app_saying("hello\n")
+}
+
+/// A workload that says `words` to every connection.
+fn app_saying(words: &'static str) -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for s in l.incoming().flatten() {
             let mut s = s;
-            let _ = s.write_all(b"hello\n");
+            let _ = s.write_all(words.as_bytes());
         }
     });
     port
@@ -328,4 +333,150 @@ fn other_meshes_shapes_read_back_from_a_real_envoy() {
             );
         }
     }
+}
+
+fn chain_action(name: &str) -> Value {
+    json!({ "action": { "name": name, "typed_config": {
+        "@type": "type.googleapis.com/google.protobuf.StringValue", "value": name } } })
+}
+
+fn input(kind: &str) -> Value {
+    json!({ "name": kind, "typed_config": {
+        "@type": format!("type.googleapis.com/envoy.extensions.matching.common_inputs.network.v3.{kind}") } })
+}
+
+/// A listener choosing chains with `filter_chain_matcher` as Istio's waypoints do (a matcher tree
+/// on the server name, a nested one on ALPN, an IPMatcher on the destination as the fallback):
+/// the chain Envoy serves for each connection is the one envinspect picks.
+#[test]
+fn filter_chain_matcher_picks_the_chain_envoy_picks() {
+    let ca = pki::ca((2026, 1, 1), (2036, 1, 1));
+    let leaf = ca.leaf(
+        "spiffe://cluster.local/ns/default/sa/waypoint",
+        &["a.test", "b.test", "c.test"],
+        0x61,
+        (2026, 11, 1),
+        (2027, 11, 1),
+    );
+    let (admin, port) = (free_port(), free_port());
+    // Each chain proxies to a workload that says the chain's name.
+    let names = ["a-h2", "b", "loopback", "default"];
+    let clusters: Vec<Value> = names
+        .iter()
+        .map(|n| static_cluster(&format!("app-{n}"), app_saying(n)))
+        .collect();
+    let chain = |name: &str| {
+        json!({ "name": name, "transport_socket": downstream_tls(&leaf, &ca, false, false),
+            "filters": tcp_proxy(name, &format!("app-{name}")) })
+    };
+    let matcher = json!({
+        "matcher_tree": {
+            "input": input("ServerNameInput"),
+            "exact_match_map": { "map": {
+                "a.test": { "matcher": { "matcher_tree": {
+                    "input": input("ApplicationProtocolInput"),
+                    "exact_match_map": { "map": { "'h2'": chain_action("a-h2") } } } } },
+                "b.test": chain_action("b")
+            } }
+        },
+        "on_no_match": { "matcher": { "matcher_tree": {
+            "input": input("DestinationIPInput"),
+            "custom_match": { "name": "ip", "typed_config": {
+                "@type": "type.googleapis.com/xds.type.matcher.v3.IPMatcher",
+                "range_matchers": [{ "ranges": [{ "address_prefix": "127.0.0.0", "prefix_len": 8 }],
+                    "on_match": chain_action("loopback") }] } } } } }
+    });
+    // The same tree without its fallback: what it does not name goes to the default chain.
+    let mut bare = matcher.clone();
+    bare.as_object_mut().unwrap().remove("on_no_match");
+    let port_bare = free_port();
+    let listener = |name: &str, port: u16, m: &Value| {
+        json!({ "name": name, "address": socket(port),
+            "listener_filters": [{ "name": "envoy.filters.listener.tls_inspector", "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector" } }],
+            "filter_chains": [chain("a-h2"), chain("b"), chain("loopback")],
+            "default_filter_chain": chain("default"),
+            "filter_chain_matcher": m })
+    };
+    let config = bootstrap(
+        vec![
+            listener("waypoint", port, &matcher),
+            listener("waypoint-bare", port_bare, &bare),
+        ],
+        clusters,
+        admin,
+    );
+    let dir = Envoy::dir("mesh-matcher");
+    write(&dir.join("bootstrap.yaml"), &config.to_string());
+    let envoy = Envoy::launch(dir.clone(), pki::ca((2026, 1, 1), (2036, 1, 1)));
+    let dump = envoy_dump(&envoy.admin);
+    let input = envinspect::source::read_from("waypoint.json", dump.as_slice()).unwrap();
+    let report = envinspect::inspect(
+        &input,
+        &envinspect::Pool::load().unwrap(),
+        time::macros::datetime!(2026-12-01 0:00 UTC),
+    )
+    .unwrap();
+    let cases: [(&str, u16, &str, &[&str]); 7] = [
+        ("waypoint", port, "a.test", &["h2"]),
+        ("waypoint", port, "a.test", &["http/1.1"]),
+        ("waypoint", port, "a.test", &[]),
+        ("waypoint", port, "b.test", &["h2"]),
+        ("waypoint", port, "c.test", &[]),
+        ("waypoint-bare", port_bare, "c.test", &[]),
+        ("waypoint-bare", port_bare, "a.test", &["http/1.1"]),
+    ];
+    let mut seen = Vec::new();
+    for (listener, port, sni, alpn) in cases {
+        // Envoy's answer: the name the chain's workload says.
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_slice(ca.pem.as_bytes()).unwrap())
+            .unwrap();
+        let mut cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        cfg.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+        let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let conn = rustls::ClientConnection::new(
+            Arc::new(cfg),
+            ServerName::try_from(sni.to_string()).unwrap(),
+        )
+        .unwrap();
+        let mut s = rustls::StreamOwned::new(conn, tcp);
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf).unwrap_or(0);
+        let envoy_chain = String::from_utf8_lossy(&buf[..n]).to_string();
+
+        let req = envinspect::authz::Request {
+            port: u32::from(port),
+            listener: Some(listener.into()),
+            tcp: true,
+            sni: Some(sni.into()),
+            alpn: Some(alpn.iter().map(|p| p.to_string()).collect()),
+            destination_ip: Some("127.0.0.1".parse().unwrap()),
+            source_ip: Some("127.0.0.1".parse().unwrap()),
+            ..Default::default()
+        };
+        let ev = envinspect::authz::evaluate(&report, &req, 1_796_083_200);
+        let ours = ev
+            .steps
+            .iter()
+            .find(|s| s.layer == "filter chain")
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| format!("{:?}: {:?}", ev.decision, ev.reason));
+        assert_eq!(ours, envoy_chain, "{sni} {alpn:?}\n{}", envoy.log());
+        seen.push(envoy_chain);
+    }
+    // The cases reach every branch: nested match, nested miss falling back to on_no_match, map
+    // hit, IP range, and no action at all (the default chain).
+    assert_eq!(
+        seen,
+        ["a-h2", "loopback", "loopback", "b", "loopback", "default", "default"]
+    );
 }

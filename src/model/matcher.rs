@@ -1,0 +1,120 @@
+//! A listener's `filter_chain_matcher` (the matcher API, `xds.type.matcher.v3.Matcher`): which
+//! filter chain, by name, a connection's destination, server name, transport or ALPN selects.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::authz::{MatchInput, Predicate};
+use super::ids::Cidr;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChainMatcher {
+    /// `matcher_list`: the first predicate that holds gives its action.
+    List {
+        matchers: Vec<(Predicate, ChainAction)>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        on_no_match: Option<Box<ChainAction>>,
+    },
+    /// `matcher_tree`: one input, looked up in a map (or an IP range table).
+    Tree {
+        input: MatchInput,
+        map: TreeMap,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        on_no_match: Option<Box<ChainAction>>,
+    },
+    /// No matcher type (only `on_no_match`, if anything).
+    Empty {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        on_no_match: Option<Box<ChainAction>>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", content = "entries", rename_all = "snake_case")]
+pub enum TreeMap {
+    Exact(BTreeMap<String, ChainAction>),
+    Prefix(BTreeMap<String, ChainAction>),
+    /// `xds.type.matcher.v3.IPMatcher`: the most specific range holding the address wins.
+    Ip(Vec<(Vec<Cidr>, ChainAction)>),
+    /// A custom matcher envinspect does not evaluate, by type.
+    Unsupported(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum ChainAction {
+    /// The filter chain of this name.
+    Chain(String),
+    Matcher(Box<ChainMatcher>),
+    /// An action that is not a chain name, or a malformed entry, by what it was.
+    Unsupported(String),
+}
+
+impl ChainMatcher {
+    /// For each chain name, the conditions that lead to it (`destination_ip 10.0.0.1/32,
+    /// destination_port 8000`), one string per path; `*` marks the fallbacks.
+    pub fn paths(&self) -> BTreeMap<String, Vec<String>> {
+        let mut out = BTreeMap::new();
+        walk(self, &mut Vec::new(), &mut out);
+        for v in out.values_mut() {
+            v.sort();
+            v.dedup();
+        }
+        out
+    }
+}
+
+fn walk(m: &ChainMatcher, path: &mut Vec<String>, out: &mut BTreeMap<String, Vec<String>>) {
+    let mut action = |a: &ChainAction, step: String, path: &mut Vec<String>| {
+        path.push(step);
+        match a {
+            ChainAction::Chain(name) => out.entry(name.clone()).or_default().push(path.join(", ")),
+            ChainAction::Matcher(inner) => walk(inner, path, out),
+            ChainAction::Unsupported(_) => {}
+        }
+        path.pop();
+    };
+    let fallback = match m {
+        ChainMatcher::List {
+            matchers,
+            on_no_match,
+        } => {
+            for (i, (_, a)) in matchers.iter().enumerate() {
+                action(a, format!("matcher {i}"), path);
+            }
+            on_no_match
+        }
+        ChainMatcher::Tree {
+            input,
+            map,
+            on_no_match,
+        } => {
+            match map {
+                TreeMap::Exact(m) => {
+                    for (k, a) in m {
+                        action(a, format!("{input} {k}"), path);
+                    }
+                }
+                TreeMap::Prefix(m) => {
+                    for (k, a) in m {
+                        action(a, format!("{input} {k}*"), path);
+                    }
+                }
+                TreeMap::Ip(ranges) => {
+                    for (r, a) in ranges {
+                        let list: Vec<String> = r.iter().map(|c| c.to_string()).collect();
+                        action(a, format!("{input} {}", list.join(",")), path);
+                    }
+                }
+                TreeMap::Unsupported(_) => {}
+            }
+            on_no_match
+        }
+        ChainMatcher::Empty { on_no_match } => on_no_match,
+    };
+    if let Some(a) = fallback {
+        action(a, "otherwise".into(), path);
+    }
+}
