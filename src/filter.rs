@@ -118,6 +118,7 @@ mod tests {
 
     fn cluster(name: &str) -> Cluster {
         Cluster {
+            versioned: Default::default(),
             name: name.into(),
             state: ResourceState::Active,
             istio: name.parse().ok(),

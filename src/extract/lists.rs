@@ -8,13 +8,13 @@ use envoy_types::pb::envoy::config::cluster::v3::Cluster as PbCluster;
 use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
 use envoy_types::pb::envoy::config::listener::v3::Listener as PbListener;
 use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
-use envoy_types::pb::google::protobuf::Any;
+use envoy_types::pb::google::protobuf::{Any, Timestamp};
 
 use std::mem::take;
 
 use super::{resources, unpacked};
 use crate::decode::{DecodedDump, Issue, Located};
-use crate::model::{Cluster, Endpoint, Listener, Report, ResourceState, RouteConfig};
+use crate::model::{Cluster, Endpoint, Listener, Report, ResourceState, RouteConfig, Versioned};
 
 /// Lists shorter than this are extracted on the caller's thread.
 const PARALLEL_MIN_RESOURCES: usize = 256;
@@ -110,7 +110,12 @@ fn clusters<W: Wrapper>(state: ResourceState) -> impl Fn(Vec<Located<W>>) -> Out
         let mut issues = Vec::new();
         let out = unpacked::<_, PbCluster>(list, "cluster", W::any, &mut issues)
             .into_iter()
-            .filter_map(|(ptr, _, pb)| pb.map(|pb| resources::cluster(pb, state, &ptr)))
+            .filter_map(|(ptr, w, pb)| {
+                pb.map(|pb| Cluster {
+                    versioned: w.versioned(),
+                    ..resources::cluster(pb, state, &ptr)
+                })
+            })
             .collect();
         (out, issues)
     }
@@ -122,8 +127,11 @@ fn static_listeners(
     let mut issues = Vec::new();
     let out = unpacked::<_, PbListener>(list, "listener", Wrapper::any, &mut issues)
         .into_iter()
-        .filter_map(|(ptr, _, pb)| {
-            pb.map(|pb| resources::listener(pb, ResourceState::Static, &ptr))
+        .filter_map(|(ptr, w, pb)| {
+            pb.map(|pb| Listener {
+                versioned: w.versioned(),
+                ..resources::listener(pb, ResourceState::Static, &ptr)
+            })
         })
         .collect();
     (out, issues)
@@ -145,13 +153,20 @@ fn dynamic_listeners(
                 pointer: format!("{}/{key}", l.pointer),
                 value: s,
             });
-            for (ptr, _, pb) in unpacked::<_, PbListener>(
+            for (ptr, w, pb) in unpacked::<_, PbListener>(
                 located.into_iter().collect(),
                 "listener",
                 |w| w.listener.as_ref(),
                 &mut issues,
             ) {
-                out.extend(pb.map(|pb| resources::listener(pb, state, &ptr)));
+                let versioned = Versioned {
+                    version_info: Some(w.version_info.clone()).filter(|s| !s.is_empty()),
+                    last_updated: when(w.last_updated.as_ref()),
+                };
+                out.extend(pb.map(|pb| Listener {
+                    versioned,
+                    ..resources::listener(pb, state, &ptr)
+                }));
             }
         }
     }
@@ -163,7 +178,12 @@ fn routes<W: Wrapper>(state: ResourceState) -> impl Fn(Vec<Located<W>>) -> Out<R
         let mut issues = Vec::new();
         let out = unpacked::<_, RouteConfiguration>(list, "route_config", W::any, &mut issues)
             .into_iter()
-            .filter_map(|(ptr, _, pb)| pb.map(|pb| resources::route_config(pb, state, &ptr)))
+            .filter_map(|(ptr, w, pb)| {
+                pb.map(|pb| RouteConfig {
+                    versioned: w.versioned(),
+                    ..resources::route_config(pb, state, &ptr)
+                })
+            })
             .collect();
         (out, issues)
     }
@@ -183,26 +203,54 @@ fn endpoints<W: Wrapper>(list: Vec<Located<W>>) -> Out<Endpoint> {
 /// The admin wrappers around each resource's `Any`.
 trait Wrapper {
     fn any(&self) -> Option<&Any>;
+    /// The wrapper's `version_info` and `last_updated`: which push, and when Envoy took it.
+    fn versioned(&self) -> Versioned {
+        Versioned::default()
+    }
+}
+
+fn when(t: Option<&Timestamp>) -> Option<String> {
+    t.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t.seconds).ok())
+        .map(crate::cert::rfc3339)
 }
 
 macro_rules! wrapper {
-    ($($t:ty => $field:ident),* $(,)?) => {$(
+    ($($t:ty => $field:ident $(, $version:ident)?);* $(;)?) => {$(
         impl Wrapper for $t {
             fn any(&self) -> Option<&Any> {
                 self.$field.as_ref()
+            }
+            fn versioned(&self) -> Versioned {
+                #[allow(unused_mut)]
+                let mut v = Versioned {
+                    version_info: None,
+                    last_updated: when(self.last_updated.as_ref()),
+                };
+                $(v.version_info = Some(self.$version.clone()).filter(|s| !s.is_empty());)?
+                v
             }
         }
     )*};
 }
 
 wrapper! {
-    admin::clusters_config_dump::StaticCluster => cluster,
-    admin::clusters_config_dump::DynamicCluster => cluster,
-    admin::listeners_config_dump::StaticListener => listener,
-    admin::routes_config_dump::StaticRouteConfig => route_config,
-    admin::routes_config_dump::DynamicRouteConfig => route_config,
-    admin::endpoints_config_dump::StaticEndpointConfig => endpoint_config,
-    admin::endpoints_config_dump::DynamicEndpointConfig => endpoint_config,
+    admin::clusters_config_dump::StaticCluster => cluster;
+    admin::clusters_config_dump::DynamicCluster => cluster, version_info;
+    admin::listeners_config_dump::StaticListener => listener;
+    admin::routes_config_dump::StaticRouteConfig => route_config;
+    admin::routes_config_dump::DynamicRouteConfig => route_config, version_info;
+}
+
+impl Wrapper for admin::endpoints_config_dump::StaticEndpointConfig {
+    fn any(&self) -> Option<&Any> {
+        self.endpoint_config.as_ref()
+    }
+}
+
+impl Wrapper for admin::endpoints_config_dump::DynamicEndpointConfig {
+    fn any(&self) -> Option<&Any> {
+        self.endpoint_config.as_ref()
+    }
 }
 
 #[cfg(test)]

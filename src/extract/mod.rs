@@ -182,14 +182,14 @@ fn config_dump(
             } else {
                 state
             };
-            r.secrets.push(secret::secret(
-                w.name,
-                Some(w.version_info),
-                pb,
-                state,
-                &ptr,
-                now,
-            ));
+            let last_updated = w.last_updated.as_ref().and_then(|t| {
+                OffsetDateTime::from_unix_timestamp(t.seconds)
+                    .ok()
+                    .map(rfc3339)
+            });
+            let mut s = secret::secret(w.name, Some(w.version_info), pb, state, &ptr, now);
+            s.last_updated = last_updated;
+            r.secrets.push(s);
         }
     }
     inline_secrets(r, now);

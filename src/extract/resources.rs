@@ -52,6 +52,7 @@ pub(crate) fn cluster(c: PbCluster, state: ResourceState, pointer: &str) -> Clus
         })
         .collect();
     Cluster {
+        versioned: Default::default(),
         istio: c.name.parse().ok(),
         destination_rule: istio_config_name(c.metadata.as_ref(), "destination-rule"),
         alpn_override: istio_meta(c.metadata.as_ref(), "alpn_override").map(|v| v != "false"),
@@ -86,6 +87,7 @@ pub(crate) fn listener(l: PbListener, state: ResourceState, pointer: &str) -> Li
         ));
     }
     Listener {
+        versioned: Default::default(),
         name: l.name,
         state,
         address,
@@ -227,6 +229,7 @@ pub(crate) fn route_config(
         })
         .collect();
     RouteConfig {
+        versioned: Default::default(),
         name: rc.name,
         state,
         virtual_hosts,

@@ -170,6 +170,9 @@ pub struct Secret {
     pub state: SecretState,
     pub kind: SecretKind,
     pub version_info: Option<String>,
+    /// When Envoy last accepted a version of it (an SDS secret's `last_updated`): when it rotated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<String>,
     /// Certificates in file order: chain leaf first, or the CA bundle's entries.
     pub certificates: Vec<CertInfo>,
     /// SPIFFE validator bundles: one per trust domain.
@@ -230,6 +233,7 @@ impl Secret {
             state,
             kind,
             version_info: None,
+            last_updated: None,
             certificates: Vec::new(),
             trust_bundles: Vec::new(),
             files: Vec::new(),

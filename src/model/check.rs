@@ -59,13 +59,14 @@ pub struct Failure {
 }
 
 /// The fields `--redact` removes: they change at every certificate rotation or config push.
-pub const REDACTABLE: [&str; 6] = [
+pub const REDACTABLE: [&str; 7] = [
     "serial",
     "not_before",
     "not_after",
     "sha256",
     "seconds_left",
     "version_info",
+    "last_updated",
 ];
 
 impl CheckReport {

@@ -60,6 +60,8 @@ impl std::fmt::Display for ResourceState {
 pub struct Cluster {
     pub name: String,
     pub state: ResourceState,
+    #[serde(flatten)]
+    pub versioned: Versioned,
     /// Set when the name follows Istio's `direction|port|subset|host` convention.
     pub istio: Option<IstioClusterName>,
     /// `EDS`, `STATIC`, `ORIGINAL_DST`, `STRICT_DNS`… or the custom cluster type's name.
@@ -76,6 +78,8 @@ pub struct Cluster {
 pub struct Listener {
     pub name: String,
     pub state: ResourceState,
+    #[serde(flatten)]
+    pub versioned: Versioned,
     /// IP (or pipe path, or internal listener name) and port; internal listeners have no port.
     pub address: Option<String>,
     pub port: Option<u32>,
@@ -100,6 +104,16 @@ pub struct Listener {
     #[serde(skip)]
     pub internal: bool,
     pub pointer: String,
+}
+
+/// Which configuration push a resource came with, and when Envoy accepted it (the admin
+/// wrapper's `version_info` and `last_updated`): is it stale, when did it change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Versioned {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_info: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<String>,
 }
 
 /// Envoy's `core.v3.TrafficDirection` (UNSPECIFIED is `None`).
@@ -187,6 +201,8 @@ pub enum Destination {
 pub struct RouteConfig {
     pub name: String,
     pub state: ResourceState,
+    #[serde(flatten)]
+    pub versioned: Versioned,
     pub virtual_hosts: Vec<VirtualHost>,
     /// `ignore_port_in_host_matching`: the Host header's port is dropped before matching domains.
     #[serde(skip_serializing_if = "std::ops::Not::not")]

@@ -73,9 +73,12 @@ impl Redactor {
             if s.version_info.is_some() {
                 s.version_info = Some(REDACTED.into());
             }
+            if s.last_updated.is_some() {
+                s.last_updated = Some(REDACTED.into());
+            }
             s.problems = s.problems.iter().map(|p| self.text(p)).collect();
         }
-        if let Some(id) = &mut r.identity {
+        for id in r.identity.iter_mut().chain(r.identities.iter_mut()) {
             id.serial = id.serial.as_ref().map(|_| REDACTED.into());
             id.not_after = id.not_after.as_ref().map(|_| REDACTED.into());
             id.problem = id.problem.as_ref().map(|p| self.text(p));

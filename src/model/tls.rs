@@ -239,16 +239,36 @@ impl std::fmt::Display for SanMatcher {
 }
 
 impl Socket {
-    /// The one-word summary used in tables: `mTLS`, `TLS`, `plaintext`, or the socket's name.
+    /// The summary used in tables: `istio-mTLS`, `mTLS cert=…`, `TLS`, `plaintext`, or the
+    /// socket's name.
     pub fn summary(&self) -> String {
         match self {
             Socket::Plaintext { .. } => "plaintext".into(),
+            // Istio's ISTIO_MUTUAL (the workload certificate) apart from a DestinationRule's
+            // MUTUAL, or another mesh's mTLS, with certificates of its own.
             Socket::Tls(ctx) => match ctx.mode {
-                Some(TlsMode::Mutual) => "mTLS".into(),
+                Some(TlsMode::Mutual) if ctx.istio_workload_cert() => "istio-mTLS".into(),
+                Some(TlsMode::Mutual) => {
+                    let certs: Vec<String> =
+                        ctx.certificates.iter().map(|c| c.to_string()).collect();
+                    format!("mTLS cert={}", certs.join(","))
+                }
                 _ => "TLS".into(),
             },
             Socket::Other { name, .. } => name.clone(),
         }
+    }
+}
+
+impl TlsContext {
+    /// Presents Istio's workload certificate: SDS `default`, or before SDS (Istio < 1.5) the
+    /// mounted /etc/certs/cert-chain.pem.
+    pub fn istio_workload_cert(&self) -> bool {
+        self.certificates.iter().any(|c| match c {
+            CertSource::Sds { name } => name == "default",
+            CertSource::File { path } => path == "/etc/certs/cert-chain.pem",
+            _ => false,
+        })
     }
 }
 
@@ -331,17 +351,8 @@ impl UpstreamTls {
             Socket::Plaintext { .. } => TlsKind::Plaintext,
             Socket::Other { .. } => TlsKind::Other,
             Socket::Tls(ctx) => match ctx.mode {
-                // Istio's ISTIO_MUTUAL: the workload certificate from SDS `default`, or before
-                // SDS (Istio < 1.5) from the mounted /etc/certs/cert-chain.pem.
-                Some(TlsMode::Mutual)
-                    if ctx.certificates.iter().any(|c| match c {
-                        CertSource::Sds { name } => name == "default",
-                        CertSource::File { path } => path == "/etc/certs/cert-chain.pem",
-                        _ => false,
-                    }) =>
-                {
-                    TlsKind::IstioMtls
-                }
+                // Istio's ISTIO_MUTUAL: see [`TlsContext::istio_workload_cert`].
+                Some(TlsMode::Mutual) if ctx.istio_workload_cert() => TlsKind::IstioMtls,
                 Some(TlsMode::Mutual) => TlsKind::Mutual,
                 _ => TlsKind::Simple,
             },
@@ -375,5 +386,39 @@ impl fmt::Display for ValidationSource {
             ValidationSource::CustomValidator { name } => write!(f, "validator:{name}"),
             ValidationSource::Provider { name } => write!(f, "provider:{name}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Tables tell Istio's ISTIO_MUTUAL from a DestinationRule's MUTUAL with its own certificate.
+    #[test]
+    fn istio_mtls_is_told_from_mutual_with_other_certificates() {
+        let ctx = |cert: CertSource| {
+            Socket::Tls(Box::new(TlsContext {
+                mode: Some(TlsMode::Mutual),
+                certificates: vec![cert],
+                ..Default::default()
+            }))
+        };
+        let istio = ctx(CertSource::Sds {
+            name: "default".into(),
+        });
+        let pre_sds = ctx(CertSource::File {
+            path: "/etc/certs/cert-chain.pem".into(),
+        });
+        let own = ctx(CertSource::Sds {
+            name: "file-cert:/etc/partner/cert.pem~/etc/partner/key.pem".into(),
+        });
+        assert_eq!(istio.summary(), "istio-mTLS");
+        assert_eq!(pre_sds.summary(), "istio-mTLS");
+        assert_eq!(
+            own.summary(),
+            "mTLS cert=sds:file-cert:/etc/partner/cert.pem~/etc/partner/key.pem"
+        );
+        let simple = Socket::Tls(Box::new(TlsContext::default()));
+        assert_eq!(simple.summary(), "TLS");
     }
 }

@@ -422,7 +422,11 @@ fn inline_route(rc: &RouteConfig) -> String {
 fn chain_tls(ch: &FilterChain) -> String {
     match &ch.tls {
         Socket::Tls(ctx) => {
-            let mut s = ch.tls.summary();
+            // Server side: the certificate and trust are spelled out below.
+            let mut s = match ctx.mode {
+                Some(crate::model::tls::TlsMode::Mutual) => "mTLS".to_string(),
+                _ => "TLS".to_string(),
+            };
             if let Some(cert) = ctx.certificates.first() {
                 s.push_str(&format!(" cert={cert}"));
             }
