@@ -66,6 +66,57 @@ impl ChainMatcher {
     }
 }
 
+impl ChainMatcher {
+    /// The chains a connection to destination `port` may get, whatever else it carries: a tree on
+    /// the destination port follows its entry for `port` (or its fallback), every other input
+    /// keeps all its branches. `None` in the list: some connections get no action (the listener's
+    /// default chain).
+    pub fn candidates(&self, port: u32) -> Vec<Option<String>> {
+        let mut out = Vec::new();
+        self.reach(port, &mut out);
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn reach(&self, port: u32, out: &mut Vec<Option<String>>) {
+        let act = |a: &ChainAction, out: &mut Vec<Option<String>>| match a {
+            ChainAction::Chain(n) => out.push(Some(n.clone())),
+            ChainAction::Matcher(m) => m.reach(port, out),
+            ChainAction::Unsupported(_) => {}
+        };
+        let (branches, fallback): (Vec<&ChainAction>, _) = match self {
+            ChainMatcher::List {
+                matchers,
+                on_no_match,
+            } => (matchers.iter().map(|(_, a)| a).collect(), on_no_match),
+            ChainMatcher::Tree {
+                input: MatchInput::DestinationPort,
+                map: TreeMap::Exact(m),
+                on_no_match,
+            } => (m.get(&port.to_string()).into_iter().collect(), on_no_match),
+            ChainMatcher::Tree {
+                map, on_no_match, ..
+            } => (
+                match map {
+                    TreeMap::Exact(m) | TreeMap::Prefix(m) => m.values().collect(),
+                    TreeMap::Ip(r) => r.iter().map(|(_, a)| a).collect(),
+                    TreeMap::Unsupported(_) => Vec::new(),
+                },
+                on_no_match,
+            ),
+            ChainMatcher::Empty { on_no_match } => (Vec::new(), on_no_match),
+        };
+        for a in branches {
+            act(a, out);
+        }
+        match fallback {
+            Some(a) => act(a, out),
+            None => out.push(None),
+        }
+    }
+}
+
 fn walk(m: &ChainMatcher, path: &mut Vec<String>, out: &mut BTreeMap<String, Vec<String>>) {
     let mut action = |a: &ChainAction, step: String, path: &mut Vec<String>| {
         path.push(step);

@@ -12,7 +12,7 @@ const ENVOY140: &str = "envoy-1.40/config_dump_include_eds.json";
 
 #[test]
 fn traces_are_snapshotted_with_their_outcome() {
-    let cases: [(&str, &str, &[&str], &str, &str); 9] = [
+    let cases: [(&str, &str, &[&str], &str, &str); 11] = [
         (
             "sidecar_mesh_http",
             SIDECAR,
@@ -67,6 +67,20 @@ fn traces_are_snapshotted_with_their_outcome() {
             ENVOY140,
             &["--inbound", "18443"],
             NOW_140,
+            "inbound-mtls",
+        ),
+        (
+            "waypoint_inbound_matcher",
+            "istio/istioctl/pkg/proxyconfig/testdata/config_dump.json",
+            &["--inbound", "8000"],
+            NOW,
+            "inbound-tunnel",
+        ),
+        (
+            "consul_inbound",
+            "consul-k8s/cli/common/envoy/testdata/test_config_dump.json",
+            &["--inbound", "20000"],
+            NOW,
             "inbound-mtls",
         ),
         (

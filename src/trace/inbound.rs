@@ -43,6 +43,16 @@ pub fn inbound(r: &Report, port: u32) -> Trace {
             r.listeners
                 .iter()
                 .find(|l| is_inbound(l) && l.port == Some(port))
+        })
+        // An inbound listener whose filter_chain_matcher names a chain for the port (Istio's
+        // main_internal, behind the HBONE terminator).
+        .or_else(|| {
+            r.listeners.iter().find(|l| {
+                l.direction == Some(crate::model::TrafficDirection::Inbound)
+                    && l.filter_chain_matcher
+                        .as_ref()
+                        .is_some_and(|m| m.candidates(port).iter().any(Option::is_some))
+            })
         });
     let Some(l) = listener else {
         let o = outcome(
@@ -59,7 +69,19 @@ pub fn inbound(r: &Report, port: u32) -> Trace {
         .enumerate()
         .filter(|(_, c)| c.matcher.destination_port == Some(port))
         .collect();
-    let chains = if for_port.is_empty() {
+    let chains = if let Some(m) = &l.filter_chain_matcher {
+        // The matcher names the chains; those a connection to this port may get.
+        let names = m.candidates(port);
+        l.filter_chains
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| match &c.name {
+                _ if c.is_default => names.contains(&None),
+                Some(n) => names.contains(&Some(n.clone())),
+                None => false,
+            })
+            .collect()
+    } else if for_port.is_empty() {
         l.filter_chains
             .iter()
             .enumerate()
@@ -120,6 +142,25 @@ pub fn inbound(r: &Report, port: u32) -> Trace {
             _ => Some(MtlsMode::Permissive),
         }
     };
+    if l.internal {
+        let tunnels: Vec<&str> = r
+            .inbound
+            .iter()
+            .filter(|p| p.mode == MtlsMode::Strict)
+            .map(|p| p.listener.as_str())
+            .collect();
+        let by = if tunnels.is_empty() {
+            "the listener that accepted the tunnel".to_string()
+        } else {
+            format!("the tunnel's listener ({})", tunnels.join(", "))
+        };
+        let o = outcome(
+            "inbound-tunnel",
+            format!("port {port} is served by the internal listener {}, reached only through a tunnel", l.name),
+            format!("{by} decides TLS and client certificates; the chains here see the decapsulated stream"),
+        );
+        return done(r, "inbound", target, vec![], steps, o);
+    }
     let o = match reported.map(|m| m.mode).or_else(from_chains) {
         Some(MtlsMode::Strict) => outcome("inbound-mtls", format!("STRICT: only mTLS is accepted on {port}"), "a plaintext client (no sidecar, or DISABLE towards this host) is reset: curl exit 56, or 503 UC at the client's proxy"),
         Some(MtlsMode::Permissive) => outcome("inbound-permissive", format!("PERMISSIVE: mTLS and plaintext are both accepted on {port}"), "plaintext callers are not authenticated: policies on their identity do not apply"),
