@@ -62,6 +62,9 @@ pub(crate) fn link_secrets(r: &mut Report, have_secret_section: bool) {
     }
 }
 
+/// The secrets holding one leaf (each with its most telling use), and all their uses.
+type Group<'a> = (Vec<(&'a Secret, IdentityBasis)>, Vec<&'a Use>);
+
 /// Where a TLS context presents a certificate.
 struct Use {
     basis: IdentityBasis,
@@ -129,7 +132,7 @@ pub(crate) fn identities(r: &Report) -> Vec<WorkloadIdentity> {
         }
     }
     // Group the secrets holding one leaf; an SDS secret not in the dump is its own group.
-    let mut groups: BTreeMap<String, (Vec<(&Secret, IdentityBasis)>, Vec<&Use>)> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     for s in r.secrets.iter().filter(|s| s.kind == SecretKind::CertChain) {
         let key = match s.certificates.first() {
             Some(leaf) if !leaf.sha256.is_empty() => leaf.sha256.clone(),

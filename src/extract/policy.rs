@@ -63,8 +63,8 @@ enum Reach {
 fn reach(name: &str, clusters: &[Cluster]) -> Reach {
     let cluster = clusters.iter().find(|c| c.name == name);
     match cluster {
-        _ if name == PASSTHROUGH => Reach::Allow(format!("{PASSTHROUGH}")),
-        _ if name == BLACKHOLE => Reach::Block(format!("{BLACKHOLE}")),
+        _ if name == PASSTHROUGH => Reach::Allow(PASSTHROUGH.to_string()),
+        _ if name == BLACKHOLE => Reach::Block(BLACKHOLE.to_string()),
         Some(c) if c.discovery == "ORIGINAL_DST" => {
             Reach::Allow(format!("ORIGINAL_DST cluster {name}"))
         }

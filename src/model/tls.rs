@@ -418,7 +418,7 @@ mod tests {
             own.summary(),
             "mTLS cert=sds:file-cert:/etc/partner/cert.pem~/etc/partner/key.pem"
         );
-        let simple = Socket::Tls(Box::new(TlsContext::default()));
+        let simple = Socket::Tls(Box::default());
         assert_eq!(simple.summary(), "TLS");
     }
 }

@@ -7,6 +7,7 @@ mod certs;
 pub mod check;
 mod json;
 pub mod rules;
+mod summary;
 mod table;
 pub mod trace;
 mod views;
