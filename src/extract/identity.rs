@@ -13,6 +13,52 @@ use crate::model::{
     WorkloadIdentity,
 };
 
+/// A TLS context and who holds it: a cluster (client side: its default socket, then each
+/// transport socket match) or a listener's chain (server side).
+pub(crate) struct Holder<'a> {
+    /// `cluster X`, `cluster X match M`, `listener L chain C` (`#i` for an unnamed chain).
+    pub owner: String,
+    pub ctx: &'a TlsContext,
+    pub cluster: Option<&'a str>,
+    pub listener: Option<&'a crate::model::Listener>,
+}
+
+pub(crate) fn holders(r: &Report) -> Vec<Holder<'_>> {
+    let mut out = Vec::new();
+    for c in &r.clusters {
+        let sockets = std::iter::once((format!("cluster {}", c.name), &c.tls.default)).chain(
+            c.tls
+                .matches
+                .iter()
+                .map(|m| (format!("cluster {} match {}", c.name, m.name), &m.socket)),
+        );
+        for (owner, socket) in sockets {
+            if let Socket::Tls(ctx) = socket {
+                out.push(Holder {
+                    owner,
+                    ctx,
+                    cluster: Some(&c.name),
+                    listener: None,
+                });
+            }
+        }
+    }
+    for l in &r.listeners {
+        for (i, ch) in l.filter_chains.iter().enumerate() {
+            if let Socket::Tls(ctx) = &ch.tls {
+                let chain = ch.name.clone().unwrap_or_else(|| format!("#{i}"));
+                out.push(Holder {
+                    owner: format!("listener {} chain {chain}", l.name),
+                    ctx,
+                    cluster: None,
+                    listener: Some(l),
+                });
+            }
+        }
+    }
+    out
+}
+
 /// Who references each SDS secret, and which referenced names the dump lacks.
 pub(crate) fn link_secrets(r: &mut Report, have_secret_section: bool) {
     let mut refs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -31,18 +77,8 @@ pub(crate) fn link_secrets(r: &mut Report, have_secret_section: bool) {
                 .insert(who.to_string());
         }
     };
-    for c in &r.clusters {
-        for ctx in c.tls.contexts() {
-            note(ctx, &format!("cluster {}", c.name));
-        }
-    }
-    for l in &r.listeners {
-        for (i, ch) in l.filter_chains.iter().enumerate() {
-            if let Socket::Tls(ctx) = &ch.tls {
-                let chain = ch.name.clone().unwrap_or_else(|| format!("#{i}"));
-                note(ctx, &format!("listener {} chain {chain}", l.name));
-            }
-        }
+    for h in holders(r) {
+        note(h.ctx, &h.owner);
     }
     for s in &mut r.secrets {
         if let Some(who) = refs.get(&s.name) {
@@ -100,36 +136,19 @@ pub(crate) fn identities(r: &Report) -> Vec<WorkloadIdentity> {
         .as_ref()
         .map(|n| n.control_plane_clusters.as_slice())
         .unwrap_or_default();
-    for c in &r.clusters {
-        let basis = if control_plane.contains(&c.name) {
-            IdentityBasis::ControlPlane
-        } else {
-            IdentityBasis::Client
-        };
-        if let Socket::Tls(ctx) = &c.tls.default {
-            note(ctx, format!("cluster {}", c.name), basis);
-        }
-        for m in &c.tls.matches {
-            if let Socket::Tls(ctx) = &m.socket {
-                let owner = format!("cluster {} match {}", c.name, m.name);
-                note(ctx, owner, basis);
+    for h in holders(r) {
+        let basis = match (h.cluster, h.listener) {
+            (Some(c), _) if control_plane.iter().any(|x| x == c) => IdentityBasis::ControlPlane,
+            (Some(_), _) => IdentityBasis::Client,
+            (None, Some(l))
+                if l.name == "virtualInbound"
+                    || l.direction == Some(crate::model::TrafficDirection::Inbound) =>
+            {
+                IdentityBasis::InboundServer
             }
-        }
-    }
-    for l in &r.listeners {
-        let inbound = l.name == "virtualInbound"
-            || l.direction == Some(crate::model::TrafficDirection::Inbound);
-        let basis = if inbound {
-            IdentityBasis::InboundServer
-        } else {
-            IdentityBasis::Server
+            (None, _) => IdentityBasis::Server,
         };
-        for (i, ch) in l.filter_chains.iter().enumerate() {
-            if let Socket::Tls(ctx) = &ch.tls {
-                let chain = ch.name.clone().unwrap_or_else(|| format!("#{i}"));
-                note(ctx, format!("listener {} chain {chain}", l.name), basis);
-            }
-        }
+        note(h.ctx, h.owner, basis);
     }
     // Group the secrets holding one leaf; an SDS secret not in the dump is its own group.
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
@@ -386,24 +405,11 @@ pub(crate) fn trust_roles(r: &mut Report) {
             *e = (*e).min(role);
         }
     };
-    for c in &r.clusters {
-        let xds = control_plane.contains(&c.name);
-        if let Socket::Tls(ctx) = &c.tls.default {
-            note(ctx, &format!("cluster {}", c.name), xds);
-        }
-        for m in &c.tls.matches {
-            if let Socket::Tls(ctx) = &m.socket {
-                note(ctx, &format!("cluster {} match {}", c.name, m.name), xds);
-            }
-        }
-    }
-    for l in &r.listeners {
-        for (i, ch) in l.filter_chains.iter().enumerate() {
-            if let Socket::Tls(ctx) = &ch.tls {
-                let chain = ch.name.clone().unwrap_or_else(|| format!("#{i}"));
-                note(ctx, &format!("listener {} chain {chain}", l.name), false);
-            }
-        }
+    for h in holders(r) {
+        let xds = h
+            .cluster
+            .is_some_and(|c| control_plane.iter().any(|x| x == c));
+        note(h.ctx, &h.owner, xds);
     }
     for s in &mut r.secrets {
         s.trust_role = roles.get(&s.name).copied();
