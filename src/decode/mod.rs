@@ -6,6 +6,7 @@ pub mod any;
 mod encode;
 mod pool;
 mod schema;
+pub(crate) use schema::camel_case;
 pub mod typeurl;
 mod upgrade;
 mod wire;

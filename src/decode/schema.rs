@@ -207,7 +207,7 @@ impl Schema {
 }
 
 /// protoc's default JSON name: `foo_bar` → `fooBar`.
-fn camel_case(name: &str) -> String {
+pub(crate) fn camel_case(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut upper = false;
     for c in name.chars() {

@@ -440,7 +440,7 @@ fn action_matcher(mt: xm::Matcher) -> ActionMatcher {
     }
 }
 
-fn unsupported_predicate(what: &str) -> Predicate {
+pub(crate) fn unsupported_predicate(what: &str) -> Predicate {
     Predicate::Single {
         input: MatchInput::Unsupported(what.into()),
         matcher: InputMatch::Unsupported(what.into()),

@@ -100,21 +100,21 @@ fn custom(c: &TypedExtensionConfig) -> TreeMap {
 
 /// A field in either proto3 JSON spelling.
 fn field<'a>(v: &'a Value, snake: &str) -> Option<&'a Value> {
-    v.get(snake).or_else(|| {
-        let mut camel = String::new();
-        let mut up = false;
-        for ch in snake.chars() {
-            if ch == '_' {
-                up = true;
-            } else if up {
-                camel.push(ch.to_ascii_uppercase());
-                up = false;
-            } else {
-                camel.push(ch);
-            }
-        }
-        v.get(camel)
-    })
+    v.get(snake)
+        .or_else(|| v.get(crate::decode::camel_case(snake)))
+}
+
+/// A matcher's `input` (a typed extension config) as the model's input.
+fn json_input(holder: &Value) -> MatchInput {
+    field(holder, "input")
+        .and_then(|i| field(i, "typed_config"))
+        .and_then(|c| c.get("@type"))
+        .and_then(Value::as_str)
+        .map(|u| {
+            let name = typeurl::message_name(u);
+            typeurl::match_input(name).unwrap_or(MatchInput::Unsupported(name.to_string()))
+        })
+        .unwrap_or(MatchInput::Unsupported("no input".into()))
 }
 
 fn ip_matcher(v: &Value) -> TreeMap {
@@ -173,15 +173,7 @@ fn json_action(v: &Value) -> ChainAction {
 fn json_matcher(v: &Value) -> ChainMatcher {
     let on_no_match = field(v, "on_no_match").map(|o| Box::new(json_action(o)));
     if let Some(t) = field(v, "matcher_tree") {
-        let input = field(t, "input")
-            .and_then(|i| field(i, "typed_config"))
-            .and_then(|c| c.get("@type"))
-            .and_then(Value::as_str)
-            .map(|u| {
-                let name = typeurl::message_name(u);
-                typeurl::match_input(name).unwrap_or(MatchInput::Unsupported(name.to_string()))
-            })
-            .unwrap_or(MatchInput::Unsupported("no input".into()));
+        let input = json_input(t);
         let map_of = |m: &Value| -> BTreeMap<String, ChainAction> {
             field(m, "map")
                 .and_then(Value::as_object)
@@ -242,22 +234,11 @@ fn json_matcher(v: &Value) -> ChainMatcher {
 
 /// A single predicate with an exact or prefix value match; anything else is kept as unsupported.
 fn json_predicate(p: &Value) -> Predicate {
-    let unsupported = |what: &str| Predicate::Single {
-        input: MatchInput::Unsupported(what.into()),
-        matcher: InputMatch::Unsupported(what.into()),
-    };
+    let unsupported = super::authz::unsupported_predicate;
     let Some(sp) = field(p, "single_predicate") else {
         return unsupported("compound predicate inside an IPMatcher");
     };
-    let input = field(sp, "input")
-        .and_then(|i| field(i, "typed_config"))
-        .and_then(|c| c.get("@type"))
-        .and_then(Value::as_str)
-        .map(|u| {
-            let name = typeurl::message_name(u);
-            typeurl::match_input(name).unwrap_or(MatchInput::Unsupported(name.to_string()))
-        })
-        .unwrap_or(MatchInput::Unsupported("no input".into()));
+    let input = json_input(sp);
     let vm = field(sp, "value_match");
     let string = vm.and_then(|m| {
         [

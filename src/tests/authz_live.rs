@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,7 +25,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use serde_json::{json, Value};
 
 use super::authz_config::{self as config, spiffe, Ports, EC_ISSUER, ISSUER};
-use super::envoy::{write, Envoy};
+use super::envoy::{free_port, write, Envoy};
 use super::{envinspect, pki, root, NOW_140};
 
 /// A plain GET to the admin API (for stats in failure messages).
@@ -39,14 +39,6 @@ fn admin_get(admin: &str, path: &str) -> String {
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
     out
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn pem_der(path: &str) -> Vec<u8> {

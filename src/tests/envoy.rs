@@ -30,6 +30,15 @@ pub struct Envoy {
     pub ca: Ca,
 }
 
+/// A loopback port free now (the kernel's pick), for a listener the test configures.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub fn binary() -> PathBuf {
     let bin = std::env::var_os("ENVOY_BIN")
         .map(PathBuf::from)

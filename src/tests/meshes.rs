@@ -22,6 +22,16 @@ fn report(path: &str, now: &str) -> Value {
     serde_json::from_str(&run.stdout).unwrap()
 }
 
+/// The report's decoding warnings of severity `error`.
+pub(super) fn decode_errors(doc: &Value) -> Vec<&Value> {
+    doc["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["severity"] == "error")
+        .collect()
+}
+
 fn rules(doc: &Value) -> Vec<(String, String)> {
     doc["findings"]
         .as_array()
@@ -185,12 +195,7 @@ fn envoy_redaction_in_every_form_is_not_an_error_and_real_keys_are_flagged() {
         );
         assert!(run.code < 2, "{form}: {}", run.stderr);
         let doc: Value = serde_json::from_str(&run.stdout).unwrap();
-        let errors: Vec<&Value> = doc["warnings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|w| w["severity"] == "error")
-            .collect();
+        let errors = decode_errors(&doc);
         assert!(errors.is_empty(), "{form}: {errors:?}");
         let flagged = rules(&doc)
             .iter()

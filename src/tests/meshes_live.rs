@@ -14,18 +14,10 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use serde_json::{json, Value};
 
-use super::envoy::{write, Envoy};
+use super::envoy::{free_port, write, Envoy};
 use super::{envinspect, pki, NOW_140};
 
 const TD: &str = "11111111-2222-3333-4444-555555555555.consul";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The workload behind the sidecar: says `hello` to every connection.
 fn app() -> u16 {
@@ -278,12 +270,7 @@ fn other_meshes_shapes_read_back_from_a_real_envoy() {
         let run = envinspect(&["--admin", &envoy.admin, "--now", NOW_140, "-o", "json"]);
         assert!(run.code < 2, "{shape}: {}", run.stderr);
         let doc: Value = serde_json::from_str(&run.stdout).unwrap();
-        let errors: Vec<&Value> = doc["warnings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|w| w["severity"] == "error")
-            .collect();
+        let errors = super::meshes::decode_errors(&doc);
         assert!(errors.is_empty(), "{shape}: {errors:?}");
         assert!(
             !run.stdout.contains("PRIVATE KEY"),
