@@ -391,18 +391,30 @@ fn run(m: &ChainMatcher, c: &Connection, why: &mut Vec<String>) -> Result<Option
                     .map(|(_, a)| a),
                 (TreeMap::Ip(ranges), Some(v)) => {
                     let ip: IpAddr = v.parse().map_err(|_| format!("{v} is not an address"))?;
-                    ranges
+                    // Most specific first; after the first, exclusive ranges are passed over.
+                    let mut holding: Vec<(u8, &crate::model::matcher::IpRange)> = ranges
                         .iter()
-                        .filter_map(|(rs, a)| {
-                            let best = rs
+                        .filter_map(|r| {
+                            let len = r
+                                .ranges
                                 .iter()
-                                .filter(|r| r.contains(ip))
+                                .filter(|c| c.contains(ip))
                                 .map(Cidr::prefix_len)
                                 .max()?;
-                            Some((best, a))
+                            Some((len, r))
                         })
-                        .max_by_key(|(len, _)| *len)
-                        .map(|(_, a)| a)
+                        .collect();
+                    holding.sort_by_key(|(len, _)| std::cmp::Reverse(*len));
+                    for (k, (_, r)) in holding.iter().enumerate() {
+                        if k > 0 && r.exclusive {
+                            continue;
+                        }
+                        if let Some(name) = act(&r.on_match, c, why)? {
+                            why.push(format!("{i} {v} matches"));
+                            return Ok(Some(name));
+                        }
+                    }
+                    None
                 }
             };
             let shown = value.as_deref().unwrap_or("(none)");

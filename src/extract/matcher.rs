@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::decode::{typeurl, unpack, Unpacked};
 use crate::model::authz::{InputMatch, MatchInput, Predicate};
 use crate::model::ids::Cidr;
-use crate::model::matcher::{ChainAction, ChainMatcher, TreeMap};
+use crate::model::matcher::{ChainAction, ChainMatcher, IpRange, TreeMap};
 use crate::model::tls::{MatchKind, StringMatch};
 
 pub(crate) fn chain_matcher(m: xm::Matcher) -> ChainMatcher {
@@ -141,10 +141,17 @@ fn ip_matcher(v: &Value) -> TreeMap {
                 Some(Cidr::new(addr, len))
             })
             .collect();
-        let a = field(rm, "on_match")
+        let on_match = field(rm, "on_match")
             .map(json_action)
             .unwrap_or(ChainAction::Unsupported("empty on_match".into()));
-        out.push((ranges, a));
+        let exclusive = field(rm, "exclusive")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        out.push(IpRange {
+            ranges,
+            on_match,
+            exclusive,
+        });
     }
     TreeMap::Ip(out)
 }

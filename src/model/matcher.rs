@@ -36,10 +36,21 @@ pub enum ChainMatcher {
 pub enum TreeMap {
     Exact(BTreeMap<String, ChainAction>),
     Prefix(BTreeMap<String, ChainAction>),
-    /// `xds.type.matcher.v3.IPMatcher`: the most specific range holding the address wins.
-    Ip(Vec<(Vec<Cidr>, ChainAction)>),
+    /// `xds.type.matcher.v3.IPMatcher`: ranges holding the address are tried most specific
+    /// first; see [`IpRange::exclusive`].
+    Ip(Vec<IpRange>),
     /// A custom matcher envinspect does not evaluate, by type.
     Unsupported(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IpRange {
+    pub ranges: Vec<Cidr>,
+    pub on_match: ChainAction,
+    /// Not tried when a more specific range holds the address, even if that one's nested
+    /// matcher gives nothing; a non-exclusive range is then tried next.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub exclusive: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -100,7 +111,7 @@ impl ChainMatcher {
             } => (
                 match map {
                     TreeMap::Exact(m) | TreeMap::Prefix(m) => m.values().collect(),
-                    TreeMap::Ip(r) => r.iter().map(|(_, a)| a).collect(),
+                    TreeMap::Ip(r) => r.iter().map(|r| &r.on_match).collect(),
                     TreeMap::Unsupported(_) => Vec::new(),
                 },
                 on_no_match,
@@ -154,9 +165,9 @@ fn walk(m: &ChainMatcher, path: &mut Vec<String>, out: &mut BTreeMap<String, Vec
                     }
                 }
                 TreeMap::Ip(ranges) => {
-                    for (r, a) in ranges {
-                        let list: Vec<String> = r.iter().map(|c| c.to_string()).collect();
-                        action(a, format!("{input} {}", list.join(",")), path);
+                    for r in ranges {
+                        let list: Vec<String> = r.ranges.iter().map(|c| c.to_string()).collect();
+                        action(&r.on_match, format!("{input} {}", list.join(",")), path);
                     }
                 }
                 TreeMap::Unsupported(_) => {}

@@ -370,9 +370,22 @@ fn filter_chain_matcher_picks_the_chain_envoy_picks() {
             "input": input("DestinationIPInput"),
             "custom_match": { "name": "ip", "typed_config": {
                 "@type": "type.googleapis.com/xds.type.matcher.v3.IPMatcher",
-                "range_matchers": [{ "ranges": [{ "address_prefix": "127.0.0.0", "prefix_len": 8 }],
-                    "on_match": chain_action("loopback") }] } } } } }
+                "range_matchers": [
+                    // The most specific range's nested matcher names no chain for these tests'
+                    // server names: the next range is tried.
+                    { "ranges": [{ "address_prefix": "127.0.0.1", "prefix_len": 32 }],
+                      "on_match": { "matcher": { "matcher_tree": {
+                          "input": input("ServerNameInput"),
+                          "exact_match_map": { "map": { "z.test": chain_action("b") } } } } } },
+                    { "ranges": [{ "address_prefix": "127.0.0.0", "prefix_len": 8 }],
+                      "on_match": chain_action("loopback") }
+                ] } } } } }
     });
+    // The same with the wider range exclusive: it is not tried after the narrower one.
+    let mut exclusive = matcher.clone();
+    exclusive["on_no_match"]["matcher"]["matcher_tree"]["custom_match"]["typed_config"]
+        ["range_matchers"][1]["exclusive"] = json!(true);
+    let port_exclusive = free_port();
     // The same tree without its fallback: what it does not name goes to the default chain.
     let mut bare = matcher.clone();
     bare.as_object_mut().unwrap().remove("on_no_match");
@@ -389,6 +402,7 @@ fn filter_chain_matcher_picks_the_chain_envoy_picks() {
         vec![
             listener("waypoint", port, &matcher),
             listener("waypoint-bare", port_bare, &bare),
+            listener("waypoint-exclusive", port_exclusive, &exclusive),
         ],
         clusters,
         admin,
@@ -404,7 +418,7 @@ fn filter_chain_matcher_picks_the_chain_envoy_picks() {
         time::macros::datetime!(2026-12-01 0:00 UTC),
     )
     .unwrap();
-    let cases: [(&str, u16, &str, &[&str]); 7] = [
+    let cases: [(&str, u16, &str, &[&str]); 9] = [
         ("waypoint", port, "a.test", &["h2"]),
         ("waypoint", port, "a.test", &["http/1.1"]),
         ("waypoint", port, "a.test", &[]),
@@ -412,6 +426,8 @@ fn filter_chain_matcher_picks_the_chain_envoy_picks() {
         ("waypoint", port, "c.test", &[]),
         ("waypoint-bare", port_bare, "c.test", &[]),
         ("waypoint-bare", port_bare, "a.test", &["http/1.1"]),
+        ("waypoint-exclusive", port_exclusive, "c.test", &[]),
+        ("waypoint-exclusive", port_exclusive, "b.test", &[]),
     ];
     let mut seen = Vec::new();
     for (listener, port, sni, alpn) in cases {
@@ -461,9 +477,10 @@ fn filter_chain_matcher_picks_the_chain_envoy_picks() {
         seen.push(envoy_chain);
     }
     // The cases reach every branch: nested match, nested miss falling back to on_no_match, map
-    // hit, IP range, and no action at all (the default chain).
+    // hit, an IP range tried after a more specific one gave nothing, an exclusive one not tried,
+    // and no action at all (the default chain).
     assert_eq!(
         seen,
-        ["a-h2", "loopback", "loopback", "b", "loopback", "default", "default"]
+        ["a-h2", "loopback", "loopback", "b", "loopback", "default", "default", "default", "b"]
     );
 }
