@@ -21,10 +21,15 @@ pub(super) fn findings(proxies: &[ProxyRow], opts: &BundleOptions) -> Vec<Findin
         }
     }
     let mut f = Vec::new();
+    // Every identity some proxy presents, not only each one's primary.
     let presented: BTreeSet<String> = envoys
         .iter()
-        .filter_map(|p| p.identity.as_ref())
-        .map(|i| i.to_string())
+        .flat_map(|p| {
+            p.identity
+                .iter()
+                .map(|i| i.to_string())
+                .chain(p.fleet.presents.iter().cloned())
+        })
         .collect();
     for c in &envoys {
         for oc in &c.fleet.clusters {

@@ -257,6 +257,18 @@ fn summarise(proxy: &str, path: &str, r: &Report) -> ProxyRow {
             clusters,
             certificates,
             guards: guards(r),
+            presents: r
+                .identities
+                .iter()
+                .filter(|i| {
+                    !matches!(
+                        i.basis,
+                        crate::model::IdentityBasis::ControlPlane
+                            | crate::model::IdentityBasis::Unreferenced
+                    )
+                })
+                .filter_map(|i| i.spiffe_id.as_ref().map(|s| s.to_string()))
+                .collect(),
         },
     }
 }

@@ -62,6 +62,9 @@ pub struct FleetFacts {
     pub certificates: Vec<(String, String, i64)>,
     /// The ports guarded by authorization filters, for who-can-call-whom.
     pub guards: Vec<PortGuard>,
+    /// Every SPIFFE ID it presents to workloads (server or client certificates), not only the
+    /// primary one.
+    pub presents: Vec<String>,
 }
 
 /// One inbound port's enforced RBAC filters (network, then HTTP, filter level), from the chain a

@@ -710,3 +710,61 @@ fn a_shared_external_ca_is_not_a_shared_mesh_root() {
         assert!(!roots.contains(&fp(&partner).as_str()), "{p}");
     }
 }
+
+/// An identity a proxy presents only on its inbound listener (its primary being the client
+/// certificate) still counts as present in the fleet.
+#[test]
+fn identities_presented_besides_the_primary_count_for_the_fleet() {
+    let mesh = pki::ca((2026, 1, 1), (2036, 1, 1));
+    let mut bar = proxy("bar", "baz", &mesh, 3);
+    let server = mesh.leaf(
+        "spiffe://cluster.local/ns/default/sa/bar",
+        &[],
+        4,
+        (2026, 11, 1),
+        (2027, 11, 1),
+    );
+    active_secret(&mut bar, "server_cert")["secret"]["tls_certificate"]["certificate_chain"] =
+        json!({"inline_bytes": b64(&server.pem)});
+    let files = vec![
+        (
+            "bug-report/proxies/default/client-1/config_dump".to_string(),
+            proxy("client", "client", &mesh, 1).to_string().into_bytes(),
+        ),
+        (
+            "bug-report/proxies/default/bar-1/config_dump".to_string(),
+            bar.to_string().into_bytes(),
+        ),
+    ];
+    let d = dir("presented");
+    write_tree(&d, &files);
+    let run = envinspect(&[
+        "bundle",
+        &d.display().to_string(),
+        "--now",
+        NOW_140,
+        "-o",
+        "json",
+    ]);
+    let (doc, found) = fleet(&run);
+    // bar's primary identity is still its client certificate (sa/baz).
+    let bar_row = doc["proxies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["proxy"] == "default/bar-1")
+        .unwrap();
+    assert_eq!(
+        bar_row["identity"],
+        "spiffe://cluster.local/ns/default/sa/baz"
+    );
+    // The client's SAN matcher for bar names sa/bar, which bar presents: not absent.
+    let absent: Vec<&(String, String)> = found
+        .iter()
+        .filter(|(r, _)| r == "san-identity-absent")
+        .collect();
+    assert!(
+        !absent.iter().any(|(_, s)| s.contains("outbound|80||bar")),
+        "{found:?}"
+    );
+}
