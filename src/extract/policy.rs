@@ -280,7 +280,8 @@ pub(crate) fn inbound(listeners: &[Listener]) -> Vec<InboundPort> {
         } else {
             l.port
         };
-        for (i, chain) in l.filter_chains.iter().enumerate() {
+        for (i, port) in chain_ports(l, listener_port) {
+            let chain = &l.filter_chains[i];
             let to_blackhole = chain
                 .destinations
                 .iter()
@@ -294,7 +295,6 @@ pub(crate) fn inbound(listeners: &[Listener]) -> Vec<InboundPort> {
                 Some("raw_buffer") => false,
                 _ => terminates,
             };
-            let port = chain.matcher.destination_port.or(listener_port);
             let seen = ports.entry((l.name.clone(), port)).or_default();
             let required = matches!(&chain.tls, Socket::Tls(ctx) if ctx.require_client_certificate == Some(true));
             let what = if !is_tls {
@@ -338,6 +338,42 @@ pub(crate) fn inbound(listeners: &[Listener]) -> Vec<InboundPort> {
             }
         })
         .collect()
+}
+
+/// Each chain of an inbound listener with the port it serves: its `filter_chain_match` port, or
+/// under `filter_chain_matcher` every port the matcher names for it (and `listener_port` for the
+/// chains it gives other ports).
+fn chain_ports(l: &Listener, listener_port: Option<u32>) -> Vec<(usize, Option<u32>)> {
+    let Some(m) = &l.filter_chain_matcher else {
+        return l
+            .filter_chains
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i, c.matcher.destination_port.or(listener_port)))
+            .collect();
+    };
+    let mut out = Vec::new();
+    let named = m.destination_ports();
+    // A port no entry names: what every other port gets.
+    let other = (0..=u32::from(u16::MAX)).find(|p| !named.contains(p));
+    let ports = named
+        .iter()
+        .map(|p| (Some(*p), *p))
+        .chain(other.map(|p| (listener_port, p)));
+    for (shown, probe) in ports {
+        let names = m.candidates(probe);
+        for (i, c) in l.filter_chains.iter().enumerate() {
+            let reached = match &c.name {
+                _ if c.is_default => names.contains(&None),
+                Some(n) => names.contains(&Some(n.clone())),
+                None => false,
+            };
+            if reached {
+                out.push((i, shown));
+            }
+        }
+    }
+    out
 }
 
 fn chain_label(l: &Listener, chain: &FilterChain, i: usize) -> String {

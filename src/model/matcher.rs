@@ -84,28 +84,85 @@ impl ChainMatcher {
     /// default chain).
     pub fn candidates(&self, port: u32) -> Vec<Option<String>> {
         let mut out = Vec::new();
-        self.reach(port, &mut out);
+        if self.reach(port, &mut out) {
+            out.push(None);
+        }
         out.sort();
         out.dedup();
         out
     }
 
-    fn reach(&self, port: u32, out: &mut Vec<Option<String>>) {
-        let act = |a: &ChainAction, out: &mut Vec<Option<String>>| match a {
-            ChainAction::Chain(n) => out.push(Some(n.clone())),
-            ChainAction::Matcher(m) => m.reach(port, out),
-            ChainAction::Unsupported(_) => {}
+    /// The destination ports an exact-map tree on the destination port names, anywhere inside.
+    pub fn destination_ports(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        self.ports(&mut out);
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn ports(&self, out: &mut Vec<u32>) {
+        let inner = |a: &ChainAction, out: &mut Vec<u32>| {
+            if let ChainAction::Matcher(m) = a {
+                m.ports(out);
+            }
         };
-        let (branches, fallback): (Vec<&ChainAction>, _) = match self {
+        let (actions, fallback): (Vec<&ChainAction>, _) = match self {
             ChainMatcher::List {
                 matchers,
                 on_no_match,
             } => (matchers.iter().map(|(_, a)| a).collect(), on_no_match),
             ChainMatcher::Tree {
+                input,
+                map,
+                on_no_match,
+            } => {
+                let actions = match map {
+                    TreeMap::Exact(m) => {
+                        if *input == MatchInput::DestinationPort {
+                            out.extend(m.keys().filter_map(|k| k.parse::<u32>().ok()));
+                        }
+                        m.values().collect()
+                    }
+                    TreeMap::Prefix(m) => m.values().collect(),
+                    TreeMap::Ip(r) => r.iter().map(|r| &r.on_match).collect(),
+                    TreeMap::Unsupported(_) => Vec::new(),
+                };
+                (actions, on_no_match)
+            }
+            ChainMatcher::Empty { on_no_match } => (Vec::new(), on_no_match),
+        };
+        for a in actions.into_iter().chain(fallback.as_deref()) {
+            inner(a, out);
+        }
+    }
+
+    /// Adds the chains a connection to `port` may get; `true` when some such connections get
+    /// no action from this matcher (so an enclosing fallback, or the default chain, applies).
+    fn reach(&self, port: u32, out: &mut Vec<Option<String>>) -> bool {
+        let act = |a: &ChainAction, out: &mut Vec<Option<String>>| match a {
+            ChainAction::Chain(n) => {
+                out.push(Some(n.clone()));
+                false
+            }
+            ChainAction::Matcher(m) => m.reach(port, out),
+            ChainAction::Unsupported(_) => true,
+        };
+        let (branches, always_may_miss, fallback): (Vec<&ChainAction>, bool, _) = match self {
+            ChainMatcher::List {
+                matchers,
+                on_no_match,
+            } => (matchers.iter().map(|(_, a)| a).collect(), true, on_no_match),
+            // A tree on the destination port: only the port's entry, else the fallback.
+            ChainMatcher::Tree {
                 input: MatchInput::DestinationPort,
                 map: TreeMap::Exact(m),
                 on_no_match,
-            } => (m.get(&port.to_string()).into_iter().collect(), on_no_match),
+            } => {
+                let entry: Vec<&ChainAction> = m.get(&port.to_string()).into_iter().collect();
+                let none = entry.is_empty();
+                (entry, none, on_no_match)
+            }
             ChainMatcher::Tree {
                 map, on_no_match, ..
             } => (
@@ -114,16 +171,21 @@ impl ChainMatcher {
                     TreeMap::Ip(r) => r.iter().map(|r| &r.on_match).collect(),
                     TreeMap::Unsupported(_) => Vec::new(),
                 },
+                true,
                 on_no_match,
             ),
-            ChainMatcher::Empty { on_no_match } => (Vec::new(), on_no_match),
+            ChainMatcher::Empty { on_no_match } => (Vec::new(), true, on_no_match),
         };
+        let mut may_miss = always_may_miss;
         for a in branches {
-            act(a, out);
+            may_miss |= act(a, out);
+        }
+        if !may_miss {
+            return false;
         }
         match fallback {
             Some(a) => act(a, out),
-            None => out.push(None),
+            None => true,
         }
     }
 }

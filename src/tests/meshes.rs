@@ -244,3 +244,60 @@ fn wrapped_dumps_read_as_one_proxy_or_as_a_fleet() {
     assert_eq!(proxies, ["default/eg", "infra/edge-7"]);
     assert_eq!(doc["proxies"][0]["kind"], "envoy");
 }
+
+/// A capture listener that picks chains with `filter_chain_matcher` on the destination port:
+/// the inbound modes come from the chains the matcher gives each port.
+#[test]
+fn inbound_modes_follow_filter_chain_matcher_ports() {
+    let action = |n: &str| {
+        json!({"action": {"name": n, "typed_config": {
+            "@type": "type.googleapis.com/google.protobuf.StringValue", "value": n}}})
+    };
+    let tls = json!({"name": "envoy.transport_sockets.tls", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+        "require_client_certificate": true,
+        "common_tls_context": {"tls_certificate_sds_secret_configs": [{"name": "default"}],
+            "validation_context_sds_secret_config": {"name": "ROOTCA"}}}});
+    let tcp = |cluster: &str| {
+        json!([{"name": "envoy.filters.network.tcp_proxy", "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+            "stat_prefix": cluster, "cluster": cluster}}])
+    };
+    let listener = json!({
+        "@type": "type.googleapis.com/envoy.config.listener.v3.Listener",
+        "name": "inbound-capture",
+        "address": {"socket_address": {"address": "0.0.0.0", "port_value": 15006}},
+        "traffic_direction": "INBOUND",
+        "listener_filters": [{"name": "envoy.filters.listener.original_dst", "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst"}}],
+        "filter_chains": [
+            {"name": "mtls-8080", "transport_socket": tls, "filters": tcp("app-8080")},
+            {"name": "plain", "filters": tcp("app")}
+        ],
+        "filter_chain_matcher": {
+            "matcher_tree": {
+                "input": {"name": "port", "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.matching.common_inputs.network.v3.DestinationPortInput"}},
+                "exact_match_map": {"map": {"8080": action("mtls-8080")}}
+            },
+            "on_no_match": action("plain")
+        }
+    });
+    let dump = json!({"configs": [{
+        "@type": "type.googleapis.com/envoy.admin.v3.ListenersConfigDump",
+        "static_listeners": [{"listener": listener}]
+    }]});
+    let run = envinspect_stdin(
+        &["-", "--now", NOW, "-o", "json"],
+        Some(dump.to_string().as_bytes()),
+    );
+    assert!(run.code < 2, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let modes: Vec<(Value, &str)> = doc["inbound"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["port"].clone(), p["mode"].as_str().unwrap()))
+        .collect();
+    assert_eq!(modes, [(json!(null), "DISABLE"), (json!(8080), "STRICT")]);
+}
