@@ -122,6 +122,14 @@ fn fleet(run: &super::Run) -> (Value, BTreeSet<(String, String)>) {
     (doc, set)
 }
 
+/// `bundle -o json` on `files` written as a tree: the document and its fleet findings.
+fn tree_fleet(name: &str, files: &[(String, Vec<u8>)]) -> (Value, BTreeSet<(String, String)>) {
+    let d = dir(name);
+    write_tree(&d, files);
+    let at = d.display().to_string();
+    fleet(&envinspect(&["bundle", &at, "--now", NOW_140, "-o", "json"]))
+}
+
 /// `(a, b)` string fields of each object of a JSON list.
 fn pairs(list: &Value, a: &str, b: &str) -> Vec<(String, String)> {
     let field = |o: &Value, k: &str| o[k].as_str().unwrap_or_default().to_string();
@@ -665,17 +673,7 @@ fn a_shared_external_ca_is_not_a_shared_mesh_root() {
             with_partner(proxy("foo", "foo", &other, 2)),
         ),
     ];
-    let d = dir("external-ca");
-    write_tree(&d, &files);
-    let run = envinspect(&[
-        "bundle",
-        &d.display().to_string(),
-        "--now",
-        NOW_140,
-        "-o",
-        "json",
-    ]);
-    let (doc, found) = fleet(&run);
+    let (doc, found) = tree_fleet("external-ca", &files);
     assert!(
         found.contains(&(
             "root-mismatch".into(),
@@ -736,17 +734,7 @@ fn identities_presented_besides_the_primary_count_for_the_fleet() {
             bar.to_string().into_bytes(),
         ),
     ];
-    let d = dir("presented");
-    write_tree(&d, &files);
-    let run = envinspect(&[
-        "bundle",
-        &d.display().to_string(),
-        "--now",
-        NOW_140,
-        "-o",
-        "json",
-    ]);
-    let (doc, found) = fleet(&run);
+    let (doc, found) = tree_fleet("presented", &files);
     // bar's primary identity is still its client certificate (sa/baz).
     let bar_row = doc["proxies"]
         .as_array()
