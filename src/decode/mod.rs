@@ -35,14 +35,7 @@ pub enum DecodeError {
     Json(#[from] SourceError),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Tolerated: an unknown type, field or enum value; a v2 name read as v3.
-    Warning,
-    /// Dropped: a value of the wrong type, a resource that could not be decoded.
-    Error,
-}
+pub use crate::model::report::Severity;
 
 /// Something met while decoding, and where (a JSON Pointer into the input document).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -7,7 +7,6 @@ use super::ids::{SpiffeId, TrustDomain};
 use super::policy::{MtlsMode, OutboundMode};
 use super::tls::{SanMatcher, TlsKind};
 use super::Finding;
-use crate::source::bundle::Refused;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -124,4 +123,11 @@ pub struct BundleReport {
     pub reachability: Vec<Reach>,
     /// Bundle entries not read, and why.
     pub refused: Vec<Refused>,
+}
+
+/// A bundle entry not read, and why.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Refused {
+    pub path: String,
+    pub reason: String,
 }

@@ -6,8 +6,6 @@ use super::cert::{MissingSecret, Secret, TrustRole};
 use super::ids::{SpiffeId, TrustDomain};
 use super::policy::{InboundPort, OutboundPolicy};
 use super::{Cluster, Endpoint, Listener, RouteConfig};
-use crate::decode::Severity;
-use crate::source::DocumentKind;
 
 /// Version of the JSON document's layout (`docs/output-schema.md`).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -225,4 +223,43 @@ pub struct Warning {
     pub message: String,
     pub count: usize,
     pub first_pointer: String,
+}
+
+/// How bad a decoding issue is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Tolerated: an unknown type, field or enum value; a v2 name read as v3.
+    Warning,
+    /// Dropped: a value of the wrong type, a resource that could not be decoded.
+    Error,
+}
+
+/// Which admin endpoint produced the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    /// `/config_dump` (with or without `?include_eds`), or `istioctl proxy-config all -o json`.
+    ConfigDump,
+    /// `/certs`.
+    Certs,
+    /// `/clusters?format=json`.
+    ClusterStatuses,
+    /// `/server_info`.
+    ServerInfo,
+    /// A PEM (any number of blocks) or DER certificate file.
+    Certificates,
+}
+
+impl DocumentKind {
+    /// What a user calls it.
+    pub fn label(self) -> &'static str {
+        match self {
+            DocumentKind::ConfigDump => "config dump",
+            DocumentKind::Certs => "/certs",
+            DocumentKind::ClusterStatuses => "/clusters",
+            DocumentKind::ServerInfo => "/server_info",
+            DocumentKind::Certificates => "certificate file",
+        }
+    }
 }

@@ -31,12 +31,7 @@ pub struct Entry {
     pub bytes: Vec<u8>,
 }
 
-/// An entry not read, and why.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-pub struct Refused {
-    pub path: String,
-    pub reason: String,
-}
+pub use crate::model::bundle::Refused;
 
 #[derive(Debug, Clone)]
 pub struct Limits {

@@ -26,34 +26,7 @@ pub struct Input {
     pub bytes: Vec<u8>,
 }
 
-/// Which admin endpoint produced the document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DocumentKind {
-    /// `/config_dump` (with or without `?include_eds`), or `istioctl proxy-config all -o json`.
-    ConfigDump,
-    /// `/certs`.
-    Certs,
-    /// `/clusters?format=json`.
-    ClusterStatuses,
-    /// `/server_info`.
-    ServerInfo,
-    /// A PEM (any number of blocks) or DER certificate file.
-    Certificates,
-}
-
-impl DocumentKind {
-    /// What a user calls it.
-    pub fn label(self) -> &'static str {
-        match self {
-            DocumentKind::ConfigDump => "config dump",
-            DocumentKind::Certs => "/certs",
-            DocumentKind::ClusterStatuses => "/clusters",
-            DocumentKind::ServerInfo => "/server_info",
-            DocumentKind::Certificates => "certificate file",
-        }
-    }
-}
+pub use crate::model::report::DocumentKind;
 
 /// A parsed JSON document and what it is. A config dump's resources are still text in the
 /// input (see [`dump`]): the document borrows it.

@@ -127,7 +127,9 @@ fn tree_fleet(name: &str, files: &[(String, Vec<u8>)]) -> (Value, BTreeSet<(Stri
     let d = dir(name);
     write_tree(&d, files);
     let at = d.display().to_string();
-    fleet(&envinspect(&["bundle", &at, "--now", NOW_140, "-o", "json"]))
+    fleet(&envinspect(&[
+        "bundle", &at, "--now", NOW_140, "-o", "json",
+    ]))
 }
 
 /// `(a, b)` string fields of each object of a JSON list.
