@@ -157,7 +157,7 @@ fn row(entry: Entry, pool: &Pool, opts: &BundleOptions) -> Option<ProxyRow> {
         Ok(r) => r,
         Err(e) => {
             let msg = e.to_string();
-            if msg.contains("ztunnel") {
+            if matches!(e, crate::Error::Source(SourceError::Ztunnel { .. })) {
                 return Some(unreadable(&proxy, &path, ProxyKind::Ztunnel, msg));
             }
             let shape = matches!(e, crate::Error::Source(SourceError::Shape { .. }));

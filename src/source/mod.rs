@@ -76,6 +76,9 @@ pub enum SourceError {
     },
     #[error("{name}: {what}")]
     Shape { name: String, what: String },
+    /// Istio ambient's ztunnel writes its own `/config_dump`: recognised, not an Envoy document.
+    #[error("{name}: this is a ztunnel (Istio ambient) config dump, not an Envoy admin document")]
+    Ztunnel { name: String },
     #[error("{url}: {what}")]
     Admin { url: String, what: String },
 }
@@ -220,6 +223,7 @@ pub fn parse(input: &Input) -> Result<Document<'_>, SourceError> {
             }
             match detect(&json) {
                 Ok(Detected::Kind(kind)) => (kind, json, Vec::new()),
+                Ok(Detected::Ztunnel) => return Err(SourceError::Ztunnel { name }),
                 Ok(Detected::LoneSection) => {
                     let Value::Object(members) = json else {
                         return Err(SourceError::Shape {
@@ -381,6 +385,7 @@ enum Detected {
     Kind(DocumentKind),
     /// A single `*ConfigDump` section saved on its own: treated as a dump with one section.
     LoneSection,
+    Ztunnel,
 }
 
 fn detect(json: &Value) -> Result<Detected, String> {
@@ -401,9 +406,7 @@ fn detect(json: &Value) -> Result<Detected, String> {
         };
     }
     if has("workloads") && has("services") {
-        return Err(
-            "this is a ztunnel (Istio ambient) config dump, not an Envoy admin document".into(),
-        );
+        return Ok(Detected::Ztunnel);
     }
     if has("static_resources") || has("staticResources") || (has("node") && has("admin")) {
         return Err(
