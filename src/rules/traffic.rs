@@ -12,6 +12,111 @@ pub(super) fn rules(r: &Report, f: &mut Vec<Finding>) {
     tls_on_listeners(r, f);
     passthrough(r, f);
     notes(r, f);
+    missing_clusters(r, f);
+    clusters_without_endpoints(r, f);
+}
+
+/// Routes and TCP chains that name a cluster the proxy does not have: Envoy answers 503 NC
+/// (`cluster_not_found`) for HTTP and closes TCP connections. Only when the dump has clusters.
+fn missing_clusters(r: &Report, f: &mut Vec<Finding>) {
+    if r.counts.clusters.is_none() {
+        return;
+    }
+    // (cluster, who sends to it, where) for every route and TCP chain.
+    let mut targets: Vec<(&str, String, &str)> = Vec::new();
+    let route = |rc: &'_ crate::model::RouteConfig, pointer: &'_ str| {
+        let mut out = Vec::new();
+        for vh in &rc.virtual_hosts {
+            for (i, rt) in vh.routes.iter().enumerate() {
+                let who = format!(
+                    "route {} vhost {} route {}",
+                    if rc.name.is_empty() {
+                        "(inline)"
+                    } else {
+                        &rc.name
+                    },
+                    vh.name,
+                    rt.name.clone().unwrap_or_else(|| format!("#{i}"))
+                );
+                let names: Vec<String> = match &rt.action {
+                    RouteAction::Cluster { name } => vec![name.clone()],
+                    RouteAction::WeightedClusters { names } => names.clone(),
+                    _ => Vec::new(),
+                };
+                out.extend(
+                    names
+                        .into_iter()
+                        .map(|n| (n, who.clone(), pointer.to_string())),
+                );
+            }
+        }
+        out
+    };
+    let mut owned: Vec<(String, String, String)> = Vec::new();
+    for rc in &r.routes {
+        owned.extend(route(rc, &rc.pointer));
+    }
+    for l in &r.listeners {
+        for (i, ch) in l.filter_chains.iter().enumerate() {
+            for d in &ch.destinations {
+                match d {
+                    Destination::InlineRoute { config } => owned.extend(route(config, &l.pointer)),
+                    Destination::Cluster { name } => {
+                        let chain = ch.name.clone().unwrap_or_else(|| format!("#{i}"));
+                        targets.push((
+                            name,
+                            format!("listener {} chain {chain}", l.name),
+                            &l.pointer,
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let known: BTreeSet<&str> = r.clusters.iter().map(|c| c.name.as_str()).collect();
+    let all = targets
+        .into_iter()
+        .map(|(n, w, p)| (n.to_string(), w, p.to_string()))
+        .chain(owned);
+    for (name, who, pointer) in all {
+        if name.is_empty() || known.contains(name.as_str()) {
+            continue;
+        }
+        f.push(
+            Finding::new(
+                Level::Error,
+                "route-to-missing-cluster",
+                who,
+                format!("sends traffic to cluster {name}, which the proxy does not have: HTTP requests get 503 with response flag NC (cluster_not_found), TCP connections are closed"),
+            )
+            .at(&pointer),
+        );
+    }
+}
+
+/// EDS clusters with no endpoint in a dump taken with `?include_eds`: requests get 503 UH.
+fn clusters_without_endpoints(r: &Report, f: &mut Vec<Finding>) {
+    // Endpoint configs without a cluster name (some dumps write them so) cannot be told apart.
+    if r.counts.endpoints.is_none() || r.endpoints.iter().any(|e| e.cluster.is_empty()) {
+        return;
+    }
+    let with: BTreeSet<&str> = r.endpoints.iter().map(|e| e.cluster.as_str()).collect();
+    for c in r
+        .clusters
+        .iter()
+        .filter(|c| c.discovery == "EDS" && !with.contains(c.name.as_str()))
+    {
+        f.push(
+            Finding::new(
+                Level::Warning,
+                "cluster-without-endpoints",
+                format!("cluster {}", c.name),
+                "EDS gave it no endpoint: requests to it get 503 with response flag UH (no_healthy_upstream)",
+            )
+            .at(&c.pointer),
+        );
+    }
 }
 
 fn istio_mutual_to_non_mesh(r: &Report, f: &mut Vec<Finding>) {

@@ -429,6 +429,35 @@ fn every_rule_fires_on_its_fixture_and_not_on_a_clean_one() {
         Input::Fixture(RATINGS),
         at.clone(),
     ));
+    // A route to a cluster the proxy lacks (a missing DestinationRule subset).
+    let mut to_missing = load(ENVOY140);
+    section(&mut to_missing, ".RoutesConfigDump")["static_route_configs"][0]["route_config"]
+        ["virtual_hosts"][0]["routes"][0] = json!({"match": {"prefix": "/"},
+            "route": {"cluster": "outbound|80|v9|bar.default.svc.cluster.local"}});
+    cases.push((
+        "route-to-missing-cluster",
+        Input::Edited("to-missing", to_missing),
+        at140.clone(),
+        Input::Fixture(ENVOY140),
+        at140.clone(),
+    ));
+    // An EDS cluster the ?include_eds dump gives no endpoint.
+    let mut empty = load(ENVOY140);
+    section(&mut empty, "ClustersConfigDump")["static_clusters"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"cluster": {
+            "@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster",
+            "name": "outbound|80||scaled-to-zero.default.svc.cluster.local",
+            "type": "EDS", "connect_timeout": "1s",
+            "eds_cluster_config": {"eds_config": {"ads": {}}}}}));
+    cases.push((
+        "cluster-without-endpoints",
+        Input::Edited("no-endpoints", empty),
+        at140.clone(),
+        Input::Fixture(ENVOY140),
+        at140.clone(),
+    ));
     cases.push((
         "inbound-permissive",
         Input::Fixture(PRODUCTPAGE_13),
