@@ -48,17 +48,9 @@ pub fn pick(l: &Listener, c: &Connection) -> Pick {
     let mut why = Vec::new();
     match narrow(l, cands, c, &mut why) {
         Ok(Some(i)) => Pick::Chain(i, why),
-        Ok(None) => match l.filter_chains.iter().position(|ch| ch.is_default) {
-            Some(d) => {
-                why.push("no chain matches: the listener's default_filter_chain".into());
-                Pick::Chain(d, why)
-            }
-            None => Pick::None(format!(
-                "no filter chain of {} matches the connection ({}) and it has no default chain",
-                l.name,
-                why.join("; ")
-            )),
-        },
+        Ok(None) => default_chain(l, why, "no chain matches", |name, why| {
+            format!("no filter chain of {name} matches the connection ({why}) and it has no default chain")
+        }),
         Err(u) => Pick::Unknown(u),
     }
 }
@@ -278,6 +270,23 @@ fn alpn(ch: &FilterChain, c: &Connection) -> Fit {
     }
 }
 
+/// Nothing selected a chain: the listener's default chain, or the connection is closed.
+/// `none` words the refusal from the listener's name and the reasons so far.
+fn default_chain(
+    l: &Listener,
+    mut why: Vec<String>,
+    what: &str,
+    none: impl FnOnce(&str, String) -> String,
+) -> Pick {
+    match l.filter_chains.iter().position(|ch| ch.is_default) {
+        Some(d) => {
+            why.push(format!("{what}: the listener's default_filter_chain"));
+            Pick::Chain(d, why)
+        }
+        None => Pick::None(none(&l.name, why.join("; "))),
+    }
+}
+
 /// `filter_chain_matcher`: the matcher names the chain; no action means the default chain
 /// (`FilterChainManagerImpl::findFilterChainUsingMatcher`).
 fn by_matcher(l: &Listener, m: &ChainMatcher, c: &Connection) -> Pick {
@@ -298,17 +307,14 @@ fn by_matcher(l: &Listener, m: &ChainMatcher, c: &Connection) -> Pick {
                 l.name
             )),
         },
-        Ok(None) => match l.filter_chains.iter().position(|ch| ch.is_default) {
-            Some(d) => {
-                why.push("filter_chain_matcher gives no chain: the listener's default_filter_chain".into());
-                Pick::Chain(d, why)
-            }
-            None => Pick::None(format!(
-                "filter_chain_matcher of {} gives no chain for the connection ({}) and it has no default chain",
-                l.name,
-                why.join("; ")
-            )),
-        },
+        Ok(None) => default_chain(
+            l,
+            why,
+            "filter_chain_matcher gives no chain",
+            |name, why| {
+                format!("filter_chain_matcher of {name} gives no chain for the connection ({why}) and it has no default chain")
+            },
+        ),
     }
 }
 

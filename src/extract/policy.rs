@@ -361,17 +361,7 @@ fn chain_ports(l: &Listener, listener_port: Option<u32>) -> Vec<(usize, Option<u
         .map(|p| (Some(*p), *p))
         .chain(other.map(|p| (listener_port, p)));
     for (shown, probe) in ports {
-        let names = m.candidates(probe);
-        for (i, c) in l.filter_chains.iter().enumerate() {
-            let reached = match &c.name {
-                _ if c.is_default => names.contains(&None),
-                Some(n) => names.contains(&Some(n.clone())),
-                None => false,
-            };
-            if reached {
-                out.push((i, shown));
-            }
-        }
+        out.extend(l.matcher_chains(probe).into_iter().map(|i| (i, shown)));
     }
     out
 }

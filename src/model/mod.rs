@@ -125,6 +125,26 @@ pub enum TrafficDirection {
 }
 
 impl Listener {
+    /// The indices of the chains a `filter_chain_matcher` may give a connection to `port` (see
+    /// [`matcher::ChainMatcher::candidates`]; the default chain when it may give none). Empty
+    /// without a matcher.
+    pub fn matcher_chains(&self, port: u32) -> Vec<usize> {
+        let Some(m) = &self.filter_chain_matcher else {
+            return Vec::new();
+        };
+        let names = m.candidates(port);
+        self.filter_chains
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| match &c.name {
+                _ if c.is_default => names.contains(&None),
+                Some(n) => names.iter().any(|x| x.as_deref() == Some(n.as_str())),
+                None => false,
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// Whether connections reach it redirected (iptables, eBPF), keeping their original
     /// destination: the `original_dst` listener filter, or the deprecated `use_original_dst`.
     pub fn captures(&self) -> bool {

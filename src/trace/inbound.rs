@@ -69,17 +69,11 @@ pub fn inbound(r: &Report, port: u32) -> Trace {
         .enumerate()
         .filter(|(_, c)| c.matcher.destination_port == Some(port))
         .collect();
-    let chains = if let Some(m) = &l.filter_chain_matcher {
+    let chains = if l.filter_chain_matcher.is_some() {
         // The matcher names the chains; those a connection to this port may get.
-        let names = m.candidates(port);
-        l.filter_chains
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| match &c.name {
-                _ if c.is_default => names.contains(&None),
-                Some(n) => names.contains(&Some(n.clone())),
-                None => false,
-            })
+        l.matcher_chains(port)
+            .into_iter()
+            .map(|i| (i, &l.filter_chains[i]))
             .collect()
     } else if for_port.is_empty() {
         l.filter_chains
