@@ -209,9 +209,8 @@ impl AuthzRequest {
         self.principal.is_some() || self.plaintext
     }
 
-    pub(crate) fn to_request(&self, port: u32) -> Result<envinspect::authz::Request> {
-        let headers = self
-            .headers
+    fn parsed_headers(&self) -> Result<Vec<(String, String)>> {
+        self.headers
             .iter()
             .map(|h| {
                 let (k, v) = h
@@ -220,7 +219,43 @@ impl AuthzRequest {
                 anyhow::ensure!(!k.trim().is_empty(), "--header {h:?}: the name is empty");
                 Ok((k.trim().to_ascii_lowercase(), v.trim().to_string()))
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect()
+    }
+
+    /// The outbound request `trace HOST:PORT` follows; the options of an inbound request
+    /// (identities, tokens, the listener) are refused.
+    pub(crate) fn to_probe(
+        &self,
+        target: envinspect::trace::Target,
+        app: envinspect::trace::AppProtocol,
+    ) -> Result<envinspect::trace::Probe> {
+        let inbound_only = [
+            ("--principal", self.principal.is_some()),
+            ("--plaintext", self.plaintext),
+            ("--jwt", self.jwt.is_some()),
+            ("--request-principal", self.request_principal.is_some()),
+            ("--listener", self.listener.is_some()),
+            ("--destination-ip", self.destination_ip.is_some()),
+        ];
+        if let Some((flag, _)) = inbound_only.iter().find(|(_, set)| *set) {
+            anyhow::bail!(
+                "trace: {flag} describes an inbound request: use it with --inbound PORT (outbound, say the client with --app)"
+            );
+        }
+        let mut p = envinspect::trace::Probe::new(target, app);
+        p.sni = self.sni.clone();
+        p.alpn = self.alpn.clone();
+        p.method = self.method.clone();
+        p.path = self.path.clone();
+        p.host = self.host.clone();
+        p.headers = self.parsed_headers()?;
+        p.tcp = self.tcp;
+        p.source_ip = self.source_ip;
+        Ok(p)
+    }
+
+    pub(crate) fn to_request(&self, port: u32) -> Result<envinspect::authz::Request> {
+        let headers = self.parsed_headers()?;
         if let Some(rp) = &self.request_principal {
             anyhow::ensure!(
                 rp.contains('/'),
@@ -426,7 +461,9 @@ pub(crate) enum Command {
         /// What the application sends (default: TLS on 443, plaintext elsewhere).
         #[arg(long, value_enum)]
         app: Option<AppArg>,
-        /// With --inbound: a request to authorize (as `authz`), shown as the last step.
+        /// The request: --method, --path, --host, --header, --sni, --alpn, --tcp and
+        /// --source-ip say what is routed (both directions); with --inbound, --principal,
+        /// --plaintext and the token options describe a request to authorize (as `authz`).
         #[command(flatten)]
         request: AuthzRequest,
         #[command(flatten)]

@@ -332,10 +332,6 @@ fn trace(
     let what = args.first().cloned();
     let opts = common.when.options()?;
     let report = target.inspect(&opts)?.into_report();
-    anyhow::ensure!(
-        inbound.is_some() || !request.given(),
-        "trace: --principal and --plaintext describe an inbound request: use them with --inbound PORT"
-    );
     let mut t = match (inbound, what) {
         (Some(port), None) => envinspect::trace::inbound(&report, port),
         (None, Some(w)) => {
@@ -345,7 +341,7 @@ fn trace(
                 Some(AppArg::Tls) => envinspect::trace::AppProtocol::Tls,
                 Some(AppArg::Plaintext) => envinspect::trace::AppProtocol::Plaintext,
             };
-            envinspect::trace::outbound(&report, &dest, app)
+            envinspect::trace::outbound(&report, &request.to_probe(dest, app)?)
         }
         (Some(_), Some(w)) => {
             anyhow::bail!("trace: give HOST:PORT or --inbound PORT, not both ({w})")

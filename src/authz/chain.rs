@@ -18,7 +18,7 @@ pub struct Connection {
     pub destination_ip: Option<IpAddr>,
     /// `Some("")`: no SNI; `None`: not known.
     pub sni: Option<String>,
-    /// `tls` or `raw_buffer` when a TLS inspector detects it, empty otherwise.
+    /// `tls` when a TLS inspector detected it, else `raw_buffer` (Envoy's default).
     pub transport: String,
     /// The client's ALPN list; `None`: not known.
     pub alpn: Option<Vec<String>>,
@@ -26,6 +26,51 @@ pub struct Connection {
     /// An HTTP request rides on it (used only to pick between chains that differ by ALPN
     /// when the ALPN is not known).
     pub http: bool,
+}
+
+/// What the client sends before Envoy's listener filters read it: TLS or not, the ClientHello's
+/// SNI and ALPN (`None`: not known), and whether an HTTP/1.1 request follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hello {
+    pub tls: bool,
+    pub sni: Option<String>,
+    pub alpn: Option<Vec<String>>,
+    pub http: bool,
+}
+
+impl Connection {
+    /// The connection as `l`'s listener filters present it to chain matching. Envoy's
+    /// `tls_inspector` sets transport `tls` (with the ClientHello's SNI and ALPN) or leaves it;
+    /// `http_inspector` sets ALPN `http/1.1` on a plaintext HTTP/1.1 request; a transport no
+    /// filter set is `raw_buffer` (`ActiveTcpSocket::newConnection`), and without an inspector
+    /// there is no SNI and no ALPN.
+    pub fn inspected(
+        l: &Listener,
+        port: u32,
+        destination_ip: Option<IpAddr>,
+        source_ip: Option<IpAddr>,
+        h: &Hello,
+    ) -> Connection {
+        let has = |f: &str| l.listener_filters.iter().any(|x| x.contains(f));
+        let tls_inspector = has("tls_inspector");
+        let http_inspector = has("http_inspector");
+        let seen_tls = h.tls && tls_inspector;
+        Connection {
+            port,
+            destination_ip,
+            sni: if seen_tls { h.sni.clone() } else { Some(String::new()) },
+            transport: if seen_tls { "tls" } else { "raw_buffer" }.into(),
+            alpn: if seen_tls {
+                h.alpn.clone()
+            } else if !h.tls && h.http && http_inspector {
+                Some(vec!["http/1.1".into()])
+            } else {
+                Some(Vec::new())
+            },
+            source_ip,
+            http: h.http,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -188,10 +188,6 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
         &l.pointer,
     );
     let tls = !req.plaintext;
-    let inspector = l
-        .listener_filters
-        .iter()
-        .any(|f| f.contains("tls_inspector"));
     let destination_ip = req.destination_ip.or_else(|| {
         let own = l.address.as_deref().and_then(|a| a.parse::<IpAddr>().ok());
         let node = r
@@ -201,27 +197,13 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
             .and_then(|a| a.parse().ok());
         own.filter(|a| !a.is_unspecified()).or(node)
     });
-    let conn = Connection {
-        port: req.port,
-        destination_ip,
-        sni: if tls {
-            req.sni.clone()
-        } else {
-            Some(String::new())
-        },
-        transport: match (inspector, tls) {
-            (false, _) => String::new(),
-            (true, true) => "tls".into(),
-            (true, false) => "raw_buffer".into(),
-        },
-        alpn: if tls {
-            req.alpn.clone()
-        } else {
-            Some(Vec::new())
-        },
-        source_ip: req.source_ip,
+    let hello = chain::Hello {
+        tls,
+        sni: req.sni.clone(),
+        alpn: req.alpn.clone(),
         http: !req.tcp,
     };
+    let conn = Connection::inspected(l, req.port, destination_ip, req.source_ip, &hello);
     let (ci, why) = match chain::pick(l, &conn) {
         Pick::Chain(i, why) => (i, why),
         Pick::None(why) => {
@@ -464,7 +446,7 @@ impl Chosen<'_> {
         let Chosen::Route { rc, vh, route } = self else {
             return Ok(None);
         };
-        if let RouteAction::WeightedClusters { names } = &route.action {
+        if let RouteAction::WeightedClusters { names, .. } = &route.action {
             let configs: Vec<Option<&PerRouteAuthz>> = names
                 .iter()
                 .map(|n| route.cluster_per_filter.get(n).and_then(|m| m.get(filter)))

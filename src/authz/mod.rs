@@ -1,8 +1,10 @@
 //! Authorization, decided from the proxy's own state as Envoy decides it: the view of every
 //! chain's layers (RBAC, jwt_authn, ext_authz) and the evaluation of one request against them.
-//! Works on the model only; nothing here is one mesh's except the names `istio` reads.
+//! Works on the model only; nothing here is one mesh's except the names `istio` reads. `chain`
+//! and `route` (which chain, virtual host and route Envoy gives a connection) are shared with
+//! `trace`.
 
-mod chain;
+pub mod chain;
 pub mod context;
 mod eval;
 pub mod istio;
@@ -11,7 +13,7 @@ mod jwt_eval;
 mod layers;
 mod matchers;
 pub mod reach;
-mod route;
+pub mod route;
 mod view;
 
 pub use eval::{evaluate, Request};

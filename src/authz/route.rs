@@ -8,6 +8,14 @@ use super::matchers;
 use crate::model::{Route, RouteConfig, VirtualHost};
 
 pub fn virtual_host<'a>(rc: &'a RouteConfig, authority: &str) -> Option<(usize, &'a VirtualHost)> {
+    matching_domain(rc, authority).map(|(i, v, _)| (i, v))
+}
+
+/// [`virtual_host`], with the domain that matched.
+pub fn matching_domain<'a>(
+    rc: &'a RouteConfig,
+    authority: &str,
+) -> Option<(usize, &'a VirtualHost, &'a str)> {
     let mut host = authority.to_ascii_lowercase();
     if rc.ignore_port_in_host_matching {
         if let Some((h, p)) = host.rsplit_once(':') {
@@ -21,32 +29,34 @@ pub fn virtual_host<'a>(rc: &'a RouteConfig, authority: &str) -> Option<(usize, 
         rc.virtual_hosts.iter().enumerate().flat_map(|(i, v)| {
             v.domains
                 .iter()
-                .map(move |d| (i, v, d.to_ascii_lowercase()))
+                .map(move |d| (i, v, d.to_ascii_lowercase(), d.as_str()))
         })
     };
-    if let Some((i, v, _)) = all().find(|(_, _, d)| *d == host) {
-        return Some((i, v));
+    if let Some((i, v, _, d)) = all().find(|(_, _, d, _)| *d == host) {
+        return Some((i, v, d));
     }
     let suffix = all()
-        .filter(|(_, _, d)| {
+        .filter(|(_, _, d, _)| {
             d.len() > 1 && d.starts_with('*') && host.ends_with(&d[1..]) && host.len() > d.len() - 1
         })
-        .max_by_key(|(_, _, d)| d.len());
-    if let Some((i, v, _)) = suffix {
-        return Some((i, v));
+        .max_by_key(|(_, _, d, _)| d.len());
+    if let Some((i, v, _, d)) = suffix {
+        return Some((i, v, d));
     }
     let prefix = all()
-        .filter(|(_, _, d)| {
+        .filter(|(_, _, d, _)| {
             d.len() > 1
                 && d.ends_with('*')
                 && host.starts_with(&d[..d.len() - 1])
                 && host.len() > d.len() - 1
         })
-        .max_by_key(|(_, _, d)| d.len());
-    if let Some((i, v, _)) = prefix {
-        return Some((i, v));
+        .max_by_key(|(_, _, d, _)| d.len());
+    if let Some((i, v, _, d)) = prefix {
+        return Some((i, v, d));
     }
-    all().find(|(_, _, d)| d == "*").map(|(i, v, _)| (i, v))
+    all()
+        .find(|(_, _, d, _)| d == "*")
+        .map(|(i, v, _, d)| (i, v, d))
 }
 
 /// The first route that matches; `Err` when a match cannot be evaluated before one does.

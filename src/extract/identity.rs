@@ -347,7 +347,32 @@ pub(crate) fn node(n: PbNode) -> Node {
         workload,
         envoy_version,
         control_plane_clusters: Vec::new(),
+        interception: interception(n.metadata.as_ref(), &meta),
     }
+}
+
+/// Istio's redirection settings: the pod annotations the node metadata carries
+/// (`ANNOTATIONS`), and `INTERCEPTION_MODE`. `None` when there are neither.
+fn interception(
+    m: Option<&envoy_types::pb::google::protobuf::Struct>,
+    meta: &BTreeMap<String, String>,
+) -> Option<crate::model::intercept::Interception> {
+    use envoy_types::pb::google::protobuf::value::Kind;
+    let annotations: BTreeMap<String, String> = match m
+        .and_then(|m| m.fields.get("ANNOTATIONS"))
+        .and_then(|v| v.kind.as_ref())
+    {
+        Some(Kind::StructValue(a)) => resources::struct_strings(a)
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("traffic.sidecar.istio.io/"))
+            .collect(),
+        _ => BTreeMap::new(),
+    };
+    let mode = meta.get("INTERCEPTION_MODE").cloned();
+    (mode.is_some() || !annotations.is_empty()).then_some(crate::model::intercept::Interception {
+        mode,
+        annotations,
+    })
 }
 
 /// Marks each CA secret a TLS context uses as mesh or external trust (see [`TrustRole`]).

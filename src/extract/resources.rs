@@ -199,6 +199,7 @@ fn terminal_filter(
             Some(tcp_proxy::ClusterSpecifier::Cluster(name)) => Some(Destination::Cluster { name }),
             Some(tcp_proxy::ClusterSpecifier::WeightedClusters(w)) => {
                 Some(Destination::WeightedClusters {
+                    weights: w.clusters.iter().map(|c| c.weight).collect(),
                     names: w.clusters.into_iter().map(|c| c.name).collect(),
                 })
             }
@@ -259,6 +260,11 @@ fn route(r: envoy_types::pb::envoy::config::route::v3::Route) -> Route {
                     }
                 }
                 RouteAction::WeightedClusters {
+                    weights: w
+                        .clusters
+                        .iter()
+                        .map(|c| c.weight.map_or(0, |w| w.value))
+                        .collect(),
                     names: w.clusters.into_iter().map(|c| c.name).collect(),
                 }
             }
@@ -273,7 +279,14 @@ fn route(r: envoy_types::pb::envoy::config::route::v3::Route) -> Route {
             }
             None => RouteAction::None,
         },
-        Some(Action::Redirect(_)) => RouteAction::Redirect,
+        Some(Action::Redirect(rd)) => RouteAction::Redirect {
+            // RedirectResponseCode: MOVED_PERMANENTLY, FOUND, SEE_OTHER, TEMPORARY_REDIRECT,
+            // PERMANENT_REDIRECT.
+            status: [301, 302, 303, 307, 308]
+                .get(rd.response_code as usize)
+                .copied()
+                .unwrap_or(301),
+        },
         Some(Action::DirectResponse(d)) => RouteAction::DirectResponse { status: d.status },
         Some(Action::NonForwardingAction(_)) => RouteAction::NonForwarding,
         Some(_) | None => RouteAction::None,

@@ -9,6 +9,7 @@ pub mod decision;
 pub mod finding;
 pub mod http;
 pub mod ids;
+pub mod intercept;
 pub mod matcher;
 pub mod policy;
 pub mod redact;
@@ -201,6 +202,8 @@ pub enum Destination {
     },
     WeightedClusters {
         names: Vec<String>,
+        /// `weights[i]` is `names[i]`'s weight.
+        weights: Vec<u32>,
     },
     /// HTTP, routes from RDS by this name.
     Route {
@@ -265,10 +268,12 @@ pub struct Route {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RouteAction {
     Cluster { name: String },
-    WeightedClusters { names: Vec<String> },
+    /// `weights[i]` is `names[i]`'s weight.
+    WeightedClusters { names: Vec<String>, weights: Vec<u32> },
     ClusterHeader { header: String },
     ClusterSpecifierPlugin { name: String },
-    Redirect,
+    /// The redirect's status (`response_code`: 301 unless set).
+    Redirect { status: u32 },
     DirectResponse { status: u32 },
     NonForwarding,
     None,

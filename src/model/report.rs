@@ -126,6 +126,10 @@ pub struct Node {
     /// to them is the proxy's link to its control plane, not its workload identity.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub control_plane_clusters: Vec<String>,
+    /// Istio's traffic redirection settings from the node metadata (its pod's annotations);
+    /// absent for proxies whose metadata has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interception: Option<super::intercept::Interception>,
 }
 
 /// Resource counts per section; `None` where the dump has no such section.

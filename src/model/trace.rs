@@ -18,25 +18,65 @@ pub struct Trace {
     /// `trace --inbound` with a request described: what the authorization layers decide.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization: Option<super::decision::Evaluation>,
+    /// A name that several chains could serve: the trace of each other one, in turn.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<Trace>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Step {
-    /// `listener`, `filter chain`, `route`, `virtual host`, `cluster`, `tls`…
+    /// `listener`, `filter chain`, `route config`, `virtual host`, `route`, `weighted clusters`,
+    /// `cluster`, `interception`…
     pub kind: &'static str,
+    /// The name Envoy logs for it: `%FILTER_CHAIN_NAME%` for a filter chain, `%ROUTE_NAME%`
+    /// for a route, `%UPSTREAM_CLUSTER%` for a cluster (empty when it has none).
     pub name: String,
     /// Why this one was taken.
     pub detail: String,
     pub evidence: Vec<String>,
+    /// `weighted clusters`: every cluster Envoy may pick, with its weight.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<Choice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Choice {
+    pub cluster: String,
+    pub weight: u32,
 }
 
 /// What happens on the wire.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outcome {
     /// `passthrough`, `blackhole`, `istio-mtls`, `auto-mtls`, `tls-origination`, `plaintext`,
-    /// `direct-response`, `inbound-mtls`, `inbound-plaintext`, `no-match`…
+    /// `direct-response`, `no-route`, `no-cluster`, `no-healthy-upstream`,
+    /// `tls-into-http-chain`, `handshake-fails`, `not-captured`, `inbound-mtls`, `cannot-tell`…
     pub kind: &'static str,
     pub summary: String,
     /// The troubleshooting consequence: where to look when this path fails.
     pub advice: String,
+    /// When the proxy answers the request itself: the status, response flag and
+    /// `%RESPONSE_CODE_DETAILS%` it logs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<Response>,
+    /// What each kind of client sees.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<Symptom>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Response {
+    pub status: u32,
+    /// `%RESPONSE_FLAGS%`: `NR`, `NC`, `UH`… (empty for none).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub flags: String,
+    /// `%RESPONSE_CODE_DETAILS%`: `route_not_found`, `cluster_not_found`, `direct_response`…
+    pub details: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Symptom {
+    /// `http` (plaintext HTTP, `curl http://`), `https` (TLS, `curl https://`), `tcp`.
+    pub client: &'static str,
+    pub sees: String,
 }

@@ -5,43 +5,62 @@ use std::io::Write;
 use super::{Format, RenderError};
 use crate::model::trace::Trace;
 
-pub fn render_trace(t: &Trace, format: Format, w: &mut dyn Write) -> Result<(), RenderError> {
-    match format {
-        Format::Table => {
-            writeln!(w, "Trace:        {} {}", t.direction, t.target)?;
-            writeln!(w, "Source:       {}", t.source)?;
-            for a in &t.assumptions {
-                writeln!(w, "Assuming:     {a}")?;
-            }
-            writeln!(w)?;
-            for (i, s) in t.steps.iter().enumerate() {
-                writeln!(w, "{}. {} {}", i + 1, s.kind, s.name)?;
-                writeln!(w, "   {}", s.detail)?;
-                for e in &s.evidence {
-                    writeln!(w, "   evidence: {e}")?;
-                }
-            }
-            writeln!(
-                w,
-                "\nOutcome:      {} — {}",
-                t.outcome.kind, t.outcome.summary
-            )?;
-            if !t.outcome.advice.is_empty() {
-                writeln!(w, "Meaning:      {}", t.outcome.advice)?;
-            }
-            if let Some(e) = &t.authorization {
-                writeln!(w, "\nAuthorization of the request (envinspect authz):")?;
-                let mut buf = Vec::new();
-                super::authz::render_evaluation(e, Format::Table, &mut buf)?;
-                for line in String::from_utf8_lossy(&buf).lines() {
-                    if line.is_empty() {
-                        writeln!(w)?;
-                    } else {
-                        writeln!(w, "  {line}")?;
-                    }
-                }
+fn table(t: &Trace, w: &mut dyn Write) -> Result<(), RenderError> {
+    writeln!(w, "Trace:        {} {}", t.direction, t.target)?;
+    writeln!(w, "Source:       {}", t.source)?;
+    for a in &t.assumptions {
+        writeln!(w, "Assuming:     {a}")?;
+    }
+    writeln!(w)?;
+    for (i, s) in t.steps.iter().enumerate() {
+        if s.name.is_empty() {
+            writeln!(w, "{}. {}", i + 1, s.kind)?;
+        } else {
+            writeln!(w, "{}. {} {}", i + 1, s.kind, s.name)?;
+        }
+        writeln!(w, "   {}", s.detail)?;
+        for e in &s.evidence {
+            writeln!(w, "   evidence: {e}")?;
+        }
+    }
+    let o = &t.outcome;
+    writeln!(w, "\nOutcome:      {} — {}", o.kind, o.summary)?;
+    if let Some(r) = &o.response {
+        let flags = if r.flags.is_empty() {
+            String::new()
+        } else {
+            format!(", flag {}", r.flags)
+        };
+        writeln!(w, "Response:     HTTP {}{flags}, {}", r.status, r.details)?;
+    }
+    for c in &o.clients {
+        writeln!(w, "{:<14}{}", format!("{} client:", c.client), c.sees)?;
+    }
+    if !o.advice.is_empty() {
+        writeln!(w, "Meaning:      {}", o.advice)?;
+    }
+    if let Some(e) = &t.authorization {
+        writeln!(w, "\nAuthorization of the request (envinspect authz):")?;
+        let mut buf = Vec::new();
+        super::authz::render_evaluation(e, Format::Table, &mut buf)?;
+        for line in String::from_utf8_lossy(&buf).lines() {
+            if line.is_empty() {
+                writeln!(w)?;
+            } else {
+                writeln!(w, "  {line}")?;
             }
         }
+    }
+    for a in &t.alternatives {
+        writeln!(w, "\n--- or, for the next address:\n")?;
+        table(a, w)?;
+    }
+    Ok(())
+}
+
+pub fn render_trace(t: &Trace, format: Format, w: &mut dyn Write) -> Result<(), RenderError> {
+    match format {
+        Format::Table => table(t, w)?,
         Format::Json => {
             serde_json::to_writer_pretty(&mut *w, t).map_err(RenderError::Json)?;
             writeln!(w)?;

@@ -172,7 +172,7 @@ pub(crate) fn chain_destination(_l: &Listener, ch: &FilterChain) -> String {
         .iter()
         .map(|d| match d {
             Destination::Cluster { name } => cluster_label(name),
-            Destination::WeightedClusters { names } => format!("Clusters: {}", names.join(",")),
+            Destination::WeightedClusters { names, .. } => format!("Clusters: {}", names.join(",")),
             Destination::Route { name } => format!("Route: {name}"),
             Destination::InlineRoute { config } => inline_route(config),
             Destination::Filter { name, config } => format!("{name} ({})", config.type_url),
@@ -293,10 +293,10 @@ fn domains(d: &[String]) -> String {
 fn action(a: &RouteAction) -> String {
     match a {
         RouteAction::Cluster { name } => name.clone(),
-        RouteAction::WeightedClusters { names } => names.join(","),
+        RouteAction::WeightedClusters { names, .. } => names.join(","),
         RouteAction::ClusterHeader { header } => format!("header:{header}"),
         RouteAction::ClusterSpecifierPlugin { name } => format!("plugin:{name}"),
-        RouteAction::Redirect => "redirect".into(),
+        RouteAction::Redirect { status } => format!("redirect {status}"),
         RouteAction::DirectResponse { status } => format!("direct response {status}"),
         RouteAction::NonForwarding => "non-forwarding".into(),
         RouteAction::None => String::new(),

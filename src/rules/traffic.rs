@@ -40,7 +40,7 @@ fn missing_clusters(r: &Report, f: &mut Vec<Finding>) {
                 );
                 let names: Vec<String> = match &rt.action {
                     RouteAction::Cluster { name } => vec![name.clone()],
-                    RouteAction::WeightedClusters { names } => names.clone(),
+                    RouteAction::WeightedClusters { names, .. } => names.clone(),
                     _ => Vec::new(),
                 };
                 out.extend(
@@ -239,7 +239,7 @@ fn tls_on_listeners(r: &Report, f: &mut Vec<Finding>) {
 fn route_targets(a: &RouteAction) -> Vec<&str> {
     match a {
         RouteAction::Cluster { name } => vec![name.as_str()],
-        RouteAction::WeightedClusters { names } => names.iter().map(String::as_str).collect(),
+        RouteAction::WeightedClusters { names, .. } => names.iter().map(String::as_str).collect(),
         _ => Vec::new(),
     }
 }
@@ -263,7 +263,7 @@ fn referenced(r: &Report) -> BTreeSet<&str> {
             Destination::Cluster { name } => {
                 names.insert(name.as_str());
             }
-            Destination::WeightedClusters { names: ns } => {
+            Destination::WeightedClusters { names: ns, .. } => {
                 names.extend(ns.iter().map(String::as_str))
             }
             Destination::InlineRoute { config } => names.extend(

@@ -1,171 +1,125 @@
-//! The HTTP part of a trace: from the chain's destination to a cluster, through the route
-//! configuration, virtual host (by domain) and route (by path).
+//! The HTTP part of a trace: the HTTP connection manager's route configuration, the virtual
+//! host Envoy gives the Host header, the first route whose match fits the request (path,
+//! headers, query, method — `authz::route`, Envoy's router order), and the route's action.
 
-use super::wire::cluster;
-use super::{outcome, step, Target};
-use crate::model::trace::{Outcome, Step};
-use crate::model::{Destination, FilterChain, Report, RouteAction, RouteConfig};
+use super::answer::{answer, outcome, Effect};
+use super::{step, weighted, wire, Probe, Walk};
+use crate::authz::route;
+use crate::model::trace::Outcome;
+use crate::model::{Destination, Report, RouteAction, RouteConfig};
 
-pub(super) fn follow(
-    r: &Report,
-    t: &Target,
-    tls: bool,
-    chain: &FilterChain,
-    steps: &mut Vec<Step>,
-    assumptions: &mut Vec<String>,
-) -> Outcome {
-    match chain.destinations.first() {
-        Some(Destination::Cluster { name }) => cluster(r, name, tls, steps),
-        Some(Destination::WeightedClusters { names }) => {
-            let first = names.first().cloned().unwrap_or_default();
-            assumptions.push(format!("of the weighted clusters {}, the trace follows {first}", names.join(", ")));
-            cluster(r, &first, tls, steps)
+pub(super) fn follow(r: &Report, p: &Probe, d: &Destination, w: &mut Walk) -> (Outcome, Effect) {
+    let rc: &RouteConfig = match d {
+        Destination::InlineRoute { config } => {
+            w.steps.push(step(
+                "route config",
+                &config.name,
+                "inline in the HTTP connection manager",
+                "",
+            ));
+            config
         }
-        Some(Destination::Route { name }) => match r.routes.iter().find(|rc| &rc.name == name) {
+        Destination::Route { name } if name.starts_with("scoped:") => {
+            let e = Effect::Unknown;
+            return (outcome("cannot-tell", format!("the HTTP connection manager picks its routes by scope ({name})"), "envinspect does not follow scoped routes", &e), e);
+        }
+        Destination::Route { name } => match r.routes.iter().find(|rc| &rc.name == name) {
             Some(rc) => {
-                steps.push(step("route", &rc.name, "the HTTP connection manager's RDS route configuration", &rc.pointer));
-                http(r, t, tls, rc, steps, assumptions)
+                w.steps.push(step(
+                    "route config",
+                    &rc.name,
+                    "the HTTP connection manager's RDS route configuration",
+                    &rc.pointer,
+                ));
+                rc
             }
-            None => outcome("no-route", format!("RDS route configuration {name} is not in the dump"), "the proxy has not received it (RDS warming) or the dump lacks it: HTTP 404 (NR) until it arrives"),
+            None if r.counts.routes.is_none() => {
+                let e = Effect::Unknown;
+                return (outcome("cannot-tell", format!("the dump has no routes section: route configuration {name} cannot be followed"), "take the dump with its routes (the whole /config_dump)", &e), e);
+            }
+            None => {
+                let e = answer(404, "NR", "route_not_found");
+                return (outcome("no-route", format!("RDS route configuration {name} is not in the dump"), "the proxy has not received it: requests get 404 NR until it arrives (check the control plane's push of this route)", &e), e);
+            }
         },
-        Some(Destination::InlineRoute { config }) => {
-            steps.push(step("route", &config.name, "inline in the HTTP connection manager", ""));
-            http(r, t, tls, config, steps, assumptions)
+        _ => unreachable!("follow is called for HTTP destinations"),
+    };
+    let req = p.request();
+    w.assumptions.push(format!(
+        "the request is {} {} with Host {}{}",
+        req.method,
+        req.path,
+        req.authority,
+        if p.headers.is_empty() {
+            String::new()
+        } else {
+            let hs: Vec<String> = p.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+            format!(" and {}", hs.join(", "))
         }
-        Some(Destination::Filter { name, .. }) => outcome("network-filter", format!("handled by the network filter {name}"), "envinspect does not follow this filter"),
-        None => outcome("no-destination", "the chain has no destination envinspect can follow", ""),
-    }
-}
-
-/// Envoy's virtual host choice: exact domain, then the longest `*.suffix`, then `prefix*`, then `*`.
-fn pick_vhost<'a>(
-    rc: &'a RouteConfig,
-    t: &Target,
-) -> Option<(&'a crate::model::VirtualHost, String)> {
-    let host_port = format!("{}:{}", t.host, t.port);
-    let names = [t.host.as_str(), host_port.as_str()];
-    let exact = rc.virtual_hosts.iter().find_map(|v| {
-        v.domains
-            .iter()
-            .find(|d| names.contains(&d.as_str()))
-            .map(|d| (v, d.clone()))
-    });
-    let suffix = || {
-        rc.virtual_hosts
-            .iter()
-            .flat_map(|v| v.domains.iter().map(move |d| (v, d)))
-            .filter(|(_, d)| {
-                d.len() > 1 && d.starts_with('*') && names.iter().any(|n| n.ends_with(&d[1..]))
-            })
-            .max_by_key(|(_, d)| d.len())
-            .map(|(v, d)| (v, d.clone()))
+    ));
+    let Some((_, vh, domain)) = route::matching_domain(rc, &req.authority) else {
+        let e = answer(404, "NR", "route_not_found");
+        return (outcome("no-route", format!("no virtual host of {} has a domain for {}", rc.name, req.authority), "the host is not in this route configuration (Istio: a VirtualService or ServiceEntry host missing, or a Sidecar's egress hosts leave it out)", &e), e);
     };
-    let prefix = || {
-        rc.virtual_hosts
-            .iter()
-            .flat_map(|v| v.domains.iter().map(move |d| (v, d)))
-            .filter(|(_, d)| {
-                d.len() > 1
-                    && d.ends_with('*')
-                    && names.iter().any(|n| n.starts_with(&d[..d.len() - 1]))
-            })
-            .max_by_key(|(_, d)| d.len())
-            .map(|(v, d)| (v, d.clone()))
-    };
-    let any = || {
-        rc.virtual_hosts
-            .iter()
-            .find(|v| v.domains.iter().any(|d| d == "*"))
-            .map(|v| (v, "*".to_string()))
-    };
-    exact.or_else(suffix).or_else(prefix).or_else(any)
-}
-
-fn http(
-    r: &Report,
-    t: &Target,
-    tls: bool,
-    rc: &RouteConfig,
-    steps: &mut Vec<Step>,
-    assumptions: &mut Vec<String>,
-) -> Outcome {
-    if tls {
-        assumptions.push("an HTTP connection manager reads this connection: TLS from the application would fail here".into());
-    }
-    let Some((vh, domain)) = pick_vhost(rc, t) else {
-        return outcome("no-route", format!("no virtual host of {} matches {}", rc.name, t), "HTTP 404 with response flag NR: the host is not in this route configuration (a VirtualService or ServiceEntry host missing)");
-    };
-    steps.push(step(
+    w.steps.push(step(
         "virtual host",
         &vh.name,
-        format!("domain {domain} matches {}", t.host),
+        format!("domain {domain} matches Host {}", req.authority),
         &rc.pointer,
     ));
-    assumptions.push(format!("the request path is {}", t.path));
-    let Some(route) = vh
-        .routes
-        .iter()
-        .find(|rt| path_matches(&rt.matcher, &t.path))
-    else {
-        return outcome(
-            "no-route",
-            format!(
-                "no route of virtual host {} matches path {}",
-                vh.name, t.path
-            ),
-            "HTTP 404 with response flag NR: no route for this path",
-        );
-    };
-    let vs = route
-        .virtual_service
-        .as_ref()
-        .map(|v| format!(" (VirtualService {v})"))
-        .unwrap_or_default();
-    steps.push(step(
-        "route",
-        route.name.clone().unwrap_or_else(|| route.matcher.clone()),
-        format!("match {}{vs}", route.matcher),
-        &rc.pointer,
-    ));
-    match &route.action {
-        RouteAction::Cluster { name } => cluster(r, name, false, steps),
-        RouteAction::WeightedClusters { names } => {
-            let first = names.first().cloned().unwrap_or_default();
-            assumptions.push(format!(
-                "of the weighted clusters {}, the trace follows {first}",
-                names.join(", ")
-            ));
-            cluster(r, &first, false, steps)
+    let rt = match route::route(vh, &req) {
+        Ok(Some((_, rt))) => rt,
+        Ok(None) => {
+            let e = answer(404, "NR", "route_not_found");
+            return (outcome("no-route", format!("no route of virtual host {} matches {} {}", vh.name, req.method, req.path), "no route for this request: check the route's path, header and query matches", &e), e);
         }
-        RouteAction::DirectResponse { status } => outcome(
-            "direct-response",
-            format!("the proxy answers itself with HTTP {status}"),
-            "no upstream is contacted",
-        ),
-        RouteAction::Redirect => outcome(
-            "redirect",
-            "the proxy answers with a redirect",
-            "no upstream is contacted",
-        ),
-        other => outcome(
-            "route-action",
-            format!("route action {other:?}"),
-            "envinspect does not follow this action",
-        ),
+        Err(u) => {
+            let e = Effect::Unknown;
+            return (outcome("cannot-tell", format!("which route of {} applies depends on {u}", vh.name), "", &e), e);
+        }
+    };
+    let mut on = vec![format!("match {}", rt.matcher)];
+    on.extend(rt.route_match.headers.iter().map(|h| h.to_string()));
+    on.extend(rt.route_match.query.iter().map(|q| match &q.value {
+        Some(v) => format!("?{} {v}", q.name),
+        None => format!("?{} present", q.name),
+    }));
+    if let Some(v) = &rt.virtual_service {
+        on.push(format!("from {v}"));
     }
-}
-
-/// A route's match (as the model writes it: `/prefix*`, `/exact`, `PathPrefix:/p`, `regex R`)
-/// against a path; other matchers (CONNECT, policies) are not followed.
-pub(super) fn path_matches(matcher: &str, path: &str) -> bool {
-    if let Some(re) = matcher.strip_prefix("regex ") {
-        regex::Regex::new(&format!("^(?:{re})$")).is_ok_and(|r| r.is_match(path))
-    } else if let Some(p) = matcher.strip_prefix("PathPrefix:") {
-        let p = p.trim_end_matches('/');
-        p.is_empty() || path == p || path.starts_with(&format!("{p}/"))
-    } else if let Some(prefix) = matcher.strip_suffix('*') {
-        path.starts_with(prefix)
-    } else {
-        matcher == path
+    w.steps.push(step(
+        "route",
+        rt.name.clone().unwrap_or_default(),
+        on.join("; "),
+        &rc.pointer,
+    ));
+    match &rt.action {
+        RouteAction::Cluster { name } => wire::cluster(r, p, name, false, true, &mut w.steps),
+        RouteAction::WeightedClusters { names, weights } => {
+            let name = weighted(names, weights, &rc.pointer, w);
+            wire::cluster(r, p, &name, false, true, &mut w.steps)
+        }
+        RouteAction::ClusterHeader { header } => match req.header(header).filter(|v| !v.is_empty()) {
+            Some(name) => {
+                w.assumptions.push(format!("the cluster is the request's {header} header: {name}"));
+                wire::cluster(r, p, &name, false, true, &mut w.steps)
+            }
+            None => {
+                let e = answer(503, "NC", "cluster_not_found");
+                (outcome("no-cluster", format!("the route takes its cluster from the {header} header, which the request does not have"), "send the header (--header), or fix the route", &e), e)
+            }
+        },
+        RouteAction::DirectResponse { status } => {
+            let e = answer(*status, "", "direct_response");
+            (outcome("direct-response", format!("the proxy answers itself with HTTP {status}"), "no upstream is contacted", &e), e)
+        }
+        RouteAction::Redirect { status } => {
+            let e = answer(*status, "", "direct_response");
+            (outcome("redirect", format!("the proxy answers with a redirect (HTTP {status})"), "no upstream is contacted", &e), e)
+        }
+        other => {
+            let e = Effect::Unknown;
+            (outcome("route-action", format!("route action {other:?}"), "envinspect does not follow this action", &e), e)
+        }
     }
 }

@@ -1,10 +1,24 @@
 //! `trace --inbound PORT`: the inbound capture listener's chains for a port, and the mTLS mode
 //! they add up to.
 
+use super::answer::{outcome as with_effect, Effect};
 use super::wire::{sans, trust};
-use super::{done, is_inbound, outcome, step};
-use crate::model::trace::Trace;
-use crate::model::{Destination, FilterChain, MtlsMode, Report, Socket};
+use super::{done, step};
+use crate::model::intercept::Capture;
+use crate::model::trace::{Outcome, Trace};
+use crate::model::{Destination, FilterChain, Listener, MtlsMode, Report, Socket};
+
+fn outcome(kind: &'static str, summary: impl Into<String>, advice: impl Into<String>) -> Outcome {
+    with_effect(kind, summary, advice, &Effect::Unknown)
+}
+
+fn is_inbound(l: &Listener) -> bool {
+    l.name.starts_with("virtualInbound")
+        || l.filter_chains
+            .iter()
+            .flat_map(|c| &c.destinations)
+            .any(|d| matches!(d, Destination::Cluster { name } if name.starts_with("inbound|")))
+}
 
 /// What a server-side chain does with a connection.
 fn chain_tls(ch: &FilterChain) -> String {
@@ -29,6 +43,18 @@ fn chain_tls(ch: &FilterChain) -> String {
 pub fn inbound(r: &Report, port: u32) -> Trace {
     let mut steps = Vec::new();
     let target = format!("port {port}");
+    // The pod's redirection decides first: a port it leaves alone never reaches a listener.
+    if let Some(i) = r.node.as_ref().and_then(|n| n.interception.as_ref()) {
+        if let Capture::No(why) = i.inbound(port) {
+            steps.push(step("interception", "", format!("not redirected to the proxy ({why})"), ""));
+            let o = outcome(
+                "not-captured",
+                format!("port {port} is not redirected to the sidecar: connections go straight to the application"),
+                "no mTLS is terminated and no authorization runs on this port: a mesh client that sends mTLS reaches a plaintext server and fails (503 UC or a reset at its proxy); include the port in traffic.sidecar.istio.io/includeInboundPorts",
+            );
+            return done(r, "inbound", target, vec![], steps, o);
+        }
+    }
     // The inbound listener the report found for this port (a listener of its own, or a chain of
     // a capture listener), else one that receives every port.
     let by_report = r

@@ -1,19 +1,27 @@
-//! `trace`: follows a connection through the proxy as Envoy would (listener, filter chain, route
-//! and virtual host, cluster) and says what happens on the wire, citing the evidence at each
-//! step. Works on the model. Envoy's filter-chain choice is hierarchical (port, address, SNI,
-//! transport, ALPN); this follows the same criteria, picking the chain that matches the most.
+//! `trace`: follows a connection through the proxy as Envoy would and says what each client
+//! sees, citing the evidence at each step. Works on the model. The listener is the one bound
+//! to the address (or the capture listener's hand-off, `listen.rs`); the filter chain, virtual
+//! host and route come from the same Envoy-order matching the authorization evaluation uses
+//! (`authz::chain`, `authz::route`: Envoy's `FilterChainManagerImpl` and router), so the two
+//! never disagree on which chain or route a request gets.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use crate::model::trace::{Outcome, Step, Trace};
-use crate::model::{Destination, FilterChain, Listener, Report};
+use crate::authz::chain::{self, Connection, Hello, Pick};
+use crate::authz::context::HttpRequest;
+use crate::model::intercept::Capture;
+use crate::model::trace::{Choice, Outcome, Step, Trace};
+use crate::model::{Destination, Report, Socket};
 
+mod answer;
 mod http;
 mod inbound;
+mod listen;
 mod wire;
 
-use http::follow;
+use answer::{outcome, Effect};
 
 pub use inbound::inbound;
 /// `host:port[/path]` (`[v6]:port`); the port defaults to 80, the path to `/`.
@@ -74,6 +82,108 @@ pub enum AppProtocol {
     Plaintext,
 }
 
+/// The connection and request to follow: the destination, what the application speaks, and
+/// the request's method, path, Host and headers (Envoy's route matching reads them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub target: Target,
+    pub app: AppProtocol,
+    /// The SNI a TLS client sends (default: the host, when it is a name).
+    pub sni: Option<String>,
+    /// The ALPN a TLS client offers (default: `h2,http/1.1`, as curl and browsers do).
+    pub alpn: Option<Vec<String>>,
+    pub method: Option<String>,
+    /// The request path with its query (default: the target's path).
+    pub path: Option<String>,
+    /// The Host header (default: the host, with the port unless it is the scheme's).
+    pub host: Option<String>,
+    /// Request headers, lowercase names, in order.
+    pub headers: Vec<(String, String)>,
+    /// Only a TCP connection, no HTTP request.
+    pub tcp: bool,
+    pub source_ip: Option<IpAddr>,
+}
+
+impl Probe {
+    pub fn new(target: Target, app: AppProtocol) -> Probe {
+        Probe {
+            target,
+            app,
+            sni: None,
+            alpn: None,
+            method: None,
+            path: None,
+            host: None,
+            headers: Vec::new(),
+            tcp: false,
+            source_ip: None,
+        }
+    }
+
+    fn tls(&self) -> bool {
+        match self.app {
+            AppProtocol::Tls => true,
+            AppProtocol::Plaintext => false,
+            AppProtocol::Auto => self.target.port == 443,
+        }
+    }
+
+    /// The same request from the other kind of client (TLS for plaintext and back).
+    fn flipped(&self) -> Probe {
+        Probe {
+            app: if self.tls() {
+                AppProtocol::Plaintext
+            } else {
+                AppProtocol::Tls
+            },
+            ..self.clone()
+        }
+    }
+
+    fn sni(&self) -> String {
+        self.sni.clone().unwrap_or_else(|| match self.target.ip {
+            Some(_) => String::new(),
+            None => self.target.host.clone(),
+        })
+    }
+
+    fn alpn(&self) -> Vec<String> {
+        self.alpn
+            .clone()
+            .unwrap_or_else(|| vec!["h2".into(), "http/1.1".into()])
+    }
+
+    fn authority(&self) -> String {
+        if let Some(h) = &self.host {
+            return h.clone();
+        }
+        let t = &self.target;
+        let default = if self.tls() { 443 } else { 80 };
+        let host = match t.ip {
+            Some(IpAddr::V6(_)) => format!("[{}]", t.host),
+            _ => t.host.clone(),
+        };
+        if t.port == default {
+            host
+        } else {
+            format!("{host}:{}", t.port)
+        }
+    }
+
+    fn request(&self) -> HttpRequest {
+        let mut headers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (k, v) in &self.headers {
+            headers.entry(k.clone()).or_default().push(v.clone());
+        }
+        HttpRequest {
+            method: self.method.clone().unwrap_or_else(|| "GET".into()),
+            path: self.path.clone().unwrap_or_else(|| self.target.path.clone()),
+            authority: self.authority(),
+            headers,
+        }
+    }
+}
+
 /// A trace of `r` with these steps and this outcome.
 fn done(
     r: &Report,
@@ -92,6 +202,7 @@ fn done(
         steps,
         outcome,
         authorization: None,
+        alternatives: Vec::new(),
     }
 }
 
@@ -110,237 +221,233 @@ fn step(
         } else {
             vec![evidence.to_string()]
         },
+        choices: Vec::new(),
     }
 }
 
-fn outcome(kind: &'static str, summary: impl Into<String>, advice: impl Into<String>) -> Outcome {
-    Outcome {
-        kind,
-        summary: summary.into(),
-        advice: advice.into(),
+/// One walk through the proxy: its steps, assumptions, outcome and effect.
+struct Walk {
+    steps: Vec<Step>,
+    assumptions: Vec<String>,
+    outcome: Outcome,
+    effect: Effect,
+}
+
+impl Walk {
+    fn end(&mut self, o: (Outcome, Effect)) {
+        self.outcome = o.0;
+        self.effect = o.1;
     }
 }
 
-fn is_inbound(l: &Listener) -> bool {
-    l.name.starts_with("virtualInbound")
-        || l.filter_chains
-            .iter()
-            .flat_map(|c| &c.destinations)
-            .any(|d| matches!(d, Destination::Cluster { name } if name.starts_with("inbound|")))
-}
-
-fn cluster_fqdn(c: &str) -> Option<&str> {
-    c.strip_prefix("outbound|")
-        .and_then(|rest| rest.split('|').nth(2))
-}
-
-pub fn outbound(r: &Report, t: &Target, app: AppProtocol) -> Trace {
-    let tls = match app {
-        AppProtocol::Tls => true,
-        AppProtocol::Plaintext => false,
-        AppProtocol::Auto => t.port == 443,
+/// Follows `p` out of the proxy. A name is resolved from the dump (the chains that send to its
+/// service, said as an assumption); when several addresses could serve it, each is traced.
+pub fn outbound(r: &Report, p: &Probe) -> Trace {
+    let mut ips: Vec<(Option<IpAddr>, Option<String>)> = match p.target.ip {
+        Some(ip) => vec![(Some(ip), None)],
+        None => listen::addresses(r, &p.target.host, p.target.port)
+            .into_iter()
+            .map(|(ip, why)| (Some(ip), Some(why)))
+            .collect(),
     };
-    let mut assumptions = vec![if tls {
-        format!(
-            "the application speaks TLS with SNI {} (ALPN h2, http/1.1)",
-            t.host
-        )
-    } else {
-        "the application speaks plaintext (HTTP/1.1 when the proxy sniffs)".to_string()
-    }];
-    if t.ip.is_none() {
-        assumptions.push(format!(
-            "{} resolves to the service's address (a VIP) the proxy has a listener or chain for",
-            t.host
-        ));
+    let several = ips.len() > 1;
+    if ips.is_empty() {
+        ips.push((None, None));
     }
-    let mut steps = Vec::new();
-    let listeners: Vec<&Listener> = r.listeners.iter().filter(|l| !is_inbound(l)).collect();
-    let on_port: Vec<&Listener> = listeners
-        .iter()
-        .copied()
-        .filter(|l| l.port == Some(t.port))
-        .collect();
-    let by_address = on_port.iter().copied().find(|l| {
-        t.ip.is_some_and(|ip| l.address.as_deref() == Some(&ip.to_string()))
+    let mut traces = ips.iter().map(|(ip, why)| {
+        let mut assumptions = Vec::new();
+        if p.target.ip.is_none() {
+            assumptions.push(match (ip, why) {
+                (Some(ip), Some(why)) => format!("{} resolves to {ip}: {why}", p.target.host),
+                _ => format!("{}: no chain or listener of the dump is for one address of it; the trace needs none", p.target.host),
+            });
+            if several {
+                assumptions.push(format!("{} could be any of {} addresses the dump names: each is traced", p.target.host, ips.len()));
+            }
+        }
+        one(r, p, *ip, assumptions)
     });
-    let by_service = on_port.iter().copied().find(|l| {
-        l.filter_chains.iter().flat_map(|c| &c.destinations).any(|d| matches!(d, Destination::Cluster { name } if cluster_fqdn(name) == Some(t.host.as_str())))
-    });
-    let wildcard = on_port
-        .iter()
-        .copied()
-        .find(|l| matches!(l.address.as_deref(), Some("0.0.0.0") | Some("::")));
-    let capture = listeners
-        .iter()
-        .copied()
-        .find(|l| l.name == "virtualOutbound" || l.name == "virtual");
-    let (listener, why) = if let Some(l) = by_address {
-        (l, format!("bound to {}", t))
-    } else if let Some(l) = by_service {
-        (l, format!("on port {} with a chain for {}", t.port, t.host))
-    } else if let Some(l) = wildcard {
-        (
-            l,
-            format!(
-                "bound to {}:{}",
-                l.address.as_deref().unwrap_or("0.0.0.0"),
-                t.port
-            ),
-        )
-    } else if let Some(l) = capture {
-        (
-            l,
-            format!(
-                "no listener for port {}: the outbound capture listener handles it",
-                t.port
-            ),
-        )
-    } else if let Some(l) = on_port.first() {
-        (*l, format!("the listener on port {}", t.port))
+    let mut first = traces.next().expect("one address at least");
+    first.alternatives = traces.collect();
+    first
+}
+
+fn one(r: &Report, p: &Probe, ip: Option<IpAddr>, mut assumptions: Vec<String>) -> Trace {
+    let tls = p.tls();
+    assumptions.push(if tls {
+        let sni = p.sni();
+        let sni = if sni.is_empty() { "no SNI".to_string() } else { format!("SNI {sni}") };
+        format!("the application speaks TLS with {sni}, ALPN {}", p.alpn().join(","))
+    } else if p.tcp {
+        "the application speaks plaintext TCP, not HTTP".to_string()
     } else {
-        return done(r, "outbound", t.to_string(), assumptions, steps, outcome("no-listener", format!("no listener takes {t}: the connection is refused"), "Envoy does not listen for this port and no capture listener exists (not a sidecar?): curl exit 7 (connection refused)"));
+        "the application speaks plaintext HTTP/1.1".to_string()
+    });
+    let w = walk(r, p, ip);
+    let other = walk(r, &p.flipped(), ip);
+    assumptions.extend(w.assumptions);
+    let mut o = w.outcome;
+    o.clients = vec![
+        w.effect.symptom(tls, !p.tcp),
+        other.effect.symptom(!tls, !p.tcp),
+    ];
+    let target = match (p.target.ip, ip) {
+        (None, Some(ip)) => format!("{} ({ip})", p.target),
+        _ => p.target.to_string(),
     };
-    steps.push(step("listener", &listener.name, why, &listener.pointer));
-    let Some((i, chain, chain_why)) = pick_chain(listener, t, tls) else {
-        let o = outcome("no-match", "no filter chain matches and the listener has no default chain: the connection is closed", "curl exit 56 / 52 (reset): add a chain, or check the port's protocol");
-        return done(r, "outbound", t.to_string(), assumptions, steps, o);
-    };
-    let chain_name = chain.name.clone().unwrap_or_else(|| format!("#{i}"));
-    steps.push(step(
-        "filter chain",
-        chain_name,
-        chain_why,
-        &listener.pointer,
-    ));
-    let o = follow(r, t, tls, chain, &mut steps, &mut assumptions);
-    done(r, "outbound", t.to_string(), assumptions, steps, o)
+    done(r, "outbound", target, assumptions, w.steps, o)
 }
 
-fn sni_matches(pattern: &str, host: &str) -> bool {
-    pattern == host
-        || pattern
-            .strip_prefix("*.")
-            .is_some_and(|suffix| host.ends_with(&format!(".{suffix}")))
-}
-
-/// The chain Envoy would pick for this connection: every set criterion must hold; the one
-/// holding the most wins; else the default chain.
-fn pick_chain<'a>(
-    l: &'a Listener,
-    t: &Target,
-    tls: bool,
-) -> Option<(usize, &'a FilterChain, String)> {
-    let mut best: Option<(usize, usize, &FilterChain, Vec<String>)> = None;
-    for (i, ch) in l
-        .filter_chains
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| !c.is_default)
-    {
-        let m = &ch.matcher;
-        let mut why = Vec::new();
-        if let Some(p) = m.destination_port {
-            if p != t.port {
-                continue;
+fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
+    let mut w = Walk {
+        steps: Vec::new(),
+        assumptions: Vec::new(),
+        outcome: outcome("cannot-tell", "", "", &Effect::Unknown),
+        effect: Effect::Unknown,
+    };
+    let port = p.target.port;
+    let tls = p.tls();
+    if let Some(i) = r.node.as_ref().and_then(|n| n.interception.as_ref()) {
+        match i.outbound(ip, port) {
+            Some(Capture::No(why)) => {
+                let e = Effect::Bypass;
+                w.steps.push(step("interception", "", format!("not redirected to the proxy ({why})"), ""));
+                w.end((outcome("not-captured", format!("the sidecar's redirection leaves {}:{port} alone: the application connects directly", ip.map_or(p.target.host.clone(), |i| i.to_string())), "no mesh policy, mTLS or telemetry applies to this connection; remove the exclusion to route it through the proxy", &e), e));
+                return w;
             }
-            why.push(format!("destination port {p}"));
-        }
-        if !m.prefix_ranges.is_empty() {
-            let Some(ip) = t.ip else { continue };
-            if !m.prefix_ranges.iter().any(|r| in_range(r, ip)) {
-                continue;
-            }
-            why.push(format!("address in {}", m.prefix_ranges.join(",")));
-        }
-        if !m.server_names.is_empty() {
-            if !tls || !m.server_names.iter().any(|s| sni_matches(s, &t.host)) {
-                continue;
-            }
-            why.push(format!("SNI {}", t.host));
-        }
-        if let Some(tp) = &m.transport_protocol {
-            if (tp == "tls") != tls {
-                continue;
-            }
-            why.push(format!("transport {tp}"));
-        }
-        if !m.application_protocols.is_empty() {
-            let ours: &[&str] = if tls {
-                &["h2", "http/1.1"]
-            } else {
-                &["http/1.1"]
-            };
-            if !m
-                .application_protocols
-                .iter()
-                .any(|a| ours.contains(&a.as_str()))
-            {
-                continue;
-            }
-            why.push(format!("ALPN {}", m.application_protocols.join(",")));
-        }
-        if best.as_ref().is_none_or(|b| why.len() > b.3.len()) {
-            best = Some((i, why.len(), ch, why));
+            Some(Capture::Yes) => {}
+            None => w.assumptions.push("the interception annotations include or exclude address ranges: assumed the address is redirected to the proxy".into()),
         }
     }
-    if let Some((i, _, ch, why)) = best {
-        let detail = if why.is_empty() {
-            "matches every connection".to_string()
-        } else {
-            format!("matches {}", why.join(", "))
-        };
-        return Some((i, ch, detail));
-    }
-    l.filter_chains
-        .iter()
-        .enumerate()
-        .find(|(_, c)| c.is_default)
-        .map(|(i, c)| {
-            (
-                i,
-                c,
-                "no chain matches: the listener's default chain".to_string(),
-            )
-        })
-}
-
-/// `10.0.0.0/8` (or a bare address) contains `ip`.
-fn in_range(range: &str, ip: IpAddr) -> bool {
-    let (addr, len) = range
-        .split_once('/')
-        .unwrap_or((range, if range.contains(':') { "128" } else { "32" }));
-    let (Ok(base), Ok(len)) = (addr.parse::<IpAddr>(), len.parse::<u32>()) else {
-        return false;
-    };
-    match (base, ip) {
-        (IpAddr::V4(b), IpAddr::V4(i)) => {
-            let mask = if len == 0 {
-                0
-            } else {
-                u32::MAX << (32 - len.min(32))
-            };
-            u32::from(b) & mask == u32::from(i) & mask
+    let entry = match listen::listener(r, ip, port) {
+        Ok(e) => e,
+        Err(why) => {
+            let e = Effect::Refused;
+            w.end((outcome("no-listener", why, "nothing accepts the connection: check the port, or whether this proxy should receive it", &e), e));
+            return w;
         }
-        (IpAddr::V6(b), IpAddr::V6(i)) => {
-            let mask = if len == 0 {
-                0
-            } else {
-                u128::MAX << (128 - len.min(128))
-            };
-            u128::from(b) & mask == u128::from(i) & mask
+    };
+    let l = entry.listener;
+    w.assumptions.extend(entry.assumed);
+    w.steps.push(step("listener", &l.name, entry.why, &l.pointer));
+    let hello = Hello {
+        tls,
+        sni: Some(p.sni()),
+        alpn: Some(p.alpn()),
+        http: !p.tcp,
+    };
+    let conn = Connection::inspected(l, port, ip, p.source_ip, &hello);
+    let (ci, why) = match chain::pick(l, &conn) {
+        Pick::Chain(i, why) => (i, why),
+        Pick::None(why) => {
+            let e = Effect::Reset;
+            w.end((outcome("no-match", why, "Envoy closes the connection: add a chain for it, or check the port's protocol and the client's SNI", &e), e));
+            return w;
+        }
+        Pick::Unknown(u) => {
+            let e = Effect::Unknown;
+            w.end((outcome("cannot-tell", format!("which filter chain of {} applies depends on {u}", l.name), "give the address (trace DUMP IP:PORT), --sni or --alpn", &e), e));
+            return w;
+        }
+    };
+    let ch = &l.filter_chains[ci];
+    for a in why.iter().filter_map(|a| a.strip_prefix("assumed: ")) {
+        w.assumptions.push(a.to_string());
+    }
+    let mut detail: Vec<String> = why.iter().filter(|a| !a.starts_with("assumed: ")).cloned().collect();
+    if ch.name.is_none() {
+        detail.push(format!("unnamed chain #{ci}"));
+    }
+    if detail.is_empty() {
+        detail.push("the chain has no match criteria".into());
+    }
+    w.steps.push(step("filter chain", ch.name.clone().unwrap_or_default(), detail.join("; "), &ch.pointer));
+    let http = ch.destinations.iter().any(|d| matches!(d, Destination::Route { .. } | Destination::InlineRoute { .. }));
+    let terminated = match (&ch.tls, tls) {
+        (Socket::Tls(ctx), false) => {
+            let e = Effect::Reset;
+            let mtls = if ctx.require_client_certificate == Some(true) { "mTLS" } else { "TLS" };
+            w.end((outcome("handshake-fails", format!("the chain terminates {mtls}: a plaintext client fails the handshake"), "the client must speak TLS to this port (for a mesh port: its sidecar must originate mTLS)", &e), e));
+            return w;
+        }
+        (Socket::Tls(ctx), true) => {
+            if ctx.require_client_certificate == Some(true) {
+                w.assumptions.push("the client presents a certificate the chain accepts (it requires one)".into());
+            }
+            true
+        }
+        (_, true) if http => {
+            let e = Effect::TlsIntoHttp;
+            w.end((outcome("tls-into-http-chain", format!("the chain's HTTP connection manager reads plaintext HTTP: the application's TLS ClientHello is not HTTP (Envoy answers 400, {})", "http1.codec_error"), "declare the port as TLS (Istio: name the Service port `https` or `tls`, or set appProtocol), or let the application speak plaintext and the proxy originate TLS", &e), e));
+            return w;
         }
         _ => false,
+    };
+    let wire_tls = tls && !terminated;
+    match ch.destinations.first() {
+        Some(Destination::Cluster { name }) => {
+            let o = wire::cluster(r, p, name, wire_tls, false, &mut w.steps);
+            w.end(o);
+        }
+        Some(Destination::WeightedClusters { names, weights }) => {
+            let name = weighted(names, weights, &ch.pointer, &mut w);
+            let o = wire::cluster(r, p, &name, wire_tls, false, &mut w.steps);
+            w.end(o);
+        }
+        Some(Destination::Route { .. } | Destination::InlineRoute { .. }) if p.tcp => {
+            let e = answer::answer(400, "DPE", "http1.codec_error");
+            w.end((outcome("not-http", "the chain's HTTP connection manager cannot parse what the application sends", "the port is handled as HTTP: declare it as TCP if the application does not speak HTTP", &e), e));
+        }
+        Some(d @ (Destination::Route { .. } | Destination::InlineRoute { .. })) => {
+            let o = http::follow(r, p, d, &mut w);
+            w.end(o);
+        }
+        Some(Destination::Filter { name, .. }) => {
+            let e = Effect::Unknown;
+            w.end((outcome("network-filter", format!("handled by the network filter {name}"), "envinspect does not follow this filter", &e), e));
+        }
+        None => {
+            let e = Effect::Unknown;
+            w.end((outcome("no-destination", "the chain has no destination envinspect can follow", "", &e), e));
+        }
     }
+    w
+}
+
+/// A `weighted clusters` step with every choice; the trace follows the heaviest (the first of
+/// equals), said as an assumption.
+fn weighted(names: &[String], weights: &[u32], pointer: &str, w: &mut Walk) -> String {
+    let choices: Vec<Choice> = names
+        .iter()
+        .zip(weights.iter().copied().chain(std::iter::repeat(0)))
+        .map(|(n, wt)| Choice {
+            cluster: n.clone(),
+            weight: wt,
+        })
+        .collect();
+    let heaviest = choices
+        .iter()
+        .rev()
+        .max_by_key(|c| c.weight)
+        .map(|c| c.cluster.clone())
+        .unwrap_or_default();
+    let total: u32 = choices.iter().map(|c| c.weight).sum();
+    let list: Vec<String> = choices.iter().map(|c| format!("{} ({})", c.cluster, c.weight)).collect();
+    let mut s = step("weighted clusters", "", format!("Envoy picks one per request by weight, of {total}: {}", list.join(", ")), pointer);
+    s.choices = choices;
+    w.steps.push(s);
+    if names.len() > 1 {
+        w.assumptions.push(format!("of the weighted clusters, the trace follows the heaviest, {heaviest}"));
+    }
+    heaviest
 }
 
 #[cfg(test)]
 mod tests {
-    use super::http::path_matches;
     use super::*;
 
     #[test]
-    fn targets_and_ranges() {
+    fn targets_parse_and_print_back() {
         let t: Target = "www.google.com:443".parse().unwrap();
         assert_eq!(
             (t.host.as_str(), t.port, t.ip),
@@ -361,27 +468,23 @@ mod tests {
                 "bookinfo.example.com:80/productpage".to_string()
             )
         );
-        assert!(
-            path_matches("/static*", "/static/app.js")
-                && path_matches("/login", "/login")
-                && !path_matches("/login", "/logout")
-        );
-        assert!(
-            path_matches("PathPrefix:/api", "/api/v1") && !path_matches("PathPrefix:/api", "/apix")
-        );
-        assert!(
-            path_matches("regex /api/v[0-9]+/.*", "/api/v1/products")
-                && !path_matches("regex /a", "/ab")
-        );
         assert!("host:http".parse::<Target>().is_err());
-        let ip: IpAddr = "10.1.2.3".parse().unwrap();
-        assert!(
-            in_range("10.0.0.0/8", ip) && in_range("10.1.2.3", ip) && in_range("0.0.0.0/0", ip)
-        );
-        assert!(!in_range("10.1.2.4/32", ip) && !in_range("::/0", ip));
-        assert!(
-            sni_matches("*.google.com", "www.google.com")
-                && !sni_matches("*.google.com", "google.com")
-        );
+    }
+
+    #[test]
+    fn the_host_header_is_the_one_curl_sends() {
+        let p = |s: &str, app| Probe::new(s.parse().unwrap(), app);
+        assert_eq!(p("a.test:80", AppProtocol::Auto).authority(), "a.test");
+        assert_eq!(p("a.test:8080", AppProtocol::Auto).authority(), "a.test:8080");
+        assert_eq!(p("a.test:443", AppProtocol::Auto).authority(), "a.test");
+        assert_eq!(p("a.test:443", AppProtocol::Plaintext).authority(), "a.test:443");
+        assert_eq!(p("[::1]:81", AppProtocol::Auto).authority(), "[::1]:81");
+        let mut q = p("10.0.0.1:80/x?y=1", AppProtocol::Tls);
+        assert_eq!(q.sni(), "", "no SNI to an address");
+        q.headers = vec![("end-user".into(), "jason".into())];
+        let req = q.request();
+        assert_eq!((req.method.as_str(), req.path.as_str()), ("GET", "/x?y=1"));
+        assert_eq!(req.header("end-user").as_deref(), Some("jason"));
+        assert_eq!(q.flipped().tls(), false);
     }
 }
