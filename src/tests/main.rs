@@ -19,6 +19,8 @@ mod pki;
 mod rules;
 mod snapshots;
 mod trace;
+mod trace_config;
+mod trace_live;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

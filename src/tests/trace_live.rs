@@ -1,0 +1,435 @@
+//! Differential trace test against a real Envoy 1.40 (`trace_config.rs`): over 200 connections
+//! and requests — plaintext HTTP, TLS with exact, wildcard, deeper and no SNI, TLS into an HTTP
+//! parser, non-HTTP bytes — each sent through Envoy, whose access log says which filter chain
+//! (`%FILTER_CHAIN_NAME%`), route (`%ROUTE_NAME%`) and cluster (`%UPSTREAM_CLUSTER%`) it
+//! chose and what it answered (`%RESPONSE_CODE%`, `%RESPONSE_FLAGS%`,
+//! `%RESPONSE_CODE_DETAILS%`). envinspect traces the same request from Envoy's own
+//! `/config_dump?include_eds` and must agree on every one.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use envinspect::model::trace::Trace;
+use envinspect::source::admin::{Admin, AdminOptions, Endpoint};
+use envinspect::trace::{outbound, AppProtocol, Probe};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+
+use super::envoy::{free_port, write, Envoy};
+use super::trace_config::{self as config, Ports};
+use super::{pki, NOW_140};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listener {
+    Edge,
+    Plain,
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    listener: Listener,
+    /// `Some(sni)`: TLS (an empty SNI: none sent).
+    tls: Option<&'static str>,
+    /// Non-HTTP bytes instead of a request.
+    tcp: bool,
+    method: &'static str,
+    path: String,
+    host: String,
+    headers: Vec<(&'static str, &'static str)>,
+}
+
+fn cases() -> Vec<Case> {
+    let base = |listener, tls, host: &str, method, path: &str, headers: Vec<(&'static str, &'static str)>| Case {
+        listener,
+        tls,
+        tcp: false,
+        method,
+        path: path.to_string(),
+        host: host.to_string(),
+        headers,
+    };
+    // Requests that exercise every route of the `exact` virtual host.
+    let requests: Vec<(&str, &str, Vec<(&str, &str)>)> = vec![
+        ("GET", "/exact", vec![]),
+        ("GET", "/exact/more", vec![]),
+        ("GET", "/exact?x=1", vec![]),
+        ("GET", "/sep", vec![]),
+        ("GET", "/sep/a", vec![]),
+        ("GET", "/sepx", vec![]),
+        ("GET", "/sep?q=1", vec![]),
+        ("GET", "/re/123", vec![]),
+        ("GET", "/re/123?a=b", vec![]),
+        ("GET", "/re/12a", vec![]),
+        ("GET", "/ci/x", vec![]),
+        ("GET", "/CI/x", vec![]),
+        ("GET", "/Ci/y", vec![]),
+        ("GET", "/h", vec![("end-user", "jason")]),
+        ("GET", "/h", vec![("end-user", "Jason")]),
+        ("GET", "/h", vec![("x-ver", "v2.1")]),
+        ("GET", "/h", vec![("x-ver", "v3-beta")]),
+        ("GET", "/h", vec![("x-ver", "v7")]),
+        ("GET", "/h", vec![("x-ver", "v7x")]),
+        ("GET", "/h", vec![("x-canary", "")]),
+        ("GET", "/h", vec![("x-canary", "yes")]),
+        ("GET", "/h", vec![]),
+        ("GET", "/h", vec![("x-block", "1")]),
+        ("GET", "/h", vec![("x-block", "1"), ("x-ver", "v2")]),
+        ("GET", "/hello", vec![("x-block", "0")]),
+        ("GET", "/hc", vec![("x-cluster", "hc-1")]),
+        ("GET", "/hc", vec![("x-cluster", "hc-2")]),
+        ("GET", "/hc", vec![("x-cluster", "nope")]),
+        ("GET", "/hc", vec![]),
+        ("GET", "/q?debug=1", vec![]),
+        ("GET", "/q?debug=2", vec![]),
+        ("GET", "/q?a=1&trace", vec![]),
+        ("GET", "/q", vec![]),
+        ("POST", "/m", vec![]),
+        ("GET", "/m", vec![]),
+        ("PUT", "/m", vec![]),
+        ("GET", "/direct", vec![]),
+        ("GET", "/old/x", vec![]),
+        ("GET", "/w", vec![]),
+        ("GET", "/missing", vec![]),
+        ("GET", "/empty", vec![]),
+        ("GET", "/p", vec![]),
+        ("GET", "/products", vec![]),
+        ("GET", "/", vec![]),
+        ("GET", "/nothing", vec![]),
+    ];
+    let mut out = Vec::new();
+    for host in ["www.example.com", "WWW.Example.COM"] {
+        for (m, p, h) in &requests {
+            out.push(base(Listener::Edge, None, host, m, p, h.clone()));
+        }
+    }
+    for (m, p, h) in &requests {
+        out.push(base(Listener::Plain, None, "www.example.com", m, p, h.clone()));
+    }
+    for (m, p, h) in requests.iter().step_by(2) {
+        out.push(base(Listener::Edge, Some("api.example.com"), "www.example.com", m, p, h.clone()));
+    }
+    // Every virtual host, by the Host header.
+    let hosts = [
+        "www.example.com:8080", "a.example.com", "x.b.example.com", "b.example.com",
+        "example.com", "api.other.org", "api", "reviews", "reviews.shop", "REVIEWS.shop",
+        "reviews.shop.svc.cluster.local:9080", "reviews.shop.svc.cluster.local:80",
+        "unknown.test", "127.0.0.1",
+    ];
+    for host in hosts {
+        for p in ["/", "/exact"] {
+            out.push(base(Listener::Edge, None, host, "GET", p, vec![]));
+            out.push(base(Listener::Plain, None, host, "GET", p, vec![]));
+        }
+        out.push(base(Listener::Edge, Some("api.example.com"), host, "GET", "/", vec![]));
+    }
+    // Chains by SNI and transport.
+    for sni in [
+        "api.example.com", "API.example.com", "www.example.com", "a.example.com", "x.b.example.com",
+        "y.z.b.example.com", "b.example.com", "example.com", "other.org", "",
+    ] {
+        out.push(base(Listener::Edge, Some(sni), "www.example.com", "GET", "/exact", vec![]));
+    }
+    // TLS into the HTTP-only listener, and bytes that are not HTTP.
+    for sni in ["www.example.com", ""] {
+        out.push(base(Listener::Plain, Some(sni), "www.example.com", "GET", "/", vec![]));
+    }
+    for listener in [Listener::Edge, Listener::Plain] {
+        let mut c = base(listener, None, "", "GET", "/", vec![]);
+        c.tcp = true;
+        out.push(c);
+    }
+    out
+}
+
+/// Accepts any server certificate: the test is about which chain Envoy picks, not about
+/// verifying it.
+#[derive(Debug)]
+struct AnyCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AnyCert {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn tls_config() -> Arc<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyCert(provider)))
+        .with_no_client_auth();
+    // What curl offers: the trace assumes the same by default.
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Arc::new(cfg)
+}
+
+fn request_bytes(c: &Case) -> Vec<u8> {
+    if c.tcp {
+        return b"hello, not http\r\n\r\n".to_vec();
+    }
+    let mut s = format!("{} {} HTTP/1.1\r\nhost: {}\r\n", c.method, c.path, c.host);
+    for (k, v) in &c.headers {
+        s.push_str(&format!("{k}: {v}\r\n"));
+    }
+    s.push_str("content-length: 0\r\nconnection: close\r\n\r\n");
+    s.into_bytes()
+}
+
+/// Sends the case and reads until Envoy closes; returns the client's local port.
+fn send(c: &Case, port: u16, tls: &Arc<rustls::ClientConfig>) -> u16 {
+    let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let local = tcp.local_addr().unwrap().port();
+    let bytes = request_bytes(c);
+    let mut buf = Vec::new();
+    match c.tls {
+        None => {
+            let mut tcp = tcp;
+            let _ = tcp.write_all(&bytes);
+            let _ = tcp.read_to_end(&mut buf);
+        }
+        Some(sni) => {
+            let name = if sni.is_empty() {
+                ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into())
+            } else {
+                ServerName::try_from(sni.to_string()).unwrap()
+            };
+            let conn = rustls::ClientConnection::new(tls.clone(), name).unwrap();
+            let mut s = rustls::StreamOwned::new(conn, tcp);
+            let _ = s.write_all(&bytes);
+            let _ = s.flush();
+            let _ = s.read_to_end(&mut buf);
+        }
+    }
+    local
+}
+
+/// Envoy's choices, as the access log writes them (`-` for none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Choice {
+    chain: String,
+    route: String,
+    cluster: String,
+    code: String,
+    flags: String,
+    details: String,
+}
+
+fn envinspect_says(t: &Trace) -> (Choice, Vec<String>) {
+    let name = |kind: &str| {
+        t.steps
+            .iter()
+            .find(|s| s.kind == kind)
+            .map(|s| s.name.clone())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "-".into())
+    };
+    let weighted: Vec<String> = t
+        .steps
+        .iter()
+        .flat_map(|s| s.choices.iter().map(|c| c.cluster.clone()))
+        .collect();
+    let http = t.steps.iter().any(|s| s.kind == "route config");
+    let (code, flags, details) = match &t.outcome.response {
+        Some(r) => (
+            r.status.to_string(),
+            if r.flags.is_empty() { "-".to_string() } else { r.flags.clone() },
+            r.details.clone(),
+        ),
+        None if http => ("200".into(), "-".into(), "via_upstream".into()),
+        None => ("0".into(), "-".into(), "-".into()),
+    };
+    let c = Choice {
+        chain: name("filter chain"),
+        route: name("route"),
+        cluster: name("cluster"),
+        code,
+        flags,
+        details,
+    };
+    (c, weighted)
+}
+
+fn probe(c: &Case, ports: &Ports) -> Probe {
+    let port = match c.listener {
+        Listener::Edge => ports.edge,
+        Listener::Plain => ports.plain,
+    };
+    let target = format!("127.0.0.1:{port}").parse().unwrap();
+    let app = if c.tls.is_some() { AppProtocol::Tls } else { AppProtocol::Plaintext };
+    let mut p = Probe::new(target, app);
+    p.sni = c.tls.map(str::to_string);
+    p.method = Some(c.method.to_string());
+    p.path = Some(c.path.clone());
+    p.host = Some(c.host.clone());
+    p.headers = c
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    p.tcp = c.tcp;
+    p
+}
+
+#[test]
+fn envinspect_traces_as_envoy_routes() {
+    let dir = Envoy::dir("trace");
+    let ca = pki::ca((2026, 1, 1), (2036, 1, 1));
+    let edge = ca.leaf_with(
+        &[],
+        &["api.example.com", "*.example.com", "*.b.example.com"],
+        0x4001,
+        (2026, 1, 1),
+        (2036, 1, 1),
+    );
+    write(&dir.join("certs/edge.pem"), &edge.pem);
+    write(&dir.join("certs/edge.key"), &edge.key_pem);
+    let ports = Ports {
+        edge: free_port(),
+        plain: free_port(),
+        upstream: free_port(),
+        upstream_tls: free_port(),
+    };
+    let d = dir.display().to_string();
+    write(&dir.join("rds.json"), &config::rds().to_string());
+    write(
+        &dir.join("bootstrap.yaml"),
+        &serde_json::to_string_pretty(&config::bootstrap(&d, &ports)).unwrap(),
+    );
+    let envoy = Envoy::launch(dir.clone(), ca);
+
+    let dump = Admin::new(&envoy.admin, AdminOptions::default())
+        .unwrap()
+        .get(Endpoint::ConfigDumpWithEds)
+        .unwrap();
+    let dump_path = dir.join("config_dump.json");
+    std::fs::write(&dump_path, &dump.bytes).unwrap();
+    let opts = envinspect::Options::at(
+        time::OffsetDateTime::parse(NOW_140, &time::format_description::well_known::Rfc3339)
+            .unwrap(),
+    );
+    let report = envinspect::inspect_file(&dump_path, &opts)
+        .expect("the live dump reads")
+        .into_report();
+
+    let all = cases();
+    assert!(all.len() >= 200, "{} cases", all.len());
+    let tls = tls_config();
+    // Sent from a few threads at once: the log lines name the client port, so order is free.
+    let indexed: Vec<(usize, &Case)> = all.iter().enumerate().collect();
+    let by_port: BTreeMap<u16, usize> = std::thread::scope(|s| {
+        let workers: Vec<_> = indexed
+            .chunks(all.len().div_ceil(8))
+            .map(|chunk| {
+                let (tls, ports) = (&tls, &ports);
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|(i, c)| {
+                            let port = match c.listener {
+                                Listener::Edge => ports.edge,
+                                Listener::Plain => ports.plain,
+                            };
+                            (send(c, port, tls), *i)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+    });
+    // Envoy writes a line per request or connection; wait for all of them.
+    let log = dir.join("access.log");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let lines = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        if lines.len() >= all.len() || Instant::now() > deadline {
+            break lines;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut envoy_says: BTreeMap<usize, Choice> = BTreeMap::new();
+    for l in &lines {
+        let f: Vec<&str> = l.split('|').collect();
+        assert_eq!(f.len(), 7, "access log line {l:?}");
+        let Some(i) = f[0].parse::<u16>().ok().and_then(|p| by_port.get(&p)) else {
+            panic!("access log line for no case: {l}");
+        };
+        envoy_says.insert(
+            *i,
+            Choice {
+                chain: f[1].into(),
+                route: f[2].into(),
+                cluster: f[3].into(),
+                code: f[4].into(),
+                flags: f[5].into(),
+                details: f[6].into(),
+            },
+        );
+    }
+    let mut disagreements = Vec::new();
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, c) in all.iter().enumerate() {
+        let t = outbound(&report, &probe(c, &ports));
+        *kinds.entry(t.outcome.kind).or_default() += 1;
+        let (mut ours, weighted) = envinspect_says(&t);
+        let Some(theirs) = envoy_says.get(&i) else {
+            disagreements.push(format!("case {i} {c:?}: Envoy logged nothing; envinspect: {ours:?}"));
+            continue;
+        };
+        if !weighted.is_empty() && weighted.contains(&theirs.cluster) {
+            ours.cluster = theirs.cluster.clone();
+        }
+        if &ours != theirs {
+            disagreements.push(format!(
+                "case {i} {c:?}:\n  Envoy:      {theirs:?}\n  envinspect: {ours:?} ({}: {})",
+                t.outcome.kind, t.outcome.summary
+            ));
+        }
+    }
+    eprintln!(
+        "trace differential: {} cases, {} disagreements; outcomes {kinds:?}",
+        all.len(),
+        disagreements.len()
+    );
+    assert!(
+        disagreements.is_empty(),
+        "{} of {} cases disagree:\n{}",
+        disagreements.len(),
+        all.len(),
+        disagreements.join("\n")
+    );
+    drop(envoy);
+}
