@@ -358,16 +358,20 @@ fn interception(
     meta: &BTreeMap<String, String>,
 ) -> Option<crate::model::intercept::Interception> {
     use envoy_types::pb::google::protobuf::value::Kind;
-    let annotations: BTreeMap<String, String> = match m
+    // Istio ≥1.4 nests the pod's annotations under ANNOTATIONS; 1.3 put them at the top.
+    let nested = match m
         .and_then(|m| m.fields.get("ANNOTATIONS"))
         .and_then(|v| v.kind.as_ref())
     {
-        Some(Kind::StructValue(a)) => resources::struct_strings(a)
-            .into_iter()
-            .filter(|(k, _)| k.starts_with("traffic.sidecar.istio.io/"))
-            .collect(),
+        Some(Kind::StructValue(a)) => resources::struct_strings(a),
         _ => BTreeMap::new(),
     };
+    let annotations: BTreeMap<String, String> = meta
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .chain(nested)
+        .filter(|(k, _)| k.starts_with("traffic.sidecar.istio.io/"))
+        .collect();
     let mode = meta.get("INTERCEPTION_MODE").cloned();
     (mode.is_some() || !annotations.is_empty()).then_some(crate::model::intercept::Interception {
         mode,

@@ -146,6 +146,26 @@ impl Listener {
             .collect()
     }
 
+    /// An address in no destination range of the chains (the documentation ranges of RFC 5737
+    /// first), when some chain matches by range: what a connection to "any other address" is
+    /// matched as. `None` when no chain matches by address.
+    pub fn unlisted_address(&self) -> Option<std::net::IpAddr> {
+        let ranges: Vec<ids::Cidr> = self
+            .filter_chains
+            .iter()
+            .flat_map(|c| &c.matcher.prefix_ranges)
+            .filter_map(|r| r.parse::<ids::Cidr>().ok())
+            .filter(|c| c.prefix_len() > 0)
+            .collect();
+        if ranges.is_empty() {
+            return None;
+        }
+        ["192.0.2.1", "198.51.100.1", "203.0.113.1", "240.0.0.1"]
+            .iter()
+            .filter_map(|a| a.parse::<std::net::IpAddr>().ok())
+            .find(|a| !ranges.iter().any(|r| r.contains(*a)))
+    }
+
     /// Whether connections reach it redirected (iptables, eBPF), keeping their original
     /// destination: the `original_dst` listener filter, or the deprecated `use_original_dst`.
     pub fn captures(&self) -> bool {

@@ -10,6 +10,8 @@ pub(super) fn rules(r: &Report, f: &mut Vec<Finding>) {
     istio_mutual_to_non_mesh(r, f);
     istio_alpn_to_external(r, f);
     tls_on_listeners(r, f);
+    tls_into_http(r, f);
+    not_captured(r, f);
     passthrough(r, f);
     notes(r, f);
     missing_clusters(r, f);
@@ -188,28 +190,99 @@ fn is_outbound_listener(name: &str) -> bool {
     !name.starts_with("virtualInbound") && !name.starts_with("inbound")
 }
 
-/// `http-on-tls-port` and `double-tls`: what a chain expects on the wire against what the
-/// cluster behind it adds.
+/// `double-tls`: what a chain expects on the wire against what the cluster behind it adds.
+/// `tls-into-http-chain`: the chain Envoy gives a TLS client of an outbound port 443 (the
+/// TLS port by convention; ALPN `h2,http/1.1` as curl offers, an SNI no chain names) reads
+/// plaintext HTTP. Decided by Envoy's chain matching (`authz::chain`), for the listener's own
+/// address, each address a chain names and any other address.
+fn tls_into_http(r: &Report, f: &mut Vec<Finding>) {
+    use crate::authz::chain::{pick, Connection, Hello, Pick};
+    use crate::model::Socket;
+    const PORT: u32 = 443;
+    let hello = Hello {
+        tls: true,
+        sni: Some(String::new()),
+        alpn: Some(vec!["h2".into(), "http/1.1".into()]),
+        http: true,
+    };
+    for l in r.listeners.iter().filter(|l| {
+        is_outbound_listener(&l.name) && l.direction != Some(crate::model::TrafficDirection::Inbound)
+    }) {
+        let for_port = l.port == Some(PORT)
+            || l.filter_chains.iter().any(|c| c.matcher.destination_port == Some(PORT));
+        if !for_port {
+            continue;
+        }
+        let own = l
+            .address
+            .as_deref()
+            .and_then(|a| a.parse::<std::net::IpAddr>().ok())
+            .filter(|a| !a.is_unspecified());
+        let named = l.filter_chains.iter().flat_map(|c| &c.matcher.prefix_ranges).filter_map(|p| {
+            let c = p.parse::<crate::model::ids::Cidr>().ok()?;
+            (c.prefix_len() == 32 || c.prefix_len() == 128).then(|| p.split('/').next()?.parse().ok())?
+        });
+        let mut addresses: BTreeSet<Option<std::net::IpAddr>> = own
+            .into_iter()
+            .chain(named)
+            .chain(l.unlisted_address())
+            .map(Some)
+            .collect();
+        if addresses.is_empty() {
+            addresses.insert(None);
+        }
+        let mut hit = BTreeSet::new();
+        for ip in addresses {
+            let conn = Connection::inspected(l, PORT, ip, None, &hello);
+            let Pick::Chain(i, _) = pick(l, &conn) else {
+                continue;
+            };
+            let ch = &l.filter_chains[i];
+            let http = ch.destinations.iter().any(|d| {
+                matches!(d, Destination::Route { .. } | Destination::InlineRoute { .. })
+            });
+            if http && !matches!(ch.tls, Socket::Tls(_)) && hit.insert(i) {
+                let chain = ch.name.clone().unwrap_or_else(|| format!("#{i}"));
+                f.push(
+                    Finding::new(Level::Warning, "tls-into-http-chain", format!("listener {} chain {chain}", l.name), "a TLS client of port 443 (ALPN h2,http/1.1) gets this chain, whose HTTP connection manager reads plaintext: Envoy answers the ClientHello with HTTP 400 (http1.codec_error), the client fails with `wrong version number` (curl exit 35)")
+                        .at(&ch.pointer),
+                );
+            }
+        }
+    }
+}
+
+/// `inbound-port-not-captured`: a port the proxy has inbound chains for, which the pod's
+/// redirection (Istio's interception annotations) does not send to the proxy.
+fn not_captured(r: &Report, f: &mut Vec<Finding>) {
+    use crate::model::intercept::Capture;
+    let Some(i) = r.node.as_ref().and_then(|n| n.interception.as_ref()) else {
+        return;
+    };
+    let ports: BTreeSet<(u32, &str)> = r
+        .inbound
+        .iter()
+        .filter_map(|p| Some((p.port?, p.listener.as_str())))
+        // Istio keeps 15000–15099 for itself (the agent's status port 15020 is excluded from
+        // redirection on purpose).
+        .filter(|(p, _)| !(15000..15100).contains(p))
+        .collect();
+    for (port, listener) in ports {
+        if let Capture::No(why) = i.inbound(port) {
+            let mut finding = Finding::new(Level::Warning, "inbound-port-not-captured", format!("inbound port {port}"), format!("listener {listener} has chains for port {port}, but the pod's redirection leaves it alone ({why}): connections reach the application directly, without mTLS or authorization, and a mesh client's mTLS meets a plaintext server (503 UC at its proxy)"));
+            if let Some(l) = r.listeners.iter().find(|l| l.name == listener) {
+                finding = finding.at(&l.pointer);
+            }
+            f.push(finding);
+        }
+    }
+}
+
 fn tls_on_listeners(r: &Report, f: &mut Vec<Finding>) {
     for l in r.listeners.iter().filter(|l| is_outbound_listener(&l.name)) {
         for (i, ch) in l.filter_chains.iter().enumerate() {
-            let port = ch.matcher.destination_port.or(l.port);
             let chain = ch.name.clone().unwrap_or_else(|| format!("#{i}"));
             let subject = format!("listener {} chain {chain}", l.name);
-            let http = ch.destinations.iter().any(|d| {
-                matches!(
-                    d,
-                    Destination::Route { .. } | Destination::InlineRoute { .. }
-                )
-            });
-            let sniffed = ch.matcher.transport_protocol.is_some()
-                || !ch.matcher.application_protocols.is_empty();
-            if port == Some(443) && http && !sniffed && ch.matcher.server_names.is_empty() {
-                f.push(
-                    Finding::new(Level::Warning, "http-on-tls-port", &subject, "port 443 is handled as plain HTTP only: an application speaking TLS to it gets an HTTP parser (curl: wrong version number, or 400)")
-                        .at(&l.pointer),
-                );
-            }
             let app_tls = ch.matcher.transport_protocol.as_deref() == Some("tls")
                 || !ch.matcher.server_names.is_empty();
             for d in &ch.destinations {

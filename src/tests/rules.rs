@@ -335,26 +335,25 @@ fn every_rule_fires_on_its_fixture_and_not_on_a_clean_one() {
         Input::Edited("in-mesh", in_mesh),
         at140.clone(),
     ));
-    // Istio 1.18 sniffs HTTP on 443; without the sniffing match every byte meets the HTTP parser.
-    let mut http443 = load(AUTHZ_118);
-    for l in section(&mut http443, "ListenersConfigDump")["dynamic_listeners"]
-        .as_array_mut()
-        .unwrap()
-    {
-        if l["name"] == "10.100.4.52_443" {
-            for fc in l["active_state"]["listener"]["filter_chains"]
-                .as_array_mut()
-                .unwrap()
-            {
-                fc.as_object_mut().unwrap().remove("filter_chain_match");
-            }
-        }
-    }
+    // Istio 1.3 sniffs HTTP on 443 by ALPN alone: a TLS client offering http/1.1 gets the HTTP
+    // chain. Istio 1.18 adds `transport_protocol: raw_buffer`, so TLS keeps to the TCP chain.
     cases.push((
-        "http-on-tls-port",
-        Input::Edited("http443", http443),
+        "tls-into-http-chain",
+        Input::Fixture(PRODUCTPAGE_13),
         at.clone(),
         Input::Fixture(AUTHZ_118),
+        at.clone(),
+    ));
+    // The Istio 1.3 pod redirects only 9080; exclude it as well (Istio 1.3 keeps the pod's
+    // annotations at the top of the node metadata).
+    let mut excluded = load(PRODUCTPAGE_13);
+    excluded["configs"][0]["bootstrap"]["node"]["metadata"]
+        ["traffic.sidecar.istio.io/excludeInboundPorts"] = json!("15020,9080");
+    cases.push((
+        "inbound-port-not-captured",
+        Input::Edited("excluded", excluded),
+        at.clone(),
+        Input::Fixture(PRODUCTPAGE_13),
         at.clone(),
     ));
     // OSM forwards the application's TLS to httpbin.org by SNI; make its cluster originate TLS too.

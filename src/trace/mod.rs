@@ -259,7 +259,7 @@ pub fn outbound(r: &Report, p: &Probe) -> Trace {
         if p.target.ip.is_none() {
             assumptions.push(match (ip, why) {
                 (Some(ip), Some(why)) => format!("{} resolves to {ip}: {why}", p.target.host),
-                _ => format!("{}: no chain or listener of the dump is for one address of it; the trace needs none", p.target.host),
+                _ => format!("{} has no address of its own in the dump (no chain or listener matches one for it): it is matched by port, SNI and Host", p.target.host),
             });
             if several {
                 assumptions.push(format!("{} could be any of {} addresses the dump names: each is traced", p.target.host, ips.len()));
@@ -336,7 +336,14 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
         alpn: Some(p.alpn()),
         http: !p.tcp,
     };
-    let conn = Connection::inspected(l, port, ip, p.source_ip, &hello);
+    // A name the dump gives no address of its own is, as far as the chains go, an address
+    // none of their ranges lists: the chain for "any other address" is the one it gets.
+    let chain_ip = ip.or_else(|| {
+        let unlisted = l.unlisted_address()?;
+        w.assumptions.push(format!("the address of {} is none of those the chains of {} match by range", p.target.host, l.name));
+        Some(unlisted)
+    });
+    let conn = Connection::inspected(l, port, chain_ip, p.source_ip, &hello);
     let (ci, why) = match chain::pick(l, &conn) {
         Pick::Chain(i, why) => (i, why),
         Pick::None(why) => {
