@@ -19,8 +19,10 @@ mod pki;
 mod rules;
 mod snapshots;
 mod trace;
+mod sidecar_config;
 mod trace_config;
 mod trace_live;
+mod trace_sidecar;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

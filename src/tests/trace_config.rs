@@ -18,8 +18,9 @@ pub struct Ports {
     pub upstream_tls: u16,
 }
 
-/// The access log line: the client's port (to match the request), then Envoy's choices.
-pub const LOG_FORMAT: &str = "%DOWNSTREAM_REMOTE_PORT%|%FILTER_CHAIN_NAME%|%ROUTE_NAME%|%UPSTREAM_CLUSTER%|%RESPONSE_CODE%|%RESPONSE_FLAGS%|%RESPONSE_CODE_DETAILS%\n";
+/// The access log line: the case (its `x-case` header, when Envoy parsed a request), the
+/// listener's and the client's ports (to match the others), then Envoy's choices.
+pub const LOG_FORMAT: &str = "%REQ(X-CASE)%|%DOWNSTREAM_LOCAL_PORT%|%DOWNSTREAM_REMOTE_PORT%|%FILTER_CHAIN_NAME%|%ROUTE_NAME%|%UPSTREAM_CLUSTER%|%RESPONSE_CODE%|%RESPONSE_FLAGS%|%RESPONSE_CODE_DETAILS%\n";
 
 /// Every cluster the routes and chains name that exists (all but `c-missing`).
 pub const CLUSTERS: &[&str] = &[

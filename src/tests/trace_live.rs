@@ -194,11 +194,14 @@ fn tls_config() -> Arc<rustls::ClientConfig> {
     Arc::new(cfg)
 }
 
-fn request_bytes(c: &Case) -> Vec<u8> {
+fn request_bytes(id: usize, c: &Case) -> Vec<u8> {
     if c.tcp {
         return b"hello, not http\r\n\r\n".to_vec();
     }
-    let mut s = format!("{} {} HTTP/1.1\r\nhost: {}\r\n", c.method, c.path, c.host);
+    let mut s = format!(
+        "{} {} HTTP/1.1\r\nhost: {}\r\nx-case: {id}\r\n",
+        c.method, c.path, c.host
+    );
     for (k, v) in &c.headers {
         s.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -207,11 +210,11 @@ fn request_bytes(c: &Case) -> Vec<u8> {
 }
 
 /// Sends the case and reads until Envoy closes; returns the client's local port.
-fn send(c: &Case, port: u16, tls: &Arc<rustls::ClientConfig>) -> u16 {
+fn send(id: usize, c: &Case, port: u16, tls: &Arc<rustls::ClientConfig>) -> u16 {
     let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
     tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let local = tcp.local_addr().unwrap().port();
-    let bytes = request_bytes(c);
+    let bytes = request_bytes(id, c);
     let mut buf = Vec::new();
     match c.tls {
         None => {
@@ -346,32 +349,39 @@ fn envinspect_traces_as_envoy_routes() {
     let all = cases();
     assert!(all.len() >= 200, "{} cases", all.len());
     let tls = tls_config();
-    // Sent from a few threads at once: the log lines name the client port, so order is free.
-    let indexed: Vec<(usize, &Case)> = all.iter().enumerate().collect();
-    let by_port: BTreeMap<u16, usize> = std::thread::scope(|s| {
-        let workers: Vec<_> = indexed
-            .chunks(all.len().div_ceil(8))
-            .map(|chunk| {
-                let (tls, ports) = (&tls, &ports);
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|(i, c)| {
-                            let port = match c.listener {
-                                Listener::Edge => ports.edge,
-                                Listener::Plain => ports.plain,
-                            };
-                            (send(c, port, tls), *i)
-                        })
-                        .collect::<Vec<_>>()
-                })
+    // Requests Envoy parses carry their case in `x-case`, and go from a few threads at once.
+    // The others (bytes that are not HTTP, TLS that Envoy passes on or cannot parse) are told
+    // apart by the listener's and the client's port, so they go one at a time: a client port
+    // is then not reused while a line may still name it.
+    let port_of = |c: &Case| match c.listener {
+        Listener::Edge => ports.edge,
+        Listener::Plain => ports.plain,
+    };
+    let parsed = |c: &Case| {
+        !c.tcp
+            && c.tls.is_none_or(|sni| {
+                c.listener == Listener::Edge && sni.eq_ignore_ascii_case("api.example.com")
             })
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+    };
+    let (http, other): (Vec<(usize, &Case)>, Vec<(usize, &Case)>) =
+        all.iter().enumerate().partition(|(_, c)| parsed(c));
+    std::thread::scope(|s| {
+        for chunk in http.chunks(http.len().div_ceil(8)) {
+            let tls = &tls;
+            s.spawn(move || {
+                for (i, c) in chunk {
+                    send(*i, c, port_of(c), tls);
+                }
+            });
+        }
     });
+    let by_port: BTreeMap<(u16, u16), usize> = other
+        .iter()
+        .map(|(i, c)| ((port_of(c), send(*i, c, port_of(c), &tls)), *i))
+        .collect();
     // Envoy writes a line per request or connection; wait for all of them.
     let log = dir.join("access.log");
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(30);
     let lines = loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         let lines: Vec<String> = text.lines().map(str::to_string).collect();
@@ -383,21 +393,27 @@ fn envinspect_traces_as_envoy_routes() {
     let mut envoy_says: BTreeMap<usize, Choice> = BTreeMap::new();
     for l in &lines {
         let f: Vec<&str> = l.split('|').collect();
-        assert_eq!(f.len(), 7, "access log line {l:?}");
-        let Some(i) = f[0].parse::<u16>().ok().and_then(|p| by_port.get(&p)) else {
+        assert_eq!(f.len(), 9, "access log line {l:?}");
+        let by_id = f[0].parse::<usize>().ok();
+        let by_ports = || {
+            let key = (f[1].parse::<u16>().ok()?, f[2].parse::<u16>().ok()?);
+            by_port.get(&key).copied()
+        };
+        let Some(i) = by_id.or_else(by_ports) else {
             panic!("access log line for no case: {l}");
         };
-        envoy_says.insert(
-            *i,
+        let previous = envoy_says.insert(
+            i,
             Choice {
-                chain: f[1].into(),
-                route: f[2].into(),
-                cluster: f[3].into(),
-                code: f[4].into(),
-                flags: f[5].into(),
-                details: f[6].into(),
+                chain: f[3].into(),
+                route: f[4].into(),
+                cluster: f[5].into(),
+                code: f[6].into(),
+                flags: f[7].into(),
+                details: f[8].into(),
             },
         );
+        assert!(previous.is_none(), "two access log lines for case {i}: {l}");
     }
     let mut disagreements = Vec::new();
     let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();

@@ -67,7 +67,11 @@ fn blackhole_cause(r: &Report, p: &Probe, tls: bool) -> String {
         if by_sni && !tls {
             return format!("the proxy has cluster {c} for {host}, but its chain matches only TLS with SNI {host} and the application sent plaintext: speak TLS to it (or declare the port as HTTP)");
         }
-        return format!("the proxy has cluster {c} for {host}, but no chain or route of this port leads to it: check the port's protocol and the host the request names");
+        let port = p.target.port;
+        if !r.listeners.iter().any(|l| l.port == Some(port) && !l.captures()) {
+            return format!("the proxy has cluster {c} for {host}, but no listener for port {port}: the capture listener's catch-all gets the connection (Istio: a Sidecar resource's egress, or a Service port that is not exported, leaves the port out)");
+        }
+        return format!("the proxy has cluster {c} for {host}, but no chain or route of port {port} leads to it: check the port's protocol and the host the request names");
     }
     if let Some(c) = any.first() {
         return format!("the proxy has {host} only on other ports (cluster {c}): the port {} is not declared for it", p.target.port);
