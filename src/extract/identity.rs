@@ -376,6 +376,8 @@ fn interception(
     (mode.is_some() || !annotations.is_empty()).then_some(crate::model::intercept::Interception {
         mode,
         annotations,
+        // Set by the caller, which knows where the bootstrap is.
+        pointer: String::new(),
     })
 }
 

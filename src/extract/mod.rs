@@ -110,11 +110,18 @@ fn config_dump(
 ) {
     let sections = take(&mut d.sections);
     let has = |s| sections.contains(&s);
-    if let Some(mut b) = d.bootstrap.take().and_then(|b| b.value.bootstrap) {
+    if let Some((pointer, mut b)) = d
+        .bootstrap
+        .take()
+        .and_then(|b| Some((b.pointer, b.value.bootstrap?)))
+    {
         let control_plane = identity::control_plane_clusters(&b);
         if let Some(n) = b.node.take() {
             let mut node = identity::node(n);
             node.control_plane_clusters = control_plane;
+            if let Some(i) = node.interception.as_mut() {
+                i.pointer = format!("{pointer}/bootstrap/node/metadata");
+            }
             r.node = Some(node);
         }
     }

@@ -17,6 +17,9 @@ pub struct Interception {
     pub mode: Option<String>,
     /// The annotations as written, by name (`traffic.sidecar.istio.io/…`).
     pub annotations: std::collections::BTreeMap<String, String>,
+    /// JSON Pointer to the node metadata that holds them.
+    #[serde(skip)]
+    pub pointer: String,
 }
 
 /// Whether the redirection sends a connection to Envoy, and which annotation says so.
@@ -130,6 +133,7 @@ mod tests {
     fn with(pairs: &[(&str, &str)]) -> Interception {
         Interception {
             mode: None,
+            pointer: String::new(),
             annotations: pairs
                 .iter()
                 .map(|(k, v)| (format!("{PREFIX}{k}"), v.to_string()))

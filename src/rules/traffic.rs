@@ -273,6 +273,9 @@ fn not_captured(r: &Report, f: &mut Vec<Finding>) {
             if let Some(l) = r.listeners.iter().find(|l| l.name == listener) {
                 finding = finding.at(&l.pointer);
             }
+            if !i.pointer.is_empty() {
+                finding = finding.at(&i.pointer);
+            }
             f.push(finding);
         }
     }

@@ -12,7 +12,35 @@ const ENVOY140: &str = "envoy-1.40/config_dump_include_eds.json";
 
 #[test]
 fn traces_are_snapshotted_with_their_outcome() {
-    let cases: [(&str, &str, &[&str], &str, &str); 11] = [
+    let cases: [(&str, &str, &[&str], &str, &str); 15] = [
+        (
+            "osm_egress_by_sni",
+            "osm/pkg/cli/verifier/testdata/curl_egress.json",
+            &["httpbin.org:443"],
+            NOW,
+            "passthrough",
+        ),
+        (
+            "istio11_plaintext_to_strict",
+            "istio/istioctl/cmd/testdata/authz/productpage_config_dump.json",
+            &["10.52.2.21:9080"],
+            NOW,
+            "handshake-fails",
+        ),
+        (
+            "istio13_tls_into_http_chain",
+            "istio/istioctl/cmd/testdata/describe/productpage-v1-7bbd79f8fd-k6j79.json",
+            &["metrics-server.kube-system.svc.cluster.local:443"],
+            NOW,
+            "tls-into-http-chain",
+        ),
+        (
+            "istio13_inbound_not_captured",
+            "istio/istioctl/cmd/testdata/describe/productpage-v1-7bbd79f8fd-k6j79.json",
+            &["--inbound", "8888"],
+            NOW,
+            "not-captured",
+        ),
         (
             "sidecar_mesh_http",
             SIDECAR,
@@ -112,6 +140,28 @@ fn traces_are_snapshotted_with_their_outcome() {
             "{name}: a step without evidence"
         );
     }
+    // A dump of listeners alone cannot say whether a cluster exists.
+    let mut d: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture(REGISTRY_ONLY)).unwrap()).unwrap();
+    d["configs"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|c| !c["@type"].as_str().unwrap().ends_with("ClustersConfigDump"));
+    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("listeners-only-{}.json", std::process::id()));
+    std::fs::write(&path, d.to_string()).unwrap();
+    let run = envinspect(&["trace", path.to_str().unwrap(), "www.google.com:443", "-o", "json"]);
+    let _ = std::fs::remove_file(&path);
+    let j: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(j["outcome"]["kind"], "cannot-tell", "{}", run.stdout);
+    assert!(
+        j["outcome"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no clusters section"),
+        "{}",
+        run.stdout
+    );
     let bad = envinspect(&["trace", &fixture(SIDECAR), "reviews:http"]);
     assert_eq!(bad.code, 2);
     assert_eq!(bad.stderr.lines().count(), 1, "{}", bad.stderr);

@@ -311,7 +311,7 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
         match i.outbound(ip, port) {
             Some(Capture::No(why)) => {
                 let e = Effect::Bypass;
-                w.steps.push(step("interception", "", format!("not redirected to the proxy ({why})"), ""));
+                w.steps.push(step("interception", "", format!("not redirected to the proxy ({why})"), &i.pointer));
                 w.end((outcome("not-captured", format!("the sidecar's redirection leaves {}:{port} alone: the application connects directly", ip.map_or(p.target.host.clone(), |i| i.to_string())), "no mesh policy, mTLS or telemetry applies to this connection; remove the exclusion to route it through the proxy", &e), e));
                 return w;
             }
@@ -373,7 +373,7 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
     let terminated = match (&ch.tls, tls) {
         (Socket::Tls(ctx), false) => {
             let e = Effect::Reset;
-            let mtls = if ctx.require_client_certificate == Some(true) { "mTLS" } else { "TLS" };
+            let mtls = if ctx.require_client_certificate == Some(true) { "mTLS and requires a client certificate (STRICT)" } else { "TLS" };
             w.end((outcome("handshake-fails", format!("the chain terminates {mtls}: a plaintext client fails the handshake"), "the client must speak TLS to this port (for a mesh port: its sidecar must originate mTLS)", &e), e));
             return w;
         }
