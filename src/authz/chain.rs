@@ -58,7 +58,11 @@ impl Connection {
         Connection {
             port,
             destination_ip,
-            sni: if seen_tls { h.sni.clone() } else { Some(String::new()) },
+            sni: if seen_tls {
+                h.sni.clone()
+            } else {
+                Some(String::new())
+            },
             transport: if seen_tls { "tls" } else { "raw_buffer" }.into(),
             alpn: if seen_tls {
                 h.alpn.clone()

@@ -238,7 +238,9 @@ fn catch_all_targets<'a>(chain: &'a FilterChain, routes: &'a [RouteConfig]) -> V
     for d in &chain.destinations {
         match d {
             Destination::Cluster { name } => out.push(name.as_str()),
-            Destination::WeightedClusters { names, .. } => out.extend(names.iter().map(String::as_str)),
+            Destination::WeightedClusters { names, .. } => {
+                out.extend(names.iter().map(String::as_str))
+            }
             Destination::Route { name } => {
                 if let Some(rc) = routes.iter().find(|r| &r.name == name) {
                     star(rc, &mut out);

@@ -42,11 +42,7 @@ fn list<T: std::str::FromStr>(v: &str) -> List<T> {
     if v.trim() == "*" {
         return List::All;
     }
-    List::Some(
-        v.split(',')
-            .filter_map(|x| x.trim().parse().ok())
-            .collect(),
-    )
+    List::Some(v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
 }
 
 impl Interception {
@@ -143,10 +139,16 @@ mod tests {
 
     #[test]
     fn inbound_ports_follow_include_then_exclude() {
-        let i = with(&[("includeInboundPorts", "9080"), ("excludeInboundPorts", "15020")]);
+        let i = with(&[
+            ("includeInboundPorts", "9080"),
+            ("excludeInboundPorts", "15020"),
+        ]);
         assert_eq!(i.inbound(9080), Capture::Yes);
         assert!(matches!(i.inbound(8888), Capture::No(w) if w.contains("includeInboundPorts")));
-        let all = with(&[("includeInboundPorts", "*"), ("excludeInboundPorts", "8888, 15020")]);
+        let all = with(&[
+            ("includeInboundPorts", "*"),
+            ("excludeInboundPorts", "8888, 15020"),
+        ]);
         assert_eq!(all.inbound(9080), Capture::Yes);
         assert!(matches!(all.inbound(8888), Capture::No(w) if w.contains("exclude")));
         assert_eq!(Interception::default().inbound(1), Capture::Yes);
@@ -163,13 +165,25 @@ mod tests {
             ("includeOutboundPorts", "443"),
         ]);
         assert_eq!(i.outbound(ip("10.96.1.1"), 80), Some(Capture::Yes));
-        assert!(matches!(i.outbound(ip("8.8.8.8"), 80), Some(Capture::No(_))));
+        assert!(matches!(
+            i.outbound(ip("8.8.8.8"), 80),
+            Some(Capture::No(_))
+        ));
         assert_eq!(i.outbound(ip("8.8.8.8"), 443), Some(Capture::Yes));
-        assert!(matches!(i.outbound(ip("10.96.1.1"), 5432), Some(Capture::No(_))));
+        assert!(matches!(
+            i.outbound(ip("10.96.1.1"), 5432),
+            Some(Capture::No(_))
+        ));
         assert_eq!(i.outbound(None, 80), None, "depends on the address");
         let ex = with(&[("excludeOutboundIPRanges", "169.254.169.254/32")]);
-        assert!(matches!(ex.outbound(ip("169.254.169.254"), 80), Some(Capture::No(_))));
+        assert!(matches!(
+            ex.outbound(ip("169.254.169.254"), 80),
+            Some(Capture::No(_))
+        ));
         assert_eq!(ex.outbound(ip("1.1.1.1"), 80), Some(Capture::Yes));
-        assert_eq!(Interception::default().outbound(None, 80), Some(Capture::Yes));
+        assert_eq!(
+            Interception::default().outbound(None, 80),
+            Some(Capture::Yes)
+        );
     }
 }

@@ -287,14 +287,27 @@ pub struct Route {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RouteAction {
-    Cluster { name: String },
+    Cluster {
+        name: String,
+    },
     /// `weights[i]` is `names[i]`'s weight.
-    WeightedClusters { names: Vec<String>, weights: Vec<u32> },
-    ClusterHeader { header: String },
-    ClusterSpecifierPlugin { name: String },
+    WeightedClusters {
+        names: Vec<String>,
+        weights: Vec<u32>,
+    },
+    ClusterHeader {
+        header: String,
+    },
+    ClusterSpecifierPlugin {
+        name: String,
+    },
     /// The redirect's status (`response_code`: 301 unless set).
-    Redirect { status: u32 },
-    DirectResponse { status: u32 },
+    Redirect {
+        status: u32,
+    },
+    DirectResponse {
+        status: u32,
+    },
     NonForwarding,
     None,
 }

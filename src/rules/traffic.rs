@@ -206,10 +206,13 @@ fn tls_into_http(r: &Report, f: &mut Vec<Finding>) {
         http: true,
     };
     for l in r.listeners.iter().filter(|l| {
-        is_outbound_listener(&l.name) && l.direction != Some(crate::model::TrafficDirection::Inbound)
+        is_outbound_listener(&l.name)
+            && l.direction != Some(crate::model::TrafficDirection::Inbound)
     }) {
         let for_port = l.port == Some(PORT)
-            || l.filter_chains.iter().any(|c| c.matcher.destination_port == Some(PORT));
+            || l.filter_chains
+                .iter()
+                .any(|c| c.matcher.destination_port == Some(PORT));
         if !for_port {
             continue;
         }
@@ -218,10 +221,15 @@ fn tls_into_http(r: &Report, f: &mut Vec<Finding>) {
             .as_deref()
             .and_then(|a| a.parse::<std::net::IpAddr>().ok())
             .filter(|a| !a.is_unspecified());
-        let named = l.filter_chains.iter().flat_map(|c| &c.matcher.prefix_ranges).filter_map(|p| {
-            let c = p.parse::<crate::model::ids::Cidr>().ok()?;
-            (c.prefix_len() == 32 || c.prefix_len() == 128).then(|| p.split('/').next()?.parse().ok())?
-        });
+        let named = l
+            .filter_chains
+            .iter()
+            .flat_map(|c| &c.matcher.prefix_ranges)
+            .filter_map(|p| {
+                let c = p.parse::<crate::model::ids::Cidr>().ok()?;
+                (c.prefix_len() == 32 || c.prefix_len() == 128)
+                    .then(|| p.split('/').next()?.parse().ok())?
+            });
         let mut addresses: BTreeSet<Option<std::net::IpAddr>> = own
             .into_iter()
             .chain(named)
@@ -239,7 +247,10 @@ fn tls_into_http(r: &Report, f: &mut Vec<Finding>) {
             };
             let ch = &l.filter_chains[i];
             let http = ch.destinations.iter().any(|d| {
-                matches!(d, Destination::Route { .. } | Destination::InlineRoute { .. })
+                matches!(
+                    d,
+                    Destination::Route { .. } | Destination::InlineRoute { .. }
+                )
             });
             if http && !matches!(ch.tls, Socket::Tls(_)) && hit.insert(i) {
                 let chain = ch.name.clone().unwrap_or_else(|| format!("#{i}"));

@@ -23,8 +23,10 @@ fn tcp(cluster: &str) -> Value {
 }
 
 fn inspectors(http: bool) -> Value {
-    let mut v = vec![json!({ "name": "envoy.filters.listener.tls_inspector", "typed_config": {
-        "@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector" } })];
+    let mut v = vec![
+        json!({ "name": "envoy.filters.listener.tls_inspector", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector" } }),
+    ];
     if http {
         v.push(json!({ "name": "envoy.filters.listener.http_inspector", "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector" } }));
@@ -44,7 +46,9 @@ fn blackhole_chain(name: &str) -> Value {
 
 fn cluster(name: &str, endpoint: Option<u16>) -> Value {
     let endpoints = match endpoint {
-        Some(p) => json!([{ "lb_endpoints": [{ "endpoint": { "address": socket("127.0.0.1", p) } }] }]),
+        Some(p) => {
+            json!([{ "lb_endpoints": [{ "endpoint": { "address": socket("127.0.0.1", p) } }] }])
+        }
         None => json!([]),
     };
     json!({ "name": name, "type": "STATIC", "connect_timeout": "1s",

@@ -150,7 +150,13 @@ fn traces_are_snapshotted_with_their_outcome() {
     let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("listeners-only-{}.json", std::process::id()));
     std::fs::write(&path, d.to_string()).unwrap();
-    let run = envinspect(&["trace", path.to_str().unwrap(), "www.google.com:443", "-o", "json"]);
+    let run = envinspect(&[
+        "trace",
+        path.to_str().unwrap(),
+        "www.google.com:443",
+        "-o",
+        "json",
+    ]);
     let _ = std::fs::remove_file(&path);
     let j: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(j["outcome"]["kind"], "cannot-tell", "{}", run.stdout);

@@ -24,10 +24,32 @@ pub const LOG_FORMAT: &str = "%REQ(X-CASE)%|%DOWNSTREAM_LOCAL_PORT%|%DOWNSTREAM_
 
 /// Every cluster the routes and chains name that exists (all but `c-missing`).
 pub const CLUSTERS: &[&str] = &[
-    "c-exact", "c-sep", "c-regex", "c-ci", "c-hdr-exact", "c-hdr-prefix", "c-hdr-suffix",
-    "c-hdr-regex", "c-hdr-present", "c-hdr-invert", "c-query", "c-method", "c-prefix",
-    "c-short", "c-suffix", "c-deep", "c-prefixvh", "c-any", "w-a", "w-b", "hc-1", "hc-2",
-    "wild_tcp", "deep_tcp", "tls_tcp", "default_tcp",
+    "c-exact",
+    "c-sep",
+    "c-regex",
+    "c-ci",
+    "c-hdr-exact",
+    "c-hdr-prefix",
+    "c-hdr-suffix",
+    "c-hdr-regex",
+    "c-hdr-present",
+    "c-hdr-invert",
+    "c-query",
+    "c-method",
+    "c-prefix",
+    "c-short",
+    "c-suffix",
+    "c-deep",
+    "c-prefixvh",
+    "c-any",
+    "w-a",
+    "w-b",
+    "hc-1",
+    "hc-2",
+    "wild_tcp",
+    "deep_tcp",
+    "tls_tcp",
+    "default_tcp",
 ];
 
 fn socket(port: u16) -> Value {
@@ -71,30 +93,137 @@ pub fn route_config() -> Value {
     let h = |p: &str, hs: Vec<Value>| json!({ "prefix": p, "headers": hs });
     let routes = vec![
         route("r-exact", json!({ "path": "/exact" }), fwd("c-exact")),
-        route("r-sep", json!({ "path_separated_prefix": "/sep" }), fwd("c-sep")),
-        route("r-regex", json!({ "safe_regex": { "regex": "/re/[0-9]+" } }), fwd("c-regex")),
-        route("r-ci", json!({ "prefix": "/CI/", "case_sensitive": false }), fwd("c-ci")),
-        route("r-header-cluster", prefix("/hc"), ("route", json!({ "cluster_header": "x-cluster" }))),
-        route("r-hdr-exact", h("/h", vec![header("end-user", json!({ "string_match": { "exact": "jason" } }))]), fwd("c-hdr-exact")),
-        route("r-hdr-prefix", h("/h", vec![header("x-ver", json!({ "string_match": { "prefix": "v2" } }))]), fwd("c-hdr-prefix")),
-        route("r-hdr-suffix", h("/h", vec![header("x-ver", json!({ "string_match": { "suffix": "-beta" } }))]), fwd("c-hdr-suffix")),
-        route("r-hdr-regex", h("/h", vec![header("x-ver", json!({ "string_match": { "safe_regex": { "regex": "v[0-9]+" } } }))]), fwd("c-hdr-regex")),
-        route("r-hdr-present", h("/h", vec![header("x-canary", json!({ "present_match": true }))]), fwd("c-hdr-present")),
-        route("r-hdr-invert", h("/h", vec![header("x-block", json!({ "string_match": { "exact": "1" }, "invert_match": true }))]), fwd("c-hdr-invert")),
-        route("r-query", json!({ "prefix": "/q", "query_parameters": [{ "name": "debug", "string_match": { "exact": "1" } }] }), fwd("c-query")),
-        route("r-query-present", json!({ "prefix": "/q", "query_parameters": [{ "name": "trace", "present_match": true }] }), fwd("c-query")),
-        route("r-method", h("/m", vec![header(":method", json!({ "string_match": { "exact": "POST" } }))]), fwd("c-method")),
-        route("r-direct", prefix("/direct"), ("direct_response", json!({ "status": 418 }))),
-        route("r-redirect", prefix("/old"), ("redirect", json!({ "path_redirect": "/new", "response_code": "FOUND" }))),
-        route("r-weighted", prefix("/w"), ("route", json!({ "weighted_clusters": { "clusters": [
-            { "name": "w-a", "weight": 70 }, { "name": "w-b", "weight": 30 }] } }))),
+        route(
+            "r-sep",
+            json!({ "path_separated_prefix": "/sep" }),
+            fwd("c-sep"),
+        ),
+        route(
+            "r-regex",
+            json!({ "safe_regex": { "regex": "/re/[0-9]+" } }),
+            fwd("c-regex"),
+        ),
+        route(
+            "r-ci",
+            json!({ "prefix": "/CI/", "case_sensitive": false }),
+            fwd("c-ci"),
+        ),
+        route(
+            "r-header-cluster",
+            prefix("/hc"),
+            ("route", json!({ "cluster_header": "x-cluster" })),
+        ),
+        route(
+            "r-hdr-exact",
+            h(
+                "/h",
+                vec![header(
+                    "end-user",
+                    json!({ "string_match": { "exact": "jason" } }),
+                )],
+            ),
+            fwd("c-hdr-exact"),
+        ),
+        route(
+            "r-hdr-prefix",
+            h(
+                "/h",
+                vec![header(
+                    "x-ver",
+                    json!({ "string_match": { "prefix": "v2" } }),
+                )],
+            ),
+            fwd("c-hdr-prefix"),
+        ),
+        route(
+            "r-hdr-suffix",
+            h(
+                "/h",
+                vec![header(
+                    "x-ver",
+                    json!({ "string_match": { "suffix": "-beta" } }),
+                )],
+            ),
+            fwd("c-hdr-suffix"),
+        ),
+        route(
+            "r-hdr-regex",
+            h(
+                "/h",
+                vec![header(
+                    "x-ver",
+                    json!({ "string_match": { "safe_regex": { "regex": "v[0-9]+" } } }),
+                )],
+            ),
+            fwd("c-hdr-regex"),
+        ),
+        route(
+            "r-hdr-present",
+            h(
+                "/h",
+                vec![header("x-canary", json!({ "present_match": true }))],
+            ),
+            fwd("c-hdr-present"),
+        ),
+        route(
+            "r-hdr-invert",
+            h(
+                "/h",
+                vec![header(
+                    "x-block",
+                    json!({ "string_match": { "exact": "1" }, "invert_match": true }),
+                )],
+            ),
+            fwd("c-hdr-invert"),
+        ),
+        route(
+            "r-query",
+            json!({ "prefix": "/q", "query_parameters": [{ "name": "debug", "string_match": { "exact": "1" } }] }),
+            fwd("c-query"),
+        ),
+        route(
+            "r-query-present",
+            json!({ "prefix": "/q", "query_parameters": [{ "name": "trace", "present_match": true }] }),
+            fwd("c-query"),
+        ),
+        route(
+            "r-method",
+            h(
+                "/m",
+                vec![header(
+                    ":method",
+                    json!({ "string_match": { "exact": "POST" } }),
+                )],
+            ),
+            fwd("c-method"),
+        ),
+        route(
+            "r-direct",
+            prefix("/direct"),
+            ("direct_response", json!({ "status": 418 })),
+        ),
+        route(
+            "r-redirect",
+            prefix("/old"),
+            (
+                "redirect",
+                json!({ "path_redirect": "/new", "response_code": "FOUND" }),
+            ),
+        ),
+        route(
+            "r-weighted",
+            prefix("/w"),
+            (
+                "route",
+                json!({ "weighted_clusters": { "clusters": [
+            { "name": "w-a", "weight": 70 }, { "name": "w-b", "weight": 30 }] } }),
+            ),
+        ),
         route("r-missing", prefix("/missing"), fwd("c-missing")),
         route("r-empty", prefix("/empty"), fwd("c-empty")),
         route("r-prefix", prefix("/p"), fwd("c-prefix")),
     ];
-    let vh = |name: &str, domains: Vec<&str>, routes: Vec<Value>| {
-        json!({ "name": name, "domains": domains, "routes": routes })
-    };
+    let vh = |name: &str, domains: Vec<&str>, routes: Vec<Value>| json!({ "name": name, "domains": domains, "routes": routes });
     let all = |name: &str, c: &str| vec![route(name, prefix("/"), fwd(c))];
     json!({
         "name": "edge-routes",
@@ -186,7 +315,16 @@ pub fn bootstrap(dir: &str, p: &Ports) -> Value {
     };
     let mut clusters: Vec<Value> = CLUSTERS
         .iter()
-        .map(|c| cluster(c, Some(if *c == "tls_tcp" { p.upstream_tls } else { p.upstream })))
+        .map(|c| {
+            cluster(
+                c,
+                Some(if *c == "tls_tcp" {
+                    p.upstream_tls
+                } else {
+                    p.upstream
+                }),
+            )
+        })
         .collect();
     clusters.push(cluster("c-empty", None));
     json!({

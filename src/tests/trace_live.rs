@@ -41,8 +41,20 @@ struct Case {
     headers: Vec<(&'static str, &'static str)>,
 }
 
+/// Method, path with query, headers.
+type Request = (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+);
+
 fn cases() -> Vec<Case> {
-    let base = |listener, tls, host: &str, method, path: &str, headers: Vec<(&'static str, &'static str)>| Case {
+    let base = |listener,
+                tls,
+                host: &str,
+                method,
+                path: &str,
+                headers: Vec<(&'static str, &'static str)>| Case {
         listener,
         tls,
         tcp: false,
@@ -52,7 +64,7 @@ fn cases() -> Vec<Case> {
         headers,
     };
     // Requests that exercise every route of the `exact` virtual host.
-    let requests: Vec<(&str, &str, Vec<(&str, &str)>)> = vec![
+    let requests: Vec<Request> = vec![
         ("GET", "/exact", vec![]),
         ("GET", "/exact/more", vec![]),
         ("GET", "/exact?x=1", vec![]),
@@ -106,35 +118,88 @@ fn cases() -> Vec<Case> {
         }
     }
     for (m, p, h) in &requests {
-        out.push(base(Listener::Plain, None, "www.example.com", m, p, h.clone()));
+        out.push(base(
+            Listener::Plain,
+            None,
+            "www.example.com",
+            m,
+            p,
+            h.clone(),
+        ));
     }
     for (m, p, h) in requests.iter().step_by(2) {
-        out.push(base(Listener::Edge, Some("api.example.com"), "www.example.com", m, p, h.clone()));
+        out.push(base(
+            Listener::Edge,
+            Some("api.example.com"),
+            "www.example.com",
+            m,
+            p,
+            h.clone(),
+        ));
     }
     // Every virtual host, by the Host header.
     let hosts = [
-        "www.example.com:8080", "a.example.com", "x.b.example.com", "b.example.com",
-        "example.com", "api.other.org", "api", "reviews", "reviews.shop", "REVIEWS.shop",
-        "reviews.shop.svc.cluster.local:9080", "reviews.shop.svc.cluster.local:80",
-        "unknown.test", "127.0.0.1",
+        "www.example.com:8080",
+        "a.example.com",
+        "x.b.example.com",
+        "b.example.com",
+        "example.com",
+        "api.other.org",
+        "api",
+        "reviews",
+        "reviews.shop",
+        "REVIEWS.shop",
+        "reviews.shop.svc.cluster.local:9080",
+        "reviews.shop.svc.cluster.local:80",
+        "unknown.test",
+        "127.0.0.1",
     ];
     for host in hosts {
         for p in ["/", "/exact"] {
             out.push(base(Listener::Edge, None, host, "GET", p, vec![]));
             out.push(base(Listener::Plain, None, host, "GET", p, vec![]));
         }
-        out.push(base(Listener::Edge, Some("api.example.com"), host, "GET", "/", vec![]));
+        out.push(base(
+            Listener::Edge,
+            Some("api.example.com"),
+            host,
+            "GET",
+            "/",
+            vec![],
+        ));
     }
     // Chains by SNI and transport.
     for sni in [
-        "api.example.com", "API.example.com", "www.example.com", "a.example.com", "x.b.example.com",
-        "y.z.b.example.com", "b.example.com", "example.com", "other.org", "",
+        "api.example.com",
+        "API.example.com",
+        "www.example.com",
+        "a.example.com",
+        "x.b.example.com",
+        "y.z.b.example.com",
+        "b.example.com",
+        "example.com",
+        "other.org",
+        "",
     ] {
-        out.push(base(Listener::Edge, Some(sni), "www.example.com", "GET", "/exact", vec![]));
+        out.push(base(
+            Listener::Edge,
+            Some(sni),
+            "www.example.com",
+            "GET",
+            "/exact",
+            vec![],
+        ));
     }
     // TLS into the HTTP-only listener, and bytes that are not HTTP.
     for sni in ["www.example.com", ""] {
-        out.push(base(Listener::Plain, Some(sni), "www.example.com", "GET", "/", vec![]));
+        out.push(base(
+            Listener::Plain,
+            Some(sni),
+            "www.example.com",
+            "GET",
+            "/",
+            vec![],
+        ));
     }
     for listener in [Listener::Edge, Listener::Plain] {
         let mut c = base(listener, None, "", "GET", "/", vec![]);
@@ -267,7 +332,11 @@ fn envinspect_says(t: &Trace) -> (Choice, Vec<String>) {
     let (code, flags, details) = match &t.outcome.response {
         Some(r) => (
             r.status.to_string(),
-            if r.flags.is_empty() { "-".to_string() } else { r.flags.clone() },
+            if r.flags.is_empty() {
+                "-".to_string()
+            } else {
+                r.flags.clone()
+            },
             r.details.clone(),
         ),
         None if http => ("200".into(), "-".into(), "via_upstream".into()),
@@ -290,7 +359,11 @@ fn probe(c: &Case, ports: &Ports) -> Probe {
         Listener::Plain => ports.plain,
     };
     let target = format!("127.0.0.1:{port}").parse().unwrap();
-    let app = if c.tls.is_some() { AppProtocol::Tls } else { AppProtocol::Plaintext };
+    let app = if c.tls.is_some() {
+        AppProtocol::Tls
+    } else {
+        AppProtocol::Plaintext
+    };
     let mut p = Probe::new(target, app);
     p.sni = c.tls.map(str::to_string);
     p.method = Some(c.method.to_string());
@@ -363,8 +436,8 @@ fn envinspect_traces_as_envoy_routes() {
                 c.listener == Listener::Edge && sni.eq_ignore_ascii_case("api.example.com")
             })
     };
-    let (http, other): (Vec<(usize, &Case)>, Vec<(usize, &Case)>) =
-        all.iter().enumerate().partition(|(_, c)| parsed(c));
+    type Indexed<'a> = Vec<(usize, &'a Case)>;
+    let (http, other): (Indexed, Indexed) = all.iter().enumerate().partition(|(_, c)| parsed(c));
     std::thread::scope(|s| {
         for chunk in http.chunks(http.len().div_ceil(8)) {
             let tls = &tls;
@@ -422,7 +495,9 @@ fn envinspect_traces_as_envoy_routes() {
         *kinds.entry(t.outcome.kind).or_default() += 1;
         let (mut ours, weighted) = envinspect_says(&t);
         let Some(theirs) = envoy_says.get(&i) else {
-            disagreements.push(format!("case {i} {c:?}: Envoy logged nothing; envinspect: {ours:?}"));
+            disagreements.push(format!(
+                "case {i} {c:?}: Envoy logged nothing; envinspect: {ours:?}"
+            ));
             continue;
         };
         if !weighted.is_empty() && weighted.contains(&theirs.cluster) {

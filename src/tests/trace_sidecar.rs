@@ -23,7 +23,8 @@ fn normalized(bytes: &[u8], dir: &str, capture: u16) -> Value {
             Value::String(s) if s.contains(dir) => *s = s.replace(dir, FIXED_DIR),
             Value::Object(m) => {
                 for (k, x) in m.iter_mut() {
-                    if (k == "port_value" || k == "destination_port") && x.as_u64() == Some(capture) {
+                    if (k == "port_value" || k == "destination_port") && x.as_u64() == Some(capture)
+                    {
                         *x = FIXED_CAPTURE.into();
                     } else {
                         walk(x, dir, capture);
@@ -41,20 +42,52 @@ fn normalized(bytes: &[u8], dir: &str, capture: u16) -> Value {
 
 /// The trace cases: arguments after the dump, and the outcome kind.
 const CASES: &[(&str, &[&str], &str)] = &[
-    ("by_name", &["cart.shop.svc.cluster.local:8080"], "plaintext"),
+    (
+        "by_name",
+        &["cart.shop.svc.cluster.local:8080"],
+        "plaintext",
+    ),
     ("short_name", &["cart:8080"], "plaintext"),
-    ("header_route", &["reviews.shop.svc.cluster.local:9080", "--header", "end-user: jason"], "plaintext"),
+    (
+        "header_route",
+        &[
+            "reviews.shop.svc.cluster.local:9080",
+            "--header",
+            "end-user: jason",
+        ],
+        "plaintext",
+    ),
     ("header_route_absent", &["reviews:9080"], "plaintext"),
     ("missing_subset", &["ratings:9080"], "no-cluster"),
-    ("no_endpoints", &["orders.shop.svc.cluster.local:8080"], "no-healthy-upstream"),
+    (
+        "no_endpoints",
+        &["orders.shop.svc.cluster.local:8080"],
+        "no-healthy-upstream",
+    ),
     ("sni_tls", &["api.partner.test:443"], "plaintext"),
-    ("sni_plaintext", &["api.partner.test:443", "--app", "plaintext"], "blackhole"),
-    ("cluster_without_listener", &["vault.shop.svc.cluster.local:8443"], "blackhole"),
+    (
+        "sni_plaintext",
+        &["api.partner.test:443", "--app", "plaintext"],
+        "blackhole",
+    ),
+    (
+        "cluster_without_listener",
+        &["vault.shop.svc.cluster.local:8443"],
+        "blackhole",
+    ),
     ("registry_only_https", &["www.google.com:443"], "blackhole"),
-    ("registry_only_http", &["www.google.com:9080"], "direct-response"),
+    (
+        "registry_only_http",
+        &["www.google.com:9080"],
+        "direct-response",
+    ),
     ("excluded_range", &["169.254.169.254:80"], "not-captured"),
     ("inbound_captured", &["--inbound", "9080"], "inbound-mtls"),
-    ("inbound_not_captured", &["--inbound", "8888"], "not-captured"),
+    (
+        "inbound_not_captured",
+        &["--inbound", "8888"],
+        "not-captured",
+    ),
 ];
 
 fn kinds(dump: &str) -> Vec<(String, String)> {
@@ -67,7 +100,10 @@ fn kinds(dump: &str) -> Vec<(String, String)> {
             let run = envinspect(&a);
             assert_eq!(run.code, 0, "{name}: {}", run.stderr);
             let j: Value = serde_json::from_str(&run.stdout).unwrap();
-            (name.to_string(), j["outcome"]["kind"].as_str().unwrap().to_string())
+            (
+                name.to_string(),
+                j["outcome"]["kind"].as_str().unwrap().to_string(),
+            )
         })
         .collect()
 }
@@ -110,7 +146,10 @@ fn the_sidecar_capture_is_what_envoy_writes() {
         .join(format!("trace-sidecar-{}.json", std::process::id()));
     std::fs::write(&live_path, &text).unwrap();
     drop(envoy);
-    let (live, fixed) = (kinds(&live_path.display().to_string()), kinds(&fixture(FIXTURE)));
+    let (live, fixed) = (
+        kinds(&live_path.display().to_string()),
+        kinds(&fixture(FIXTURE)),
+    );
     assert_eq!(live, fixed, "the live dump and the fixture trace alike");
     let _ = std::fs::remove_file(&live_path);
     for ((name, kind), (_, _, want)) in fixed.iter().zip(CASES) {
@@ -127,6 +166,8 @@ fn trace_cases_on_the_sidecar_capture() {
         args.extend_from_slice(&["--now", NOW_140]);
         let run = envinspect(&args);
         assert_eq!(run.code, 0, "{name}: {}", run.stderr);
-        settings().bind(|| insta::assert_snapshot!(format!("trace__sidecar140_{name}"), run.transcript(&args)));
+        settings().bind(|| {
+            insta::assert_snapshot!(format!("trace__sidecar140_{name}"), run.transcript(&args))
+        });
     }
 }

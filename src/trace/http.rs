@@ -21,7 +21,15 @@ pub(super) fn follow(r: &Report, p: &Probe, d: &Destination, w: &mut Walk) -> (O
         }
         Destination::Route { name } if name.starts_with("scoped:") => {
             let e = Effect::Unknown;
-            return (outcome("cannot-tell", format!("the HTTP connection manager picks its routes by scope ({name})"), "envinspect does not follow scoped routes", &e), e);
+            return (
+                outcome(
+                    "cannot-tell",
+                    format!("the HTTP connection manager picks its routes by scope ({name})"),
+                    "envinspect does not follow scoped routes",
+                    &e,
+                ),
+                e,
+            );
         }
         Destination::Route { name } => match r.routes.iter().find(|rc| &rc.name == name) {
             Some(rc) => {
@@ -71,11 +79,30 @@ pub(super) fn follow(r: &Report, p: &Probe, d: &Destination, w: &mut Walk) -> (O
         Ok(Some((_, rt))) => rt,
         Ok(None) => {
             let e = answer(404, "NR", "route_not_found");
-            return (outcome("no-route", format!("no route of virtual host {} matches {} {}", vh.name, req.method, req.path), "no route for this request: check the route's path, header and query matches", &e), e);
+            return (
+                outcome(
+                    "no-route",
+                    format!(
+                        "no route of virtual host {} matches {} {}",
+                        vh.name, req.method, req.path
+                    ),
+                    "no route for this request: check the route's path, header and query matches",
+                    &e,
+                ),
+                e,
+            );
         }
         Err(u) => {
             let e = Effect::Unknown;
-            return (outcome("cannot-tell", format!("which route of {} applies depends on {u}", vh.name), "", &e), e);
+            return (
+                outcome(
+                    "cannot-tell",
+                    format!("which route of {} applies depends on {u}", vh.name),
+                    "",
+                    &e,
+                ),
+                e,
+            );
         }
     };
     let mut on = vec![format!("match {}", rt.matcher)];
@@ -99,9 +126,12 @@ pub(super) fn follow(r: &Report, p: &Probe, d: &Destination, w: &mut Walk) -> (O
             let name = weighted(names, weights, &rc.pointer, w);
             wire::cluster(r, p, &name, false, true, &mut w.steps)
         }
-        RouteAction::ClusterHeader { header } => match req.header(header).filter(|v| !v.is_empty()) {
+        RouteAction::ClusterHeader { header } => match req.header(header).filter(|v| !v.is_empty())
+        {
             Some(name) => {
-                w.assumptions.push(format!("the cluster is the request's {header} header: {name}"));
+                w.assumptions.push(format!(
+                    "the cluster is the request's {header} header: {name}"
+                ));
                 wire::cluster(r, p, &name, false, true, &mut w.steps)
             }
             None => {
@@ -111,15 +141,39 @@ pub(super) fn follow(r: &Report, p: &Probe, d: &Destination, w: &mut Walk) -> (O
         },
         RouteAction::DirectResponse { status } => {
             let e = answer(*status, "", "direct_response");
-            (outcome("direct-response", format!("the proxy answers itself with HTTP {status}"), "no upstream is contacted", &e), e)
+            (
+                outcome(
+                    "direct-response",
+                    format!("the proxy answers itself with HTTP {status}"),
+                    "no upstream is contacted",
+                    &e,
+                ),
+                e,
+            )
         }
         RouteAction::Redirect { status } => {
             let e = answer(*status, "", "direct_response");
-            (outcome("redirect", format!("the proxy answers with a redirect (HTTP {status})"), "no upstream is contacted", &e), e)
+            (
+                outcome(
+                    "redirect",
+                    format!("the proxy answers with a redirect (HTTP {status})"),
+                    "no upstream is contacted",
+                    &e,
+                ),
+                e,
+            )
         }
         other => {
             let e = Effect::Unknown;
-            (outcome("route-action", format!("route action {other:?}"), "envinspect does not follow this action", &e), e)
+            (
+                outcome(
+                    "route-action",
+                    format!("route action {other:?}"),
+                    "envinspect does not follow this action",
+                    &e,
+                ),
+                e,
+            )
         }
     }
 }

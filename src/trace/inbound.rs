@@ -46,7 +46,12 @@ pub fn inbound(r: &Report, port: u32) -> Trace {
     // The pod's redirection decides first: a port it leaves alone never reaches a listener.
     if let Some(i) = r.node.as_ref().and_then(|n| n.interception.as_ref()) {
         if let Capture::No(why) = i.inbound(port) {
-            steps.push(step("interception", "", format!("not redirected to the proxy ({why})"), &i.pointer));
+            steps.push(step(
+                "interception",
+                "",
+                format!("not redirected to the proxy ({why})"),
+                &i.pointer,
+            ));
             let o = outcome(
                 "not-captured",
                 format!("port {port} is not redirected to the sidecar: connections go straight to the application"),

@@ -159,15 +159,25 @@ pub(super) fn listener(r: &Report, ip: Option<IpAddr>, port: u32) -> Result<Entr
         .filter(|l| addr(l).is_some_and(|a| !a.is_unspecified()))
         .collect();
     let handed = |what: String| match capture {
-        Some(c) => format!("{what}: the capture listener {} hands the connection to it", c.name),
+        Some(c) => format!(
+            "{what}: the capture listener {} hands the connection to it",
+            c.name
+        ),
         None => what,
     };
     let mut assumed = Vec::new();
     if let Some(l) = exact {
         let what = format!("bound to {}:{port}", l.address.as_deref().unwrap_or(""));
-        return Ok(Entry { listener: l, why: handed(what), assumed });
+        return Ok(Entry {
+            listener: l,
+            why: handed(what),
+            assumed,
+        });
     }
-    if ip.is_none() && !specific.is_empty() && (wildcard.is_some() || capture.is_some() || specific.len() > 1) {
+    if ip.is_none()
+        && !specific.is_empty()
+        && (wildcard.is_some() || capture.is_some() || specific.len() > 1)
+    {
         let names: Vec<&str> = specific.iter().map(|l| l.name.as_str()).collect();
         assumed.push(format!(
             "the address is not one of the listeners bound to an address on port {port} ({}): give the IP to trace one of them",
@@ -175,15 +185,26 @@ pub(super) fn listener(r: &Report, ip: Option<IpAddr>, port: u32) -> Result<Entr
         ));
     }
     if let Some(l) = wildcard {
-        let what = format!("bound to {}:{port}, any address", l.address.as_deref().unwrap_or(""));
-        return Ok(Entry { listener: l, why: handed(what), assumed });
+        let what = format!(
+            "bound to {}:{port}, any address",
+            l.address.as_deref().unwrap_or("")
+        );
+        return Ok(Entry {
+            listener: l,
+            why: handed(what),
+            assumed,
+        });
     }
     if let Some(c) = capture {
         let why = format!(
             "no listener for port {port}: the capture listener {} keeps the connection and matches its own chains",
             c.name
         );
-        return Ok(Entry { listener: c, why, assumed });
+        return Ok(Entry {
+            listener: c,
+            why,
+            assumed,
+        });
     }
     if ip.is_none() && specific.len() == 1 {
         let l = specific[0];

@@ -5,12 +5,9 @@
 //! (`authz::chain`, `authz::route`: Envoy's `FilterChainManagerImpl` and router), so the two
 //! never disagree on which chain or route a request gets.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::str::FromStr;
 
 use crate::authz::chain::{self, Connection, Hello, Pick};
-use crate::authz::context::HttpRequest;
 use crate::model::intercept::Capture;
 use crate::model::trace::{Choice, Outcome, Step, Trace};
 use crate::model::{Destination, Report, Socket};
@@ -19,170 +16,13 @@ mod answer;
 mod http;
 mod inbound;
 mod listen;
+mod probe;
 mod wire;
 
 use answer::{outcome, Effect};
 
 pub use inbound::inbound;
-/// `host:port[/path]` (`[v6]:port`); the port defaults to 80, the path to `/`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub host: String,
-    pub port: u32,
-    pub ip: Option<IpAddr>,
-    pub path: String,
-}
-
-impl FromStr for Target {
-    type Err = String;
-
-    fn from_str(whole: &str) -> Result<Self, String> {
-        let (s, path) = match whole.find('/') {
-            Some(i) => (&whole[..i], whole[i..].to_string()),
-            None => (whole, "/".to_string()),
-        };
-        let (host, port) = match s.rsplit_once(':') {
-            Some((h, p)) if !h.contains(':') || h.ends_with(']') => (
-                h.trim_start_matches('[').trim_end_matches(']'),
-                p.parse().map_err(|_| format!("{s}: invalid port {p:?}"))?,
-            ),
-            _ => (s.trim_start_matches('[').trim_end_matches(']'), 80),
-        };
-        if host.is_empty() {
-            return Err(format!("{s}: no host"));
-        }
-        Ok(Target {
-            host: host.to_lowercase(),
-            port,
-            ip: host.parse().ok(),
-            path,
-        })
-    }
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.ip {
-            Some(IpAddr::V6(_)) => write!(f, "[{}]:{}", self.host, self.port)?,
-            _ => write!(f, "{}:{}", self.host, self.port)?,
-        }
-        if self.path != "/" {
-            f.write_str(&self.path)?;
-        }
-        Ok(())
-    }
-}
-
-/// What the application sends: decides SNI, transport and ALPN matching.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AppProtocol {
-    /// TLS on 443, plaintext HTTP elsewhere.
-    Auto,
-    Tls,
-    Plaintext,
-}
-
-/// The connection and request to follow: the destination, what the application speaks, and
-/// the request's method, path, Host and headers (Envoy's route matching reads them).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Probe {
-    pub target: Target,
-    pub app: AppProtocol,
-    /// The SNI a TLS client sends (default: the host, when it is a name).
-    pub sni: Option<String>,
-    /// The ALPN a TLS client offers (default: `h2,http/1.1`, as curl and browsers do).
-    pub alpn: Option<Vec<String>>,
-    pub method: Option<String>,
-    /// The request path with its query (default: the target's path).
-    pub path: Option<String>,
-    /// The Host header (default: the host, with the port unless it is the scheme's).
-    pub host: Option<String>,
-    /// Request headers, lowercase names, in order.
-    pub headers: Vec<(String, String)>,
-    /// Only a TCP connection, no HTTP request.
-    pub tcp: bool,
-    pub source_ip: Option<IpAddr>,
-}
-
-impl Probe {
-    pub fn new(target: Target, app: AppProtocol) -> Probe {
-        Probe {
-            target,
-            app,
-            sni: None,
-            alpn: None,
-            method: None,
-            path: None,
-            host: None,
-            headers: Vec::new(),
-            tcp: false,
-            source_ip: None,
-        }
-    }
-
-    fn tls(&self) -> bool {
-        match self.app {
-            AppProtocol::Tls => true,
-            AppProtocol::Plaintext => false,
-            AppProtocol::Auto => self.target.port == 443,
-        }
-    }
-
-    /// The same request from the other kind of client (TLS for plaintext and back).
-    fn flipped(&self) -> Probe {
-        Probe {
-            app: if self.tls() {
-                AppProtocol::Plaintext
-            } else {
-                AppProtocol::Tls
-            },
-            ..self.clone()
-        }
-    }
-
-    fn sni(&self) -> String {
-        self.sni.clone().unwrap_or_else(|| match self.target.ip {
-            Some(_) => String::new(),
-            None => self.target.host.clone(),
-        })
-    }
-
-    fn alpn(&self) -> Vec<String> {
-        self.alpn
-            .clone()
-            .unwrap_or_else(|| vec!["h2".into(), "http/1.1".into()])
-    }
-
-    fn authority(&self) -> String {
-        if let Some(h) = &self.host {
-            return h.clone();
-        }
-        let t = &self.target;
-        let default = if self.tls() { 443 } else { 80 };
-        let host = match t.ip {
-            Some(IpAddr::V6(_)) => format!("[{}]", t.host),
-            _ => t.host.clone(),
-        };
-        if t.port == default {
-            host
-        } else {
-            format!("{host}:{}", t.port)
-        }
-    }
-
-    fn request(&self) -> HttpRequest {
-        let mut headers: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (k, v) in &self.headers {
-            headers.entry(k.clone()).or_default().push(v.clone());
-        }
-        HttpRequest {
-            method: self.method.clone().unwrap_or_else(|| "GET".into()),
-            path: self.path.clone().unwrap_or_else(|| self.target.path.clone()),
-            authority: self.authority(),
-            headers,
-        }
-    }
-}
+pub use probe::{AppProtocol, Probe, Target};
 
 /// A trace of `r` with these steps and this outcome.
 fn done(
@@ -276,8 +116,15 @@ fn one(r: &Report, p: &Probe, ip: Option<IpAddr>, mut assumptions: Vec<String>) 
     let tls = p.tls();
     assumptions.push(if tls {
         let sni = p.sni();
-        let sni = if sni.is_empty() { "no SNI".to_string() } else { format!("SNI {sni}") };
-        format!("the application speaks TLS with {sni}, ALPN {}", p.alpn().join(","))
+        let sni = if sni.is_empty() {
+            "no SNI".to_string()
+        } else {
+            format!("SNI {sni}")
+        };
+        format!(
+            "the application speaks TLS with {sni}, ALPN {}",
+            p.alpn().join(",")
+        )
     } else if p.tcp {
         "the application speaks plaintext TCP, not HTTP".to_string()
     } else {
@@ -329,7 +176,8 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
     };
     let l = entry.listener;
     w.assumptions.extend(entry.assumed);
-    w.steps.push(step("listener", &l.name, entry.why, &l.pointer));
+    w.steps
+        .push(step("listener", &l.name, entry.why, &l.pointer));
     let hello = Hello {
         tls,
         sni: Some(p.sni()),
@@ -340,7 +188,10 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
     // none of their ranges lists: the chain for "any other address" is the one it gets.
     let chain_ip = ip.or_else(|| {
         let unlisted = l.unlisted_address()?;
-        w.assumptions.push(format!("the address of {} is none of those the chains of {} match by range", p.target.host, l.name));
+        w.assumptions.push(format!(
+            "the address of {} is none of those the chains of {} match by range",
+            p.target.host, l.name
+        ));
         Some(unlisted)
     });
     let conn = Connection::inspected(l, port, chain_ip, p.source_ip, &hello);
@@ -353,7 +204,15 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
         }
         Pick::Unknown(u) => {
             let e = Effect::Unknown;
-            w.end((outcome("cannot-tell", format!("which filter chain of {} applies depends on {u}", l.name), "give the address (trace DUMP IP:PORT), --sni or --alpn", &e), e));
+            w.end((
+                outcome(
+                    "cannot-tell",
+                    format!("which filter chain of {} applies depends on {u}", l.name),
+                    "give the address (trace DUMP IP:PORT), --sni or --alpn",
+                    &e,
+                ),
+                e,
+            ));
             return w;
         }
     };
@@ -361,25 +220,45 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
     for a in why.iter().filter_map(|a| a.strip_prefix("assumed: ")) {
         w.assumptions.push(a.to_string());
     }
-    let mut detail: Vec<String> = why.iter().filter(|a| !a.starts_with("assumed: ")).cloned().collect();
+    let mut detail: Vec<String> = why
+        .iter()
+        .filter(|a| !a.starts_with("assumed: "))
+        .cloned()
+        .collect();
     if ch.name.is_none() {
         detail.push(format!("unnamed chain #{ci}"));
     }
     if detail.is_empty() {
         detail.push("the chain has no match criteria".into());
     }
-    w.steps.push(step("filter chain", ch.name.clone().unwrap_or_default(), detail.join("; "), &ch.pointer));
-    let http = ch.destinations.iter().any(|d| matches!(d, Destination::Route { .. } | Destination::InlineRoute { .. }));
+    w.steps.push(step(
+        "filter chain",
+        ch.name.clone().unwrap_or_default(),
+        detail.join("; "),
+        &ch.pointer,
+    ));
+    let http = ch.destinations.iter().any(|d| {
+        matches!(
+            d,
+            Destination::Route { .. } | Destination::InlineRoute { .. }
+        )
+    });
     let terminated = match (&ch.tls, tls) {
         (Socket::Tls(ctx), false) => {
             let e = Effect::Reset;
-            let mtls = if ctx.require_client_certificate == Some(true) { "mTLS and requires a client certificate (STRICT)" } else { "TLS" };
+            let mtls = if ctx.require_client_certificate == Some(true) {
+                "mTLS and requires a client certificate (STRICT)"
+            } else {
+                "TLS"
+            };
             w.end((outcome("handshake-fails", format!("the chain terminates {mtls}: a plaintext client fails the handshake"), "the client must speak TLS to this port (for a mesh port: its sidecar must originate mTLS)", &e), e));
             return w;
         }
         (Socket::Tls(ctx), true) => {
             if ctx.require_client_certificate == Some(true) {
-                w.assumptions.push("the client presents a certificate the chain accepts (it requires one)".into());
+                w.assumptions.push(
+                    "the client presents a certificate the chain accepts (it requires one)".into(),
+                );
             }
             true
         }
@@ -411,11 +290,27 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
         }
         Some(Destination::Filter { name, .. }) => {
             let e = Effect::Unknown;
-            w.end((outcome("network-filter", format!("handled by the network filter {name}"), "envinspect does not follow this filter", &e), e));
+            w.end((
+                outcome(
+                    "network-filter",
+                    format!("handled by the network filter {name}"),
+                    "envinspect does not follow this filter",
+                    &e,
+                ),
+                e,
+            ));
         }
         None => {
             let e = Effect::Unknown;
-            w.end((outcome("no-destination", "the chain has no destination envinspect can follow", "", &e), e));
+            w.end((
+                outcome(
+                    "no-destination",
+                    "the chain has no destination envinspect can follow",
+                    "",
+                    &e,
+                ),
+                e,
+            ));
         }
     }
     w
@@ -439,59 +334,25 @@ fn weighted(names: &[String], weights: &[u32], pointer: &str, w: &mut Walk) -> S
         .map(|c| c.cluster.clone())
         .unwrap_or_default();
     let total: u32 = choices.iter().map(|c| c.weight).sum();
-    let list: Vec<String> = choices.iter().map(|c| format!("{} ({})", c.cluster, c.weight)).collect();
-    let mut s = step("weighted clusters", "", format!("Envoy picks one per request by weight, of {total}: {}", list.join(", ")), pointer);
+    let list: Vec<String> = choices
+        .iter()
+        .map(|c| format!("{} ({})", c.cluster, c.weight))
+        .collect();
+    let mut s = step(
+        "weighted clusters",
+        "",
+        format!(
+            "Envoy picks one per request by weight, of {total}: {}",
+            list.join(", ")
+        ),
+        pointer,
+    );
     s.choices = choices;
     w.steps.push(s);
     if names.len() > 1 {
-        w.assumptions.push(format!("of the weighted clusters, the trace follows the heaviest, {heaviest}"));
+        w.assumptions.push(format!(
+            "of the weighted clusters, the trace follows the heaviest, {heaviest}"
+        ));
     }
     heaviest
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn targets_parse_and_print_back() {
-        let t: Target = "www.google.com:443".parse().unwrap();
-        assert_eq!(
-            (t.host.as_str(), t.port, t.ip),
-            ("www.google.com", 443, None)
-        );
-        let t: Target = "[fe80::1]:8080".parse().unwrap();
-        assert_eq!(
-            (t.port, t.to_string()),
-            (8080, "[fe80::1]:8080".to_string())
-        );
-        assert_eq!("reviews".parse::<Target>().unwrap().port, 80);
-        let t: Target = "bookinfo.example.com:80/productpage".parse().unwrap();
-        assert_eq!(
-            (t.host.as_str(), t.path.as_str(), t.to_string()),
-            (
-                "bookinfo.example.com",
-                "/productpage",
-                "bookinfo.example.com:80/productpage".to_string()
-            )
-        );
-        assert!("host:http".parse::<Target>().is_err());
-    }
-
-    #[test]
-    fn the_host_header_is_the_one_curl_sends() {
-        let p = |s: &str, app| Probe::new(s.parse().unwrap(), app);
-        assert_eq!(p("a.test:80", AppProtocol::Auto).authority(), "a.test");
-        assert_eq!(p("a.test:8080", AppProtocol::Auto).authority(), "a.test:8080");
-        assert_eq!(p("a.test:443", AppProtocol::Auto).authority(), "a.test");
-        assert_eq!(p("a.test:443", AppProtocol::Plaintext).authority(), "a.test:443");
-        assert_eq!(p("[::1]:81", AppProtocol::Auto).authority(), "[::1]:81");
-        let mut q = p("10.0.0.1:80/x?y=1", AppProtocol::Tls);
-        assert_eq!(q.sni(), "", "no SNI to an address");
-        q.headers = vec![("end-user".into(), "jason".into())];
-        let req = q.request();
-        assert_eq!((req.method.as_str(), req.path.as_str()), ("GET", "/x?y=1"));
-        assert_eq!(req.header("end-user").as_deref(), Some("jason"));
-        assert_eq!(q.flipped().tls(), false);
-    }
 }

@@ -59,16 +59,23 @@ fn blackhole_cause(r: &Report, p: &Probe, tls: bool) -> String {
     let here = listen::clusters_for(r, host, Some(p.target.port));
     let any = listen::clusters_for(r, host, None);
     let by_sni = r.listeners.iter().any(|l| {
-        l.filter_chains
-            .iter()
-            .any(|c| c.matcher.server_names.iter().any(|s| s.eq_ignore_ascii_case(host)))
+        l.filter_chains.iter().any(|c| {
+            c.matcher
+                .server_names
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(host))
+        })
     });
     if let Some(c) = here.first() {
         if by_sni && !tls {
             return format!("the proxy has cluster {c} for {host}, but its chain matches only TLS with SNI {host} and the application sent plaintext: speak TLS to it (or declare the port as HTTP)");
         }
         let port = p.target.port;
-        if !r.listeners.iter().any(|l| l.port == Some(port) && !l.captures()) {
+        if !r
+            .listeners
+            .iter()
+            .any(|l| l.port == Some(port) && !l.captures())
+        {
             return format!("the proxy has cluster {c} for {host}, but no listener for port {port}: the capture listener's catch-all gets the connection (Istio: a Sidecar resource's egress, or a Service port that is not exported, leaves the port out)");
         }
         return format!("the proxy has cluster {c} for {host}, but no chain or route of port {port} leads to it: check the port's protocol and the host the request names");
@@ -130,12 +137,15 @@ pub(super) fn cluster(
         } else {
             "sent as the application sent it"
         };
-        return (outcome(
-            "passthrough",
-            format!("TCP passthrough to the original destination; {tls_note}"),
-            "no mesh policy applies on this path: no DestinationRule TLS, no mTLS",
-            &e,
-        ), e);
+        return (
+            outcome(
+                "passthrough",
+                format!("TCP passthrough to the original destination; {tls_note}"),
+                "no mesh policy applies on this path: no DestinationRule TLS, no mTLS",
+                &e,
+            ),
+            e,
+        );
     }
     let identity = r
         .identity
