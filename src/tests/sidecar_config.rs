@@ -2,13 +2,14 @@
 //! fixture `fixtures/envoy-1.40-trace/sidecar.json`: REGISTRY_ONLY `virtualOutbound` (original
 //! destination, loop guard, blackhole catch-all); `0.0.0.0_8080` with TCP services chosen by
 //! VIP (`cart`, and `orders` whose cluster has no endpoint and auto-mTLS transport socket
-//! matches); `0.0.0.0_9080`, sniffed HTTP, RDS route `9080` from a file (reviews with the
-//! `end-user: jason` canary route, ratings to a subset cluster that does not exist, Istio's
-//! `block_all` 502); `0.0.0.0_443` with a TLS chain by SNI for `api.partner.test`; a cluster for
-//! `vault.shop:8443` no listener leads to; `virtualInbound` with chains for 9080 (mTLS) and
-//! 8888 (plaintext), and node metadata whose annotations redirect only 9080 inbound and exclude
-//! the metadata server outbound. Only `virtualOutbound` and the admin bind (free loopback
-//! ports); the others take hand-offs, as Istio's do.
+//! matches); `0.0.0.0_5432`, a headless service with a chain per pod address; `0.0.0.0_9080`,
+//! sniffed HTTP, RDS route `9080` from a file (reviews with the `end-user: jason` canary route,
+//! ratings to a subset cluster that does not exist, Istio's `block_all` 502); `0.0.0.0_443`
+//! with a TLS chain by SNI for `api.partner.test`; a cluster for `vault.shop:8443` no listener
+//! leads to; `virtualInbound` with chains for 9080 (mTLS) and 8888 (plaintext), and node
+//! metadata whose annotations redirect only 9080 inbound and exclude the metadata server
+//! outbound. Only `virtualOutbound` and the admin bind (free loopback ports); the others take
+//! hand-offs, as Istio's do.
 
 use serde_json::{json, Value};
 
@@ -129,6 +130,7 @@ pub fn bootstrap(dir: &str, capture: u16, upstream: u16) -> Value {
         "require_client_certificate": true, "common_tls_context": server } });
     let cart = "outbound|8080||cart.shop.svc.cluster.local";
     let orders = "outbound|8080||orders.shop.svc.cluster.local";
+    let db = "outbound|5432||db.shop.svc.cluster.local";
     json!({
         "node": { "id": "sidecar~10.244.0.12~web-7d4b9c-x2x9k.shop~shop.svc.cluster.local", "cluster": "web.shop",
             "metadata": { "ISTIO_VERSION": "1.24.0", "INTERCEPTION_MODE": "REDIRECT", "NAMESPACE": "shop",
@@ -147,6 +149,12 @@ pub fn bootstrap(dir: &str, capture: u16, upstream: u16) -> Value {
                       "filters": [tcp(cart)] },
                     { "name": "10.96.20.7_8080", "filter_chain_match": { "prefix_ranges": [{ "address_prefix": "10.96.20.7", "prefix_len": 32 }] },
                       "filters": [tcp(orders)] }]), blackhole_chain("PassthroughFilterChain"), true),
+                // A headless service: Istio writes a chain per pod address.
+                hidden("0.0.0.0_5432", 5432, json!([
+                    { "name": "10.244.1.5_5432", "filter_chain_match": { "prefix_ranges": [{ "address_prefix": "10.244.1.5", "prefix_len": 32 }] },
+                      "filters": [tcp(db)] },
+                    { "name": "10.244.1.6_5432", "filter_chain_match": { "prefix_ranges": [{ "address_prefix": "10.244.1.6", "prefix_len": 32 }] },
+                      "filters": [tcp(db)] }]), blackhole_chain("PassthroughFilterChain"), false),
                 hidden("0.0.0.0_9080", 9080, json!([
                     { "name": "0.0.0.0_9080", "filter_chain_match": { "transport_protocol": "raw_buffer", "application_protocols": ["http/1.1", "h2c"] },
                       "filters": [hcm] }]), blackhole_chain("PassthroughFilterChain"), true),
@@ -165,6 +173,7 @@ pub fn bootstrap(dir: &str, capture: u16, upstream: u16) -> Value {
                 cluster("BlackHoleCluster", None),
                 { "name": "PassthroughCluster", "type": "ORIGINAL_DST", "lb_policy": "CLUSTER_PROVIDED", "connect_timeout": "1s" },
                 cluster(cart, Some(upstream)),
+                cluster(db, Some(upstream)),
                 auto_mtls(cluster(orders, None), dir, "orders"),
                 cluster("outbound|9080|v1|reviews.shop.svc.cluster.local", Some(upstream)),
                 cluster("outbound|9080|v2|reviews.shop.svc.cluster.local", Some(upstream)),

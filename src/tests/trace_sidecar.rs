@@ -48,6 +48,7 @@ const CASES: &[(&str, &[&str], &str)] = &[
         "plaintext",
     ),
     ("short_name", &["cart:8080"], "plaintext"),
+    ("headless_each_address", &["db:5432"], "plaintext"),
     (
         "header_route",
         &[
@@ -158,7 +159,7 @@ fn the_sidecar_capture_is_what_envoy_writes() {
 }
 
 #[test]
-fn trace_cases_on_the_sidecar_capture() {
+fn trace_cases_on_the_sidecar_fixture() {
     let dump = fixture(FIXTURE);
     for (name, what, _) in CASES {
         let mut args = vec!["trace", dump.as_str()];
