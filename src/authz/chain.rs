@@ -198,7 +198,7 @@ fn narrow(
                 .collect(),
         };
         if best.is_some() {
-            why.push(format!("{what} matches"));
+            why.push(format!("{what} {} matches", offered(what, c)));
         }
         if cands.is_empty() {
             why.push(format!("no chain for its {what}"));
@@ -207,6 +207,20 @@ fn narrow(
     }
     // Envoy refuses overlapping chains, so one is left; take the first if a dump has more.
     Ok(cands.first().copied())
+}
+
+/// What the connection offers for a criterion, as the chain's reasons quote it.
+fn offered(what: &str, c: &Connection) -> String {
+    let ip = |i: Option<IpAddr>| i.map_or("(not given)".to_string(), |i| i.to_string());
+    match what {
+        "destination port" => c.port.to_string(),
+        "destination address" => ip(c.destination_ip),
+        "server name" => c.sni.clone().unwrap_or_default(),
+        "transport protocol" => c.transport.clone(),
+        "application protocol" => c.alpn.as_ref().map(|a| a.join(",")).unwrap_or_default(),
+        "source address" => ip(c.source_ip),
+        _ => String::new(),
+    }
 }
 
 fn is_unset(ch: &FilterChain, what: &str) -> bool {

@@ -17,7 +17,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use envinspect::authz::{evaluate, Request};
 use envinspect::model::decision::{Decision, Evaluation};
-use envinspect::source::admin::{Admin, AdminOptions, Endpoint};
+use envinspect::source::admin::Endpoint;
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair};
 use rustls::pki_types::pem::PemObject;
@@ -25,7 +25,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use serde_json::{json, Value};
 
 use super::authz_config::{self as config, spiffe, Ports, EC_ISSUER, ISSUER};
-use super::envoy::{free_port, write, Envoy};
+use super::envoy::{free_port, report_140, write, Envoy};
 use super::{envinspect, pki, root, NOW_140};
 
 /// A plain GET to the admin API (for stats in failure messages).
@@ -477,15 +477,12 @@ fn envinspect_decides_as_envoy_does() {
     let envoy = Envoy::launch(dir.clone(), ca);
 
     // What envinspect reads: the proxy's own /config_dump.
-    let dump = Admin::new(&envoy.admin, AdminOptions::default())
-        .unwrap()
-        .get(Endpoint::ConfigDump)
-        .unwrap();
+    let dump = envoy.dump(Endpoint::ConfigDump);
     let dump_path = dir.join("config_dump.json");
-    std::fs::write(&dump_path, &dump.bytes).unwrap();
+    std::fs::write(&dump_path, &dump).unwrap();
     // How fixtures/envoy-1.40-authz/ was captured (see its README).
     if let Some(save) = std::env::var_os("ENVINSPECT_SAVE_AUTHZ_CAPTURE") {
-        std::fs::write(Path::new(&save).join("config_dump.raw.json"), &dump.bytes).unwrap();
+        std::fs::write(Path::new(&save).join("config_dump.raw.json"), &dump).unwrap();
         std::fs::write(
             Path::new(&save).join("capture.env"),
             format!(
@@ -499,13 +496,7 @@ fn envinspect_decides_as_envoy_does() {
         )
         .unwrap();
     }
-    let opts = envinspect::Options::at(
-        time::OffsetDateTime::parse(NOW_140, &time::format_description::well_known::Rfc3339)
-            .unwrap(),
-    );
-    let report = envinspect::inspect_file(&dump_path, &opts)
-        .expect("the live dump reads")
-        .into_report();
+    let (report, opts) = report_140(&dump_path);
     let now = opts.now.unix_timestamp() as u64;
 
     let all = cases(&tokens(&signer));

@@ -207,6 +207,16 @@ impl Envoy {
         }
     }
 
+    /// The admin's `/config_dump` (with `?include_eds` for `ConfigDumpWithEds`), as Envoy
+    /// wrote it.
+    pub fn dump(&self, which: Endpoint) -> Vec<u8> {
+        Admin::new(&self.admin, AdminOptions::default())
+            .unwrap()
+            .get(which)
+            .unwrap()
+            .bytes
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("envoy.log")).unwrap_or_default()
     }
@@ -244,4 +254,19 @@ impl Drop for Envoy {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// envinspect's report of a dump file, at [`NOW_140`](super::NOW_140), and the options used.
+pub fn report_140(path: &Path) -> (envinspect::model::Report, envinspect::Options) {
+    let opts = envinspect::Options::at(
+        time::OffsetDateTime::parse(
+            super::NOW_140,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap(),
+    );
+    let report = envinspect::inspect_file(path, &opts)
+        .expect("the live dump reads")
+        .into_report();
+    (report, opts)
 }

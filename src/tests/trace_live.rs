@@ -13,14 +13,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use envinspect::model::trace::Trace;
-use envinspect::source::admin::{Admin, AdminOptions, Endpoint};
+use envinspect::source::admin::Endpoint;
 use envinspect::trace::{outbound, AppProtocol, Probe};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 
-use super::envoy::{free_port, write, Envoy};
+use super::envoy::{free_port, report_140, write, Envoy};
+use super::pki;
 use super::trace_config::{self as config, Ports};
-use super::{pki, NOW_140};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Listener {
@@ -405,19 +405,9 @@ fn envinspect_traces_as_envoy_routes() {
     );
     let envoy = Envoy::launch(dir.clone(), ca);
 
-    let dump = Admin::new(&envoy.admin, AdminOptions::default())
-        .unwrap()
-        .get(Endpoint::ConfigDumpWithEds)
-        .unwrap();
     let dump_path = dir.join("config_dump.json");
-    std::fs::write(&dump_path, &dump.bytes).unwrap();
-    let opts = envinspect::Options::at(
-        time::OffsetDateTime::parse(NOW_140, &time::format_description::well_known::Rfc3339)
-            .unwrap(),
-    );
-    let report = envinspect::inspect_file(&dump_path, &opts)
-        .expect("the live dump reads")
-        .into_report();
+    std::fs::write(&dump_path, envoy.dump(Endpoint::ConfigDumpWithEds)).unwrap();
+    let (report, _) = report_140(&dump_path);
 
     let all = cases();
     assert!(all.len() >= 200, "{} cases", all.len());

@@ -131,11 +131,8 @@ fn the_sidecar_capture_is_what_envoy_writes() {
         &serde_json::to_string_pretty(&config::bootstrap(&d, capture, UPSTREAM)).unwrap(),
     );
     let envoy = Envoy::launch(dir.clone(), ca);
-    let dump = envinspect::source::admin::Admin::new(&envoy.admin, Default::default())
-        .unwrap()
-        .get(envinspect::source::admin::Endpoint::ConfigDumpWithEds)
-        .unwrap();
-    let live = normalized(&dump.bytes, &d, capture);
+    let dump = envoy.dump(envinspect::source::admin::Endpoint::ConfigDumpWithEds);
+    let live = normalized(&dump, &d, capture);
     let text = serde_json::to_string_pretty(&live).unwrap() + "\n";
     // How the fixture was made (see its README).
     if let Some(save) = std::env::var_os("ENVINSPECT_SAVE_TRACE_CAPTURE") {
