@@ -13,7 +13,9 @@ fn table(t: &Trace, w: &mut dyn Write) -> Result<(), RenderError> {
     }
     writeln!(w)?;
     for (i, s) in t.steps.iter().enumerate() {
-        if s.name.is_empty() {
+        if s.name.is_empty() && matches!(s.kind, "filter chain" | "route" | "route config") {
+            writeln!(w, "{}. {} (unnamed)", i + 1, s.kind)?;
+        } else if s.name.is_empty() {
             writeln!(w, "{}. {}", i + 1, s.kind)?;
         } else {
             writeln!(w, "{}. {} {}", i + 1, s.kind, s.name)?;

@@ -12,7 +12,7 @@ const ENVOY140: &str = "envoy-1.40/config_dump_include_eds.json";
 
 #[test]
 fn traces_are_snapshotted_with_their_outcome() {
-    let cases: [(&str, &str, &[&str], &str, &str); 15] = [
+    let cases: [(&str, &str, &[&str], &str, &str); 17] = [
         (
             "osm_egress_by_sni",
             "osm/pkg/cli/verifier/testdata/curl_egress.json",
@@ -33,6 +33,28 @@ fn traces_are_snapshotted_with_their_outcome() {
             &["metrics-server.kube-system.svc.cluster.local:443"],
             NOW,
             "tls-into-http-chain",
+        ),
+        (
+            "sidecar_app_tls_to_http_port",
+            SIDECAR,
+            &["reviews.default.svc.cluster.local:9080", "--app", "tls"],
+            NOW,
+            "tls-into-http-chain",
+        ),
+        (
+            "gateway_request_options",
+            GATEWAY,
+            &[
+                "bookinfo.example.com:80",
+                "--path",
+                "/api/v1/products?x=1",
+                "--method",
+                "POST",
+                "--header",
+                "x-user: a",
+            ],
+            NOW,
+            "istio-mtls",
         ),
         (
             "istio13_inbound_not_captured",
@@ -168,7 +190,19 @@ fn traces_are_snapshotted_with_their_outcome() {
         "{}",
         run.stdout
     );
-    let bad = envinspect(&["trace", &fixture(SIDECAR), "reviews:http"]);
-    assert_eq!(bad.code, 2);
-    assert_eq!(bad.stderr.lines().count(), 1, "{}", bad.stderr);
+    // Bad requests are one line and exit 2: a port that is not one, a header without a
+    // colon, an option that only describes an inbound request.
+    for args in [
+        &["reviews:http"][..],
+        &["reviews:9080", "--header", "no-colon"],
+        &["reviews:9080", "--principal", "spiffe://cluster.local/ns/a/sa/b"],
+        &["reviews:9080", "--jwt", "x.y.z"],
+    ] {
+        let sidecar = fixture(SIDECAR);
+        let mut a = vec!["trace", sidecar.as_str()];
+        a.extend_from_slice(args);
+        let bad = envinspect(&a);
+        assert_eq!(bad.code, 2, "{args:?}: {}", bad.stdout);
+        assert_eq!(bad.stderr.lines().count(), 1, "{args:?}: {}", bad.stderr);
+    }
 }
