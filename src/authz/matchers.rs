@@ -180,6 +180,12 @@ pub fn route(m: &RouteMatch, req: &HttpRequest) -> Tri {
         PathMatch::Connect => Tri::of(req.method == "CONNECT"),
         PathMatch::Other(name) => Tri::Unknown(format!("a route path match `{name}`")),
     };
+    let grpc = m.grpc.then(|| {
+        Tri::of(
+            req.header("content-type")
+                .is_some_and(|c| c.starts_with("application/grpc")),
+        )
+    });
     let headers = m.headers.iter().map(|h| header(h, Some(req)));
     let query = m.query.iter().map(|q| {
         let v = req.query_param(&q.name);
@@ -189,7 +195,18 @@ pub fn route(m: &RouteMatch, req: &HttpRequest) -> Tri {
             (Some(s), Some(v)) => s.matches(&v),
         })
     });
-    Tri::all(std::iter::once(p).chain(headers).chain(query))
+    // What envinspect cannot evaluate is unknown; what it can still rules the route out.
+    let unmodelled = m
+        .unmodelled
+        .iter()
+        .map(|u| Tri::Unknown(format!("a route match on {u}")));
+    Tri::all(
+        std::iter::once(p)
+            .chain(grpc)
+            .chain(headers)
+            .chain(query)
+            .chain(unmodelled),
+    )
 }
 
 /// What the matcher form decided: the action named (its name is the policy id), or no match.
@@ -318,6 +335,27 @@ mod tests {
             metadata: Default::default(),
             filter_state: Default::default(),
         }
+    }
+
+    #[test]
+    fn route_matches_on_grpc_and_say_what_they_cannot_evaluate() {
+        let req = ctx().http.unwrap();
+        let mut m = RouteMatch::any();
+        m.grpc = true;
+        assert_eq!(route(&m, &req), Tri::No, "not a gRPC request");
+        let mut grpc = req.clone();
+        grpc.headers
+            .insert("content-type".into(), vec!["application/grpc+proto".into()]);
+        assert_eq!(route(&m, &grpc), Tri::Yes);
+        let mut fraction = RouteMatch::any();
+        fraction.unmodelled = vec!["a runtime fraction".into()];
+        assert!(matches!(route(&fraction, &req), Tri::Unknown(u) if u.contains("runtime")));
+        fraction.path = PathMatch::Prefix("/other".into());
+        assert_eq!(
+            route(&fraction, &req),
+            Tri::No,
+            "the path still rules it out"
+        );
     }
 
     #[test]

@@ -529,21 +529,62 @@ pub(crate) fn route_match(rm: PbRouteMatch) -> RouteMatch {
         Some(PathSpecifier::PathMatchPolicy(p)) => PathMatch::Other(p.name),
         None => PathMatch::Other(String::new()),
     };
+    let mut unmodelled = Vec::new();
+    if let Some(f) = rm
+        .runtime_fraction
+        .as_ref()
+        .and_then(|r| r.default_value.as_ref())
+    {
+        // FractionalPercent: denominator HUNDRED (0), TEN_THOUSAND, MILLION.
+        let whole = [100u32, 10_000, 1_000_000]
+            .get(f.denominator as usize)
+            .is_some_and(|d| f.numerator >= *d);
+        if !whole {
+            unmodelled.push("a runtime fraction (the route takes a share of requests)".into());
+        }
+    }
+    let mut headers = Vec::new();
+    for h in rm.headers {
+        let name = h.name.clone();
+        match header_match(h) {
+            Some(m) => headers.push(m),
+            None => unmodelled.push(format!("a custom matcher on header {name}")),
+        }
+    }
+    let mut query = Vec::new();
+    for q in rm.query_parameters {
+        let value = match q.query_parameter_match_specifier {
+            Some(QueryParameterMatchSpecifier::StringMatch(s)) => match string_match(s) {
+                Some(m) => Some(m),
+                None => {
+                    unmodelled.push(format!("a custom matcher on query parameter {}", q.name));
+                    continue;
+                }
+            },
+            Some(QueryParameterMatchSpecifier::PresentMatch(_)) | None => None,
+        };
+        query.push(QueryMatch {
+            name: q.name,
+            value,
+        });
+    }
+    for (set, what) in [
+        (!rm.cookies.is_empty(), "cookies"),
+        (rm.tls_context.is_some(), "the connection's TLS context"),
+        (!rm.dynamic_metadata.is_empty(), "dynamic metadata"),
+        (!rm.filter_state.is_empty(), "filter state"),
+    ] {
+        if set {
+            unmodelled.push(what.to_string());
+        }
+    }
     RouteMatch {
         path,
         case_sensitive: rm.case_sensitive.map(|b| b.value).unwrap_or(true),
-        headers: rm.headers.into_iter().filter_map(header_match).collect(),
-        query: rm
-            .query_parameters
-            .into_iter()
-            .map(|q| QueryMatch {
-                name: q.name,
-                value: match q.query_parameter_match_specifier {
-                    Some(QueryParameterMatchSpecifier::StringMatch(s)) => string_match(s),
-                    Some(QueryParameterMatchSpecifier::PresentMatch(_)) | None => None,
-                },
-            })
-            .collect(),
+        headers,
+        query,
+        grpc: rm.grpc.is_some(),
+        unmodelled,
     }
 }
 

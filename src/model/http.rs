@@ -17,6 +17,14 @@ pub struct RouteMatch {
     pub headers: Vec<HeaderMatch>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub query: Vec<QueryMatch>,
+    /// `grpc`: only requests whose `content-type` is `application/grpc…`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub grpc: bool,
+    /// Conditions envinspect does not evaluate (a runtime fraction, cookies, TLS context,
+    /// dynamic metadata, filter state, a custom string matcher): a match that depends on them is
+    /// "cannot tell", never a guess.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmodelled: Vec<String>,
 }
 
 fn is_true(b: &bool) -> bool {
@@ -31,6 +39,8 @@ impl RouteMatch {
             case_sensitive: true,
             headers: Vec::new(),
             query: Vec::new(),
+            grpc: false,
+            unmodelled: Vec::new(),
         }
     }
 }

@@ -195,7 +195,11 @@ fn traces_are_snapshotted_with_their_outcome() {
     for args in [
         &["reviews:http"][..],
         &["reviews:9080", "--header", "no-colon"],
-        &["reviews:9080", "--principal", "spiffe://cluster.local/ns/a/sa/b"],
+        &[
+            "reviews:9080",
+            "--principal",
+            "spiffe://cluster.local/ns/a/sa/b",
+        ],
         &["reviews:9080", "--jwt", "x.y.z"],
     ] {
         let sidecar = fixture(SIDECAR);
