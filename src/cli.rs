@@ -209,6 +209,27 @@ impl AuthzRequest {
         self.principal.is_some() || self.plaintext
     }
 
+    /// The first option given that describes the request, for the refusal when no client is.
+    pub(crate) fn request_option(&self) -> Option<&'static str> {
+        [
+            ("--method", self.method.is_some()),
+            ("--path", self.path.is_some()),
+            ("--host", self.host.is_some()),
+            ("--header", !self.headers.is_empty()),
+            ("--jwt", self.jwt.is_some()),
+            ("--request-principal", self.request_principal.is_some()),
+            ("--source-ip", self.source_ip.is_some()),
+            ("--destination-ip", self.destination_ip.is_some()),
+            ("--sni", self.sni.is_some()),
+            ("--alpn", self.alpn.is_some()),
+            ("--tcp", self.tcp),
+            ("--listener", self.listener.is_some()),
+        ]
+        .into_iter()
+        .find(|(_, set)| *set)
+        .map(|(flag, _)| flag)
+    }
+
     fn parsed_headers(&self) -> Result<Vec<(String, String)>> {
         self.headers
             .iter()

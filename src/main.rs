@@ -332,6 +332,11 @@ fn trace(
     let what = args.first().cloned();
     let opts = common.when.options()?;
     let report = target.inspect(&opts)?.into_report();
+    if let (Some(_), false, Some(flag)) = (inbound, request.given(), request.request_option()) {
+        anyhow::bail!(
+            "trace --inbound: {flag} describes a request to authorize: say who sends it with --principal SPIFFE_ID or --plaintext"
+        );
+    }
     let mut t = match (inbound, what) {
         (Some(port), None) => envinspect::trace::inbound(&report, port),
         (None, Some(w)) => {

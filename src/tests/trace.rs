@@ -201,6 +201,7 @@ fn traces_are_snapshotted_with_their_outcome() {
             "spiffe://cluster.local/ns/a/sa/b",
         ],
         &["reviews:9080", "--jwt", "x.y.z"],
+        &["--inbound", "9080", "--path", "/x"],
     ] {
         let sidecar = fixture(SIDECAR);
         let mut a = vec!["trace", sidecar.as_str()];
