@@ -167,5 +167,17 @@ fn trace_cases_on_the_sidecar_fixture() {
         settings().bind(|| {
             insta::assert_snapshot!(format!("trace__sidecar140_{name}"), run.transcript(&args))
         });
+        // The JSON contract (step names as Envoy logs them, the response, each client), pinned
+        // on a routed request, a local reply and a name with two addresses.
+        if ["header_route", "missing_subset", "headless_each_address"].contains(name) {
+            args.extend_from_slice(&["-o", "json"]);
+            let run = envinspect(&args);
+            settings().bind(|| {
+                insta::assert_snapshot!(
+                    format!("trace__sidecar140_{name}__json"),
+                    run.transcript(&args)
+                )
+            });
+        }
     }
 }
