@@ -512,5 +512,36 @@ fn envinspect_traces_as_envoy_routes() {
         all.len(),
         disagreements.join("\n")
     );
+    // The same through the real binary against the live admin API.
+    let target = format!("127.0.0.1:{}", ports.edge);
+    let args = [
+        "trace",
+        "--admin",
+        &envoy.admin,
+        &target,
+        "--host",
+        "www.example.com",
+        "--path",
+        "/h",
+        "--header",
+        "x-ver: v2.1",
+        "-o",
+        "json",
+    ];
+    let run = super::envinspect(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let j: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let names: Vec<(&str, &str)> = j["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["kind"].as_str().unwrap(), s["name"].as_str().unwrap()))
+        .collect();
+    assert!(
+        names.contains(&("filter chain", "plain-http"))
+            && names.contains(&("route", "r-hdr-prefix"))
+            && names.contains(&("cluster", "c-hdr-prefix")),
+        "{names:?}"
+    );
     drop(envoy);
 }
