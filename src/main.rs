@@ -413,8 +413,12 @@ fn bundle(
         );
         return Ok(ExitCode::from(2));
     }
+    // Findings and drift both fail, as for `check` (docs/expectations.md).
     let failing = report.findings.iter().any(|f| f.level.fails())
-        || report.proxies.iter().any(|p| p.findings > 0);
+        || report
+            .proxies
+            .iter()
+            .any(|p| p.findings > 0 || !p.drift.is_empty());
     Ok(if failing {
         ExitCode::from(1)
     } else {

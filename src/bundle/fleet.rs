@@ -9,6 +9,32 @@ use crate::model::bundle::{OutboundCluster, ProxyKind, ProxyRow};
 use crate::model::tls::{MatchKind, SanKind, TlsKind};
 use crate::model::{Finding, Level, MtlsMode};
 
+/// `fleet-expectation-unmatched`: an entry of the fleet expectations whose selector matches no
+/// proxy of the bundle (a typo in a namespace), so nothing it expects was checked.
+fn unmatched(proxies: &[ProxyRow], opts: &BundleOptions, f: &mut Vec<Finding>) {
+    let Some((name, fleet)) = &opts.expect else {
+        return;
+    };
+    for (i, item) in fleet.proxies.iter().enumerate() {
+        let any = proxies.iter().any(|p| {
+            let id = p.identity.as_ref().map(|i| i.to_string());
+            item.select.matches(&p.proxy, id.as_deref())
+        });
+        if !any {
+            f.push(Finding::new(
+                Level::Warning,
+                "fleet-expectation-unmatched",
+                format!("{name} proxies[{i}]"),
+                format!(
+                    "select {} matches none of the bundle's {} proxies: its expectations were not checked",
+                    item.select,
+                    proxies.len()
+                ),
+            ));
+        }
+    }
+}
+
 pub(super) fn findings(proxies: &[ProxyRow], opts: &BundleOptions) -> Vec<Finding> {
     let envoys: Vec<&ProxyRow> = proxies
         .iter()
@@ -81,6 +107,7 @@ pub(super) fn findings(proxies: &[ProxyRow], opts: &BundleOptions) -> Vec<Findin
             }
         }
     }
+    unmatched(proxies, opts, &mut f);
     f.sort();
     f.dedup();
     f

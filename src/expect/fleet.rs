@@ -36,6 +36,21 @@ pub struct ProxySelect {
     pub identity: Option<String>,
 }
 
+impl std::fmt::Display for ProxySelect {
+    /// `{namespace: default, pod: 'bar-*'}` as the expectations file writes it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = [
+            ("namespace", &self.namespace),
+            ("pod", &self.pod),
+            ("identity", &self.identity),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {v:?}")))
+        .collect();
+        write!(f, "{{{}}}", parts.join(", "))
+    }
+}
+
 impl ProxySelect {
     /// `proxy` is `namespace/pod` (or a file path, matched as the pod).
     pub fn matches(&self, proxy: &str, identity: Option<&str>) -> bool {

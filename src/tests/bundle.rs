@@ -483,6 +483,50 @@ fn fleet_expectations_apply_per_proxy() {
     assert!(bad.stderr.contains("fleet.yaml:3:"), "{}", bad.stderr);
 }
 
+/// Drift alone fails a bundle (exit 1), as for `check`, on a proxy with no finding of its own;
+/// an entry whose selector matches no proxy is a warning, not silence.
+#[test]
+fn fleet_drift_and_unmatched_selectors_fail_the_bundle() {
+    let d = dir("drift-only");
+    let clean = std::fs::read(super::fixture("envoy-1.40/config_dump.json")).unwrap();
+    write_tree(
+        &d,
+        &[("default/clean-1/config_dump.json".to_string(), clean)],
+    );
+    let run = |fleet: &str| {
+        let path = d.join("fleet.yaml");
+        std::fs::write(&path, fleet).unwrap();
+        let bundle = d.display().to_string();
+        let path = path.display().to_string();
+        envinspect(&[
+            "bundle", &bundle, "--expect", &path, "--now", NOW_140, "-o", "json",
+        ])
+    };
+    let holds = run("version: 1\nproxies:\n- expect:\n    version: 1\n    identity: {trust_domain: cluster.local}\n");
+    assert_eq!(holds.code, 0, "{}", holds.stdout);
+    let drift = run("version: 1\nproxies:\n- expect:\n    version: 1\n    identity: {trust_domain: other.domain}\n");
+    assert_eq!(drift.code, 1, "drift exits 1: {}", drift.stdout);
+    let typo = run("version: 1\nproxies:\n- select: {namespace: defualt}\n  expect:\n    version: 1\n    identity: {trust_domain: other.domain}\n");
+    assert_eq!(typo.code, 1, "{}", typo.stdout);
+    let doc: Value = serde_json::from_str(&typo.stdout).unwrap();
+    let f = &doc["findings"][0];
+    assert_eq!(f["rule"], "fleet-expectation-unmatched", "{doc}");
+    assert!(
+        f["subject"]
+            .as_str()
+            .unwrap()
+            .ends_with("fleet.yaml proxies[0]"),
+        "{f}"
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("namespace: \"defualt\""),
+        "{f}"
+    );
+}
+
 /// A `.tar.gz` cut short (a corrupt gzip trailer, a download stopped early): what was read is
 /// analysed, and the cut is reported.
 #[test]
