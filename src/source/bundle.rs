@@ -347,6 +347,18 @@ fn read_tar(
             });
             continue;
         }
+        // A `.json.gz` inside the archive is gunzipped as the same file in a directory is
+        // (by its magic bytes, under the same size limit).
+        let bytes = match super::read_from(&shown, bytes.as_slice()) {
+            Ok(input) => input.bytes,
+            Err(e) => {
+                refused.push(Refused {
+                    path: shown,
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
         sink(Entry {
             proxy,
             kind: doc,

@@ -527,6 +527,49 @@ fn fleet_drift_and_unmatched_selectors_fail_the_bundle() {
     );
 }
 
+/// A `.json.gz` dump inside a `.tar.gz` reads as it does in a directory (it was "invalid JSON").
+#[test]
+fn gzipped_dumps_inside_an_archive_read() {
+    let gz = |bytes: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    };
+    let files: Vec<(String, Vec<u8>)> = bug_report()
+        .into_iter()
+        .filter(|(p, _)| p.contains("config_dump") && !p.contains("ztunnel"))
+        .map(|(p, b)| {
+            // A plain NS/POD/config_dump.json.gz tree, as people archive what they collected.
+            let p = p
+                .trim_start_matches("bug-report/proxies/")
+                .replace("config_dump?include_eds", "config_dump");
+            (format!("{p}.json.gz"), gz(&b))
+        })
+        .collect();
+    let at = dir("gz-in-tar");
+    let archive = tar_gz(&at.join("b.tar.gz"), &files, |_| {});
+    write_tree(&at.join("tree"), &files);
+    let json = |path: &str| {
+        let run = envinspect(&["bundle", path, "--now", NOW_140, "-o", "json"]);
+        assert_ne!(run.code, 2, "{}{}", run.stdout, run.stderr);
+        let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+        let rows: Vec<(String, String)> = doc["proxies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["proxy"].to_string(), p["kind"].to_string()))
+            .collect();
+        rows
+    };
+    let from_tar = json(&archive);
+    assert_eq!(from_tar.len(), files.len(), "{from_tar:?}");
+    assert!(
+        from_tar.iter().all(|(_, k)| !k.contains("unreadable")),
+        "{from_tar:?}"
+    );
+    assert_eq!(from_tar, json(&at.join("tree").display().to_string()));
+}
+
 /// A `.tar.gz` cut short (a corrupt gzip trailer, a download stopped early): what was read is
 /// analysed, and the cut is reported.
 #[test]
