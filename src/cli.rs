@@ -389,7 +389,8 @@ pub(crate) enum Command {
     },
     /// Every certificate in full: from a config dump, Envoy's /certs, or PEM/DER files.
     Certs {
-        /// Only this secret (SDS name, or an inline certificate's owner).
+        /// Only this secret's certificates (SDS name, or an inline certificate's owner); the
+        /// findings and exit code stay the whole proxy's.
         #[arg(long)]
         secret: Option<String>,
         /// Trust anchors (PEM/DER) to verify a PEM/DER file's chain against.

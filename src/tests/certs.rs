@@ -265,3 +265,26 @@ fn spire_federation_bundles() {
         "spiffe://east.local/ns/istio-system/sa/federation-ingress-gateway-service-account"
     );
 }
+
+/// `certs --secret NAME` keeps that secret's rows; the findings and the exit code stay the
+/// whole proxy's, as for every filter (it used to keep only that secret's findings, so an
+/// expired `default` certificate exited 0 under `--secret ROOTCA`).
+#[test]
+fn a_secret_filter_keeps_the_proxys_findings_and_exit_code() {
+    let dump = fixture("istio/istioctl/pkg/writer/compare/sds/testdata/envoyconfigdumpsds.json");
+    let run = |extra: &[&str]| {
+        let mut a = vec!["certs", dump.as_str(), "--now", super::NOW, "-o", "json"];
+        a.extend_from_slice(extra);
+        envinspect(&a)
+    };
+    let (all, one) = (run(&[]), run(&["--secret", "ROOTCA"]));
+    assert_eq!((all.code, one.code), (1, 1), "{}", one.stdout);
+    let findings = |r: &super::Run| {
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        (v["findings"].clone(), v["secrets"].as_array().unwrap().len())
+    };
+    let ((fa, na), (fo, no)) = (findings(&all), findings(&one));
+    assert_eq!(fa, fo, "the same findings");
+    assert!(fo.to_string().contains("cert-expired"), "{fo}");
+    assert!(no < na && no > 0, "{no} of {na} secrets");
+}
