@@ -501,9 +501,6 @@ pub(crate) enum Command {
         /// Proxies analysed in parallel (default: the number of CPUs).
         #[arg(long, value_name = "N")]
         jobs: Option<usize>,
-        /// Report certificates anywhere in the fleet expiring within this (fleet-cert-expiring).
-        #[arg(long, value_name = "DURATION", default_value = "24h")]
-        warn: Span,
         /// Fleet expectations: per-proxy expectations selected by namespace/pod/identity globs
         /// (docs/expectations.md); failures are drift (exit 1).
         #[arg(long = "expect", value_name = "FILE")]

@@ -122,7 +122,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Bundle {
             path,
             jobs,
-            warn,
             expectations,
             max_file_bytes,
             max_total_bytes,
@@ -144,7 +143,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 None => None,
             };
-            return bundle(&path, jobs, warn, limits, expect, &common);
+            return bundle(&path, jobs, limits, expect, &common);
         }
         Some(Command::Rules { output }) => {
             let mut out = io::BufWriter::new(io::stdout().lock());
@@ -367,11 +366,19 @@ fn trace(
 fn bundle(
     path: &std::path::Path,
     jobs: Option<usize>,
-    warn: Span,
     limits: envinspect::source::bundle::Limits,
     expect: Option<(String, envinspect::expect::fleet::FleetExpectations)>,
     common: &Common,
 ) -> Result<ExitCode> {
+    // Flags every command shares that a bundle cannot honour are refused, not ignored.
+    anyhow::ensure!(
+        common.certs.is_none(),
+        "bundle: --certs pairs one /certs file with one dump; a bundle has no single dump to pair it with"
+    );
+    anyhow::ensure!(
+        !common.when.redact,
+        "bundle: --redact is not supported for bundle output (use it per dump)"
+    );
     let o = common.when.options()?;
     let jobs = jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
@@ -381,7 +388,8 @@ fn bundle(
     let opts = envinspect::bundle::BundleOptions {
         now: o.now,
         jobs,
-        warn_seconds: warn.seconds(),
+        // One threshold, as for a single dump: --expiry-warning.
+        warn_seconds: common.when.expiry_warning.seconds(),
         limits,
         rules: o.rules,
         expect,

@@ -66,7 +66,7 @@ pub const CATALOG: &[Rule] = &[
     rule("plaintext-to-strict", E, "A client sends plaintext to a port its server in the bundle accepts only with mTLS (STRICT).", "Let the client use mTLS (ISTIO_MUTUAL, auto-mTLS), or relax the server's PeerAuthentication."),
     rule("multiple-trust-domains", W, "The bundle's proxies present identities in more than one trust domain.", "Configure trust-domain aliases or federated bundles, or finish the trust-domain migration."),
     rule("authz-principal-unknown", W, "An ALLOW policy of a proxy in the bundle names a SPIFFE ID that no proxy in the bundle presents.", "Check for a renamed service account or namespace; fix the policy's principals, or ignore it for callers outside the bundle."),
-    rule("fleet-cert-expiring", W, "A certificate anywhere in the bundle expires within --warn (default 24h).", "Check the rotation of the proxies named."),
+    rule("fleet-cert-expiring", W, "A certificate anywhere in the bundle expires within --expiry-warning (default 24h).", "Check the rotation of the proxies named."),
     rule("fleet-expectation-unmatched", W, "An entry of the fleet expectations (bundle --expect) selects no proxy of the bundle: nothing it expects was checked.", "Fix the selector (namespace, pod, identity globs), or drop the entry."),
     rule("undecodable-type", I, "A configuration of a type envinspect does not know is kept as raw JSON.", "Nothing to fix in the proxy; envinspect does not look inside it."),
 ];

@@ -371,11 +371,13 @@ fn other_fleet_rules_fire_where_they_should() {
         assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
         fleet(&run).1.into_iter().map(|(r, _)| r).collect()
     };
-    // Certificates within --warn: none at 24h, all three leaves at 400 days.
+    // Certificates within --expiry-warning: none at 24h, all three leaves at 400 days.
     let d = dir("expiring");
     write_tree(&d, &bug_report()[..3]);
     assert!(!rules(&d, &["--now", NOW_140]).contains("fleet-cert-expiring"));
-    assert!(rules(&d, &["--now", NOW_140, "--warn", "400d"]).contains("fleet-cert-expiring"));
+    assert!(
+        rules(&d, &["--now", NOW_140, "--expiry-warning", "400d"]).contains("fleet-cert-expiring")
+    );
     // A second trust domain.
     let mesh = pki::ca((2026, 1, 1), (2036, 1, 1));
     let d = dir("domains");
@@ -843,5 +845,27 @@ fn identities_presented_besides_the_primary_count_for_the_fleet() {
     assert!(
         !absent.iter().any(|(_, s)| s.contains("outbound|80||bar")),
         "{found:?}"
+    );
+}
+
+/// Flags every command shares that a bundle cannot honour are refused in one line (they were
+/// accepted and ignored); the fleet's expiry threshold is the one flag `--expiry-warning`.
+#[test]
+fn bundle_refuses_flags_it_cannot_honour() {
+    let d = dir("flags");
+    write_tree(&d, &bug_report()[..1]);
+    let bundle = d.display().to_string();
+    for extra in [&["--certs", "certs.json"][..], &["--redact"]] {
+        let mut a = vec!["bundle", bundle.as_str()];
+        a.extend_from_slice(extra);
+        let run = envinspect(&a);
+        assert_eq!(run.code, 2, "{extra:?}: {}", run.stdout);
+        assert_eq!(run.stderr.lines().count(), 1, "{extra:?}: {}", run.stderr);
+    }
+    // `--warn` is gone (clap's usage error); `--expiry-warning` is the threshold.
+    assert_eq!(envinspect(&["bundle", &bundle, "--warn", "1d"]).code, 2);
+    assert_ne!(
+        envinspect(&["bundle", &bundle, "--expiry-warning", "1d"]).code,
+        2
     );
 }

@@ -281,7 +281,10 @@ fn a_secret_filter_keeps_the_proxys_findings_and_exit_code() {
     assert_eq!((all.code, one.code), (1, 1), "{}", one.stdout);
     let findings = |r: &super::Run| {
         let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-        (v["findings"].clone(), v["secrets"].as_array().unwrap().len())
+        (
+            v["findings"].clone(),
+            v["secrets"].as_array().unwrap().len(),
+        )
     };
     let ((fa, na), (fo, no)) = (findings(&all), findings(&one));
     assert_eq!(fa, fo, "the same findings");
