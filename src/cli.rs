@@ -1,13 +1,14 @@
-//! The command line: flags and subcommands (clap), and the few helpers that turn them into the
-//! library's inputs (an admin client, options with the clock read). Used only by `main.rs`.
+//! The command line: flags and subcommands (clap), and their translation into the library's
+//! [`Command`] (paths, an admin client, the time asked for). Used only by `main.rs`.
 
-use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use envinspect::app::{self, Command as Run, Judge, Origin, RequestSpec};
 use envinspect::expect::Span;
+use envinspect::filter::{ClusterFilter, EndpointFilter, Filters, ListenerFilter, RouteFilter};
 use envinspect::render::check::CheckFormat;
 use envinspect::render::{Format, View};
 use envinspect::source::admin::{Admin, AdminOptions};
@@ -21,6 +22,9 @@ use time::OffsetDateTime;
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Option<Command>,
+    /// Colour tables: `auto` on a terminal unless NO_COLOR is set.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, global = true)]
+    pub(crate) color: ColorArg,
     #[command(flatten)]
     pub(crate) common: Common,
     #[command(flatten)]
@@ -97,23 +101,27 @@ pub(crate) struct When {
 }
 
 impl When {
-    pub(crate) fn now(&self) -> Result<OffsetDateTime> {
-        match &self.now {
-            Some(t) => OffsetDateTime::parse(t, &Rfc3339)
-                .with_context(|| format!("--now {t}: not an RFC 3339 time")),
-            None => Ok(OffsetDateTime::now_utc()),
-        }
-    }
-
-    pub(crate) fn options(&self) -> Result<envinspect::Options> {
-        Ok(envinspect::Options {
+    pub(crate) fn judge(&self) -> Result<Judge> {
+        let now = match &self.now {
+            Some(t) => Some(
+                OffsetDateTime::parse(t, &Rfc3339)
+                    .with_context(|| format!("--now {t}: not an RFC 3339 time"))?,
+            ),
+            None => None,
+        };
+        Ok(Judge {
+            now,
             redact: self.redact,
-            rules: envinspect::rules::RuleOptions {
-                expiry_warning_seconds: self.expiry_warning.seconds(),
-            },
-            ..envinspect::Options::at(self.now()?)
+            expiry_warning: self.expiry_warning,
         })
     }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ColorArg {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -126,12 +134,10 @@ pub(crate) enum CheckOutput {
 }
 
 impl CheckOutput {
-    /// Colour only for a table on a terminal, and never with NO_COLOR set.
+    /// Colour is decided with the environment, in `main.rs` (see [`CheckFormat::painted`]).
     pub(crate) fn format(self) -> CheckFormat {
         match self {
-            CheckOutput::Table => CheckFormat::Table {
-                color: io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-            },
+            CheckOutput::Table => CheckFormat::Table { color: false },
             CheckOutput::Json => CheckFormat::Json,
             CheckOutput::Yaml => CheckFormat::Yaml,
             CheckOutput::Junit => CheckFormat::Junit,
@@ -204,109 +210,24 @@ pub(crate) struct AuthzRequest {
 }
 
 impl AuthzRequest {
-    /// Whether a request was described at all (else `authz` shows the view).
-    pub(crate) fn given(&self) -> bool {
-        self.principal.is_some() || self.plaintext
-    }
-
-    /// The first option given that describes the request, for the refusal when no client is.
-    pub(crate) fn request_option(&self) -> Option<&'static str> {
-        [
-            ("--method", self.method.is_some()),
-            ("--path", self.path.is_some()),
-            ("--host", self.host.is_some()),
-            ("--header", !self.headers.is_empty()),
-            ("--jwt", self.jwt.is_some()),
-            ("--request-principal", self.request_principal.is_some()),
-            ("--source-ip", self.source_ip.is_some()),
-            ("--destination-ip", self.destination_ip.is_some()),
-            ("--sni", self.sni.is_some()),
-            ("--alpn", self.alpn.is_some()),
-            ("--tcp", self.tcp),
-            ("--listener", self.listener.is_some()),
-        ]
-        .into_iter()
-        .find(|(_, set)| *set)
-        .map(|(flag, _)| flag)
-    }
-
-    fn parsed_headers(&self) -> Result<Vec<(String, String)>> {
-        self.headers
-            .iter()
-            .map(|h| {
-                let (k, v) = h
-                    .split_once(':')
-                    .with_context(|| format!("--header {h:?}: expected `name: value`"))?;
-                anyhow::ensure!(!k.trim().is_empty(), "--header {h:?}: the name is empty");
-                Ok((k.trim().to_ascii_lowercase(), v.trim().to_string()))
-            })
-            .collect()
-    }
-
-    /// The outbound request `trace HOST:PORT` follows; the options of an inbound request
-    /// (identities, tokens, the listener) are refused.
-    pub(crate) fn to_probe(
-        &self,
-        target: envinspect::trace::Target,
-        app: envinspect::trace::AppProtocol,
-    ) -> Result<envinspect::trace::Probe> {
-        let inbound_only = [
-            ("--principal", self.principal.is_some()),
-            ("--plaintext", self.plaintext),
-            ("--jwt", self.jwt.is_some()),
-            ("--request-principal", self.request_principal.is_some()),
-            ("--listener", self.listener.is_some()),
-            ("--destination-ip", self.destination_ip.is_some()),
-        ];
-        if let Some((flag, _)) = inbound_only.iter().find(|(_, set)| *set) {
-            anyhow::bail!(
-                "trace: {flag} describes an inbound request: use it with --inbound PORT (outbound, say the client with --app)"
-            );
-        }
-        let mut p = envinspect::trace::Probe::new(target, app);
-        p.sni = self.sni.clone();
-        p.alpn = self.alpn.clone();
-        p.method = self.method.clone();
-        p.path = self.path.clone();
-        p.host = self.host.clone();
-        p.headers = self.parsed_headers()?;
-        p.tcp = self.tcp;
-        p.source_ip = self.source_ip;
-        Ok(p)
-    }
-
-    pub(crate) fn to_request(&self, port: u32) -> Result<envinspect::authz::Request> {
-        let headers = self.parsed_headers()?;
-        if let Some(rp) = &self.request_principal {
-            anyhow::ensure!(
-                rp.contains('/'),
-                "--request-principal {rp}: expected ISSUER/SUBJECT"
-            );
-        }
-        Ok(envinspect::authz::Request {
-            port,
-            listener: self.listener.clone(),
-            principal: self.principal.clone(),
+    fn spec(self) -> RequestSpec {
+        RequestSpec {
+            principal: self.principal,
             plaintext: self.plaintext,
             tcp: self.tcp,
-            method: self.method.clone(),
-            path: self.path.clone(),
-            host: self.host.clone(),
-            headers,
-            jwt: self.jwt.clone(),
-            request_principal: self.request_principal.clone(),
+            listener: self.listener,
+            method: self.method,
+            path: self.path,
+            host: self.host,
+            headers: self.headers,
+            jwt: self.jwt,
+            request_principal: self.request_principal,
             source_ip: self.source_ip,
             destination_ip: self.destination_ip,
-            sni: self.sni.clone(),
-            alpn: self.alpn.clone(),
-        })
+            sni: self.sni,
+            alpn: self.alpn,
+        }
     }
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub(crate) enum ExpectOutput {
-    Yaml,
-    Json,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -351,7 +272,7 @@ pub(crate) enum Command {
     Listeners {
         /// Only listeners on this port.
         #[arg(long)]
-        port: Option<u32>,
+        port: Option<u16>,
         #[command(flatten)]
         common: Common,
         #[command(flatten)]
@@ -374,7 +295,7 @@ pub(crate) enum Command {
         cluster: Option<String>,
         /// Only endpoints listening on this port.
         #[arg(long)]
-        port: Option<u32>,
+        port: Option<u16>,
         #[command(flatten)]
         common: Common,
         #[command(flatten)]
@@ -419,8 +340,8 @@ pub(crate) enum Command {
         #[arg(long, value_name = "DURATION", default_value = "12h")]
         min_time_left: Span,
         /// Output format.
-        #[arg(short, long, value_enum, default_value_t = ExpectOutput::Yaml)]
-        output: ExpectOutput,
+        #[arg(short, long, value_enum, default_value_t = Output::Yaml)]
+        output: Output,
         #[command(flatten)]
         when: When,
         #[command(flatten)]
@@ -462,7 +383,7 @@ pub(crate) enum Command {
     Authz {
         /// The inbound port (Istio: the destination port behind virtualInbound).
         #[arg(long)]
-        port: Option<u32>,
+        port: Option<u16>,
         #[command(flatten)]
         request: AuthzRequest,
         #[command(flatten)]
@@ -479,7 +400,7 @@ pub(crate) enum Command {
         args: Vec<String>,
         /// Trace inbound traffic to this port instead.
         #[arg(long, value_name = "PORT")]
-        inbound: Option<u32>,
+        inbound: Option<u16>,
         /// What the application sends (default: TLS on 443, plaintext elsewhere).
         #[arg(long, value_enum)]
         app: Option<AppArg>,
@@ -514,27 +435,222 @@ pub(crate) enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Print a shell completion script on stdout (`envinspect completions bash > …`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout (`envinspect man > envinspect.1`).
+    Man,
 }
 
 impl Target {
-    /// The document: the file, or what the admin API answers for `view`.
-    pub(crate) fn read(&self, view: View) -> Result<envinspect::source::Input> {
+    /// Where the document comes from; `None` when nothing was given (the library says so).
+    fn origin(&self) -> Result<Option<Origin>> {
         Ok(match (&self.file, &self.admin) {
-            (_, Some(url)) => self
-                .live
-                .admin(url)?
-                .get(envinspect::admin_endpoint(view))?,
-            (Some(file), None) => envinspect::source::read_path(file)?,
-            (None, None) => {
-                anyhow::bail!("no input: give a file (or - for stdin) or --admin URL; see --help")
-            }
+            (_, Some(url)) => Some(Origin::Admin(self.live.admin(url)?)),
+            (Some(file), None) => Some(app::file_origin(file)),
+            (None, None) => None,
         })
     }
+}
 
-    /// The whole proxy, inspected; undecodable values are an error (nothing to check against).
-    pub(crate) fn inspect(&self, opts: &envinspect::Options) -> Result<envinspect::Inspection> {
-        let input = self.read(View::Report)?;
-        let report = envinspect::inspect_with(&input, None, &envinspect::Pool::load()?, opts)?;
-        Ok(envinspect::Inspection::new(report, opts)?)
+impl Common {
+    fn format(&self) -> Format {
+        self.output.format()
+    }
+}
+
+/// What `main.rs` runs: a library command, or one that only the command line knows.
+pub(crate) enum Todo {
+    Run(Box<Run>),
+    Completions(clap_complete::Shell),
+    Man,
+}
+
+impl Cli {
+    /// The command asked for, in the library's terms.
+    pub(crate) fn todo(self) -> Result<Todo> {
+        let show = |target: Target, view, filters, common: Common| -> Result<Todo> {
+            Ok(Todo::Run(Box::new(Run::Show {
+                origin: target.origin()?,
+                view,
+                filters,
+                certs: common.certs.clone(),
+                roots: None,
+                format: common.format(),
+                judge: common.when.judge()?,
+            })))
+        };
+        let none = Filters::default;
+        Ok(match self.command {
+            None => show(self.target, View::Report, none(), self.common)?,
+            Some(Command::Clusters {
+                target,
+                fqdn,
+                port,
+                subset,
+                direction,
+                common,
+            }) => {
+                let clusters = ClusterFilter {
+                    fqdn,
+                    port,
+                    subset,
+                    direction,
+                };
+                let filters = Filters { clusters, ..none() };
+                show(target, View::Clusters, filters, common)?
+            }
+            Some(Command::Listeners {
+                target,
+                port,
+                common,
+            }) => {
+                let filters = Filters {
+                    listeners: ListenerFilter { port },
+                    ..none()
+                };
+                show(target, View::Listeners, filters, common)?
+            }
+            Some(Command::Routes {
+                target,
+                name,
+                common,
+            }) => {
+                let filters = Filters {
+                    routes: RouteFilter { name },
+                    ..none()
+                };
+                show(target, View::Routes, filters, common)?
+            }
+            Some(Command::Endpoints {
+                target,
+                cluster,
+                port,
+                common,
+            }) => {
+                let filters = Filters {
+                    endpoints: EndpointFilter { cluster, port },
+                    ..none()
+                };
+                show(target, View::Endpoints, filters, common)?
+            }
+            Some(Command::Secrets { target, common }) => {
+                show(target, View::Secrets, none(), common)?
+            }
+            Some(Command::Certs {
+                target,
+                secret,
+                roots,
+                common,
+            }) => Todo::Run(Box::new(Run::Show {
+                origin: target.origin()?,
+                view: View::Certs,
+                filters: Filters { secret, ..none() },
+                certs: common.certs.clone(),
+                roots,
+                format: common.format(),
+                judge: common.when.judge()?,
+            })),
+            Some(Command::Expect {
+                min_time_left,
+                output,
+                when,
+                target,
+            }) => Todo::Run(Box::new(Run::Expect {
+                origin: target.origin()?,
+                min_time_left,
+                format: output.format(),
+                judge: when.judge()?,
+            })),
+            Some(Command::Check {
+                expectations,
+                output,
+                when,
+                target,
+            }) => Todo::Run(Box::new(Run::Check {
+                origin: target.origin()?,
+                expectations,
+                format: output.format(),
+                judge: when.judge()?,
+            })),
+            Some(Command::Diff {
+                before,
+                after,
+                output,
+                when,
+            }) => Todo::Run(Box::new(Run::Diff {
+                before,
+                after,
+                format: output.format(),
+                judge: when.judge()?,
+            })),
+            Some(Command::Authz {
+                port,
+                request,
+                common,
+                target,
+            }) => Todo::Run(Box::new(Run::Authz {
+                origin: target.origin()?,
+                port,
+                request: request.spec(),
+                format: common.format(),
+                judge: common.when.judge()?,
+            })),
+            Some(Command::Trace {
+                args,
+                inbound,
+                app,
+                request,
+                common,
+                live,
+            }) => Todo::Run(Box::new(Run::Trace {
+                admin: live
+                    .admin
+                    .as_deref()
+                    .map(|u| live.live.admin(u))
+                    .transpose()?,
+                args,
+                inbound,
+                app: app.map(|a| match a {
+                    AppArg::Tls => envinspect::trace::AppProtocol::Tls,
+                    AppArg::Plaintext => envinspect::trace::AppProtocol::Plaintext,
+                }),
+                request: request.spec(),
+                format: common.format(),
+                judge: common.when.judge()?,
+            })),
+            Some(Command::Bundle {
+                path,
+                jobs,
+                expectations,
+                max_file_bytes,
+                max_total_bytes,
+                common,
+            }) => Todo::Run(Box::new(Run::Bundle {
+                path,
+                jobs,
+                expectations,
+                limits: envinspect::source::bundle::Limits {
+                    entry_bytes: max_file_bytes,
+                    total_bytes: max_total_bytes,
+                    ..Default::default()
+                },
+                certs: common.certs.clone(),
+                format: common.format(),
+                judge: common.when.judge()?,
+            })),
+            Some(Command::Rules { output }) => Todo::Run(Box::new(Run::Rules {
+                format: output.format(),
+            })),
+            Some(Command::Fetch { admin, save, live }) => Todo::Run(Box::new(Run::Fetch {
+                admin: live.admin(&admin)?,
+                save,
+            })),
+            Some(Command::Completions { shell }) => Todo::Completions(shell),
+            Some(Command::Man) => Todo::Man,
+        })
     }
 }

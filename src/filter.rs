@@ -44,12 +44,13 @@ impl ClusterFilter {
 
 #[derive(Debug, Clone, Default)]
 pub struct ListenerFilter {
-    pub port: Option<u32>,
+    /// A TCP port, as on every command (`u16`: a larger number is refused when parsed).
+    pub port: Option<u16>,
 }
 
 impl ListenerFilter {
     pub fn verify(&self, l: &Listener) -> bool {
-        self.port.is_none() || l.port == self.port
+        self.port.is_none() || l.port == self.port.map(u32::from)
     }
 }
 
@@ -67,7 +68,7 @@ impl RouteFilter {
 #[derive(Debug, Clone, Default)]
 pub struct EndpointFilter {
     pub cluster: Option<String>,
-    pub port: Option<u32>,
+    pub port: Option<u16>,
 }
 
 impl EndpointFilter {

@@ -1,19 +1,23 @@
 //! envinspect: reads what an Envoy proxy says about itself (a `/config_dump`, `/certs`,
 //! `/clusters`, `/server_info`) and answers who it is, whom it trusts and how its traffic flows.
 //!
-//! Layers, each a module: [`source`] (bytes in) → [`decode`] (typed protos) → [`extract`]
-//! (protos → [`model`]) → [`cert`] and [`filter`] (work on the model) → [`render`] (table, json,
-//! yaml). Protos stop at `extract`. The library never reads the clock: `now` is an argument.
+//! Layers, each a module: [`source`] (bytes in) → `decode` (typed protos) → `extract`
+//! (protos → [`model`]) → [`cert`], [`authz`], [`trace`], [`expect`], [`rules`], [`bundle`] and
+//! [`filter`] (work on the model) → [`render`] (table, json, yaml) → [`app`] (the commands, for
+//! the binary). Protos stop at `extract`, which is private with `decode`. The library never
+//! reads the clock, the environment or the terminal: `now`, threads and colour are arguments.
 
+pub mod app;
 pub mod authz;
 pub mod bundle;
 pub mod cert;
-pub mod decode;
+pub(crate) mod decode;
 pub mod expect;
-pub mod extract;
+pub(crate) mod extract;
 pub mod filter;
 pub mod model;
-pub mod par;
+pub(crate) mod par;
+pub mod progress;
 pub mod render;
 pub mod rules;
 pub mod source;
@@ -21,7 +25,7 @@ pub mod trace;
 
 use time::OffsetDateTime;
 
-pub use decode::Pool;
+pub use decode::DecodeError;
 pub use model::Report;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +36,12 @@ pub enum Error {
     Decode(#[from] decode::DecodeError),
     #[error(transparent)]
     Expect(#[from] expect::ExpectError),
+    #[error("{name}: {unreadable} proxy document(s) unreadable, {refused} entries refused (see their rows)")]
+    Bundle {
+        name: String,
+        unreadable: usize,
+        refused: usize,
+    },
     #[error("{name}: {count} value(s) could not be decoded; {first}")]
     Undecodable {
         name: String,
@@ -61,32 +71,38 @@ impl Error {
     }
 }
 
-/// How to inspect: the time certificates are judged at, and whether to redact what changes at
-/// every rotation (serials, dates, fingerprints, `version_info`).
+/// How to inspect: the time certificates are judged at, whether to redact what changes at
+/// every rotation (serials, dates, fingerprints, `version_info`), the rules' thresholds, the
+/// threads to use, and extra trust anchors for a certificate file.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub now: OffsetDateTime,
     pub redact: bool,
     pub rules: rules::RuleOptions,
-    /// Threads decoding and extracting may use for large lists (1 where the caller is parallel
-    /// already, as bundle workers are).
+    /// Threads decoding and extracting may use for large lists (the caller says how many: the
+    /// library does not look at the machine; 1 where the caller is parallel already, as bundle
+    /// workers are).
     pub threads: usize,
+    /// Trust anchors (PEM/DER) to verify a PEM/DER certificate file's chain against.
+    pub roots: Option<source::Input>,
 }
 
 impl Options {
+    /// Judged at `now`, one thread, no redaction, default thresholds.
     pub fn at(now: OffsetDateTime) -> Self {
         Self {
             now,
             redact: false,
             rules: rules::RuleOptions::default(),
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            threads: 1,
+            roots: None,
         }
     }
 }
 
 /// One inspected document, for library users: the report, the expectations it meets, and checks
 /// against other expectations. Made for snapshot tests:
-/// `insta::assert_yaml_snapshot!(envinspect::inspect_file(path, &opts)?.expectations())`.
+/// `insta::assert_yaml_snapshot!(envinspect::Inspection::read(path, &opts)?.expectations())`.
 pub struct Inspection {
     report: Report,
     redactor: Option<model::redact::Redactor>,
@@ -130,18 +146,14 @@ pub fn load_expectations(
     Ok((e, check))
 }
 
-/// Reads, decodes and inspects a file. Unlike the CLI (which prints what it could and exits 2),
-/// a value that cannot be decoded is an error here: a test must not pass on half a dump.
-pub fn inspect_file(
-    path: impl AsRef<std::path::Path>,
-    opts: &Options,
-) -> Result<Inspection, Error> {
-    let input = source::read_path(path.as_ref())?;
-    let report = inspect_with(&input, None, &Pool::load()?, opts)?;
-    Inspection::new(report, opts)
-}
-
 impl Inspection {
+    /// Reads, decodes and inspects a file. Unlike the CLI (which prints what it could and exits
+    /// 2), a value that cannot be decoded is an error here: a test must not pass on half a dump.
+    pub fn read(path: impl AsRef<std::path::Path>, opts: &Options) -> Result<Self, Error> {
+        let input = source::read_path(path.as_ref())?;
+        Self::new(inspect(&input, opts)?, opts)
+    }
+
     /// Wraps a report; fails if any value of it could not be decoded.
     pub fn new(mut report: Report, opts: &Options) -> Result<Self, Error> {
         if let Some(e) = Error::undecodable(&report) {
@@ -205,11 +217,6 @@ impl Inspection {
     }
 }
 
-/// Reads, decodes and extracts one document into a report judged at `now`.
-pub fn inspect(input: &source::Input, pool: &Pool, now: OffsetDateTime) -> Result<Report, Error> {
-    inspect_with_roots(input, None, pool, now)
-}
-
 /// What a command fetches from a live admin API. Every command judges the whole proxy (its
 /// findings and exit code come from all of it, endpoints included), so all fetch
 /// `/config_dump?include_eds` and answer as for a saved dump; only `endpoints` reads
@@ -223,29 +230,45 @@ pub fn admin_endpoint(view: render::View) -> source::admin::Endpoint {
     }
 }
 
-/// As [`inspect`], with extra trust anchors (PEM/DER) for verifying a certificate file.
-pub fn inspect_with_roots(
-    input: &source::Input,
-    roots: Option<&source::Input>,
-    pool: &Pool,
-    now: OffsetDateTime,
-) -> Result<Report, Error> {
-    inspect_with(input, roots, pool, &Options::at(now))
+/// The library's one entry point: reads, decodes and extracts one document, judges its
+/// certificates and runs every rule, as `opts` says (redaction is left to the caller:
+/// [`Inspection`] or the CLI).
+pub fn inspect(input: &source::Input, opts: &Options) -> Result<Report, Error> {
+    inspect_watched(input, opts, &progress::Quiet)
 }
 
-/// Reads, decodes, extracts, judges the certificates and runs every rule, as `opts` says
-/// (redaction is left to the caller: [`Inspection`] or the CLI).
-pub fn inspect_with(
+/// [`inspect`], telling `progress` of each phase.
+pub(crate) fn inspect_watched(
     input: &source::Input,
-    roots: Option<&source::Input>,
-    pool: &Pool,
     opts: &Options,
+    progress: &dyn progress::Progress,
 ) -> Result<Report, Error> {
+    use progress::Phase;
+    progress.phase(Phase::Parse, None);
     let doc = source::parse(input)?;
-    let decoded = decode::decode_with(pool, doc, opts.threads)?;
-    let roots = roots.map(|r| (r.name.as_str(), r.bytes.as_slice()));
+    progress.phase(Phase::Decode, None);
+    let decoded = decode::decode(decode::Pool::shared()?, doc, opts.threads)?;
+    progress.phase(Phase::Extract, None);
+    let roots = opts
+        .roots
+        .as_ref()
+        .map(|r| (r.name.as_str(), r.bytes.as_slice()));
     let mut report = extract::report(&input.name, decoded, opts.now, roots, opts.threads);
+    progress.phase(Phase::Rules, None);
     report.authz = authz::summaries(&report);
     rules::diagnose(&mut report, &opts.rules);
     Ok(report)
+}
+
+/// For the benchmarks, which time [`inspect`]'s phases through their own [`progress::Progress`]
+/// (not a stable API).
+#[doc(hidden)]
+pub mod bench {
+    pub fn inspect_watched(
+        input: &super::source::Input,
+        opts: &super::Options,
+        progress: &dyn super::progress::Progress,
+    ) -> Result<super::Report, super::Error> {
+        super::inspect_watched(input, opts, progress)
+    }
 }

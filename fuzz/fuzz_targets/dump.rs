@@ -2,27 +2,24 @@
 //! decode, extract, judge, run every rule, render every view, write expectations and check them,
 //! trace. Must never panic.
 #![no_main]
-use std::sync::OnceLock;
 
 use envinspect::render::{render, Format, View};
 use libfuzzer_sys::fuzz_target;
 
-static POOL: OnceLock<envinspect::Pool> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
-    let pool = POOL.get_or_init(|| envinspect::Pool::load().expect("the embedded descriptors load"));
     let now = time::OffsetDateTime::from_unix_timestamp(1_730_419_200).unwrap();
     let input = envinspect::source::Input { name: "fuzz.json".into(), bytes: data.to_vec() };
-    let Ok(report) = envinspect::inspect(&input, pool, now) else { return };
+    let Ok(report) = envinspect::inspect(&input, &envinspect::Options::at(now)) else { return };
     for view in [View::Report, View::Clusters, View::Listeners, View::Routes, View::Endpoints, View::Secrets, View::Certs] {
         for format in [Format::Table, Format::Json] {
-            let _ = render(&report, view, format, &mut std::io::sink());
+            let _ = render(&report, view, format, envinspect::render::Color::Plain, &mut std::io::sink());
         }
     }
     let generated = envinspect::expect::generate(&report, &Default::default());
     let _ = envinspect::expect::check(&report, &generated.expectations, &Default::default());
     if let Ok(t) = "www.example.com:443/a".parse() {
-        let _ = envinspect::trace::outbound(&report, &t, envinspect::trace::AppProtocol::Auto);
+        let _ = envinspect::trace::outbound(&report, &envinspect::trace::Probe::new(t, envinspect::trace::AppProtocol::Auto));
     }
     let _ = envinspect::trace::inbound(&report, 8080);
 });

@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use crate::decode::Pool;
 use crate::model::bundle::{BundleReport, FleetFacts, OutboundCluster, ProxyKind, ProxyRow};
 use crate::model::Report;
+use crate::progress::Progress;
 use crate::source::bundle::{Entry, EntryKind, Limits};
 use crate::source::{Input, SourceError};
 
@@ -32,14 +33,13 @@ pub struct BundleOptions {
     pub expect: Option<(String, crate::expect::fleet::FleetExpectations)>,
 }
 
-/// Reads and analyses a bundle; `progress` is called with the number of proxies done so far.
+/// Reads and analyses a bundle; `progress` is told of the bytes read and of the proxies done.
 pub fn analyse(
     path: &Path,
     opts: &BundleOptions,
-    progress: &(dyn Fn(usize) + Sync),
+    progress: &dyn Progress,
 ) -> Result<BundleReport, crate::Error> {
     let jobs = opts.jobs.max(1);
-    let pool = std::sync::OnceLock::new();
     let (tx, rx) = mpsc::sync_channel::<Entry>(jobs * 2);
     let rx = Mutex::new(rx);
     let (done_tx, done_rx) = mpsc::channel::<(EntryKind, ProxyRow)>();
@@ -47,18 +47,14 @@ pub fn analyse(
         for _ in 0..jobs {
             let done_tx = done_tx.clone();
             let rx = &rx;
-            let pool = &pool;
             scope.spawn(move || {
-                // One pool for all workers (its schema is shared by reference), loaded by the
-                // first worker while the reader is already at work; the others wait for it.
-                let pool = match pool.get_or_init(Pool::load) {
-                    Ok(p) => p,
-                    Err(_) => {
-                        // Reported below. Drain, so the reader is never blocked on a full channel.
-                        while let Ok(Ok(_)) = rx.lock().map(|r| r.recv()) {}
-                        return;
-                    }
-                };
+                // The descriptor pool is loaded once, by the first worker, while the reader is
+                // already at work; the others wait for it and share it by reference.
+                if Pool::shared().is_err() {
+                    // Reported below. Drain, so the reader is never blocked on a full channel.
+                    while let Ok(Ok(_)) = rx.lock().map(|r| r.recv()) {}
+                    return;
+                }
                 loop {
                     let next = rx.lock().map(|r| r.recv());
                     let Ok(Ok(entry)) = next else { break };
@@ -66,7 +62,7 @@ pub fn analyse(
                     if kind == EntryKind::Certs {
                         continue;
                     }
-                    if let Some(r) = row(entry, pool, opts) {
+                    if let Some(r) = row(entry, opts) {
                         let _ = done_tx.send((kind, r));
                     }
                 }
@@ -81,20 +77,18 @@ pub fn analyse(
                 if keep {
                     rows.insert(row.proxy.clone(), (kind, row));
                 }
-                progress(rows.len());
+                progress.items(rows.len() as u64);
             }
             rows
         });
-        let refused = crate::source::bundle::read(path, &opts.limits, &mut |e| {
+        let refused = crate::source::bundle::read(path, &opts.limits, progress, &mut |e| {
             let _ = tx.send(e);
         });
         drop(tx);
         let rows = collector.join().unwrap_or_default();
         refused.map(|r| (r, rows))
     });
-    if let Some(Err(e)) = pool.into_inner() {
-        return Err(e.into());
-    }
+    Pool::shared()?;
     let (refused, rows) = refused?;
     let proxies: Vec<ProxyRow> = rows.into_values().map(|(_, r)| r).collect();
     let mut findings = fleet::findings(&proxies, opts);
@@ -134,7 +128,7 @@ fn unreadable(proxy: &str, path: &str, kind: ProxyKind, error: String) -> ProxyR
 
 /// One proxy's row: inspect its dump, keep the row, drop the rest. A JSON file of a tree with no
 /// known layout that parses but is no config dump is not a proxy: no row.
-fn row(entry: Entry, pool: &Pool, opts: &BundleOptions) -> Option<ProxyRow> {
+fn row(entry: Entry, opts: &BundleOptions) -> Option<ProxyRow> {
     let Entry {
         proxy,
         path,
@@ -146,14 +140,12 @@ fn row(entry: Entry, pool: &Pool, opts: &BundleOptions) -> Option<ProxyRow> {
         name: path.clone(),
         bytes,
     };
+    // The workers are the parallelism: one thread within a proxy (`Options::at`).
     let options = crate::Options {
-        now: opts.now,
-        redact: false,
         rules: opts.rules.clone(),
-        // The workers are the parallelism: no threads within a proxy.
-        threads: 1,
+        ..crate::Options::at(opts.now)
     };
-    let report = match crate::inspect_with(&input, None, pool, &options) {
+    let report = match crate::inspect(&input, &options) {
         Ok(r) => r,
         Err(e) => {
             let msg = e.to_string();

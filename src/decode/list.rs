@@ -148,7 +148,7 @@ mod tests {
         let json = serde_json::json!({"configs": [{"@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump", "static_clusters": clusters}]});
         let input = crate::source::read_from("t", json.to_string().as_bytes()).unwrap();
         let doc = crate::source::parse(&input).unwrap();
-        let Ok(Decoded::ConfigDump(d)) = decode(&Pool::load().unwrap(), doc) else {
+        let Ok(Decoded::ConfigDump(d)) = decode(&Pool::load().unwrap(), doc, 4) else {
             panic!("not a dump")
         };
         assert_eq!(d.static_clusters.len(), n);
@@ -196,7 +196,9 @@ mod tests {
         text.push_str("]}]}");
         let input = crate::source::read_from("t.json", text.as_bytes()).unwrap();
         let doc = crate::source::parse(&input).unwrap();
-        let err = decode(&Pool::load().unwrap(), doc).unwrap_err().to_string();
+        let err = decode(&Pool::load().unwrap(), doc, 4)
+            .unwrap_err()
+            .to_string();
         let whole = serde_json::from_str::<serde_json::Value>(&text).map(|_| ());
         assert!(whole.is_ok(), "serde_json keeps the last of duplicate keys");
         assert_eq!(

@@ -122,25 +122,10 @@ pub enum Decoded {
     ServerInfo(Box<admin::ServerInfo>, Vec<Issue>),
 }
 
-impl Decoded {
-    pub fn issues(&self) -> &[Issue] {
-        match self {
-            Decoded::ConfigDump(d) => &d.issues,
-            Decoded::Certificates(_) => &[],
-            Decoded::Certs(_, i) | Decoded::ClusterStatuses(_, i) | Decoded::ServerInfo(_, i) => i,
-        }
-    }
-}
-
-/// Decodes a parsed document on up to all cores. The only error is JSON refused in a list item
-/// (parsed here, not in `source/`).
-pub fn decode(pool: &Pool, doc: Document) -> Result<Decoded, DecodeError> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    decode_with(pool, doc, cores)
-}
-
-/// As [`decode`], on at most `threads` threads (a bundle, already parallel over proxies, gives 1).
-pub fn decode_with(pool: &Pool, doc: Document, threads: usize) -> Result<Decoded, DecodeError> {
+/// Decodes a parsed document on at most `threads` threads (a bundle, already parallel over
+/// proxies, gives 1). The only error is JSON refused in a list item (parsed here, not in
+/// `source/`).
+pub fn decode(pool: &Pool, doc: Document, threads: usize) -> Result<Decoded, DecodeError> {
     let mut cx = Cx {
         pool,
         text: doc.text,

@@ -37,6 +37,21 @@ impl Pool {
         Ok(Self { schema })
     }
 
+    /// The pool of this process, loaded on first use and kept (the descriptors are embedded:
+    /// every load gives the same pool).
+    pub fn shared() -> Result<&'static Pool, DecodeError> {
+        static SHARED: std::sync::OnceLock<Result<Pool, String>> = std::sync::OnceLock::new();
+        match SHARED.get_or_init(|| {
+            Pool::load().map_err(|e| match e {
+                DecodeError::Descriptors(what) => what,
+                other => other.to_string(),
+            })
+        }) {
+            Ok(p) => Ok(p),
+            Err(e) => Err(DecodeError::Descriptors(e.clone())),
+        }
+    }
+
     pub(crate) fn message(&self, full_name: &str) -> Option<&Message> {
         self.schema.message(full_name)
     }

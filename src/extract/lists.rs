@@ -287,11 +287,11 @@ mod tests {
             {"@type": "type.googleapis.com/envoy.admin.v3.RoutesConfigDump", "dynamic_route_configs": routes},
         ]});
         let input = crate::source::read_from("t.json", dump.to_string().as_bytes()).unwrap();
-        let pool = crate::Pool::load().unwrap();
+        let pool = crate::decode::Pool::load().unwrap();
         let now = time::OffsetDateTime::from_unix_timestamp(1_730_419_200).unwrap();
         let report = |threads| {
             let doc = crate::source::parse(&input).unwrap();
-            let decoded = crate::decode::decode_with(&pool, doc, 1).unwrap();
+            let decoded = crate::decode::decode(&pool, doc, 1).unwrap();
             super::super::report("t.json", decoded, now, None, threads)
         };
         let (one, two) = (report(1), report(2));

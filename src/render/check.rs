@@ -18,6 +18,18 @@ pub enum CheckFormat {
     Sarif,
 }
 
+impl CheckFormat {
+    /// The format with colour as the environment allows (only a table has any).
+    pub fn painted(self, color: super::Color) -> Self {
+        match self {
+            CheckFormat::Table { .. } => CheckFormat::Table {
+                color: color == super::Color::Ansi,
+            },
+            other => other,
+        }
+    }
+}
+
 pub fn render_check(
     c: &CheckReport,
     format: CheckFormat,

@@ -48,15 +48,33 @@ pub enum RenderError {
     Yaml(#[source] serde_norway::Error),
 }
 
+/// Whether tables may use ANSI colours (the binary decides: `--color`, `NO_COLOR`, a terminal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Color {
+    #[default]
+    Plain,
+    Ansi,
+}
+
+/// The ANSI code of a finding level's cell (errors red, warnings yellow).
+fn level_color(level: &str) -> Option<&'static str> {
+    match level {
+        "error" => Some("1;31"),
+        "warning" => Some("33"),
+        _ => None,
+    }
+}
+
 pub fn render(
     report: &Report,
     view: View,
     format: Format,
+    color: Color,
     w: &mut dyn Write,
 ) -> Result<(), RenderError> {
     let part = Part { report, view };
     match format {
-        Format::Table => views::table(report, view, w)?,
+        Format::Table => views::table(report, view, color, w)?,
         Format::Json => {
             use crate::model::{check::REDACTABLE, redact::REDACTED};
             let redact = (!report.redacted.is_empty()).then_some((&REDACTABLE[..], REDACTED));

@@ -8,7 +8,7 @@ use super::table::Table;
 use super::views;
 use crate::model::Report;
 
-pub(super) fn report(r: &Report, w: &mut dyn Write) -> io::Result<()> {
+pub(super) fn report(r: &Report, color: super::Color, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "Source:       {} ({})", r.source, r.document.label())?;
     if let Some(n) = &r.node {
         writeln!(w, "Node:         {}", n.id)?;
@@ -196,7 +196,7 @@ pub(super) fn report(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         }
     }
     views::missing(r, w)?;
-    views::findings(r, w)?;
+    views::findings(r, color, w)?;
     views::warnings(r, w, false)
 }
 

@@ -3,9 +3,14 @@
 
 use std::io::{self, Write};
 
+/// The ANSI code a cell's text gets, if any.
+type Painter = fn(&str) -> Option<&'static str>;
+
 pub struct Table {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
+    /// A column whose cells are coloured (`--color`), and the ANSI code each cell gets.
+    paint: Option<(usize, Painter)>,
 }
 
 impl Table {
@@ -14,6 +19,7 @@ impl Table {
         Self {
             header,
             rows: Vec::new(),
+            paint: None,
         }
     }
 
@@ -21,6 +27,7 @@ impl Table {
         Self {
             header: header.iter().map(|h| h.to_string()).collect(),
             rows: Vec::new(),
+            paint: None,
         }
     }
 
@@ -31,6 +38,12 @@ impl Table {
     /// The row added last, to extend it.
     pub fn last_row(&mut self) -> Option<&mut Vec<String>> {
         self.rows.last_mut()
+    }
+
+    /// Colours the cells of `column` with the ANSI code `code` gives each (none: plain). The
+    /// padding is computed on the plain text, so columns stay aligned.
+    pub fn paint(&mut self, column: usize, code: Painter) {
+        self.paint = Some((column, code));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -53,10 +66,17 @@ impl Table {
                 }
             }
         }
-        let line = |w: &mut dyn Write, cells: Vec<String>| -> io::Result<()> {
+        let line = |w: &mut dyn Write, cells: Vec<String>, body: bool| -> io::Result<()> {
             let mut out = String::new();
             for (i, c) in cells.iter().enumerate() {
-                out.push_str(c);
+                let code = self
+                    .paint
+                    .filter(|(col, _)| body && *col == i)
+                    .and_then(|(_, code)| code(c));
+                match code {
+                    Some(code) => out.push_str(&format!("\x1b[{code}m{c}\x1b[0m")),
+                    None => out.push_str(c),
+                }
                 if i + 1 < cells.len() {
                     let pad = widths[i] + 3 - c.chars().count();
                     out.extend(std::iter::repeat_n(' ', pad));
@@ -64,9 +84,9 @@ impl Table {
             }
             writeln!(w, "{}", out.trim_end())
         };
-        line(w, self.header.clone())?;
+        line(w, self.header.clone(), false)?;
         for row in &self.rows {
-            line(w, row.iter().map(|c| cell(c)).collect())?;
+            line(w, row.iter().map(|c| cell(c)).collect(), true)?;
         }
         Ok(())
     }
@@ -83,5 +103,19 @@ mod tests {
         let mut out = Vec::new();
         t.write(&mut out).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "A     BB\nxyz   -\n");
+    }
+
+    #[test]
+    fn painted_cells_keep_the_columns_aligned() {
+        let mut t = Table::new(&["LEVEL", "RULE"]);
+        t.row(vec!["error".into(), "a".into()]);
+        t.row(vec!["info".into(), "b".into()]);
+        t.paint(0, |c| (c == "error").then_some("31"));
+        let mut out = Vec::new();
+        t.write(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "LEVEL   RULE\n\x1b[31merror\x1b[0m   a\ninfo    b\n"
+        );
     }
 }

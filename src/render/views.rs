@@ -4,12 +4,12 @@
 use std::io::{self, Write};
 
 use super::table::Table;
-use super::View;
+use super::{Color, View};
 use crate::model::{Destination, FilterChain, Listener, Report, RouteAction, RouteConfig, Socket};
 
-pub(super) fn table(r: &Report, view: View, w: &mut dyn Write) -> io::Result<()> {
+pub(super) fn table(r: &Report, view: View, color: Color, w: &mut dyn Write) -> io::Result<()> {
     match view {
-        View::Report => super::summary::report(r, w),
+        View::Report => super::summary::report(r, color, w),
         View::Clusters => clusters(r).write(w),
         View::Listeners => listeners(r).write(w),
         View::Routes => routes(r).write(w),
@@ -17,11 +17,11 @@ pub(super) fn table(r: &Report, view: View, w: &mut dyn Write) -> io::Result<()>
         View::Secrets => {
             secrets(r).write(w)?;
             missing(r, w)?;
-            findings(r, w)
+            findings(r, color, w)
         }
         View::Certs => {
             super::certs::certs(r, w)?;
-            findings(r, w)
+            findings(r, color, w)
         }
     }?;
     if view != View::Report {
@@ -33,7 +33,7 @@ pub(super) fn table(r: &Report, view: View, w: &mut dyn Write) -> io::Result<()>
     Ok(())
 }
 
-pub(crate) fn findings(r: &Report, w: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn findings(r: &Report, color: Color, w: &mut dyn Write) -> io::Result<()> {
     if r.findings.is_empty() {
         return Ok(());
     }
@@ -46,6 +46,9 @@ pub(crate) fn findings(r: &Report, w: &mut dyn Write) -> io::Result<()> {
             f.subject.clone(),
             f.message.clone(),
         ]);
+    }
+    if color == Color::Ansi {
+        t.paint(0, super::level_color);
     }
     t.write(w)
 }

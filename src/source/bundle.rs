@@ -8,6 +8,7 @@ use std::io::Read;
 use std::path::{Component, Path};
 
 use super::SourceError;
+use crate::progress::{Phase, Progress, Reading};
 
 /// What a bundle file is to a proxy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -151,6 +152,7 @@ impl<R: Read> Read for Counted<R> {
 pub fn read(
     path: &Path,
     limits: &Limits,
+    progress: &dyn Progress,
     sink: &mut dyn FnMut(Entry),
 ) -> Result<Vec<Refused>, SourceError> {
     let name = path.display().to_string();
@@ -161,7 +163,7 @@ pub fn read(
     let meta = std::fs::metadata(path).map_err(io)?;
     if meta.is_dir() {
         let mut refused = Vec::new();
-        walk(path, path, limits, 0, sink, &mut refused);
+        walk(path, path, limits, progress, 0, sink, &mut refused);
         refused.sort();
         return Ok(refused);
     }
@@ -173,6 +175,12 @@ pub fn read(
         return read_wrapped(path, limits, sink);
     }
     let file = std::fs::File::open(path).map_err(io)?;
+    // Progress is the archive's own bytes (compressed) of its size: the one total known ahead.
+    progress.phase(Phase::Bundle, Some(meta.len()));
+    let file = Reading {
+        inner: file,
+        progress,
+    };
     read_archive(&name, file, limits, sink)
 }
 
@@ -374,6 +382,7 @@ fn walk(
     root: &Path,
     dir: &Path,
     limits: &Limits,
+    progress: &dyn Progress,
     depth: usize,
     sink: &mut dyn FnMut(Entry),
     refused: &mut Vec<Refused>,
@@ -402,7 +411,7 @@ fn walk(
             continue;
         };
         if meta.is_dir() {
-            walk(root, &p, limits, depth + 1, sink, refused);
+            walk(root, &p, limits, progress, depth + 1, sink, refused);
             continue;
         }
         let rel = shown(&p);
@@ -429,6 +438,7 @@ fn walk(
                 ),
             });
         } else {
+            progress.bytes(meta.len());
             match super::read_path(&p) {
                 Ok(input) => sink(Entry {
                     proxy,

@@ -5,10 +5,11 @@
 
 pub mod admin;
 pub mod bundle;
-pub mod dump;
+pub(crate) mod dump;
 mod json;
 pub mod save;
 
+use crate::progress::{Phase, Progress, Reading};
 use std::io::Read;
 use std::path::Path;
 
@@ -83,11 +84,13 @@ pub enum SourceError {
     Admin { url: String, what: String },
 }
 
-/// Reads a file; `-` means standard input.
+/// Reads a file (a path is a path: `-` for standard input is the command line's business).
 pub fn read_path(path: &Path) -> Result<Input, SourceError> {
-    if path.as_os_str() == "-" {
-        return read_from("<stdin>", std::io::stdin().lock());
-    }
+    read_file(path, &crate::progress::Quiet)
+}
+
+/// [`read_path`], telling `progress` of the bytes read of the file's size.
+pub fn read_file(path: &Path, progress: &dyn Progress) -> Result<Input, SourceError> {
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|source| SourceError::Io {
         name: name.clone(),
@@ -104,6 +107,11 @@ pub fn read_path(path: &Path) -> Result<Input, SourceError> {
             limit: MAX_DOCUMENT_BYTES,
         });
     }
+    progress.phase(Phase::Read, size);
+    let file = Reading {
+        inner: file,
+        progress,
+    };
     // Room for the whole file at once: growing the buffer by doubling copied and page-faulted
     // a large dump several times over (8% of a 72 MB run).
     read_sized(&name, file, size.unwrap_or(0) as usize)

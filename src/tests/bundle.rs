@@ -75,6 +75,15 @@ fn bug_report() -> Vec<(String, Vec<u8>)> {
     ]
 }
 
+/// The sample bug-report as a `.tar.gz`, for other tests.
+pub fn sample_tgz(name: &str) -> PathBuf {
+    PathBuf::from(tar_gz(
+        &dir(name).join("bug-report.tar.gz"),
+        &bug_report(),
+        |_| {},
+    ))
+}
+
 fn dir(name: &str) -> PathBuf {
     let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("bundle-{}-{name}", std::process::id()));

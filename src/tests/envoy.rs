@@ -265,7 +265,7 @@ pub fn report_140(path: &Path) -> (envinspect::model::Report, envinspect::Option
         )
         .unwrap(),
     );
-    let report = envinspect::inspect_file(path, &opts)
+    let report = envinspect::Inspection::read(path, &opts)
         .expect("the live dump reads")
         .into_report();
     (report, opts)

@@ -598,7 +598,7 @@ fn guide_library_example() -> Result<(), envinspect::Error> {
     settings().bind(|| -> Result<(), envinspect::Error> {
         let opts = envinspect::Options::at(time::macros::datetime!(2026-12-01 0:00 UTC));
         let path = "fixtures/envoy-1.40/config_dump_include_eds.json";
-        insta::assert_yaml_snapshot!(envinspect::inspect_file(path, &opts)?.expectations());
+        insta::assert_yaml_snapshot!(envinspect::Inspection::read(path, &opts)?.expectations());
         Ok(())
     })
 }

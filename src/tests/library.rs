@@ -40,7 +40,7 @@ fn report(bytes: &[u8], now: time::OffsetDateTime) -> envinspect::Report {
         name: "t.json".into(),
         bytes: bytes.to_vec(),
     };
-    envinspect::inspect(&input, &envinspect::Pool::load().unwrap(), now).unwrap()
+    envinspect::inspect(&input, &envinspect::Options::at(now)).unwrap()
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod authz_config;
 mod authz_live;
 mod bundle;
 mod certs;
+mod conveniences;
 mod envoy;
 mod errors;
 mod expect;

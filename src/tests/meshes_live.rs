@@ -412,12 +412,8 @@ fn filter_chain_matcher_picks_the_chain_envoy_picks() {
     let envoy = Envoy::launch(dir.clone(), pki::ca((2026, 1, 1), (2036, 1, 1)));
     let dump = envoy_dump(&envoy.admin);
     let input = envinspect::source::read_from("waypoint.json", dump.as_slice()).unwrap();
-    let report = envinspect::inspect(
-        &input,
-        &envinspect::Pool::load().unwrap(),
-        time::macros::datetime!(2026-12-01 0:00 UTC),
-    )
-    .unwrap();
+    let opts = envinspect::Options::at(time::macros::datetime!(2026-12-01 0:00 UTC));
+    let report = envinspect::inspect(&input, &opts).unwrap();
     let cases: [(&str, u16, &str, &[&str]); 9] = [
         ("waypoint", port, "a.test", &["h2"]),
         ("waypoint", port, "a.test", &["http/1.1"]),

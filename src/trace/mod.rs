@@ -22,7 +22,7 @@ mod wire;
 use answer::{outcome, Effect};
 
 pub use inbound::inbound;
-pub use probe::{AppProtocol, Probe, Target};
+pub use probe::{AppProtocol, Probe, Target, TargetError};
 
 /// A trace of `r` with these steps and this outcome.
 fn done(

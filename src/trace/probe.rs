@@ -17,10 +17,19 @@ pub struct Target {
     pub path: String,
 }
 
-impl FromStr for Target {
-    type Err = String;
+/// Why a destination is not `host:port[/path]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("{0}: invalid port {1:?}")]
+    Port(String, String),
+    #[error("{0}: no host")]
+    NoHost(String),
+}
 
-    fn from_str(whole: &str) -> Result<Self, String> {
+impl FromStr for Target {
+    type Err = TargetError;
+
+    fn from_str(whole: &str) -> Result<Self, TargetError> {
         let (s, path) = match whole.find('/') {
             Some(i) => (&whole[..i], whole[i..].to_string()),
             None => (whole, "/".to_string()),
@@ -28,12 +37,13 @@ impl FromStr for Target {
         let (host, port) = match s.rsplit_once(':') {
             Some((h, p)) if !h.contains(':') || h.ends_with(']') => (
                 h.trim_start_matches('[').trim_end_matches(']'),
-                p.parse().map_err(|_| format!("{s}: invalid port {p:?}"))?,
+                p.parse()
+                    .map_err(|_| TargetError::Port(s.to_string(), p.to_string()))?,
             ),
             _ => (s.trim_start_matches('[').trim_end_matches(']'), 80),
         };
         if host.is_empty() {
-            return Err(format!("{s}: no host"));
+            return Err(TargetError::NoHost(s.to_string()));
         }
         Ok(Target {
             host: host.to_lowercase(),

@@ -1,0 +1,609 @@
+//! The commands as the binary runs them: one entry point, [`run`], from a typed [`Command`] and
+//! the [`Env`] the binary built (the clock read once, stdin, stdout, progress, colour, threads)
+//! to one [`Outcome`]. The exit-code policy lives in [`Outcome::exit_code`] and nowhere else.
+//! This is the top layer: it may use every module below it; nothing uses it but `main.rs`.
+
+mod request;
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use time::OffsetDateTime;
+
+use crate::expect::{fleet::FleetExpectations, CheckInput, GenerateOptions, Span};
+use crate::filter::Filters;
+use crate::model::decision::Decision;
+use crate::progress::{Phase, Progress};
+use crate::render::{self, check::CheckFormat, Format, View};
+use crate::source::admin::Admin;
+use crate::source::{bundle::Limits, DocumentKind, Input};
+use crate::{Error, Inspection, Options, Report};
+
+pub use request::RequestSpec;
+
+/// What the binary provides: everything that comes from outside the program.
+pub struct Env<'a> {
+    /// The clock, read once (commands judge at `--now` when given, else at this).
+    pub now: OffsetDateTime,
+    /// Threads a command may use (a bundle's default `--jobs`, a large dump's decoding).
+    pub threads: usize,
+    /// Whether tables are coloured (`--color`, `NO_COLOR`, whether stdout is a terminal).
+    pub color: render::Color,
+    /// Where a document named `-` is read from.
+    pub stdin: &'a mut dyn Read,
+    /// Where the answer is written.
+    pub out: &'a mut dyn Write,
+    /// Told of progress ([`crate::progress::Quiet`] unless stderr is a terminal).
+    pub progress: &'a dyn Progress,
+}
+
+/// Where a proxy's document comes from.
+pub enum Origin {
+    File(PathBuf),
+    Stdin,
+    Admin(Admin),
+}
+
+/// How to judge what is read: `--now`, `--redact`, `--expiry-warning`.
+#[derive(Debug, Clone)]
+pub struct Judge {
+    /// The time certificates are judged at; `None` is the environment's clock.
+    pub now: Option<OffsetDateTime>,
+    pub redact: bool,
+    pub expiry_warning: Span,
+}
+
+impl Default for Judge {
+    /// The environment's clock, no redaction, and the command line's `--expiry-warning 24h`.
+    fn default() -> Self {
+        Judge {
+            now: None,
+            redact: false,
+            expiry_warning: Span::from_seconds(24 * 3600),
+        }
+    }
+}
+
+/// A command, as the command line gives it.
+pub enum Command {
+    /// The report (`view: Report`) or one of its views, filtered.
+    Show {
+        origin: Option<Origin>,
+        view: View,
+        filters: Filters,
+        /// Envoy's /certs saved beside the dump.
+        certs: Option<PathBuf>,
+        /// Trust anchors for a certificate file.
+        roots: Option<PathBuf>,
+        format: Format,
+        judge: Judge,
+    },
+    Expect {
+        origin: Option<Origin>,
+        min_time_left: Span,
+        format: Format,
+        judge: Judge,
+    },
+    Check {
+        origin: Option<Origin>,
+        expectations: PathBuf,
+        format: CheckFormat,
+        judge: Judge,
+    },
+    Diff {
+        before: PathBuf,
+        after: PathBuf,
+        format: CheckFormat,
+        judge: Judge,
+    },
+    Authz {
+        origin: Option<Origin>,
+        port: Option<u16>,
+        request: RequestSpec,
+        format: Format,
+        judge: Judge,
+    },
+    /// `trace [FILE] HOST:PORT` or `trace [FILE] --inbound PORT`: with an admin API every
+    /// positional is the destination, without one the first is the dump.
+    Trace {
+        admin: Option<Admin>,
+        args: Vec<String>,
+        inbound: Option<u16>,
+        app: Option<crate::trace::AppProtocol>,
+        request: RequestSpec,
+        format: Format,
+        judge: Judge,
+    },
+    Bundle {
+        path: PathBuf,
+        /// Proxies analysed in parallel; `None` is the environment's threads.
+        jobs: Option<usize>,
+        expectations: Option<PathBuf>,
+        limits: Limits,
+        /// Given only to be refused: a bundle has no single dump to pair /certs with.
+        certs: Option<PathBuf>,
+        format: Format,
+        judge: Judge,
+    },
+    Rules {
+        format: Format,
+    },
+    Fetch {
+        admin: Admin,
+        save: PathBuf,
+    },
+}
+
+/// How a command ended, when it could answer at all.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Nothing failed.
+    Clean,
+    /// The answer holds findings, drift, or a denial: data, not an error.
+    Findings,
+    /// The answer was written, but part of the input could not be read; the error says which.
+    Incomplete(Error),
+}
+
+impl Outcome {
+    /// The one exit-code policy: 0 clean, 1 findings, 2 error (also for `Err` from [`run`]).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::Clean => 0,
+            Outcome::Findings => 1,
+            Outcome::Incomplete(_) => 2,
+        }
+    }
+
+    fn failing(fails: bool) -> Outcome {
+        if fails {
+            Outcome::Findings
+        } else {
+            Outcome::Clean
+        }
+    }
+}
+
+/// What a command line asks that cannot be done as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    #[error("no input: give a file (or - for stdin) or --admin URL; see --help")]
+    NoInput,
+    #[error("{source_name}: --certs expects Envoy's /certs output, got a {got}")]
+    NotCerts {
+        source_name: String,
+        got: &'static str,
+    },
+    #[error("--header {0:?}: {1}")]
+    Header(String, &'static str),
+    #[error("--request-principal {0}: expected ISSUER/SUBJECT")]
+    RequestPrincipal(String),
+    #[error("trace: {0} describes an inbound request: use it with --inbound PORT (outbound, say the client with --app)")]
+    InboundOption(&'static str),
+    #[error("trace --inbound: {0} describes a request to authorize: say who sends it with --principal SPIFFE_ID or --plaintext")]
+    InboundWithoutClient(&'static str),
+    #[error("trace: give HOST:PORT or --inbound PORT, not both ({0})")]
+    TraceBoth(String),
+    #[error("trace: give HOST:PORT to follow, or --inbound PORT")]
+    TraceNeither,
+    #[error("trace: {0}")]
+    Destination(#[from] crate::trace::TargetError),
+    #[error("authz: describe the caller with --principal SPIFFE_ID or --plaintext to evaluate a request")]
+    AuthzWithoutClient,
+    #[error("authz: --port is needed to evaluate a request")]
+    AuthzWithoutPort,
+    #[error("expect: writes expectations as yaml or json; -o table has no meaning here")]
+    ExpectTable,
+    #[error("bundle: --certs pairs one /certs file with one dump; a bundle has no single dump to pair it with")]
+    BundleCerts,
+    #[error("bundle: --redact is not supported for bundle output (use it per dump)")]
+    BundleRedact,
+}
+
+/// Every way a command fails without an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    #[error(transparent)]
+    Inspect(#[from] Error),
+    #[error(transparent)]
+    Render(#[from] render::RenderError),
+    #[error("writing the output")]
+    Write(#[source] std::io::Error),
+}
+
+impl RunError {
+    /// The reader of the output went away (`| head`): not worth a message.
+    pub fn is_broken_pipe(&self) -> bool {
+        let io = match self {
+            RunError::Write(e) => Some(e),
+            RunError::Render(render::RenderError::Io(e)) => Some(e),
+            _ => None,
+        };
+        io.is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+impl From<crate::source::SourceError> for RunError {
+    fn from(e: crate::source::SourceError) -> Self {
+        RunError::Inspect(e.into())
+    }
+}
+
+impl From<crate::expect::ExpectError> for RunError {
+    fn from(e: crate::expect::ExpectError) -> Self {
+        RunError::Inspect(e.into())
+    }
+}
+
+/// Runs one command.
+pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
+    match command {
+        Command::Show {
+            origin,
+            view,
+            filters,
+            certs,
+            roots,
+            format,
+            judge,
+        } => show(env, origin, view, &filters, certs, roots, format, &judge),
+        Command::Expect {
+            origin,
+            min_time_left,
+            format,
+            judge,
+        } => expect(env, origin, min_time_left, format, &judge),
+        Command::Check {
+            origin,
+            expectations,
+            format,
+            judge,
+        } => {
+            let opts = options(env, &judge);
+            let (e, input) = crate::load_expectations(&expectations, opts.now)?;
+            let result = inspection(env, origin, &opts)?.check(&e, &input);
+            write_check(env, &result, format)
+        }
+        Command::Diff {
+            before,
+            after,
+            format,
+            judge,
+        } => {
+            let opts = options(env, &judge);
+            let before = Inspection::read(&before, &opts)?;
+            let after = Inspection::read(&after, &opts)?;
+            let strict = GenerateOptions {
+                min_time_left: None,
+                strict: true,
+            };
+            let expectations = before.generate(&strict).expectations;
+            let input = CheckInput {
+                expectations_name: format!("generated from {}", before.source()),
+                ..Default::default()
+            };
+            write_check(env, &after.check(&expectations, &input), format)
+        }
+        Command::Authz {
+            origin,
+            port,
+            request,
+            format,
+            judge,
+        } => authz(env, origin, port, &request, format, &judge),
+        Command::Trace {
+            admin,
+            args,
+            inbound,
+            app,
+            request,
+            format,
+            judge,
+        } => trace(env, admin, args, inbound, app, &request, format, &judge),
+        Command::Bundle {
+            path,
+            jobs,
+            expectations,
+            limits,
+            certs,
+            format,
+            judge,
+        } => bundle(
+            env,
+            &path,
+            jobs,
+            expectations,
+            limits,
+            certs,
+            format,
+            &judge,
+        ),
+        Command::Rules { format } => {
+            render::rules::render_rules(format, env.out)?;
+            Ok(Outcome::Clean)
+        }
+        Command::Fetch { admin, save } => {
+            for s in crate::source::save::save(&admin, &save)? {
+                writeln!(env.out, "{}\t{} bytes", s.path.display(), s.bytes)
+                    .map_err(RunError::Write)?;
+            }
+            Ok(Outcome::Clean)
+        }
+    }
+}
+
+fn options(env: &Env, judge: &Judge) -> Options {
+    Options {
+        redact: judge.redact,
+        rules: crate::rules::RuleOptions {
+            expiry_warning_seconds: judge.expiry_warning.seconds(),
+        },
+        threads: env.threads,
+        ..Options::at(judge.now.unwrap_or(env.now))
+    }
+}
+
+/// The document: the file, stdin, or what the admin API answers for `view`.
+fn read(env: &mut Env, origin: Option<Origin>, view: View) -> Result<Input, RunError> {
+    Ok(match origin.ok_or(UsageError::NoInput)? {
+        Origin::Admin(admin) => admin.get(crate::admin_endpoint(view))?,
+        Origin::File(path) => crate::source::read_file(&path, env.progress)?,
+        Origin::Stdin => crate::source::read_from("<stdin>", &mut env.stdin)?,
+    })
+}
+
+/// The whole proxy, inspected; undecodable values are an error (nothing to check against).
+fn inspection(
+    env: &mut Env,
+    origin: Option<Origin>,
+    opts: &Options,
+) -> Result<Inspection, RunError> {
+    let input = read(env, origin, View::Report)?;
+    let report = crate::inspect_watched(&input, opts, env.progress)?;
+    Ok(Inspection::new(report, opts)?)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn show(
+    env: &mut Env,
+    origin: Option<Origin>,
+    view: View,
+    filters: &Filters,
+    certs: Option<PathBuf>,
+    roots: Option<PathBuf>,
+    format: Format,
+    judge: &Judge,
+) -> Result<Outcome, RunError> {
+    let mut opts = options(env, judge);
+    let input = read(env, origin, view)?;
+    opts.roots = roots.as_deref().map(crate::source::read_path).transpose()?;
+    let mut report = crate::inspect_watched(&input, &opts, env.progress)?;
+    if let Some(certs) = &certs {
+        let certs = crate::inspect(&crate::source::read_path(certs)?, &Options::at(opts.now))?;
+        if certs.document != DocumentKind::Certs {
+            return Err(UsageError::NotCerts {
+                source_name: certs.source,
+                got: certs.document.label(),
+            }
+            .into());
+        }
+        crate::rules::stale_certs(&mut report, &certs);
+    }
+    filters.apply(&mut report);
+    if opts.redact {
+        crate::model::redact::Redactor::of(&mut report).report(&mut report);
+    }
+    env.progress.finish();
+    render::render(&report, view, format, env.color, env.out)?;
+    if let Some(e) = Error::undecodable(&report) {
+        return Ok(Outcome::Incomplete(e));
+    }
+    Ok(Outcome::failing(fails(&report)))
+}
+
+fn fails(report: &Report) -> bool {
+    report.findings.iter().any(|f| f.level.fails())
+}
+
+fn expect(
+    env: &mut Env,
+    origin: Option<Origin>,
+    min: Span,
+    format: Format,
+    judge: &Judge,
+) -> Result<Outcome, RunError> {
+    if format == Format::Table {
+        return Err(UsageError::ExpectTable.into());
+    }
+    let opts = options(env, judge);
+    let inspection = inspection(env, origin, &opts)?;
+    env.progress.finish();
+    let generated = inspection.generate(&GenerateOptions {
+        min_time_left: (min.seconds() > 0).then_some(min),
+        strict: false,
+    });
+    if format == Format::Json {
+        serde_json::to_writer_pretty(&mut *env.out, &generated.expectations)
+            .map_err(|e| RunError::Render(render::RenderError::Json(e)))?;
+        writeln!(env.out).map_err(RunError::Write)?;
+        return Ok(Outcome::Clean);
+    }
+    let mut header = vec![
+        format!(
+            "envinspect expectations, written from {}",
+            inspection.source()
+        ),
+        format!(
+            "at {} (check with: envinspect check DUMP --expect THIS_FILE)",
+            inspection.now()
+        ),
+    ];
+    header.extend(generated.notes);
+    let yaml = generated
+        .expectations
+        .to_yaml(&header)
+        .map_err(|e| RunError::Render(render::RenderError::Yaml(e)))?;
+    env.out
+        .write_all(yaml.as_bytes())
+        .map_err(RunError::Write)?;
+    Ok(Outcome::Clean)
+}
+
+fn write_check(
+    env: &mut Env,
+    result: &crate::model::check::CheckReport,
+    format: CheckFormat,
+) -> Result<Outcome, RunError> {
+    env.progress.finish();
+    render::check::render_check(result, format.painted(env.color), env.out)?;
+    Ok(Outcome::failing(result.failed()))
+}
+
+/// `authz`: the view, or with a request described, its evaluation (allowed is clean).
+fn authz(
+    env: &mut Env,
+    origin: Option<Origin>,
+    port: Option<u16>,
+    request: &RequestSpec,
+    format: Format,
+    judge: &Judge,
+) -> Result<Outcome, RunError> {
+    let opts = options(env, judge);
+    let report = inspection(env, origin, &opts)?.into_report();
+    env.progress.finish();
+    if !request.given() {
+        // Request options without a client: say what is missing rather than show the view.
+        let r = request.to_request(0)?;
+        if !(r.headers.is_empty() && r.jwt.is_none() && r.method.is_none() && r.path.is_none()) {
+            return Err(UsageError::AuthzWithoutClient.into());
+        }
+        let view = crate::authz::view(&report, port.map(u32::from));
+        render::authz::render_view(&view, format, env.out)?;
+        return Ok(Outcome::failing(fails(&report)));
+    }
+    let port = port.ok_or(UsageError::AuthzWithoutPort)?;
+    let req = request.to_request(port)?;
+    let e = crate::authz::evaluate(&report, &req, unix(opts.now));
+    render::authz::render_evaluation(&e, format, env.out)?;
+    Ok(Outcome::failing(e.decision != Decision::Allow))
+}
+
+fn unix(now: OffsetDateTime) -> u64 {
+    now.unix_timestamp().max(0) as u64
+}
+
+#[allow(clippy::too_many_arguments)]
+fn trace(
+    env: &mut Env,
+    admin: Option<Admin>,
+    mut args: Vec<String>,
+    inbound: Option<u16>,
+    app: Option<crate::trace::AppProtocol>,
+    request: &RequestSpec,
+    format: Format,
+    judge: &Judge,
+) -> Result<Outcome, RunError> {
+    // With an admin API every positional is the destination; without, the first is the dump.
+    let origin = match admin {
+        Some(a) => Some(Origin::Admin(a)),
+        None if args.is_empty() => None,
+        None => Some(file_origin(args.remove(0))),
+    };
+    let what = args.first().cloned();
+    let opts = options(env, judge);
+    let report = inspection(env, origin, &opts)?.into_report();
+    env.progress.finish();
+    if let (Some(_), false, Some(flag)) = (inbound, request.given(), request.request_option()) {
+        return Err(UsageError::InboundWithoutClient(flag).into());
+    }
+    let mut t = match (inbound, what) {
+        (Some(port), None) => crate::trace::inbound(&report, port.into()),
+        (None, Some(w)) => {
+            let dest: crate::trace::Target = w.parse().map_err(UsageError::Destination)?;
+            let app = app.unwrap_or(crate::trace::AppProtocol::Auto);
+            crate::trace::outbound(&report, &request.to_probe(dest, app)?)
+        }
+        (Some(_), Some(w)) => return Err(UsageError::TraceBoth(w).into()),
+        (None, None) => return Err(UsageError::TraceNeither.into()),
+    };
+    if let (Some(port), true) = (inbound, request.given()) {
+        let req = request.to_request(port)?;
+        t.authorization = Some(crate::authz::evaluate(&report, &req, unix(opts.now)));
+    }
+    render::trace::render_trace(&t, format, env.out)?;
+    Ok(Outcome::Clean)
+}
+
+/// A path as given on the command line: `-` is standard input.
+pub fn file_origin(path: impl Into<PathBuf>) -> Origin {
+    let path = path.into();
+    if path.as_os_str() == "-" {
+        Origin::Stdin
+    } else {
+        Origin::File(path)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn bundle(
+    env: &mut Env,
+    path: &std::path::Path,
+    jobs: Option<usize>,
+    expectations: Option<PathBuf>,
+    limits: Limits,
+    certs: Option<PathBuf>,
+    format: Format,
+    judge: &Judge,
+) -> Result<Outcome, RunError> {
+    // Flags every command shares that a bundle cannot honour are refused, not ignored.
+    if certs.is_some() {
+        return Err(UsageError::BundleCerts.into());
+    }
+    if judge.redact {
+        return Err(UsageError::BundleRedact.into());
+    }
+    let expect = match expectations {
+        Some(f) => {
+            let input = crate::source::read_path(&f)?;
+            let parsed = FleetExpectations::parse(&input.name, &input.bytes)?;
+            Some((input.name, parsed))
+        }
+        None => None,
+    };
+    let o = options(env, judge);
+    let opts = crate::bundle::BundleOptions {
+        now: o.now,
+        jobs: jobs.unwrap_or(env.threads),
+        // One threshold, as for a single dump: --expiry-warning.
+        warn_seconds: judge.expiry_warning.seconds(),
+        limits,
+        rules: o.rules,
+        expect,
+    };
+    env.progress.phase(Phase::Bundle, None);
+    let report = crate::bundle::analyse(path, &opts, env.progress);
+    env.progress.finish();
+    let report = report?;
+    render::bundle::render_bundle(&report, format, env.out)?;
+    let unreadable = report
+        .proxies
+        .iter()
+        .filter(|p| p.kind == crate::model::bundle::ProxyKind::Unreadable)
+        .count();
+    if unreadable + report.refused.len() > 0 {
+        return Ok(Outcome::Incomplete(Error::Bundle {
+            name: report.source.clone(),
+            unreadable,
+            refused: report.refused.len(),
+        }));
+    }
+    // Findings and drift both fail, as for `check` (docs/expectations.md).
+    let failing = report.findings.iter().any(|f| f.level.fails())
+        || report
+            .proxies
+            .iter()
+            .any(|p| p.findings > 0 || !p.drift.is_empty());
+    Ok(Outcome::failing(failing))
+}
