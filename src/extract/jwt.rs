@@ -23,7 +23,7 @@ pub(crate) fn jwt_authn(j: jwt::JwtAuthentication) -> JwtAuthn {
         .map(|r| JwtRule {
             matcher: r
                 .r#match
-                .map(super::authz::route_match)
+                .map(super::request_match::route_match)
                 .unwrap_or_else(RouteMatch::any),
             requires: match r.requirement_type {
                 Some(jwt::requirement_rule::RequirementType::Requires(req)) => requirement(req),

@@ -22,13 +22,12 @@ pub(crate) fn chain_matcher(m: xm::Matcher) -> ChainMatcher {
                 .matchers
                 .into_iter()
                 .map(|f| {
-                    let p = f
-                        .predicate
-                        .map(super::authz::predicate)
-                        .unwrap_or(Predicate::Single {
+                    let p = f.predicate.map(super::request_match::predicate).unwrap_or(
+                        Predicate::Single {
                             input: MatchInput::Unsupported("empty predicate".into()),
                             matcher: InputMatch::Unsupported("empty predicate".into()),
-                        });
+                        },
+                    );
                     let a = f
                         .on_match
                         .map(action)
@@ -43,7 +42,7 @@ pub(crate) fn chain_matcher(m: xm::Matcher) -> ChainMatcher {
             let input = t
                 .input
                 .as_ref()
-                .map(super::authz::match_input)
+                .map(super::request_match::match_input)
                 .unwrap_or(MatchInput::Unsupported("no input".into()));
             let map = match t.tree_type {
                 Some(TreeType::ExactMatchMap(mm)) => TreeMap::Exact(entries(mm.map)),
@@ -241,7 +240,7 @@ fn json_matcher(v: &Value) -> ChainMatcher {
 
 /// A single predicate with an exact or prefix value match; anything else is kept as unsupported.
 fn json_predicate(p: &Value) -> Predicate {
-    let unsupported = super::authz::unsupported_predicate;
+    let unsupported = super::request_match::unsupported_predicate;
     let Some(sp) = field(p, "single_predicate") else {
         return unsupported("compound predicate inside an IPMatcher");
     };

@@ -243,7 +243,7 @@ pub(crate) fn route_config(
 fn route(r: envoy_types::pb::envoy::config::route::v3::Route) -> Route {
     let route_match = r
         .r#match
-        .map(super::authz::route_match)
+        .map(super::request_match::route_match)
         .unwrap_or_else(|| RouteMatch {
             path: PathMatch::Other(String::new()),
             ..RouteMatch::any()

@@ -1,0 +1,78 @@
+//! How a command fails without an answer: what the command line asked that cannot be done
+//! ([`UsageError`]), and everything else ([`RunError`]), typed, with their sources chained.
+
+use crate::render;
+use crate::Error;
+
+/// What a command line asks that cannot be done as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    #[error("no input: give a file (or - for stdin) or --admin URL; see --help")]
+    NoInput,
+    #[error("{source_name}: --certs expects Envoy's /certs output, got a {got}")]
+    NotCerts {
+        source_name: String,
+        got: &'static str,
+    },
+    #[error("--header {0:?}: {1}")]
+    Header(String, &'static str),
+    #[error("--request-principal {0}: expected ISSUER/SUBJECT")]
+    RequestPrincipal(String),
+    #[error("trace: {0} describes an inbound request: use it with --inbound PORT (outbound, say the client with --app)")]
+    InboundOption(&'static str),
+    #[error("trace --inbound: {0} describes a request to authorize: say who sends it with --principal SPIFFE_ID or --plaintext")]
+    InboundWithoutClient(&'static str),
+    #[error("trace: give HOST:PORT or --inbound PORT, not both ({0})")]
+    TraceBoth(String),
+    #[error("trace: give HOST:PORT to follow, or --inbound PORT")]
+    TraceNeither,
+    #[error("trace: {0}")]
+    Destination(#[from] crate::trace::TargetError),
+    #[error("authz: describe the caller with --principal SPIFFE_ID or --plaintext to evaluate a request")]
+    AuthzWithoutClient,
+    #[error("authz: --port is needed to evaluate a request")]
+    AuthzWithoutPort,
+    #[error("expect: writes expectations as yaml or json; -o table has no meaning here")]
+    ExpectTable,
+    #[error("bundle: --certs pairs one /certs file with one dump; a bundle has no single dump to pair it with")]
+    BundleCerts,
+    #[error("bundle: --redact is not supported for bundle output (use it per dump)")]
+    BundleRedact,
+}
+
+/// Every way a command fails without an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    #[error(transparent)]
+    Inspect(#[from] Error),
+    #[error(transparent)]
+    Render(#[from] render::RenderError),
+    #[error("writing the output")]
+    Write(#[source] std::io::Error),
+}
+
+impl RunError {
+    /// The reader of the output went away (`| head`): not worth a message.
+    pub fn is_broken_pipe(&self) -> bool {
+        let io = match self {
+            RunError::Write(e) => Some(e),
+            RunError::Render(render::RenderError::Io(e)) => Some(e),
+            _ => None,
+        };
+        io.is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+impl From<crate::source::SourceError> for RunError {
+    fn from(e: crate::source::SourceError) -> Self {
+        RunError::Inspect(e.into())
+    }
+}
+
+impl From<crate::expect::ExpectError> for RunError {
+    fn from(e: crate::expect::ExpectError) -> Self {
+        RunError::Inspect(e.into())
+    }
+}

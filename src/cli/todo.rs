@@ -1,0 +1,202 @@
+//! The command line's commands in the library's terms ([`Run`]), plus the two only the command
+//! line knows (completions and the man page, which need clap's own description of it).
+
+use anyhow::Result;
+use envinspect::app::Command as Run;
+use envinspect::filter::{ClusterFilter, EndpointFilter, Filters, ListenerFilter, RouteFilter};
+use envinspect::render::View;
+
+use super::*;
+
+/// What `main.rs` runs: a library command, or one that only the command line knows.
+pub(crate) enum Todo {
+    Run(Box<Run>),
+    Completions(clap_complete::Shell),
+    Man,
+}
+
+impl Cli {
+    /// The command asked for, in the library's terms.
+    pub(crate) fn todo(self) -> Result<Todo> {
+        let show = |target: Target, view, filters, common: Common| -> Result<Todo> {
+            Ok(Todo::Run(Box::new(Run::Show {
+                origin: target.origin()?,
+                view,
+                filters,
+                certs: common.certs.clone(),
+                roots: None,
+                format: common.format(),
+                judge: common.when.judge()?,
+            })))
+        };
+        let none = Filters::default;
+        Ok(match self.command {
+            None => show(self.target, View::Report, none(), self.common)?,
+            Some(Command::Clusters {
+                target,
+                fqdn,
+                port,
+                subset,
+                direction,
+                common,
+            }) => {
+                let clusters = ClusterFilter {
+                    fqdn,
+                    port,
+                    subset,
+                    direction,
+                };
+                let filters = Filters { clusters, ..none() };
+                show(target, View::Clusters, filters, common)?
+            }
+            Some(Command::Listeners {
+                target,
+                port,
+                common,
+            }) => {
+                let filters = Filters {
+                    listeners: ListenerFilter { port },
+                    ..none()
+                };
+                show(target, View::Listeners, filters, common)?
+            }
+            Some(Command::Routes {
+                target,
+                name,
+                common,
+            }) => {
+                let filters = Filters {
+                    routes: RouteFilter { name },
+                    ..none()
+                };
+                show(target, View::Routes, filters, common)?
+            }
+            Some(Command::Endpoints {
+                target,
+                cluster,
+                port,
+                common,
+            }) => {
+                let filters = Filters {
+                    endpoints: EndpointFilter { cluster, port },
+                    ..none()
+                };
+                show(target, View::Endpoints, filters, common)?
+            }
+            Some(Command::Secrets { target, common }) => {
+                show(target, View::Secrets, none(), common)?
+            }
+            Some(Command::Certs {
+                target,
+                secret,
+                roots,
+                common,
+            }) => Todo::Run(Box::new(Run::Show {
+                origin: target.origin()?,
+                view: View::Certs,
+                filters: Filters { secret, ..none() },
+                certs: common.certs.clone(),
+                roots,
+                format: common.format(),
+                judge: common.when.judge()?,
+            })),
+            Some(Command::Expect {
+                min_time_left,
+                output,
+                when,
+                target,
+            }) => Todo::Run(Box::new(Run::Expect {
+                origin: target.origin()?,
+                min_time_left,
+                format: output.format(),
+                judge: when.judge()?,
+            })),
+            Some(Command::Check {
+                expectations,
+                output,
+                when,
+                target,
+            }) => Todo::Run(Box::new(Run::Check {
+                origin: target.origin()?,
+                expectations,
+                format: output.format(),
+                judge: when.judge()?,
+            })),
+            Some(Command::Diff {
+                before,
+                after,
+                output,
+                when,
+            }) => Todo::Run(Box::new(Run::Diff {
+                before,
+                after,
+                format: output.format(),
+                judge: when.judge()?,
+            })),
+            Some(Command::Authz {
+                port,
+                request,
+                common,
+                target,
+            }) => Todo::Run(Box::new(Run::Authz {
+                origin: target.origin()?,
+                port,
+                request: request.spec(),
+                format: common.format(),
+                judge: common.when.judge()?,
+            })),
+            Some(Command::Trace {
+                args,
+                inbound,
+                app,
+                request,
+                common,
+                live,
+            }) => Todo::Run(Box::new(Run::Trace {
+                admin: live
+                    .admin
+                    .as_deref()
+                    .map(|u| live.live.admin(u))
+                    .transpose()?,
+                args,
+                inbound,
+                app: app.map(|a| match a {
+                    AppArg::Tls => envinspect::trace::AppProtocol::Tls,
+                    AppArg::Plaintext => envinspect::trace::AppProtocol::Plaintext,
+                }),
+                request: request.spec(),
+                format: common.format(),
+                judge: common.when.judge()?,
+            })),
+            Some(Command::Bundle {
+                path,
+                jobs,
+                expectations,
+                max_file_bytes,
+                max_total_bytes,
+                common,
+            }) => Todo::Run(Box::new(Run::Bundle {
+                path,
+                jobs,
+                expectations,
+                limits: envinspect::source::bundle::Limits {
+                    entry_bytes: max_file_bytes,
+                    total_bytes: max_total_bytes,
+                    ..Default::default()
+                },
+                certs: common.certs.clone(),
+                format: common.format(),
+                judge: common.when.judge()?,
+            })),
+            Some(Command::Rules { output }) => Todo::Run(Box::new(Run::Rules {
+                format: output.format(),
+            })),
+            Some(Command::Fetch { admin, save, live }) => Todo::Run(Box::new(Run::Fetch {
+                admin: live.admin(&admin)?,
+                save,
+            })),
+            Some(Command::Completions { shell }) => Todo::Completions(shell),
+            Some(Command::Man) => Todo::Man,
+        })
+    }
+}
