@@ -354,9 +354,11 @@ fn expect(
         strict: false,
     });
     if format == Format::Json {
-        serde_json::to_writer_pretty(&mut *env.out, &generated.expectations)
-            .map_err(|e| RunError::Render(render::RenderError::Json(e)))?;
-        writeln!(env.out).map_err(RunError::Write)?;
+        render::document::write(
+            &generated.expectations,
+            render::document::Doc::Json,
+            env.out,
+        )?;
         return Ok(Outcome::Clean);
     }
     let mut header = vec![

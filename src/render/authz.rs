@@ -138,16 +138,6 @@ pub fn render_evaluation(
 }
 
 fn structured<T: Serialize>(v: &T, format: Format, w: &mut dyn Write) -> Result<(), RenderError> {
-    match format {
-        Format::Yaml => {
-            let text = serde_norway::to_string(v).map_err(RenderError::Yaml)?;
-            w.write_all(text.as_bytes())?;
-        }
-        _ => {
-            let mut text = super::json::to_vec_sorted(v, None).map_err(RenderError::Json)?;
-            text.push(b'\n');
-            w.write_all(&text)?;
-        }
-    }
-    Ok(())
+    let doc = format.doc().unwrap_or(super::document::Doc::Json);
+    super::document::write(v, doc, w)
 }

@@ -12,18 +12,8 @@ pub fn render_bundle(
     format: Format,
     w: &mut dyn Write,
 ) -> Result<(), RenderError> {
-    match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *w, b).map_err(RenderError::Json)?;
-            writeln!(w)?;
-            return Ok(());
-        }
-        Format::Yaml => {
-            let text = serde_norway::to_string(b).map_err(RenderError::Yaml)?;
-            w.write_all(text.as_bytes())?;
-            return Ok(());
-        }
-        Format::Table => {}
+    if let Some(doc) = format.doc() {
+        return super::document::write(b, doc, w);
     }
     let unreadable = b
         .proxies

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use super::document::Doc;
 use super::RenderError;
 use crate::expect::rules;
 use crate::model::check::{CheckReport, CheckStatus, Failure};
@@ -37,19 +38,10 @@ pub fn render_check(
 ) -> Result<(), RenderError> {
     match format {
         CheckFormat::Table { color } => table(c, color, w)?,
-        CheckFormat::Json => {
-            serde_json::to_writer_pretty(&mut *w, c).map_err(RenderError::Json)?;
-            writeln!(w)?;
-        }
-        CheckFormat::Yaml => {
-            let text = serde_norway::to_string(c).map_err(RenderError::Yaml)?;
-            w.write_all(text.as_bytes())?;
-        }
+        CheckFormat::Json => super::document::write(c, Doc::Json, w)?,
+        CheckFormat::Yaml => super::document::write(c, Doc::Yaml, w)?,
         CheckFormat::Junit => junit(c, w)?,
-        CheckFormat::Sarif => {
-            serde_json::to_writer_pretty(&mut *w, &sarif(c)).map_err(RenderError::Json)?;
-            writeln!(w)?;
-        }
+        CheckFormat::Sarif => super::document::write(&sarif(c), Doc::Json, w)?,
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ pub mod authz;
 pub mod bundle;
 mod certs;
 pub mod check;
+pub mod document;
 mod json;
 pub mod rules;
 mod summary;
@@ -23,6 +24,17 @@ pub enum Format {
     Table,
     Json,
     Yaml,
+}
+
+impl Format {
+    /// The structured format, unless this is a table.
+    pub fn doc(self) -> Option<document::Doc> {
+        match self {
+            Format::Table => None,
+            Format::Json => Some(document::Doc::Json),
+            Format::Yaml => Some(document::Doc::Yaml),
+        }
+    }
 }
 
 /// Which part of the report a command shows.
@@ -75,6 +87,7 @@ pub fn render(
     let part = Part { report, view };
     match format {
         Format::Table => views::table(report, view, color, w)?,
+        // The report's own dispatch: with --redact, JSON keys are redacted as they are written.
         Format::Json => {
             use crate::model::{check::REDACTABLE, redact::REDACTED};
             let redact = (!report.redacted.is_empty()).then_some((&REDACTABLE[..], REDACTED));

@@ -54,14 +54,8 @@ pub fn render_rules(format: Format, w: &mut dyn Write) -> Result<(), RenderError
             }
             t.write(w)?;
         }
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *w, &rows).map_err(RenderError::Json)?;
-            writeln!(w)?;
-        }
-        Format::Yaml => {
-            let text = serde_norway::to_string(&rows).map_err(RenderError::Yaml)?;
-            w.write_all(text.as_bytes())?;
-        }
+        Format::Json => super::document::write(&rows, super::document::Doc::Json, w)?,
+        Format::Yaml => super::document::write(&rows, super::document::Doc::Yaml, w)?,
     }
     Ok(())
 }

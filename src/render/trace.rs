@@ -63,14 +63,8 @@ fn table(t: &Trace, w: &mut dyn Write) -> Result<(), RenderError> {
 pub fn render_trace(t: &Trace, format: Format, w: &mut dyn Write) -> Result<(), RenderError> {
     match format {
         Format::Table => table(t, w)?,
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *w, t).map_err(RenderError::Json)?;
-            writeln!(w)?;
-        }
-        Format::Yaml => {
-            let text = serde_norway::to_string(t).map_err(RenderError::Yaml)?;
-            w.write_all(text.as_bytes())?;
-        }
+        Format::Json => super::document::write(t, super::document::Doc::Json, w)?,
+        Format::Yaml => super::document::write(t, super::document::Doc::Yaml, w)?,
     }
     Ok(())
 }
