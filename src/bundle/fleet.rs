@@ -7,7 +7,7 @@ use super::BundleOptions;
 use crate::expect::san::evaluate;
 use crate::model::bundle::{OutboundCluster, ProxyKind, ProxyRow};
 use crate::model::tls::{MatchKind, SanKind, TlsKind};
-use crate::model::{Finding, Level, MtlsMode};
+use crate::model::{Finding, MtlsMode};
 
 /// `fleet-expectation-unmatched`: an entry of the fleet expectations whose selector matches no
 /// proxy of the bundle (a typo in a namespace), so nothing it expects was checked.
@@ -21,9 +21,7 @@ fn unmatched(proxies: &[ProxyRow], opts: &BundleOptions, f: &mut Vec<Finding>) {
             item.select.matches(&p.proxy, id.as_deref())
         });
         if !any {
-            f.push(Finding::new(
-                Level::Warning,
-                "fleet-expectation-unmatched",
+            f.push(Finding::new("fleet-expectation-unmatched",
                 format!("{name} proxies[{i}]"),
                 format!(
                     "select {} matches none of the bundle's {} proxies: its expectations were not checked",
@@ -87,14 +85,13 @@ pub(super) fn findings(proxies: &[ProxyRow], opts: &BundleOptions) -> Vec<Findin
                 format!("{d} ({n} proxies)")
             })
             .collect();
-        f.push(Finding::new(Level::Warning, "multiple-trust-domains", "fleet", format!("proxies present identities in {} trust domains: {}; peers across them need trust-domain aliases or federated bundles", domains.len(), by_domain.join(", "))));
+        f.push(Finding::new("multiple-trust-domains", "fleet", format!("proxies present identities in {} trust domains: {}; peers across them need trust-domain aliases or federated bundles", domains.len(), by_domain.join(", "))));
     }
     for p in &envoys {
         for (secret, not_after, left) in &p.fleet.certificates {
             if *left >= 0 && *left < opts.warn_seconds {
                 f.push(
                     Finding::new(
-                        Level::Warning,
                         "fleet-cert-expiring",
                         format!("{} {secret}", p.proxy),
                         format!(
@@ -123,9 +120,7 @@ fn pair(c: &ProxyRow, oc: &OutboundCluster, p: &ProxyRow, f: &mut Vec<Finding>) 
         && !c.roots.iter().any(|r| p.roots.contains(r))
     {
         f.push(
-            Finding::new(
-                Level::Error,
-                "root-mismatch",
+            Finding::new("root-mismatch",
                 &subject,
                 format!("no root CA in common ({} trusts {}, {} trusts {}): each rejects the other's certificate chain", c.proxy, short(&c.roots), p.proxy, short(&p.roots)),
             )
@@ -146,9 +141,7 @@ fn pair(c: &ProxyRow, oc: &OutboundCluster, p: &ProxyRow, f: &mut Vec<Finding>) 
         if !oc.san_matchers.is_empty() && rejecting.len() == oc.san_matchers.len() {
             let names: Vec<String> = rejecting[0].iter().map(|m| m.to_string()).collect();
             f.push(
-                Finding::new(
-                    Level::Error,
-                    "san-unsatisfiable",
+                Finding::new("san-unsatisfiable",
                     &subject,
                     format!("cluster {} accepts only {}, but {} presents {id}: the handshake fails (CERTIFICATE_VERIFY_FAILED)", oc.name, names.join(", "), p.proxy),
                 )
@@ -165,9 +158,7 @@ fn pair(c: &ProxyRow, oc: &OutboundCluster, p: &ProxyRow, f: &mut Vec<Finding>) 
         if let Some((port, MtlsMode::Strict)) = mode {
             let port = port.map(|p| p.to_string()).unwrap_or_else(|| "*".into());
             f.push(
-                Finding::new(
-                    Level::Error,
-                    "plaintext-to-strict",
+                Finding::new("plaintext-to-strict",
                     &subject,
                     format!("cluster {} sends plaintext, and {} accepts only mTLS on port {port}: connections are reset (503 UC)", oc.name, p.proxy),
                 )
@@ -198,7 +189,6 @@ fn absent_identities(
     for id in named.into_iter().filter(|id| !presented.contains(*id)) {
         f.push(
             Finding::new(
-                Level::Warning,
                 "san-identity-absent",
                 format!("{} cluster {}", c.proxy, oc.name),
                 format!("accepts {id}, which no proxy in the bundle presents"),

@@ -8,7 +8,7 @@ use crate::authz::reach::can_call;
 use crate::model::authz::{Principal, RbacAction, RbacEngine};
 use crate::model::bundle::{ProxyKind, ProxyRow, Reach};
 use crate::model::tls::MatchKind;
-use crate::model::{Finding, Level};
+use crate::model::Finding;
 
 fn exact_peers<'a>(p: &'a Principal, out: &mut Vec<&'a str>) {
     match p {
@@ -73,7 +73,7 @@ pub(super) fn reachability(proxies: &[ProxyRow], findings: &mut Vec<Finding>) ->
                     p.principals.iter().for_each(|x| exact_peers(x, &mut ids));
                     for id in ids.into_iter().filter(|id| !callers.contains(*id)) {
                         findings.push(
-                            Finding::new(Level::Warning, "authz-principal-unknown", format!("{} {}", callee.proxy, g.port), format!("{name} policy {} allows {id}, which no proxy of the bundle presents (a renamed service account, or a caller outside the bundle)", p.name))
+                            Finding::new("authz-principal-unknown", format!("{} {}", callee.proxy, g.port), format!("{name} policy {} allows {id}, which no proxy of the bundle presents (a renamed service account, or a caller outside the bundle)", p.name))
                                 .at(&format!("{}#{}", callee.file, g.pointer)),
                         );
                     }

@@ -7,9 +7,7 @@ use std::collections::BTreeSet;
 use super::verify::{verify_chain, Root};
 use crate::model::cert::{BreakKind, KeyMaterial};
 use crate::model::tls::{CertSource, ValidationSource};
-use crate::model::{
-    ChainVerdict, Finding, Level, Report, SecretKind, SecretState, Socket, TlsContext,
-};
+use crate::model::{ChainVerdict, Finding, Report, SecretKind, SecretState, Socket, TlsContext};
 
 pub fn check(r: &mut Report) {
     let verdicts: Vec<ChainVerdict> = r.secrets.iter().map(|s| verdict(r, s)).collect();
@@ -27,14 +25,12 @@ pub fn check(r: &mut Report) {
             };
             if !c.valid_now && c.seconds_left < 0 {
                 f.push(Finding::new(
-                    Level::Error,
                     "cert-expired",
                     &subject,
                     format!("{what} expired at {}", c.not_after),
                 ));
             } else if !c.valid_now {
                 f.push(Finding::new(
-                    Level::Error,
                     "cert-not-yet-valid",
                     &subject,
                     format!("{what} is not valid before {}", c.not_before),
@@ -42,7 +38,6 @@ pub fn check(r: &mut Report) {
             }
             for bad in &c.bad_spiffe_ids {
                 f.push(Finding::new(
-                    Level::Error,
                     "spiffe-id-malformed",
                     &subject,
                     format!("{what}: {bad}"),
@@ -58,7 +53,6 @@ pub fn check(r: &mut Report) {
                 .or(s.certificates.first());
             if leaf.is_some_and(|l| !l.has_san()) {
                 f.push(Finding::new(
-                    Level::Warning,
                     "cert-no-san",
                     &subject,
                     "the leaf has no subject alternative name: peers matching SANs reject it",
@@ -73,26 +67,19 @@ pub fn check(r: &mut Report) {
                 ..
             } => {}
             ChainVerdict::Broken { link, reason, .. } => {
-                f.push(Finding::new(Level::Error, "chain-broken", &subject, format!("link {link}: {reason}")));
+                f.push(Finding::new("chain-broken", &subject, format!("link {link}: {reason}")));
             }
-            ChainVerdict::Untrusted { issuer, roots } => f.push(Finding::new(
-                Level::Error,
-                "chain-untrusted",
+            ChainVerdict::Untrusted { issuer, roots } => f.push(Finding::new("chain-untrusted",
                 &subject,
                 format!("no trusted root ({roots} known) issued {issuer}: peers trusting those roots reject this certificate"),
             )),
             _ => {}
         }
         if let KeyMaterial::Exposed { bytes } = s.private_key {
-            f.push(Finding::new(Level::Error, "private-key-exposed", &subject, format!("the dump holds an unredacted private key ({bytes} bytes); its content is not shown")));
+            f.push(Finding::new("private-key-exposed", &subject, format!("the dump holds an unredacted private key ({bytes} bytes); its content is not shown")));
         }
         for l in &s.lint {
-            let level = if l.rule == "pem-private-key" {
-                Level::Error
-            } else {
-                Level::Warning
-            };
-            f.push(Finding::new(level, l.rule, &subject, l.detail.clone()));
+            f.push(Finding::new(l.rule, &subject, l.detail.clone()));
         }
         if s.state == SecretState::Uninitialized {
             let who = if s.referenced_by.is_empty() {
@@ -101,7 +88,6 @@ pub fn check(r: &mut Report) {
                 format!("; used by {}", s.referenced_by.join(", "))
             };
             f.push(Finding::new(
-                Level::Error,
                 "secret-uninitialized",
                 &subject,
                 format!("SDS never delivered it (version_info: uninitialized){who}"),
@@ -110,7 +96,6 @@ pub fn check(r: &mut Report) {
     }
     for m in &r.missing_secrets {
         let mut finding = Finding::new(
-            Level::Error,
             "secret-missing",
             format!("secret {}", m.name),
             format!(

@@ -275,10 +275,11 @@ pub struct SecretsExpect {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CertificatesExpect {
-    /// Every leaf certificate of an active secret has at least this long left at `--now`.
+    /// Every certificate of a secret in force (leaves, intermediates and roots alike) has at least
+    /// this long left at `--now`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_time_left: Option<Span>,
-    /// No leaf certificate is valid for longer than this in total.
+    /// No leaf (non-CA) certificate of a secret in force is valid for longer than this in total.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_lifetime: Option<Span>,
 }

@@ -3,6 +3,7 @@
 
 pub mod authz;
 pub mod bundle;
+pub mod catalog;
 pub mod cert;
 pub mod check;
 pub mod decision;
@@ -67,7 +68,7 @@ pub struct Cluster {
     pub istio: Option<IstioClusterName>,
     /// `EDS`, `STATIC`, `ORIGINAL_DST`, `STRICT_DNS`… or the custom cluster type's name.
     pub discovery: String,
-    /// `namespace/name` of the DestinationRule that produced it (`filter_metadata.istio.config`).
+    /// `name.namespace` of the DestinationRule that produced it (`filter_metadata.istio.config`).
     pub destination_rule: Option<String>,
     pub tls: UpstreamTls,
     /// Istio's ALPN rewrite opt-out (`filter_metadata.istio.alpn_override: "false"`).

@@ -11,7 +11,7 @@ use crate::model::authz::{
 };
 use crate::model::cert::SecretKind;
 use crate::model::tls::{SanKind, SanMatcher, StringMatch, ValidationSource};
-use crate::model::{FilterChain, Finding, Level, Listener, Report, Socket, TrustDomain};
+use crate::model::{FilterChain, Finding, Listener, Report, Socket, TrustDomain};
 
 pub(super) fn rules(r: &Report, f: &mut Vec<Finding>) {
     let tds = trust_domains(r);
@@ -37,14 +37,14 @@ pub(super) fn rules(r: &Report, f: &mut Vec<Finding>) {
                         foreign(&subject, a, rbac, &tds, f);
                     }
                     AuthzKind::ExtAuthz(e) if e.failure_mode_allow && !e.shadow_mode => f.push(
-                        Finding::new(Level::Warning, "ext-authz-fail-open", &subject, format!("{} lets requests through when {} cannot be reached (failure_mode_allow)", a.name, e.server))
+                        Finding::new("ext-authz-fail-open", &subject, format!("{} lets requests through when {} cannot be reached (failure_mode_allow)", a.name, e.server))
                             .at(&a.pointer),
                     ),
                     AuthzKind::JwtAuthn(j) => {
                         for (name, p) in &j.providers {
                             if let Jwks::Remote { uri, cluster } = &p.jwks {
                                 if has_clusters && !r.clusters.iter().any(|c| &c.name == cluster) {
-                                    f.push(Finding::new(Level::Error, "jwks-cluster-missing", &subject, format!("provider {name} fetches its JWKS ({uri}) through cluster {cluster:?}, which the proxy does not have: every token of {} fails (401 Jwks_remote_fetch_is_failed)", p.issuer)).at(&a.pointer));
+                                    f.push(Finding::new("jwks-cluster-missing", &subject, format!("provider {name} fetches its JWKS ({uri}) through cluster {cluster:?}, which the proxy does not have: every token of {} fails (401 Jwks_remote_fetch_is_failed)", p.issuer)).at(&a.pointer));
                                 }
                             }
                         }
@@ -75,7 +75,7 @@ fn deny_all(subject: &str, a: &AuthzFilter, rbac: &Rbac, http_allow: bool, f: &m
         return;
     }
     if a.level == FilterLevel::Network && policies.is_empty() && http_allow {
-        f.push(Finding::new(Level::Warning, "authz-tcp-dropped-http-rule", subject, format!("{} is an ALLOW filter with no policies while the listener's HTTP chains have ALLOW policies: Istio drops ALLOW rules with HTTP-only fields (methods, paths, hosts, request principals) on TCP ports, so every TCP connection here is closed", a.name)).at(&a.pointer));
+        f.push(Finding::new("authz-tcp-dropped-http-rule", subject, format!("{} is an ALLOW filter with no policies while the listener's HTTP chains have ALLOW policies: Istio drops ALLOW rules with HTTP-only fields (methods, paths, hosts, request principals) on TCP ports, so every TCP connection here is closed", a.name)).at(&a.pointer));
         return;
     }
     let why = if policies.is_empty() {
@@ -83,7 +83,7 @@ fn deny_all(subject: &str, a: &AuthzFilter, rbac: &Rbac, http_allow: bool, f: &m
     } else {
         "has only policies that can never match"
     };
-    f.push(Finding::new(Level::Warning, "authz-deny-all", subject, format!("{} is an ALLOW filter that {why}: every request is denied (rbac_access_denied_matched_policy[none]); an AuthorizationPolicy with `spec: {{}}` does this", a.name)).at(&a.pointer));
+    f.push(Finding::new("authz-deny-all", subject, format!("{} is an ALLOW filter that {why}: every request is denied (rbac_access_denied_matched_policy[none]); an AuthorizationPolicy with `spec: {{}}` does this", a.name)).at(&a.pointer));
 }
 
 fn dry_run(subject: &str, a: &AuthzFilter, rbac: &Rbac, f: &mut Vec<Finding>) {
@@ -98,7 +98,6 @@ fn dry_run(subject: &str, a: &AuthzFilter, rbac: &Rbac, f: &mut Vec<Finding>) {
     if !real.is_empty() {
         f.push(
             Finding::new(
-                Level::Info,
                 "authz-dry-run",
                 subject,
                 format!(
@@ -180,7 +179,7 @@ fn foreign(
             if let Some(Ok(td)) = super::tls::matcher_trust_domain(&san) {
                 if !tds.contains(&td) {
                     let have: Vec<String> = tds.iter().map(|t| t.to_string()).collect();
-                    f.push(Finding::new(Level::Warning, "principal-foreign-trust-domain", subject, format!("policy {} of {} names {} in trust domain {td}, but the proxy verifies only {}: no such peer can present a certificate it accepts", p.name, a.name, m.value, have.join(", "))).at(&a.pointer));
+                    f.push(Finding::new("principal-foreign-trust-domain", subject, format!("policy {} of {} names {} in trust domain {td}, but the proxy verifies only {}: no such peer can present a certificate it accepts", p.name, a.name, m.value, have.join(", "))).at(&a.pointer));
                 }
             }
         }
@@ -244,7 +243,7 @@ fn jwt_not_enforced(subject: &str, ch: &FilterChain, f: &mut Vec<Finding>) {
             _ => false,
         });
         if !enforced {
-            f.push(Finding::new(Level::Warning, "jwt-not-enforced", subject, format!("{} lets requests without a token through (allow_missing) and no RBAC policy requires a request principal: a RequestAuthentication alone does not make a token mandatory", a.name)).at(&a.pointer));
+            f.push(Finding::new("jwt-not-enforced", subject, format!("{} lets requests without a token through (allow_missing) and no RBAC policy requires a request principal: a RequestAuthentication alone does not make a token mandatory", a.name)).at(&a.pointer));
         }
     }
 }
@@ -289,6 +288,6 @@ fn permissive(subject: &str, l: &Listener, ch: &FilterChain, f: &mut Vec<Finding
             .first()
             .map(|a| a.pointer.as_str())
             .unwrap_or(&ch.pointer);
-        f.push(Finding::new(Level::Warning, "principal-on-permissive-port", subject, format!("{on} also accepts plaintext (PERMISSIVE), and ALLOW policies here name peer identities: plaintext callers have none, so they never match and are denied; make the port STRICT or allow them explicitly")).at(pointer));
+        f.push(Finding::new("principal-on-permissive-port", subject, format!("{on} also accepts plaintext (PERMISSIVE), and ALLOW policies here name peer identities: plaintext callers have none, so they never match and are denied; make the port STRICT or allow them explicitly")).at(pointer));
     }
 }

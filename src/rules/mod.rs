@@ -4,11 +4,13 @@
 //! certificate and secret findings of `cert::check` come first, these are added to them.
 
 mod authz;
-pub mod catalog;
+/// The catalogue lives in the model, so that every layer making findings takes ids and levels
+/// from it; `rules::catalog` is its public name.
+pub use crate::model::catalog;
 mod tls;
 mod traffic;
 
-use crate::model::{Finding, Level, Report, SecretKind, SecretState};
+use crate::model::{Finding, Report, SecretKind, SecretState};
 
 #[derive(Debug, Clone)]
 pub struct RuleOptions {
@@ -53,9 +55,7 @@ fn expiring(r: &Report, opts: &RuleOptions, f: &mut Vec<Finding>) {
                     .map(|i| i.to_string())
                     .unwrap_or_else(|| c.subject.clone());
                 f.push(
-                    Finding::new(
-                        Level::Warning,
-                        "cert-expiring",
+                    Finding::new("cert-expiring",
                         s.label(),
                         format!(
                             "{who} expires at {} ({} left of a {} lifetime): the rotation is overdue",
@@ -80,7 +80,6 @@ fn warming(r: &Report, f: &mut Vec<Finding>) {
         };
         f.push(
             Finding::new(
-                Level::Warning,
                 "secret-warming",
                 s.label(),
                 format!("requested from SDS, not delivered yet{who}"),
@@ -102,7 +101,6 @@ fn undecodable(r: &Report, f: &mut Vec<Finding>) {
         if let Some(ty) = ty {
             f.push(
                 Finding::new(
-                    Level::Info,
                     "undecodable-type",
                     format!("type {}", ty.split(' ').next().unwrap_or(ty)),
                     format!(
@@ -158,9 +156,7 @@ pub fn stale_certs(r: &mut Report, certs: &Report) {
             .map(|i| i.to_string())
             .unwrap_or_else(|| "a certificate".into());
         found.push(
-            Finding::new(
-                Level::Info,
-                "stale-certs-endpoint",
+            Finding::new("stale-certs-endpoint",
                 format!("{} {}", certs.source, s.name),
                 format!(
                     "{who} (serial {}, not after {}) is in /certs but in no active secret of {}: a TLS context still holds an old certificate (draining listeners), or the documents were taken at different times",

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::model::tls::{MatchKind, SanKind, SanMatcher, ValidationSource};
-use crate::model::{Finding, Level, Report, Socket, SpiffeId, TlsContext, TrustDomain};
+use crate::model::{Finding, Report, Socket, SpiffeId, TlsContext, TrustDomain};
 
 /// Every TLS context with the subject and pointer to name it by.
 fn contexts(r: &Report) -> Vec<(String, &str, &TlsContext)> {
@@ -71,7 +71,7 @@ pub(super) fn san_rules(r: &Report, f: &mut Vec<Finding>) {
         for m in &ctx.san_matchers {
             match matcher_trust_domain(m) {
                 Some(Err(why)) => f.push(
-                    Finding::new(Level::Error, "san-malformed", &subject, format!("SAN matcher {m}: {why}; no certificate can carry it, so every peer is rejected"))
+                    Finding::new("san-malformed", &subject, format!("SAN matcher {m}: {why}; no certificate can carry it, so every peer is rejected"))
                         .at(pointer),
                 ),
                 Some(Ok(td)) => {
@@ -80,9 +80,7 @@ pub(super) fn san_rules(r: &Report, f: &mut Vec<Finding>) {
                     if !known && (own.is_some() || !bundles.is_empty()) {
                         let have: Vec<String> = own.iter().chain(bundles.iter().copied()).map(|t| t.to_string()).collect::<BTreeSet<_>>().into_iter().collect();
                         f.push(
-                            Finding::new(
-                                Level::Warning,
-                                "trust-domain-mismatch",
+                            Finding::new("trust-domain-mismatch",
                                 &subject,
                                 format!("SAN matcher {m} expects trust domain {td}, but the proxy is in {} and has no bundle for {td}", have.join(", ")),
                             )

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::model::tls::TlsKind;
-use crate::model::{Destination, Finding, Level, MtlsMode, OutboundMode, Report, RouteAction};
+use crate::model::{Destination, Finding, MtlsMode, OutboundMode, Report, RouteAction};
 
 pub(super) fn rules(r: &Report, f: &mut Vec<Finding>) {
     istio_mutual_to_non_mesh(r, f);
@@ -86,9 +86,7 @@ fn missing_clusters(r: &Report, f: &mut Vec<Finding>) {
             continue;
         }
         f.push(
-            Finding::new(
-                Level::Error,
-                "route-to-missing-cluster",
+            Finding::new("route-to-missing-cluster",
                 who,
                 format!("sends traffic to cluster {name}, which the proxy does not have: HTTP requests get 503 with response flag NC (cluster_not_found), TCP connections are closed"),
             )
@@ -110,9 +108,7 @@ fn clusters_without_endpoints(r: &Report, f: &mut Vec<Finding>) {
         .filter(|c| c.discovery == "EDS" && !with.contains(c.name.as_str()))
     {
         f.push(
-            Finding::new(
-                Level::Warning,
-                "cluster-without-endpoints",
+            Finding::new("cluster-without-endpoints",
                 format!("cluster {}", c.name),
                 "EDS gave it no endpoint: requests to it get 503 with response flag UH (no_healthy_upstream)",
             )
@@ -135,9 +131,7 @@ fn istio_mutual_to_non_mesh(r: &Report, f: &mut Vec<Finding>) {
         {
             continue;
         }
-        let mut finding = Finding::new(
-            Level::Error,
-            "istio-mutual-to-non-mesh",
+        let mut finding = Finding::new("istio-mutual-to-non-mesh",
             format!("cluster {}", c.name),
             format!(
                 "Istio mTLS (ISTIO_MUTUAL) towards {} endpoint(s), none labelled tlsMode: istio: a server outside the mesh answers with its own certificate and the handshake fails (503, CERTIFICATE_VERIFY_FAILED)",
@@ -173,9 +167,7 @@ fn istio_alpn_to_external(r: &Report, f: &mut Vec<Finding>) {
             && c.alpn_override != Some(false)
         {
             f.push(
-                Finding::new(
-                    Level::Warning,
-                    "istio-alpn-to-external",
+                Finding::new("istio-alpn-to-external",
                     format!("cluster {}", c.name),
                     format!("originates TLS without istio.alpn_override: \"false\" while listener {} runs the istio.alpn filter: the server is offered Istio's ALPN (istio-http/1.1…) and may reject the handshake (istio/istio#40680)", listener.name),
                 )
@@ -255,7 +247,7 @@ fn tls_into_http(r: &Report, f: &mut Vec<Finding>) {
             if http && !matches!(ch.tls, Socket::Tls(_)) && hit.insert(i) {
                 let chain = ch.name.clone().unwrap_or_else(|| format!("#{i}"));
                 f.push(
-                    Finding::new(Level::Warning, "tls-into-http-chain", format!("listener {} chain {chain}", l.name), "a TLS client of port 443 (ALPN h2,http/1.1) gets this chain, whose HTTP connection manager reads plaintext: Envoy answers the ClientHello with HTTP 400 (http1.codec_error), the client fails with `wrong version number` (curl exit 35)")
+                    Finding::new("tls-into-http-chain", format!("listener {} chain {chain}", l.name), "a TLS client of port 443 (ALPN h2,http/1.1) gets this chain, whose HTTP connection manager reads plaintext: Envoy answers the ClientHello with HTTP 400 (http1.codec_error), the client fails with `wrong version number` (curl exit 35)")
                         .at(&ch.pointer),
                 );
             }
@@ -280,7 +272,7 @@ fn not_captured(r: &Report, f: &mut Vec<Finding>) {
         .collect();
     for (port, listener) in ports {
         if let Capture::No(why) = i.inbound(port) {
-            let mut finding = Finding::new(Level::Warning, "inbound-port-not-captured", format!("inbound port {port}"), format!("listener {listener} has chains for port {port}, but the pod's redirection leaves it alone ({why}): connections reach the application directly, without mTLS or authorization, and a mesh client's mTLS meets a plaintext server (503 UC at its proxy)"));
+            let mut finding = Finding::new("inbound-port-not-captured", format!("inbound port {port}"), format!("listener {listener} has chains for port {port}, but the pod's redirection leaves it alone ({why}): connections reach the application directly, without mTLS or authorization, and a mesh client's mTLS meets a plaintext server (503 UC at its proxy)"));
             if let Some(l) = r.listeners.iter().find(|l| l.name == listener) {
                 finding = finding.at(&l.pointer);
             }
@@ -308,9 +300,7 @@ fn tls_on_listeners(r: &Report, f: &mut Vec<Finding>) {
                 };
                 if app_tls && matches!(c.tls.kind(), TlsKind::Simple | TlsKind::Mutual) {
                     f.push(
-                        Finding::new(
-                            Level::Warning,
-                            "double-tls",
+                        Finding::new("double-tls",
                             &subject,
                             format!("the chain forwards the application's own TLS to cluster {name}, which originates TLS again: TLS inside TLS (wrong version number, or a handshake failure at the server)"),
                         )
@@ -387,9 +377,7 @@ fn passthrough(r: &Report, f: &mut Vec<Finding>) {
             && !used_hosts.contains(n.fqdn.as_str())
         {
             f.push(
-                Finding::new(
-                    Level::Warning,
-                    "passthrough-bypasses-policy",
+                Finding::new("passthrough-bypasses-policy",
                     format!("cluster {}", c.name),
                     format!("originates TLS, but no listener or route sends traffic to any cluster of {}: connections to it leave through PassthroughCluster and these TLS settings never apply", n.fqdn),
                 )
@@ -409,7 +397,7 @@ fn notes(r: &Report, f: &mut Vec<Finding>) {
     };
     if r.outbound.mode == OutboundMode::RegistryOnly {
         f.push(
-            Finding::new(Level::Info, "registry-only-blackhole", "outbound", "REGISTRY_ONLY: connections to hosts without a cluster (no ServiceEntry) go to BlackHoleCluster and are reset (curl: exit 56 or 52; HTTP 502)")
+            Finding::new("registry-only-blackhole", "outbound", "REGISTRY_ONLY: connections to hosts without a cluster (no ServiceEntry) go to BlackHoleCluster and are reset (curl: exit 56 or 52; HTTP 502)")
                 .at(&pointer_of("virtualOutbound"))
                 .at(&pointer_of("virtual")),
         );
@@ -421,7 +409,6 @@ fn notes(r: &Report, f: &mut Vec<Finding>) {
             .unwrap_or_else(|| "* (every other port)".into());
         f.push(
             Finding::new(
-                Level::Info,
                 "inbound-permissive",
                 format!("inbound port {port}"),
                 "PERMISSIVE: plaintext is accepted as well as mTLS",

@@ -1,7 +1,7 @@
 //! Agreement with the reference tools' golden outputs: for each istioctl golden table, the same
 //! command here must give the same rows in the shared columns (compared as sorted sets: we sort,
 //! istioctl keeps dump order). Deliberate differences are normalised below and listed in
-//! `docs/differences.md`.
+//! `docs/istioctl-differences.md`.
 
 use super::{envinspect, fixture, NOW};
 

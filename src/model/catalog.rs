@@ -2,7 +2,7 @@
 //! `envinspect rules` prints this table; docs/rules.md has the long form under the same anchors
 //! (a test keeps the two in step).
 
-use crate::model::Level;
+use super::finding::Level;
 
 pub struct Rule {
     pub id: &'static str,
@@ -73,4 +73,63 @@ pub const CATALOG: &[Rule] = &[
 
 pub fn find(id: &str) -> Option<&'static Rule> {
     CATALOG.iter().find(|r| r.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every rule id a finding is made with, anywhere in the source, is in the catalogue (so
+    /// its level comes from here and `envinspect rules` lists it).
+    #[test]
+    fn every_rule_id_in_the_source_is_catalogued() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push(p);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        let mut seen = 0;
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for (i, _) in text.match_indices("Finding::new(") {
+                let rest = text[i + "Finding::new(".len()..].trim_start();
+                let Some(id) = rest.strip_prefix('"').and_then(|r| r.split('"').next()) else {
+                    continue;
+                };
+                // This test's own text names the call too.
+                if !id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                {
+                    continue;
+                }
+                seen += 1;
+                assert!(
+                    find(id).is_some(),
+                    "{}: rule {id} is not in the catalogue",
+                    f.display()
+                );
+            }
+        }
+        assert!(seen > 30, "only {seen} findings found: the scan is broken");
+    }
+
+    #[test]
+    fn ids_are_unique() {
+        let mut ids: Vec<&str> = CATALOG.iter().map(|r| r.id).collect();
+        ids.sort();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n);
+    }
 }
