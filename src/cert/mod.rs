@@ -3,6 +3,7 @@
 //! chain verification ([`verify`]); and the findings they lead to ([`check`]).
 
 pub mod check;
+mod error;
 pub mod pem;
 pub mod verify;
 
@@ -11,6 +12,8 @@ use time::OffsetDateTime;
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::public_key::PublicKey;
+
+pub use error::{CertError, LinkError};
 
 use crate::model::{CertDer, CertInfo, SpiffeId};
 
@@ -28,7 +31,7 @@ pub fn parse_certificates(bytes: &[u8], now: OffsetDateTime) -> (Vec<CertInfo>, 
                 },
                 // Reported by the PEM lint (never with the key's bytes).
                 Ok(_) => {}
-                Err(e) => problems.push(e),
+                Err(e) => problems.push(e.to_string()),
             }
         }
     } else if !bytes.is_empty() {
@@ -40,8 +43,10 @@ pub fn parse_certificates(bytes: &[u8], now: OffsetDateTime) -> (Vec<CertInfo>, 
     (certs, problems)
 }
 
-pub fn parse_der(der: Vec<u8>, now: OffsetDateTime) -> Result<CertInfo, String> {
-    let (_, cert) = X509Certificate::from_der(&der).map_err(|e| e.to_string())?;
+pub fn parse_der(der: Vec<u8>, now: OffsetDateTime) -> Result<CertInfo, CertError> {
+    let (_, cert) = X509Certificate::from_der(&der).map_err(|e| CertError::Der {
+        reason: e.to_string(),
+    })?;
     let validity = cert.validity();
     let not_before = validity.not_before.to_datetime();
     let not_after = validity.not_after.to_datetime();

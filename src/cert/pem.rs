@@ -4,6 +4,7 @@
 
 use base64::Engine as _;
 
+use super::CertError;
 use crate::model::cert::PemLint;
 use crate::model::CertInfo;
 
@@ -18,7 +19,7 @@ pub fn is_pem(bytes: &[u8]) -> bool {
 }
 
 /// Every `-----BEGIN X----- … -----END X-----` block, in order.
-pub fn blocks(bytes: &[u8]) -> Vec<Result<Block, String>> {
+pub fn blocks(bytes: &[u8]) -> Vec<Result<Block, CertError>> {
     let text = String::from_utf8_lossy(bytes);
     let mut out = Vec::new();
     let mut rest = text.as_ref();
@@ -26,20 +27,17 @@ pub fn blocks(bytes: &[u8]) -> Vec<Result<Block, String>> {
     while let Some(start) = rest.find("-----BEGIN ") {
         let after = &rest[start + 11..];
         let Some(label_end) = after.find("-----") else {
-            out.push(Err(format!(
-                "PEM block {}: unterminated BEGIN line",
-                index + 1
-            )));
+            out.push(Err(CertError::Unterminated { block: index + 1 }));
             break;
         };
         let label = after[..label_end].to_string();
         let body_and_more = &after[label_end + 5..];
         let end_marker = format!("-----END {label}-----");
         let Some(end) = body_and_more.find(&end_marker) else {
-            out.push(Err(format!(
-                "PEM block {}: no `{end_marker}` line",
-                index + 1
-            )));
+            out.push(Err(CertError::NoEnd {
+                block: index + 1,
+                label,
+            }));
             break;
         };
         let is_key = label.contains("PRIVATE KEY");
@@ -52,7 +50,10 @@ pub fn blocks(bytes: &[u8]) -> Vec<Result<Block, String>> {
         } else {
             base64::engine::general_purpose::STANDARD
                 .decode(body.as_bytes())
-                .map_err(|e| format!("PEM block {}: bad base64 ({e})", index + 1))
+                .map_err(|e| CertError::Base64 {
+                    block: index + 1,
+                    reason: e.to_string(),
+                })
         };
         out.push(der.map(|der| Block { index, label, der }));
         rest = &body_and_more[end + end_marker.len()..];
@@ -185,6 +186,15 @@ mod tests {
     #[test]
     fn unterminated_block_is_an_error() {
         let b = blocks(b"-----BEGIN CERTIFICATE-----\nAAAA\n");
-        assert!(b[0].as_ref().is_err());
+        assert!(
+            matches!(&b[0], Err(CertError::NoEnd { block: 1, label }) if label == "CERTIFICATE")
+        );
+        let b = blocks(b"-----BEGIN CERTIFI");
+        assert!(matches!(b[0], Err(CertError::Unterminated { block: 1 })));
+        let b = blocks(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERT-----\n");
+        assert_eq!(
+            b[0].as_ref().err().map(|e| e.to_string()).as_deref(),
+            Some("PEM block 1: no `-----END CERTIFICATE-----` line")
+        );
     }
 }

@@ -5,6 +5,7 @@
 
 use x509_parser::prelude::{FromDer, X509Certificate};
 
+use super::{CertError, LinkError};
 use crate::model::cert::BreakKind;
 use crate::model::{CertInfo, ChainVerdict};
 
@@ -21,11 +22,11 @@ pub fn verify_chain(chain: &[CertInfo], roots: &[Root<'_>]) -> ChainVerdict {
     // Signatures first: a forged link matters more than a date, and dates are reported per
     // certificate anyway. The first certificate invalid at `now` is kept for the end.
     for (i, pair) in chain.windows(2).enumerate() {
-        if let Err(reason) = signed_by(&pair[0], &pair[1]) {
+        if let Err(why) = signed_by(&pair[0], &pair[1]) {
             return ChainVerdict::Broken {
                 link: i,
                 subject: pair[0].subject.clone(),
-                reason,
+                reason: why.to_string(),
                 kind: BreakKind::Signature,
             };
         }
@@ -100,29 +101,30 @@ fn invalid_now(c: &CertInfo) -> Option<String> {
 }
 
 /// Whether `issuer`'s key made `cert`'s signature (and the names chain up).
-fn signed_by(cert: &CertInfo, issuer: &CertInfo) -> Result<(), String> {
+fn signed_by(cert: &CertInfo, issuer: &CertInfo) -> Result<(), LinkError> {
     if cert.issuer != issuer.subject {
-        return Err(format!(
-            "issued by {}, but the next certificate is {}",
-            cert.issuer, issuer.subject
-        ));
+        return Err(LinkError::OtherIssuer {
+            issuer: cert.issuer.clone(),
+            next: issuer.subject.clone(),
+        });
     }
     let (Some(der), Some(issuer_der)) = (&cert.der, &issuer.der) else {
-        return Err("certificate bytes not available to check the signature".into());
+        return Err(LinkError::NoBytes);
     };
     let (c, i) = (parse(der.as_bytes())?, parse(issuer_der.as_bytes())?);
-    c.verify_signature(Some(i.public_key())).map_err(|e| {
-        format!(
-            "signature does not verify with the key of {} ({e})",
-            issuer.subject
-        )
-    })
+    c.verify_signature(Some(i.public_key()))
+        .map_err(|e| LinkError::BadSignature {
+            issuer: issuer.subject.clone(),
+            reason: e.to_string(),
+        })
 }
 
-fn parse(der: &[u8]) -> Result<X509Certificate<'_>, String> {
+fn parse(der: &[u8]) -> Result<X509Certificate<'_>, CertError> {
     X509Certificate::from_der(der)
         .map(|(_, c)| c)
-        .map_err(|e| e.to_string())
+        .map_err(|e| CertError::Der {
+            reason: e.to_string(),
+        })
 }
 
 #[cfg(test)]

@@ -91,11 +91,17 @@ impl CertDer {
     }
 }
 
+/// Bytes that are not one DER X.509 certificate (x509-parser's account of why).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NotDer(pub String);
+
 impl TryFrom<Vec<u8>> for CertDer {
-    type Error = String;
-    fn try_from(der: Vec<u8>) -> Result<Self, String> {
+    type Error = NotDer;
+    fn try_from(der: Vec<u8>) -> Result<Self, NotDer> {
         use x509_parser::prelude::FromDer;
-        x509_parser::certificate::X509Certificate::from_der(&der).map_err(|e| e.to_string())?;
+        x509_parser::certificate::X509Certificate::from_der(&der)
+            .map_err(|e| NotDer(e.to_string()))?;
         Ok(Self(der))
     }
 }
