@@ -22,19 +22,50 @@ pub fn write<T: Serialize + ?Sized>(
     doc: Doc,
     w: &mut dyn Write,
 ) -> Result<(), RenderError> {
+    write_marked(value, doc, None, w)
+}
+
+/// [`write`], with the non-null values of the keys in `redact` (at any depth) replaced by
+/// the marker, as they are written (`--redact`: numbers such as `seconds_left` cannot hold the
+/// marker in the model).
+pub fn write_marked<T: Serialize + ?Sized>(
+    value: &T,
+    doc: Doc,
+    redact: Option<(&[&str], &str)>,
+    w: &mut dyn Write,
+) -> Result<(), RenderError> {
     match doc {
         Doc::Json => {
-            let mut text = super::json::to_vec_sorted(value, None).map_err(RenderError::Json)?;
+            let mut text = super::json::to_vec_sorted(value, redact).map_err(RenderError::Json)?;
             text.push(b'\n');
             w.write_all(&text)?;
         }
         Doc::Yaml => {
-            let tree = serde_json::to_value(value).map_err(RenderError::Json)?;
+            let mut tree = serde_json::to_value(value).map_err(RenderError::Json)?;
+            if let Some((keys, marker)) = redact {
+                mark(&mut tree, keys, marker);
+            }
             let text = serde_norway::to_string(&tree).map_err(RenderError::Yaml)?;
             w.write_all(text.as_bytes())?;
         }
     }
     Ok(())
+}
+
+pub(super) fn mark(v: &mut serde_json::Value, keys: &[&str], marker: &str) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m.iter_mut() {
+                if keys.contains(&k.as_str()) && !v.is_null() {
+                    *v = marker.into();
+                } else {
+                    mark(v, keys, marker);
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|v| mark(v, keys, marker)),
+        _ => {}
+    }
 }
 
 #[cfg(test)]

@@ -371,7 +371,8 @@ mod tests {
     fn through_value(v: &impl Serialize, redact: bool) -> Vec<u8> {
         let mut value = serde_json::to_value(v).unwrap();
         if redact {
-            super::super::mark_redacted(&mut value);
+            use crate::model::{check::REDACTABLE, redact::REDACTED};
+            super::super::document::mark(&mut value, &REDACTABLE, REDACTED);
         }
         serde_json::to_vec_pretty(&value).unwrap()
     }

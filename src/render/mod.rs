@@ -87,21 +87,11 @@ pub fn render(
     let part = Part { report, view };
     match format {
         Format::Table => views::table(report, view, color, w)?,
-        // The report's own dispatch: with --redact, JSON keys are redacted as they are written.
-        Format::Json => {
+        Format::Json | Format::Yaml => {
             use crate::model::{check::REDACTABLE, redact::REDACTED};
+            let doc = format.doc().unwrap_or(document::Doc::Json);
             let redact = (!report.redacted.is_empty()).then_some((&REDACTABLE[..], REDACTED));
-            let mut text = json::to_vec_sorted(&part, redact).map_err(RenderError::Json)?;
-            text.push(b'\n');
-            w.write_all(&text)?;
-        }
-        Format::Yaml => {
-            let mut doc = serde_json::to_value(&part).map_err(RenderError::Json)?;
-            if !report.redacted.is_empty() {
-                mark_redacted(&mut doc);
-            }
-            let text = serde_norway::to_string(&doc).map_err(RenderError::Yaml)?;
-            w.write_all(text.as_bytes())?;
+            document::write_marked(&part, doc, redact, w)?;
         }
     }
     Ok(())
@@ -147,25 +137,6 @@ impl Serialize for Part<'_> {
             m.serialize_entry("redacted", &r.redacted)?;
         }
         m.end()
-    }
-}
-
-/// After `--redact`: the redacted fields say so in JSON too (numbers such as `seconds_left`
-/// cannot hold the marker in the model).
-fn mark_redacted(v: &mut serde_json::Value) {
-    use crate::model::check::REDACTABLE;
-    match v {
-        serde_json::Value::Object(m) => {
-            for (k, v) in m.iter_mut() {
-                if REDACTABLE.contains(&k.as_str()) && !v.is_null() {
-                    *v = crate::model::redact::REDACTED.into();
-                } else {
-                    mark_redacted(v);
-                }
-            }
-        }
-        serde_json::Value::Array(a) => a.iter_mut().for_each(mark_redacted),
-        _ => {}
     }
 }
 
