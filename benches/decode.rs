@@ -15,8 +15,15 @@ fn json(r: &envinspect::Report) -> Vec<u8> {
         envinspect::render::View::Report,
         envinspect::render::Format::Json,
     );
-    envinspect::render::render(r, view, format, envinspect::render::Color::Plain, &mut out)
-        .expect("render");
+    envinspect::render::render(
+        r,
+        view,
+        format,
+        envinspect::render::Color::Plain,
+        None,
+        &mut out,
+    )
+    .expect("render");
     out
 }
 

@@ -105,7 +105,7 @@ impl Options {
 /// `insta::assert_yaml_snapshot!(envinspect::Inspection::read(path, &opts)?.expectations())`.
 pub struct Inspection {
     report: Report,
-    redactor: Option<model::redact::Redactor>,
+    redact: bool,
 }
 
 /// Reads an expectations file and the PEM files its `roots.same_as` names (relative to it), and
@@ -129,7 +129,7 @@ pub fn load_expectations(
         let fps: Vec<_> = certs
             .iter()
             .filter(|c| c.is_ca)
-            .filter_map(|c| c.sha256.parse().ok())
+            .filter_map(|c| c.sha256.clone())
             .collect();
         if fps.is_empty() {
             let why = problems
@@ -155,31 +155,40 @@ impl Inspection {
     }
 
     /// Wraps a report; fails if any value of it could not be decoded.
-    pub fn new(mut report: Report, opts: &Options) -> Result<Self, Error> {
+    pub fn new(report: Report, opts: &Options) -> Result<Self, Error> {
         if let Some(e) = Error::undecodable(&report) {
             return Err(e);
         }
-        let redactor = opts
-            .redact
-            .then(|| model::redact::Redactor::of(&mut report));
-        Ok(Self { report, redactor })
+        Ok(Self {
+            report,
+            redact: opts.redact,
+        })
     }
 
-    /// The report, redacted if asked (a copy: see [`Inspection::into_report`]).
-    pub fn report(&self) -> Report {
-        let mut r = self.report.clone();
-        if let Some(x) = &self.redactor {
-            x.report(&mut r);
-        }
-        r
+    /// The report, as read (redaction is done when output is written: see
+    /// [`Inspection::document`]).
+    pub fn report(&self) -> &Report {
+        &self.report
     }
 
-    /// The report, redacted if asked, without copying it.
-    pub fn into_report(mut self) -> Report {
-        if let Some(x) = &self.redactor {
-            x.report(&mut self.report);
-        }
+    /// The report, without copying it.
+    pub fn into_report(self) -> Report {
         self.report
+    }
+
+    /// The redaction `--redact` (`Options::redact`) asks for, to hand to `render`.
+    pub fn redaction(&self) -> Option<render::Redaction> {
+        self.redact.then(|| render::Redaction::of(&self.report))
+    }
+
+    /// The report as `envinspect -o json` writes it: keys sorted, and with `Options::redact`
+    /// the serials, dates and fingerprints replaced by `[redacted]` (what to snapshot).
+    pub fn document(&self) -> serde_json::Value {
+        let mut v = render::to_json(&self.report);
+        if let Some(r) = self.redaction() {
+            r.document(&mut v);
+        }
+        v
     }
 
     /// Where the report came from (the file or admin URL as given).
@@ -187,9 +196,9 @@ impl Inspection {
         &self.report.source
     }
 
-    /// When its certificates were judged (RFC 3339).
-    pub fn now(&self) -> &str {
-        &self.report.now
+    /// When its certificates were judged.
+    pub fn now(&self) -> model::Timestamp {
+        self.report.now
     }
 
     /// What this proxy is, as expectations (the content of `envinspect expect`).
@@ -202,7 +211,7 @@ impl Inspection {
         expect::generate(&self.report, opts)
     }
 
-    /// Checks this proxy against expectations (redacted if asked).
+    /// Checks this proxy against expectations (write it with [`Inspection::redaction`]).
     pub fn check(
         &self,
         e: &expect::Expectations,
@@ -210,9 +219,6 @@ impl Inspection {
     ) -> model::check::CheckReport {
         let mut c = expect::check(&self.report, e, input);
         c.findings = self.report.findings.clone();
-        if let Some(x) = &self.redactor {
-            x.check(&mut c);
-        }
         c
     }
 }

@@ -10,5 +10,5 @@ fuzz_target!(|data: &[u8]| {
     let Ok(certs) = envinspect::inspect(&input, &envinspect::Options::at(now)) else { return };
     let mut dump = certs.clone();
     envinspect::rules::stale_certs(&mut dump, &certs);
-    let _ = envinspect::render::render(&certs, envinspect::render::View::Certs, envinspect::render::Format::Table, envinspect::render::Color::Plain, &mut std::io::sink());
+    let _ = envinspect::render::render(&certs, envinspect::render::View::Certs, envinspect::render::Format::Table, envinspect::render::Color::Plain, None, &mut std::io::sink());
 });

@@ -1,5 +1,5 @@
 //! Any bytes as an admin document (config dump, /certs, /clusters, /server_info, PEM/DER): read,
-//! decode, extract, judge, run every rule, render every view, write expectations and check them,
+//! decode, extract, judge, run every rule, render every view (plain and redacted), write expectations and check them,
 //! trace. Must never panic.
 #![no_main]
 
@@ -11,9 +11,12 @@ fuzz_target!(|data: &[u8]| {
     let now = time::OffsetDateTime::from_unix_timestamp(1_730_419_200).unwrap();
     let input = envinspect::source::Input { name: "fuzz.json".into(), bytes: data.to_vec() };
     let Ok(report) = envinspect::inspect(&input, &envinspect::Options::at(now)) else { return };
+    let redaction = envinspect::render::Redaction::of(&report);
     for view in [View::Report, View::Clusters, View::Listeners, View::Routes, View::Endpoints, View::Secrets, View::Certs] {
         for format in [Format::Table, Format::Json] {
-            let _ = render(&report, view, format, envinspect::render::Color::Plain, &mut std::io::sink());
+            for redact in [None, Some(&redaction)] {
+                let _ = render(&report, view, format, envinspect::render::Color::Plain, redact, &mut std::io::sink());
+            }
         }
     }
     let generated = envinspect::expect::generate(&report, &Default::default());

@@ -192,8 +192,9 @@ pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
         } => {
             let opts = options(env, &judge);
             let (e, input) = crate::load_expectations(&expectations, opts.now)?;
-            let result = inspection(env, origin, &opts)?.check(&e, &input);
-            write_check(env, &result, format)
+            let inspection = inspection(env, origin, &opts)?;
+            let result = inspection.check(&e, &input);
+            write_check(env, &result, inspection.redaction(), format)
         }
         Command::Diff {
             before,
@@ -213,7 +214,12 @@ pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
                 expectations_name: format!("generated from {}", before.source()),
                 ..Default::default()
             };
-            write_check(env, &after.check(&expectations, &input), format)
+            // Both dumps' values: the failures quote the one as expected, the other as actual.
+            let redaction = before
+                .redaction()
+                .zip(after.redaction())
+                .map(|(b, a)| b.and(a));
+            write_check(env, &after.check(&expectations, &input), redaction, format)
         }
         Command::Authz {
             origin,
@@ -320,12 +326,12 @@ fn show(
         }
         crate::rules::stale_certs(&mut report, &certs);
     }
+    // Of the whole report: findings a filter keeps may quote the values of secrets it drops.
+    let redaction = opts.redact.then(|| render::Redaction::of(&report));
+    let redaction = redaction.as_ref();
     filters.apply(&mut report);
-    if opts.redact {
-        crate::model::redact::Redactor::of(&mut report).report(&mut report);
-    }
     env.progress.finish();
-    render::render(&report, view, format, env.color, env.out)?;
+    render::render(&report, view, format, env.color, redaction, env.out)?;
     if let Some(e) = Error::undecodable(&report) {
         return Ok(Outcome::Incomplete(e));
     }
@@ -385,10 +391,12 @@ fn expect(
 fn write_check(
     env: &mut Env,
     result: &crate::model::check::CheckReport,
+    redaction: Option<render::Redaction>,
     format: CheckFormat,
 ) -> Result<Outcome, RunError> {
     env.progress.finish();
-    render::check::render_check(result, format.painted(env.color), env.out)?;
+    let format = format.painted(env.color);
+    render::check::render_check(result, format, redaction.as_ref(), env.out)?;
     Ok(Outcome::failing(result.failed()))
 }
 

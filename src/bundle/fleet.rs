@@ -95,7 +95,8 @@ pub(super) fn findings(proxies: &[ProxyRow], opts: &BundleOptions) -> Vec<Findin
                         "fleet-cert-expiring",
                         format!("{} {secret}", p.proxy),
                         format!(
-                            "expires at {not_after}, in {}",
+                            "expires at {}, in {}",
+                            crate::model::timestamp::or_unknown(*not_after),
                             crate::cert::time_left(*left)
                         ),
                     )
@@ -198,10 +199,10 @@ fn absent_identities(
     }
 }
 
-fn short(roots: &[String]) -> String {
+fn short(roots: &[crate::model::Fingerprint]) -> String {
     roots
         .iter()
-        .map(|r| &r[..r.len().min(12)])
+        .map(|r| r.short())
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -96,7 +96,7 @@ pub fn analyse(
     Ok(BundleReport {
         schema_version: crate::model::report::SCHEMA_VERSION,
         source: path.display().to_string(),
-        now: crate::cert::rfc3339(opts.now),
+        now: opts.now.into(),
         proxies,
         findings,
         reachability,
@@ -224,7 +224,7 @@ fn summarise(proxy: &str, path: &str, r: &Report) -> ProxyRow {
         .flat_map(|s| {
             s.certificates
                 .iter()
-                .map(move |c| (s.label(), c.not_after.clone(), c.seconds_left))
+                .map(move |c| (s.label(), c.not_after, c.seconds_left))
         })
         .collect();
     ProxyRow {
@@ -234,7 +234,7 @@ fn summarise(proxy: &str, path: &str, r: &Report) -> ProxyRow {
         error: (errors > 0).then(|| format!("{errors} value(s) could not be decoded")),
         identity: identity.and_then(|i| i.spiffe_id.clone()),
         trust_domain: identity.and_then(|i| i.trust_domain.clone()),
-        cert_not_after: leaf.map(|c| c.not_after.clone()),
+        cert_not_after: leaf.and_then(|c| c.not_after),
         cert_seconds_left: leaf.map(|c| c.seconds_left),
         roots: r.mesh_roots().into_keys().collect(),
         external_roots: r.external_roots().into_keys().collect(),

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use super::verify::{verify_chain, Root};
 use crate::model::cert::{BreakKind, KeyMaterial};
+use crate::model::timestamp::or_unknown;
 use crate::model::tls::{CertSource, ValidationSource};
 use crate::model::{ChainVerdict, Finding, Report, SecretKind, SecretState, Socket, TlsContext};
 
@@ -27,13 +28,13 @@ pub fn check(r: &mut Report) {
                 f.push(Finding::new(
                     "cert-expired",
                     &subject,
-                    format!("{what} expired at {}", c.not_after),
+                    format!("{what} expired at {}", or_unknown(c.not_after)),
                 ));
             } else if !c.valid_now {
                 f.push(Finding::new(
                     "cert-not-yet-valid",
                     &subject,
-                    format!("{what} is not valid before {}", c.not_before),
+                    format!("{what} is not valid before {}", or_unknown(c.not_before)),
                 ));
             }
             for bad in &c.bad_spiffe_ids {

@@ -7,7 +7,6 @@ mod error;
 pub mod pem;
 pub mod verify;
 
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
@@ -15,7 +14,7 @@ use x509_parser::public_key::PublicKey;
 
 pub use error::{CertError, LinkError};
 
-use crate::model::{CertDer, CertInfo, SpiffeId};
+use crate::model::{CertDer, CertInfo, Fingerprint, Serial, SpiffeId};
 
 /// Parses every certificate in `bytes` (PEM blocks, or a single DER certificate). Non-certificate
 /// PEM blocks are skipped; each unreadable certificate is a problem, not a failure.
@@ -54,9 +53,9 @@ pub fn parse_der(der: Vec<u8>, now: OffsetDateTime) -> Result<CertInfo, CertErro
     let mut info = CertInfo {
         subject: cert.subject().to_string(),
         issuer: cert.issuer().to_string(),
-        serial: serial_hex(cert.raw_serial()),
-        not_before: rfc3339(not_before),
-        not_after: rfc3339(not_after),
+        serial: Serial::from_bytes(cert.raw_serial()),
+        not_before: Some(not_before.into()),
+        not_after: Some(not_after.into()),
         valid_now: not_before <= now && now <= not_after,
         seconds_left: (not_after - now).whole_seconds(),
         is_ca: cert.is_ca(),
@@ -70,7 +69,7 @@ pub fn parse_der(der: Vec<u8>, now: OffsetDateTime) -> Result<CertInfo, CertErro
         key_bits,
         key_usage: key_usage(&cert),
         extended_key_usage: extended_key_usage(&cert),
-        sha256: sha256_hex(&der),
+        sha256: Some(sha256(&der)),
         der: None,
     };
     if let Ok(Some(san)) = cert.subject_alternative_name() {
@@ -176,56 +175,18 @@ fn ip_text(bytes: &[u8]) -> String {
     }
 }
 
-pub fn sha256_hex(der: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, der)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The serial as istioctl prints it (`%032x` of the integer).
-pub fn serial_hex(raw: &[u8]) -> String {
-    let digits: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-    let digits = digits.trim_start_matches('0');
-    format!("{digits:0>32}")
-}
-
-/// Serials as different tools print them (Envoy `/certs`: `1016…cb37`; x509-parser/openssl:
-/// `10:16:…`; istioctl: zero-padded `%032x`) compare equal when they are the same integer.
-pub fn same_serial(a: &str, b: &str) -> bool {
-    let norm = |s: &str| {
-        s.chars()
-            .filter(|c| *c != ':')
-            .collect::<String>()
-            .to_ascii_lowercase()
-            .trim_start_matches('0')
-            .to_string()
-    };
-    norm(a) == norm(b)
-}
-
-pub fn rfc3339(t: OffsetDateTime) -> String {
-    let t = t
-        .to_offset(time::UtcOffset::UTC)
-        .replace_nanosecond(0)
-        .unwrap_or(t);
-    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
-}
-
-/// A certificate's whole validity period, in seconds (`not_after - not_before`).
-pub fn lifetime_seconds(c: &crate::model::CertInfo) -> Option<i64> {
-    let from = OffsetDateTime::parse(&c.not_before, &Rfc3339).ok()?;
-    let to = OffsetDateTime::parse(&c.not_after, &Rfc3339).ok()?;
-    Some((to - from).whole_seconds())
+/// The SHA-256 fingerprint of a certificate's DER.
+pub fn sha256(der: &[u8]) -> Fingerprint {
+    let digest = ring::digest::digest(&ring::digest::SHA256, der);
+    let mut bytes = [0u8; 32];
+    bytes.copy_from_slice(digest.as_ref());
+    Fingerprint::from_digest(bytes)
 }
 
 /// What a table shows for a certificate's remaining life: `29d 3h`, `expired 3d 0h ago`, or
 /// `not yet valid`.
 pub fn remaining(c: &crate::model::CertInfo) -> String {
-    if crate::model::redact::is_redacted(c) {
-        crate::model::redact::REDACTED.into()
-    } else if !c.valid_now && c.seconds_left >= 0 {
+    if !c.valid_now && c.seconds_left >= 0 {
         "not yet valid".into()
     } else {
         time_left(c.seconds_left)
@@ -255,22 +216,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn serials_are_padded_like_istioctl_and_compare_across_tools() {
-        assert_eq!(
-            serial_hex(&[0x01, 0x93]),
-            "00000000000000000000000000000193"
-        );
-        assert_eq!(
-            serial_hex(&[0x00, 0xff]),
-            "000000000000000000000000000000ff"
-        );
-        assert_eq!(serial_hex(&[0x52u8; 20]).len(), 40);
-        assert!(same_serial("00000000000000000000000000000193", "01:93"));
-        assert!(same_serial("101690266B9128", "10:16:90:26:6b:91:28"));
-        assert!(!same_serial("0193", "0194"));
-    }
-
-    #[test]
     fn time_left_reads_well() {
         assert_eq!(time_left(29 * 86_400 + 3 * 3_600 + 5), "29d 3h");
         assert_eq!(time_left(5 * 3_600 + 12 * 60), "5h 12m");
@@ -285,7 +230,7 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(certs.len(), 1);
         assert!(certs[0].is_ca);
-        assert_eq!(certs[0].sha256.len(), 64);
+        assert!(certs[0].sha256.is_some());
         assert!(certs[0].der.is_some());
     }
 

@@ -105,7 +105,7 @@ pub fn lint(bytes: &[u8], certs: &[CertInfo], chain: bool) -> Vec<PemLint> {
     }
     let mut seen = std::collections::BTreeSet::new();
     for (i, c) in certs.iter().enumerate() {
-        if !seen.insert(&c.sha256) {
+        if c.sha256.is_some() && !seen.insert(&c.sha256) {
             out.push(PemLint {
                 rule: "pem-duplicate",
                 detail: format!(

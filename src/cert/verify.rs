@@ -7,6 +7,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::{CertError, LinkError};
 use crate::model::cert::BreakKind;
+use crate::model::timestamp::or_unknown;
 use crate::model::{CertInfo, ChainVerdict};
 
 /// A trust anchor and where it came from (for the verdict).
@@ -54,7 +55,7 @@ fn anchored(chain: &[CertInfo], last: &CertInfo, roots: &[Root<'_>]) -> ChainVer
     // The chain may carry its root itself: then it must be one of the trust anchors.
     if let Some(r) = roots
         .iter()
-        .find(|r| r.cert.sha256 == last.sha256 && !last.sha256.is_empty())
+        .find(|r| last.sha256.is_some() && r.cert.sha256 == last.sha256)
     {
         return ChainVerdict::Valid {
             root: format!("{} ({})", r.cert.subject, r.source),
@@ -94,9 +95,9 @@ fn invalid_now(c: &CertInfo) -> Option<String> {
     if c.valid_now {
         None
     } else if c.seconds_left < 0 {
-        Some(format!("expired at {}", c.not_after))
+        Some(format!("expired at {}", or_unknown(c.not_after)))
     } else {
-        Some(format!("not valid before {}", c.not_before))
+        Some(format!("not valid before {}", or_unknown(c.not_before)))
     }
 }
 

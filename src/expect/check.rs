@@ -7,6 +7,7 @@ use super::rules as R;
 use super::{Expectations, PortKey, Span};
 use crate::model::cert::CertInfo;
 use crate::model::check::{CheckReport, CheckResult, CheckStatus, Failure};
+use crate::model::timestamp::or_unknown;
 use crate::model::{Fingerprint, Report, SecretState};
 
 /// What a check needs besides the report: names for the output, and the roots of the PEM files
@@ -114,7 +115,7 @@ pub fn check(r: &Report, e: &Expectations, input: &CheckInput) -> CheckReport {
     CheckReport::new(
         r.source.clone(),
         input.expectations_name.clone(),
-        r.now.clone(),
+        r.now,
         results,
     )
 }
@@ -193,23 +194,23 @@ fn identity(r: &Report, e: &Expectations, out: &mut Results) {
 }
 
 /// Every root CA the proxy trusts: see [`Report::trusted_roots`].
-pub(super) fn trusted_roots(r: &Report) -> BTreeMap<String, (String, String)> {
+pub(super) fn trusted_roots(r: &Report) -> crate::model::report::Roots {
     r.trusted_roots()
 }
 
 fn roots(r: &Report, e: &Expectations, input: &CheckInput, out: &mut Results) {
     let Some(want) = &e.roots else { return };
     let have = trusted_roots(r);
-    let mut expected: BTreeSet<String> = BTreeSet::new();
+    let mut expected: BTreeSet<Fingerprint> = BTreeSet::new();
     let from_files = want.same_as.iter().flat_map(|f| {
         input
             .same_as
             .get(f)
             .into_iter()
             .flatten()
-            .map(move |fp| (fp.to_string(), format!(" (from {f})")))
+            .map(move |fp| (fp.clone(), format!(" (from {f})")))
     });
-    let listed = want.sha256.iter().map(|fp| (fp.to_string(), String::new()));
+    let listed = want.sha256.iter().map(|fp| (fp.clone(), String::new()));
     for (fp, origin) in listed.chain(from_files) {
         if !expected.insert(fp.clone()) {
             continue;
@@ -219,13 +220,13 @@ fn roots(r: &Report, e: &Expectations, input: &CheckInput, out: &mut Results) {
         } else {
             vec![fail(
                 "roots",
-                &fp,
+                fp.to_string(),
                 "absent",
                 format!("the proxy does not trust the root CA {fp}{origin}"),
             )]
         };
         out.push(
-            format!("roots.sha256[{}]", &fp[..16]),
+            format!("roots.sha256[{}]", &fp.to_string()[..16]),
             "roots",
             R::ROOT_MISSING,
             format!("trusts root CA {fp}{origin}"),
@@ -240,7 +241,7 @@ fn roots(r: &Report, e: &Expectations, input: &CheckInput, out: &mut Results) {
                 fail(
                     "roots",
                     "only the listed roots",
-                    fp.clone(),
+                    fp.to_string(),
                     format!("{secret} trusts an unlisted root CA {fp} ({subject})"),
                 )
             })
@@ -371,7 +372,7 @@ pub(super) fn certs_in_force(r: &Report) -> impl Iterator<Item = (String, &CertI
 }
 
 pub(super) fn lifetime(c: &CertInfo) -> Option<Span> {
-    crate::cert::lifetime_seconds(c).map(Span::from_seconds)
+    c.lifetime_seconds().map(Span::from_seconds)
 }
 
 fn who(secret: &str, c: &CertInfo) -> String {
@@ -398,7 +399,7 @@ fn certificates(r: &Report, e: &Expectations, out: &mut Results) {
                 fail(
                     &s,
                     format!("at least {min} left"),
-                    format!("{state} (not after {})", c.not_after),
+                    format!("{state} (not after {})", or_unknown(c.not_after)),
                     format!("{} expires too soon", who(&s, c)),
                 )
             })
@@ -419,7 +420,11 @@ fn certificates(r: &Report, e: &Expectations, out: &mut Results) {
                 fail(
                     &s,
                     format!("at most {max}"),
-                    format!("{l} ({} to {})", c.not_before, c.not_after),
+                    format!(
+                        "{l} ({} to {})",
+                        or_unknown(c.not_before),
+                        or_unknown(c.not_after)
+                    ),
                     format!("{} is valid for too long", who(&s, c)),
                 )
             })

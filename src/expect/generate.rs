@@ -11,6 +11,7 @@ use super::{
     CertificatesExpect, ClusterExpect, ClustersExpect, Expectations, IdentityExpect, InboundExpect,
     OutboundExpect, PortKey, RootsExpect, SecretsExpect, Select, Span, VERSION,
 };
+use crate::model::timestamp::or_unknown;
 use crate::model::tls::{MatchKind, SanKind};
 use crate::model::{Cluster, OutboundMode, Report, SecretState, TlsContext};
 
@@ -51,10 +52,7 @@ pub fn generate(r: &Report, opts: &GenerateOptions) -> Generated {
     if identity.is_none() {
         notes.push("identity: not set, the dump shows no workload identity".into());
     }
-    let roots: Vec<_> = trusted_roots(r)
-        .into_keys()
-        .filter_map(|fp| fp.parse().ok())
-        .collect();
+    let roots: Vec<_> = trusted_roots(r).into_keys().collect();
     let roots = (!roots.is_empty()).then_some(RootsExpect {
         allow_extra: false,
         sha256: roots,
@@ -165,7 +163,7 @@ fn certificates(
     let min_time_left = opts.min_time_left.filter(|_| !opts.strict).filter(|min| {
         let short: Vec<String> = certs_in_force(r)
             .filter(|(_, c)| c.seconds_left < min.seconds())
-            .map(|(s, c)| format!("{s} (not after {})", c.not_after))
+            .map(|(s, c)| format!("{s} (not after {})", or_unknown(c.not_after)))
             .collect();
         if !short.is_empty() {
             notes.push(format!(

@@ -7,9 +7,8 @@ use envoy_types::pb::envoy::admin::v3 as admin;
 use time::OffsetDateTime;
 
 use super::resources;
-use crate::cert::{rfc3339, serial_hex};
 use crate::model::cert::CertInfo;
-use crate::model::{Endpoint, Report, SecretKind, SecretState};
+use crate::model::{Endpoint, Report, SecretKind, SecretState, Serial};
 
 /// `/certs`: each certificate Envoy holds, as CA or chain entries.
 pub(crate) fn certs_document(c: admin::Certificates, now: OffsetDateTime, r: &mut Report) {
@@ -29,9 +28,9 @@ pub(crate) fn certs_document(c: admin::Certificates, now: OffsetDateTime, r: &mu
                     let mut info = CertInfo {
                         subject: String::new(),
                         issuer: String::new(),
-                        serial: serial_hex(&hex_bytes(&d.serial_number)),
-                        not_before: from.map(rfc3339).unwrap_or_default(),
-                        not_after: to.map(rfc3339).unwrap_or_default(),
+                        serial: Serial::from_bytes(&hex_bytes(&d.serial_number)),
+                        not_before: from.map(Into::into),
+                        not_after: to.map(Into::into),
                         valid_now: matches!((from, to), (Some(f), Some(t)) if f <= now && now <= t),
                         seconds_left: to.map(|t| (t - now).whole_seconds()).unwrap_or(0),
                         ip_addresses: Vec::new(),
@@ -40,7 +39,7 @@ pub(crate) fn certs_document(c: admin::Certificates, now: OffsetDateTime, r: &mu
                         key_bits: None,
                         key_usage: Vec::new(),
                         extended_key_usage: Vec::new(),
-                        sha256: String::new(),
+                        sha256: None,
                         der: None,
                         is_ca: kind == SecretKind::Ca,
                         spiffe_ids: Vec::new(),

@@ -153,9 +153,9 @@ pub(crate) fn identities(r: &Report) -> Vec<WorkloadIdentity> {
     // Group the secrets holding one leaf; an SDS secret not in the dump is its own group.
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     for s in r.secrets.iter().filter(|s| s.kind == SecretKind::CertChain) {
-        let key = match s.certificates.first() {
-            Some(leaf) if !leaf.sha256.is_empty() => leaf.sha256.clone(),
-            _ => format!("secret {}", s.name),
+        let key = match s.certificates.first().and_then(|l| l.sha256.as_ref()) {
+            Some(fp) => fp.to_string(),
+            None => format!("secret {}", s.name),
         };
         let g = groups.entry(key).or_default();
         let mine = uses.get(&s.name).map(Vec::as_slice).unwrap_or_default();
@@ -270,7 +270,7 @@ fn from_secrets(secrets: &[(&Secret, IdentityBasis)], uses: &[&Use]) -> Workload
     id.spiffe_id = spiffe_id;
     id.dns_names = leaf.map(|c| c.dns_names.clone()).unwrap_or_default();
     id.serial = leaf.map(|c| c.serial.clone());
-    id.not_after = leaf.map(|c| c.not_after.clone());
+    id.not_after = leaf.and_then(|c| c.not_after);
     id.valid_now = leaf.is_some_and(|c| c.valid_now);
     id
 }

@@ -209,9 +209,10 @@ trait Wrapper {
     }
 }
 
-fn when(t: Option<&Timestamp>) -> Option<String> {
+/// A protobuf `Timestamp` as the model's (whole seconds: what the admin API reports).
+pub(crate) fn when(t: Option<&Timestamp>) -> Option<crate::model::Timestamp> {
     t.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t.seconds).ok())
-        .map(crate::cert::rfc3339)
+        .map(Into::into)
 }
 
 macro_rules! wrapper {

@@ -22,7 +22,6 @@ use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::Secret as Pb
 use envoy_types::pb::google::protobuf::Any;
 use time::OffsetDateTime;
 
-use crate::cert::rfc3339;
 use crate::decode::{
     any::type_name, typeurl, unpack, Decoded, DecodedDump, Issue, Located, SectionType, Unpacked,
 };
@@ -46,7 +45,7 @@ pub fn report(
         schema_version: SCHEMA_VERSION,
         source: source.to_string(),
         document: crate::source::DocumentKind::ConfigDump,
-        now: rfc3339(now),
+        now: now.into(),
         node: None,
         counts: SectionCounts::default(),
         identity: None,
@@ -65,7 +64,6 @@ pub fn report(
         authz: Vec::new(),
         findings: Vec::new(),
         warnings: Vec::new(),
-        redacted: Vec::new(),
     };
     let mut issues = Vec::new();
     match decoded {
@@ -190,11 +188,7 @@ fn config_dump(
             } else {
                 state
             };
-            let last_updated = w.last_updated.as_ref().and_then(|t| {
-                OffsetDateTime::from_unix_timestamp(t.seconds)
-                    .ok()
-                    .map(rfc3339)
-            });
+            let last_updated = lists::when(w.last_updated.as_ref());
             let mut s = secret::secret(w.name, Some(w.version_info), pb, state, &ptr, now);
             s.last_updated = last_updated;
             r.secrets.push(s);

@@ -29,13 +29,13 @@ pub struct ProxyRow {
     pub identity: Option<SpiffeId>,
     pub trust_domain: Option<TrustDomain>,
     /// Of the workload certificate.
-    pub cert_not_after: Option<String>,
+    pub cert_not_after: Option<super::Timestamp>,
     pub cert_seconds_left: Option<i64>,
     /// SHA-256 fingerprints of the roots it verifies mesh peers with.
-    pub roots: Vec<String>,
+    pub roots: Vec<super::Fingerprint>,
     /// SHA-256 fingerprints of CAs it trusts only for hosts outside the mesh.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub external_roots: Vec<String>,
+    pub external_roots: Vec<super::Fingerprint>,
     pub outbound: Option<OutboundMode>,
     /// Inbound mTLS mode per port (`null` port: every other port).
     pub inbound: Vec<(Option<u32>, MtlsMode)>,
@@ -58,7 +58,7 @@ pub struct FleetFacts {
     pub serves: Vec<String>,
     pub clusters: Vec<OutboundCluster>,
     /// `(secret, not_after, seconds_left)` of every certificate in force.
-    pub certificates: Vec<(String, String, i64)>,
+    pub certificates: Vec<(String, Option<super::Timestamp>, i64)>,
     /// The ports guarded by authorization filters, for who-can-call-whom.
     pub guards: Vec<PortGuard>,
     /// Every SPIFFE ID it presents to workloads (server or client certificates), not only the
@@ -114,7 +114,7 @@ pub struct OutboundCluster {
 pub struct BundleReport {
     pub schema_version: u32,
     pub source: String,
-    pub now: String,
+    pub now: super::Timestamp,
     pub proxies: Vec<ProxyRow>,
     /// Findings that need several proxies (docs/rules.md), subject `namespace/pod …`.
     pub findings: Vec<Finding>,

@@ -2,7 +2,9 @@
 
 use serde::Serialize;
 
-use super::ids::{SpiffeId, TrustDomain};
+use super::ids::{Fingerprint, SpiffeId, TrustDomain};
+use super::serial::Serial;
+use super::timestamp::Timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -178,7 +180,7 @@ pub struct Secret {
     pub version_info: Option<String>,
     /// When Envoy last accepted a version of it (an SDS secret's `last_updated`): when it rotated.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_updated: Option<String>,
+    pub last_updated: Option<Timestamp>,
     /// Certificates in file order: chain leaf first, or the CA bundle's entries.
     pub certificates: Vec<CertInfo>,
     /// SPIFFE validator bundles: one per trust domain.
@@ -282,12 +284,11 @@ pub struct MissingSecret {
 pub struct CertInfo {
     pub subject: String,
     pub issuer: String,
-    /// Lowercase hex of the serial number, zero-padded to 32 digits as `istioctl` prints it.
-    /// Compare serials from other tools with `cert::same_serial`.
-    pub serial: String,
-    /// RFC 3339, UTC, seconds.
-    pub not_before: String,
-    pub not_after: String,
+    /// Written as `istioctl` prints it (32 hex digits); equal across tools' spellings.
+    pub serial: Serial,
+    /// Absent only where the document does not say (a `/certs` entry without dates).
+    pub not_before: Option<Timestamp>,
+    pub not_after: Option<Timestamp>,
     /// Whether `not_before <= now <= not_after` for the `--now` of this run.
     pub valid_now: bool,
     /// Seconds from `now` to `not_after`; negative once expired.
@@ -305,8 +306,8 @@ pub struct CertInfo {
     pub key_bits: Option<u32>,
     pub key_usage: Vec<String>,
     pub extended_key_usage: Vec<String>,
-    /// SHA-256 of the DER, lowercase hex; empty when the DER is not known (`/certs`).
-    pub sha256: String,
+    /// SHA-256 of the DER; absent when the DER is not known (`/certs`).
+    pub sha256: Option<Fingerprint>,
     #[serde(skip)]
     pub der: Option<CertDer>,
 }
@@ -314,6 +315,11 @@ pub struct CertInfo {
 impl CertInfo {
     pub fn trust_domain(&self) -> Option<&TrustDomain> {
         self.spiffe_ids.first().map(SpiffeId::trust_domain)
+    }
+
+    /// Its whole validity period, in seconds (`not_after - not_before`), when both are known.
+    pub fn lifetime_seconds(&self) -> Option<i64> {
+        Some(self.not_before?.seconds_until(self.not_after?))
     }
 
     pub fn has_san(&self) -> bool {

@@ -10,9 +10,7 @@ pub struct CheckReport {
     pub source: String,
     /// The expectations file, or `generated from <dump>` for `diff`.
     pub expectations: String,
-    pub now: String,
-    /// Fields left out by `--redact` (empty without it).
-    pub redacted: Vec<&'static str>,
+    pub now: super::Timestamp,
     pub summary: CheckSummary,
     pub results: Vec<CheckResult>,
     /// The proxy's own findings (docs/rules.md), for context: they do not change the exit code
@@ -58,22 +56,11 @@ pub struct Failure {
     pub message: String,
 }
 
-/// The fields `--redact` removes: they change at every certificate rotation or config push.
-pub const REDACTABLE: [&str; 7] = [
-    "serial",
-    "not_before",
-    "not_after",
-    "sha256",
-    "seconds_left",
-    "version_info",
-    "last_updated",
-];
-
 impl CheckReport {
     pub fn new(
         source: String,
         expectations: String,
-        now: String,
+        now: super::Timestamp,
         results: Vec<CheckResult>,
     ) -> Self {
         let failed = results
@@ -85,7 +72,6 @@ impl CheckReport {
             source,
             expectations,
             now,
-            redacted: Vec::new(),
             summary: CheckSummary {
                 expectations: results.len(),
                 passed: results.len() - failed,

@@ -24,24 +24,6 @@ pub enum IdError {
     Cidr(String),
 }
 
-/// Serialised as their `Display` text; read back through `FromStr`, so a value in an
-/// expectations file is validated like one from a dump.
-macro_rules! string_serde {
-    ($t:ty) => {
-        impl serde::Serialize for $t {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(self)
-            }
-        }
-        impl<'de> serde::Deserialize<'de> for $t {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                s.parse().map_err(serde::de::Error::custom)
-            }
-        }
-    };
-}
-
 /// A SPIFFE trust domain (`cluster.local`), per the SPIFFE ID spec's character set.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TrustDomain(String);
@@ -179,6 +161,18 @@ impl FromStr for Fingerprint {
             return Err(IdError::Fingerprint(s.to_string()));
         }
         Ok(Fingerprint(hex))
+    }
+}
+
+impl Fingerprint {
+    /// Its first 12 hex digits, as tables abbreviate it.
+    pub fn short(&self) -> &str {
+        &self.0[..12]
+    }
+
+    /// From the 32 bytes of a SHA-256 digest.
+    pub fn from_digest(bytes: [u8; 32]) -> Self {
+        Fingerprint(bytes.iter().map(|b| format!("{b:02x}")).collect())
     }
 }
 

@@ -1,6 +1,24 @@
 //! The domain model every command shares: a proxy's identity, resources, TLS and policies, free
 //! of proto types. Built by `extract/`, read by `render/` (and later `rules/`, `expect/`).
 
+/// Serialised as their `Display` text; read back through `FromStr`, so a value in an
+/// expectations file is validated like one from a dump.
+macro_rules! string_serde {
+    ($t:ty) => {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 pub mod authz;
 pub mod bundle;
 pub mod catalog;
@@ -13,8 +31,9 @@ pub mod ids;
 pub mod intercept;
 pub mod matcher;
 pub mod policy;
-pub mod redact;
 pub mod report;
+pub mod serial;
+pub mod timestamp;
 pub mod tls;
 pub mod trace;
 
@@ -27,6 +46,8 @@ pub use finding::{Finding, Level};
 pub use ids::{Fingerprint, IdError, IstioClusterName, ServerName, SpiffeId, TrustDomain};
 pub use policy::{InboundPort, MtlsMode, OutboundMode, OutboundPolicy};
 pub use report::{Counts, IdentityBasis, Node, Report, SectionCounts, Warning, WorkloadIdentity};
+pub use serial::Serial;
+pub use timestamp::Timestamp;
 pub use tls::{Socket, TlsContext, UpstreamTls};
 
 /// Configuration of a type we do not model (or do not know): its type and JSON, as it was.
@@ -115,7 +136,7 @@ pub struct Versioned {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version_info: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_updated: Option<String>,
+    pub last_updated: Option<Timestamp>,
 }
 
 /// Envoy's `core.v3.TrafficDirection` (UNSPECIFIED is `None`).

@@ -16,7 +16,7 @@ pub struct Report {
     pub source: String,
     pub document: DocumentKind,
     /// The `--now` the validity columns were computed at (RFC 3339).
-    pub now: String,
+    pub now: super::Timestamp,
     pub node: Option<Node>,
     pub counts: SectionCounts,
     /// Who the proxy is: the first of `identities` that a TLS context uses.
@@ -38,21 +38,21 @@ pub struct Report {
     /// What is wrong, by rule (docs/rules.md); sorted by level, rule, subject.
     pub findings: Vec<crate::model::Finding>,
     pub warnings: Vec<Warning>,
-    /// Fields `--redact` replaced by `[redacted]`; absent without it.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub redacted: Vec<&'static str>,
 }
+
+/// Root CAs by fingerprint, each with the secret it is in and its subject.
+pub type Roots = std::collections::BTreeMap<super::Fingerprint, (String, String)>;
 
 impl Report {
     /// Every root CA the proxy trusts (CA certificates of its validation secrets, inline CAs,
     /// SPIFFE bundles), by SHA-256, with the secret and subject it comes from.
-    pub fn trusted_roots(&self) -> std::collections::BTreeMap<String, (String, String)> {
+    pub fn trusted_roots(&self) -> Roots {
         self.roots_where(|_| true)
     }
 
     /// The roots used to verify mesh peers (see [`TrustRole`]); every root when no context in
     /// the dump says what its roots are for (a secrets-only dump).
-    pub fn mesh_roots(&self) -> std::collections::BTreeMap<String, (String, String)> {
+    pub fn mesh_roots(&self) -> Roots {
         if self.secrets.iter().all(|s| s.trust_role.is_none()) {
             return self.trusted_roots();
         }
@@ -60,26 +60,23 @@ impl Report {
     }
 
     /// The roots used only for TLS to hosts outside the mesh.
-    pub fn external_roots(&self) -> std::collections::BTreeMap<String, (String, String)> {
+    pub fn external_roots(&self) -> Roots {
         self.other_roots(TrustRole::External)
     }
 
     /// The roots used only to verify the control plane.
-    pub fn control_plane_roots(&self) -> std::collections::BTreeMap<String, (String, String)> {
+    pub fn control_plane_roots(&self) -> Roots {
         self.other_roots(TrustRole::ControlPlane)
     }
 
-    fn other_roots(&self, role: TrustRole) -> std::collections::BTreeMap<String, (String, String)> {
+    fn other_roots(&self, role: TrustRole) -> Roots {
         let mesh = self.mesh_roots();
         let mut other = self.roots_where(|s| s.trust_role == Some(role));
         other.retain(|k, _| !mesh.contains_key(k));
         other
     }
 
-    fn roots_where(
-        &self,
-        keep: impl Fn(&super::cert::Secret) -> bool,
-    ) -> std::collections::BTreeMap<String, (String, String)> {
+    fn roots_where(&self, keep: impl Fn(&super::cert::Secret) -> bool) -> Roots {
         use super::cert::SecretKind;
         let mut roots = std::collections::BTreeMap::new();
         for s in self
@@ -89,13 +86,12 @@ impl Report {
         {
             let certs = s.certificates.iter().filter(|_| s.kind == SecretKind::Ca);
             let bundles = s.trust_bundles.iter().flat_map(|b| &b.certificates);
-            for c in certs
-                .chain(bundles)
-                .filter(|c| c.is_ca && !c.sha256.is_empty())
-            {
-                roots
-                    .entry(c.sha256.clone())
-                    .or_insert_with(|| (s.label(), c.subject.clone()));
+            for c in certs.chain(bundles).filter(|c| c.is_ca) {
+                if let Some(fp) = &c.sha256 {
+                    roots
+                        .entry(fp.clone())
+                        .or_insert_with(|| (s.label(), c.subject.clone()));
+                }
             }
         }
         roots
@@ -174,8 +170,8 @@ pub struct WorkloadIdentity {
     /// The leaf's DNS SANs: how meshes without SPIFFE (OSM) name workloads.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dns_names: Vec<String>,
-    pub serial: Option<String>,
-    pub not_after: Option<String>,
+    pub serial: Option<super::Serial>,
+    pub not_after: Option<super::Timestamp>,
     pub valid_now: bool,
     /// Why no identity could be read from the secret, when none could.
     pub problem: Option<String>,

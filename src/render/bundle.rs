@@ -89,7 +89,7 @@ pub fn render_bundle(
                 .unwrap_or_default(),
             p.roots
                 .iter()
-                .map(|r| &r[..r.len().min(12)])
+                .map(|r| r.short())
                 .collect::<Vec<_>>()
                 .join(","),
             p.outbound.map(|o| o.to_string()).unwrap_or_default(),

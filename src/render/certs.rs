@@ -3,10 +3,12 @@
 
 use std::io::{self, Write};
 
+use super::redaction::MARKER;
 use crate::cert::remaining;
 use crate::model::{CertInfo, ChainVerdict, Report};
 
-pub(super) fn certs(r: &Report, w: &mut dyn Write) -> io::Result<()> {
+/// Every secret's certificates; `redacted`: time left (derived from the dates) is not shown.
+pub(super) fn certs(r: &Report, redacted: bool, w: &mut dyn Write) -> io::Result<()> {
     let mut first = true;
     for s in &r.secrets {
         if !first {
@@ -47,11 +49,11 @@ pub(super) fn certs(r: &Report, w: &mut dyn Write) -> io::Result<()> {
             writeln!(w, "  lint {}: {}", l.rule, l.detail)?;
         }
         for (i, c) in s.certificates.iter().enumerate() {
-            cert(w, &format!("[{i}]"), c)?;
+            cert(w, &format!("[{i}]"), c, redacted)?;
         }
         for b in &s.trust_bundles {
             for (i, c) in b.certificates.iter().enumerate() {
-                cert(w, &format!("[{} {i}]", b.trust_domain), c)?;
+                cert(w, &format!("[{} {i}]", b.trust_domain), c, redacted)?;
             }
         }
         if s.certificates.is_empty() && s.trust_bundles.is_empty() && s.files.is_empty() {
@@ -61,7 +63,7 @@ pub(super) fn certs(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-fn cert(w: &mut dyn Write, label: &str, c: &CertInfo) -> io::Result<()> {
+fn cert(w: &mut dyn Write, label: &str, c: &CertInfo, redacted: bool) -> io::Result<()> {
     let line = |w: &mut dyn Write, k: &str, v: &str| -> io::Result<()> {
         if v.is_empty() {
             Ok(())
@@ -79,11 +81,19 @@ fn cert(w: &mut dyn Write, label: &str, c: &CertInfo) -> io::Result<()> {
         }
     )?;
     line(w, "issuer:", &c.issuer)?;
-    line(w, "serial:", &c.serial)?;
+    line(w, "serial:", &c.serial.to_string())?;
+    let left = if redacted {
+        MARKER.to_string()
+    } else {
+        remaining(c)
+    };
+    let date = |t: &Option<crate::model::Timestamp>| {
+        t.map_or_else(|| "(not given)".to_string(), |t| t.to_string())
+    };
     line(
         w,
         "validity:",
-        &format!("{} → {} ({})", c.not_before, c.not_after, remaining(c)),
+        &format!("{} → {} ({left})", date(&c.not_before), date(&c.not_after)),
     )?;
     for id in &c.spiffe_ids {
         let mut text = format!("{id} (trust domain {}", id.trust_domain());
@@ -119,5 +129,8 @@ fn cert(w: &mut dyn Write, label: &str, c: &CertInfo) -> io::Result<()> {
     line(w, "CA:", if c.is_ca { "yes" } else { "no" })?;
     line(w, "key usage:", &c.key_usage.join(", "))?;
     line(w, "ext usage:", &c.extended_key_usage.join(", "))?;
-    line(w, "SHA-256:", &c.sha256)
+    match &c.sha256 {
+        Some(fp) => line(w, "SHA-256:", &fp.to_string()),
+        None => Ok(()),
+    }
 }

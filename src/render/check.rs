@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use super::document::Doc;
+use super::redaction::{Redaction, Scrub, FIELDS};
 use super::RenderError;
 use crate::expect::rules;
 use crate::model::check::{CheckReport, CheckStatus, Failure};
@@ -31,17 +32,33 @@ impl CheckFormat {
     }
 }
 
+/// Writes a check in `format`, redacted when `redaction` is given (`--redact`).
 pub fn render_check(
     c: &CheckReport,
     format: CheckFormat,
+    redaction: Option<&Redaction>,
     w: &mut dyn Write,
 ) -> Result<(), RenderError> {
     match format {
-        CheckFormat::Table { color } => table(c, color, w)?,
-        CheckFormat::Json => super::document::write(c, Doc::Json, w)?,
-        CheckFormat::Yaml => super::document::write(c, Doc::Yaml, w)?,
-        CheckFormat::Junit => junit(c, w)?,
-        CheckFormat::Sarif => super::document::write(&sarif(c), Doc::Json, w)?,
+        CheckFormat::Table { color } => {
+            let mut w = Scrub::new(w, redaction);
+            table(c, color, redaction, &mut w)?;
+            w.flush()?;
+        }
+        CheckFormat::Json => super::document::write_marked(c, Doc::Json, redaction, w)?,
+        CheckFormat::Yaml => super::document::write_marked(c, Doc::Yaml, redaction, w)?,
+        CheckFormat::Junit => {
+            let mut w = Scrub::new(w, redaction);
+            junit(c, redaction.is_some(), &mut w)?;
+            w.flush()?;
+        }
+        CheckFormat::Sarif => {
+            let mut log = sarif(c, redaction.is_some());
+            if let Some(r) = redaction {
+                r.scrub(&mut log);
+            }
+            super::document::write(&log, Doc::Json, w)?
+        }
     }
     Ok(())
 }
@@ -54,7 +71,12 @@ fn paint(color: bool, code: &str, text: &str) -> String {
     }
 }
 
-fn table(c: &CheckReport, color: bool, w: &mut dyn Write) -> io::Result<()> {
+fn table(
+    c: &CheckReport,
+    color: bool,
+    redaction: Option<&Redaction>,
+    w: &mut dyn Write,
+) -> io::Result<()> {
     writeln!(w, "Checked:      {}", c.source)?;
     writeln!(w, "Against:      {}", c.expectations)?;
     writeln!(w, "At:           {}", c.now)?;
@@ -100,8 +122,8 @@ fn table(c: &CheckReport, color: bool, w: &mut dyn Write) -> io::Result<()> {
             writeln!(w, "  {} {} {}: {}", f.level, f.rule, f.subject, f.message)?;
         }
     }
-    if !c.redacted.is_empty() {
-        writeln!(w, "\nRedacted (--redact): {}", c.redacted.join(", "))?;
+    if let Some(x) = redaction {
+        writeln!(w, "\n{}", x.footer())?;
     }
     Ok(())
 }
@@ -123,7 +145,7 @@ fn xml(s: &str) -> String {
     out
 }
 
-fn junit(c: &CheckReport, w: &mut dyn Write) -> io::Result<()> {
+fn junit(c: &CheckReport, redacted: bool, w: &mut dyn Write) -> io::Result<()> {
     let s = c.summary;
     writeln!(w, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(
@@ -139,18 +161,19 @@ fn junit(c: &CheckReport, w: &mut dyn Write) -> io::Result<()> {
         s.failed
     )?;
     writeln!(w, "    <properties>")?;
+    let now = c.now.to_string();
     for (k, v) in [
         ("source", &c.source),
         ("expectations", &c.expectations),
-        ("now", &c.now),
+        ("now", &now),
     ] {
         writeln!(w, r#"      <property name="{k}" value="{}"/>"#, xml(v))?;
     }
-    if !c.redacted.is_empty() {
+    if redacted {
         writeln!(
             w,
             r#"      <property name="redacted" value="{}"/>"#,
-            xml(&c.redacted.join(", "))
+            xml(&FIELDS.join(", "))
         )?;
     }
     writeln!(w, "    </properties>")?;
@@ -194,7 +217,7 @@ fn junit(c: &CheckReport, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "</testsuites>")
 }
 
-fn sarif(c: &CheckReport) -> serde_json::Value {
+fn sarif(c: &CheckReport, redacted: bool) -> serde_json::Value {
     use serde_json::json;
     let catalog = crate::rules::catalog::CATALOG
         .iter()
@@ -268,7 +291,7 @@ fn sarif(c: &CheckReport) -> serde_json::Value {
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
                 "rules": descriptors
             }},
-            "properties": {"source": c.source, "expectations": c.expectations, "now": c.now, "redacted": c.redacted},
+            "properties": {"source": c.source, "expectations": c.expectations, "now": c.now, "redacted": if redacted { &FIELDS[..] } else { &[][..] }},
             "results": results
         }]
     })

@@ -1,12 +1,13 @@
 //! The one way a JSON or YAML document leaves envinspect, whatever the command: keys sorted at
 //! every level, so output is deterministic and diffs between runs show changes, not ordering.
 //! JSON is written straight from the model (`json::to_vec_sorted`); YAML goes through a
-//! `serde_json::Value`, whose map is sorted.
+//! `serde_json::Value`, whose map is sorted; so does a redacted document, to be scrubbed.
 
 use std::io::Write;
 
 use serde::Serialize;
 
+use super::redaction::Redaction;
 use super::RenderError;
 
 /// A structured output format.
@@ -22,29 +23,14 @@ pub fn write<T: Serialize + ?Sized>(
     doc: Doc,
     w: &mut dyn Write,
 ) -> Result<(), RenderError> {
-    write_marked(value, doc, None, w)
-}
-
-/// [`write`], with the non-null values of the keys in `redact` (at any depth) replaced by
-/// the marker, as they are written (`--redact`: numbers such as `seconds_left` cannot hold the
-/// marker in the model).
-pub fn write_marked<T: Serialize + ?Sized>(
-    value: &T,
-    doc: Doc,
-    redact: Option<(&[&str], &str)>,
-    w: &mut dyn Write,
-) -> Result<(), RenderError> {
     match doc {
         Doc::Json => {
-            let mut text = super::json::to_vec_sorted(value, redact).map_err(RenderError::Json)?;
+            let mut text = super::json::to_vec_sorted(value).map_err(RenderError::Json)?;
             text.push(b'\n');
             w.write_all(&text)?;
         }
         Doc::Yaml => {
-            let mut tree = serde_json::to_value(value).map_err(RenderError::Json)?;
-            if let Some((keys, marker)) = redact {
-                mark(&mut tree, keys, marker);
-            }
+            let tree = serde_json::to_value(value).map_err(RenderError::Json)?;
             let text = serde_norway::to_string(&tree).map_err(RenderError::Yaml)?;
             w.write_all(text.as_bytes())?;
         }
@@ -52,20 +38,20 @@ pub fn write_marked<T: Serialize + ?Sized>(
     Ok(())
 }
 
-pub(super) fn mark(v: &mut serde_json::Value, keys: &[&str], marker: &str) {
-    match v {
-        serde_json::Value::Object(m) => {
-            for (k, v) in m.iter_mut() {
-                if keys.contains(&k.as_str()) && !v.is_null() {
-                    *v = marker.into();
-                } else {
-                    mark(v, keys, marker);
-                }
-            }
-        }
-        serde_json::Value::Array(a) => a.iter_mut().for_each(|v| mark(v, keys, marker)),
-        _ => {}
-    }
+/// [`write`], redacted as `redaction` says (`--redact`): the document goes through a
+/// `serde_json::Value` so every string can be scrubbed.
+pub fn write_marked<T: Serialize + ?Sized>(
+    value: &T,
+    doc: Doc,
+    redaction: Option<&Redaction>,
+    w: &mut dyn Write,
+) -> Result<(), RenderError> {
+    let Some(redaction) = redaction else {
+        return write(value, doc, w);
+    };
+    let mut tree = serde_json::to_value(value).map_err(RenderError::Json)?;
+    redaction.document(&mut tree);
+    write(&tree, doc, w)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod certs;
 pub mod check;
 pub mod document;
 mod json;
+pub mod redaction;
 pub mod rules;
 mod summary;
 mod table;
@@ -18,6 +19,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::model::Report;
+pub use redaction::Redaction;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -77,22 +79,23 @@ fn level_color(level: &str) -> Option<&'static str> {
     }
 }
 
+/// Writes `report` as `view` in `format`, redacted when `redaction` is given (`--redact`).
 pub fn render(
     report: &Report,
     view: View,
     format: Format,
     color: Color,
+    redaction: Option<&Redaction>,
     w: &mut dyn Write,
 ) -> Result<(), RenderError> {
     let part = Part { report, view };
-    match format {
-        Format::Table => views::table(report, view, color, w)?,
-        Format::Json | Format::Yaml => {
-            use crate::model::{check::REDACTABLE, redact::REDACTED};
-            let doc = format.doc().unwrap_or(document::Doc::Json);
-            let redact = (!report.redacted.is_empty()).then_some((&REDACTABLE[..], REDACTED));
-            document::write_marked(&part, doc, redact, w)?;
+    match format.doc() {
+        None => {
+            let mut w = redaction::Scrub::new(w, redaction);
+            views::table(report, view, color, redaction, &mut w)?;
+            w.flush()?;
         }
+        Some(doc) => document::write_marked(&part, doc, redaction, w)?,
     }
     Ok(())
 }
@@ -133,9 +136,6 @@ impl Serialize for Part<'_> {
             }
         }
         m.serialize_entry("warnings", &r.warnings)?;
-        if !r.redacted.is_empty() {
-            m.serialize_entry("redacted", &r.redacted)?;
-        }
         m.end()
     }
 }

@@ -8,7 +8,12 @@ use super::table::Table;
 use super::views;
 use crate::model::Report;
 
-pub(super) fn report(r: &Report, color: super::Color, w: &mut dyn Write) -> io::Result<()> {
+pub(super) fn report(
+    r: &Report,
+    color: super::Color,
+    redacted: bool,
+    w: &mut dyn Write,
+) -> io::Result<()> {
     writeln!(w, "Source:       {} ({})", r.source, r.document.label())?;
     if let Some(n) = &r.node {
         writeln!(w, "Node:         {}", n.id)?;
@@ -84,7 +89,7 @@ pub(super) fn report(r: &Report, color: super::Color, w: &mut dyn Write) -> io::
         }
     }
     let (mesh, external) = (r.mesh_roots(), r.external_roots());
-    let list = |roots: &std::collections::BTreeMap<String, (String, String)>| {
+    let list = |roots: &crate::model::report::Roots| {
         let mut v: Vec<String> = roots
             .values()
             .map(|(from, subject)| format!("{subject} from {from}"))
@@ -188,7 +193,7 @@ pub(super) fn report(r: &Report, color: super::Color, w: &mut dyn Write) -> io::
         ("LISTENERS", views::listeners(r)),
         ("ROUTES", views::routes(r)),
         ("ENDPOINTS", views::endpoints(r)),
-        ("SECRETS", views::secrets(r)),
+        ("SECRETS", views::secrets(r, redacted)),
     ] {
         if !table.is_empty() {
             writeln!(w, "\n{title}")?;

@@ -3,32 +3,42 @@
 
 use std::io::{self, Write};
 
+use super::redaction::{Redaction, MARKER};
 use super::table::Table;
 use super::{Color, View};
 use crate::model::{Destination, FilterChain, Listener, Report, RouteAction, RouteConfig, Socket};
 
-pub(super) fn table(r: &Report, view: View, color: Color, w: &mut dyn Write) -> io::Result<()> {
+/// The tables of `view`; with a redaction, the cells it changes are redacted before columns are
+/// measured (the caller scrubs the rest of the text).
+pub(super) fn table(
+    r: &Report,
+    view: View,
+    color: Color,
+    redaction: Option<&Redaction>,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    let redacted = redaction.is_some();
     match view {
-        View::Report => super::summary::report(r, color, w),
+        View::Report => super::summary::report(r, color, redacted, w),
         View::Clusters => clusters(r).write(w),
         View::Listeners => listeners(r).write(w),
         View::Routes => routes(r).write(w),
         View::Endpoints => endpoints(r).write(w),
         View::Secrets => {
-            secrets(r).write(w)?;
+            secrets(r, redacted).write(w)?;
             missing(r, w)?;
             findings(r, color, w)
         }
         View::Certs => {
-            super::certs::certs(r, w)?;
+            super::certs::certs(r, redacted, w)?;
             findings(r, color, w)
         }
     }?;
     if view != View::Report {
         warnings(r, w, true)?;
     }
-    if !r.redacted.is_empty() {
-        writeln!(w, "\nRedacted (--redact): {}", r.redacted.join(", "))?;
+    if let Some(x) = redaction {
+        writeln!(w, "\n{}", x.footer())?;
     }
     Ok(())
 }
@@ -328,16 +338,23 @@ pub(crate) fn endpoints(r: &Report) -> Table {
 
 /// istioctl's secret table; one row per trust domain for SPIFFE bundles; TRUST DOMAIN only when
 /// every row has one (as istioctl does); IDENTITY added.
-pub(crate) fn secrets(r: &Report) -> Table {
+pub(crate) fn secrets(r: &Report, redacted: bool) -> Table {
     let mut rows: Vec<(Vec<String>, Option<String>)> = Vec::new();
     for s in &r.secrets {
         let kind = s.kind.to_string();
         let cert_cells = |c: Option<&crate::model::CertInfo>| match c {
+            Some(c) if redacted => vec![
+                c.valid_now.to_string(),
+                MARKER.into(),
+                MARKER.into(),
+                MARKER.into(),
+                MARKER.into(),
+            ],
             Some(c) => vec![
                 c.valid_now.to_string(),
-                c.serial.clone(),
-                c.not_after.clone(),
-                c.not_before.clone(),
+                c.serial.to_string(),
+                text(&c.not_after),
+                text(&c.not_before),
                 crate::cert::remaining(c),
             ],
             None => vec![
@@ -445,4 +462,9 @@ pub(super) fn warnings(r: &Report, w: &mut dyn Write, compact: bool) -> io::Resu
         writeln!(w, "  {sev}: {}{times}", x.message)?;
     }
     Ok(())
+}
+
+/// A time a document may lack, as a cell (`-` when absent).
+pub(super) fn text(t: &Option<crate::model::Timestamp>) -> String {
+    t.map(|t| t.to_string()).unwrap_or_default()
 }

@@ -43,7 +43,7 @@ pub fn diagnose(r: &mut Report, opts: &RuleOptions) {
 fn expiring(r: &Report, opts: &RuleOptions, f: &mut Vec<Finding>) {
     for s in r.secrets.iter().filter(|s| s.state.in_force()) {
         for c in s.certificates.iter().filter(|c| c.valid_now) {
-            let Some(life) = crate::cert::lifetime_seconds(c) else {
+            let (Some(life), Some(not_after)) = (c.lifetime_seconds(), c.not_after) else {
                 continue;
             };
             // A rotating agent replaces a certificate at about half its lifetime: less than that
@@ -58,8 +58,7 @@ fn expiring(r: &Report, opts: &RuleOptions, f: &mut Vec<Finding>) {
                     Finding::new("cert-expiring",
                         s.label(),
                         format!(
-                            "{who} expires at {} ({} left of a {} lifetime): the rotation is overdue",
-                            c.not_after,
+                            "{who} expires at {not_after} ({} left of a {} lifetime): the rotation is overdue",
                             crate::cert::time_left(c.seconds_left),
                             crate::cert::time_left(life)
                         ),
@@ -119,12 +118,12 @@ fn undecodable(r: &Report, f: &mut Vec<Finding>) {
 /// listeners drain; a chain that stays means a TLS context still uses an old certificate, or the
 /// two documents were taken at different times.
 pub fn stale_certs(r: &mut Report, certs: &Report) {
-    let held: Vec<&str> = r
+    let held: Vec<&crate::model::Serial> = r
         .secrets
         .iter()
         .filter(|s| s.state.in_force())
         .flat_map(|s| &s.certificates)
-        .map(|c| c.serial.as_str())
+        .map(|c| &c.serial)
         .collect();
     let files: Vec<&str> = r
         .secrets
@@ -144,10 +143,7 @@ pub fn stale_certs(r: &mut Report, certs: &Report) {
         let Some(leaf) = s.certificates.first() else {
             continue;
         };
-        if held
-            .iter()
-            .any(|h| crate::cert::same_serial(h, &leaf.serial))
-        {
+        if held.contains(&&leaf.serial) {
             continue;
         }
         let who = leaf
@@ -160,7 +156,9 @@ pub fn stale_certs(r: &mut Report, certs: &Report) {
                 format!("{} {}", certs.source, s.name),
                 format!(
                     "{who} (serial {}, not after {}) is in /certs but in no active secret of {}: a TLS context still holds an old certificate (draining listeners), or the documents were taken at different times",
-                    leaf.serial, leaf.not_after, r.source
+                    leaf.serial,
+                    crate::model::timestamp::or_unknown(leaf.not_after),
+                    r.source
                 ),
             )
             .at(&s.pointer),

@@ -1,6 +1,8 @@
 //! Certificates: the `certs` command on every kind of input, PEM hygiene, chain verdicts and the
 //! findings they raise, and agreement between Envoy's `/certs` and its config dump.
 
+use envinspect::model::Serial;
+
 use super::{envinspect, fixture, settings, NOW_140};
 
 #[test]
@@ -210,7 +212,7 @@ fn envoy_certs_and_config_dump_agree() {
     for (serial, not_after) in &listed {
         let twin = in_dump
             .iter()
-            .find(|(s, _)| envinspect::cert::same_serial(s, serial));
+            .find(|(s, _)| s.parse::<Serial>().ok() == serial.parse::<Serial>().ok());
         let Some((_, dump_not_after)) = twin else {
             // /certs also lists certificates read from files (the static expired cert), which a
             // dump only names by path.

@@ -55,7 +55,10 @@ fn identity_comes_from_the_default_secret_and_time_is_an_input() {
     );
     assert_eq!(id.trust_domain.unwrap().to_string(), "cluster.local");
     assert!(id.valid_now);
-    assert_eq!(id.not_after.as_deref(), Some("2024-12-01T00:00:00Z"));
+    assert_eq!(
+        id.not_after.map(|t| t.to_string()).as_deref(),
+        Some("2024-12-01T00:00:00Z")
+    );
     let default = &during.secrets.iter().find(|s| s.name == "default").unwrap();
     assert_eq!(
         default.certificates.len(),
@@ -76,6 +79,32 @@ fn identity_comes_from_the_default_secret_and_time_is_an_input() {
         !before.identity.unwrap().valid_now,
         "not yet valid at an earlier --now"
     );
+}
+
+/// The library's redaction is the CLI's: `document()` redacts when asked, as it is written;
+/// the typed report keeps its values.
+#[test]
+fn the_document_is_redacted_the_report_is_not() {
+    let p = pki("spiffe://cluster.local/ns/shop/sa/cart");
+    let dump = secrets_dump(&p, serde_json::json!({"inline_bytes": "W3JlZGFjdGVkXQ=="}));
+    let report = report(&dump, datetime!(2024-11-01 0:00 UTC));
+    let serial = report.identity.as_ref().unwrap().serial.clone().unwrap();
+    let mut opts = envinspect::Options::at(datetime!(2024-11-01 0:00 UTC));
+    opts.redact = true;
+    let i = envinspect::Inspection::new(report, &opts).unwrap();
+    assert_eq!(
+        i.report().identity.as_ref().unwrap().serial,
+        Some(serial.clone())
+    );
+    let doc = i.document();
+    assert_eq!(doc["identity"]["serial"], "[redacted]");
+    assert_eq!(doc["identity"]["not_after"], "[redacted]");
+    assert_eq!(doc["redacted"][0], "serial");
+    assert!(!doc.to_string().contains(&serial.to_string()));
+    opts.redact = false;
+    let plain = envinspect::Inspection::new(i.into_report(), &opts).unwrap();
+    assert_eq!(plain.document()["identity"]["serial"], serial.to_string());
+    assert!(plain.document().get("redacted").is_none());
 }
 
 #[test]
