@@ -204,7 +204,7 @@ fn summarise(proxy: &str, path: &str, r: &Report) -> ProxyRow {
         .filter_map(|c| {
             let n = c.istio.as_ref().filter(|n| n.direction == "outbound")?;
             Some(OutboundCluster {
-                name: c.name.clone(),
+                name: c.name.to_string(),
                 fqdn: n.fqdn.clone(),
                 port: n.port,
                 kind: c.tls.kind(),

@@ -151,10 +151,10 @@ fn verdict(r: &Report, s: &crate::model::Secret) -> ChainVerdict {
     };
     let mut roots = Vec::new();
     let leaf_td = s.certificates[0].trust_domain();
-    for anchor in r.secrets.iter().filter(|a| names.contains(&a.name)) {
+    for anchor in r.secrets.iter().filter(|a| names.contains(a.name.as_str())) {
         for c in &anchor.certificates {
             roots.push(Root {
-                source: anchor.name.clone(),
+                source: anchor.name.to_string(),
                 cert: c,
             });
         }
@@ -187,7 +187,7 @@ fn trust_sources(r: &Report, secret: &str) -> BTreeSet<String> {
         if uses {
             for v in &ctx.validation {
                 if let ValidationSource::Sds { name } = v {
-                    names.insert(name.clone());
+                    names.insert(name.to_string());
                 }
             }
         }

@@ -342,7 +342,7 @@ fn secrets(r: &Report, e: &Expectations, out: &mut Results) {
             .iter()
             .filter(|s| {
                 matches!(s.state, SecretState::Active | SecretState::Static)
-                    && !want.active.contains(&s.name)
+                    && !want.active.iter().any(|a| *a == s.name)
             })
             .map(|s| {
                 fail(

@@ -85,7 +85,7 @@ pub fn generate(r: &Report, opts: &GenerateOptions) -> Generated {
         .secrets
         .iter()
         .filter(|s| matches!(s.state, SecretState::Active | SecretState::Static))
-        .map(|s| s.name.clone())
+        .map(|s| s.name.to_string())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -137,7 +137,7 @@ fn cluster(c: &Cluster) -> ClusterExpect {
         .collect();
     ClusterExpect {
         select: Select::Name {
-            name: c.name.clone(),
+            name: c.name.to_string(),
         },
         tls: Some(tls_kind(c)),
         sni: agreed(c, sni)

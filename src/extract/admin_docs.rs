@@ -112,7 +112,7 @@ pub(crate) fn cluster_statuses(c: admin::Clusters, r: &mut Report) {
                     .unwrap_or_default()
             };
             r.endpoints.push(Endpoint {
-                cluster: cs.name.clone(),
+                cluster: cs.name.clone().into(),
                 address: h
                     .address
                     .as_ref()

@@ -72,7 +72,7 @@ pub(crate) fn link_secrets(r: &mut Report, have_secret_section: bool) {
             _ => None,
         });
         for name in names.chain(trust) {
-            refs.entry(name.clone())
+            refs.entry(name.to_string())
                 .or_default()
                 .insert(who.to_string());
         }
@@ -81,7 +81,7 @@ pub(crate) fn link_secrets(r: &mut Report, have_secret_section: bool) {
         note(h.ctx, &h.owner);
     }
     for s in &mut r.secrets {
-        if let Some(who) = refs.get(&s.name) {
+        if let Some(who) = refs.get(s.name.as_str()) {
             s.referenced_by = who.iter().cloned().collect();
         }
     }
@@ -91,7 +91,7 @@ pub(crate) fn link_secrets(r: &mut Report, have_secret_section: bool) {
             .iter()
             .filter(|(name, _)| !known.contains(name.as_str()))
             .map(|(name, who)| MissingSecret {
-                name: name.clone(),
+                name: name.clone().into(),
                 referenced_by: who.iter().cloned().collect(),
             })
             .collect();
@@ -119,7 +119,7 @@ pub(crate) fn identities(r: &Report) -> Vec<WorkloadIdentity> {
         for c in &ctx.certificates {
             let at = owner.clone();
             match c {
-                CertSource::Sds { name } => uses.entry(name.clone()).or_default(),
+                CertSource::Sds { name } => uses.entry(name.to_string()).or_default(),
                 CertSource::Inline { .. } => {
                     uses.entry(format!("{owner} (inline cert)")).or_default()
                 }
@@ -158,7 +158,10 @@ pub(crate) fn identities(r: &Report) -> Vec<WorkloadIdentity> {
             None => format!("secret {}", s.name),
         };
         let g = groups.entry(key).or_default();
-        let mine = uses.get(&s.name).map(Vec::as_slice).unwrap_or_default();
+        let mine = uses
+            .get(s.name.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let best = mine.iter().map(|u| u.basis).min();
         g.0.push((s, best.unwrap_or(IdentityBasis::Unreferenced)));
         g.1.extend(mine);
@@ -169,7 +172,9 @@ pub(crate) fn identities(r: &Report) -> Vec<WorkloadIdentity> {
         .collect();
     // A certificate secret that contexts name but the dump lacks is still what they present.
     for m in &r.missing_secrets {
-        let Some(u) = uses.get(&m.name) else { continue };
+        let Some(u) = uses.get(m.name.as_str()) else {
+            continue;
+        };
         let mut id = unresolved(&m.name, u.iter().collect());
         id.problem = Some(format!(
             "secret {} is referenced but not in the dump (never delivered)",
@@ -389,7 +394,7 @@ pub(crate) fn trust_roles(r: &mut Report) {
         .iter()
         .filter(|s| s.kind == SecretKind::CertChain)
         .filter(|s| {
-            Some(&s.name) == primary.as_ref()
+            Some(s.name.as_str()) == primary.as_deref()
                 || s.certificates
                     .first()
                     .is_some_and(|c| !c.spiffe_ids.is_empty())
@@ -429,10 +434,10 @@ pub(crate) fn trust_roles(r: &mut Report) {
         for v in &ctx.validation {
             let name = match v {
                 ValidationSource::Sds { name } => name.clone(),
-                ValidationSource::InlineCa { .. } => format!("{owner} (inline CA)"),
+                ValidationSource::InlineCa { .. } => format!("{owner} (inline CA)").into(),
                 _ => continue,
             };
-            let e = roles.entry(name).or_insert(role);
+            let e = roles.entry(name.to_string()).or_insert(role);
             *e = (*e).min(role);
         }
     };
@@ -443,6 +448,6 @@ pub(crate) fn trust_roles(r: &mut Report) {
         note(h.ctx, &h.owner, xds);
     }
     for s in &mut r.secrets {
-        s.trust_role = roles.get(&s.name).copied();
+        s.trust_role = roles.get(s.name.as_str()).copied();
     }
 }

@@ -290,7 +290,7 @@ fn certificate_file(
         for p in &anchors.problems {
             issues.push(Issue::error("", format!("{roots_name}: {p}")));
         }
-        s.trust = vec![anchors.name.clone()];
+        s.trust = vec![anchors.name.to_string()];
         r.secrets.push(anchors);
     }
     for p in &s.problems {

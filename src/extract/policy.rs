@@ -297,7 +297,7 @@ pub(crate) fn inbound(listeners: &[Listener]) -> Vec<InboundPort> {
                 Some("raw_buffer") => false,
                 _ => terminates,
             };
-            let seen = ports.entry((l.name.clone(), port)).or_default();
+            let seen = ports.entry((l.name.to_string(), port)).or_default();
             let required = matches!(&chain.tls, Socket::Tls(ctx) if ctx.require_client_certificate == Some(true));
             let what = if !is_tls {
                 "plaintext"

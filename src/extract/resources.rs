@@ -60,7 +60,7 @@ pub(crate) fn cluster(c: PbCluster, state: ResourceState, pointer: &str) -> Clus
             default: socket(c.transport_socket.as_ref(), Side::Upstream),
             matches,
         },
-        name: c.name,
+        name: c.name.into(),
         state,
         discovery,
         pointer: pointer.to_string(),
@@ -88,7 +88,7 @@ pub(crate) fn listener(l: PbListener, state: ResourceState, pointer: &str) -> Li
     }
     Listener {
         versioned: Default::default(),
-        name: l.name,
+        name: l.name.into(),
         state,
         address,
         port,
@@ -231,7 +231,7 @@ pub(crate) fn route_config(
         .collect();
     RouteConfig {
         versioned: Default::default(),
-        name: rc.name,
+        name: rc.name.into(),
         state,
         virtual_hosts,
         ignore_port_in_host_matching: rc.ignore_port_in_host_matching,
@@ -331,7 +331,7 @@ pub(crate) fn endpoints(cla: ClusterLoadAssignment, pointer: &str, out: &mut Vec
                 .map(struct_strings)
                 .unwrap_or_default();
             out.push(Endpoint {
-                cluster: cla.cluster_name.clone(),
+                cluster: cla.cluster_name.clone().into(),
                 address,
                 health,
                 locality: locality.clone().filter(|l| !l.is_empty()),

@@ -117,7 +117,9 @@ fn common(ctx: CommonTlsContext) -> TlsContext {
         }
     }
     for sds in ctx.tls_certificate_sds_secret_configs {
-        out.certificates.push(CertSource::Sds { name: sds.name });
+        out.certificates.push(CertSource::Sds {
+            name: sds.name.into(),
+        });
     }
     if let Some(p) = ctx.tls_certificate_provider_instance {
         out.certificates.push(CertSource::Provider {
@@ -127,16 +129,18 @@ fn common(ctx: CommonTlsContext) -> TlsContext {
     match ctx.validation_context_type {
         Some(ValidationContextType::ValidationContext(cvc)) => validation(cvc, &mut out),
         Some(ValidationContextType::ValidationContextSdsSecretConfig(sds)) => {
-            out.validation
-                .push(ValidationSource::Sds { name: sds.name });
+            out.validation.push(ValidationSource::Sds {
+                name: sds.name.into(),
+            });
         }
         Some(ValidationContextType::CombinedValidationContext(combined)) => {
             if let Some(cvc) = combined.default_validation_context {
                 validation(cvc, &mut out);
             }
             if let Some(sds) = combined.validation_context_sds_secret_config {
-                out.validation
-                    .push(ValidationSource::Sds { name: sds.name });
+                out.validation.push(ValidationSource::Sds {
+                    name: sds.name.into(),
+                });
             }
         }
         #[allow(deprecated)]

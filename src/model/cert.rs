@@ -174,7 +174,7 @@ impl std::fmt::Display for ChainVerdict {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Secret {
-    pub name: String,
+    pub name: super::SecretName,
     pub state: SecretState,
     pub kind: SecretKind,
     pub version_info: Option<String>,
@@ -235,9 +235,14 @@ pub struct PemLint {
 
 impl Secret {
     /// A secret with nothing read into it yet.
-    pub fn new(name: String, state: SecretState, kind: SecretKind, pointer: &str) -> Self {
+    pub fn new(
+        name: impl Into<super::SecretName>,
+        state: SecretState,
+        kind: SecretKind,
+        pointer: &str,
+    ) -> Self {
         Self {
-            name,
+            name: name.into(),
             state,
             kind,
             version_info: None,
@@ -260,7 +265,7 @@ impl Secret {
     /// by their own name (`cluster X (inline cert)`, `chain.pem`).
     pub fn label(&self) -> String {
         if self.state == SecretState::Inline {
-            self.name.clone()
+            self.name.to_string()
         } else {
             format!("secret {}", self.name)
         }
@@ -276,7 +281,7 @@ pub struct TrustBundle {
 /// An SDS name referenced by a TLS context but absent from the secrets dump.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MissingSecret {
-    pub name: String,
+    pub name: super::SecretName,
     pub referenced_by: Vec<String>,
 }
 

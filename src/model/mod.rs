@@ -30,6 +30,7 @@ pub mod http;
 pub mod ids;
 pub mod intercept;
 pub mod matcher;
+pub mod names;
 pub mod policy;
 pub mod report;
 pub mod serial;
@@ -44,6 +45,7 @@ use serde::Serialize;
 pub use cert::{CertDer, CertInfo, ChainVerdict, Secret, SecretKind, SecretState};
 pub use finding::{Finding, Level};
 pub use ids::{Fingerprint, IdError, IstioClusterName, ServerName, SpiffeId, TrustDomain};
+pub use names::{ClusterName, ListenerName, RouteName, SecretName};
 pub use policy::{InboundPort, MtlsMode, OutboundMode, OutboundPolicy};
 pub use report::{Counts, IdentityBasis, Node, Report, SectionCounts, Warning, WorkloadIdentity};
 pub use serial::Serial;
@@ -81,7 +83,7 @@ impl std::fmt::Display for ResourceState {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Cluster {
-    pub name: String,
+    pub name: ClusterName,
     pub state: ResourceState,
     #[serde(flatten)]
     pub versioned: Versioned,
@@ -99,7 +101,7 @@ pub struct Cluster {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Listener {
-    pub name: String,
+    pub name: ListenerName,
     pub state: ResourceState,
     #[serde(flatten)]
     pub versioned: Versioned,
@@ -264,7 +266,7 @@ pub enum Destination {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RouteConfig {
-    pub name: String,
+    pub name: RouteName,
     pub state: ResourceState,
     #[serde(flatten)]
     pub versioned: Versioned,
@@ -337,7 +339,7 @@ pub enum RouteAction {
 /// Endpoints of one cluster (from `EndpointsConfigDump` or `/clusters`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Endpoint {
-    pub cluster: String,
+    pub cluster: ClusterName,
     /// `ip:port`, a pipe path, or `envoy://<internal listener>/<endpoint id>`.
     pub address: String,
     /// Envoy's health status name: `HEALTHY`, `UNHEALTHY`, `UNKNOWN`, `DRAINING`…

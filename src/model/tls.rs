@@ -82,7 +82,7 @@ pub struct TlsContext {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CertSource {
     Sds {
-        name: String,
+        name: super::SecretName,
     },
     /// Inline PEM or DER; the size only (the chain is decoded in `secrets`).
     Inline {
@@ -102,7 +102,7 @@ pub enum CertSource {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ValidationSource {
     Sds {
-        name: String,
+        name: super::SecretName,
     },
     InlineCa {
         bytes: usize,

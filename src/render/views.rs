@@ -83,7 +83,12 @@ pub(crate) fn clusters(r: &Report) -> Table {
                 n.subset.clone(),
                 n.direction.clone(),
             ),
-            None => (c.name.clone(), String::new(), String::new(), String::new()),
+            None => (
+                c.name.to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ),
         };
         let sni = match &c.tls.default {
             Socket::Tls(ctx) => ctx.sni.as_ref().map(|s| s.to_string()),
@@ -136,7 +141,7 @@ pub(crate) fn listeners(r: &Report) -> Table {
                 (None, _) => chain_match(ch),
             };
             t.row(vec![
-                l.name.clone(),
+                l.name.to_string(),
                 l.address.clone().unwrap_or_default(),
                 l.port.unwrap_or(0).to_string(),
                 matched,
@@ -274,7 +279,7 @@ pub(crate) fn routes(r: &Report) -> Table {
         for vh in &rc.virtual_hosts {
             for route in &vh.routes {
                 t.row(vec![
-                    rc.name.clone(),
+                    rc.name.to_string(),
                     vh.name.clone(),
                     domains(&vh.domains),
                     route.matcher.clone(),
@@ -329,7 +334,7 @@ pub(crate) fn endpoints(r: &Report) -> Table {
             e.address.clone(),
             e.health.clone(),
             e.locality.clone().unwrap_or_default(),
-            e.cluster.clone(),
+            e.cluster.to_string(),
             tls_mode,
         ]);
     }
@@ -367,7 +372,7 @@ pub(crate) fn secrets(r: &Report, redacted: bool) -> Table {
         };
         if !s.trust_bundles.is_empty() {
             for b in &s.trust_bundles {
-                let mut row = vec![s.name.clone(), kind.clone(), s.state.to_string()];
+                let mut row = vec![s.name.to_string(), kind.clone(), s.state.to_string()];
                 row.extend(cert_cells(b.certificates.first()));
                 row.push(String::new());
                 row.push(String::new());
@@ -376,7 +381,7 @@ pub(crate) fn secrets(r: &Report, redacted: bool) -> Table {
             continue;
         }
         let leaf = s.certificates.first();
-        let mut row = vec![s.name.clone(), kind, s.state.to_string()];
+        let mut row = vec![s.name.to_string(), kind, s.state.to_string()];
         row.extend(cert_cells(leaf));
         let identity = leaf
             .and_then(|c| c.spiffe_ids.first())
@@ -432,7 +437,7 @@ pub(super) fn missing(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "\nMISSING SECRETS (referenced, not in the dump)")?;
     let mut t = Table::new(&["NAME", "REFERENCED BY"]);
     for m in &r.missing_secrets {
-        t.row(vec![m.name.clone(), m.referenced_by.join(", ")]);
+        t.row(vec![m.name.to_string(), m.referenced_by.join(", ")]);
     }
     t.write(w)
 }
