@@ -45,8 +45,8 @@ pub fn render_check(
             table(c, color, redaction, &mut w)?;
             w.flush()?;
         }
-        CheckFormat::Json => super::document::write_marked(c, Doc::Json, redaction, w)?,
-        CheckFormat::Yaml => super::document::write_marked(c, Doc::Yaml, redaction, w)?,
+        CheckFormat::Json => super::document::write_redacted(c, Doc::Json, redaction, w)?,
+        CheckFormat::Yaml => super::document::write_redacted(c, Doc::Yaml, redaction, w)?,
         CheckFormat::Junit => {
             let mut w = Scrub::new(w, redaction);
             junit(c, redaction.is_some(), &mut w)?;

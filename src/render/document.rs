@@ -40,7 +40,7 @@ pub fn write<T: Serialize + ?Sized>(
 
 /// [`write`], redacted as `redaction` says (`--redact`): the document goes through a
 /// `serde_json::Value` so every string can be scrubbed.
-pub fn write_marked<T: Serialize + ?Sized>(
+pub fn write_redacted<T: Serialize + ?Sized>(
     value: &T,
     doc: Doc,
     redaction: Option<&Redaction>,
