@@ -7,6 +7,7 @@
 use std::net::IpAddr;
 
 use crate::model::authz::{InputMatch, MatchInput, Predicate};
+use crate::model::cannot_tell::{CannotTell, Construct, Dangling, Fact};
 use crate::model::ids::Cidr;
 use crate::model::matcher::{ChainAction, ChainMatcher, TreeMap};
 use crate::model::{FilterChain, Listener};
@@ -83,8 +84,8 @@ pub enum Pick {
     Chain(usize, Vec<String>),
     /// No chain fits and there is no default chain: the connection is closed.
     None(String),
-    /// It depends on something not given.
-    Unknown(String),
+    /// It depends on something not given, or not evaluated.
+    Unknown(CannotTell),
 }
 
 pub fn pick(l: &Listener, c: &Connection) -> Pick {
@@ -112,7 +113,7 @@ enum Fit {
     Specific(u32),
     Any,
     No,
-    Unknown(String),
+    Unknown(CannotTell),
 }
 
 fn narrow(
@@ -120,7 +121,7 @@ fn narrow(
     mut cands: Vec<usize>,
     c: &Connection,
     why: &mut Vec<String>,
-) -> Result<Option<usize>, String> {
+) -> Result<Option<usize>, CannotTell> {
     let levels: [Level; 6] = [
         ("destination port", dest_port),
         ("destination address", dest_ip),
@@ -248,13 +249,13 @@ fn dest_port(ch: &FilterChain, c: &Connection) -> Fit {
     }
 }
 
-fn ranges(list: &[String], ip: Option<IpAddr>, what: &str) -> Fit {
+fn ranges(list: &[String], ip: Option<IpAddr>, fact: Fact) -> Fit {
     // Envoy reads an empty list as 0.0.0.0/0 and ::/0: "any", less specific than any range.
     if list.is_empty() {
         return Fit::Any;
     }
     let Some(ip) = ip else {
-        return Fit::Unknown(format!("the {what} (chains differ by it)"));
+        return Fit::Unknown(CannotTell::NotGiven(fact));
     };
     let best = list
         .iter()
@@ -274,7 +275,7 @@ fn dest_ip(ch: &FilterChain, c: &Connection) -> Fit {
     ranges(
         &ch.matcher.prefix_ranges,
         c.destination_ip,
-        "destination IP",
+        Fact::DestinationIp,
     )
 }
 
@@ -282,7 +283,7 @@ fn source_ip(ch: &FilterChain, c: &Connection) -> Fit {
     ranges(
         &ch.matcher.source_prefix_ranges,
         c.source_ip,
-        "client's source IP (give --source-ip)",
+        Fact::SourceIp,
     )
 }
 
@@ -292,7 +293,7 @@ fn server_name(ch: &FilterChain, c: &Connection) -> Fit {
         return Fit::Any;
     }
     let Some(sni) = &c.sni else {
-        return Fit::Unknown("the SNI the client sends (give --sni)".into());
+        return Fit::Unknown(CannotTell::NotGiven(Fact::Sni));
     };
     let sni = sni.to_ascii_lowercase();
     let mut best = None;
@@ -324,7 +325,7 @@ fn alpn(ch: &FilterChain, c: &Connection) -> Fit {
         return Fit::Any;
     }
     let Some(offered) = &c.alpn else {
-        return Fit::Unknown("the ALPN the client offers (give --alpn)".into());
+        return Fit::Unknown(CannotTell::NotGiven(Fact::Alpn));
     };
     // Envoy walks the client's list in order; the first listed by some chain selects it.
     match offered.iter().position(|a| protos.contains(a)) {
@@ -365,10 +366,10 @@ fn by_matcher(l: &Listener, m: &ChainMatcher, c: &Connection) -> Pick {
                 why.push(format!("filter_chain_matcher names chain {name}"));
                 Pick::Chain(i, why)
             }
-            None => Pick::Unknown(format!(
-                "filter_chain_matcher names chain {name}, which {} does not have",
-                l.name
-            )),
+            None => Pick::Unknown(CannotTell::Dangling(Dangling::Chain {
+                name,
+                listener: l.name.clone(),
+            })),
         },
         Ok(None) => default_chain(
             l,
@@ -382,26 +383,22 @@ fn by_matcher(l: &Listener, m: &ChainMatcher, c: &Connection) -> Pick {
 }
 
 /// What a connection gives a matcher input; `Err` when the request does not say.
-fn input(i: &MatchInput, c: &Connection) -> Result<Option<String>, String> {
-    let unknown = |what: &str| {
-        Err(format!(
-            "the chain depends on the {what}, which was not given"
-        ))
-    };
+fn input(i: &MatchInput, c: &Connection) -> Result<Option<String>, CannotTell> {
+    let unknown = |fact| Err(CannotTell::NotGiven(fact));
     Ok(match i {
         MatchInput::DestinationPort => Some(c.port.to_string()),
         MatchInput::DestinationIp => match c.destination_ip {
             Some(ip) => Some(ip.to_string()),
-            None => return unknown("destination address (--destination-ip)"),
+            None => return unknown(Fact::DestinationIp),
         },
         MatchInput::SourceIp | MatchInput::DirectSourceIp => match c.source_ip {
             Some(ip) => Some(ip.to_string()),
-            None => return unknown("source address (--source-ip)"),
+            None => return unknown(Fact::SourceIp),
         },
         MatchInput::ServerName => match &c.sni {
             Some(s) if s.is_empty() => None,
             Some(s) => Some(s.clone()),
-            None => return unknown("server name (--sni)"),
+            None => return unknown(Fact::Sni),
         },
         MatchInput::TransportProtocol => Some(c.transport.clone()).filter(|t| !t.is_empty()),
         // Envoy's ApplicationProtocolInput: each protocol in single quotes, joined by commas.
@@ -413,17 +410,21 @@ fn input(i: &MatchInput, c: &Connection) -> Result<Option<String>, String> {
                     .collect::<Vec<_>>()
                     .join(","),
             ),
-            None => return unknown("ALPN (--alpn)"),
+            None => return unknown(Fact::Alpn),
         },
         other => {
-            return Err(format!(
-                "filter_chain_matcher reads {other}, which envinspect does not evaluate for chains"
-            ))
+            return Err(CannotTell::Unevaluated(Construct::ChainInput(
+                other.to_string(),
+            )))
         }
     })
 }
 
-fn run(m: &ChainMatcher, c: &Connection, why: &mut Vec<String>) -> Result<Option<String>, String> {
+fn run(
+    m: &ChainMatcher,
+    c: &Connection,
+    why: &mut Vec<String>,
+) -> Result<Option<String>, CannotTell> {
     let (hit, on_no_match) = match m {
         ChainMatcher::Empty { on_no_match } => (None, on_no_match),
         ChainMatcher::List {
@@ -447,9 +448,7 @@ fn run(m: &ChainMatcher, c: &Connection, why: &mut Vec<String>) -> Result<Option
             let value = input(i, c)?;
             let hit = match (map, &value) {
                 (TreeMap::Unsupported(t), _) => {
-                    return Err(format!(
-                        "filter_chain_matcher uses {t}, which envinspect does not evaluate"
-                    ))
+                    return Err(CannotTell::Unevaluated(Construct::ChainMatcher(t.clone())))
                 }
                 (_, None) => None,
                 (TreeMap::Exact(m), Some(v)) => m.get(v),
@@ -458,8 +457,11 @@ fn run(m: &ChainMatcher, c: &Connection, why: &mut Vec<String>) -> Result<Option
                     .filter(|(k, _)| v.starts_with(k.as_str()))
                     .max_by_key(|(k, _)| k.len())
                     .map(|(_, a)| a),
-                (TreeMap::Ip(ranges), Some(v)) => {
-                    let ip: IpAddr = v.parse().map_err(|_| format!("{v} is not an address"))?;
+                (TreeMap::Ip(ranges), Some(v)) => 'ip: {
+                    // Envoy's TrieMatcher: an input that is not an address takes on_no_match.
+                    let Ok(ip) = v.parse::<IpAddr>() else {
+                        break 'ip None;
+                    };
                     // Most specific first; after the first, exclusive ranges are passed over.
                     let mut holding: Vec<(u8, &crate::model::matcher::IpRange)> = ranges
                         .iter()
@@ -507,17 +509,21 @@ fn run(m: &ChainMatcher, c: &Connection, why: &mut Vec<String>) -> Result<Option
     }
 }
 
-fn act(a: &ChainAction, c: &Connection, why: &mut Vec<String>) -> Result<Option<String>, String> {
+fn act(
+    a: &ChainAction,
+    c: &Connection,
+    why: &mut Vec<String>,
+) -> Result<Option<String>, CannotTell> {
     match a {
         ChainAction::Chain(name) => Ok(Some(name.clone())),
         ChainAction::Matcher(m) => run(m, c, why),
-        ChainAction::Unsupported(what) => Err(format!(
-            "filter_chain_matcher gives {what}, which is not a chain name"
-        )),
+        ChainAction::Unsupported(what) => Err(CannotTell::Unevaluated(Construct::ChainAction(
+            what.clone(),
+        ))),
     }
 }
 
-fn holds(p: &Predicate, c: &Connection) -> Result<bool, String> {
+fn holds(p: &Predicate, c: &Connection) -> Result<bool, CannotTell> {
     Ok(match p {
         Predicate::Single { input: i, matcher } => {
             let v = input(i, c)?;
@@ -528,9 +534,7 @@ fn holds(p: &Predicate, c: &Connection) -> Result<bool, String> {
                     .parse()
                     .is_ok_and(|ip| ranges.iter().any(|r| r.contains(ip))),
                 (InputMatch::Unsupported(w), _) => {
-                    return Err(format!(
-                        "filter_chain_matcher uses {w}, which envinspect does not evaluate"
-                    ))
+                    return Err(CannotTell::Unevaluated(Construct::ChainMatcher(w.clone())))
                 }
             }
         }

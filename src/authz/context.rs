@@ -8,13 +8,15 @@ use std::net::IpAddr;
 
 use serde_json::{Map, Value};
 
+use crate::model::cannot_tell::CannotTell;
+
 /// Three-valued truth: a matcher that needs something envinspect was not told (the source IP,
 /// a CEL condition) answers `Unknown` with the reason, instead of a guess.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tri {
     Yes,
     No,
-    Unknown(String),
+    Unknown(CannotTell),
 }
 
 impl Tri {

@@ -8,6 +8,7 @@ use super::chain::{self, Connection, Pick};
 use super::context::{Context, HttpRequest, PeerCert};
 use super::route;
 use crate::model::authz::{FilterLevel, PerRouteAuthz};
+use crate::model::cannot_tell::{CannotTell, NoListener, Place, Reason};
 use crate::model::decision::{
     AuthzStep, Decision, Evaluation, RequestSummary, Response, StepOutcome,
 };
@@ -72,7 +73,7 @@ pub(super) struct End {
     pub(super) decision: Decision,
     pub(super) policy: Option<String>,
     pub(super) response: Response,
-    pub(super) reason: Option<String>,
+    pub(super) reason: Option<Reason>,
 }
 
 pub(super) fn end(
@@ -94,20 +95,20 @@ pub(super) fn end(
 /// The chain refuses the connection at the handshake.
 fn refuse(run: &mut Run, chain: &str, pointer: &str, why: &str) -> End {
     run.step("filter chain", chain, StepOutcome::Rejected, why, pointer);
-    rejected(why)
+    rejected(Reason::Refused(why.to_string()))
 }
 
 /// No answer from Envoy at all: the connection is closed (the reason is ours, not Envoy's).
-fn rejected(reason: impl Into<String>) -> End {
+fn rejected(reason: Reason) -> End {
     End {
-        reason: Some(reason.into()),
+        reason: Some(reason),
         ..end(Decision::Rejected, None, None)
     }
 }
 
-pub(super) fn unknown(reason: impl Into<String>) -> End {
+pub(super) fn unknown(reason: CannotTell) -> End {
     End {
-        reason: Some(reason.into()),
+        reason: Some(Reason::CannotTell(reason)),
         ..end(Decision::Unknown, None, None)
     }
 }
@@ -151,13 +152,13 @@ fn summary(req: &Request) -> RequestSummary {
 
 /// The inbound listener for the port: Istio's capture listener when there is one, else the
 /// listener bound to the port.
-pub(crate) fn listener<'a>(r: &'a Report, req: &Request) -> Result<&'a Listener, String> {
+pub(crate) fn listener<'a>(r: &'a Report, req: &Request) -> Result<&'a Listener, NoListener> {
     if let Some(name) = &req.listener {
         return r
             .listeners
             .iter()
             .find(|l| &l.name == name)
-            .ok_or_else(|| format!("no listener named {name}"));
+            .ok_or_else(|| NoListener::Named(name.as_str().into()));
     }
     if let Some(l) = r.listeners.iter().find(|l| l.name == "virtualInbound") {
         return Ok(l);
@@ -172,13 +173,16 @@ pub(crate) fn listener<'a>(r: &'a Report, req: &Request) -> Result<&'a Listener,
         .find(|l| l.filter_chains.iter().any(|c| !c.authz.is_empty()))
         .or(on_port.first())
         .copied()
-        .ok_or_else(|| format!("no listener on port {}", req.port))
+        .ok_or(NoListener::None {
+            ip: None,
+            port: req.port,
+        })
 }
 
 fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
     let l = match listener(r, req) {
         Ok(l) => l,
-        Err(e) => return rejected(e),
+        Err(e) => return rejected(Reason::NoListener(e)),
     };
     run.step(
         "listener",
@@ -209,7 +213,7 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
         Pick::None(why) => {
             return refuse(run, "-", &l.pointer, &why);
         }
-        Pick::Unknown(u) => return unknown(format!("which filter chain applies depends on {u}")),
+        Pick::Unknown(u) => return unknown(u.at(Place::FilterChain)),
     };
     let ch = &l.filter_chains[ci];
     let chain_name = ch.name.clone().unwrap_or_else(|| format!("#{ci}"));
@@ -435,14 +439,14 @@ fn choose_route<'a>(
             );
             Ok(Chosen::None)
         }
-        Err(u) => Err(unknown(format!("which route applies depends on {u}"))),
+        Err(u) => Err(unknown(u.at(Place::Route))),
     }
 }
 
 impl Chosen<'_> {
     /// The most specific per-filter configuration for `filter`: weighted cluster, route, virtual
     /// host, route configuration.
-    pub(super) fn per_filter(&self, filter: &str) -> Result<Option<&PerRouteAuthz>, String> {
+    pub(super) fn per_filter(&self, filter: &str) -> Result<Option<&PerRouteAuthz>, CannotTell> {
         let Chosen::Route { rc, vh, route } = self else {
             return Ok(None);
         };
@@ -453,9 +457,9 @@ impl Chosen<'_> {
                 .collect();
             if configs.iter().any(|c| c.is_some()) {
                 if configs.windows(2).any(|w| w[0] != w[1]) {
-                    return Err(format!(
-                        "the weighted clusters of the route configure {filter} differently"
-                    ));
+                    return Err(CannotTell::WeightedClustersDiffer {
+                        filter: filter.into(),
+                    });
                 }
                 return Ok(configs[0]);
             }

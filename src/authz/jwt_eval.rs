@@ -12,12 +12,13 @@ use super::matchers;
 use crate::model::authz::{
     AuthzFilter, Jwks, JwtAuthn, JwtProvider, JwtRequirement, PerRouteAuthz, PerRouteJwt,
 };
+use crate::model::cannot_tell::{CannotTell, Dangling, KeysProblem, Place};
 use crate::model::decision::StepOutcome;
 
 pub(crate) enum JwtOutcome {
     Pass,
     Fail(Status),
-    Unknown(String),
+    Unknown(CannotTell),
 }
 
 const METADATA: &str = "envoy.filters.http.jwt_authn";
@@ -49,15 +50,17 @@ pub(crate) fn run(
         }) => match j.requirement_map.get(n) {
             Some(r) => Some(r.clone()),
             None => {
-                return JwtOutcome::Unknown(format!(
-                    "the route names requirement {n}, which {} does not define",
-                    f.name
-                ))
+                return JwtOutcome::Unknown(CannotTell::Dangling(Dangling::RouteRequirement {
+                    name: n.clone(),
+                    filter: f.name.clone(),
+                }))
             }
         },
         _ => {
             let Some(http) = ctx.http.as_ref() else {
-                return JwtOutcome::Unknown("jwt_authn without an HTTP request".into());
+                return JwtOutcome::Unknown(CannotTell::NoHttpRequest {
+                    filter: "jwt_authn".into(),
+                });
             };
             let mut found = None;
             for rule in &j.rules {
@@ -67,11 +70,7 @@ pub(crate) fn run(
                         break;
                     }
                     Tri::No => {}
-                    Tri::Unknown(u) => {
-                        return JwtOutcome::Unknown(format!(
-                            "which JWT rule applies depends on {u}"
-                        ))
-                    }
+                    Tri::Unknown(u) => return JwtOutcome::Unknown(u.at(Place::JwtRule)),
                 }
             }
             found.flatten()
@@ -218,11 +217,22 @@ fn is_preflight(ctx: &Context) -> bool {
     })
 }
 
-fn resolve(r: &JwtRequirement, j: &JwtAuthn) -> Result<JwtRequirement, String> {
+fn requirement_missing(name: &str) -> CannotTell {
+    CannotTell::Dangling(Dangling::Requirement { name: name.into() })
+}
+
+fn unchecked(provider: &str, problem: KeysProblem) -> CannotTell {
+    CannotTell::Keys {
+        provider: provider.into(),
+        problem,
+    }
+}
+
+fn resolve(r: &JwtRequirement, j: &JwtAuthn) -> Result<JwtRequirement, CannotTell> {
     Ok(match r {
         JwtRequirement::Named(n) => match j.requirement_map.get(n) {
             Some(inner) => resolve(inner, j)?,
-            None => return Err(format!("requirement {n} is not in the requirement map")),
+            None => return Err(requirement_missing(n)),
         },
         JwtRequirement::Any(xs) => {
             JwtRequirement::Any(xs.iter().map(|x| resolve(x, j)).collect::<Result<_, _>>()?)
@@ -238,7 +248,7 @@ enum Checked {
     /// Verified tokens by provider (none when the requirement was met without one).
     Ok(Vec<(String, Token)>),
     Fail(Status),
-    Unknown(String),
+    Unknown(CannotTell),
 }
 
 /// The token where the provider looks: its headers (with prefix), query parameters and
@@ -307,13 +317,11 @@ fn verify(
         } => match jwt::verify_signature(&t, keys) {
             Ok(()) => Checked::Ok(vec![(name.to_string(), t)]),
             Err(Some(s)) => Checked::Fail(s),
-            Err(None) => Checked::Unknown(format!(
-                "provider {name}'s keys are of a kind envinspect cannot check (HMAC)"
-            )),
+            Err(None) => Checked::Unknown(unchecked(name, KeysProblem::Hmac)),
         },
         Jwks::Inline {
             problem: Some(p), ..
-        } => Checked::Unknown(format!("provider {name}'s inline JWKS does not read: {p}")),
+        } => Checked::Unknown(unchecked(name, KeysProblem::Unreadable(p.clone()))),
         Jwks::Remote { uri, .. } => {
             notes.push(format!("provider {name} fetches its keys from {uri}: the signature is not checked, the claims are taken as given"));
             Checked::Ok(vec![(name.to_string(), t)])
@@ -322,7 +330,7 @@ fn verify(
             notes.push(format!("provider {name} reads its keys from {source}: the signature is not checked, the claims are taken as given"));
             Checked::Ok(vec![(name.to_string(), t)])
         }
-        Jwks::None => Checked::Unknown(format!("provider {name} has no JWKS")),
+        Jwks::None => Checked::Unknown(unchecked(name, KeysProblem::None)),
     }
 }
 
@@ -337,7 +345,9 @@ fn check(
     match r {
         JwtRequirement::Provider(name) | JwtRequirement::ProviderAndAudiences(name, _) => {
             let Some(p) = j.providers.get(name) else {
-                return Checked::Unknown(format!("provider {name} is not defined"));
+                return Checked::Unknown(CannotTell::Dangling(Dangling::Provider {
+                    name: name.clone(),
+                }));
             };
             let auds = match r {
                 JwtRequirement::ProviderAndAudiences(_, a) => Some(a.as_slice()),
@@ -428,6 +438,7 @@ fn check(
                 _ => Checked::Ok(Vec::new()),
             }
         }
-        JwtRequirement::Named(n) => Checked::Unknown(format!("requirement {n} was not resolved")),
+        // `resolve` replaced every name it found; one left was not in the map.
+        JwtRequirement::Named(n) => Checked::Unknown(requirement_missing(n)),
     }
 }

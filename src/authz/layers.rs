@@ -11,6 +11,7 @@ use super::{istio, matchers};
 use crate::model::authz::{
     AuthzFilter, AuthzKind, ExtAuthz, PerRouteAuthz, Rbac, RbacAction, RbacEngine,
 };
+use crate::model::cannot_tell::{CannotTell, Place, Reason};
 use crate::model::decision::{Decision, StepOutcome};
 
 pub(super) fn network_filter(f: &AuthzFilter, ctx: &mut Context, run: &mut Run) -> Option<End> {
@@ -148,13 +149,13 @@ fn kind(f: &AuthzFilter) -> &'static str {
 enum Verdict {
     Allowed { policy: Option<String> },
     Denied { policy: String, uncertain: bool },
-    Unknown(String),
+    Unknown(CannotTell),
 }
 
 fn engine(e: &RbacEngine, c: &Context) -> Verdict {
     match e {
         RbacEngine::Policies { action, policies } => {
-            let mut doubt: Option<String> = None;
+            let mut doubt: Option<CannotTell> = None;
             let mut matched = None;
             for p in policies {
                 match matchers::policy(p, c) {
@@ -164,7 +165,7 @@ fn engine(e: &RbacEngine, c: &Context) -> Verdict {
                     }
                     Tri::No => {}
                     Tri::Unknown(u) => {
-                        doubt.get_or_insert(format!("policy {}: {u}", p.name));
+                        doubt.get_or_insert(u.at(Place::Policy(p.name.clone())));
                     }
                 }
             }
@@ -316,9 +317,7 @@ fn rbac_filter(
                 end(Decision::Deny, None, Some(detail(&policy)))
             };
             if uncertain {
-                e.reason = Some(
-                    "an earlier policy could not be evaluated: Envoy may name it instead".into(),
-                );
+                e.reason = Some(Reason::CannotTell(CannotTell::EarlierPolicy));
                 e.response.details = None;
             } else {
                 e.policy = Some(policy);
@@ -333,7 +332,7 @@ fn rbac_filter(
                 format!("cannot tell: {u}"),
                 &f.pointer,
             );
-            Some(unknown(format!("{}: {u}", f.name)))
+            Some(unknown(u.at(Place::Filter(f.name.clone()))))
         }
     }
 }
@@ -386,8 +385,7 @@ fn ext_authz(
         ),
         &f.pointer,
     );
-    Some(unknown(format!(
-        "the external authorization server {} decides",
-        e.server
-    )))
+    Some(unknown(CannotTell::ExternalServer {
+        server: e.server.clone(),
+    }))
 }

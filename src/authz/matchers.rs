@@ -9,6 +9,7 @@ use crate::model::authz::{
     ActionMatcher, InputMatch, MatchInput, OnMatch, Permission, Policy, Predicate, Principal,
     RbacAction,
 };
+use crate::model::cannot_tell::{CannotTell, Construct, Fact};
 use crate::model::http::{
     HeaderMatch, HeaderRule, MetadataMatch, PathMatch, RouteMatch, ValueMatch,
 };
@@ -19,10 +20,9 @@ pub fn policy(p: &Policy, c: &Context) -> Tri {
     let perms = Tri::any(p.permissions.iter().map(|x| permission(x, c)));
     let who = || Tri::any(p.principals.iter().map(|x| principal(x, c)));
     let cond = || match &p.condition {
-        Some(_) => Tri::Unknown(format!(
-            "policy {} has a CEL condition, which envinspect does not evaluate",
-            p.name
-        )),
+        Some(_) => Tri::Unknown(CannotTell::Unevaluated(Construct::CelCondition {
+            policy: p.name.clone(),
+        })),
         None => Tri::Yes,
     };
     // Envoy: permissions, then principals, then the condition; each short-circuits.
@@ -40,17 +40,19 @@ pub fn permission(p: &Permission, c: &Context) -> Tri {
         Permission::Not(x) => permission(x, c).negate(),
         Permission::Header(h) => header(h, c.http.as_ref()),
         Permission::UrlPath(m) => Tri::of(c.http.as_ref().is_some_and(|h| m.matches(h.url_path()))),
-        Permission::DestinationIp(r) => ip(r, c.destination_ip, "the destination IP"),
+        Permission::DestinationIp(r) => ip(r, c.destination_ip, Fact::DestinationIp),
         Permission::DestinationPort(p) => Tri::of(c.destination_port == *p),
         Permission::DestinationPortRange(a, b) => {
             Tri::of(*a <= c.destination_port && c.destination_port < *b)
         }
         Permission::RequestedServerName(m) => match &c.sni {
             Some(s) => Tri::of(m.matches(s)),
-            None => Tri::Unknown("the SNI the client sends (give --sni)".into()),
+            None => Tri::Unknown(CannotTell::NotGiven(Fact::Sni)),
         },
         Permission::Metadata(m) => metadata(m, c),
-        Permission::Unsupported(what) => Tri::Unknown(format!("a {what} permission")),
+        Permission::Unsupported(what) => {
+            Tri::Unknown(CannotTell::Unevaluated(Construct::Permission(what.clone())))
+        }
     }
 }
 
@@ -73,26 +75,24 @@ pub fn principal(p: &Principal, c: &Context) -> Tri {
             let names = peer.uri_sans.iter().chain(&peer.dns_sans);
             Tri::of(names.clone().any(|n| m.matches(n)) || m.matches(&peer.subject))
         }
-        Principal::DirectRemoteIp(r) | Principal::RemoteIp(r) => {
-            ip(r, c.source_ip, "the client's source IP (give --source-ip)")
-        }
+        Principal::DirectRemoteIp(r) | Principal::RemoteIp(r) => ip(r, c.source_ip, Fact::SourceIp),
         Principal::Header(h) => header(h, c.http.as_ref()),
         Principal::UrlPath(m) => Tri::of(c.http.as_ref().is_some_and(|h| m.matches(h.url_path()))),
         Principal::Metadata(m) => metadata(m, c),
         Principal::FilterState { key, value } => match c.filter_state.get(key) {
             Some(v) => Tri::of(value.matches(v)),
-            None => Tri::Unknown(format!(
-                "filter state {key}, which another filter sets at run time"
-            )),
+            None => Tri::Unknown(CannotTell::FilterState { key: key.clone() }),
         },
-        Principal::Unsupported(what) => Tri::Unknown(format!("a {what} principal")),
+        Principal::Unsupported(what) => {
+            Tri::Unknown(CannotTell::Unevaluated(Construct::Principal(what.clone())))
+        }
     }
 }
 
-fn ip(r: &Cidr, addr: Option<std::net::IpAddr>, what: &str) -> Tri {
+fn ip(r: &Cidr, addr: Option<std::net::IpAddr>, fact: Fact) -> Tri {
     match addr {
         Some(a) => Tri::of(r.contains(a)),
-        None => Tri::Unknown(what.to_string()),
+        None => Tri::Unknown(CannotTell::NotGiven(fact)),
     }
 }
 
@@ -178,7 +178,9 @@ pub fn route(m: &RouteMatch, req: &HttpRequest) -> Tri {
             .matches(path),
         ),
         PathMatch::Connect => Tri::of(req.method == "CONNECT"),
-        PathMatch::Other(name) => Tri::Unknown(format!("a route path match `{name}`")),
+        PathMatch::Other(name) => Tri::Unknown(CannotTell::Unevaluated(Construct::RoutePathMatch(
+            name.clone(),
+        ))),
     };
     let grpc = m.grpc.then(|| {
         Tri::of(
@@ -199,7 +201,7 @@ pub fn route(m: &RouteMatch, req: &HttpRequest) -> Tri {
     let unmodelled = m
         .unmodelled
         .iter()
-        .map(|u| Tri::Unknown(format!("a route match on {u}")));
+        .map(|u| Tri::Unknown(CannotTell::Unevaluated(Construct::RouteMatch(u.clone()))));
     Tri::all(
         std::iter::once(p)
             .chain(grpc)
@@ -214,12 +216,12 @@ pub fn route(m: &RouteMatch, req: &HttpRequest) -> Tri {
 pub enum MatcherOutcome {
     Action { name: String, action: RbacAction },
     NoMatch,
-    Unknown(String),
+    Unknown(CannotTell),
 }
 
 pub fn action_matcher(m: &ActionMatcher, c: &Context) -> MatcherOutcome {
     if let Some(u) = &m.unsupported {
-        return MatcherOutcome::Unknown(format!("an RBAC matcher in {u} form"));
+        return MatcherOutcome::Unknown(CannotTell::Unevaluated(Construct::MatcherForm(u.clone())));
     }
     for f in &m.matchers {
         match predicate(&f.predicate, c) {
@@ -246,7 +248,9 @@ fn on_match(o: &OnMatch, c: &Context) -> MatcherOutcome {
         },
         OnMatch::Matcher { matcher } => action_matcher(matcher, c),
         OnMatch::Unsupported { type_url } => {
-            MatcherOutcome::Unknown(format!("a matcher action of type {type_url}"))
+            MatcherOutcome::Unknown(CannotTell::Unevaluated(Construct::MatcherAction {
+                type_url: type_url.clone(),
+            }))
         }
     }
 }
@@ -266,7 +270,9 @@ fn predicate(p: &Predicate, c: &Context) -> Tri {
                     Ok(ip) => Tri::of(ranges.iter().any(|r| r.contains(ip))),
                     Err(_) => Tri::No,
                 },
-                InputMatch::Unsupported(what) => Tri::Unknown(format!("a {what} matcher")),
+                InputMatch::Unsupported(what) => Tri::Unknown(CannotTell::Unevaluated(
+                    Construct::InputMatcher(what.clone()),
+                )),
             }
         }
         Predicate::And { predicates } => Tri::all(predicates.iter().map(|p| predicate(p, c))),
@@ -275,20 +281,18 @@ fn predicate(p: &Predicate, c: &Context) -> Tri {
     }
 }
 
-fn input_value(i: &MatchInput, c: &Context) -> Result<Option<String>, String> {
-    let need = |v: Option<String>, what: &str| v.map(Some).ok_or_else(|| what.to_string());
+fn input_value(i: &MatchInput, c: &Context) -> Result<Option<String>, CannotTell> {
+    let need = |v: Option<String>, fact| v.map(Some).ok_or(CannotTell::NotGiven(fact));
     Ok(match i {
-        MatchInput::SourceIp | MatchInput::DirectSourceIp => need(
-            c.source_ip.map(|a| a.to_string()),
-            "the client's source IP (give --source-ip)",
-        )?,
-        MatchInput::DestinationIp => need(
-            c.destination_ip.map(|a| a.to_string()),
-            "the destination IP",
-        )?,
+        MatchInput::SourceIp | MatchInput::DirectSourceIp => {
+            need(c.source_ip.map(|a| a.to_string()), Fact::SourceIp)?
+        }
+        MatchInput::DestinationIp => {
+            need(c.destination_ip.map(|a| a.to_string()), Fact::DestinationIp)?
+        }
         MatchInput::DestinationPort => Some(c.destination_port.to_string()),
-        MatchInput::SourcePort => return Err("the client's source port".into()),
-        MatchInput::ServerName => need(c.sni.clone(), "the SNI the client sends (give --sni)")?,
+        MatchInput::SourcePort => return Err(CannotTell::NotGiven(Fact::SourcePort)),
+        MatchInput::ServerName => need(c.sni.clone(), Fact::Sni)?,
         MatchInput::TransportProtocol => Some(if c.tls { "tls" } else { "raw_buffer" }.into()),
         MatchInput::ApplicationProtocol => Some(c.alpn.join(",")),
         MatchInput::RequestHeader(h) => c.http.as_ref().and_then(|r| r.header(h)),
@@ -304,7 +308,11 @@ fn input_value(i: &MatchInput, c: &Context) -> Result<Option<String>, String> {
             .map(|p| p.dns_sans.join(","))
             .filter(|s| !s.is_empty()),
         MatchInput::Subject => c.peer.as_ref().map(|p| p.subject.clone()),
-        MatchInput::Unsupported(t) => return Err(format!("a matcher input of type {t}")),
+        MatchInput::Unsupported(t) => {
+            return Err(CannotTell::Unevaluated(Construct::MatchInput {
+                type_url: t.clone(),
+            }))
+        }
     })
 }
 
@@ -349,7 +357,9 @@ mod tests {
         assert_eq!(route(&m, &grpc), Tri::Yes);
         let mut fraction = RouteMatch::any();
         fraction.unmodelled = vec!["a runtime fraction".into()];
-        assert!(matches!(route(&fraction, &req), Tri::Unknown(u) if u.contains("runtime")));
+        assert!(
+            matches!(route(&fraction, &req), Tri::Unknown(CannotTell::Unevaluated(Construct::RouteMatch(u))) if u.contains("runtime"))
+        );
         fraction.path = PathMatch::Prefix("/other".into());
         assert_eq!(
             route(&fraction, &req),

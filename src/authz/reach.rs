@@ -6,6 +6,7 @@
 use super::context::Tri;
 use crate::model::authz::{Permission, Principal, Rbac, RbacAction, RbacEngine};
 use crate::model::bundle::ReachVerdict;
+use crate::model::cannot_tell::CannotTell;
 
 fn peer(p: &Principal, caller: &str) -> Tri {
     match p {
@@ -17,10 +18,9 @@ fn peer(p: &Principal, caller: &str) -> Tri {
         Principal::FilterState { key, value } if key == "io.istio.peer_principal" => {
             Tri::of(value.matches(caller))
         }
-        other => Tri::Unknown(format!(
-            "{} is not about the peer",
-            super::istio::who(other)
-        )),
+        other => Tri::Unknown(CannotTell::NotAboutPeer {
+            principal: super::istio::who(other),
+        }),
     }
 }
 

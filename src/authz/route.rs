@@ -5,6 +5,7 @@
 
 use super::context::{HttpRequest, Tri};
 use super::matchers;
+use crate::model::cannot_tell::CannotTell;
 use crate::model::{Route, RouteConfig, VirtualHost};
 
 pub fn virtual_host<'a>(rc: &'a RouteConfig, authority: &str) -> Option<(usize, &'a VirtualHost)> {
@@ -63,7 +64,7 @@ pub fn matching_domain<'a>(
 pub fn route<'a>(
     vh: &'a VirtualHost,
     req: &HttpRequest,
-) -> Result<Option<(usize, &'a Route)>, String> {
+) -> Result<Option<(usize, &'a Route)>, CannotTell> {
     for (i, r) in vh.routes.iter().enumerate() {
         match matchers::route(&r.route_match, req) {
             Tri::Yes => return Ok(Some((i, r))),

@@ -51,7 +51,7 @@ pub struct Evaluation {
     pub response: Response,
     /// Why the decision is unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<super::cannot_tell::Reason>,
     pub request: RequestSummary,
     pub steps: Vec<AuthzStep>,
     /// What envinspect took as given where the request did not say.

@@ -21,6 +21,7 @@ macro_rules! string_serde {
 
 pub mod authz;
 pub mod bundle;
+pub mod cannot_tell;
 pub mod catalog;
 pub mod cert;
 pub mod check;

@@ -6,6 +6,7 @@ mod authz;
 mod authz_config;
 mod authz_live;
 mod authz_meshes;
+mod authz_reasons;
 mod bundle;
 mod bundle_fleet;
 mod certs;

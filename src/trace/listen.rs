@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use crate::model::cannot_tell::NoListener;
 use crate::model::ids::Cidr;
 use crate::model::{Destination, IstioClusterName, Listener, Report, TrafficDirection};
 
@@ -130,7 +131,7 @@ pub(super) fn capture(r: &Report) -> Option<&Listener> {
         .or_else(|| all().next())
 }
 
-pub(super) fn listener(r: &Report, ip: Option<IpAddr>, port: u32) -> Result<Entry<'_>, String> {
+pub(super) fn listener(r: &Report, ip: Option<IpAddr>, port: u32) -> Result<Entry<'_>, NoListener> {
     let on_port: Vec<&Listener> = r
         .listeners
         .iter()
@@ -221,11 +222,11 @@ pub(super) fn listener(r: &Report, ip: Option<IpAddr>, port: u32) -> Result<Entr
     }
     let not_bound = on_port.iter().find(|l| !l.bind_to_port);
     Err(match not_bound {
-        Some(l) => format!("listener {} is on port {port} but does not bind (bind_to_port false): it only takes connections a capture listener hands it, and this proxy has none", l.name),
-        None => match ip {
-            Some(ip) => format!("no listener is bound to {ip}:{port} or to any address on port {port}, and no capture listener receives redirected connections"),
-            None => format!("no listener on port {port}, and no capture listener receives redirected connections"),
+        Some(l) => NoListener::NotBound {
+            listener: l.name.clone(),
+            port,
         },
+        None => NoListener::None { ip, port },
     })
 }
 

@@ -170,7 +170,7 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
         Ok(e) => e,
         Err(why) => {
             let e = Effect::Refused;
-            w.end((outcome("no-listener", why, "nothing accepts the connection: check the port, or whether this proxy should receive it", &e), e));
+            w.end((outcome("no-listener", why.to_string(), "nothing accepts the connection: check the port, or whether this proxy should receive it", &e), e));
             return w;
         }
     };
