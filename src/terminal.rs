@@ -52,6 +52,7 @@ impl Progress for Bar {
         let style = match total {
             Some(_) => "{msg} {bar:30} {bytes}/{total_bytes}",
             None if phase == Phase::Bundle => "{spinner} {msg} {bytes} read",
+            None if phase == Phase::Read => "{spinner} {msg} {bytes}",
             None => "{spinner} {msg}",
         };
         if let Ok(s) = ProgressStyle::with_template(style) {

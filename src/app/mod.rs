@@ -285,7 +285,15 @@ fn read(env: &mut Env, origin: Option<Origin>, view: View) -> Result<Input, RunE
     Ok(match origin.ok_or(UsageError::NoInput)? {
         Origin::Admin(admin) => admin.get(crate::admin_endpoint(view))?,
         Origin::File(path) => crate::source::read_file(&path, env.progress)?,
-        Origin::Stdin => crate::source::read_from("<stdin>", &mut env.stdin)?,
+        Origin::Stdin => {
+            // Of unknown size: the bar counts bytes as they arrive (a slow pipe shows it is alive).
+            env.progress.phase(crate::progress::Phase::Read, None);
+            let stdin = crate::progress::Reading {
+                inner: &mut env.stdin,
+                progress: env.progress,
+            };
+            crate::source::read_from("<stdin>", stdin)?
+        }
     })
 }
 

@@ -26,6 +26,7 @@ mod rules;
 mod rules_cases;
 mod sidecar_config;
 mod snapshots;
+mod terminal;
 mod trace;
 mod trace_config;
 mod trace_live;
