@@ -304,6 +304,32 @@ pub(crate) enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Workloads a ztunnel (Istio ambient) knows: address, node, waypoint, protocol, identity.
+    Workloads {
+        /// Only workloads of this namespace.
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Only workloads on this node.
+        #[arg(long)]
+        node: Option<String>,
+        /// Only this workload: a pod name, `name.namespace`, or an address.
+        #[arg(long)]
+        workload: Option<String>,
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Services a ztunnel (Istio ambient) knows: VIP, waypoint, endpoints, ports.
+    Services {
+        /// Only services of this namespace.
+        #[arg(long)]
+        namespace: Option<String>,
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        target: Target,
+    },
     /// SDS secrets: status, validity, identity, chain verdict.
     Secrets {
         #[command(flatten)]

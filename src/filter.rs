@@ -1,6 +1,7 @@
 //! Row filters for the subcommands, as small values with a `verify` method (istioctl's
 //! `ClusterFilter{FQDN, Port, Subset, Direction}` idea). They work on the model.
 
+use crate::model::ambient::{AmbientService, AmbientWorkload};
 use crate::model::{Cluster, Endpoint, Listener, Report, RouteConfig};
 
 #[derive(Debug, Clone, Default)]
@@ -86,6 +87,53 @@ impl EndpointFilter {
     }
 }
 
+/// ztunnel workloads, as `istioctl ztunnel-config workloads` filters them (names and nodes
+/// compared case-insensitively).
+#[derive(Debug, Clone, Default)]
+pub struct WorkloadFilter {
+    pub namespace: Option<String>,
+    pub node: Option<String>,
+    /// A pod name, `name.namespace`, or one of its addresses.
+    pub workload: Option<String>,
+}
+
+impl WorkloadFilter {
+    pub fn verify(&self, w: &AmbientWorkload) -> bool {
+        let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+        if self
+            .namespace
+            .as_ref()
+            .is_some_and(|n| !same(n, &w.namespace))
+        {
+            return false;
+        }
+        if self.node.as_ref().is_some_and(|n| !same(n, &w.node)) {
+            return false;
+        }
+        match &self.workload {
+            None => true,
+            Some(x) => {
+                same(x, &w.name)
+                    || same(x, &w.label())
+                    || w.addresses.iter().any(|a| a.to_string() == *x)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ServiceFilter {
+    pub namespace: Option<String>,
+}
+
+impl ServiceFilter {
+    pub fn verify(&self, s: &AmbientService) -> bool {
+        self.namespace
+            .as_ref()
+            .is_none_or(|n| n.eq_ignore_ascii_case(&s.namespace))
+    }
+}
+
 /// Every filter at once; a filter left at its default keeps every row.
 #[derive(Debug, Clone, Default)]
 pub struct Filters {
@@ -93,6 +141,8 @@ pub struct Filters {
     pub listeners: ListenerFilter,
     pub routes: RouteFilter,
     pub endpoints: EndpointFilter,
+    pub workloads: WorkloadFilter,
+    pub services: ServiceFilter,
     /// Keep only this secret's rows. Findings (and with them the exit code) stay those of the
     /// whole proxy, as for every filter (see `admin_endpoint` in `lib.rs`).
     pub secret: Option<String>,
@@ -106,6 +156,10 @@ impl Filters {
         r.endpoints.retain(|e| self.endpoints.verify(e));
         if let Some(name) = &self.secret {
             r.secrets.retain(|s| &s.name == name);
+        }
+        if let Some(a) = &mut r.ambient {
+            a.workloads.retain(|w| self.workloads.verify(w));
+            a.services.retain(|s| self.services.verify(s));
         }
     }
 }

@@ -38,6 +38,35 @@ pub enum UsageError {
     BundleCerts,
     #[error("bundle: --redact is not supported for bundle output (use it per dump)")]
     BundleRedact,
+    /// A view of what the document does not hold (Envoy's clusters of a ztunnel, ztunnel's
+    /// workloads of an Envoy).
+    #[error("{source_name}: {view} cannot be shown for a {kind}: {why}")]
+    ViewNotFor {
+        source_name: String,
+        view: &'static str,
+        kind: &'static str,
+        why: &'static str,
+    },
+}
+
+impl UsageError {
+    pub(crate) fn view_not_for(
+        source_name: &str,
+        view: &'static str,
+        kind: crate::source::DocumentKind,
+    ) -> Self {
+        let why = if kind == crate::source::DocumentKind::Ztunnel {
+            "ztunnel is not Envoy; it has workloads, services, policies and certificates (see `envinspect workloads`, `services`, `authz`, `secrets`)"
+        } else {
+            "workloads and services are what Istio ambient's ztunnel knows: give a ztunnel config dump"
+        };
+        UsageError::ViewNotFor {
+            source_name: source_name.to_string(),
+            view,
+            kind: kind.label(),
+            why,
+        }
+    }
 }
 
 /// Every way a command fails without an answer.

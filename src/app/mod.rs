@@ -323,6 +323,9 @@ fn show(
     let input = read(env, origin, view)?;
     opts.roots = roots.as_deref().map(crate::source::read_path).transpose()?;
     let mut report = crate::inspect_watched(&input, &opts, env.progress)?;
+    if !view.shows(report.document) {
+        return Err(UsageError::view_not_for(&report.source, view.name(), report.document).into());
+    }
     if let Some(certs) = &certs {
         let certs = crate::inspect(&crate::source::read_path(certs)?, &Options::at(opts.now))?;
         if certs.document != DocumentKind::Certs {
@@ -426,6 +429,10 @@ fn authz(
         if !(r.headers.is_empty() && r.jwt.is_none() && r.method.is_none() && r.path.is_none()) {
             return Err(UsageError::AuthzWithoutClient.into());
         }
+        if report.document == DocumentKind::Ztunnel {
+            render::authz::render_l4_policies(&report, format, env.out)?;
+            return Ok(Outcome::failing(fails(&report)));
+        }
         let view = crate::authz::view(&report, port.map(u32::from));
         render::authz::render_view(&view, format, env.out)?;
         return Ok(Outcome::failing(fails(&report)));
@@ -462,6 +469,9 @@ fn trace(
     let opts = options(env, judge);
     let report = inspection(env, origin, &opts)?.into_report();
     env.progress.finish();
+    if report.document == DocumentKind::Ztunnel {
+        return Err(UsageError::view_not_for(&report.source, "trace", report.document).into());
+    }
     if let (Some(_), false, Some(flag)) = (inbound, request.given(), request.request_option()) {
         return Err(UsageError::InboundWithoutClient(flag).into());
     }

@@ -114,6 +114,9 @@ pub(super) fn unknown(reason: CannotTell) -> End {
 }
 
 pub fn evaluate(r: &Report, req: &Request, now_unix: u64) -> Evaluation {
+    if r.document == crate::source::DocumentKind::Ztunnel {
+        return l4(r, req);
+    }
     let mut run = Run {
         steps: Vec::new(),
         assumptions: Vec::new(),
@@ -121,6 +124,7 @@ pub fn evaluate(r: &Report, req: &Request, now_unix: u64) -> Evaluation {
     let e = walk(r, req, now_unix, &mut run);
     Evaluation {
         source: r.source.clone(),
+        enforcer: Default::default(),
         decision: e.decision,
         policy: e.policy,
         response: e.response,
@@ -129,6 +133,44 @@ pub fn evaluate(r: &Report, req: &Request, now_unix: u64) -> Evaluation {
         steps: run.steps,
         assumptions: run.assumptions,
     }
+}
+
+/// A ztunnel decides on the connection alone (super::ambient); what the request says beyond it
+/// is for a waypoint.
+fn l4(r: &Report, req: &Request) -> Evaluation {
+    let c = super::ambient::L4Connection {
+        principal: req.principal.as_deref().filter(|_| !req.plaintext),
+        source_ip: req.source_ip,
+        destination_ip: req.destination_ip,
+        port: u16::try_from(req.port).unwrap_or(0),
+    };
+    let mut summary = summary(req);
+    summary.method = None;
+    summary.path = None;
+    summary.destination_ip = req.destination_ip.map(|i| i.to_string());
+    let mut e = super::ambient::evaluate(r, &c, summary);
+    let http = [
+        ("--method", req.method.is_some()),
+        ("--path", req.path.is_some()),
+        ("--host", req.host.is_some()),
+        ("--header", !req.headers.is_empty()),
+        ("--jwt", req.jwt.is_some()),
+        ("--request-principal", req.request_principal.is_some()),
+        ("--sni", req.sni.is_some()),
+        ("--alpn", req.alpn.is_some()),
+    ];
+    let ignored: Vec<&str> = http
+        .iter()
+        .filter(|(_, set)| *set)
+        .map(|(f, _)| *f)
+        .collect();
+    if !ignored.is_empty() {
+        e.assumptions.push(format!(
+            "ztunnel decides on the connection alone: {} play no part (a waypoint decides on them)",
+            ignored.join(", ")
+        ));
+    }
+    e
 }
 
 fn summary(req: &Request) -> RequestSummary {
@@ -146,6 +188,7 @@ fn summary(req: &Request) -> RequestSummary {
             .collect(),
         request_principal: req.request_principal.clone(),
         source_ip: req.source_ip.map(|i| i.to_string()),
+        destination_ip: None,
         sni: req.sni.clone(),
     }
 }

@@ -4,6 +4,7 @@
 //! and `route` (which chain, virtual host and route Envoy gives a connection) are shared with
 //! `trace`.
 
+pub mod ambient;
 pub mod chain;
 pub mod context;
 mod eval;

@@ -3,7 +3,10 @@
 
 use anyhow::Result;
 use envinspect::app::Command as Run;
-use envinspect::filter::{ClusterFilter, EndpointFilter, Filters, ListenerFilter, RouteFilter};
+use envinspect::filter::{
+    ClusterFilter, EndpointFilter, Filters, ListenerFilter, RouteFilter, ServiceFilter,
+    WorkloadFilter,
+};
 use envinspect::render::View;
 
 use super::*;
@@ -82,6 +85,34 @@ impl Cli {
                     ..none()
                 };
                 show(target, View::Endpoints, filters, common)?
+            }
+            Some(Command::Workloads {
+                target,
+                namespace,
+                node,
+                workload,
+                common,
+            }) => {
+                let filters = Filters {
+                    workloads: WorkloadFilter {
+                        namespace,
+                        node,
+                        workload,
+                    },
+                    ..none()
+                };
+                show(target, View::Workloads, filters, common)?
+            }
+            Some(Command::Services {
+                target,
+                namespace,
+                common,
+            }) => {
+                let filters = Filters {
+                    services: ServiceFilter { namespace },
+                    ..none()
+                };
+                show(target, View::Services, filters, common)?
             }
             Some(Command::Secrets { target, common }) => {
                 show(target, View::Secrets, none(), common)?

@@ -11,6 +11,7 @@ pub(crate) use schema::camel_case;
 pub mod typeurl;
 mod upgrade;
 mod wire;
+pub mod ztunnel;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -120,6 +121,8 @@ pub enum Decoded {
     Certs(admin::Certificates, Vec<Issue>),
     ClusterStatuses(admin::Clusters, Vec<Issue>),
     ServerInfo(Box<admin::ServerInfo>, Vec<Issue>),
+    /// Istio ambient's ztunnel: not Envoy, its own JSON.
+    Ztunnel(Box<ztunnel::ZtunnelDump>),
 }
 
 /// Decodes a parsed document on at most `threads` threads (a bundle, already parallel over
@@ -138,6 +141,7 @@ pub fn decode(pool: &Pool, doc: Document, threads: usize) -> Result<Decoded, Dec
     let mut json = doc.json;
     let decoded = match doc.kind {
         DocumentKind::Certificates => Decoded::Certificates(doc.raw),
+        DocumentKind::Ztunnel => Decoded::Ztunnel(Box::new(ztunnel::decode(json, &cx.prefix))),
         DocumentKind::ConfigDump => Decoded::ConfigDump(Box::new(cx.config_dump(doc.configs))),
         DocumentKind::Certs => {
             let v = cx

@@ -12,6 +12,7 @@ mod request_match;
 mod resources;
 mod secret;
 mod tls;
+mod ztunnel;
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
@@ -62,6 +63,7 @@ pub fn report(
         secrets: Vec::new(),
         missing_secrets: Vec::new(),
         authz: Vec::new(),
+        ambient: None,
         findings: Vec::new(),
         warnings: Vec::new(),
     };
@@ -81,6 +83,10 @@ pub fn report(
             r.document = crate::source::DocumentKind::ClusterStatuses;
             issues = i;
             admin_docs::cluster_statuses(c, &mut r);
+        }
+        Decoded::Ztunnel(d) => {
+            r.document = crate::source::DocumentKind::Ztunnel;
+            issues = ztunnel::ztunnel(*d, now, &mut r);
         }
         Decoded::ServerInfo(s, i) => {
             r.document = crate::source::DocumentKind::ServerInfo;

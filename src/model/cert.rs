@@ -17,6 +17,10 @@ pub enum SecretState {
     /// Not a secret: certificates carried inline in a cluster's or listener's TLS context, or
     /// given as a PEM/DER file.
     Inline,
+    /// ztunnel: the certificate of this identity is being requested from the CA.
+    Initializing,
+    /// ztunnel: no certificate for this identity; `state_detail` says why.
+    Unavailable,
 }
 
 impl SecretState {
@@ -37,6 +41,8 @@ impl std::fmt::Display for SecretState {
             SecretState::Warming => "WARMING",
             SecretState::Uninitialized => "UNINITIALIZED",
             SecretState::Inline => "INLINE",
+            SecretState::Initializing => "INITIALIZING",
+            SecretState::Unavailable => "UNAVAILABLE",
         })
     }
 }
@@ -176,6 +182,9 @@ impl std::fmt::Display for ChainVerdict {
 pub struct Secret {
     pub name: super::SecretName,
     pub state: SecretState,
+    /// What the holder said of the state (ztunnel's reason for `UNAVAILABLE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_detail: Option<String>,
     pub kind: SecretKind,
     pub version_info: Option<String>,
     /// When Envoy last accepted a version of it (an SDS secret's `last_updated`): when it rotated.
@@ -244,6 +253,7 @@ impl Secret {
         Self {
             name: name.into(),
             state,
+            state_detail: None,
             kind,
             version_info: None,
             last_updated: None,

@@ -37,10 +37,28 @@ impl std::fmt::Display for Decision {
     }
 }
 
+/// Which proxy decides: Envoy's filters, or (Istio ambient) ztunnel's L4 policies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Enforcer {
+    #[default]
+    Envoy,
+    Ztunnel,
+}
+
+impl Enforcer {
+    fn is_envoy(&self) -> bool {
+        *self == Enforcer::Envoy
+    }
+}
+
 /// One request's evaluation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Evaluation {
     pub source: String,
+    /// Absent for Envoy; `ztunnel` for an ambient node proxy, which sees connections only.
+    #[serde(skip_serializing_if = "Enforcer::is_envoy")]
+    pub enforcer: Enforcer,
     pub decision: Decision,
     /// Exactly the id Envoy writes in `rbac_access_denied_matched_policy[…]`: the matching DENY
     /// policy (or matcher action), `none` when an ALLOW filter matched nothing; null otherwise.
@@ -79,6 +97,9 @@ pub struct RequestSummary {
     /// `iss/sub` of the token or of --request-principal.
     pub request_principal: Option<String>,
     pub source_ip: Option<String>,
+    /// Given for a ztunnel, which picks the destination workload by it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination_ip: Option<String>,
     pub sni: Option<String>,
 }
 

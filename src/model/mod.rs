@@ -19,6 +19,7 @@ macro_rules! string_serde {
     };
 }
 
+pub mod ambient;
 pub mod authz;
 pub mod bundle;
 pub mod cannot_tell;
@@ -143,7 +144,7 @@ pub struct Versioned {
 }
 
 /// Envoy's `core.v3.TrafficDirection` (UNSPECIFIED is `None`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TrafficDirection {
     Inbound,

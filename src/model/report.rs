@@ -29,6 +29,9 @@ pub struct Report {
     /// What guards each port: its authorization layers in order, one line per port.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub authz: Vec<super::decision::PortSummary>,
+    /// What a ztunnel (Istio ambient) holds: workloads, services, L4 policies, connections.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ambient: Option<super::ambient::Ambient>,
     pub clusters: Vec<Cluster>,
     pub listeners: Vec<Listener>,
     pub routes: Vec<RouteConfig>,
@@ -202,6 +205,8 @@ pub enum IdentityBasis {
     ControlPlane,
     /// A certificate secret that no TLS context in the dump references.
     Unreferenced,
+    /// A certificate ztunnel holds to serve a workload of its node under that identity.
+    Ztunnel,
 }
 
 impl std::fmt::Display for IdentityBasis {
@@ -212,6 +217,7 @@ impl std::fmt::Display for IdentityBasis {
             IdentityBasis::Server => "server certificate",
             IdentityBasis::ControlPlane => "control-plane client certificate",
             IdentityBasis::Unreferenced => "unreferenced secret",
+            IdentityBasis::Ztunnel => "held by ztunnel for a workload",
         })
     }
 }
@@ -249,6 +255,8 @@ pub enum DocumentKind {
     ServerInfo,
     /// A PEM (any number of blocks) or DER certificate file.
     Certificates,
+    /// Istio ambient's ztunnel `/config_dump` (ztunnel is not Envoy: its own format).
+    Ztunnel,
 }
 
 impl DocumentKind {
@@ -260,6 +268,7 @@ impl DocumentKind {
             DocumentKind::ClusterStatuses => "/clusters",
             DocumentKind::ServerInfo => "/server_info",
             DocumentKind::Certificates => "certificate file",
+            DocumentKind::Ztunnel => "ztunnel config dump",
         }
     }
 }

@@ -91,7 +91,12 @@ pub fn render_evaluation(
         (Some(m), Some(p)) => format!("{m} {p}"),
         _ => "a TCP connection".into(),
     };
-    writeln!(w, "Request:      {what} to port {} from {who}", q.port)?;
+    let to = q
+        .destination_ip
+        .as_ref()
+        .map(|ip| format!("{ip}:{}", q.port))
+        .unwrap_or_else(|| format!("port {}", q.port));
+    writeln!(w, "Request:      {what} to {to} from {who}")?;
     if let Some(rp) = &q.request_principal {
         writeln!(w, "              request principal {rp}")?;
     }
@@ -124,6 +129,17 @@ pub fn render_evaluation(
     if let Some(r) = &e.reason {
         writeln!(w, "Because:      {r}")?;
     }
+    let details = e.response.details.clone().unwrap_or_else(|| "-".into());
+    if e.enforcer == crate::model::decision::Enforcer::Ztunnel {
+        // L4: no status, only whether the connection goes on, in ztunnel's own words.
+        let what = match e.decision {
+            crate::model::decision::Decision::Allow => "the connection goes to the workload",
+            crate::model::decision::Decision::Unknown => "-",
+            _ => "the connection is closed",
+        };
+        writeln!(w, "ztunnel:      {what}; says {details}")?;
+        return Ok(());
+    }
     let status = e
         .response
         .status
@@ -132,8 +148,40 @@ pub fn render_evaluation(
             crate::model::decision::Decision::Allow => "from the upstream".into(),
             _ => "-".into(),
         });
-    let details = e.response.details.clone().unwrap_or_else(|| "-".into());
     writeln!(w, "Envoy:        status {status}, details {details}")?;
+    Ok(())
+}
+
+/// A ztunnel's L4 policies (`authz` on a ztunnel dump): istioctl's columns and each policy's
+/// rules; as JSON/YAML the policies themselves.
+pub fn render_l4_policies(
+    r: &crate::model::Report,
+    format: Format,
+    w: &mut dyn Write,
+) -> Result<(), RenderError> {
+    let list = r.ambient.as_ref().map_or(&[][..], |a| &a.policies[..]);
+    if format != Format::Table {
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            source: &'a str,
+            policies: &'a [crate::model::ambient::L4Policy],
+        }
+        let doc = Doc {
+            source: &r.source,
+            policies: list,
+        };
+        return structured(&doc, format, w);
+    }
+    writeln!(w, "Source:       {}", r.source)?;
+    if list.is_empty() {
+        writeln!(
+            w,
+            "\nNo authorization policy: ztunnel allows every connection."
+        )?;
+        return Ok(());
+    }
+    writeln!(w)?;
+    super::ambient::policies(list).write(w)?;
     Ok(())
 }
 

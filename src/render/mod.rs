@@ -1,6 +1,7 @@
 //! Output: the same model as a human table, or as the JSON/YAML document described in
 //! `docs/output-schema.md`. Nothing here reads the clock or the terminal.
 
+mod ambient;
 pub mod authz;
 pub mod bundle;
 mod certs;
@@ -50,6 +51,38 @@ pub enum View {
     Secrets,
     /// Every certificate in full.
     Certs,
+    /// A ztunnel's workloads.
+    Workloads,
+    /// A ztunnel's services.
+    Services,
+}
+
+impl View {
+    /// Whether a document of `kind` has what the view shows: Envoy's resources are not in a
+    /// ztunnel dump, ztunnel's workloads and services not in Envoy's documents.
+    pub fn shows(self, kind: crate::source::DocumentKind) -> bool {
+        use crate::source::DocumentKind::Ztunnel;
+        match self {
+            View::Clusters | View::Listeners | View::Routes | View::Endpoints => kind != Ztunnel,
+            View::Workloads | View::Services => kind == Ztunnel,
+            View::Report | View::Secrets | View::Certs => true,
+        }
+    }
+
+    /// The subcommand's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Report => "the report",
+            View::Clusters => "clusters",
+            View::Listeners => "listeners",
+            View::Routes => "routes",
+            View::Endpoints => "endpoints",
+            View::Secrets => "secrets",
+            View::Certs => "certs",
+            View::Workloads => "workloads",
+            View::Services => "services",
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +151,8 @@ impl Serialize for Part<'_> {
             View::Routes => "routes",
             View::Endpoints => "endpoints",
             View::Secrets | View::Certs => "secrets",
+            View::Workloads => "workloads",
+            View::Services => "services",
         };
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("schema_version", &r.schema_version)?;
@@ -129,6 +164,14 @@ impl Serialize for Part<'_> {
             View::Listeners => m.serialize_entry(key, &r.listeners)?,
             View::Routes => m.serialize_entry(key, &r.routes)?,
             View::Endpoints => m.serialize_entry(key, &r.endpoints)?,
+            View::Workloads => {
+                let w = r.ambient.as_ref().map(|a| &a.workloads);
+                m.serialize_entry(key, &w.cloned().unwrap_or_default())?
+            }
+            View::Services => {
+                let v = r.ambient.as_ref().map(|a| &a.services);
+                m.serialize_entry(key, &v.cloned().unwrap_or_default())?
+            }
             View::Report | View::Secrets | View::Certs => {
                 m.serialize_entry(key, &r.secrets)?;
                 m.serialize_entry("missing_secrets", &r.missing_secrets)?;

@@ -18,8 +18,12 @@ pub(super) fn table(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     let redacted = redaction.is_some();
+    let ztunnel = r.document == crate::source::DocumentKind::Ztunnel;
     match view {
+        View::Report if ztunnel => super::ambient::report(r, color, redacted, w),
         View::Report => super::summary::report(r, color, redacted, w),
+        View::Workloads => super::ambient::workloads(r).write(w),
+        View::Services => super::ambient::services(r).write(w),
         View::Clusters => clusters(r).write(w),
         View::Listeners => listeners(r).write(w),
         View::Routes => routes(r).write(w),

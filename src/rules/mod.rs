@@ -31,6 +31,7 @@ pub fn diagnose(r: &mut Report, opts: &RuleOptions) {
     let mut f = Vec::new();
     expiring(r, opts, &mut f);
     warming(r, &mut f);
+    ztunnel_identities(r, &mut f);
     tls::san_rules(r, &mut f);
     traffic::rules(r, &mut f);
     authz::rules(r, &mut f);
@@ -85,6 +86,29 @@ fn warming(r: &Report, f: &mut Vec<Finding>) {
             )
             .at(&s.pointer),
         );
+    }
+}
+
+/// What ztunnel says of the identities it holds certificates for. "No longer needed" is ztunnel
+/// forgetting an identity whose last workload left the node: not a problem.
+fn ztunnel_identities(r: &Report, f: &mut Vec<Finding>) {
+    const FORGOTTEN: &str = "the identity is no longer needed";
+    for s in &r.secrets {
+        let (rule, what) = match s.state {
+            SecretState::Initializing => (
+                "ztunnel-identity-initializing",
+                "its certificate is being requested from the CA".to_string(),
+            ),
+            SecretState::Unavailable if s.state_detail.as_deref() != Some(FORGOTTEN) => (
+                "ztunnel-identity-unavailable",
+                format!(
+                    "no certificate: {}",
+                    s.state_detail.as_deref().unwrap_or("no reason given")
+                ),
+            ),
+            _ => continue,
+        };
+        f.push(Finding::new(rule, format!("identity {}", s.name), what).at(&s.pointer));
     }
 }
 

@@ -77,9 +77,6 @@ pub enum SourceError {
     },
     #[error("{name}: {what}")]
     Shape { name: String, what: String },
-    /// Istio ambient's ztunnel writes its own `/config_dump`: recognised, not an Envoy document.
-    #[error("{name}: this is a ztunnel (Istio ambient) config dump, not an Envoy admin document")]
-    Ztunnel { name: String },
     #[error("{url}: {what}")]
     Admin { url: String, what: String },
 }
@@ -231,7 +228,6 @@ pub fn parse(input: &Input) -> Result<Document<'_>, SourceError> {
             }
             match detect(&json) {
                 Ok(Detected::Kind(kind)) => (kind, json, Vec::new()),
-                Ok(Detected::Ztunnel) => return Err(SourceError::Ztunnel { name }),
                 Ok(Detected::LoneSection) => {
                     let Value::Object(members) = json else {
                         return Err(SourceError::Shape {
@@ -393,7 +389,6 @@ enum Detected {
     Kind(DocumentKind),
     /// A single `*ConfigDump` section saved on its own: treated as a dump with one section.
     LoneSection,
-    Ztunnel,
 }
 
 fn detect(json: &Value) -> Result<Detected, String> {
@@ -413,8 +408,9 @@ fn detect(json: &Value) -> Result<Detected, String> {
             )),
         };
     }
+    // ztunnel (Istio ambient) writes its own `/config_dump`, by shape: no `configs`.
     if has("workloads") && has("services") {
-        return Ok(Detected::Ztunnel);
+        return Ok(Detected::Kind(DocumentKind::Ztunnel));
     }
     if has("static_resources") || has("staticResources") || (has("node") && has("admin")) {
         return Err(

@@ -44,9 +44,9 @@ fn bad_inputs_give_one_line_and_exit_2() {
             "/configs/0/dynamic_active_secrets/",
         ),
         (
-            "ztunnel",
-            "istio/istioctl/pkg/writer/ztunnel/configdump/testdata/dump.json",
-            "ztunnel",
+            "ztunnel_wrong_types",
+            "errors/ztunnel-wrong-types.json",
+            "4 value(s) could not be decoded; first at /policies/0/rules/0/0/0",
         ),
         (
             "bootstrap",

@@ -8,7 +8,7 @@ use super::{envinspect, fixture, NOW};
 const ISTIO: &str = "istio/istioctl/pkg/writer/envoy/configdump/testdata";
 
 /// Splits an aligned table into rows of cells, using the header's column starts.
-fn parse_table(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+pub(super) fn parse_table(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header = lines.next().expect("a header");
     // Column starts: every word of the header, except the second word of a two-word name.
@@ -24,6 +24,12 @@ fn parse_table(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
         "NOT BEFORE",
         "TRUST DOMAIN",
         "TLS MODE",
+        "POD NAME",
+        "SERVICE NAME",
+        "SERVICE VIP",
+        "POLICY NAME",
+        "CERTIFICATE NAME",
+        "REMOTE TARGET",
     ];
     let words: Vec<(usize, &str)> = header
         .split(' ')
@@ -95,7 +101,12 @@ fn rows(text: &str, cols: &[(&str, &str)]) -> Vec<Vec<String>> {
 }
 
 /// Compares golden columns (left names) with ours (right names).
-fn agree(golden: &str, ours: &str, cols: &[(&str, &str)], fix: impl Fn(&mut Vec<String>)) {
+pub(super) fn agree(
+    golden: &str,
+    ours: &str,
+    cols: &[(&str, &str)],
+    fix: impl Fn(&mut Vec<String>),
+) {
     agree_with(golden, |_| {}, ours, cols, fix)
 }
 
@@ -123,7 +134,7 @@ fn run(args: &[&str]) -> String {
     r.stdout.split("\n\n").next().unwrap().to_string()
 }
 
-fn golden(rel: &str) -> String {
+pub(super) fn golden(rel: &str) -> String {
     std::fs::read_to_string(super::root().join(fixture(rel))).unwrap()
 }
 

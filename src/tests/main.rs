@@ -2,6 +2,7 @@
 //! with a clean environment, and records exit code, stdout and stderr. Snapshots live in
 //! `snapshots/` at the top (no module prefix); redactions are set here, once.
 
+mod ambient;
 mod authz;
 mod authz_config;
 mod authz_live;

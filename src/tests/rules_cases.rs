@@ -17,6 +17,18 @@ const RATINGS: &str = "istio/istioctl/cmd/testdata/describe/ratings-v1-f745cf57b
 const AUTHZ_118: &str = "istio/istioctl/pkg/authz/testdata/configdump.yaml";
 const OSM_EGRESS: &str = "osm/pkg/cli/verifier/testdata/curl_egress.json";
 const AUTHZ_140: &str = "envoy-1.40-authz/config_dump.json";
+const ZTUNNEL: &str = "istio/istioctl/pkg/writer/ztunnel/configdump/testdata/dump.json";
+
+/// The ztunnel dump without the certificate entries in `state` (`Unavailable: …` matches any
+/// reason but "no longer needed").
+fn ztunnel_without(name: &'static str, state: &str) -> Input {
+    let mut d = load(ZTUNNEL);
+    d["certificates"].as_array_mut().unwrap().retain(|c| {
+        let s = c["state"].as_str().unwrap();
+        !(s.starts_with(state) && s != "Unavailable: the identity is no longer needed")
+    });
+    Input::Edited(name, d)
+}
 
 /// The authz capture with one HTTP filter (the `nth` of its type) edited, in both HTTP listeners.
 fn authz_edit(name: &'static str, ty: &str, nth: usize, edit: impl Fn(&mut Value)) -> Input {
@@ -468,6 +480,20 @@ pub(super) fn cases() -> Vec<Case> {
         }),
         at140.clone(),
         Input::Fixture(AUTHZ_140),
+        at140.clone(),
+    ));
+    cases.push((
+        "ztunnel-identity-unavailable",
+        Input::Fixture(ZTUNNEL),
+        at140.clone(),
+        ztunnel_without("ztunnel-forgotten-only", "Unavailable"),
+        at140.clone(),
+    ));
+    cases.push((
+        "ztunnel-identity-initializing",
+        Input::Fixture(ZTUNNEL),
+        at140.clone(),
+        ztunnel_without("ztunnel-none-initializing", "Initializing"),
         at140.clone(),
     ));
     cases

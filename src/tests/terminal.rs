@@ -138,16 +138,26 @@ fn secrets_on_a_terminal(extra_env: &[(&str, &str)]) -> String {
     let (master, slave) = pty();
     let reader = drain(master);
     let mut cmd = binary();
-    cmd.args(["secrets", "--now", EXPIRED, &fixture("envoy-1.40/config_dump.json")])
-        .envs(extra_env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(slave.try_clone().unwrap()))
-        .stderr(Stdio::piped());
+    cmd.args([
+        "secrets",
+        "--now",
+        EXPIRED,
+        &fixture("envoy-1.40/config_dump.json"),
+    ])
+    .envs(extra_env.iter().copied())
+    .stdin(Stdio::null())
+    .stdout(Stdio::from(slave.try_clone().unwrap()))
+    .stderr(Stdio::piped());
     let child = cmd.spawn().unwrap();
     drop(cmd);
     drop(slave);
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&shown(reader)).into_owned()
 }
 
@@ -161,7 +171,10 @@ fn colour_by_default_on_a_terminal_unless_no_color() {
     // NO_COLOR set (to anything non-empty) turns it off, as ripgrep and cargo do.
     let plain = secrets_on_a_terminal(&[("NO_COLOR", "1")]);
     assert!(plain.contains("cert-expired"), "{plain:?}");
-    assert!(!plain.contains('\x1b'), "colour despite NO_COLOR: {plain:?}");
+    assert!(
+        !plain.contains('\x1b'),
+        "colour despite NO_COLOR: {plain:?}"
+    );
     // An empty NO_COLOR is unset.
     let empty = secrets_on_a_terminal(&[("NO_COLOR", "")]);
     assert_eq!(empty, painted);

@@ -1,0 +1,323 @@
+//! What an Istio ambient ztunnel holds beside its certificates: the workloads and services it
+//! knows, the L4 authorization policies it enforces, and its open connections. ztunnel is not
+//! Envoy; these are its own terms (`workloads`, `services`, `policies`, `workloadState` of its
+//! admin `/config_dump`). Its certificates are secrets of the report like any proxy's.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::ids::{Cidr, SpiffeId};
+
+/// The ztunnel part of a report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Ambient {
+    /// ztunnel's version, when the dump carries it (`version.version`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Sorted by namespace, name, node.
+    pub workloads: Vec<AmbientWorkload>,
+    /// Sorted by namespace, name, hostname.
+    pub services: Vec<AmbientService>,
+    /// Sorted by namespace, name.
+    pub policies: Vec<L4Policy>,
+    /// The connections of the workloads it serves (`workloadState`), when the dump has them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<AmbientConnection>,
+}
+
+/// How a workload receives mesh traffic.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TunnelProtocol {
+    /// HTTP CONNECT over mutual TLS on port 15008: the workload is in the mesh.
+    Hbone,
+    /// Plain TCP: the workload is not captured (ztunnel sends to it as it is).
+    Tcp,
+    /// A value this version of envinspect does not know, as written.
+    Other(String),
+}
+
+impl std::fmt::Display for TunnelProtocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TunnelProtocol::Hbone => f.write_str("HBONE"),
+            TunnelProtocol::Tcp => f.write_str("TCP"),
+            TunnelProtocol::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<&str> for TunnelProtocol {
+    fn from(s: &str) -> Self {
+        match s {
+            "HBONE" => TunnelProtocol::Hbone,
+            "TCP" | "" => TunnelProtocol::Tcp,
+            other => TunnelProtocol::Other(other.to_string()),
+        }
+    }
+}
+
+/// Where a workload's or service's traffic is sent first: a waypoint proxy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WaypointRef {
+    /// As ztunnel writes it: `network/address` or `namespace/hostname`.
+    pub destination: String,
+    /// The waypoint's HBONE port.
+    pub port: Option<u16>,
+    /// The waypoint service the destination names (`namespace/name`), when the dump has it.
+    pub service: Option<String>,
+}
+
+impl WaypointRef {
+    /// The waypoint as istioctl names it: its service's name, or `NA` when no service of the
+    /// dump has that address.
+    pub fn name(&self) -> &str {
+        match &self.service {
+            Some(s) => s.split_once('/').map_or(s.as_str(), |(_, n)| n),
+            None => "NA",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AmbientWorkload {
+    pub uid: String,
+    pub name: String,
+    pub namespace: String,
+    pub addresses: Vec<IpAddr>,
+    /// The network of its addresses (empty: the default network).
+    pub network: String,
+    pub node: String,
+    pub protocol: TunnelProtocol,
+    pub waypoint: Option<WaypointRef>,
+    /// `spiffe://<trust domain>/ns/<namespace>/sa/<service account>`: whom it is in the mesh.
+    pub identity: Option<SpiffeId>,
+    pub service_account: String,
+    pub workload_name: String,
+    pub canonical_name: String,
+    pub canonical_revision: String,
+    /// `Healthy` or `Unhealthy`, as ztunnel writes it.
+    pub status: String,
+    pub cluster_id: String,
+    /// Keys (`namespace/name`) of the workload-selector policies that apply to it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authorization_policies: Vec<String>,
+    /// JSON Pointer into the dump.
+    pub pointer: String,
+}
+
+impl AmbientWorkload {
+    /// `name.namespace`, as istioctl and the connection tables name it.
+    pub fn label(&self) -> String {
+        format!("{}.{}", self.name, self.namespace)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AmbientService {
+    pub name: String,
+    pub namespace: String,
+    pub hostname: String,
+    /// As ztunnel writes them: `network/address`.
+    pub vips: Vec<String>,
+    /// Service port → target port.
+    pub ports: BTreeMap<u16, u16>,
+    pub waypoint: Option<WaypointRef>,
+    pub endpoints: usize,
+    /// Endpoints not marked unhealthy.
+    pub healthy_endpoints: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subject_alt_names: Vec<String>,
+    pub pointer: String,
+}
+
+impl AmbientService {
+    /// The first VIP's address without its network, as istioctl prints it.
+    pub fn vip(&self) -> &str {
+        self.vips
+            .first()
+            .map_or("", |v| v.split_once('/').map_or(v.as_str(), |(_, a)| a))
+    }
+}
+
+/// Which workloads a policy applies to (ztunnel's `RbacScope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum PolicyScope {
+    /// Every workload in the mesh (a policy of the root namespace).
+    Global,
+    /// Every workload of the policy's namespace.
+    Namespace,
+    /// The workloads that list it in their `authorizationPolicies`.
+    WorkloadSelector,
+}
+
+impl std::fmt::Display for PolicyScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PolicyScope::Global => "Global",
+            PolicyScope::Namespace => "Namespace",
+            PolicyScope::WorkloadSelector => "WorkloadSelector",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum L4Action {
+    Allow,
+    Deny,
+}
+
+impl std::fmt::Display for L4Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            L4Action::Allow => "Allow",
+            L4Action::Deny => "Deny",
+        })
+    }
+}
+
+/// An authorization policy as ztunnel enforces it, on connections (no HTTP attributes).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct L4Policy {
+    pub name: String,
+    pub namespace: String,
+    pub scope: PolicyScope,
+    pub action: L4Action,
+    /// Evaluated and logged, never enforced.
+    pub dry_run: bool,
+    /// Any rule matches when all its clauses match; a clause matches when any of its matches
+    /// does (ztunnel's `Vec<Vec<Vec<RbacMatch>>>`).
+    pub rules: Vec<Vec<Vec<L4Match>>>,
+    pub pointer: String,
+}
+
+impl L4Policy {
+    /// ztunnel's key for it, the name its logs and denials use: `namespace/name`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+/// One match group: every field given must hold (within a field, any value may).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct L4Match {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<L4StringMatch>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_namespaces: Vec<L4StringMatch>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_accounts: Vec<ServiceAccountMatch>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_service_accounts: Vec<ServiceAccountMatch>,
+    /// Matched against the peer's identity without its `spiffe://`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub principals: Vec<L4StringMatch>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_principals: Vec<L4StringMatch>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub source_ips: Vec<Cidr>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_source_ips: Vec<Cidr>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub destination_ips: Vec<Cidr>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_destination_ips: Vec<Cidr>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub destination_ports: Vec<u16>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_destination_ports: Vec<u16>,
+}
+
+impl L4Match {
+    /// A match group with nothing in it matches nothing (ztunnel skips it).
+    pub fn is_empty(&self) -> bool {
+        *self == L4Match::default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum L4StringMatch {
+    Exact(String),
+    Prefix(String),
+    Suffix(String),
+    /// Any non-empty value.
+    Presence,
+}
+
+impl L4StringMatch {
+    pub fn matches(&self, s: &str) -> bool {
+        match self {
+            L4StringMatch::Exact(e) => s == e,
+            L4StringMatch::Prefix(p) => s.starts_with(p.as_str()),
+            L4StringMatch::Suffix(x) => s.ends_with(x.as_str()),
+            L4StringMatch::Presence => !s.is_empty(),
+        }
+    }
+}
+
+impl std::fmt::Display for L4StringMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            L4StringMatch::Exact(e) => f.write_str(e),
+            L4StringMatch::Prefix(p) => write!(f, "{p}*"),
+            L4StringMatch::Suffix(s) => write!(f, "*{s}"),
+            L4StringMatch::Presence => f.write_str("*"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceAccountMatch {
+    pub namespace: String,
+    pub service_account: String,
+}
+
+/// One connection of a workload ztunnel serves.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct AmbientConnection {
+    /// `name.namespace` of the workload.
+    pub workload: String,
+    pub direction: super::TrafficDirection,
+    pub src: String,
+    /// What the client asked for (a service address or hostname), when ztunnel knows it.
+    pub original_dst: Option<String>,
+    pub actual_dst: String,
+    pub protocol: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_matches_are_ztunnels() {
+        assert!(L4StringMatch::Prefix("ns-".into()).matches("ns-a"));
+        assert!(L4StringMatch::Suffix("/sa/x".into()).matches("td/ns/a/sa/x"));
+        assert!(!L4StringMatch::Exact("a".into()).matches("ab"));
+        assert!(L4StringMatch::Presence.matches("a"));
+        assert!(!L4StringMatch::Presence.matches(""));
+        assert_eq!(L4StringMatch::Prefix("ns-".into()).to_string(), "ns-*");
+    }
+
+    #[test]
+    fn protocols_round_trip_their_names() {
+        for p in ["HBONE", "TCP", "LegacyIstioMtls"] {
+            assert_eq!(TunnelProtocol::from(p).to_string(), p);
+        }
+    }
+
+    #[test]
+    fn a_waypoint_is_named_by_its_service() {
+        let w = WaypointRef {
+            destination: "/10.96.65.117".into(),
+            port: Some(15008),
+            service: Some("bookinfo/namespace-istio-waypoint".into()),
+        };
+        assert_eq!(w.name(), "namespace-istio-waypoint");
+        let unknown = WaypointRef { service: None, ..w };
+        assert_eq!(unknown.name(), "NA");
+    }
+}

@@ -1,0 +1,309 @@
+//! Istio ambient's ztunnel dump: agreement with every `istioctl ztunnel-config` golden beside it
+//! (deliberate differences normalised here and listed in `docs/istioctl-differences.md`), the
+//! views a ztunnel dump has and refuses, and its findings.
+
+use super::goldens::{agree, golden};
+use super::{envinspect, fixture, NOW_140};
+
+const ZT: &str = "istio/istioctl/pkg/writer/ztunnel/configdump/testdata";
+
+fn dump() -> String {
+    fixture(&format!("{ZT}/dump.json"))
+}
+
+/// The paragraph of `text` whose first line starts with `header`.
+fn section<'a>(text: &'a str, header: &str) -> &'a str {
+    text.split("\n\n")
+        .map(|p| p.trim_start_matches('\n'))
+        .find(|p| p.starts_with(header))
+        .unwrap_or_else(|| panic!("no paragraph starting with {header:?} in\n{text}"))
+}
+
+/// The table under a title line (`WORKLOADS`, `CONNECTIONS`) of the report.
+fn titled<'a>(text: &'a str, title: &str) -> &'a str {
+    let p = section(text, &format!("{title}\n"));
+    &p[title.len() + 1..]
+}
+
+/// The table under a `------ X INFO ------` heading of `allsummary_withheaders.txt`.
+fn golden_section(heading: &str) -> String {
+    let all = golden(&format!("{ZT}/allsummary_withheaders.txt"));
+    let start = all.find(heading).expect(heading);
+    let rest = &all[start..];
+    let rest = &rest[rest.find('\n').unwrap_or(rest.len())..];
+    let end = rest.find("------").unwrap_or(rest.len());
+    rest[..end].trim().to_string()
+}
+
+fn ours(args: &[&str]) -> String {
+    let mut full = args.to_vec();
+    let d = dump();
+    full.extend([d.as_str(), "--now", NOW_140]);
+    let r = envinspect(&full);
+    assert!(r.code <= 1, "{args:?}: {}", r.stderr);
+    r.stdout
+}
+
+const WORKLOAD_COLS: [(&str, &str); 6] = [
+    ("NAMESPACE", "NAMESPACE"),
+    ("POD NAME", "POD NAME"),
+    ("ADDRESS", "ADDRESS"),
+    ("NODE", "NODE"),
+    ("WAYPOINT", "WAYPOINT"),
+    ("PROTOCOL", "PROTOCOL"),
+];
+
+#[test]
+fn workloads_agree_with_istioctl_with_every_filter() {
+    for (golden_file, args) in [
+        ("workloadsummary.txt", vec!["workloads"]),
+        (
+            "workloadsummary_default.txt",
+            vec!["workloads", "--namespace", "default"],
+        ),
+        (
+            "workloadsummary_workload.txt",
+            vec![
+                "workloads",
+                "--workload",
+                "productpage-v1-675fc69cf-jscn2.bookinfo",
+            ],
+        ),
+    ] {
+        let out = ours(&args);
+        agree(
+            &golden(&format!("{ZT}/{golden_file}")),
+            section(&out, "NAMESPACE"),
+            &WORKLOAD_COLS,
+            |_| {},
+        );
+    }
+    // The same workload by address and by pod name alone.
+    for w in ["10.244.2.53", "productpage-v1-675fc69cf-jscn2"] {
+        let out = ours(&["workloads", "--workload", w]);
+        agree(
+            &golden(&format!("{ZT}/workloadsummary_workload.txt")),
+            section(&out, "NAMESPACE"),
+            &WORKLOAD_COLS,
+            |_| {},
+        );
+    }
+}
+
+#[test]
+fn services_policies_and_connections_agree_with_istioctl() {
+    let cols = [
+        ("NAMESPACE", "NAMESPACE"),
+        ("SERVICE NAME", "SERVICE NAME"),
+        ("SERVICE VIP", "SERVICE VIP"),
+        ("WAYPOINT", "WAYPOINT"),
+        ("ENDPOINTS", "ENDPOINTS"),
+    ];
+    let out = ours(&["services"]);
+    agree(
+        &golden_section("SERVICE INFO"),
+        section(&out, "NAMESPACE"),
+        &cols,
+        |_| {},
+    );
+
+    let policy_cols = [
+        ("NAMESPACE", "NAMESPACE"),
+        ("POLICY NAME", "POLICY NAME"),
+        ("ACTION", "ACTION"),
+        ("SCOPE", "SCOPE"),
+    ];
+    let out = ours(&["authz"]);
+    agree(
+        &golden(&format!("{ZT}/policies.txt")),
+        section(&out, "NAMESPACE"),
+        &policy_cols,
+        |_| {},
+    );
+    assert_eq!(
+        golden_section("POLICY INFO"),
+        golden(&format!("{ZT}/policies.txt")).trim()
+    );
+
+    let conn_cols = [
+        ("WORKLOAD", "WORKLOAD"),
+        ("DIRECTION", "DIRECTION"),
+        ("LOCAL", "LOCAL"),
+        ("REMOTE", "REMOTE"),
+        ("REMOTE TARGET", "REMOTE TARGET"),
+        ("PROTOCOL", "PROTOCOL"),
+    ];
+    let report = ours(&[]);
+    agree(
+        &golden_section("CONNECTIONS INFO"),
+        titled(&report, "CONNECTIONS"),
+        &conn_cols,
+        |_| {},
+    );
+    // The report's workload table is the `workloads` view.
+    agree(
+        &golden(&format!("{ZT}/workloadsummary.txt")),
+        titled(&report, "WORKLOADS"),
+        &WORKLOAD_COLS,
+        |_| {},
+    );
+}
+
+/// istioctl prints each identity's certificates from the dump's own fields, judged at the wall
+/// clock: the first as `Leaf`, the others as `Root`, ztunnel's states as written. We read the
+/// certificates: the root is a CA secret (`ROOTCA`), states are in capitals, `TYPE` is the
+/// secret's kind, and validity comes from the DER at `--now` (see the dates test below).
+#[test]
+fn certificates_agree_with_istioctl_on_names_states_and_serials() {
+    let cols = [
+        ("CERTIFICATE NAME", "RESOURCE NAME"),
+        ("TYPE", "TYPE"),
+        ("STATUS", "STATUS"),
+        ("SERIAL NUMBER", "SERIAL NUMBER"),
+    ];
+    let out = ours(&["secrets"]);
+    let as_istioctl = |r: &mut Vec<String>| {
+        if r[0] == "ROOTCA" {
+            // The one identity whose chain carries this root.
+            r[0] = "spiffe://cluster.local/ns/istio-system/sa/istiod".into();
+        }
+        r[1] = match r[1].as_str() {
+            "Cert Chain" => "Leaf",
+            "CA" => "Root",
+            _ => "NA",
+        }
+        .into();
+        r[2] = match r[2].as_str() {
+            "ACTIVE" => "Available",
+            "INITIALIZING" => "Initializing",
+            "UNAVAILABLE" => "Unavailable",
+            other => panic!("state {other}"),
+        }
+        .into();
+        if r[3].is_empty() {
+            r[3] = "NA".into();
+        }
+    };
+    agree(
+        &golden(&format!("{ZT}/secretsummary.txt")),
+        section(&out, "RESOURCE NAME"),
+        &cols,
+        as_istioctl,
+    );
+    assert_eq!(
+        golden_section("SECRET INFO"),
+        golden(&format!("{ZT}/secretsummary.txt")).trim()
+    );
+}
+
+/// The golden dump's `expirationTime`/`validFrom` were edited by hand (the leaf's DER expires on
+/// 2023-03-22, the dump says 2033; the root's says 2022 for a DER valid 2023–2033): istioctl
+/// prints the fields, envinspect the certificates, and says where the two disagree.
+#[test]
+fn where_the_dump_and_its_certificates_disagree_the_certificate_wins_and_it_is_said() {
+    let r = envinspect(&[&dump(), "-o", "json", "--now", NOW_140]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let leaf = &v["secrets"][0]["certificates"][0];
+    assert_eq!(leaf["not_after"], "2023-03-22T13:04:57Z");
+    assert_eq!(leaf["serial"], "e5dfb59150b2ba7f108d93dcec5aa613");
+    let warnings: Vec<(String, String)> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["first_pointer"].as_str().unwrap().to_string(),
+                w["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        warnings,
+        vec![
+            (
+                "/certificates/0/certChain/1/expirationTime".into(),
+                "the dump says 2022-03-18T13:04:49Z, the certificate says 2033-03-18T13:04:49Z"
+                    .into()
+            ),
+            (
+                "/certificates/0/certChain/1/validFrom".into(),
+                "the dump says 2022-03-21T13:04:49Z, the certificate says 2023-03-21T13:04:49Z"
+                    .into()
+            ),
+            (
+                "/certificates/0/certChain/0/expirationTime".into(),
+                "the dump says 2033-03-22T13:04:57Z, the certificate says 2023-03-22T13:04:57Z"
+                    .into()
+            ),
+        ]
+    );
+    let findings: Vec<(String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["subject"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        findings,
+        vec![
+            (
+                "cert-expired".into(),
+                "secret spiffe://cluster.local/ns/istio-system/sa/istiod".into()
+            ),
+            (
+                "ztunnel-identity-unavailable".into(),
+                "identity spiffe://cluster.local/ns/istio-system/sa/istiod".into()
+            ),
+            (
+                "ztunnel-identity-initializing".into(),
+                "identity spiffe://cluster.local/ns/istio-system/sa/ztunnel".into()
+            ),
+        ],
+        "`Unavailable: the identity is no longer needed` (another-sa) is no finding"
+    );
+    // The root is trusted for the mesh, and the expired leaf's chain breaks at its validity.
+    assert_eq!(v["secrets"][4]["name"], "ROOTCA");
+    assert_eq!(v["secrets"][4]["trust_role"], "mesh");
+    assert_eq!(v["secrets"][0]["chain"]["kind"], "validity");
+    assert_eq!(v["document"], "ztunnel");
+}
+
+#[test]
+fn envoy_views_are_refused_for_ztunnel_and_ztunnel_views_for_envoy() {
+    for view in ["clusters", "listeners", "routes", "endpoints"] {
+        let r = envinspect(&[view, &dump()]);
+        assert_eq!(r.code, 2, "{view}");
+        assert!(r.stdout.is_empty());
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains(&format!("{view} cannot be shown for a ztunnel config dump")),
+            "{}",
+            r.stderr
+        );
+    }
+    let r = envinspect(&["trace", &dump(), "reviews:9080"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("trace cannot be shown for a ztunnel config dump"),
+        "{}",
+        r.stderr
+    );
+    let envoy = fixture("envoy-1.40/config_dump.json");
+    for view in ["workloads", "services"] {
+        let r = envinspect(&[view, &envoy]);
+        assert_eq!(r.code, 2, "{view}");
+        assert!(
+            r.stderr.contains(&format!("{view} cannot be shown for a config dump: workloads and services are what Istio ambient's ztunnel knows")),
+            "{}",
+            r.stderr
+        );
+    }
+}
