@@ -27,9 +27,8 @@ pub struct Ambient {
     pub connections: Vec<AmbientConnection>,
 }
 
-/// How a workload receives mesh traffic.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// How a workload receives mesh traffic. Serialised as ztunnel writes it (`HBONE`, `TCP`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TunnelProtocol {
     /// HTTP CONNECT over mutual TLS on port 15008: the workload is in the mesh.
     Hbone,
@@ -46,6 +45,12 @@ impl std::fmt::Display for TunnelProtocol {
             TunnelProtocol::Tcp => f.write_str("TCP"),
             TunnelProtocol::Other(s) => f.write_str(s),
         }
+    }
+}
+
+impl Serialize for TunnelProtocol {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 

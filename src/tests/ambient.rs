@@ -307,3 +307,178 @@ fn envoy_views_are_refused_for_ztunnel_and_ztunnel_views_for_envoy() {
         );
     }
 }
+
+/// ztunnel's current layout, with certificates made here: lists, `pem` as base64 of PEM, roots
+/// in `rootCerts`, decimal serials. Chains verify against the roots of their own entry.
+#[test]
+fn the_current_layout_with_real_certificates() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let root = super::pki::ca((2026, 1, 1), (2036, 1, 1));
+    let other = super::pki::ca((2026, 1, 1), (2036, 1, 1));
+    let sleep = root.leaf(
+        "spiffe://cluster.local/ns/default/sa/sleep",
+        &[],
+        4242,
+        (2026, 11, 30),
+        (2026, 12, 2),
+    );
+    let rogue = other.leaf(
+        "spiffe://cluster.local/ns/default/sa/rogue",
+        &[],
+        7,
+        (2026, 11, 1),
+        (2027, 1, 1),
+    );
+    let cert = |pem: &str, serial: &str, from: &str, to: &str| serde_json::json!({"pem": b64(pem), "serialNumber": serial, "validFrom": from, "expirationTime": to});
+    let d = serde_json::json!({
+        "workloads": [], "services": [], "policies": [], "stagedServices": {},
+        "certificates": [
+            {"identity": "spiffe://cluster.local/ns/default/sa/gone", "state": "Unavailable: the identity is no longer needed", "certChain": [], "rootCerts": []},
+            {"identity": "spiffe://cluster.local/ns/default/sa/rogue", "state": "Available",
+             "certChain": [cert(&rogue.pem, "7", "2026-11-01T00:00:00Z", "2027-01-01T00:00:00Z")],
+             "rootCerts": [cert(&root.pem, "", "", "")]},
+            {"identity": "spiffe://cluster.local/ns/default/sa/sleep", "state": "Available",
+             "certChain": [cert(&sleep.pem, "4242", "2026-11-30T00:00:00Z", "2026-12-02T00:00:00Z")],
+             "rootCerts": [cert(&root.pem, "", "", "")]}
+        ]
+    });
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ambient-current");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ztunnel.json");
+    std::fs::write(&path, serde_json::to_vec(&d).unwrap()).unwrap();
+    let p = path.to_string_lossy().to_string();
+    let r = envinspect(&[&p, "-o", "json", "--now", "2026-12-01T12:00:00Z"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        v["warnings"],
+        serde_json::json!([]),
+        "the dump agrees with its certificates"
+    );
+    let secret = |name: &str| {
+        v["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no secret {name}"))
+            .clone()
+    };
+    let s = secret("spiffe://cluster.local/ns/default/sa/sleep");
+    assert_eq!(s["chain"]["status"], "valid");
+    assert_eq!(s["trust"], serde_json::json!(["ROOTCA"]));
+    assert_eq!(
+        s["certificates"][0]["serial"],
+        "00000000000000000000000000001092"
+    );
+    assert_eq!(secret("ROOTCA")["kind"], "ca");
+    assert_eq!(
+        secret("spiffe://cluster.local/ns/default/sa/rogue")["chain"]["status"],
+        "untrusted"
+    );
+    let gone = secret("spiffe://cluster.local/ns/default/sa/gone");
+    assert_eq!(
+        (gone["state"].as_str(), gone["state_detail"].as_str()),
+        (
+            Some("UNAVAILABLE"),
+            Some("the identity is no longer needed")
+        )
+    );
+    let rules: Vec<(&str, &str)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap(), f["subject"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rules,
+        vec![
+            (
+                "chain-untrusted",
+                "secret spiffe://cluster.local/ns/default/sa/rogue"
+            ),
+            (
+                "cert-expiring",
+                "secret spiffe://cluster.local/ns/default/sa/sleep"
+            ),
+        ]
+    );
+    let ids: Vec<&str> = v["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["spiffe_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "spiffe://cluster.local/ns/default/sa/rogue",
+            "spiffe://cluster.local/ns/default/sa/sleep"
+        ]
+    );
+    assert!(v["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["basis"] == "ztunnel"));
+}
+
+/// One snapshot per command × format on the ztunnel dump, and an evaluation of each kind.
+#[test]
+fn every_ztunnel_view_in_every_format() {
+    let d = dump();
+    let mut cases: Vec<(String, Vec<&str>)> = Vec::new();
+    for cmd in ["secrets", "certs", "workloads", "services", "authz"] {
+        for format in ["table", "json", "yaml"] {
+            cases.push((
+                format!("{cmd}__istio_ztunnel__{format}"),
+                vec![cmd, d.as_str(), "-o", format],
+            ));
+        }
+    }
+    let request = ["--port", "9080", "--source-ip", "10.244.2.58"];
+    for (name, who, dst) in [
+        (
+            "allow_nothing_denies",
+            "spiffe://cluster.local/ns/default/sa/sleep",
+            "10.244.2.56",
+        ),
+        (
+            "no_policy_allows",
+            "spiffe://cluster.local/ns/default/sa/sleep",
+            "10.244.2.53",
+        ),
+        (
+            "not_in_mesh",
+            "spiffe://cluster.local/ns/default/sa/sleep",
+            "10.244.1.40",
+        ),
+        (
+            "unknown_workload",
+            "spiffe://cluster.local/ns/default/sa/sleep",
+            "10.1.2.3",
+        ),
+    ] {
+        for format in ["table", "json"] {
+            let mut args = vec![
+                "authz",
+                d.as_str(),
+                "-o",
+                format,
+                "--principal",
+                who,
+                "--destination-ip",
+                dst,
+            ];
+            args.extend(request);
+            cases.push((format!("authz__istio_ztunnel_{name}__{format}"), args));
+        }
+    }
+    for (name, mut args) in cases {
+        args.extend(["--now", NOW_140]);
+        let run = envinspect(&args);
+        run.assert_ok(&name);
+        super::settings().bind(|| insta::assert_snapshot!(name, run.transcript(&args)));
+    }
+}

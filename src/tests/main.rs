@@ -3,6 +3,7 @@
 //! `snapshots/` at the top (no module prefix); redactions are set here, once.
 
 mod ambient;
+mod ambient_authz;
 mod authz;
 mod authz_config;
 mod authz_live;

@@ -47,6 +47,7 @@ pub const DUMPS: &[(&str, &str)] = &[
     ("osm_httpbin2_permissive", "osm/pkg/cli/verifier/testdata/httpbin2_permissive.json"),
     ("osm_bookbuyer", "osm/pkg/cli/verifier/testdata/sample-envoy-config-dump-bookbuyer.json"),
     ("osm_bookstore", "osm/pkg/cli/verifier/testdata/sample-envoy-config-dump-bookstore.json"),
+    ("istio_ztunnel", "istio/istioctl/pkg/writer/ztunnel/configdump/testdata/dump.json"),
 ];
 
 #[test]
