@@ -352,7 +352,7 @@ pub(crate) enum Command {
         target: Target,
     },
     /// Fetch a live Envoy's config_dump?include_eds, certs, server_info and clusters (JSON) and
-    /// save them under their bug-report names, for offline use.
+    /// save them under their bug-report names, for offline use (a ztunnel's: its config_dump).
     Fetch {
         /// The admin API: `http://host:port` or `host:port`.
         admin: String,

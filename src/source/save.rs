@@ -22,12 +22,18 @@ pub struct Saved {
     pub bytes: usize,
 }
 
-/// Fetches [`CAPTURE`] and writes it into `dir` (created if missing).
+/// Fetches [`CAPTURE`] and writes it into `dir` (created if missing). A ztunnel (Istio
+/// ambient) answers `/config_dump` with its own document and has none of the others: its dump
+/// alone is saved, as `config_dump`.
 pub fn save(admin: &Admin, dir: &Path) -> Result<Vec<Saved>, SourceError> {
     let mut fetched = Vec::new();
     for e in CAPTURE {
         let input = admin.get(e)?;
         let kind = parse(&input)?.kind;
+        if e == Endpoint::ConfigDumpWithEds && kind == super::DocumentKind::Ztunnel {
+            fetched.push((Endpoint::ConfigDump, input.bytes));
+            break;
+        }
         if kind != e.kind() {
             return Err(SourceError::Admin {
                 url: input.name,
