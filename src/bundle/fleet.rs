@@ -45,9 +45,13 @@ pub(super) fn findings(proxies: &[ProxyRow], opts: &BundleOptions) -> Vec<Findin
         }
     }
     let mut f = Vec::new();
-    // Every identity some proxy presents, not only each one's primary.
+    // Every identity some proxy presents, not only each one's primary; a ztunnel presents those
+    // of the workloads it holds certificates for.
+    let ztunnels = proxies.iter().filter(|p| p.kind == ProxyKind::Ztunnel);
     let presented: BTreeSet<String> = envoys
         .iter()
+        .copied()
+        .chain(ztunnels.clone())
         .flat_map(|p| {
             p.identity
                 .iter()
@@ -71,6 +75,8 @@ pub(super) fn findings(proxies: &[ProxyRow], opts: &BundleOptions) -> Vec<Findin
     }
     let domains: BTreeSet<String> = envoys
         .iter()
+        .copied()
+        .chain(ztunnels.clone())
         .filter_map(|p| p.trust_domain.as_ref())
         .map(|t| t.to_string())
         .collect();
@@ -80,6 +86,8 @@ pub(super) fn findings(proxies: &[ProxyRow], opts: &BundleOptions) -> Vec<Findin
             .map(|d| {
                 let n = envoys
                     .iter()
+                    .copied()
+                    .chain(ztunnels.clone())
                     .filter(|p| p.trust_domain.as_ref().is_some_and(|t| &t.to_string() == d))
                     .count();
                 format!("{d} ({n} proxies)")
@@ -87,7 +95,7 @@ pub(super) fn findings(proxies: &[ProxyRow], opts: &BundleOptions) -> Vec<Findin
             .collect();
         f.push(Finding::new("multiple-trust-domains", "fleet", format!("proxies present identities in {} trust domains: {}; peers across them need trust-domain aliases or federated bundles", domains.len(), by_domain.join(", "))));
     }
-    for p in &envoys {
+    for p in envoys.iter().copied().chain(ztunnels) {
         for (secret, not_after, left) in &p.fleet.certificates {
             if *left >= 0 && *left < opts.warn_seconds {
                 f.push(
@@ -106,6 +114,7 @@ pub(super) fn findings(proxies: &[ProxyRow], opts: &BundleOptions) -> Vec<Findin
         }
     }
     unmatched(proxies, opts, &mut f);
+    super::ambient::findings(proxies, &mut f);
     f.sort();
     f.dedup();
     f
@@ -199,7 +208,7 @@ fn absent_identities(
     }
 }
 
-fn short(roots: &[crate::model::Fingerprint]) -> String {
+pub(super) fn short(roots: &[crate::model::Fingerprint]) -> String {
     roots
         .iter()
         .map(|r| r.short())

@@ -3,6 +3,7 @@
 //! fleet facts per proxy (its dump is dropped as soon as the row is made, so memory stays bounded
 //! as proxies are added), then runs the fleet rules across them.
 
+mod ambient;
 mod fleet;
 mod reach;
 
@@ -111,6 +112,7 @@ fn unreadable(proxy: &str, path: &str, kind: ProxyKind, error: String) -> ProxyR
         file: path.to_string(),
         error: Some(error),
         identity: None,
+        held: Vec::new(),
         trust_domain: None,
         cert_not_after: None,
         cert_seconds_left: None,
@@ -156,21 +158,15 @@ fn row(entry: Entry, opts: &BundleOptions) -> Option<ProxyRow> {
             return Some(unreadable(&proxy, &path, ProxyKind::Unreadable, msg));
         }
     };
-    if report.document == crate::source::DocumentKind::Ztunnel {
-        // Recognised; its fleet checks (identities served, waypoints) are not written yet.
-        let what = format!(
-            "{path}: this is a ztunnel (Istio ambient) config dump, not an Envoy admin document"
-        );
-        return Some(unreadable(&proxy, &path, ProxyKind::Ztunnel, what));
-    }
-    if report.document != crate::source::DocumentKind::ConfigDump {
-        if generic {
-            return None;
+    let mut row = match report.document {
+        crate::source::DocumentKind::ConfigDump => summarise(&proxy, &path, &report),
+        crate::source::DocumentKind::Ztunnel => ambient::row(&proxy, &path, &report),
+        _ if generic => return None,
+        other => {
+            let what = format!("{path}: a {}, not a config dump", other.label());
+            return Some(unreadable(&proxy, &path, ProxyKind::Unreadable, what));
         }
-        let what = format!("{path}: a {}, not a config dump", report.document.label());
-        return Some(unreadable(&proxy, &path, ProxyKind::Unreadable, what));
-    }
-    let mut row = summarise(&proxy, &path, &report);
+    };
     if let Some((name, fleet)) = &opts.expect {
         let id = row.identity.as_ref().map(|i| i.to_string());
         for (i, item) in fleet
@@ -237,6 +233,7 @@ fn summarise(proxy: &str, path: &str, r: &Report) -> ProxyRow {
         file: path.to_string(),
         error: (errors > 0).then(|| format!("{errors} value(s) could not be decoded")),
         identity: identity.and_then(|i| i.spiffe_id.clone()),
+        held: Vec::new(),
         trust_domain: identity.and_then(|i| i.trust_domain.clone()),
         cert_not_after: leaf.and_then(|c| c.not_after),
         cert_seconds_left: leaf.map(|c| c.seconds_left),
@@ -253,6 +250,7 @@ fn summarise(proxy: &str, path: &str, r: &Report) -> ProxyRow {
             clusters,
             certificates,
             guards: guards(r),
+            waypoints: Vec::new(),
             presents: r
                 .identities
                 .iter()

@@ -185,6 +185,8 @@ const SERVICE_FIELDS: &[&str] = &[
 #[serde(rename_all = "camelCase")]
 pub struct Endpoint {
     #[serde(default)]
+    pub workload_uid: String,
+    #[serde(default)]
     pub status: String,
 }
 

@@ -402,6 +402,16 @@ fn service(s: Located<z::Service>) -> AmbientService {
         waypoint: gateway(s.waypoint),
         endpoints: s.endpoints.len(),
         healthy_endpoints: healthy,
+        endpoint_uids: {
+            let mut u: Vec<String> = s
+                .endpoints
+                .values()
+                .map(|e| e.workload_uid.clone())
+                .collect();
+            u.sort();
+            u.dedup();
+            u
+        },
         subject_alt_names: s.subject_alt_names,
         pointer,
     }

@@ -133,6 +133,9 @@ pub struct AmbientService {
     pub endpoints: usize,
     /// Endpoints not marked unhealthy.
     pub healthy_endpoints: usize,
+    /// The UIDs of its endpoints' workloads (`Kubernetes//Pod/NAMESPACE/POD`), sorted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub endpoint_uids: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub subject_alt_names: Vec<String>,
     pub pointer: String,

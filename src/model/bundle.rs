@@ -12,7 +12,7 @@ use super::Finding;
 #[serde(rename_all = "snake_case")]
 pub enum ProxyKind {
     Envoy,
-    /// Istio ambient's ztunnel: recognised, not analysed.
+    /// Istio ambient's ztunnel: the identities it holds, its roots and its workloads' waypoints.
     Ztunnel,
     /// Its dump could not be read or decoded: the row says why.
     Unreadable,
@@ -27,6 +27,9 @@ pub struct ProxyRow {
     pub file: String,
     pub error: Option<String>,
     pub identity: Option<SpiffeId>,
+    /// A ztunnel's: the identities it holds certificates for (its workloads').
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<SpiffeId>,
     pub trust_domain: Option<TrustDomain>,
     /// Of the workload certificate.
     pub cert_not_after: Option<super::Timestamp>,
@@ -64,6 +67,20 @@ pub struct FleetFacts {
     /// Every SPIFFE ID it presents to workloads (server or client certificates), not only the
     /// primary one.
     pub presents: Vec<String>,
+    /// A ztunnel's: the waypoints its mesh workloads send through.
+    pub waypoints: Vec<WaypointUse>,
+}
+
+/// A waypoint some workloads of a ztunnel's dump send through, and the pods behind it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WaypointUse {
+    /// `namespace/name` of the waypoint's service.
+    pub service: String,
+    /// `namespace/pod` of its endpoints, as the bundle names proxies.
+    pub pods: Vec<String>,
+    /// `name.namespace` of the workloads that use it.
+    pub users: Vec<String>,
+    pub pointer: String,
 }
 
 /// One inbound port's enforced RBAC filters (network, then HTTP, filter level), from the chain a

@@ -45,11 +45,8 @@ pub fn render_bundle(
     }
     let mut t = Table::new(&header);
     for p in &b.proxies {
-        if p.kind != ProxyKind::Envoy {
-            let what = match p.kind {
-                ProxyKind::Ztunnel => "ztunnel (not analysed)".to_string(),
-                _ => format!("unreadable: {}", p.error.clone().unwrap_or_default()),
-            };
+        if p.kind == ProxyKind::Unreadable {
+            let what = format!("unreadable: {}", p.error.clone().unwrap_or_default());
             t.row(vec![
                 p.proxy.clone(),
                 what,
@@ -74,12 +71,21 @@ pub fn render_bundle(
             })
             .collect::<Vec<_>>()
             .join(" ");
-        t.row(vec![
-            p.proxy.clone(),
-            p.identity
+        let who = match p.kind {
+            // A ztunnel holds the identities of its node's workloads; it has no one identity.
+            ProxyKind::Ztunnel => match p.held.len() {
+                1 => "ztunnel, holding 1 identity".to_string(),
+                n => format!("ztunnel, holding {n} identities"),
+            },
+            _ => p
+                .identity
                 .as_ref()
                 .map(|i| i.to_string())
                 .unwrap_or_default(),
+        };
+        t.row(vec![
+            p.proxy.clone(),
+            who,
             p.trust_domain
                 .as_ref()
                 .map(|t| t.to_string())

@@ -32,6 +32,7 @@ pub fn diagnose(r: &mut Report, opts: &RuleOptions) {
     expiring(r, opts, &mut f);
     warming(r, &mut f);
     ztunnel_identities(r, &mut f);
+    waypoints_without_endpoints(r, &mut f);
     tls::san_rules(r, &mut f);
     traffic::rules(r, &mut f);
     authz::rules(r, &mut f);
@@ -109,6 +110,50 @@ fn ztunnel_identities(r: &Report, f: &mut Vec<Finding>) {
             _ => continue,
         };
         f.push(Finding::new(rule, format!("identity {}", s.name), what).at(&s.pointer));
+    }
+}
+
+/// Workloads of a ztunnel's dump whose waypoint has no endpoint (or no service in the dump).
+fn waypoints_without_endpoints(r: &Report, f: &mut Vec<Finding>) {
+    let Some(a) = &r.ambient else { return };
+    // (waypoint, why) → (the workloads, where the evidence is: the service, or the first workload).
+    let mut users: std::collections::BTreeMap<(String, String), (Vec<String>, String)> =
+        Default::default();
+    for w in &a.workloads {
+        let Some(wp) = &w.waypoint else { continue };
+        let svc = wp.service.as_ref().and_then(|name| {
+            a.services
+                .iter()
+                .find(|s| format!("{}/{}", s.namespace, s.name) == *name)
+        });
+        let why = match svc {
+            Some(s) if s.endpoints > 0 => continue,
+            Some(s) => format!("its service {}/{} has no endpoint", s.namespace, s.name),
+            None => format!("no service of the dump has its address {}", wp.destination),
+        };
+        let at = svc.map_or(w.pointer.clone(), |s| s.pointer.clone());
+        let key = (
+            wp.service.clone().unwrap_or_else(|| wp.destination.clone()),
+            why,
+        );
+        users
+            .entry(key)
+            .or_insert((Vec::new(), at))
+            .0
+            .push(w.label());
+    }
+    for ((waypoint, why), (who, at)) in users {
+        f.push(
+            Finding::new(
+                "waypoint-without-endpoints",
+                format!("waypoint {waypoint}"),
+                format!(
+                    "{} send through it, but {why}: their traffic has nowhere to go",
+                    who.join(", ")
+                ),
+            )
+            .at(&at),
+        );
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod ambient;
 mod ambient_authz;
+mod ambient_bundle;
 mod ambient_live;
 mod authz;
 mod authz_config;

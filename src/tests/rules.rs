@@ -125,6 +125,8 @@ fn every_rule_fires_on_its_fixture_and_not_on_a_clean_one() {
         "fleet-cert-expiring",
         "fleet-expectation-unmatched",
         "authz-principal-unknown",
+        "ambient-root-mismatch",
+        "waypoint-absent",
     ] {
         covered.insert(fleet);
     }

@@ -496,5 +496,16 @@ pub(super) fn cases() -> Vec<Case> {
         ztunnel_without("ztunnel-none-initializing", "Initializing"),
         at140.clone(),
     ));
+    cases.push((
+        "waypoint-without-endpoints",
+        {
+            let mut d = load(ZTUNNEL);
+            d["services"]["/10.96.65.117"]["endpoints"] = json!({});
+            Input::Edited("ztunnel-waypoint-empty", d)
+        },
+        at140.clone(),
+        Input::Fixture(ZTUNNEL),
+        at140.clone(),
+    ));
     cases
 }
