@@ -330,6 +330,17 @@ pub(crate) enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Connections of the workloads a ztunnel (Istio ambient) serves, from its dump's
+    /// workloadState or a connections list.
+    Connections {
+        /// Only this workload's: a pod name or `name.namespace`.
+        #[arg(long)]
+        workload: Option<String>,
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        target: Target,
+    },
     /// SDS secrets: status, validity, identity, chain verdict.
     Secrets {
         #[command(flatten)]

@@ -121,6 +121,23 @@ impl WorkloadFilter {
     }
 }
 
+/// ztunnel connections: of one workload (`name` or `name.namespace`).
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionFilter {
+    pub workload: Option<String>,
+}
+
+impl ConnectionFilter {
+    pub fn verify(&self, c: &crate::model::ambient::AmbientConnection) -> bool {
+        self.workload.as_ref().is_none_or(|w| {
+            c.workload.eq_ignore_ascii_case(w)
+                || c.workload
+                    .split_once('.')
+                    .is_some_and(|(name, _)| name.eq_ignore_ascii_case(w))
+        })
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ServiceFilter {
     pub namespace: Option<String>,
@@ -143,6 +160,7 @@ pub struct Filters {
     pub endpoints: EndpointFilter,
     pub workloads: WorkloadFilter,
     pub services: ServiceFilter,
+    pub connections: ConnectionFilter,
     /// Keep only this secret's rows. Findings (and with them the exit code) stay those of the
     /// whole proxy, as for every filter (see `admin_endpoint` in `lib.rs`).
     pub secret: Option<String>,
@@ -160,6 +178,7 @@ impl Filters {
         if let Some(a) = &mut r.ambient {
             a.workloads.retain(|w| self.workloads.verify(w));
             a.services.retain(|s| self.services.verify(s));
+            a.connections.retain(|c| self.connections.verify(c));
         }
     }
 }

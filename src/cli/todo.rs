@@ -4,8 +4,8 @@
 use anyhow::Result;
 use envinspect::app::Command as Run;
 use envinspect::filter::{
-    ClusterFilter, EndpointFilter, Filters, ListenerFilter, RouteFilter, ServiceFilter,
-    WorkloadFilter,
+    ClusterFilter, ConnectionFilter, EndpointFilter, Filters, ListenerFilter, RouteFilter,
+    ServiceFilter, WorkloadFilter,
 };
 use envinspect::render::View;
 
@@ -113,6 +113,17 @@ impl Cli {
                     ..none()
                 };
                 show(target, View::Services, filters, common)?
+            }
+            Some(Command::Connections {
+                target,
+                workload,
+                common,
+            }) => {
+                let filters = Filters {
+                    connections: ConnectionFilter { workload },
+                    ..none()
+                };
+                show(target, View::Connections, filters, common)?
             }
             Some(Command::Secrets { target, common }) => {
                 show(target, View::Secrets, none(), common)?

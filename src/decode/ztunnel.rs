@@ -26,9 +26,21 @@ pub struct ZtunnelDump {
     pub policies: Vec<Located<Policy>>,
     /// Keyed as the dump keys them (a workload UID).
     pub workload_state: Vec<Located<WorkloadState>>,
-    /// `version.version`.
-    pub version: Option<String>,
+    /// `version`: ztunnel's build and the Istio release it came with.
+    pub version: Option<BuildInfo>,
     pub issues: Vec<Issue>,
+}
+
+/// ztunnel's `BuildInfo` (the fields envinspect shows).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildInfo {
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub git_revision: String,
+    #[serde(default)]
+    pub istio_version: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -350,9 +362,15 @@ pub fn decode(json: Value, prefix: &str) -> ZtunnelDump {
         STATE_FIELDS,
         issues,
     );
-    out.version = take("version")
-        .and_then(|v| v.get("version").and_then(Value::as_str).map(str::to_string))
-        .filter(|v| !v.is_empty());
+    out.version = match take("version").map(serde_json::from_value) {
+        Some(Ok(v)) => Some(v),
+        Some(Err(e)) => {
+            let at = format!("{prefix}/version");
+            issues.push(Issue::warning(&at, format!("ignored: {e}")));
+            None
+        }
+        None => None,
+    };
     out
 }
 

@@ -57,8 +57,12 @@ pub(crate) fn ztunnel(d: ZtunnelDump, now: OffsetDateTime, r: &mut Report) -> Ve
     for w in services.iter_mut().filter_map(|s| s.waypoint.as_mut()) {
         w.service = waypoint_service(&w.destination, &lookup);
     }
+    let some = |s: String| Some(s).filter(|s| !s.is_empty() && s != "unknown");
+    let version = version.unwrap_or_default();
     let mut ambient = Ambient {
-        version,
+        version: some(version.version),
+        git_revision: some(version.git_revision),
+        istio_version: some(version.istio_version),
         workloads: workloads
             .into_iter()
             .map(|w| workload(w, &services, &mut issues))

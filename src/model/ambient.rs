@@ -16,6 +16,12 @@ pub struct Ambient {
     /// ztunnel's version, when the dump carries it (`version.version`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// The commit it was built from (`version.gitRevision`), as istioctl's "Ztunnel version".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git_revision: Option<String>,
+    /// The Istio release it runs with (`version.istioVersion`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub istio_version: Option<String>,
     /// Sorted by namespace, name, node.
     pub workloads: Vec<AmbientWorkload>,
     /// Sorted by namespace, name, hostname.

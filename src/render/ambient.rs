@@ -18,8 +18,18 @@ pub(super) fn report(
     let empty = Ambient::default();
     let a = r.ambient.as_ref().unwrap_or(&empty);
     writeln!(w, "Source:       {} ({})", r.source, r.document.label())?;
+    let mut build = Vec::new();
     if let Some(v) = &a.version {
-        writeln!(w, "              ztunnel {v}")?;
+        build.push(format!("ztunnel {v}"));
+    }
+    if let Some(g) = &a.git_revision {
+        build.push(format!("git {g}"));
+    }
+    if let Some(i) = &a.istio_version {
+        build.push(format!("Istio {i}"));
+    }
+    if !build.is_empty() {
+        writeln!(w, "              {}", build.join(", "))?;
     }
     let held: Vec<_> = r
         .secrets
@@ -81,7 +91,7 @@ pub(super) fn report(
     }
     if !a.connections.is_empty() {
         writeln!(w, "\nCONNECTIONS")?;
-        connections(a).write(w)?;
+        connections(r).write(w)?;
     }
     views::findings(r, color, w)?;
     views::warnings(r, w, false)
@@ -239,7 +249,9 @@ fn group(m: &L4Match) -> String {
 }
 
 /// istioctl's columns (`ztunnel-config connections`).
-fn connections(a: &Ambient) -> Table {
+pub(crate) fn connections(r: &Report) -> Table {
+    let empty = Ambient::default();
+    let a = r.ambient.as_ref().unwrap_or(&empty);
     let mut t = Table::new(&[
         "WORKLOAD",
         "DIRECTION",

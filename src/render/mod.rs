@@ -55,6 +55,8 @@ pub enum View {
     Workloads,
     /// A ztunnel's services.
     Services,
+    /// A ztunnel's connections.
+    Connections,
 }
 
 impl View {
@@ -64,7 +66,7 @@ impl View {
         use crate::source::DocumentKind::Ztunnel;
         match self {
             View::Clusters | View::Listeners | View::Routes | View::Endpoints => kind != Ztunnel,
-            View::Workloads | View::Services => kind == Ztunnel,
+            View::Workloads | View::Services | View::Connections => kind == Ztunnel,
             View::Report | View::Secrets | View::Certs => true,
         }
     }
@@ -81,6 +83,7 @@ impl View {
             View::Certs => "certs",
             View::Workloads => "workloads",
             View::Services => "services",
+            View::Connections => "connections",
         }
     }
 }
@@ -153,6 +156,7 @@ impl Serialize for Part<'_> {
             View::Secrets | View::Certs => "secrets",
             View::Workloads => "workloads",
             View::Services => "services",
+            View::Connections => "connections",
         };
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("schema_version", &r.schema_version)?;
@@ -170,6 +174,10 @@ impl Serialize for Part<'_> {
             }
             View::Services => {
                 let v = r.ambient.as_ref().map(|a| &a.services);
+                m.serialize_entry(key, &v.cloned().unwrap_or_default())?
+            }
+            View::Connections => {
+                let v = r.ambient.as_ref().map(|a| &a.connections);
                 m.serialize_entry(key, &v.cloned().unwrap_or_default())?
             }
             View::Report | View::Secrets | View::Certs => {

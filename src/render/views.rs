@@ -24,6 +24,7 @@ pub(super) fn table(
         View::Report => super::summary::report(r, color, redacted, w),
         View::Workloads => super::ambient::workloads(r).write(w),
         View::Services => super::ambient::services(r).write(w),
+        View::Connections => super::ambient::connections(r).write(w),
         View::Clusters => clusters(r).write(w),
         View::Listeners => listeners(r).write(w),
         View::Routes => routes(r).write(w),

@@ -245,6 +245,18 @@ pub fn parse(input: &Input) -> Result<Document<'_>, SourceError> {
                 Err(what) => return Err(SourceError::Shape { name, what }),
             }
         }
+        // ztunnel's connections alone (`istioctl ztunnel-config connections` input): a list of
+        // workload states, read as a ztunnel dump that has only them.
+        dump::Top::Other(Value::Array(items)) if is_workload_states(&items) => {
+            let states: serde_json::Map<String, Value> = items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (i.to_string(), v))
+                .collect();
+            let mut m = serde_json::Map::new();
+            m.insert("workloadState".into(), Value::Object(states));
+            (DocumentKind::Ztunnel, Value::Object(m), Vec::new())
+        }
         dump::Top::Other(v) => {
             let what = match detect(&v) {
                 Err(what) => what,
@@ -383,6 +395,14 @@ fn strip_preamble(bytes: &[u8]) -> (&[u8], usize) {
         }
     }
     (body, skipped)
+}
+
+/// A non-empty list of objects each with `connections` and `info`: ztunnel's workload states.
+fn is_workload_states(items: &[Value]) -> bool {
+    !items.is_empty()
+        && items
+            .iter()
+            .all(|v| v.get("connections").is_some_and(Value::is_object) && v.get("info").is_some())
 }
 
 enum Detected {

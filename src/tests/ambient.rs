@@ -149,6 +149,56 @@ fn services_policies_and_connections_agree_with_istioctl() {
     );
 }
 
+/// `istioctl ztunnel-config connections` on its connections list (workload states alone), whole
+/// and for one workload; the dump's own workloadState gives the same rows.
+#[test]
+fn connections_agree_with_istioctl() {
+    let cols = [
+        ("WORKLOAD", "WORKLOAD"),
+        ("DIRECTION", "DIRECTION"),
+        ("LOCAL", "LOCAL"),
+        ("REMOTE", "REMOTE"),
+        ("REMOTE TARGET", "REMOTE TARGET"),
+        ("PROTOCOL", "PROTOCOL"),
+    ];
+    let list = fixture(&format!("{ZT}/connectionsdump.json"));
+    for (golden_file, extra) in [
+        ("connectionsummary.txt", vec![]),
+        (
+            "connectionsummary_workload.txt",
+            vec!["--workload", "productpage-v1-796f87b58-97bjk.bookinfo"],
+        ),
+    ] {
+        for source in [list.as_str(), dump().as_str()] {
+            let mut args = vec!["connections", source];
+            args.extend(&extra);
+            let r = envinspect(&args);
+            // The dump's findings (an expired certificate) are the exit code of every view.
+            let findings = i32::from(source != list);
+            assert_eq!(r.code, findings, "{args:?}: {}", r.stderr);
+            agree(
+                &golden(&format!("{ZT}/{golden_file}")),
+                section(&r.stdout, "WORKLOAD"),
+                &cols,
+                |_| {},
+            );
+        }
+    }
+    // By pod name alone, too.
+    let r = envinspect(&[
+        "connections",
+        &list,
+        "--workload",
+        "productpage-v1-796f87b58-97bjk",
+    ]);
+    agree(
+        &golden(&format!("{ZT}/connectionsummary_workload.txt")),
+        &r.stdout,
+        &cols,
+        |_| {},
+    );
+}
+
 /// istioctl prints each identity's certificates from the dump's own fields, judged at the wall
 /// clock: the first as `Leaf`, the others as `Root`, ztunnel's states as written. We read the
 /// certificates: the root is a CA secret (`ROOTCA`), states are in capitals, `TYPE` is the
@@ -297,7 +347,7 @@ fn envoy_views_are_refused_for_ztunnel_and_ztunnel_views_for_envoy() {
         r.stderr
     );
     let envoy = fixture("envoy-1.40/config_dump.json");
-    for view in ["workloads", "services"] {
+    for view in ["workloads", "services", "connections"] {
         let r = envinspect(&[view, &envoy]);
         assert_eq!(r.code, 2, "{view}");
         assert!(
@@ -333,6 +383,9 @@ fn the_current_layout_with_real_certificates() {
     let cert = |pem: &str, serial: &str, from: &str, to: &str| serde_json::json!({"pem": b64(pem), "serialNumber": serial, "validFrom": from, "expirationTime": to});
     let d = serde_json::json!({
         "workloads": [], "services": [], "policies": [], "stagedServices": {},
+        "version": {"version": "1.29.0", "gitRevision": "c5c31102fd1ddefe95bf3c40dbbe36652dcd7889",
+                    "rustVersion": "1.90", "buildProfile": "release", "buildStatus": "Clean",
+                    "istioVersion": "1.29.0", "cryptoProvider": "aws-lc"},
         "certificates": [
             {"identity": "spiffe://cluster.local/ns/default/sa/gone", "state": "Unavailable: the identity is no longer needed", "certChain": [], "rootCerts": []},
             {"identity": "spiffe://cluster.local/ns/default/sa/rogue", "state": "Available",
@@ -429,7 +482,14 @@ fn the_current_layout_with_real_certificates() {
 fn every_ztunnel_view_in_every_format() {
     let d = dump();
     let mut cases: Vec<(String, Vec<&str>)> = Vec::new();
-    for cmd in ["secrets", "certs", "workloads", "services", "authz"] {
+    for cmd in [
+        "secrets",
+        "certs",
+        "workloads",
+        "services",
+        "connections",
+        "authz",
+    ] {
         for format in ["table", "json", "yaml"] {
             cases.push((
                 format!("{cmd}__istio_ztunnel__{format}"),
