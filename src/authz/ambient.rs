@@ -143,37 +143,13 @@ fn decide(
         peer: &peer,
         dst,
     };
-    let mut denied_by = Vec::new();
-    let mut unknown: Option<CannotTell> = None;
     // DENY first, dry-run ones only observed; then ALLOW.
-    for p in policies.iter().filter(|p| p.action == L4Action::Deny) {
-        let m = matches(p, &conn);
-        let (outcome, detail) = match (&m, p.dry_run) {
-            (Tri::Yes, true) => (
-                StepOutcome::Observed,
-                "dry run: it matches, and would deny".to_string(),
-            ),
-            (Tri::Yes, false) => (
-                StepOutcome::Denied,
-                "it matches: ztunnel closes the connection".to_string(),
-            ),
-            (Tri::No, _) => (StepOutcome::Continue, "it does not match".to_string()),
-            (Tri::Unknown(why), _) => (
-                StepOutcome::Unknown,
-                format!("cannot tell whether it matches: {why}"),
-            ),
-        };
-        let mut st = step("policy", &p.key(), outcome, detail, &p.pointer);
-        st.policy = Some(p.key());
-        steps.push(st);
-        match m {
-            Tri::Yes if !p.dry_run => denied_by.push(p.key()),
-            Tri::Unknown(why) if !p.dry_run => {
-                unknown.get_or_insert(why);
-            }
-            _ => {}
-        }
-    }
+    let deny: Vec<&L4Policy> = policies
+        .iter()
+        .copied()
+        .filter(|p| p.action == L4Action::Deny)
+        .collect();
+    let (denied_by, unknown) = check(&deny, &conn, steps);
     if let Some(first) = denied_by.first() {
         if denied_by.len() > 1 {
             assumptions.push(format!(
@@ -188,47 +164,14 @@ fn decide(
     if let Some(why) = unknown {
         return (Decision::Unknown, None, None, Some(Reason::CannotTell(why)));
     }
-    let allow: Vec<&&L4Policy> = policies
+    let allow: Vec<&L4Policy> = policies
         .iter()
+        .copied()
         .filter(|p| p.action == L4Action::Allow)
         .collect();
     let enforced = allow.iter().filter(|p| !p.dry_run).count();
-    let mut allowed_by = None;
-    let mut unknown = None;
-    for p in allow {
-        let m = matches(p, &conn);
-        let (outcome, detail) = match (&m, p.dry_run) {
-            (Tri::Yes, true) => (
-                StepOutcome::Observed,
-                "dry run: it matches, and would allow".to_string(),
-            ),
-            (Tri::No, true) => (
-                StepOutcome::Observed,
-                "dry run: it does not match".to_string(),
-            ),
-            (Tri::Yes, false) => (StepOutcome::Continue, "it matches: allowed".to_string()),
-            (Tri::No, false) => (StepOutcome::Continue, "it does not match".to_string()),
-            (Tri::Unknown(why), _) => (
-                StepOutcome::Unknown,
-                format!("cannot tell whether it matches: {why}"),
-            ),
-        };
-        let mut st = step("policy", &p.key(), outcome, detail, &p.pointer);
-        st.policy = Some(p.key());
-        steps.push(st);
-        if p.dry_run {
-            continue;
-        }
-        match m {
-            Tri::Yes => {
-                allowed_by.get_or_insert(p.key());
-            }
-            Tri::Unknown(why) => {
-                unknown.get_or_insert(why);
-            }
-            Tri::No => {}
-        }
-    }
+    let (allowed_by, unknown) = check(&allow, &conn, steps);
+    let allowed_by = allowed_by.first();
     if enforced == 0 {
         steps.push(step(
             "policy",
@@ -247,6 +190,56 @@ fn decide(
     }
     let details = "allow policies exist, but none allowed".to_string();
     (Decision::Deny, None, Some(details), None)
+}
+
+/// Evaluates policies of one action, a step each: the enforced ones that match (by key), and
+/// the first reason one may match that cannot be told. Dry-run policies are only observed.
+fn check(
+    policies: &[&L4Policy],
+    conn: &Conn,
+    steps: &mut Vec<AuthzStep>,
+) -> (Vec<String>, Option<CannotTell>) {
+    let mut matched = Vec::new();
+    let mut unknown = None;
+    for p in policies {
+        let m = matches(p, conn);
+        let verb = match p.action {
+            L4Action::Deny => "deny",
+            L4Action::Allow => "allow",
+        };
+        let (outcome, detail) = match (&m, p.dry_run) {
+            (Tri::Yes, true) => (
+                StepOutcome::Observed,
+                format!("dry run: it matches, and would {verb}"),
+            ),
+            (Tri::No, true) => (
+                StepOutcome::Observed,
+                "dry run: it does not match".to_string(),
+            ),
+            (Tri::Yes, false) if p.action == L4Action::Deny => (
+                StepOutcome::Denied,
+                "it matches: ztunnel closes the connection".to_string(),
+            ),
+            (Tri::Yes, false) => (StepOutcome::Continue, "it matches: allowed".to_string()),
+            (Tri::No, false) => (StepOutcome::Continue, "it does not match".to_string()),
+            (Tri::Unknown(why), _) => (
+                StepOutcome::Unknown,
+                format!("cannot tell whether it matches: {why}"),
+            ),
+        };
+        let mut st = step("policy", &p.key(), outcome, detail, &p.pointer);
+        st.policy = Some(p.key());
+        steps.push(st);
+        match m {
+            _ if p.dry_run => {}
+            Tri::Yes => matched.push(p.key()),
+            Tri::Unknown(why) => {
+                unknown.get_or_insert(why);
+            }
+            Tri::No => {}
+        }
+    }
+    (matched, unknown)
 }
 
 /// The policies ztunnel checks for `wl`: its namespace's, the global ones, and those it names;

@@ -21,16 +21,6 @@ pub(super) fn row(proxy: &str, path: &str, r: &Report) -> ProxyRow {
         .filter(|s| s.state.in_force() && s.kind == SecretKind::CertChain)
         .filter_map(|s| s.certificates.first())
         .min_by_key(|c| c.seconds_left);
-    let certificates = r
-        .secrets
-        .iter()
-        .filter(|s| s.state.in_force())
-        .flat_map(|s| {
-            s.certificates
-                .iter()
-                .map(move |c| (s.label(), c.not_after, c.seconds_left))
-        })
-        .collect();
     let errors = r.error_count();
     ProxyRow {
         proxy: proxy.to_string(),
@@ -53,7 +43,7 @@ pub(super) fn row(proxy: &str, path: &str, r: &Report) -> ProxyRow {
         expectations: 0,
         drift: Vec::new(),
         fleet: FleetFacts {
-            certificates,
+            certificates: super::certificates(r),
             presents: held.iter().map(ToString::to_string).collect(),
             waypoints: waypoints(r),
             ..FleetFacts::default()

@@ -217,16 +217,7 @@ fn summarise(proxy: &str, path: &str, r: &Report) -> ProxyRow {
             })
         })
         .collect();
-    let certificates = r
-        .secrets
-        .iter()
-        .filter(|s| s.state.in_force())
-        .flat_map(|s| {
-            s.certificates
-                .iter()
-                .map(move |c| (s.label(), c.not_after, c.seconds_left))
-        })
-        .collect();
+    let certificates = certificates(r);
     ProxyRow {
         proxy: proxy.to_string(),
         kind: ProxyKind::Envoy,
@@ -265,6 +256,19 @@ fn summarise(proxy: &str, path: &str, r: &Report) -> ProxyRow {
                 .collect(),
         },
     }
+}
+
+/// `(secret, not_after, seconds_left)` of every certificate in force, for fleet-cert-expiring.
+fn certificates(r: &Report) -> Vec<(String, Option<crate::model::Timestamp>, i64)> {
+    r.secrets
+        .iter()
+        .filter(|s| s.state.in_force())
+        .flat_map(|s| {
+            s.certificates
+                .iter()
+                .map(move |c| (s.label(), c.not_after, c.seconds_left))
+        })
+        .collect()
 }
 
 /// Ports with enforced RBAC, as a mesh caller meets them: per listener and port, the TLS chain's
