@@ -28,7 +28,19 @@ pub struct ZtunnelDump {
     pub workload_state: Vec<Located<WorkloadState>>,
     /// `version`: ztunnel's build and the Istio release it came with.
     pub version: Option<BuildInfo>,
+    /// `config`: ztunnel's own settings.
+    pub config: Option<Config>,
     pub issues: Vec<Issue>,
+}
+
+/// ztunnel's `Config` (the fields envinspect shows): where it runs and what it talks to.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Config {
+    pub local_node: Option<String>,
+    pub proxy_mode: Option<String>,
+    pub ca_address: Option<String>,
+    pub xds_address: Option<String>,
 }
 
 /// ztunnel's `BuildInfo` (the fields envinspect shows).
@@ -362,16 +374,20 @@ pub fn decode(json: Value, prefix: &str) -> ZtunnelDump {
         STATE_FIELDS,
         issues,
     );
-    out.version = match take("version").map(serde_json::from_value) {
-        Some(Ok(v)) => Some(v),
-        Some(Err(e)) => {
-            let at = format!("{prefix}/version");
-            issues.push(Issue::warning(&at, format!("ignored: {e}")));
+    out.version = lenient(take("version"), &format!("{prefix}/version"), issues);
+    out.config = lenient(take("config"), &format!("{prefix}/config"), issues);
+    out
+}
+
+/// A member read for information only: of the wrong shape, it is ignored with a warning.
+fn lenient<T: DeserializeOwned>(v: Option<Value>, at: &str, issues: &mut Vec<Issue>) -> Option<T> {
+    match serde_json::from_value(v?) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            issues.push(Issue::warning(at, format!("ignored: {e}")));
             None
         }
-        None => None,
-    };
-    out
+    }
 }
 
 /// The items of a list, or of an object's values (the earlier layout), each typed on its own.

@@ -30,6 +30,7 @@ pub(crate) fn ztunnel(d: ZtunnelDump, now: OffsetDateTime, r: &mut Report) -> Ve
         policies,
         workload_state,
         version,
+        config,
         mut issues,
     } = d;
     certificate_secrets(certificates, now, r, &mut issues);
@@ -59,7 +60,13 @@ pub(crate) fn ztunnel(d: ZtunnelDump, now: OffsetDateTime, r: &mut Report) -> Ve
     }
     let some = |s: String| Some(s).filter(|s| !s.is_empty() && s != "unknown");
     let version = version.unwrap_or_default();
+    let config = config.unwrap_or_default();
+    let opt = |s: Option<String>| s.filter(|s| !s.is_empty());
     let mut ambient = Ambient {
+        node: opt(config.local_node),
+        proxy_mode: opt(config.proxy_mode),
+        ca_address: opt(config.ca_address),
+        xds_address: opt(config.xds_address),
         version: some(version.version),
         git_revision: some(version.git_revision),
         istio_version: some(version.istio_version),
@@ -84,8 +91,27 @@ pub(crate) fn ztunnel(d: ZtunnelDump, now: OffsetDateTime, r: &mut Report) -> Ve
     ambient
         .policies
         .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    link_identities(&ambient, r);
     r.ambient = Some(ambient);
     issues
+}
+
+/// Each identity's secret names the workloads that carry it (`name.namespace`): those of the
+/// ztunnel's node when the dump says which node that is, else every workload it knows.
+fn link_identities(a: &Ambient, r: &mut Report) {
+    for s in r.secrets.iter_mut().filter(|s| s.kind != SecretKind::Ca) {
+        s.referenced_by = a
+            .workloads
+            .iter()
+            .filter(|w| a.node.as_ref().is_none_or(|n| *n == w.node))
+            .filter(|w| {
+                w.identity
+                    .as_ref()
+                    .is_some_and(|i| i.to_string() == s.name.as_str())
+            })
+            .map(|w| format!("workload {}", w.label()))
+            .collect();
+    }
 }
 
 /// One secret per identity (named by it), and one CA secret per distinct set of roots.

@@ -22,6 +22,17 @@ pub struct Ambient {
     /// The Istio release it runs with (`version.istioVersion`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub istio_version: Option<String>,
+    /// The node it runs on (`config.localNode`): its workloads are those of this node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// `Shared` (a node's ztunnel) or `Dedicated` (`config.proxyMode`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_mode: Option<String>,
+    /// Where it gets certificates and configuration (`config.caAddress`, `config.xdsAddress`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xds_address: Option<String>,
     /// Sorted by namespace, name, node.
     pub workloads: Vec<AmbientWorkload>,
     /// Sorted by namespace, name, hostname.

@@ -31,6 +31,21 @@ pub(super) fn report(
     if !build.is_empty() {
         writeln!(w, "              {}", build.join(", "))?;
     }
+    if let Some(n) = &a.node {
+        let mode = a
+            .proxy_mode
+            .as_deref()
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default();
+        writeln!(w, "Node:         {n}{mode}")?;
+    }
+    let links: Vec<String> = [("CA", &a.ca_address), ("xDS", &a.xds_address)]
+        .into_iter()
+        .filter_map(|(what, at)| at.as_ref().map(|at| format!("{what} {at}")))
+        .collect();
+    if !links.is_empty() {
+        writeln!(w, "Talks to:     {}", links.join(", "))?;
+    }
     let held: Vec<_> = r
         .secrets
         .iter()
@@ -61,11 +76,16 @@ pub(super) fn report(
     let mut nodes: Vec<&str> = a.workloads.iter().map(|w| w.node.as_str()).collect();
     nodes.sort_unstable();
     nodes.dedup();
+    let local = a.node.as_ref().map(|n| {
+        let here = a.workloads.iter().filter(|w| &w.node == n).count();
+        format!("; {here} on its node")
+    });
     writeln!(
         w,
-        "Workloads:    {} known ({hbone} in the mesh over HBONE), on {} node(s)",
+        "Workloads:    {} known ({hbone} in the mesh over HBONE), on {} node(s){}",
         a.workloads.len(),
-        nodes.len()
+        nodes.len(),
+        local.unwrap_or_default()
     )?;
     writeln!(w, "Services:     {}", a.services.len())?;
     let deny = a

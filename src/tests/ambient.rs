@@ -358,6 +358,10 @@ fn envoy_views_are_refused_for_ztunnel_and_ztunnel_views_for_envoy() {
     }
 }
 
+fn table_has(text: &str, line: &str) -> bool {
+    text.lines().any(|l| l == line)
+}
+
 /// ztunnel's current layout, with certificates made here: lists, `pem` as base64 of PEM, roots
 /// in `rootCerts`, decimal serials. Chains verify against the roots of their own entry.
 #[test]
@@ -381,8 +385,15 @@ fn the_current_layout_with_real_certificates() {
         (2027, 1, 1),
     );
     let cert = |pem: &str, serial: &str, from: &str, to: &str| serde_json::json!({"pem": b64(pem), "serialNumber": serial, "validFrom": from, "expirationTime": to});
+    let workload = |name: &str, sa: &str, node: &str| {
+        serde_json::json!({"uid": format!("Kubernetes//Pod/default/{name}"), "name": name, "namespace": "default",
+            "workloadIps": [], "protocol": "HBONE", "serviceAccount": sa, "trustDomain": "cluster.local", "node": node})
+    };
     let d = serde_json::json!({
-        "workloads": [], "services": [], "policies": [], "stagedServices": {},
+        "workloads": [workload("sleep-1", "sleep", "n1"), workload("sleep-2", "sleep", "n2"), workload("rogue-1", "rogue", "n1")],
+        "services": [], "policies": [], "stagedServices": {},
+        "config": {"localNode": "n1", "proxyMode": "Shared", "clusterId": "Kubernetes",
+                   "caAddress": "https://istiod.istio-system.svc:15012", "xdsAddress": "https://istiod.istio-system.svc:15012"},
         "version": {"version": "1.29.0", "gitRevision": "c5c31102fd1ddefe95bf3c40dbbe36652dcd7889",
                     "rustVersion": "1.90", "buildProfile": "release", "buildStatus": "Clean",
                     "istioVersion": "1.29.0", "cryptoProvider": "aws-lc"},
@@ -421,6 +432,11 @@ fn the_current_layout_with_real_certificates() {
     let s = secret("spiffe://cluster.local/ns/default/sa/sleep");
     assert_eq!(s["chain"]["status"], "valid");
     assert_eq!(s["trust"], serde_json::json!(["ROOTCA"]));
+    // Its workloads on the ztunnel's node (sleep-2 runs on another node).
+    assert_eq!(
+        s["referenced_by"],
+        serde_json::json!(["workload sleep-1.default"])
+    );
     assert_eq!(
         s["certificates"][0]["serial"],
         "00000000000000000000000000001092"
