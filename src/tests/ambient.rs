@@ -420,6 +420,21 @@ fn the_current_layout_with_real_certificates() {
         serde_json::json!([]),
         "the dump agrees with its certificates"
     );
+    assert_eq!(
+        v["ambient"]["git_revision"],
+        "c5c31102fd1ddefe95bf3c40dbbe36652dcd7889"
+    );
+    assert_eq!(v["ambient"]["istio_version"], "1.29.0");
+    assert_eq!(v["ambient"]["node"], "n1");
+    let table = envinspect(&[&p, "--now", "2026-12-01T12:00:00Z"]).stdout;
+    for line in [
+        "              ztunnel 1.29.0, git c5c31102fd1ddefe95bf3c40dbbe36652dcd7889, Istio 1.29.0",
+        "Node:         n1 (Shared)",
+        "Talks to:     CA https://istiod.istio-system.svc:15012, xDS https://istiod.istio-system.svc:15012",
+        "Workloads:    3 known (3 in the mesh over HBONE), on 2 node(s); 2 on its node",
+    ] {
+        assert!(table_has(&table, line), "no line {line:?} in\n{table}");
+    }
     let secret = |name: &str| {
         v["secrets"]
             .as_array()
