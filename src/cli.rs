@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use envinspect::app::{self, Judge, Origin, RequestSpec};
+use envinspect::app::{self, Judge, Origin, UsageError};
 use envinspect::expect::Span;
 use envinspect::render::check::CheckFormat;
 use envinspect::render::Format;
@@ -213,8 +213,10 @@ pub(crate) struct AuthzRequest {
 }
 
 impl AuthzRequest {
-    fn spec(self) -> RequestSpec {
-        RequestSpec {
+    /// The request the flags describe (its port is the command's).
+    fn request(self) -> Result<envinspect::authz::Request, UsageError> {
+        app::request::checked(envinspect::authz::Request {
+            port: 0,
             principal: self.principal,
             plaintext: self.plaintext,
             tcp: self.tcp,
@@ -222,14 +224,14 @@ impl AuthzRequest {
             method: self.method,
             path: self.path,
             host: self.host,
-            headers: self.headers,
+            headers: app::request::headers(&self.headers)?,
             jwt: self.jwt,
             request_principal: self.request_principal,
             source_ip: self.source_ip,
             destination_ip: self.destination_ip,
             sni: self.sni,
             alpn: self.alpn,
-        }
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 //! This is the top layer: it may use every module below it; nothing uses it but `main.rs`.
 
 mod error;
-mod request;
+pub mod request;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -21,7 +21,6 @@ use crate::source::{bundle::Limits, DocumentKind, Input};
 use crate::{Error, Inspection, Options, Report};
 
 pub use error::{RunError, UsageError};
-pub use request::RequestSpec;
 
 /// What the binary provides: everything that comes from outside the program.
 pub struct Env<'a> {
@@ -101,7 +100,8 @@ pub enum Command {
     Authz {
         origin: Option<Origin>,
         port: Option<u16>,
-        request: RequestSpec,
+        /// The request to evaluate (its port is `port`); without a client, the view.
+        request: crate::authz::Request,
         format: Format,
         judge: Judge,
     },
@@ -112,7 +112,7 @@ pub enum Command {
         args: Vec<String>,
         inbound: Option<u16>,
         app: Option<crate::trace::AppProtocol>,
-        request: RequestSpec,
+        request: crate::authz::Request,
         format: Format,
         judge: Judge,
     },
@@ -416,17 +416,16 @@ fn authz(
     env: &mut Env,
     origin: Option<Origin>,
     port: Option<u16>,
-    request: &RequestSpec,
+    request: &crate::authz::Request,
     format: Format,
     judge: &Judge,
 ) -> Result<Outcome, RunError> {
     let opts = options(env, judge);
     let report = inspection(env, origin, &opts)?.into_report();
     env.progress.finish();
-    if !request.given() {
+    if !request::given(request) {
         // Request options without a client: say what is missing rather than show the view.
-        let r = request.to_request(0)?;
-        if !(r.headers.is_empty() && r.jwt.is_none() && r.method.is_none() && r.path.is_none()) {
+        if request::describes_http(request) {
             return Err(UsageError::AuthzWithoutClient.into());
         }
         if report.document == DocumentKind::Ztunnel {
@@ -438,7 +437,7 @@ fn authz(
         return Ok(Outcome::failing(fails(&report)));
     }
     let port = port.ok_or(UsageError::AuthzWithoutPort)?;
-    let req = request.to_request(port)?;
+    let req = request::on_port(request, port);
     let e = crate::authz::evaluate(&report, &req, unix(opts.now));
     render::authz::render_evaluation(&e, format, env.out)?;
     Ok(Outcome::failing(e.decision != Decision::Allow))
@@ -455,7 +454,7 @@ fn trace(
     mut args: Vec<String>,
     inbound: Option<u16>,
     app: Option<crate::trace::AppProtocol>,
-    request: &RequestSpec,
+    request: &crate::authz::Request,
     format: Format,
     judge: &Judge,
 ) -> Result<Outcome, RunError> {
@@ -472,7 +471,8 @@ fn trace(
     if report.document == DocumentKind::Ztunnel {
         return Err(UsageError::view_not_for(&report.source, "trace", report.document).into());
     }
-    if let (Some(_), false, Some(flag)) = (inbound, request.given(), request.request_option()) {
+    let (given, option) = (request::given(request), request::request_option(request));
+    if let (Some(_), false, Some(flag)) = (inbound, given, option) {
         return Err(UsageError::InboundWithoutClient(flag).into());
     }
     let mut t = match (inbound, what) {
@@ -480,13 +480,13 @@ fn trace(
         (None, Some(w)) => {
             let dest: crate::trace::Target = w.parse().map_err(UsageError::Destination)?;
             let app = app.unwrap_or(crate::trace::AppProtocol::Auto);
-            crate::trace::outbound(&report, &request.to_probe(dest, app)?)
+            crate::trace::outbound(&report, &request::probe(request, dest, app)?)
         }
         (Some(_), Some(w)) => return Err(UsageError::TraceBoth(w).into()),
         (None, None) => return Err(UsageError::TraceNeither.into()),
     };
-    if let (Some(port), true) = (inbound, request.given()) {
-        let req = request.to_request(port)?;
+    if let (Some(port), true) = (inbound, given) {
+        let req = request::on_port(request, port);
         t.authorization = Some(crate::authz::evaluate(&report, &req, unix(opts.now)));
     }
     render::trace::render_trace(&t, format, env.out)?;

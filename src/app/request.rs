@@ -1,132 +1,98 @@
-//! A request as the command line describes it (`authz --principal …`, `trace … --method …`),
-//! turned into what `authz` evaluates or `trace` follows, with the refusals of options that do
-//! not belong to the direction asked for.
-
-use std::net::IpAddr;
+//! A request as the command line describes it (`authz --principal …`, `trace … --method …`):
+//! the checks of what was typed (headers, request principals), and the refusals of options that
+//! do not belong to the direction asked for. The request itself is [`authz::Request`], one type
+//! for `authz` and `trace`; its port is the command's.
 
 use super::UsageError;
 use crate::authz::Request;
 use crate::trace::{AppProtocol, Probe, Target};
 
-/// The request options, as given (the binary fills it from its flags).
-#[derive(Debug, Clone, Default)]
-pub struct RequestSpec {
-    /// The client presents a certificate with this SPIFFE ID (URI SAN).
-    pub principal: Option<String>,
-    /// The client sends plaintext.
-    pub plaintext: bool,
-    /// Only a TCP connection, no HTTP request.
-    pub tcp: bool,
-    pub listener: Option<String>,
-    pub method: Option<String>,
-    pub path: Option<String>,
-    pub host: Option<String>,
-    /// `name: value`, as typed.
-    pub headers: Vec<String>,
-    pub jwt: Option<String>,
-    /// `ISSUER/SUBJECT`.
-    pub request_principal: Option<String>,
-    pub source_ip: Option<IpAddr>,
-    pub destination_ip: Option<IpAddr>,
-    pub sni: Option<String>,
-    pub alpn: Option<Vec<String>>,
+/// Parses `--header` values: `name: value`, the name folded to lowercase, both trimmed.
+pub fn headers(typed: &[String]) -> Result<Vec<(String, String)>, UsageError> {
+    typed
+        .iter()
+        .map(|h| {
+            let (k, v) = h
+                .split_once(':')
+                .ok_or_else(|| UsageError::Header(h.clone(), "expected `name: value`"))?;
+            if k.trim().is_empty() {
+                return Err(UsageError::Header(h.clone(), "the name is empty"));
+            }
+            Ok((k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        })
+        .collect()
 }
 
-impl RequestSpec {
-    /// Whether a client was described at all (else `authz` shows the view).
-    pub fn given(&self) -> bool {
-        self.principal.is_some() || self.plaintext
+/// Checks what a request's options say on their own: a request principal is `ISSUER/SUBJECT`.
+pub fn checked(r: Request) -> Result<Request, UsageError> {
+    if let Some(rp) = r.request_principal.as_ref().filter(|rp| !rp.contains('/')) {
+        return Err(UsageError::RequestPrincipal(rp.clone()));
     }
+    Ok(r)
+}
 
-    /// The first option given that describes a request, for the refusal when no client is.
-    pub fn request_option(&self) -> Option<&'static str> {
-        [
-            ("--method", self.method.is_some()),
-            ("--path", self.path.is_some()),
-            ("--host", self.host.is_some()),
-            ("--header", !self.headers.is_empty()),
-            ("--jwt", self.jwt.is_some()),
-            ("--request-principal", self.request_principal.is_some()),
-            ("--source-ip", self.source_ip.is_some()),
-            ("--destination-ip", self.destination_ip.is_some()),
-            ("--sni", self.sni.is_some()),
-            ("--alpn", self.alpn.is_some()),
-            ("--tcp", self.tcp),
-            ("--listener", self.listener.is_some()),
-        ]
-        .into_iter()
-        .find(|(_, set)| *set)
-        .map(|(flag, _)| flag)
+/// Whether a client was described at all (else `authz` shows the view).
+pub(super) fn given(r: &Request) -> bool {
+    r.principal.is_some() || r.plaintext
+}
+
+/// Whether options describe an HTTP request to authorize (refused without a client).
+pub(super) fn describes_http(r: &Request) -> bool {
+    !(r.headers.is_empty() && r.jwt.is_none() && r.method.is_none() && r.path.is_none())
+}
+
+/// The first option given that describes a request, for the refusal when no client is.
+pub(super) fn request_option(r: &Request) -> Option<&'static str> {
+    [
+        ("--method", r.method.is_some()),
+        ("--path", r.path.is_some()),
+        ("--host", r.host.is_some()),
+        ("--header", !r.headers.is_empty()),
+        ("--jwt", r.jwt.is_some()),
+        ("--request-principal", r.request_principal.is_some()),
+        ("--source-ip", r.source_ip.is_some()),
+        ("--destination-ip", r.destination_ip.is_some()),
+        ("--sni", r.sni.is_some()),
+        ("--alpn", r.alpn.is_some()),
+        ("--tcp", r.tcp),
+        ("--listener", r.listener.is_some()),
+    ]
+    .into_iter()
+    .find(|(_, set)| *set)
+    .map(|(flag, _)| flag)
+}
+
+/// The outbound request `trace HOST:PORT` follows; the options of an inbound request
+/// (identities, tokens, the listener) are refused.
+pub(super) fn probe(r: &Request, target: Target, app: AppProtocol) -> Result<Probe, UsageError> {
+    let inbound_only = [
+        ("--principal", r.principal.is_some()),
+        ("--plaintext", r.plaintext),
+        ("--jwt", r.jwt.is_some()),
+        ("--request-principal", r.request_principal.is_some()),
+        ("--listener", r.listener.is_some()),
+        ("--destination-ip", r.destination_ip.is_some()),
+    ];
+    if let Some((flag, _)) = inbound_only.iter().find(|(_, set)| *set) {
+        return Err(UsageError::InboundOption(flag));
     }
+    let mut p = Probe::new(target, app);
+    p.sni = r.sni.clone();
+    p.alpn = r.alpn.clone();
+    p.method = r.method.clone();
+    p.path = r.path.clone();
+    p.host = r.host.clone();
+    p.headers = r.headers.clone();
+    p.tcp = r.tcp;
+    p.source_ip = r.source_ip;
+    Ok(p)
+}
 
-    fn parsed_headers(&self) -> Result<Vec<(String, String)>, UsageError> {
-        self.headers
-            .iter()
-            .map(|h| {
-                let (k, v) = h
-                    .split_once(':')
-                    .ok_or_else(|| UsageError::Header(h.clone(), "expected `name: value`"))?;
-                if k.trim().is_empty() {
-                    return Err(UsageError::Header(h.clone(), "the name is empty"));
-                }
-                Ok((k.trim().to_ascii_lowercase(), v.trim().to_string()))
-            })
-            .collect()
-    }
-
-    /// The outbound request `trace HOST:PORT` follows; the options of an inbound request
-    /// (identities, tokens, the listener) are refused.
-    pub fn to_probe(&self, target: Target, app: AppProtocol) -> Result<Probe, UsageError> {
-        let inbound_only = [
-            ("--principal", self.principal.is_some()),
-            ("--plaintext", self.plaintext),
-            ("--jwt", self.jwt.is_some()),
-            ("--request-principal", self.request_principal.is_some()),
-            ("--listener", self.listener.is_some()),
-            ("--destination-ip", self.destination_ip.is_some()),
-        ];
-        if let Some((flag, _)) = inbound_only.iter().find(|(_, set)| *set) {
-            return Err(UsageError::InboundOption(flag));
-        }
-        let mut p = Probe::new(target, app);
-        p.sni = self.sni.clone();
-        p.alpn = self.alpn.clone();
-        p.method = self.method.clone();
-        p.path = self.path.clone();
-        p.host = self.host.clone();
-        p.headers = self.parsed_headers()?;
-        p.tcp = self.tcp;
-        p.source_ip = self.source_ip;
-        Ok(p)
-    }
-
-    /// The inbound request `authz` evaluates on `port`.
-    pub fn to_request(&self, port: u16) -> Result<Request, UsageError> {
-        let headers = self.parsed_headers()?;
-        if let Some(rp) = self
-            .request_principal
-            .as_ref()
-            .filter(|rp| !rp.contains('/'))
-        {
-            return Err(UsageError::RequestPrincipal(rp.clone()));
-        }
-        Ok(Request {
-            port: port.into(),
-            listener: self.listener.clone(),
-            principal: self.principal.clone(),
-            plaintext: self.plaintext,
-            tcp: self.tcp,
-            method: self.method.clone(),
-            path: self.path.clone(),
-            host: self.host.clone(),
-            headers,
-            jwt: self.jwt.clone(),
-            request_principal: self.request_principal.clone(),
-            source_ip: self.source_ip,
-            destination_ip: self.destination_ip,
-            sni: self.sni.clone(),
-            alpn: self.alpn.clone(),
-        })
+/// The request on `port`.
+pub(super) fn on_port(r: &Request, port: u16) -> Request {
+    Request {
+        port: port.into(),
+        ..r.clone()
     }
 }
 
@@ -136,50 +102,42 @@ mod tests {
 
     #[test]
     fn headers_are_name_value_with_the_name_folded() {
-        let spec = RequestSpec {
-            principal: Some("spiffe://td/ns/a/sa/b".into()),
-            headers: vec!["X-Env:  prod ".into()],
-            ..Default::default()
-        };
-        let r = spec.to_request(8080).unwrap();
-        assert_eq!(r.headers, vec![("x-env".to_string(), "prod".to_string())]);
-        assert_eq!(r.port, 8080);
-        let bad = RequestSpec {
-            headers: vec![": v".into()],
-            ..Default::default()
-        };
+        let h = headers(&["X-Env:  prod ".into()]).unwrap();
+        assert_eq!(h, vec![("x-env".to_string(), "prod".to_string())]);
         assert!(matches!(
-            bad.to_request(1),
+            headers(&[": v".into()]),
             Err(UsageError::Header(_, "the name is empty"))
         ));
-        let none = RequestSpec {
-            headers: vec!["novalue".into()],
-            ..Default::default()
-        };
-        assert!(matches!(none.to_request(1), Err(UsageError::Header(..))));
+        assert!(matches!(
+            headers(&["novalue".into()]),
+            Err(UsageError::Header(..))
+        ));
     }
 
     #[test]
     fn inbound_options_are_refused_outbound() {
-        let spec = RequestSpec {
+        let r = Request {
             jwt: Some("x.y.z".into()),
             ..Default::default()
         };
         let t: Target = "reviews:9080".parse().unwrap();
-        let e = spec.to_probe(t, AppProtocol::Auto).unwrap_err();
+        let e = probe(&r, t, AppProtocol::Auto).unwrap_err();
         assert!(matches!(e, UsageError::InboundOption("--jwt")));
     }
 
     #[test]
     fn a_request_principal_is_issuer_slash_subject() {
-        let spec = RequestSpec {
+        let r = Request {
             plaintext: true,
             request_principal: Some("no-slash".into()),
             ..Default::default()
         };
-        assert!(matches!(
-            spec.to_request(80),
-            Err(UsageError::RequestPrincipal(_))
-        ));
+        assert!(matches!(checked(r), Err(UsageError::RequestPrincipal(_))));
+        let ok = Request {
+            request_principal: Some("iss/sub".into()),
+            ..Default::default()
+        };
+        assert!(checked(ok).is_ok());
+        assert_eq!(on_port(&Request::default(), 8080).port, 8080);
     }
 }

@@ -183,7 +183,7 @@ impl Cli {
             }) => Todo::Run(Box::new(Run::Authz {
                 origin: target.origin()?,
                 port,
-                request: request.spec(),
+                request: request.request()?,
                 format: common.format(),
                 judge: common.when.judge()?,
             })),
@@ -206,7 +206,7 @@ impl Cli {
                     AppArg::Tls => envinspect::trace::AppProtocol::Tls,
                     AppArg::Plaintext => envinspect::trace::AppProtocol::Plaintext,
                 }),
-                request: request.spec(),
+                request: request.request()?,
                 format: common.format(),
                 judge: common.when.judge()?,
             })),
