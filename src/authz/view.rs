@@ -31,7 +31,7 @@ pub fn view(r: &Report, port: Option<u32>) -> AuthzView {
                 continue;
             }
             chains.push(ChainAuthz {
-                listener: l.name.to_string(),
+                listener: l.name.clone(),
                 port: p,
                 chain: ch.name.clone().unwrap_or_else(|| format!("#{i}")),
                 transport: transport(&ch.tls),
@@ -358,7 +358,7 @@ fn routes(r: &Report) -> Vec<RouteAuthz> {
         for (filter, p) in map {
             let (summary, policies) = per_route_summary(p);
             out.push(RouteAuthz {
-                route_config: rc.name.to_string(),
+                route_config: rc.name.clone(),
                 virtual_host: vh.into(),
                 route: route.clone(),
                 filter: filter.clone(),

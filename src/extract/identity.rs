@@ -212,7 +212,7 @@ pub(crate) fn primary(all: &[WorkloadIdentity]) -> Option<WorkloadIdentity> {
 
 fn unresolved(secret: &str, uses: Vec<&Use>) -> WorkloadIdentity {
     let mut id = WorkloadIdentity {
-        secret: secret.to_string(),
+        secret: secret.into(),
         spiffe_id: None,
         trust_domain: None,
         dns_names: Vec::new(),

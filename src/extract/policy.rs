@@ -325,7 +325,7 @@ pub(crate) fn inbound(listeners: &[Listener]) -> Vec<InboundPort> {
         .map(|((listener, port), seen)| {
             let all_require = seen.tls_chains > 0 && seen.client_cert == seen.tls_chains;
             InboundPort {
-                listener,
+                listener: listener.into(),
                 why: seen.why.to_string(),
                 chains: seen.evidence.len(),
                 port,

@@ -321,7 +321,7 @@ fn decimal_serial(s: &str) -> Option<Serial> {
 fn held_identity(s: &Secret) -> Option<WorkloadIdentity> {
     let leaf = s.certificates.first()?;
     Some(WorkloadIdentity {
-        secret: s.name.to_string(),
+        secret: s.name.clone(),
         spiffe_id: leaf.spiffe_ids.first().cloned(),
         trust_domain: leaf.trust_domain().cloned(),
         dns_names: leaf.dns_names.clone(),

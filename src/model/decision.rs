@@ -162,7 +162,7 @@ pub struct AuthzView {
 /// One filter chain's layers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChainAuthz {
-    pub listener: String,
+    pub listener: super::ListenerName,
     /// The destination port the chain serves (its match, or the listener's port).
     pub port: Option<u32>,
     pub chain: String,
@@ -231,7 +231,7 @@ impl std::fmt::Display for ShadowRole {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RouteAuthz {
-    pub route_config: String,
+    pub route_config: super::RouteName,
     pub virtual_host: String,
     /// Null for a virtual-host or route-configuration level entry.
     pub route: Option<String>,
@@ -244,7 +244,7 @@ pub struct RouteAuthz {
 /// The report's one line per port: what guards it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PortSummary {
-    pub listener: String,
+    pub listener: super::ListenerName,
     pub port: Option<u32>,
     pub summary: String,
 }

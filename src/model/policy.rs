@@ -64,7 +64,7 @@ impl std::fmt::Display for MtlsMode {
 /// listener receives that no more specific chain matches).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InboundPort {
-    pub listener: String,
+    pub listener: super::ListenerName,
     /// Why the listener counts as inbound (`traffic_direction INBOUND`, `terminates TLS`…).
     pub why: String,
     /// How many chains accept the port.

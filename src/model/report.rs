@@ -167,7 +167,7 @@ pub struct Counts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WorkloadIdentity {
     /// The secret holding the certificate: an SDS name, or an inline certificate's owner.
-    pub secret: String,
+    pub secret: super::SecretName,
     pub spiffe_id: Option<SpiffeId>,
     pub trust_domain: Option<TrustDomain>,
     /// The leaf's DNS SANs: how meshes without SPIFFE (OSM) name workloads.

@@ -41,7 +41,7 @@ pub struct Step {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Choice {
-    pub cluster: String,
+    pub cluster: super::ClusterName,
     pub weight: u32,
 }
 

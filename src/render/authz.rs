@@ -41,7 +41,7 @@ pub fn render_view(v: &AuthzView, format: Format, w: &mut dyn Write) -> Result<(
         for r in &v.routes {
             let at = match &r.route {
                 Some(rt) => format!("{} / {} / {rt}", r.route_config, r.virtual_host),
-                None if r.virtual_host.is_empty() => r.route_config.clone(),
+                None if r.virtual_host.is_empty() => r.route_config.to_string(),
                 None => format!("{} / {}", r.route_config, r.virtual_host),
             };
             writeln!(w, "  {at}: {} — {}", r.filter, r.summary)?;

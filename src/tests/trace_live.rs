@@ -326,7 +326,7 @@ fn envinspect_says(t: &Trace) -> (Choice, Vec<String>) {
     let weighted: Vec<String> = t
         .steps
         .iter()
-        .flat_map(|s| s.choices.iter().map(|c| c.cluster.clone()))
+        .flat_map(|s| s.choices.iter().map(|c| c.cluster.to_string()))
         .collect();
     let http = t.steps.iter().any(|s| s.kind == "route config");
     let (code, flags, details) = match &t.outcome.response {

@@ -323,7 +323,7 @@ fn weighted(names: &[String], weights: &[u32], pointer: &str, w: &mut Walk) -> S
         .iter()
         .zip(weights.iter().copied().chain(std::iter::repeat(0)))
         .map(|(n, wt)| Choice {
-            cluster: n.clone(),
+            cluster: n.as_str().into(),
             weight: wt,
         })
         .collect();
@@ -354,5 +354,5 @@ fn weighted(names: &[String], weights: &[u32], pointer: &str, w: &mut Walk) -> S
             "of the weighted clusters, the trace follows the heaviest, {heaviest}"
         ));
     }
-    heaviest
+    heaviest.to_string()
 }
