@@ -63,7 +63,15 @@ pub fn analyse(
                     if kind == EntryKind::Certs {
                         continue;
                     }
-                    if let Some(r) = row(entry, opts) {
+                    let (proxy, path) = (entry.proxy.clone(), entry.path.clone());
+                    // A panic is a bug (par::LOST): that proxy's row says so, the rest go on.
+                    let r =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| row(entry, opts)))
+                            .unwrap_or_else(|_| {
+                                let what = format!("{path}: {}", crate::par::LOST);
+                                Some(unreadable(&proxy, &path, ProxyKind::Unreadable, what))
+                            });
+                    if let Some(r) = r {
                         let _ = done_tx.send((kind, r));
                     }
                 }
@@ -86,7 +94,10 @@ pub fn analyse(
             let _ = tx.send(e);
         });
         drop(tx);
-        let rows = collector.join().unwrap_or_default();
+        // The collector only gathers rows: a panic there is not one proxy's, it is re-raised.
+        let rows = collector
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
         refused.map(|r| (r, rows))
     });
     Pool::shared()?;

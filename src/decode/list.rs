@@ -87,10 +87,11 @@ impl<'t> Cx<'_, 't> {
             cx.items(chunk.into_iter(), list_ptr, &mut out);
             (out, cx.issues, cx.failed)
         });
-        let results = results.into_iter().map(|r| {
+        let results = results.into_iter().map(|(start, r)| {
             r.unwrap_or_else(|_| {
-                let lost = "a decoding thread failed; part of the list is missing";
-                (Vec::new(), vec![Issue::error(list_ptr, lost)], None)
+                let at = format!("{list_ptr}/{start}");
+                let lost = format!("from here on: {}", crate::par::LOST);
+                (Vec::new(), vec![Issue::error(&at, lost)], None)
             })
         });
         for (o, mut i, failed) in results {

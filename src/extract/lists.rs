@@ -89,15 +89,26 @@ fn par<W: Send, T: Send>(
     } else {
         1
     };
+    // Where each item is, to say which part a panicking worker lost.
+    let pointers: Vec<String> = list.iter().map(|l| l.pointer.clone()).collect();
     let chunks = crate::par::map_chunks(list, threads, |chunk| {
         f(chunk.into_iter().map(|(_, l)| l).collect())
     });
     let (mut found, mut noted) = (Vec::new(), Vec::new());
-    for chunk in chunks {
-        // A panic over there is a bug; it surfaces here as it would have inline.
-        let (mut f, mut n) = chunk.unwrap_or_else(|p| std::panic::resume_unwind(p));
-        found.append(&mut f);
-        noted.append(&mut n);
+    for (start, chunk) in chunks {
+        match chunk {
+            Ok((mut f, mut n)) => {
+                found.append(&mut f);
+                noted.append(&mut n);
+            }
+            Err(_) => {
+                let at = pointers.get(start).map_or("", String::as_str);
+                noted.push(Issue::error(
+                    at,
+                    format!("from here on: {}", crate::par::LOST),
+                ));
+            }
+        }
     }
     (found, noted)
 }
