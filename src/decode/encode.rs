@@ -385,7 +385,8 @@ impl<'p> Encoder<'p> {
             .message(name)
             .filter(|_| name != typeurl::UNKNOWN_PLACEHOLDER)
         else {
-            self.warn(unknown_type_note(name, obj));
+            let note = unknown_type_note(name, obj);
+            self.issues.push(Issue::kept_raw(&self.path, name, note));
             let raw = v.to_string();
             put_len(
                 buf,

@@ -45,14 +45,26 @@ pub struct Issue {
     pub severity: Severity,
     pub pointer: String,
     pub message: String,
+    /// A configuration of this type (its message name) was kept as raw JSON: what rules read,
+    /// rather than the message.
+    pub kept_raw: Option<String>,
 }
 
 impl Issue {
+    /// A configuration of type `name` kept as raw JSON (a warning; `message` says it).
+    pub fn kept_raw(pointer: &str, name: &str, message: impl Into<String>) -> Self {
+        Self {
+            kept_raw: Some(name.to_string()),
+            ..Self::warning(pointer, message)
+        }
+    }
+
     pub fn warning(pointer: &str, message: impl Into<String>) -> Self {
         Self {
             severity: Severity::Warning,
             pointer: pointer.to_string(),
             message: message.into(),
+            kept_raw: None,
         }
     }
     pub fn error(pointer: &str, message: impl Into<String>) -> Self {
@@ -60,6 +72,7 @@ impl Issue {
             severity: Severity::Error,
             pointer: pointer.to_string(),
             message: message.into(),
+            kept_raw: None,
         }
     }
 }

@@ -345,12 +345,14 @@ fn sort(r: &mut Report) {
 
 /// Groups issues by message: count and first place. Errors first.
 fn aggregate(issues: Vec<Issue>) -> Vec<Warning> {
-    let mut groups: BTreeMap<(Reverse<crate::decode::Severity>, String), (usize, String)> =
-        BTreeMap::new();
+    type Group = (usize, String, Option<String>);
+    let mut groups: BTreeMap<(Reverse<crate::decode::Severity>, String), Group> = BTreeMap::new();
     for i in issues {
-        let e = groups
-            .entry((Reverse(i.severity), i.message))
-            .or_insert((0, i.pointer.clone()));
+        let e = groups.entry((Reverse(i.severity), i.message)).or_insert((
+            0,
+            i.pointer.clone(),
+            i.kept_raw,
+        ));
         e.0 += 1;
         if i.pointer < e.1 {
             e.1 = i.pointer;
@@ -359,11 +361,12 @@ fn aggregate(issues: Vec<Issue>) -> Vec<Warning> {
     groups
         .into_iter()
         .map(
-            |((Reverse(severity), message), (count, first_pointer))| Warning {
+            |((Reverse(severity), message), (count, first_pointer, kept_raw))| Warning {
                 severity,
                 message,
                 count,
                 first_pointer,
+                kept_raw,
             },
         )
         .collect()

@@ -229,6 +229,9 @@ pub struct Warning {
     pub message: String,
     pub count: usize,
     pub first_pointer: String,
+    /// The type kept as raw JSON, when that is what the warning is about (read by rules).
+    #[serde(skip)]
+    pub kept_raw: Option<String>,
 }
 
 /// How bad a decoding issue is.

@@ -160,17 +160,11 @@ fn waypoints_without_endpoints(r: &Report, f: &mut Vec<Finding>) {
 /// Unknown `@type`s, one finding per type.
 fn undecodable(r: &Report, f: &mut Vec<Finding>) {
     for w in &r.warnings {
-        let ty = w
-            .message
-            .strip_prefix("unknown type ")
-            .or_else(|| w.message.strip_prefix("type "))
-            .filter(|_| w.message.ends_with(" kept as raw JSON"))
-            .map(|rest| rest.trim_end_matches(" kept as raw JSON"));
-        if let Some(ty) = ty {
+        if let Some(ty) = &w.kept_raw {
             f.push(
                 Finding::new(
                     "undecodable-type",
-                    format!("type {}", ty.split(' ').next().unwrap_or(ty)),
+                    format!("type {ty}"),
                     format!(
                         "{} ({} time(s)): envinspect keeps it as raw JSON and does not look inside",
                         w.message, w.count
