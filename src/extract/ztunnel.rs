@@ -203,19 +203,20 @@ fn certificate_secrets(
                 }
             };
             root_sets[set].1.push(value.identity.clone());
-            s.trust = vec![root_set_name(set, 0)];
+            chains.push((s, Some(set)));
+        } else {
+            chains.push((s, None));
         }
-        chains.push(s);
     }
     // Names are settled once the number of sets is known.
     let n = root_sets.len();
-    for s in &mut chains {
-        if let Some(t) = s.trust.first_mut() {
-            let i: usize = t.parse().unwrap_or(0);
-            *t = root_set_name(i, n);
-        }
-    }
-    r.secrets = chains;
+    r.secrets = chains
+        .into_iter()
+        .map(|(mut s, set)| {
+            s.trust = set.map(|i| root_set_name(i, n)).into_iter().collect();
+            s
+        })
+        .collect();
     for (i, (roots, users, pointer)) in root_sets.into_iter().enumerate() {
         let mut s = Secret::new(
             root_set_name(i, n),
@@ -228,15 +229,17 @@ fn certificate_secrets(
         s.trust_role = Some(TrustRole::Mesh);
         r.secrets.push(s);
     }
+    // As every report's: by name, then state (a stable sort keeps the dump's order within).
+    r.secrets
+        .sort_by(|a, b| (&a.name, a.state).cmp(&(&b.name, b.state)));
 }
 
-/// `ROOTCA` when every identity has the same roots (as with one mesh CA), else `ROOTCA-1`…;
-/// while the count is not known yet (`total` 0), the index itself.
+/// `ROOTCA` when every identity has the same roots (as with one mesh CA), else `ROOTCA-1`….
 fn root_set_name(i: usize, total: usize) -> String {
-    match total {
-        0 => i.to_string(),
-        1 => "ROOTCA".to_string(),
-        _ => format!("ROOTCA-{}", i + 1),
+    if total == 1 {
+        "ROOTCA".to_string()
+    } else {
+        format!("ROOTCA-{}", i + 1)
     }
 }
 

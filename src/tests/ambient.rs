@@ -254,7 +254,19 @@ fn where_the_dump_and_its_certificates_disagree_the_certificate_wins_and_it_is_s
     let r = envinspect(&[&dump(), "-o", "json", "--now", NOW_140]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    let leaf = &v["secrets"][0]["certificates"][0];
+    let istiod = |state: &str| {
+        v["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| {
+                s["name"] == "spiffe://cluster.local/ns/istio-system/sa/istiod"
+                    && s["state"] == state
+            })
+            .unwrap()
+            .clone()
+    };
+    let leaf = &istiod("ACTIVE")["certificates"][0];
     assert_eq!(leaf["not_after"], "2023-03-22T13:04:57Z");
     assert_eq!(leaf["serial"], "e5dfb59150b2ba7f108d93dcec5aa613");
     let warnings: Vec<(String, String)> = v["warnings"]
@@ -318,9 +330,10 @@ fn where_the_dump_and_its_certificates_disagree_the_certificate_wins_and_it_is_s
         "`Unavailable: the identity is no longer needed` (another-sa) is no finding"
     );
     // The root is trusted for the mesh, and the expired leaf's chain breaks at its validity.
-    assert_eq!(v["secrets"][4]["name"], "ROOTCA");
-    assert_eq!(v["secrets"][4]["trust_role"], "mesh");
-    assert_eq!(v["secrets"][0]["chain"]["kind"], "validity");
+    assert_eq!(v["secrets"][0]["name"], "ROOTCA");
+    assert_eq!(v["secrets"][0]["trust_role"], "mesh");
+    assert_eq!(istiod("ACTIVE")["chain"]["kind"], "validity");
+    assert_eq!(istiod("UNAVAILABLE")["certificates"], serde_json::json!([]));
     assert_eq!(v["document"], "ztunnel");
 }
 
@@ -572,4 +585,62 @@ fn every_ztunnel_view_in_every_format() {
         run.assert_ok(&name);
         super::settings().bind(|| insta::assert_snapshot!(name, run.transcript(&args)));
     }
+}
+
+/// Identities whose roots differ (a CA migration): one CA secret per set of roots, each chain
+/// verified against its own.
+#[test]
+fn identities_with_different_roots_get_a_root_secret_each() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let (old, new) = (
+        super::pki::ca((2026, 1, 1), (2036, 1, 1)),
+        super::pki::ca((2026, 6, 1), (2036, 6, 1)),
+    );
+    let entry = |ca: &super::pki::Ca, sa: &str| {
+        let leaf = ca.leaf(
+            &format!("spiffe://cluster.local/ns/default/sa/{sa}"),
+            &[],
+            1,
+            (2026, 11, 1),
+            (2027, 1, 1),
+        );
+        serde_json::json!({"identity": format!("spiffe://cluster.local/ns/default/sa/{sa}"), "state": "Available",
+            "certChain": [{"pem": b64(&leaf.pem)}], "rootCerts": [{"pem": b64(&ca.pem)}]})
+    };
+    let d = serde_json::json!({"workloads": [], "services": [], "certificates": [entry(&old, "a"), entry(&new, "b"), entry(&old, "c")]});
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ambient-two-roots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ztunnel.json");
+    std::fs::write(&path, d.to_string()).unwrap();
+    let r = envinspect(&[&path.to_string_lossy(), "-o", "json", "--now", NOW_140]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let got: Vec<(String, String, String)> = v["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["trust"].to_string(),
+                s["chain"]["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let id = |sa: &str| format!("spiffe://cluster.local/ns/default/sa/{sa}");
+    assert_eq!(
+        got,
+        vec![
+            ("ROOTCA-1".into(), "[]".into(), "not_applicable".into()),
+            ("ROOTCA-2".into(), "[]".into(), "not_applicable".into()),
+            (id("a"), r#"["ROOTCA-1"]"#.into(), "valid".into()),
+            (id("b"), r#"["ROOTCA-2"]"#.into(), "valid".into()),
+            (id("c"), r#"["ROOTCA-1"]"#.into(), "valid".into()),
+        ]
+    );
+    assert_eq!(
+        v["secrets"][0]["referenced_by"],
+        serde_json::json!([id("a"), id("c")])
+    );
 }
