@@ -644,3 +644,67 @@ fn identities_with_different_roots_get_a_root_secret_each() {
         serde_json::json!([id("a"), id("c")])
     );
 }
+
+/// ztunnel's own output (the expected value of its `test_dump_certs`, fixtures/ztunnel): its
+/// decimal serials (160 bits) and dates agree with the certificates; states as ztunnel wrote them.
+#[test]
+fn ztunnels_own_certificate_dump_reads_without_a_warning() {
+    let path = fixture("ztunnel/dump_certs.json");
+    let r = envinspect(&[&path, "-o", "json", "--now", NOW_140]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["warnings"], serde_json::json!([]));
+    let rows: Vec<(String, String, String)> = v["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["state"].as_str().unwrap().to_string(),
+                s["certificates"][0]["serial"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    let row = |n: &str, st: &str, se: &str| (n.to_string(), st.to_string(), se.to_string());
+    assert_eq!(
+        rows,
+        vec![
+            row(
+                "ROOTCA",
+                "ACTIVE",
+                "4d9fda019e00b0343a841dd8edbf3c5c6c9a1bc8"
+            ),
+            row(
+                "spiffe://error/ns/forgotten/sa/sa-failed",
+                "UNAVAILABLE",
+                ""
+            ),
+            row("spiffe://test/ns/test/sa/sa-pending", "INITIALIZING", ""),
+            row(
+                "spiffe://trust_domain/ns/namespace/sa/sa-0",
+                "ACTIVE",
+                "2f96602a12c1e5a2b06ad9dd3251a705e7f004b8"
+            ),
+            row(
+                "spiffe://trust_domain/ns/namespace/sa/sa-1",
+                "ACTIVE",
+                "25417950598dbfd5d7050561d42958e1348a171f"
+            ),
+        ]
+    );
+    // The same key signed the leaves and the re-issued root: only time breaks the chain.
+    let kind = |now: &str| {
+        let r = envinspect(&[&path, "-o", "json", "--now", now]);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        v["secrets"][3]["chain"]["kind"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(kind("2023-03-11T07:00:00Z"), "root_validity");
+    assert_eq!(kind(NOW_140), "validity");
+}

@@ -48,6 +48,7 @@ pub const DUMPS: &[(&str, &str)] = &[
     ("osm_bookbuyer", "osm/pkg/cli/verifier/testdata/sample-envoy-config-dump-bookbuyer.json"),
     ("osm_bookstore", "osm/pkg/cli/verifier/testdata/sample-envoy-config-dump-bookstore.json"),
     ("istio_ztunnel", "istio/istioctl/pkg/writer/ztunnel/configdump/testdata/dump.json"),
+    ("ztunnel_dump_certs", "ztunnel/dump_certs.json"),
 ];
 
 #[test]
