@@ -131,6 +131,12 @@ fn decide(
         return (Decision::Allow, None, None, None);
     }
     steps.push(s);
+    if c.principal.is_some() {
+        assumptions.push(
+            "the peer's certificate chains to a root this ztunnel trusts (HBONE is mutual TLS)"
+                .into(),
+        );
+    }
     if let Some(w) = &wl.waypoint {
         assumptions.push(format!(
             "clients normally reach it through the waypoint {}, whose own (Envoy) policies apply first: read the waypoint's dump",

@@ -129,7 +129,6 @@ pub fn render_evaluation(
     if let Some(r) = &e.reason {
         writeln!(w, "Because:      {r}")?;
     }
-    let details = e.response.details.clone().unwrap_or_else(|| "-".into());
     if e.enforcer == crate::model::decision::Enforcer::Ztunnel {
         // L4: no status, only whether the connection goes on, in ztunnel's own words.
         let what = match e.decision {
@@ -137,9 +136,13 @@ pub fn render_evaluation(
             crate::model::decision::Decision::Unknown => "-",
             _ => "the connection is closed",
         };
-        writeln!(w, "ztunnel:      {what}; says {details}")?;
+        match &e.response.details {
+            Some(d) => writeln!(w, "ztunnel:      {what}; it says `{d}`")?,
+            None => writeln!(w, "ztunnel:      {what}")?,
+        }
         return Ok(());
     }
+    let details = e.response.details.clone().unwrap_or_else(|| "-".into());
     let status = e
         .response
         .status
