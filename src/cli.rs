@@ -39,7 +39,7 @@ pub(crate) struct Cli {
 pub(crate) struct Target {
     /// The document to read (`-` for stdin; `.gz` is detected by content).
     pub(crate) file: Option<PathBuf>,
-    /// Inspect a live Envoy instead: its admin API, `http://host:port` or `host:port`.
+    /// Inspect a live proxy instead: its admin API (Envoy's, or a ztunnel's), `http://host:port` or `host:port`.
     #[arg(long, value_name = "URL", conflicts_with = "file")]
     pub(crate) admin: Option<String>,
     #[command(flatten)]
