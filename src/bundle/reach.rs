@@ -1,5 +1,5 @@
-//! Who can call whom across a fleet: every identity a proxy presents against every port another
-//! proxy guards with RBAC; and the fleet rule `authz-principal-unknown` (a policy allows a SPIFFE
+//! Who can call whom across a fleet: every identity a proxy presents (or a ztunnel holds for its
+//! workloads) against every port another proxy guards with RBAC; and the fleet rule `authz-principal-unknown` (a policy allows a SPIFFE
 //! ID no proxy of the fleet presents — often a renamed service account).
 
 use std::collections::BTreeSet;
@@ -32,9 +32,16 @@ pub(super) fn reachability(proxies: &[ProxyRow], findings: &mut Vec<Finding>) ->
         .iter()
         .filter(|p| p.kind == ProxyKind::Envoy)
         .collect();
+    // Callers: each Envoy's identity, and those a ztunnel holds for its (ambient) workloads.
     let callers: BTreeSet<String> = envoys
         .iter()
         .filter_map(|p| p.identity.as_ref())
+        .chain(
+            proxies
+                .iter()
+                .filter(|p| p.kind == ProxyKind::Ztunnel)
+                .flat_map(|p| &p.held),
+        )
         .map(|i| i.to_string())
         .collect();
     let mut out = Vec::new();

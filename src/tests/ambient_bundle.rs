@@ -6,6 +6,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::bundle::{proxy, tree_fleet};
+use super::bundle_fleet::guarded_api;
 use super::pki::{self, Ca};
 
 /// A ztunnel holding `sa`'s certificate from `ca`, knowing a mesh workload that sends through
@@ -212,4 +213,71 @@ fn a_waypoint_without_endpoints_is_the_ztunnels_own_finding() {
         !found.iter().any(|(r, _)| r == "waypoint-absent"),
         "{found:?}"
     );
+}
+
+/// An ambient workload calling a sidecar: the identity its ztunnel holds is a caller of the fleet
+/// (who can call whom), and a policy allowing it names someone present.
+#[test]
+fn identities_a_ztunnel_holds_are_callers_of_the_fleet() {
+    let mesh = pki::ca((2026, 1, 1), (2036, 1, 1));
+    let api = at(
+        "default/api-1",
+        "config_dump?include_eds",
+        &guarded_api(&mesh),
+    );
+    let id = |sa: &str| format!("spiffe://cluster.local/ns/default/sa/{sa}");
+    let unknown = |doc: &Value| -> Vec<String> {
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "authz-principal-unknown")
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let names = |messages: &[String], sa: &str| {
+        messages
+            .iter()
+            .any(|m| m.contains(&format!("allows {}", id(sa))))
+    };
+    // Without the ztunnel: no proxy presents old-name (api is its only own caller).
+    let (doc, _) = tree_fleet("ambient-callers-none", std::slice::from_ref(&api));
+    assert_eq!(doc["reachability"], json!([]));
+    assert!(names(&unknown(&doc), "old-name"), "{:?}", unknown(&doc));
+    let with = vec![
+        api,
+        at(
+            "istio-system/ztunnel-a",
+            "config_dump",
+            &ztunnel(&mesh, "old-name", &["wp-1"]),
+        ),
+        at(
+            "default/frontend-1",
+            "config_dump?include_eds",
+            &proxy("frontend", "frontend", &mesh, 2),
+        ),
+    ];
+    let (doc, _) = tree_fleet("ambient-callers", &with);
+    let verdicts: Vec<(String, String)> = doc["reachability"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["caller"].as_str().unwrap().to_string(),
+                r["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        vec![
+            (id("frontend"), "allowed".to_string()),
+            (id("old-name"), "allowed".to_string())
+        ]
+    );
+    // The ztunnel holds old-name: only batch is named by no one present.
+    let messages = unknown(&doc);
+    assert!(!names(&messages, "old-name"), "{messages:?}");
+    assert!(names(&messages, "batch"), "{messages:?}");
 }

@@ -109,12 +109,10 @@ fn fleet_drift_and_unmatched_selectors_fail_the_bundle() {
     );
 }
 
-/// Who can call whom: `api` allows frontend (and a renamed account no proxy presents) and denies
-/// batch; every caller identity of the fleet is judged against its guarded port.
-#[test]
-fn who_can_call_whom_and_unknown_principals() {
-    let mesh = pki::ca((2026, 1, 1), (2036, 1, 1));
-    let mut api = proxy("api", "api", &mesh, 1);
+/// The proxy of `api` (sa/api), whose HTTP RBAC allows frontend, old-name and batch and denies
+/// batch.
+pub(super) fn guarded_api(mesh: &pki::Ca) -> Value {
+    let mut api = proxy("api", "api", mesh, 1);
     let id = |sa: &str| format!("spiffe://cluster.local/ns/default/sa/{sa}");
     let peer = |sa: &str| json!({ "authenticated": { "principal_name": { "exact": id(sa) } } });
     let rbac = |action: &str, name: &str, principals: Vec<Value>| {
@@ -144,6 +142,16 @@ fn who_can_call_whom_and_unknown_principals() {
             vec![peer("batch")],
         ),
     );
+    api
+}
+
+/// Who can call whom: `api` allows frontend (and a renamed account no proxy presents) and denies
+/// batch; every caller identity of the fleet is judged against its guarded port.
+#[test]
+fn who_can_call_whom_and_unknown_principals() {
+    let mesh = pki::ca((2026, 1, 1), (2036, 1, 1));
+    let api = guarded_api(&mesh);
+    let id = |sa: &str| format!("spiffe://cluster.local/ns/default/sa/{sa}");
     let d = dir("reach");
     let p = |n: &str| format!("proxies/default/{n}/config_dump?include_eds");
     write_tree(
