@@ -44,6 +44,20 @@ pub(super) fn findings(proxies: &[ProxyRow], opts: &BundleOptions) -> Vec<Findin
             servers.entry(s.as_str()).or_default().push(p);
         }
     }
+    // Replicas of a service look alike to a client: what `pair` judges of a server (its roots,
+    // identity and inbound modes) is compared once per kind of server, and pair by pair only
+    // where it finds something. Otherwise a fleet of N replicas costs N² comparisons.
+    let alike: BTreeMap<&str, Vec<Vec<&ProxyRow>>> = servers
+        .iter()
+        .map(|(fqdn, ps)| {
+            let mut groups: BTreeMap<String, Vec<&ProxyRow>> = BTreeMap::new();
+            for p in ps {
+                let key = format!("{:?}|{:?}|{:?}", p.roots, p.identity, p.inbound);
+                groups.entry(key).or_default().push(p);
+            }
+            (*fqdn, groups.into_values().collect())
+        })
+        .collect();
     let mut f = Vec::new();
     // Every identity some proxy presents, not only each one's primary; a ztunnel presents those
     // of the workloads it holds certificates for.
@@ -61,11 +75,21 @@ pub(super) fn findings(proxies: &[ProxyRow], opts: &BundleOptions) -> Vec<Findin
         .collect();
     for c in &envoys {
         for oc in &c.fleet.clusters {
-            let Some(ps) = servers.get(oc.fqdn.as_str()) else {
+            let (Some(ps), Some(groups)) =
+                (servers.get(oc.fqdn.as_str()), alike.get(oc.fqdn.as_str()))
+            else {
                 continue;
             };
-            for p in ps.iter().filter(|p| p.proxy != c.proxy) {
-                pair(c, oc, p, &mut f);
+            for group in groups {
+                // Names aside, the first of a group answers for all of it.
+                let mut probe = Vec::new();
+                pair(c, oc, group[0], &mut probe);
+                if probe.is_empty() {
+                    continue;
+                }
+                for p in group.iter().filter(|p| p.proxy != c.proxy) {
+                    pair(c, oc, p, &mut f);
+                }
             }
             // Only where the bundle holds the service's servers and knows who they are.
             if ps.iter().any(|p| p.identity.is_some()) {
