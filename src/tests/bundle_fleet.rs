@@ -391,3 +391,53 @@ fn bundle_refuses_flags_it_cannot_honour() {
         2
     );
 }
+
+/// Replicas are judged once per kind, findings still pair by pair: of two replicas of bar, only
+/// the one with another root mismatches its clients.
+#[test]
+fn replicas_alike_are_judged_once_and_a_different_one_still_found() {
+    let mesh = pki::ca((2026, 1, 1), (2036, 1, 1));
+    let other = pki::ca((2026, 1, 1), (2036, 1, 1));
+    let p = |n: &str| format!("proxies/default/{n}/config_dump?include_eds");
+    let files = vec![
+        (
+            p("client-1"),
+            proxy("client", "client", &mesh, 1).to_string().into_bytes(),
+        ),
+        (
+            p("client-2"),
+            proxy("client", "client", &mesh, 2).to_string().into_bytes(),
+        ),
+        (
+            p("bar-1"),
+            proxy("bar", "bar", &mesh, 3).to_string().into_bytes(),
+        ),
+        (
+            p("bar-2"),
+            proxy("bar", "bar", &mesh, 4).to_string().into_bytes(),
+        ),
+        (
+            p("bar-3"),
+            proxy("bar", "bar", &other, 5).to_string().into_bytes(),
+        ),
+    ];
+    let (_, found) = super::bundle::tree_fleet("replicas", &files);
+    let mismatches: Vec<&str> = found
+        .iter()
+        .filter(|(r, _)| r == "root-mismatch")
+        .map(|(_, s)| s.as_str())
+        .collect();
+    // Every proxy's clusters reach bar: the odd replica mismatches each of the others, and they
+    // it; the two alike replicas never each other.
+    assert_eq!(
+        mismatches,
+        [
+            "default/bar-1 → default/bar-3",
+            "default/bar-2 → default/bar-3",
+            "default/bar-3 → default/bar-1",
+            "default/bar-3 → default/bar-2",
+            "default/client-1 → default/bar-3",
+            "default/client-2 → default/bar-3",
+        ]
+    );
+}
