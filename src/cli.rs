@@ -426,6 +426,10 @@ pub(crate) enum Command {
         /// The inbound port (Istio: the destination port behind virtualInbound).
         #[arg(long)]
         port: Option<u16>,
+        /// A ztunnel's workload (a pod name, `name.namespace`, or an address): the view shows the
+        /// policies that apply to it, an evaluation takes it as the destination.
+        #[arg(long, value_name = "WORKLOAD", conflicts_with = "destination_ip")]
+        workload: Option<String>,
         #[command(flatten)]
         request: AuthzRequest,
         #[command(flatten)]

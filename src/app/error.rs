@@ -38,6 +38,10 @@ pub enum UsageError {
     BundleCerts,
     #[error("bundle: --redact is not supported for bundle output (use it per dump)")]
     BundleRedact,
+    #[error("authz --workload names a ztunnel's workload; an Envoy's inbound is chosen with --port (and --listener)")]
+    WorkloadNotZtunnel,
+    #[error("authz --workload {0}: no workload of the ztunnel dump has that name or address")]
+    NoSuchWorkload(String),
     /// A view of what the document does not hold (Envoy's clusters of a ztunnel, ztunnel's
     /// workloads of an Envoy).
     #[error("{source_name}: {view} cannot be shown for a {kind}: {why}")]

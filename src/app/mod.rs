@@ -100,6 +100,8 @@ pub enum Command {
     Authz {
         origin: Option<Origin>,
         port: Option<u16>,
+        /// A ztunnel's workload: the view's filter, or the evaluation's destination.
+        workload: Option<String>,
         /// The request to evaluate (its port is `port`); without a client, the view.
         request: crate::authz::Request,
         format: Format,
@@ -224,10 +226,19 @@ pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
         Command::Authz {
             origin,
             port,
+            workload,
             request,
             format,
             judge,
-        } => authz(env, origin, port, &request, format, &judge),
+        } => authz(
+            env,
+            origin,
+            port,
+            workload.as_deref(),
+            &request,
+            format,
+            &judge,
+        ),
         Command::Trace {
             admin,
             args,
@@ -412,10 +423,12 @@ fn write_check(
 }
 
 /// `authz`: the view, or with a request described, its evaluation (allowed is clean).
+#[allow(clippy::too_many_arguments)]
 fn authz(
     env: &mut Env,
     origin: Option<Origin>,
     port: Option<u16>,
+    workload: Option<&str>,
     request: &crate::authz::Request,
     format: Format,
     judge: &Judge,
@@ -423,13 +436,28 @@ fn authz(
     let opts = options(env, judge);
     let report = inspection(env, origin, &opts)?.into_report();
     env.progress.finish();
+    // A ztunnel's workload by name: its policies, or its address as the destination.
+    let mut request = request.clone();
+    let target = match workload {
+        None => None,
+        Some(_) if report.document != DocumentKind::Ztunnel => {
+            return Err(UsageError::WorkloadNotZtunnel.into())
+        }
+        Some(w) => {
+            let found = crate::authz::ambient::workload(&report, w)
+                .ok_or_else(|| UsageError::NoSuchWorkload(w.to_string()))?;
+            request.destination_ip = request.destination_ip.or(found.addresses.first().copied());
+            Some(found)
+        }
+    };
+    let request = &request;
     if !request::given(request) {
         // Request options without a client: say what is missing rather than show the view.
         if request::describes_http(request) {
             return Err(UsageError::AuthzWithoutClient.into());
         }
         if report.document == DocumentKind::Ztunnel {
-            render::authz::render_l4_policies(&report, format, env.out)?;
+            render::authz::render_l4_policies(&report, target, format, env.out)?;
             return Ok(Outcome::failing(fails(&report)));
         }
         let view = crate::authz::view(&report, port.map(u32::from));

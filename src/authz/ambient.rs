@@ -143,7 +143,10 @@ fn decide(
             w.name()
         ));
     }
-    let policies = applicable(ambient.map_or(&[][..], |a| &a.policies), wl, assumptions);
+    let (policies, missing) = applicable(r, wl);
+    assumptions.extend(missing.iter().map(|key| {
+        format!("the workload names policy {key}, which the dump does not hold: ztunnel skips it")
+    }));
     let conn = Conn {
         c,
         peer: &peer,
@@ -248,13 +251,20 @@ fn check(
     (matched, unknown)
 }
 
+/// A workload of the dump by pod name, `name.namespace` or address.
+pub fn workload<'a>(r: &'a Report, w: &str) -> Option<&'a AmbientWorkload> {
+    let a = r.ambient.as_ref()?;
+    a.workloads
+        .iter()
+        .find(|x| x.name == w || x.label() == w || x.addresses.iter().any(|ip| ip.to_string() == w))
+}
+
 /// The policies ztunnel checks for `wl`: its namespace's, the global ones, and those it names;
-/// each group sorted by key (ztunnel keeps them in hash sets: no order is promised).
-fn applicable<'a>(
-    all: &'a [L4Policy],
-    wl: &AmbientWorkload,
-    assumptions: &mut Vec<String>,
-) -> Vec<&'a L4Policy> {
+/// each group sorted by key (ztunnel keeps them in hash sets: no order is promised). Also the
+/// keys the workload names that the dump does not hold (ztunnel skips them).
+pub fn applicable<'a>(r: &'a Report, wl: &AmbientWorkload) -> (Vec<&'a L4Policy>, Vec<String>) {
+    let all = r.ambient.as_ref().map_or(&[][..], |a| &a.policies[..]);
+    let mut missing = Vec::new();
     let mut out: Vec<&L4Policy> = Vec::new();
     let mut by_scope = |keep: &dyn Fn(&L4Policy) -> bool| {
         let mut group: Vec<&L4Policy> = all.iter().filter(|p| keep(p)).collect();
@@ -266,12 +276,10 @@ fn applicable<'a>(
     for key in &wl.authorization_policies {
         match all.iter().find(|p| &p.key() == key) {
             Some(p) => out.push(p),
-            None => assumptions.push(format!(
-                "the workload names policy {key}, which the dump does not hold: ztunnel skips it"
-            )),
+            None => missing.push(key.clone()),
         }
     }
-    out
+    (out, missing)
 }
 
 struct Conn<'a> {

@@ -177,12 +177,14 @@ impl Cli {
             })),
             Some(Command::Authz {
                 port,
+                workload,
                 request,
                 common,
                 target,
             }) => Todo::Run(Box::new(Run::Authz {
                 origin: target.origin()?,
                 port,
+                workload,
                 request: request.request()?,
                 format: common.format(),
                 judge: common.when.judge()?,

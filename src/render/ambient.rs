@@ -107,7 +107,7 @@ pub(super) fn report(
     services(r).write(w)?;
     if !a.policies.is_empty() {
         writeln!(w, "\nPOLICIES")?;
-        policies(&a.policies).write(w)?;
+        policies(&a.policies.iter().collect::<Vec<_>>()).write(w)?;
     }
     if !a.connections.is_empty() {
         writeln!(w, "\nCONNECTIONS")?;
@@ -190,7 +190,7 @@ pub(crate) fn services(r: &Report) -> Table {
 }
 
 /// istioctl's columns (`ztunnel-config policies`), then what each rule asks.
-pub(crate) fn policies(list: &[L4Policy]) -> Table {
+pub(crate) fn policies(list: &[&L4Policy]) -> Table {
     let mut t = Table::new(&["NAMESPACE", "POLICY NAME", "ACTION", "SCOPE", "RULES"]);
     for p in list {
         let action = if p.dry_run {

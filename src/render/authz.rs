@@ -159,32 +159,62 @@ pub fn render_evaluation(
 /// rules; as JSON/YAML the policies themselves.
 pub fn render_l4_policies(
     r: &crate::model::Report,
+    workload: Option<&crate::model::ambient::AmbientWorkload>,
     format: Format,
     w: &mut dyn Write,
 ) -> Result<(), RenderError> {
-    let list = r.ambient.as_ref().map_or(&[][..], |a| &a.policies[..]);
+    use crate::model::ambient::L4Policy;
+    // For one workload: the policies ztunnel checks for it, in its order.
+    let (list, missing): (Vec<&L4Policy>, Vec<String>) = match workload {
+        Some(wl) => crate::authz::ambient::applicable(r, wl),
+        None => (
+            r.ambient.iter().flat_map(|a| &a.policies).collect(),
+            Vec::new(),
+        ),
+    };
     if format != Format::Table {
         #[derive(Serialize)]
         struct Doc<'a> {
             source: &'a str,
-            policies: &'a [crate::model::ambient::L4Policy],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            workload: Option<String>,
+            policies: Vec<&'a L4Policy>,
+            /// Keys the workload names that the dump does not hold.
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            missing: Vec<String>,
         }
         let doc = Doc {
             source: &r.source,
+            workload: workload.map(|x| x.label()),
             policies: list,
+            missing,
         };
         return structured(&doc, format, w);
     }
     writeln!(w, "Source:       {}", r.source)?;
-    if list.is_empty() {
+    if let Some(x) = workload {
+        writeln!(w, "Workload:     {} ({})", x.label(), x.protocol)?;
+    }
+    for key in &missing {
         writeln!(
             w,
-            "\nNo authorization policy: ztunnel allows every connection."
+            "Missing:      {key}, named by the workload, is not in the dump (ztunnel skips it)"
+        )?;
+    }
+    if workload.is_some_and(|x| x.protocol != crate::model::ambient::TunnelProtocol::Hbone) {
+        writeln!(w, "\nNot in the ambient mesh: ztunnel does not intercept its inbound connections, and no policy of its applies.")?;
+        return Ok(());
+    }
+    if list.is_empty() {
+        let whom = if workload.is_some() { " to it" } else { "" };
+        writeln!(
+            w,
+            "\nNo authorization policy applies: ztunnel allows every connection{whom}."
         )?;
         return Ok(());
     }
     writeln!(w)?;
-    super::ambient::policies(list).write(w)?;
+    super::ambient::policies(&list).write(w)?;
     Ok(())
 }
 

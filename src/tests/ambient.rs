@@ -579,6 +579,17 @@ fn every_ztunnel_view_in_every_format() {
             cases.push((format!("authz__istio_ztunnel_{name}__{format}"), args));
         }
     }
+    for format in ["table", "json"] {
+        let args = vec![
+            "authz",
+            d.as_str(),
+            "--workload",
+            "productpage-v1-675fc69cf-kkrm2.default",
+            "-o",
+            format,
+        ];
+        cases.push((format!("authz__istio_ztunnel_workload__{format}"), args));
+    }
     for (name, mut args) in cases {
         args.extend(["--now", NOW_140]);
         let run = envinspect(&args);
@@ -707,4 +718,87 @@ fn ztunnels_own_certificate_dump_reads_without_a_warning() {
     };
     assert_eq!(kind("2023-03-11T07:00:00Z"), "root_validity");
     assert_eq!(kind(NOW_140), "validity");
+}
+
+/// `authz --workload`: the policies ztunnel checks for one workload, and the same workload as an
+/// evaluation's destination (what --destination-ip with its address gives).
+#[test]
+fn authz_for_one_workload() {
+    let d = dump();
+    let view = |w: &str| {
+        let r = envinspect(&["authz", &d, "--workload", w, "-o", "json", "--now", NOW_140]);
+        assert!(r.code <= 1, "{}", r.stderr);
+        serde_json::from_str::<serde_json::Value>(&r.stdout).unwrap()
+    };
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v["policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}/{}",
+                    p["namespace"].as_str().unwrap(),
+                    p["name"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    // default's namespace policy applies; the workload-selector one is named by no workload.
+    let v = view("productpage-v1-675fc69cf-kkrm2.default");
+    assert_eq!(v["workload"], "productpage-v1-675fc69cf-kkrm2.default");
+    assert_eq!(names(&v), ["default/allow-nothing"]);
+    assert!(names(&view("details-v1-698d88b-dqrbr")).is_empty());
+    assert_eq!(names(&view("10.244.2.56")), ["default/allow-nothing"]);
+    let table = envinspect(&[
+        "authz",
+        &d,
+        "--workload",
+        "httpbin-7447985f87-t8hv7.default",
+    ]);
+    assert!(
+        table.stdout.contains("Not in the ambient mesh"),
+        "{}",
+        table.stdout
+    );
+
+    let eval = |dest: &[&str]| {
+        let mut args = vec![
+            "authz",
+            d.as_str(),
+            "-o",
+            "json",
+            "--plaintext",
+            "--port",
+            "9080",
+        ];
+        args.extend(dest);
+        let r = envinspect(&args);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        r.stdout
+    };
+    assert_eq!(
+        eval(&["--workload", "productpage-v1-675fc69cf-kkrm2.default"]),
+        eval(&["--destination-ip", "10.244.2.56"])
+    );
+    for (args, error) in [
+        (
+            vec!["authz", d.as_str(), "--workload", "nope"],
+            "authz --workload nope: no workload of the ztunnel dump has that name or address",
+        ),
+        (
+            vec![
+                "authz",
+                "fixtures/envoy-1.40/config_dump.json",
+                "--workload",
+                "x",
+            ],
+            "authz --workload names a ztunnel's workload",
+        ),
+    ] {
+        let r = envinspect(&args);
+        assert_eq!(r.code, 2);
+        assert_eq!(r.stderr.lines().count(), 1);
+        assert!(r.stderr.contains(error), "{}", r.stderr);
+    }
 }
