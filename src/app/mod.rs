@@ -13,7 +13,6 @@ use time::OffsetDateTime;
 
 use crate::expect::{fleet::FleetExpectations, CheckInput, GenerateOptions, Span};
 use crate::filter::Filters;
-use crate::model::decision::Decision;
 use crate::progress::{Phase, Progress};
 use crate::render::{self, check::CheckFormat, Format, View};
 use crate::source::admin::Admin;
@@ -230,7 +229,7 @@ pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
             request,
             format,
             judge,
-        } => authz(
+        } => request::authz(
             env,
             origin,
             port,
@@ -247,7 +246,7 @@ pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
             request,
             format,
             judge,
-        } => trace(env, admin, args, inbound, app, &request, format, &judge),
+        } => request::trace(env, admin, args, inbound, app, &request, format, &judge),
         Command::Bundle {
             path,
             jobs,
@@ -420,105 +419,6 @@ fn write_check(
     let format = format.painted(env.color);
     render::check::render_check(result, format, redaction.as_ref(), env.out)?;
     Ok(Outcome::failing(result.failed()))
-}
-
-/// `authz`: the view, or with a request described, its evaluation (allowed is clean).
-#[allow(clippy::too_many_arguments)]
-fn authz(
-    env: &mut Env,
-    origin: Option<Origin>,
-    port: Option<u16>,
-    workload: Option<&str>,
-    request: &crate::authz::Request,
-    format: Format,
-    judge: &Judge,
-) -> Result<Outcome, RunError> {
-    let opts = options(env, judge);
-    let report = inspection(env, origin, &opts)?.into_report();
-    env.progress.finish();
-    // A ztunnel's workload by name: its policies, or its address as the destination.
-    let mut request = request.clone();
-    let target = match workload {
-        None => None,
-        Some(_) if report.document != DocumentKind::Ztunnel => {
-            return Err(UsageError::WorkloadNotZtunnel.into())
-        }
-        Some(w) => {
-            let found = crate::authz::ambient::workload(&report, w)
-                .ok_or_else(|| UsageError::NoSuchWorkload(w.to_string()))?;
-            request.destination_ip = request.destination_ip.or(found.addresses.first().copied());
-            Some(found)
-        }
-    };
-    let request = &request;
-    if !request::given(request) {
-        // Request options without a client: say what is missing rather than show the view.
-        if request::describes_http(request) {
-            return Err(UsageError::AuthzWithoutClient.into());
-        }
-        if report.document == DocumentKind::Ztunnel {
-            render::authz::render_l4_policies(&report, target, format, env.out)?;
-            return Ok(Outcome::failing(fails(&report)));
-        }
-        let view = crate::authz::view(&report, port.map(u32::from));
-        render::authz::render_view(&view, format, env.out)?;
-        return Ok(Outcome::failing(fails(&report)));
-    }
-    let port = port.ok_or(UsageError::AuthzWithoutPort)?;
-    let req = request::on_port(request, port);
-    let e = crate::authz::evaluate(&report, &req, unix(opts.now));
-    render::authz::render_evaluation(&e, format, env.out)?;
-    Ok(Outcome::failing(e.decision != Decision::Allow))
-}
-
-fn unix(now: OffsetDateTime) -> u64 {
-    now.unix_timestamp().max(0) as u64
-}
-
-#[allow(clippy::too_many_arguments)]
-fn trace(
-    env: &mut Env,
-    admin: Option<Admin>,
-    mut args: Vec<String>,
-    inbound: Option<u16>,
-    app: Option<crate::trace::AppProtocol>,
-    request: &crate::authz::Request,
-    format: Format,
-    judge: &Judge,
-) -> Result<Outcome, RunError> {
-    // With an admin API every positional is the destination; without, the first is the dump.
-    let origin = match admin {
-        Some(a) => Some(Origin::Admin(a)),
-        None if args.is_empty() => None,
-        None => Some(file_origin(args.remove(0))),
-    };
-    let what = args.first().cloned();
-    let opts = options(env, judge);
-    let report = inspection(env, origin, &opts)?.into_report();
-    env.progress.finish();
-    if report.document == DocumentKind::Ztunnel {
-        return Err(UsageError::view_not_for(&report.source, "trace", report.document).into());
-    }
-    let (given, option) = (request::given(request), request::request_option(request));
-    if let (Some(_), false, Some(flag)) = (inbound, given, option) {
-        return Err(UsageError::InboundWithoutClient(flag).into());
-    }
-    let mut t = match (inbound, what) {
-        (Some(port), None) => crate::trace::inbound(&report, port.into()),
-        (None, Some(w)) => {
-            let dest: crate::trace::Target = w.parse().map_err(UsageError::Destination)?;
-            let app = app.unwrap_or(crate::trace::AppProtocol::Auto);
-            crate::trace::outbound(&report, &request::probe(request, dest, app)?)
-        }
-        (Some(_), Some(w)) => return Err(UsageError::TraceBoth(w).into()),
-        (None, None) => return Err(UsageError::TraceNeither.into()),
-    };
-    if let (Some(port), true) = (inbound, given) {
-        let req = request::on_port(request, port);
-        t.authorization = Some(crate::authz::evaluate(&report, &req, unix(opts.now)));
-    }
-    render::trace::render_trace(&t, format, env.out)?;
-    Ok(Outcome::Clean)
 }
 
 /// A path as given on the command line: `-` is standard input.

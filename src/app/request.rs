@@ -1,10 +1,19 @@
-//! A request as the command line describes it (`authz --principal …`, `trace … --method …`):
-//! the checks of what was typed (headers, request principals), and the refusals of options that
-//! do not belong to the direction asked for. The request itself is [`authz::Request`], one type
-//! for `authz` and `trace`; its port is the command's.
+//! The commands that take a request, `authz` and `trace`, and the request as the command line
+//! describes it (`authz --principal …`, `trace … --method …`): the checks of what was typed
+//! (headers, request principals), and the refusals of options that do not belong to the
+//! direction asked for. The request itself is [`authz::Request`], one type for both; its port is
+//! the command's.
 
-use super::UsageError;
+use time::OffsetDateTime;
+
+use super::{
+    fails, file_origin, inspection, options, Env, Judge, Origin, Outcome, RunError, UsageError,
+};
 use crate::authz::Request;
+use crate::model::decision::Decision;
+use crate::render::{self, Format};
+use crate::source::admin::Admin;
+use crate::source::DocumentKind;
 use crate::trace::{AppProtocol, Probe, Target};
 
 /// Parses `--header` values: `name: value`, the name folded to lowercase, both trimmed.
@@ -94,6 +103,105 @@ pub(super) fn on_port(r: &Request, port: u16) -> Request {
         port: port.into(),
         ..r.clone()
     }
+}
+
+/// `authz`: the view, or with a request described, its evaluation (allowed is clean).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn authz(
+    env: &mut Env,
+    origin: Option<Origin>,
+    port: Option<u16>,
+    workload: Option<&str>,
+    request: &crate::authz::Request,
+    format: Format,
+    judge: &Judge,
+) -> Result<Outcome, RunError> {
+    let opts = options(env, judge);
+    let report = inspection(env, origin, &opts)?.into_report();
+    env.progress.finish();
+    // A ztunnel's workload by name: its policies, or its address as the destination.
+    let mut request = request.clone();
+    let target = match workload {
+        None => None,
+        Some(_) if report.document != DocumentKind::Ztunnel => {
+            return Err(UsageError::WorkloadNotZtunnel.into())
+        }
+        Some(w) => {
+            let found = crate::authz::ambient::workload(&report, w)
+                .ok_or_else(|| UsageError::NoSuchWorkload(w.to_string()))?;
+            request.destination_ip = request.destination_ip.or(found.addresses.first().copied());
+            Some(found)
+        }
+    };
+    let request = &request;
+    if !given(request) {
+        // Request options without a client: say what is missing rather than show the view.
+        if describes_http(request) {
+            return Err(UsageError::AuthzWithoutClient.into());
+        }
+        if report.document == DocumentKind::Ztunnel {
+            render::authz::render_l4_policies(&report, target, format, env.out)?;
+            return Ok(Outcome::failing(fails(&report)));
+        }
+        let view = crate::authz::view(&report, port.map(u32::from));
+        render::authz::render_view(&view, format, env.out)?;
+        return Ok(Outcome::failing(fails(&report)));
+    }
+    let port = port.ok_or(UsageError::AuthzWithoutPort)?;
+    let req = on_port(request, port);
+    let e = crate::authz::evaluate(&report, &req, unix(opts.now));
+    render::authz::render_evaluation(&e, format, env.out)?;
+    Ok(Outcome::failing(e.decision != Decision::Allow))
+}
+
+fn unix(now: OffsetDateTime) -> u64 {
+    now.unix_timestamp().max(0) as u64
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn trace(
+    env: &mut Env,
+    admin: Option<Admin>,
+    mut args: Vec<String>,
+    inbound: Option<u16>,
+    app: Option<crate::trace::AppProtocol>,
+    request: &crate::authz::Request,
+    format: Format,
+    judge: &Judge,
+) -> Result<Outcome, RunError> {
+    // With an admin API every positional is the destination; without, the first is the dump.
+    let origin = match admin {
+        Some(a) => Some(Origin::Admin(a)),
+        None if args.is_empty() => None,
+        None => Some(file_origin(args.remove(0))),
+    };
+    let what = args.first().cloned();
+    let opts = options(env, judge);
+    let report = inspection(env, origin, &opts)?.into_report();
+    env.progress.finish();
+    if report.document == DocumentKind::Ztunnel {
+        return Err(UsageError::view_not_for(&report.source, "trace", report.document).into());
+    }
+    let (given, option) = (given(request), request_option(request));
+    if let (Some(_), false, Some(flag)) = (inbound, given, option) {
+        return Err(UsageError::InboundWithoutClient(flag).into());
+    }
+    let mut t = match (inbound, what) {
+        (Some(port), None) => crate::trace::inbound(&report, port.into()),
+        (None, Some(w)) => {
+            let dest: crate::trace::Target = w.parse().map_err(UsageError::Destination)?;
+            let app = app.unwrap_or(crate::trace::AppProtocol::Auto);
+            crate::trace::outbound(&report, &probe(request, dest, app)?)
+        }
+        (Some(_), Some(w)) => return Err(UsageError::TraceBoth(w).into()),
+        (None, None) => return Err(UsageError::TraceNeither.into()),
+    };
+    if let (Some(port), true) = (inbound, given) {
+        let req = on_port(request, port);
+        t.authorization = Some(crate::authz::evaluate(&report, &req, unix(opts.now)));
+    }
+    render::trace::render_trace(&t, format, env.out)?;
+    Ok(Outcome::Clean)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod resources;
 mod secret;
 mod tls;
 mod ztunnel;
+mod ztunnel_certs;
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;

@@ -5,6 +5,7 @@
 mod ambient;
 mod ambient_authz;
 mod ambient_bundle;
+mod ambient_certs;
 mod ambient_live;
 mod authz;
 mod authz_config;
