@@ -48,9 +48,18 @@ pub struct Issue {
     /// A configuration of this type (its message name) was kept as raw JSON: what rules read,
     /// rather than the message.
     pub kept_raw: Option<String>,
+    /// Values the message quotes that change at every rotation (a serial, a date): `--redact`
+    /// scrubs them too.
+    pub quoted: Vec<String>,
 }
 
 impl Issue {
+    /// The same issue, saying which rotating values its message quotes.
+    pub fn quoting(mut self, values: impl IntoIterator<Item = String>) -> Self {
+        self.quoted.extend(values);
+        self
+    }
+
     /// A configuration of type `name` kept as raw JSON (a warning; `message` says it).
     pub fn kept_raw(pointer: &str, name: &str, message: impl Into<String>) -> Self {
         Self {
@@ -65,6 +74,7 @@ impl Issue {
             pointer: pointer.to_string(),
             message: message.into(),
             kept_raw: None,
+            quoted: Vec::new(),
         }
     }
     pub fn error(pointer: &str, message: impl Into<String>) -> Self {
@@ -73,6 +83,7 @@ impl Issue {
             pointer: pointer.to_string(),
             message: message.into(),
             kept_raw: None,
+            quoted: Vec::new(),
         }
     }
 }

@@ -346,13 +346,14 @@ fn sort(r: &mut Report) {
 
 /// Groups issues by message: count and first place. Errors first.
 fn aggregate(issues: Vec<Issue>) -> Vec<Warning> {
-    type Group = (usize, String, Option<String>);
+    type Group = (usize, String, Option<String>, Vec<String>);
     let mut groups: BTreeMap<(Reverse<crate::decode::Severity>, String), Group> = BTreeMap::new();
     for i in issues {
         let e = groups.entry((Reverse(i.severity), i.message)).or_insert((
             0,
             i.pointer.clone(),
             i.kept_raw,
+            i.quoted,
         ));
         e.0 += 1;
         if i.pointer < e.1 {
@@ -362,12 +363,13 @@ fn aggregate(issues: Vec<Issue>) -> Vec<Warning> {
     groups
         .into_iter()
         .map(
-            |((Reverse(severity), message), (count, first_pointer, kept_raw))| Warning {
+            |((Reverse(severity), message), (count, first_pointer, kept_raw, quoted))| Warning {
                 severity,
                 message,
                 count,
                 first_pointer,
                 kept_raw,
+                quoted,
             },
         )
         .collect()

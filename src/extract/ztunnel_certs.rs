@@ -164,17 +164,23 @@ fn disagreements(said: &z::Cert, cert: &CertInfo, at: &str, issues: &mut Vec<Iss
     if !said.serial_number.is_empty() {
         match decimal_serial(&said.serial_number) {
             Some(s) if s == cert.serial => {}
-            Some(s) => issues.push(Issue::warning(
-                &format!("{at}/serialNumber"),
-                format!(
-                    "the dump says serial {s}, the certificate says {}",
-                    cert.serial
-                ),
-            )),
-            None => issues.push(Issue::warning(
-                &format!("{at}/serialNumber"),
-                format!("`{}` is not a decimal serial number", said.serial_number),
-            )),
+            Some(s) => issues.push(
+                Issue::warning(
+                    &format!("{at}/serialNumber"),
+                    format!(
+                        "the dump says serial {s}, the certificate says {}",
+                        cert.serial
+                    ),
+                )
+                .quoting([s.to_string(), said.serial_number.clone()]),
+            ),
+            None => issues.push(
+                Issue::warning(
+                    &format!("{at}/serialNumber"),
+                    format!("`{}` is not a decimal serial number", said.serial_number),
+                )
+                .quoting([said.serial_number.clone()]),
+            ),
         }
     }
     for (field, said, actual) in [
@@ -187,14 +193,20 @@ fn disagreements(said: &z::Cert, cert: &CertInfo, at: &str, issues: &mut Vec<Iss
         }
         match said.parse::<Timestamp>() {
             Ok(t) if t == actual => {}
-            Ok(t) => issues.push(Issue::warning(
-                &format!("{at}/{field}"),
-                format!("the dump says {t}, the certificate says {actual}"),
-            )),
-            Err(_) => issues.push(Issue::warning(
-                &format!("{at}/{field}"),
-                format!("`{said}` is not an RFC 3339 time"),
-            )),
+            Ok(t) => issues.push(
+                Issue::warning(
+                    &format!("{at}/{field}"),
+                    format!("the dump says {t}, the certificate says {actual}"),
+                )
+                .quoting([t.to_string()]),
+            ),
+            Err(_) => issues.push(
+                Issue::warning(
+                    &format!("{at}/{field}"),
+                    format!("`{said}` is not an RFC 3339 time"),
+                )
+                .quoting([said.to_string()]),
+            ),
         }
     }
 }

@@ -232,6 +232,9 @@ pub struct Warning {
     /// The type kept as raw JSON, when that is what the warning is about (read by rules).
     #[serde(skip)]
     pub kept_raw: Option<String>,
+    /// Values the message quotes that change at every rotation (scrubbed by `--redact`).
+    #[serde(skip)]
+    pub quoted: Vec<String>,
 }
 
 /// How bad a decoding issue is.

@@ -62,6 +62,9 @@ impl Redaction {
             values.extend(v.version_info.iter().cloned());
             values.extend(v.last_updated.iter().map(|t| t.to_string()));
         }
+        for w in &r.warnings {
+            values.extend(w.quoted.iter().cloned());
+        }
         // Short versions ("1", "v2") would scrub unrelated text; their fields are still marked.
         values.retain(|v| v.len() >= 4);
         let mut values: Vec<String> = values.into_iter().collect();

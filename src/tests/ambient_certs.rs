@@ -141,6 +141,24 @@ fn where_the_dump_and_its_certificates_disagree_the_certificate_wins_and_it_is_s
     assert_eq!(istiod("ACTIVE")["chain"]["kind"], "validity");
     assert_eq!(istiod("UNAVAILABLE")["certificates"], serde_json::json!([]));
     assert_eq!(v["document"], "ztunnel");
+    // The dump's own values are rotating ones too: --redact scrubs them from the warnings.
+    for format in ["json", "table"] {
+        let r = envinspect(&[&dump(), "--redact", "-o", format, "--now", NOW_140]);
+        for said in [
+            "2022-03-18T13:04:49Z",
+            "2022-03-21T13:04:49Z",
+            "2033-03-22T13:04:57Z",
+        ] {
+            assert!(
+                !r.stdout.contains(said),
+                "{format}: {said} in\n{}",
+                r.stdout
+            );
+        }
+        assert!(r
+            .stdout
+            .contains("the dump says [redacted], the certificate says [redacted]"));
+    }
 }
 fn table_has(text: &str, line: &str) -> bool {
     text.lines().any(|l| l == line)
