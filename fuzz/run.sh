@@ -11,7 +11,7 @@ seed() { # target files...
   for f in "$@"; do cp "$f" "corpus/$t/$(basename "$f" | tr '?' '_')"; done
 }
 F=../fixtures
-seed dump $(find "$F/envoy-1.40" "$F/istio" "$F/osm" "$F/envoyproxy-gateway" -name '*.json' -size -2M | sort) $F/errors/*
+seed dump $(find "$F/envoy-1.40" "$F/istio" "$F/osm" "$F/envoyproxy-gateway" "$F/ztunnel" -name '*.json' -size -2M | sort) $F/errors/*
 seed pem $F/pem/* $F/envoy-1.40/certs/*.pem
 seed certs_endpoint $F/envoy-1.40/certs.json
 seed expectations $F/expect/*.yaml

@@ -1,6 +1,6 @@
-//! Any bytes as an admin document (config dump, /certs, /clusters, /server_info, PEM/DER): read,
-//! decode, extract, judge, run every rule, render every view (plain and redacted), write expectations and check them,
-//! trace. Must never panic.
+//! Any bytes as an admin document (config dump, /certs, /clusters, /server_info, PEM/DER, a
+//! ztunnel's dump): read, decode, extract, judge, run every rule, render every view (plain and
+//! redacted), write expectations and check them, trace, evaluate a request. Must never panic.
 #![no_main]
 
 use envinspect::render::{render, Format, View};
@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let input = envinspect::source::Input { name: "fuzz.json".into(), bytes: data.to_vec() };
     let Ok(report) = envinspect::inspect(&input, &envinspect::Options::at(now)) else { return };
     let redaction = envinspect::render::Redaction::of(&report);
-    for view in [View::Report, View::Clusters, View::Listeners, View::Routes, View::Endpoints, View::Secrets, View::Certs] {
+    for view in [View::Report, View::Clusters, View::Listeners, View::Routes, View::Endpoints, View::Secrets, View::Certs, View::Workloads, View::Services, View::Connections] {
         for format in [Format::Table, Format::Json] {
             for redact in [None, Some(&redaction)] {
                 let _ = render(&report, view, format, envinspect::render::Color::Plain, redact, &mut std::io::sink());
@@ -25,4 +25,13 @@ fuzz_target!(|data: &[u8]| {
         let _ = envinspect::trace::outbound(&report, &envinspect::trace::Probe::new(t, envinspect::trace::AppProtocol::Auto));
     }
     let _ = envinspect::trace::inbound(&report, 8080);
+    // Authorization: Envoy's, or a ztunnel's (which picks the workload by the destination).
+    let request = envinspect::authz::Request {
+        port: 9080,
+        principal: Some("spiffe://cluster.local/ns/default/sa/sleep".into()),
+        source_ip: "10.0.0.1".parse().ok(),
+        destination_ip: "10.244.2.56".parse().ok(),
+        ..Default::default()
+    };
+    let _ = envinspect::authz::evaluate(&report, &request, 1_730_419_200);
 });
