@@ -317,7 +317,12 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
         &ch.pointer,
     );
     let hcm = chain_routes(r, ch);
-    let http = (!req.tcp && hcm.is_some()).then(|| http_request(req));
+    let http = (!req.tcp && hcm.is_some()).then(|| {
+        let mut h = http_request(req);
+        // The connection manager rewrites the Host before its filters and the router see it.
+        h.authority = ch.host.apply(&h.authority, req.port);
+        h
+    });
     if !req.tcp && hcm.is_none() {
         run.assumptions.push(
             "the chain is TCP: only the connection is authorized, the HTTP request is not seen"

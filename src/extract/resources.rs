@@ -132,12 +132,21 @@ fn chain(c: PbChain, is_default: bool, pointer: String) -> FilterChain {
     };
     // Network filters run first, on the connection; an HCM's HTTP filters then on each request.
     let mut authz = Vec::new();
+    let mut host = crate::model::http::HostNormalization::default();
     for (j, f) in c.filters.iter().enumerate() {
         let fp = format!("{pointer}/filters/{j}");
         if let Some(a) = super::authz::network_filter(&f.name, typed_config(f), fp.clone()) {
             authz.push(a);
         }
         if let Unpacked::Known(hcm) = unpack::<HttpConnectionManager>(typed_config(f)) {
+            use crate::model::http::StripPort;
+            use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::http_connection_manager::StripPortMode;
+            host.strip_trailing_dot = hcm.strip_trailing_host_dot;
+            host.strip_port = match hcm.strip_port_mode {
+                Some(StripPortMode::StripAnyHostPort(true)) => StripPort::Any,
+                _ if hcm.strip_matching_host_port => StripPort::Matching,
+                _ => StripPort::Keep,
+            };
             for (k, h) in hcm.http_filters.iter().enumerate() {
                 let any = match &h.config_type {
                     Some(http_filter::ConfigType::TypedConfig(a)) => Some(a),
@@ -157,6 +166,7 @@ fn chain(c: PbChain, is_default: bool, pointer: String) -> FilterChain {
         tls: socket(c.transport_socket.as_ref(), Side::Downstream),
         destinations: destination.into_iter().collect(),
         http_filters,
+        host,
         authz,
         network_filters: c.filters.iter().map(|f| f.name.clone()).collect(),
         pointer,

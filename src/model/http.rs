@@ -187,3 +187,94 @@ impl std::fmt::Display for ValueMatch {
         }
     }
 }
+
+/// What an HTTP connection manager does to the Host header before its filters and the router
+/// see it (`strip_trailing_host_dot`, `strip_matching_host_port`, `strip_any_host_port`; Envoy's
+/// `ConnectionManagerUtility::maybeNormalizeHost`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct HostNormalization {
+    pub strip_trailing_dot: bool,
+    pub strip_port: StripPort,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StripPort {
+    #[default]
+    Keep,
+    /// Only a port equal to the connection's local port.
+    Matching,
+    Any,
+}
+
+impl HostNormalization {
+    pub fn is_none(&self) -> bool {
+        *self == HostNormalization::default()
+    }
+
+    /// The Host as the filters and the router see it, for a connection to `local_port`.
+    pub fn apply(&self, host: &str, local_port: u32) -> String {
+        let mut host = host.to_string();
+        if self.strip_trailing_dot {
+            // Envoy's stripTrailingHostDot: a final dot, or a dot just before the port's colon.
+            if let Some(i) = host.rfind('.') {
+                if i + 1 == host.len() {
+                    host.pop();
+                } else if host.as_bytes()[i + 1] == b':' {
+                    host.remove(i);
+                }
+            }
+        }
+        let only = match self.strip_port {
+            StripPort::Keep => return host,
+            StripPort::Matching => Some(local_port),
+            StripPort::Any => None,
+        };
+        // Envoy's getPortStart: the last colon, unless an IPv6 literal's `]` follows it.
+        let Some(colon) = host.rfind(':') else {
+            return host;
+        };
+        if host.rfind(']').is_some_and(|b| b > colon) {
+            return host;
+        }
+        match host[colon + 1..].parse::<u32>() {
+            Ok(port) if only.is_none_or(|p| p == port) => host[..colon].to_string(),
+            _ => host,
+        }
+    }
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::*;
+
+    #[test]
+    fn envoys_host_normalization() {
+        let any = HostNormalization {
+            strip_trailing_dot: false,
+            strip_port: StripPort::Any,
+        };
+        assert_eq!(any.apply("www.example.com:8080", 80), "www.example.com");
+        assert_eq!(any.apply("[::1]:8080", 80), "[::1]");
+        assert_eq!(any.apply("[::1]", 80), "[::1]");
+        assert_eq!(any.apply("host:", 80), "host:");
+        assert_eq!(any.apply("host:x1", 80), "host:x1");
+        let matching = HostNormalization {
+            strip_port: StripPort::Matching,
+            ..any
+        };
+        assert_eq!(matching.apply("h:80", 80), "h");
+        assert_eq!(matching.apply("h:81", 80), "h:81");
+        let dot = HostNormalization {
+            strip_trailing_dot: true,
+            strip_port: StripPort::Keep,
+        };
+        assert_eq!(dot.apply("www.example.com.", 80), "www.example.com");
+        assert_eq!(
+            dot.apply("www.example.com.:8080", 80),
+            "www.example.com:8080"
+        );
+        assert_eq!(dot.apply("www.example.com", 80), "www.example.com");
+        assert!(HostNormalization::default().is_none());
+    }
+}

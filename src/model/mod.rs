@@ -211,6 +211,9 @@ pub struct FilterChain {
     pub destinations: Vec<Destination>,
     /// The HTTP filters of its HTTP connection manager, in order (empty for TCP chains).
     pub http_filters: Vec<String>,
+    /// What its HTTP connection manager does to the Host header before routing.
+    #[serde(skip_serializing_if = "http::HostNormalization::is_none")]
+    pub host: http::HostNormalization,
     /// The filters that can refuse traffic, network ones then HTTP ones, in the order Envoy
     /// runs them.
     #[serde(skip_serializing_if = "Vec::is_empty")]

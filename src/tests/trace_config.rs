@@ -13,6 +13,10 @@ use serde_json::{json, Value};
 pub struct Ports {
     pub edge: u16,
     pub plain: u16,
+    /// HTTP listeners whose connection managers rewrite the Host: any port and a trailing dot,
+    /// or the listener's own port.
+    pub strip_any: u16,
+    pub strip_matching: u16,
     pub upstream: u16,
     /// The same answer over TLS: where the chain that passes TLS through sends it.
     pub upstream_tls: u16,
@@ -327,6 +331,11 @@ pub fn bootstrap(dir: &str, p: &Ports) -> Value {
         })
         .collect();
     clusters.push(cluster("c-empty", None));
+    let mut strip_any = hcm("strip_any", dir, true);
+    strip_any["typed_config"]["strip_any_host_port"] = json!(true);
+    strip_any["typed_config"]["strip_trailing_host_dot"] = json!(true);
+    let mut strip_matching = hcm("strip_matching", dir, true);
+    strip_matching["typed_config"]["strip_matching_host_port"] = json!(true);
     json!({
         "node": { "id": "trace-differential", "cluster": "envinspect-tests" },
         "admin": { "address": socket(0) },
@@ -350,6 +359,10 @@ pub fn bootstrap(dir: &str, p: &Ports) -> Value {
                 { "name": "plain", "address": socket(p.plain),
                   "filter_chains": [{ "name": "http-only", "filter_chain_match": { "transport_protocol": "raw_buffer" },
                       "filters": [hcm("http_only", dir, true)] }] },
+                { "name": "strip-any", "address": socket(p.strip_any),
+                  "filter_chains": [{ "name": "strip-any-port", "filters": [strip_any] }] },
+                { "name": "strip-matching", "address": socket(p.strip_matching),
+                  "filter_chains": [{ "name": "strip-matching-port", "filters": [strip_matching] }] },
                 { "name": "upstream", "address": socket(p.upstream),
                   "filter_chains": [{ "filters": [ok()] }] },
                 { "name": "upstream_tls", "address": socket(p.upstream_tls),

@@ -26,6 +26,19 @@ use super::trace_config::{self as config, Ports};
 enum Listener {
     Edge,
     Plain,
+    /// HTTP whose connection manager strips any port and a trailing dot from the Host.
+    StripAny,
+    /// HTTP whose connection manager strips the port when it is the listener's.
+    StripMatching,
+}
+
+fn listener_port(l: Listener, ports: &Ports) -> u16 {
+    match l {
+        Listener::Edge => ports.edge,
+        Listener::Plain => ports.plain,
+        Listener::StripAny => ports.strip_any,
+        Listener::StripMatching => ports.strip_matching,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -206,6 +219,30 @@ fn cases() -> Vec<Case> {
         c.tcp = true;
         out.push(c);
     }
+    // The Host as the connection manager rewrites it: any port, the listener's port (`{port}`,
+    // filled in once the ports are known), a trailing dot, IPv6 literals, not a port.
+    for host in [
+        "www.example.com",
+        "www.example.com:8080",
+        "www.example.com:{port}",
+        "www.example.com.",
+        "www.example.com.:8080",
+        "WWW.example.com:{port}",
+        "reviews.shop:9080",
+        "reviews.shop.:{port}",
+        "a.example.com:1",
+        "www.example.com:",
+        "www.example.com:x",
+        "[::1]:8080",
+        "[::1]",
+        "unknown.test:{port}",
+    ] {
+        for listener in [Listener::StripAny, Listener::StripMatching] {
+            for p in ["/", "/exact"] {
+                out.push(base(listener, None, host, "GET", p, vec![]));
+            }
+        }
+    }
     out
 }
 
@@ -354,10 +391,7 @@ fn envinspect_says(t: &Trace) -> (Choice, Vec<String>) {
 }
 
 fn probe(c: &Case, ports: &Ports) -> Probe {
-    let port = match c.listener {
-        Listener::Edge => ports.edge,
-        Listener::Plain => ports.plain,
-    };
+    let port = listener_port(c.listener, ports);
     let target = format!("127.0.0.1:{port}").parse().unwrap();
     let app = if c.tls.is_some() {
         AppProtocol::Tls
@@ -394,6 +428,8 @@ fn envinspect_traces_as_envoy_routes() {
     let ports = Ports {
         edge: free_port(),
         plain: free_port(),
+        strip_any: free_port(),
+        strip_matching: free_port(),
         upstream: free_port(),
         upstream_tls: free_port(),
     };
@@ -409,17 +445,22 @@ fn envinspect_traces_as_envoy_routes() {
     std::fs::write(&dump_path, envoy.dump(Endpoint::ConfigDumpWithEds)).unwrap();
     let (report, _) = report_140(&dump_path);
 
-    let all = cases();
+    let all: Vec<Case> = cases()
+        .into_iter()
+        .map(|mut c| {
+            c.host = c
+                .host
+                .replace("{port}", &listener_port(c.listener, &ports).to_string());
+            c
+        })
+        .collect();
     assert!(all.len() >= 200, "{} cases", all.len());
     let tls = tls_config();
     // Requests Envoy parses carry their case in `x-case`, and go from a few threads at once.
     // The others (bytes that are not HTTP, TLS that Envoy passes on or cannot parse) are told
     // apart by the listener's and the client's port, so they go one at a time: a client port
     // is then not reused while a line may still name it.
-    let port_of = |c: &Case| match c.listener {
-        Listener::Edge => ports.edge,
-        Listener::Plain => ports.plain,
-    };
+    let port_of = |c: &Case| listener_port(c.listener, &ports);
     let parsed = |c: &Case| {
         !c.tcp
             && c.tls.is_none_or(|sni| {

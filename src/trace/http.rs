@@ -8,7 +8,13 @@ use crate::authz::route;
 use crate::model::trace::Outcome;
 use crate::model::{Destination, Report, RouteAction, RouteConfig};
 
-pub(super) fn follow(r: &Report, p: &Probe, d: &Destination, w: &mut Walk) -> (Outcome, Effect) {
+pub(super) fn follow(
+    r: &Report,
+    p: &Probe,
+    d: &Destination,
+    host: crate::model::http::HostNormalization,
+    w: &mut Walk,
+) -> (Outcome, Effect) {
     let rc: &RouteConfig = match d {
         Destination::InlineRoute { config } => {
             w.steps.push(step(
@@ -52,7 +58,7 @@ pub(super) fn follow(r: &Report, p: &Probe, d: &Destination, w: &mut Walk) -> (O
         },
         _ => unreachable!("follow is called for HTTP destinations"),
     };
-    let req = p.request();
+    let mut req = p.request();
     w.assumptions.push(format!(
         "the request is {} {} with Host {}{}",
         req.method,
@@ -65,6 +71,15 @@ pub(super) fn follow(r: &Report, p: &Probe, d: &Destination, w: &mut Walk) -> (O
             format!(" and {}", hs.join(", "))
         }
     ));
+    // The connection manager rewrites the Host before its filters and the router see it.
+    let sent = std::mem::take(&mut req.authority);
+    req.authority = host.apply(&sent, p.target.port);
+    if req.authority != sent {
+        w.assumptions.push(format!(
+            "the connection manager rewrites Host {sent} to {} before routing",
+            req.authority
+        ));
+    }
     let Some((_, vh, domain)) = route::matching_domain(rc, &req.authority) else {
         let e = answer(404, "NR", "route_not_found");
         return (outcome("no-route", format!("no virtual host of {} has a domain for {}", rc.name, req.authority), "the host is not in this route configuration (Istio: a VirtualService or ServiceEntry host missing, or a Sidecar's egress hosts leave it out)", &e), e);

@@ -285,7 +285,7 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
             w.end((outcome("not-http", "the chain's HTTP connection manager cannot parse what the application sends", "the port is handled as HTTP: declare it as TCP if the application does not speak HTTP", &e), e));
         }
         Some(d @ (Destination::Route { .. } | Destination::InlineRoute { .. })) => {
-            let o = http::follow(r, p, d, &mut w);
+            let o = http::follow(r, p, d, ch.host, &mut w);
             w.end(o);
         }
         Some(Destination::Filter { name, .. }) => {
