@@ -10,36 +10,38 @@ use super::{Cluster, Endpoint, Listener, RouteConfig};
 /// Version of the JSON document's layout (`docs/output-schema.md`).
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// Its fields are declared in key order, the order the JSON document has: the sorted writer
+/// (`render::json`) then never has to reorder, and copy, the whole document.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
-    pub schema_version: u32,
-    pub source: String,
-    pub document: DocumentKind,
-    /// The `--now` the validity columns were computed at (RFC 3339).
-    pub now: super::Timestamp,
-    pub node: Option<Node>,
-    pub counts: SectionCounts,
-    /// Who the proxy is: the first of `identities` that a TLS context uses.
-    pub identity: Option<WorkloadIdentity>,
-    /// Every distinct certificate the proxy presents or holds, primary first.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub identities: Vec<WorkloadIdentity>,
-    pub outbound: OutboundPolicy,
-    pub inbound: Vec<InboundPort>,
-    /// What guards each port: its authorization layers in order, one line per port.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub authz: Vec<super::decision::PortSummary>,
     /// What a ztunnel (Istio ambient) holds: workloads, services, L4 policies, connections.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ambient: Option<super::ambient::Ambient>,
+    /// What guards each port: its authorization layers in order, one line per port.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authz: Vec<super::decision::PortSummary>,
     pub clusters: Vec<Cluster>,
-    pub listeners: Vec<Listener>,
-    pub routes: Vec<RouteConfig>,
+    pub counts: SectionCounts,
+    pub document: DocumentKind,
     pub endpoints: Vec<Endpoint>,
-    pub secrets: Vec<Secret>,
-    pub missing_secrets: Vec<MissingSecret>,
     /// What is wrong, by rule (docs/rules.md); sorted by level, rule, subject.
     pub findings: Vec<crate::model::Finding>,
+    /// Every distinct certificate the proxy presents or holds, primary first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<WorkloadIdentity>,
+    /// Who the proxy is: the first of `identities` that a TLS context uses.
+    pub identity: Option<WorkloadIdentity>,
+    pub inbound: Vec<InboundPort>,
+    pub listeners: Vec<Listener>,
+    pub missing_secrets: Vec<MissingSecret>,
+    pub node: Option<Node>,
+    /// The `--now` the validity columns were computed at (RFC 3339).
+    pub now: super::Timestamp,
+    pub outbound: OutboundPolicy,
+    pub routes: Vec<RouteConfig>,
+    pub schema_version: u32,
+    pub secrets: Vec<Secret>,
+    pub source: String,
     pub warnings: Vec<Warning>,
 }
 

@@ -144,6 +144,8 @@ struct Part<'a> {
 }
 
 impl Serialize for Part<'_> {
+    /// The header fields, the view's list (and for secrets its findings), in key order: the
+    /// sorted writer then never reorders, and copies, the whole document.
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let r = self.report;
@@ -158,35 +160,48 @@ impl Serialize for Part<'_> {
             View::Services => "services",
             View::Connections => "connections",
         };
+        let secrets = key == "secrets";
+        let ambient = r.ambient.as_ref();
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("schema_version", &r.schema_version)?;
-        m.serialize_entry("source", &r.source)?;
-        m.serialize_entry("document", &r.document)?;
-        m.serialize_entry("now", &r.now)?;
-        match self.view {
-            View::Clusters => m.serialize_entry(key, &r.clusters)?,
-            View::Listeners => m.serialize_entry(key, &r.listeners)?,
-            View::Routes => m.serialize_entry(key, &r.routes)?,
-            View::Endpoints => m.serialize_entry(key, &r.endpoints)?,
-            View::Workloads => {
-                let w = r.ambient.as_ref().map(|a| &a.workloads);
-                m.serialize_entry(key, &w.cloned().unwrap_or_default())?
-            }
-            View::Services => {
-                let v = r.ambient.as_ref().map(|a| &a.services);
-                m.serialize_entry(key, &v.cloned().unwrap_or_default())?
-            }
-            View::Connections => {
-                let v = r.ambient.as_ref().map(|a| &a.connections);
-                m.serialize_entry(key, &v.cloned().unwrap_or_default())?
-            }
-            View::Report | View::Secrets | View::Certs => {
-                m.serialize_entry(key, &r.secrets)?;
-                m.serialize_entry("missing_secrets", &r.missing_secrets)?;
-                m.serialize_entry("findings", &r.findings)?;
+        for k in [
+            "clusters",
+            "connections",
+            "document",
+            "endpoints",
+            "findings",
+            "listeners",
+            "missing_secrets",
+            "now",
+            "routes",
+            "schema_version",
+            "secrets",
+            "services",
+            "source",
+            "warnings",
+            "workloads",
+        ] {
+            match k {
+                "document" => m.serialize_entry(k, &r.document)?,
+                "now" => m.serialize_entry(k, &r.now)?,
+                "schema_version" => m.serialize_entry(k, &r.schema_version)?,
+                "source" => m.serialize_entry(k, &r.source)?,
+                "warnings" => m.serialize_entry(k, &r.warnings)?,
+                "findings" if secrets => m.serialize_entry(k, &r.findings)?,
+                "missing_secrets" if secrets => m.serialize_entry(k, &r.missing_secrets)?,
+                _ if k != key => {}
+                "clusters" => m.serialize_entry(k, &r.clusters)?,
+                "listeners" => m.serialize_entry(k, &r.listeners)?,
+                "routes" => m.serialize_entry(k, &r.routes)?,
+                "endpoints" => m.serialize_entry(k, &r.endpoints)?,
+                "secrets" => m.serialize_entry(k, &r.secrets)?,
+                "workloads" => m.serialize_entry(k, ambient.map_or(&[][..], |a| &a.workloads))?,
+                "services" => m.serialize_entry(k, ambient.map_or(&[][..], |a| &a.services))?,
+                "connections" => {
+                    m.serialize_entry(k, ambient.map_or(&[][..], |a| &a.connections))?
+                }
+                _ => {}
             }
         }
-        m.serialize_entry("warnings", &r.warnings)?;
         m.end()
     }
 }
@@ -194,4 +209,76 @@ impl Serialize for Part<'_> {
 /// For callers that want the JSON value itself (tests, bundles).
 pub fn to_json<T: Serialize>(t: &T) -> serde_json::Value {
     serde_json::to_value(t).unwrap_or(serde_json::Value::Null)
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+
+    /// The keys of the outermost object, in the order they were written.
+    fn top_keys(json: &str) -> Vec<String> {
+        let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+        let (mut keys, mut cur, mut last) = (Vec::new(), String::new(), String::new());
+        for ch in json.chars() {
+            if in_str {
+                match (esc, ch) {
+                    (true, _) => {
+                        esc = false;
+                        cur.push(ch);
+                    }
+                    (false, '\\') => esc = true,
+                    (false, '"') => {
+                        in_str = false;
+                        last = std::mem::take(&mut cur);
+                    }
+                    _ => cur.push(ch),
+                }
+                continue;
+            }
+            match ch {
+                '"' => in_str = true,
+                '{' | '[' => depth += 1,
+                '}' | ']' => depth -= 1,
+                ':' if depth == 1 => keys.push(last.clone()),
+                _ => {}
+            }
+        }
+        keys
+    }
+
+    /// The report and every view's document are written in key order, so the sorted JSON
+    /// writer never reorders (and copies) the whole document.
+    #[test]
+    fn documents_are_serialised_in_key_order() {
+        let input = crate::source::Input {
+            name: "dump.json".into(),
+            bytes: include_bytes!("../../fixtures/envoy-1.40/config_dump.json").to_vec(),
+        };
+        let now = time::macros::datetime!(2026-12-01 00:00 UTC);
+        let report = crate::inspect(&input, &crate::Options::at(now)).unwrap();
+        let views = [
+            View::Report,
+            View::Clusters,
+            View::Listeners,
+            View::Routes,
+            View::Endpoints,
+            View::Secrets,
+            View::Certs,
+            View::Workloads,
+            View::Services,
+            View::Connections,
+        ];
+        for view in views {
+            let text = serde_json::to_string(&Part {
+                report: &report,
+                view,
+            })
+            .unwrap();
+            let keys = top_keys(&text);
+            let mut sorted = keys.clone();
+            sorted.sort();
+            assert!(keys.len() > 4, "{view:?}: {keys:?}");
+            assert_eq!(keys, sorted, "{view:?}");
+        }
+    }
 }
