@@ -48,9 +48,9 @@ pub(crate) fn ztunnel(d: ZtunnelDump, now: OffsetDateTime, r: &mut Report) -> Ve
         0,
     ));
     let mut services: Vec<AmbientService> = services.into_iter().map(service).collect();
-    let lookup = services.clone();
+    let waypoints = WaypointIndex::of(&services);
     for w in services.iter_mut().filter_map(|s| s.waypoint.as_mut()) {
-        w.service = waypoint_service(&w.destination, &lookup);
+        w.service = waypoints.service(&w.destination);
     }
     let some = |s: String| Some(s).filter(|s| !s.is_empty() && s != "unknown");
     let version = version.unwrap_or_default();
@@ -66,7 +66,7 @@ pub(crate) fn ztunnel(d: ZtunnelDump, now: OffsetDateTime, r: &mut Report) -> Ve
         istio_version: some(version.istio_version),
         workloads: workloads
             .into_iter()
-            .map(|w| workload(w, &services, &mut issues))
+            .map(|w| workload(w, &waypoints, &mut issues))
             .collect(),
         services,
         policies: policies
@@ -75,10 +75,10 @@ pub(crate) fn ztunnel(d: ZtunnelDump, now: OffsetDateTime, r: &mut Report) -> Ve
             .collect(),
         connections: connections(workload_state),
     };
-    ambient.workloads.sort_by(|a, b| {
-        (format!("{}.{}", a.namespace, a.name), &a.node)
-            .cmp(&(format!("{}.{}", b.namespace, b.name), &b.node))
-    });
+    // istioctl's order: `namespace.name`, then node.
+    ambient
+        .workloads
+        .sort_by_cached_key(|w| (format!("{}.{}", w.namespace, w.name), w.node.clone()));
     ambient.services.sort_by(|a, b| {
         (&a.namespace, &a.name, &a.hostname).cmp(&(&b.namespace, &b.name, &b.hostname))
     });
@@ -93,18 +93,21 @@ pub(crate) fn ztunnel(d: ZtunnelDump, now: OffsetDateTime, r: &mut Report) -> Ve
 /// Each identity's secret names the workloads that carry it (`name.namespace`): those of the
 /// ztunnel's node when the dump says which node that is, else every workload it knows.
 fn link_identities(a: &Ambient, r: &mut Report) {
+    let mut carriers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for w in a
+        .workloads
+        .iter()
+        .filter(|w| a.node.as_ref().is_none_or(|n| *n == w.node))
+    {
+        if let Some(id) = &w.identity {
+            carriers
+                .entry(id.to_string())
+                .or_default()
+                .push(format!("workload {}", w.label()));
+        }
+    }
     for s in r.secrets.iter_mut().filter(|s| s.kind != SecretKind::Ca) {
-        s.referenced_by = a
-            .workloads
-            .iter()
-            .filter(|w| a.node.as_ref().is_none_or(|n| *n == w.node))
-            .filter(|w| {
-                w.identity
-                    .as_ref()
-                    .is_some_and(|i| i.to_string() == s.name.as_str())
-            })
-            .map(|w| format!("workload {}", w.label()))
-            .collect();
+        s.referenced_by = carriers.get(s.name.as_str()).cloned().unwrap_or_default();
     }
 }
 
@@ -116,20 +119,32 @@ fn gateway(g: Option<z::Gateway>) -> Option<WaypointRef> {
     })
 }
 
-/// The service (`namespace/name`) a waypoint destination names: by VIP, or by
-/// `namespace/hostname`.
-fn waypoint_service(dest: &str, services: &[AmbientService]) -> Option<String> {
-    services
-        .iter()
-        .find(|s| {
-            s.vips.iter().any(|v| v == dest) || format!("{}/{}", s.namespace, s.hostname) == dest
-        })
-        .map(|s| format!("{}/{}", s.namespace, s.name))
+/// The services a waypoint destination may name, by VIP (`network/address`) and by
+/// `namespace/hostname`, each to its `namespace/name`; built once, the first service of the dump
+/// winning where two claim one destination.
+struct WaypointIndex(BTreeMap<String, String>);
+
+impl WaypointIndex {
+    fn of(services: &[AmbientService]) -> Self {
+        let mut m = BTreeMap::new();
+        for s in services {
+            let name = format!("{}/{}", s.namespace, s.name);
+            let hostname = format!("{}/{}", s.namespace, s.hostname);
+            for dest in s.vips.iter().cloned().chain([hostname]) {
+                m.entry(dest).or_insert_with(|| name.clone());
+            }
+        }
+        WaypointIndex(m)
+    }
+
+    fn service(&self, dest: &str) -> Option<String> {
+        self.0.get(dest).cloned()
+    }
 }
 
 fn workload(
     w: Located<z::Workload>,
-    services: &[AmbientService],
+    waypoints: &WaypointIndex,
     issues: &mut Vec<Issue>,
 ) -> AmbientWorkload {
     let Located { pointer, value: w } = w;
@@ -161,7 +176,7 @@ fn workload(
     .ok();
     let mut waypoint = gateway(w.waypoint);
     if let Some(wp) = &mut waypoint {
-        wp.service = waypoint_service(&wp.destination, services);
+        wp.service = waypoints.service(&wp.destination);
     }
     AmbientWorkload {
         uid: w.uid,

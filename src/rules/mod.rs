@@ -119,13 +119,15 @@ fn waypoints_without_endpoints(r: &Report, f: &mut Vec<Finding>) {
     // (waypoint, why) → (the workloads, where the evidence is: the service, or the first workload).
     let mut users: std::collections::BTreeMap<(String, String), (Vec<String>, String)> =
         Default::default();
+    let mut by_name = std::collections::BTreeMap::new();
+    for s in &a.services {
+        by_name
+            .entry(format!("{}/{}", s.namespace, s.name))
+            .or_insert(s);
+    }
     for w in &a.workloads {
         let Some(wp) = &w.waypoint else { continue };
-        let svc = wp.service.as_ref().and_then(|name| {
-            a.services
-                .iter()
-                .find(|s| format!("{}/{}", s.namespace, s.name) == *name)
-        });
+        let svc = wp.service.as_ref().and_then(|name| by_name.get(name));
         let why = match svc {
             Some(s) if s.endpoints > 0 => continue,
             Some(s) => format!("its service {}/{} has no endpoint", s.namespace, s.name),
