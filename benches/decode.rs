@@ -1,5 +1,5 @@
-//! Decoding speed against the floor: for generated dumps of 1k and 10k clusters (50k with
-//! `BENCH_FULL=1`), the time of `serde_json::from_slice::<Value>` (the floor a typed decoder
+//! Decoding speed against the floor: for generated dumps of both shapes (`generate`: 1k and 10k
+//! clusters, 50k with `BENCH_FULL=1`; the replicated 1.40 capture: 440 and 4,400 copies), the time of `serde_json::from_slice::<Value>` (the floor a typed decoder
 //! should approach) and of envinspect's whole pipeline as `envinspect big.json -o json` runs it
 //! (read → parse → decode → extract → certificates → rules → JSON output), best of 3, with the
 //! ratio. `cargo bench --bench decode`.
@@ -40,11 +40,17 @@ fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
 
 fn main() {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    // `-- --write FILE N`: only write a generated dump of N clusters (for benches/compare.sh).
+    // `-- --write FILE N`: only write a generated dump of N clusters, `-- --write-capture FILE K`
+    // the 1.40 capture replicated K times (for benches/compare.sh).
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--write") {
         let (file, n) = (&args[i + 1], args[i + 2].parse().expect("N"));
         std::fs::write(file, generate::dump(&root, n)).expect("write");
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--write-capture") {
+        let (file, k) = (&args[i + 1], args[i + 2].parse().expect("K"));
+        std::fs::write(file, generate::capture(&root, k)).expect("write");
         return;
     }
     // `-- --floor FILE`: only print the seconds (best of 3) of the serde_json floor on FILE.
@@ -56,9 +62,13 @@ fn main() {
         println!("{:.4}", floor.as_secs_f64());
         return;
     }
-    let mut sizes = vec![1_000, 10_000];
-    if std::env::var_os("BENCH_FULL").is_some() {
-        sizes.push(50_000);
+    let mut dumps: Vec<(String, Vec<u8>)> = vec![1_000, 10_000]
+        .into_iter()
+        .chain(std::env::var_os("BENCH_FULL").map(|_| 50_000))
+        .map(|n| (format!("{n} clusters"), generate::dump(&root, n)))
+        .collect();
+    for k in [440, 4_400] {
+        dumps.push((format!("capture x{k}"), generate::capture(&root, k)));
     }
     let now = time::OffsetDateTime::from_unix_timestamp(1_730_419_200).expect("time");
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -67,18 +77,17 @@ fn main() {
         ..envinspect::Options::at(now)
     };
     println!(
-        "{:>8} {:>8} {:>14} {:>14} {:>8}",
-        "clusters", "MB", "serde_json", "envinspect", "ratio"
+        "{:>15} {:>8} {:>14} {:>14} {:>8}",
+        "dump", "MB", "serde_json", "envinspect", "ratio"
     );
-    for n in sizes {
-        let bytes = generate::dump(&root, n);
+    for (label, bytes) in dumps {
         let mb = bytes.len() as f64 / 1e6;
         let floor = best(3, || {
             serde_json::from_slice::<serde_json::Value>(&bytes).expect("json")
         });
         let input = envinspect::source::Input {
             name: "big.json".into(),
-            bytes: bytes.clone(),
+            bytes,
         };
         let ours = best(3, || {
             let r = envinspect::inspect(&input, &opts).expect("inspect");
@@ -86,7 +95,7 @@ fn main() {
         });
         let rate = |d: Duration| format!("{:.0} MB/s", mb / d.as_secs_f64());
         println!(
-            "{n:>8} {mb:>8.1} {:>14} {:>14} {:>7.2}x",
+            "{label:>15} {mb:>8.1} {:>14} {:>14} {:>7.2}x",
             rate(floor),
             rate(ours),
             floor.as_secs_f64() / ours.as_secs_f64()

@@ -1,6 +1,10 @@
-//! A deterministic generator of large, realistic dumps for benchmarks: a real Istio sidecar
-//! dump (plus the Envoy 1.40 capture's EDS) with every resource list replicated `k` times,
-//! names made unique per copy (`…-k.svc.cluster.local`), so cross-references stay consistent.
+//! Deterministic generators of large, realistic dumps for benchmarks, in two shapes:
+//! - [`dump`]: a real Istio sidecar dump (plus the Envoy 1.40 capture's EDS) with every resource
+//!   list replicated `k` times, names made unique per copy (`…-k.svc.cluster.local`), so
+//!   cross-references stay consistent. Clusters and EDS dominate its bytes.
+//! - [`capture`]: the Envoy 1.40 capture with its clusters and listeners replicated under new
+//!   names and ports. Listeners with HTTP connection managers and inline routes dominate its
+//!   bytes, and its secrets are real certificates: a different balance of work per byte.
 
 use serde_json::Value;
 
@@ -60,6 +64,39 @@ pub fn dump(root: &std::path::Path, clusters: usize) -> Vec<u8> {
                         .to_string()
                         .replace(".svc.cluster.local", &format!("-{k}.svc.cluster.local"));
                     items.push(serde_json::from_str(&text).expect("json"));
+                }
+            }
+        }
+    }
+    serde_json::to_vec_pretty(&base).expect("json")
+}
+
+/// The Envoy 1.40 capture with its static clusters and listeners replicated `copies` times: each
+/// copy's clusters renamed `…-k.svc.cluster.local`, its listener named `…-k` on its own port.
+/// 4,400 copies make about 49 MB.
+pub fn capture(root: &std::path::Path, copies: usize) -> Vec<u8> {
+    let path = root.join("fixtures/envoy-1.40/config_dump.json");
+    let mut base: Value =
+        serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("json");
+    for section in base["configs"].as_array_mut().expect("configs") {
+        for key in ["static_clusters", "static_listeners"] {
+            let Some(items) = section.get_mut(key).and_then(Value::as_array_mut) else {
+                continue;
+            };
+            let originals = std::mem::take(items);
+            for k in 0..copies {
+                for item in &originals {
+                    let text = item
+                        .to_string()
+                        .replace(".svc.cluster.local", &format!("-{k}.svc.cluster.local"));
+                    let mut copy: Value = serde_json::from_str(&text).expect("json");
+                    if let Some(l) = copy.get_mut("listener") {
+                        let name = format!("{}-{k}", l["name"].as_str().unwrap_or("listener"));
+                        l["name"] = Value::String(name);
+                        let port = &mut l["address"]["socket_address"]["port_value"];
+                        *port = Value::from(20_000 + k as u64);
+                    }
+                    items.push(copy);
                 }
             }
         }
