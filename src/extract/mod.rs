@@ -316,19 +316,21 @@ fn certificate_file(
 
 /// Unpacks the `Any` (at `field`) of each wrapper: `(pointer, wrapper, Some(T))`, or `None` with an
 /// error issue when the `Any` holds something else.
-pub(super) fn unpacked<W, T: prost::Message + prost::Name + Default>(
+///
+/// Lazily, one resource at a time: a typed proto is many times the size of its wire bytes, so
+/// each is decoded, turned into the model by the caller and dropped before the next one is
+/// decoded (holding a whole list of them set the peak memory of a large dump).
+pub(super) fn unpacked<'a, W: 'a, T: prost::Message + prost::Name + Default>(
     list: Vec<Located<W>>,
-    field: &str,
-    any: impl Fn(&W) -> Option<&Any>,
-    issues: &mut Vec<Issue>,
-) -> Vec<(String, W, Option<T>)> {
-    list.into_iter()
-        .map(|l| {
-            let ptr = format!("{}/{field}", l.pointer);
-            let t = unpack_or_note::<T>(any(&l.value), &ptr, issues);
-            (ptr, l.value, t)
-        })
-        .collect()
+    field: &'a str,
+    any: impl Fn(&W) -> Option<&Any> + 'a,
+    issues: &'a mut Vec<Issue>,
+) -> impl Iterator<Item = (String, W, Option<T>)> + 'a {
+    list.into_iter().map(move |l| {
+        let ptr = format!("{}/{field}", l.pointer);
+        let t = unpack_or_note::<T>(any(&l.value), &ptr, issues);
+        (ptr, l.value, t)
+    })
 }
 
 fn sort(r: &mut Report) {
