@@ -249,21 +249,55 @@ pub(crate) fn inspect_watched(
     opts: &Options,
     progress: &dyn progress::Progress,
 ) -> Result<Report, Error> {
+    let decoded = decode_input(input, opts, progress)?;
+    Ok(judge(&input.name, decoded, opts, progress))
+}
+
+/// [`inspect_watched`], consuming the input: its bytes (as large as the dump) are freed once
+/// decoded, before the model is built, which lowers the peak memory of a large dump by about
+/// the size of the file (docs/performance.md).
+pub(crate) fn inspect_owned(
+    input: source::Input,
+    opts: &Options,
+    progress: &dyn progress::Progress,
+) -> Result<Report, Error> {
+    let decoded = decode_input(&input, opts, progress)?;
+    let source::Input { name, bytes } = input;
+    drop(bytes);
+    Ok(judge(&name, decoded, opts, progress))
+}
+
+/// Parsing and decoding: everything that reads the input's bytes.
+fn decode_input(
+    input: &source::Input,
+    opts: &Options,
+    progress: &dyn progress::Progress,
+) -> Result<decode::Decoded, Error> {
     use progress::Phase;
     progress.phase(Phase::Parse, None);
     let doc = source::parse(input)?;
     progress.phase(Phase::Decode, None);
-    let decoded = decode::decode(decode::Pool::shared()?, doc, opts.threads)?;
+    Ok(decode::decode(decode::Pool::shared()?, doc, opts.threads)?)
+}
+
+/// Extraction, certificates and rules: the decoded document to the judged report.
+fn judge(
+    name: &str,
+    decoded: decode::Decoded,
+    opts: &Options,
+    progress: &dyn progress::Progress,
+) -> Report {
+    use progress::Phase;
     progress.phase(Phase::Extract, None);
     let roots = opts
         .roots
         .as_ref()
         .map(|r| (r.name.as_str(), r.bytes.as_slice()));
-    let mut report = extract::report(&input.name, decoded, opts.now, roots, opts.threads);
+    let mut report = extract::report(name, decoded, opts.now, roots, opts.threads);
     progress.phase(Phase::Rules, None);
     report.authz = authz::summaries(&report);
     rules::diagnose(&mut report, &opts.rules);
-    Ok(report)
+    report
 }
 
 /// For the benchmarks, which time [`inspect`]'s phases through their own [`progress::Progress`]

@@ -314,7 +314,7 @@ fn inspection(
     opts: &Options,
 ) -> Result<Inspection, RunError> {
     let input = read(env, origin, View::Report)?;
-    let report = crate::inspect_watched(&input, opts, env.progress)?;
+    let report = crate::inspect_owned(input, opts, env.progress)?;
     Ok(Inspection::new(report, opts)?)
 }
 
@@ -332,7 +332,7 @@ fn show(
     let mut opts = options(env, judge);
     let input = read(env, origin, view)?;
     opts.roots = roots.as_deref().map(crate::source::read_path).transpose()?;
-    let mut report = crate::inspect_watched(&input, &opts, env.progress)?;
+    let mut report = crate::inspect_owned(input, &opts, env.progress)?;
     if !view.shows(report.document) {
         return Err(UsageError::view_not_for(&report.source, view.name(), report.document).into());
     }

@@ -158,7 +158,7 @@ fn row(entry: Entry, opts: &BundleOptions) -> Option<ProxyRow> {
         rules: opts.rules.clone(),
         ..crate::Options::at(opts.now)
     };
-    let report = match crate::inspect(&input, &options) {
+    let report = match crate::inspect_owned(input, &options, &crate::progress::Quiet) {
         Ok(r) => r,
         Err(e) => {
             let msg = e.to_string();

@@ -120,7 +120,6 @@ fn clusters<W: Wrapper>(state: ResourceState) -> impl Fn(Vec<Located<W>>) -> Out
     move |list| {
         let mut issues = Vec::new();
         let out = unpacked::<_, PbCluster>(list, "cluster", W::any, &mut issues)
-            .into_iter()
             .filter_map(|(ptr, w, pb)| {
                 pb.map(|pb| Cluster {
                     versioned: w.versioned(),
@@ -137,7 +136,6 @@ fn static_listeners(
 ) -> Out<Listener> {
     let mut issues = Vec::new();
     let out = unpacked::<_, PbListener>(list, "listener", Wrapper::any, &mut issues)
-        .into_iter()
         .filter_map(|(ptr, w, pb)| {
             pb.map(|pb| Listener {
                 versioned: w.versioned(),
@@ -188,7 +186,6 @@ fn routes<W: Wrapper>(state: ResourceState) -> impl Fn(Vec<Located<W>>) -> Out<R
     move |list| {
         let mut issues = Vec::new();
         let out = unpacked::<_, RouteConfiguration>(list, "route_config", W::any, &mut issues)
-            .into_iter()
             .filter_map(|(ptr, w, pb)| {
                 pb.map(|pb| RouteConfig {
                     versioned: w.versioned(),
