@@ -129,9 +129,13 @@ fn phases(input: &envinspect::source::Input, opts: &envinspect::Options) {
     for w in marks.windows(2) {
         line.push_str(&format!(" {} {:.0} ms,", w[0].0, ms(w[1].1 - w[0].1)));
     }
+    let t = Instant::now();
+    drop(r);
+    let dropped = t.elapsed();
     println!(
-        "{line} render {:.0} ms ({} bytes out)",
+        "{line} render {:.0} ms ({} bytes out), drop {:.0} ms",
         ms(render),
-        out.len()
+        out.len(),
+        ms(dropped)
     );
 }

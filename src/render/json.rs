@@ -27,18 +27,32 @@ struct Sorted {
     /// True once the innermost open container has a member (serde_json's pretty rule).
     has_value: bool,
     objects: Vec<Object>,
-    /// The key being written, unescaped; `None` outside keys.
-    key: Option<String>,
+    /// The members of every open object, innermost last: one flat stack rather than a list per
+    /// object, so that writing an object allocates nothing (a report has millions of them).
+    members: Vec<Member>,
+    /// Whether a key is being written, and whether it needed an escape.
+    in_key: bool,
+    key_escaped: bool,
+    /// Whether the key was written as string text. An integer key (a map keyed by port) is
+    /// written by the number methods: its key text stays empty, so integer keys keep the map's
+    /// numeric order (443 before 15010), as this writer has always printed them.
+    key_fragments: bool,
 }
 
-#[derive(Default)]
 struct Object {
     /// Byte offset where the first member starts (just after `{`).
     body: usize,
-    /// (key, start, end) of each member, `,` excluded.
-    members: Vec<(String, usize, usize)>,
-    /// Where the current member's value starts (after `": "`).
-    value_start: usize,
+    /// Index of its first member in `Sorted::members`.
+    first: usize,
+}
+
+/// One member of an open object: where its key's text is (between the quotes, as written, so
+/// escaped) and where the whole member is (`,` excluded).
+struct Member {
+    key: (usize, usize),
+    escaped: bool,
+    start: usize,
+    end: usize,
 }
 
 impl Sorted {
@@ -59,21 +73,52 @@ impl Sorted {
 
     /// Puts the members of the object that just ended in key order (stable, as a `BTreeMap`
     /// would keep the last of duplicate keys; serde never writes duplicates for our types).
+    /// Keys compare as their text: written without escapes, that is their bytes.
     fn sort_members(&mut self, o: Object) {
-        if o.members.windows(2).all(|w| w[0].0 <= w[1].0) {
-            return;
-        }
-        let mut order: Vec<&(String, usize, usize)> = o.members.iter().collect();
-        order.sort_by(|a, b| a.0.cmp(&b.0));
-        let tail = self.out.split_off(o.body);
-        for (i, (_, start, end)) in order.into_iter().enumerate() {
-            if i > 0 {
-                self.out.push(b',');
+        let members = &self.members[o.first..];
+        let out = &self.out;
+        let text = |m: &Member| &out[m.key.0..m.key.1];
+        let sorted = if members.iter().any(|m| m.escaped) {
+            let keys: Vec<String> = members.iter().map(|m| unescape(text(m))).collect();
+            let mut order: Vec<usize> = (0..members.len()).collect();
+            if keys.windows(2).all(|w| w[0] <= w[1]) {
+                None
+            } else {
+                order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+                Some(order)
             }
-            self.out
-                .extend_from_slice(&tail[start - o.body..end - o.body]);
+        } else if members.windows(2).all(|w| text(&w[0]) <= text(&w[1])) {
+            None
+        } else {
+            let mut order: Vec<usize> = (0..members.len()).collect();
+            order.sort_by(|&a, &b| text(&members[a]).cmp(text(&members[b])));
+            Some(order)
+        };
+        if let Some(order) = sorted {
+            let spans: Vec<(usize, usize)> = order
+                .into_iter()
+                .map(|i| (members[i].start, members[i].end))
+                .collect();
+            let tail = self.out.split_off(o.body);
+            for (i, (start, end)) in spans.into_iter().enumerate() {
+                if i > 0 {
+                    self.out.push(b',');
+                }
+                self.out
+                    .extend_from_slice(&tail[start - o.body..end - o.body]);
+            }
         }
+        self.members.truncate(o.first);
     }
+}
+
+/// The text of a key as written (escaped JSON string content), unescaped.
+fn unescape(escaped: &[u8]) -> String {
+    let mut quoted = Vec::with_capacity(escaped.len() + 2);
+    quoted.push(b'"');
+    quoted.extend_from_slice(escaped);
+    quoted.push(b'"');
+    serde_json::from_slice(&quoted).unwrap_or_default()
 }
 
 impl Formatter for &mut Sorted {
@@ -125,9 +170,21 @@ impl Formatter for &mut Sorted {
     }
     fn begin_string<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
         self.out.push(b'"');
+        if self.in_key {
+            let at = self.out.len();
+            if let Some(m) = self.members.last_mut() {
+                m.key = (at, at);
+            }
+        }
         Ok(())
     }
     fn end_string<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
+        if self.in_key && self.key_fragments {
+            let at = self.out.len();
+            if let Some(m) = self.members.last_mut() {
+                m.key.1 = at;
+            }
+        }
         self.out.push(b'"');
         Ok(())
     }
@@ -136,9 +193,7 @@ impl Formatter for &mut Sorted {
         _: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
-        if let Some(k) = &mut self.key {
-            k.push_str(fragment);
-        }
+        self.key_fragments |= self.in_key;
         self.out.extend_from_slice(fragment.as_bytes());
         Ok(())
     }
@@ -147,19 +202,7 @@ impl Formatter for &mut Sorted {
         _: &mut W,
         escape: CharEscape,
     ) -> io::Result<()> {
-        if let Some(k) = &mut self.key {
-            k.push(match escape {
-                CharEscape::Quote => '"',
-                CharEscape::ReverseSolidus => '\\',
-                CharEscape::Solidus => '/',
-                CharEscape::Backspace => '\x08',
-                CharEscape::FormFeed => '\x0c',
-                CharEscape::LineFeed => '\n',
-                CharEscape::CarriageReturn => '\r',
-                CharEscape::Tab => '\t',
-                CharEscape::AsciiControl(b) => char::from(b),
-            });
-        }
+        self.key_escaped |= self.in_key;
         CompactFormatter.write_char_escape(&mut self.out, escape)
     }
     fn write_byte_array<W: ?Sized + io::Write>(&mut self, w: &mut W, v: &[u8]) -> io::Result<()> {
@@ -203,7 +246,7 @@ impl Formatter for &mut Sorted {
         self.out.push(b'{');
         self.objects.push(Object {
             body: self.out.len(),
-            ..Object::default()
+            first: self.members.len(),
         });
         Ok(())
     }
@@ -223,32 +266,33 @@ impl Formatter for &mut Sorted {
             self.out.push(b',');
         }
         let start = self.out.len();
-        if let Some(o) = self.objects.last_mut() {
-            o.members.push((String::new(), start, start));
-        }
+        self.members.push(Member {
+            key: (start, start),
+            escaped: false,
+            start,
+            end: start,
+        });
         self.indent();
-        self.key = Some(String::new());
+        self.in_key = true;
+        self.key_escaped = false;
+        self.key_fragments = false;
         Ok(())
     }
     fn end_object_key<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
-        let key = self.key.take().unwrap_or_default();
-        if let Some((k, _, _)) = self.objects.last_mut().and_then(|o| o.members.last_mut()) {
-            *k = key;
+        self.in_key = false;
+        if let Some(m) = self.members.last_mut() {
+            m.escaped = self.key_escaped;
         }
         Ok(())
     }
     fn begin_object_value<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
         self.out.extend_from_slice(b": ");
-        let start = self.out.len();
-        if let Some(o) = self.objects.last_mut() {
-            o.value_start = start;
-        }
         Ok(())
     }
     fn end_object_value<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
         let end = self.out.len();
-        if let Some(m) = self.objects.last_mut().and_then(|o| o.members.last_mut()) {
-            m.2 = end;
+        if let Some(m) = self.members.last_mut() {
+            m.end = end;
         }
         self.has_value = true;
         Ok(())
@@ -353,6 +397,26 @@ mod tests {
         assert_eq!(
             String::from_utf8(ours).unwrap(),
             String::from_utf8(serde_json::to_vec_pretty(&value).unwrap()).unwrap()
+        );
+    }
+
+    /// Integer keys (ports) keep their numeric order, before any text key; a `Value` would sort
+    /// them as text ("10" before "9"). The JSON of ztunnel's services has always been so.
+    #[test]
+    fn integer_keys_keep_numeric_order() {
+        #[derive(Serialize)]
+        struct Ports {
+            zeta: u8,
+            ports: BTreeMap<u32, u8>,
+        }
+        let v = Ports {
+            zeta: 0,
+            ports: [(9, 1), (443, 2), (15010, 3)].into(),
+        };
+        let text = String::from_utf8(to_vec_sorted(&v).unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "{\n  \"ports\": {\n    \"9\": 1,\n    \"443\": 2,\n    \"15010\": 3\n  },\n  \"zeta\": 0\n}"
         );
     }
 
