@@ -353,10 +353,12 @@ fn show(
     filters.apply(&mut report);
     env.progress.finish();
     render::render(&report, view, format, env.color, redaction, env.out)?;
-    if let Some(e) = Error::undecodable(&report) {
-        return Ok(Outcome::Incomplete(e));
-    }
-    Ok(Outcome::failing(fails(&report)))
+    let outcome = match Error::undecodable(&report) {
+        Some(e) => Outcome::Incomplete(e),
+        None => Outcome::failing(fails(&report)),
+    };
+    crate::par::drop_aside(report);
+    Ok(outcome)
 }
 
 fn fails(report: &Report) -> bool {
