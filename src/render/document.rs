@@ -54,6 +54,26 @@ pub fn write_redacted<T: Serialize + ?Sized>(
     write(&tree, doc, w)
 }
 
+/// [`write_redacted`] for a document whose outermost members are serialised in key order (the
+/// report and every view: `render::order_tests`). Its JSON goes out member by member instead of
+/// being held whole: the peak memory of `-o json` on a large dump is the model, not the model
+/// and its text.
+pub fn write_in_order<T: Serialize + ?Sized>(
+    value: &T,
+    doc: Doc,
+    redaction: Option<&Redaction>,
+    w: &mut dyn Write,
+) -> Result<(), RenderError> {
+    match (doc, redaction) {
+        (Doc::Json, None) => {
+            super::json::to_writer_in_order(value, w).map_err(RenderError::Json)?;
+            w.write_all(b"\n")?;
+            Ok(())
+        }
+        _ => write_redacted(value, doc, redaction, w),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,8 +20,33 @@ pub fn to_vec_sorted<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec
     Ok(f.out)
 }
 
+/// [`to_vec_sorted`] for a value whose outermost object serialises its members in key order
+/// (the report and every view: `render::order_tests`): each outermost member goes to `w` as
+/// soon as it is complete, so the whole document (tens of megabytes for a large dump) is never
+/// held. Inner objects are still put in order. An outermost key out of order is an error, not
+/// unsorted output.
+pub fn to_writer_in_order<T: Serialize + ?Sized>(
+    value: &T,
+    w: &mut dyn io::Write,
+) -> serde_json::Result<()> {
+    let mut f = Sorted {
+        sink: Some(w),
+        ..Sorted::default()
+    };
+    let mut ser = serde_json::Serializer::with_formatter(io::sink(), &mut f);
+    value.serialize(&mut ser)?;
+    if let Some(w) = f.sink.take() {
+        w.write_all(&f.out).map_err(serde_json::Error::io)?;
+    }
+    Ok(())
+}
+
 #[derive(Default)]
-struct Sorted {
+struct Sorted<'w> {
+    /// Where complete outermost members go ([`to_writer_in_order`]); `None`: all stays in `out`.
+    sink: Option<&'w mut dyn io::Write>,
+    /// The last outermost key written to `sink`, to check the next one comes after it.
+    last_top_key: Option<String>,
     out: Vec<u8>,
     depth: usize,
     /// True once the innermost open container has a member (serde_json's pretty rule).
@@ -55,7 +80,40 @@ struct Member {
     end: usize,
 }
 
-impl Sorted {
+impl Sorted<'_> {
+    /// Called when an outermost member is complete: with a sink, it is written out and forgotten.
+    fn stream_top_member(&mut self) -> io::Result<()> {
+        if self.objects.len() != 1 || self.sink.is_none() {
+            return Ok(());
+        }
+        let Some(m) = self.members.last() else {
+            return Ok(());
+        };
+        let text = &self.out[m.key.0..m.key.1];
+        let key = if m.escaped {
+            unescape(text)
+        } else {
+            String::from_utf8_lossy(text).into_owned()
+        };
+        if let Some(last) = &self.last_top_key {
+            if key < *last {
+                return Err(io::Error::other(format!(
+                    "the document's key {key:?} was serialised after {last:?}: out of order"
+                )));
+            }
+        }
+        self.last_top_key = Some(key);
+        if let Some(w) = self.sink.as_mut() {
+            w.write_all(&self.out)?;
+        }
+        self.out.clear();
+        self.members.clear();
+        if let Some(o) = self.objects.first_mut() {
+            o.body = 0;
+        }
+        Ok(())
+    }
+
     fn indent(&mut self) {
         self.out.push(b'\n');
         for _ in 0..self.depth {
@@ -121,7 +179,7 @@ fn unescape(escaped: &[u8]) -> String {
     serde_json::from_slice(&quoted).unwrap_or_default()
 }
 
-impl Formatter for &mut Sorted {
+impl Formatter for &mut Sorted<'_> {
     fn write_null<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
         CompactFormatter.write_null(&mut self.out)
     }
@@ -295,7 +353,7 @@ impl Formatter for &mut Sorted {
             m.end = end;
         }
         self.has_value = true;
-        Ok(())
+        self.stream_top_member()
     }
     fn write_raw_fragment<W: ?Sized + io::Write>(
         &mut self,
@@ -398,6 +456,32 @@ mod tests {
             String::from_utf8(ours).unwrap(),
             String::from_utf8(serde_json::to_vec_pretty(&value).unwrap()).unwrap()
         );
+    }
+
+    /// Streamed member by member, an in-order document is the same bytes as buffered whole; a
+    /// document whose outermost keys are out of order is refused, not written unsorted.
+    #[test]
+    fn streaming_writes_the_same_bytes_and_refuses_disorder() {
+        #[derive(Serialize)]
+        struct InOrder {
+            alpha: Vec<Inner>,
+            beta: BTreeMap<String, u8>,
+            gamma: &'static str,
+        }
+        let v = InOrder {
+            alpha: sample().a,
+            beta: [("b".to_string(), 1), ("a".to_string(), 2)].into(),
+            gamma: "g",
+        };
+        let mut streamed = Vec::new();
+        to_writer_in_order(&v, &mut streamed).unwrap();
+        assert_eq!(streamed, to_vec_sorted(&v).unwrap());
+        let mut out = Vec::new();
+        let e = to_writer_in_order(&sample(), &mut out).unwrap_err();
+        assert!(e.to_string().contains("out of order"), "{e}");
+        let mut out = Vec::new();
+        to_writer_in_order(&serde_json::json!([{"b": 1, "a": 2}]), &mut out).unwrap();
+        assert_eq!(out, b"[\n  {\n    \"a\": 2,\n    \"b\": 1\n  }\n]");
     }
 
     /// Integer keys (ports) keep their numeric order, before any text key; a `Value` would sort

@@ -131,7 +131,7 @@ pub fn render(
             views::table(report, view, color, redaction, &mut w)?;
             w.flush()?;
         }
-        Some(doc) => document::write_redacted(&part, doc, redaction, w)?,
+        Some(doc) => document::write_in_order(&part, doc, redaction, w)?,
     }
     Ok(())
 }
