@@ -105,26 +105,35 @@ impl<'p> Encoder<'p> {
         present.sort_by_key(|(f, _, _)| f.number);
         for (field, key, value) in present {
             let mark = self.push(key);
-            let fit = if value.is_null() && !field.list && !field.map {
-                self.single(field.kind, field.number, value, buf)
-            } else if field.map {
-                self.map(field, value, buf)
-            } else if field.list {
-                if value.is_null() {
-                    Ok(())
-                } else {
-                    self.list(field, value, buf)
-                }
-            } else if !field.presence && is_default(value) {
-                // proto3 leaves defaults out (and so does the canonical encoding).
-                Ok(())
-            } else {
-                self.single(field.kind, field.number, value, buf)
-            };
-            if let Err(d) = fit {
+            if let Err(d) = self.field_value(field, value, buf) {
                 self.report(d);
             }
             self.pop(mark);
+        }
+    }
+
+    /// Appends the value of one present field.
+    fn field_value(
+        &mut self,
+        field: &Field,
+        value: &mut Value,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), Dropped> {
+        if value.is_null() && !field.list && !field.map {
+            self.single(field.kind, field.number, value, buf)
+        } else if field.map {
+            self.map(field, value, buf)
+        } else if field.list {
+            if value.is_null() {
+                Ok(())
+            } else {
+                self.list(field, value, buf)
+            }
+        } else if !field.presence && is_default(value) {
+            // proto3 leaves defaults out (and so does the canonical encoding).
+            Ok(())
+        } else {
+            self.single(field.kind, field.number, value, buf)
         }
     }
 
@@ -489,6 +498,8 @@ pub fn push_escaped(out: &mut String, key: &str) {
         }
     }
 }
+
+mod node;
 
 #[cfg(test)]
 #[path = "encode_tests.rs"]

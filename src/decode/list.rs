@@ -110,7 +110,7 @@ impl<'t> Cx<'_, 't> {
         out: &mut Vec<Located<T>>,
     ) {
         for (i, item) in items {
-            let mut item = match self.text.parse(item) {
+            let item = match self.text.parse_node(item) {
                 Ok(v) => v,
                 Err(e) => {
                     self.failed.get_or_insert(e);
@@ -118,7 +118,7 @@ impl<'t> Cx<'_, 't> {
                 }
             };
             let item_ptr = format!("{list_ptr}/{i}");
-            if let Some(value) = self.resource::<T>(&mut item, &item_ptr) {
+            if let Some(value) = self.resource_node::<T>(item, &item_ptr) {
                 out.push(Located {
                     pointer: item_ptr,
                     value,

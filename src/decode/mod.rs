@@ -26,6 +26,7 @@ pub use pool::Pool;
 pub use typeurl::SectionType;
 
 use crate::source::dump::{Config, Member, Text};
+use crate::source::json::Node;
 use crate::source::{json_kind, Document, DocumentKind, SourceError};
 
 #[derive(Debug, thiserror::Error)]
@@ -209,7 +210,7 @@ struct Cx<'p, 't> {
 
 type Members<'t> = std::collections::BTreeMap<String, Member<'t>>;
 
-impl<'t> Cx<'_, 't> {
+impl<'p, 't> Cx<'p, 't> {
     fn config_dump(&mut self, configs: Vec<Config<'t>>) -> DecodedDump {
         let mut out = DecodedDump::default();
         for (i, section) in configs.into_iter().enumerate() {
@@ -409,25 +410,47 @@ impl<'t> Cx<'_, 't> {
     /// JSON to wire bytes (the walk), then the typed struct. `None` (with an error issue) only
     /// when the value as a whole is unusable.
     fn resource<T: Message + Name + Default>(&mut self, v: &mut Value, ptr: &str) -> Option<T> {
+        self.walk::<T>(ptr, json_kind(v), |walk, desc, buf| {
+            walk.message(desc, v, buf)
+        })
+    }
+
+    /// [`Cx::resource`] of a list item, walked as a [`Node`].
+    fn resource_node<T: Message + Name + Default>(&mut self, v: Node<'_>, ptr: &str) -> Option<T> {
+        let kind = match &v {
+            Node::Object(_) => "an object",
+            _ => json_kind(&v.clone().into_value()),
+        };
+        self.walk::<T>(ptr, kind, |walk, desc, buf| walk.message_node(desc, v, buf))
+    }
+
+    /// The walk of one resource found as JSON of `kind` (only an object can be one).
+    fn walk<T: Message + Name + Default>(
+        &mut self,
+        ptr: &str,
+        kind: &str,
+        walk_with: impl FnOnce(
+            &mut Encoder<'p>,
+            &'p schema::Message,
+            &mut Vec<u8>,
+        ) -> Result<(), String>,
+    ) -> Option<T> {
         let name = T::full_name();
         let Some(desc) = self.pool.message(&name) else {
             self.issues
                 .push(Issue::error(ptr, format!("no descriptor for {name}")));
             return None;
         };
-        if !v.is_object() {
+        if kind != "an object" {
             self.issues.push(Issue::error(
                 ptr,
-                format!(
-                    "expected an object ({name}), found {}; resource skipped",
-                    json_kind(v)
-                ),
+                format!("expected an object ({name}), found {kind}; resource skipped"),
             ));
             return None;
         }
         let mut walk = Encoder::new(self.pool, ptr);
         self.buf.clear();
-        let fit = walk.message(desc, v, &mut self.buf);
+        let fit = walk_with(&mut walk, desc, &mut self.buf);
         self.issues.append(&mut walk.issues);
         if let Err(msg) = fit {
             self.issues

@@ -30,6 +30,32 @@ pub(crate) fn v2_fields(full_name: &str, obj: &mut Map<String, Value>) -> Vec<St
     notes
 }
 
+/// The keys without which [`v2_fields`] leaves a message of type `full_name` as it is: a walk
+/// that meets none of them need not build the message as a `Value` to upgrade it.
+pub(crate) fn v2_keys(full_name: &str) -> &'static [&'static str] {
+    match full_name {
+        "envoy.config.cluster.v3.Cluster" | "envoy.config.listener.v3.FilterChain" => {
+            &["tls_context", "tlsContext"]
+        }
+        "envoy.config.listener.v3.Filter"
+        | "envoy.config.listener.v3.ListenerFilter"
+        | "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter"
+        | "envoy.config.accesslog.v3.AccessLog" => &["config"],
+        "envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext" => {
+            &["verify_subject_alt_name", "verifySubjectAltName"]
+        }
+        "envoy.config.core.v3.Node" => &[
+            "build_version",
+            "buildVersion",
+            "hidden_envoy_deprecated_build_version",
+            "hiddenEnvoyDeprecatedBuildVersion",
+        ],
+        "envoy.config.listener.v3.Listener" => &["deprecated_v1", "deprecatedV1"],
+        "envoy.type.matcher.v3.StringMatcher" => &["regex"],
+        _ => &[],
+    }
+}
+
 fn take(obj: &mut Map<String, Value>, snake: &str, camel: &str) -> Option<Value> {
     obj.remove(snake).or_else(|| obj.remove(camel))
 }
@@ -175,6 +201,43 @@ fn build_version(obj: &mut Map<String, Value>, notes: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every message `v2_fields` may change names its keys, and without them it changes nothing
+    /// (an object holding every other v2-era key it reads).
+    #[test]
+    fn v2_keys_are_what_v2_fields_needs() {
+        let context = json!({"transport_socket": {"name": "t"}, "safe_regex": {"regex": "a"},
+            "typed_config": {"@type": "x"}, "name": "envoy.http_connection_manager",
+            "user_agent_build_version": {}, "bind_to_port": true});
+        for name in [
+            "envoy.config.cluster.v3.Cluster",
+            "envoy.config.listener.v3.FilterChain",
+            "envoy.config.listener.v3.Filter",
+            "envoy.config.listener.v3.ListenerFilter",
+            "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter",
+            "envoy.config.accesslog.v3.AccessLog",
+            "envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext",
+            "envoy.config.core.v3.Node",
+            "envoy.config.listener.v3.Listener",
+            "envoy.type.matcher.v3.StringMatcher",
+        ] {
+            assert!(!v2_keys(name).is_empty(), "{name}");
+            for obj in [json!({}), json!({"name": "envoy.tcp_proxy", "other": 1})] {
+                let Value::Object(mut obj) = obj else {
+                    unreachable!()
+                };
+                let before = obj.clone();
+                assert!(v2_fields(name, &mut obj).is_empty(), "{name}");
+                assert_eq!(obj, before, "{name}");
+            }
+            let Value::Object(mut obj) = context.clone() else {
+                unreachable!()
+            };
+            assert!(v2_fields(name, &mut obj).is_empty(), "{name}");
+            assert_eq!(Value::Object(obj), context, "{name}");
+        }
+        assert!(v2_keys("envoy.config.route.v3.Route").is_empty());
+    }
 
     #[test]
     fn cluster_tls_context_moves_into_a_transport_socket() {

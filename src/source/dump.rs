@@ -14,7 +14,7 @@ use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
 
-use super::json::Strict;
+use super::json::{Node, Strict};
 use super::SourceError;
 
 /// One entry of `configs`.
@@ -75,7 +75,23 @@ impl Text<'_> {
             Item::Value(v) => return Ok(v),
             Item::Text(raw) => raw.get(),
         };
-        super::json::parse(raw.as_bytes()).map_err(|e| {
+        super::json::parse(raw.as_bytes()).map_err(|e| self.error_in(raw, &e))
+    }
+
+    /// [`Text::parse`] as a [`Node`] borrowing from the item's text; refused exactly when
+    /// `parse` refuses, with the same error.
+    pub fn parse_node<'i>(&self, item: Item<'i>) -> Result<Node<'i>, SourceError> {
+        match item {
+            Item::Value(v) => Ok(Node::from(v)),
+            Item::Text(raw) => {
+                super::json::parse_node(raw.get()).map_err(|e| self.error_in(raw.get(), &e))
+            }
+        }
+    }
+
+    /// An error of the item `raw`, placed in the whole file.
+    fn error_in(&self, raw: &str, e: &serde_json::Error) -> SourceError {
+        {
             // The item's position in the body, then the error's within the item.
             let offset = (raw.as_ptr() as usize)
                 .checked_sub(self.body.as_ptr() as usize)
@@ -97,9 +113,9 @@ impl Text<'_> {
                 name: self.name.to_string(),
                 line: line + self.lines_before,
                 column,
-                what: super::json_error_text(&e),
+                what: super::json_error_text(e),
             }
-        })
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 //! must not depend on that. Repeats of the same value are accepted: real istioctl test dumps
 //! repeat `@type` lines verbatim.
 
+use std::borrow::Cow;
+
 use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
@@ -91,6 +93,181 @@ impl<'de> Visitor<'de> for Strict {
     }
 }
 
+/// A JSON value that borrows its strings from the text (copied only when they hold escapes),
+/// with an object's members in document order: what decoding walks, without the allocation of
+/// a key and a map node per member that a `Value` costs (docs/performance.md). Duplicate keys
+/// follow [`parse`]'s rule, so a text is refused by one exactly when by the other.
+#[derive(Debug, Clone)]
+pub enum Node<'a> {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(Cow<'a, str>),
+    Array(Vec<Node<'a>>),
+    Object(Vec<(Cow<'a, str>, Node<'a>)>),
+}
+
+impl Node<'_> {
+    /// The same value as [`parse`] gives.
+    pub fn into_value(self) -> Value {
+        match self {
+            Node::Null => Value::Null,
+            Node::Bool(b) => Value::Bool(b),
+            Node::Number(n) => Value::Number(n),
+            Node::String(s) => Value::String(s.into_owned()),
+            Node::Array(items) => Value::Array(items.into_iter().map(Node::into_value).collect()),
+            Node::Object(members) => Value::Object(
+                members
+                    .into_iter()
+                    .map(|(k, v)| (k.into_owned(), v.into_value()))
+                    .collect(),
+            ),
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Node::Null)
+    }
+}
+
+impl From<Value> for Node<'_> {
+    fn from(v: Value) -> Self {
+        match v {
+            Value::Null => Node::Null,
+            Value::Bool(b) => Node::Bool(b),
+            Value::Number(n) => Node::Number(n),
+            Value::String(s) => Node::String(Cow::Owned(s)),
+            Value::Array(items) => Node::Array(items.into_iter().map(Node::from).collect()),
+            Value::Object(m) => Node::Object(
+                m.into_iter()
+                    .map(|(k, v)| (Cow::Owned(k), Node::from(v)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// Parses a whole document as a [`Node`] borrowing from `text`.
+pub fn parse_node(text: &str) -> Result<Node<'_>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let v = NodeSeed.deserialize(&mut de)?;
+    de.end()?;
+    Ok(v)
+}
+
+struct NodeSeed;
+
+impl<'de> DeserializeSeed<'de> for NodeSeed {
+    type Value = Node<'de>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Node<'de>, D::Error> {
+        d.deserialize_any(NodeSeed)
+    }
+}
+
+/// A string, borrowed from the text when it has no escapes.
+struct CowStr;
+
+impl<'de> DeserializeSeed<'de> for CowStr {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
+        d.deserialize_str(CowStr)
+    }
+}
+
+impl<'de> Visitor<'de> for CowStr {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+impl<'de> Visitor<'de> for NodeSeed {
+    type Value = Node<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Node<'de>, E> {
+        Ok(Node::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Node<'de>, E> {
+        Ok(Node::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Node<'de>, E> {
+        Ok(Node::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Node<'de>, E> {
+        Ok(Number::from_f64(v).map_or(Node::Null, Node::Number))
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node<'de>, E> {
+        Ok(Node::String(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Node<'de>, E> {
+        Ok(Node::String(Cow::Owned(v.to_string())))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Node<'de>, E> {
+        Ok(Node::String(Cow::Owned(v)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Node<'de>, E> {
+        Ok(Node::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Node<'de>, E> {
+        Ok(Node::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
+        let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(x) = seq.next_element_seed(NodeSeed)? {
+            v.push(x);
+        }
+        Ok(Node::Array(v))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
+        let mut members: Vec<(Cow<'de, str>, Node<'de>)> = Vec::new();
+        while let Some(k) = map.next_key_seed(CowStr)? {
+            let v = map.next_value_seed(NodeSeed)?;
+            match members.iter().position(|(old, _)| *old == k) {
+                // As `parse`: a repeat of the same value is accepted (the first kept), another
+                // refused. Rare, so compared the simple way.
+                Some(i) => {
+                    if members[i].1.clone().into_value() != v.into_value() {
+                        return Err(A::Error::custom(format!(
+                            "duplicate key {k:?} with different values"
+                        )));
+                    }
+                }
+                None => members.push((k, v)),
+            }
+        }
+        Ok(Node::Object(members))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +291,40 @@ mod tests {
             serde_json::json!({"a": 1})
         );
         assert!(parse(b"{} x").is_err());
+    }
+
+    /// A node is the value `parse` gives, and is refused where and as `parse` refuses.
+    #[test]
+    fn nodes_are_the_values_parse_gives() {
+        for text in [
+            r#"{"a": [1, -2, 3.5, "x\ny", true, null, {"b": {}}], "c": 18446744073709551615}"#,
+            r#"{"k\u00e9": {"z": 1, "a": [{"q": "r"}]}, "k\u00e9": {"a": [{"q": "r"}], "z": 1}}"#,
+            r#"{"a": 1, "a": 1, "b": 2}"#,
+            "[]",
+            "\"s\"",
+        ] {
+            let node = parse_node(text).unwrap();
+            assert_eq!(node.into_value(), parse(text.as_bytes()).unwrap(), "{text}");
+        }
+        for text in [
+            "{\"configs\": [],\n \"configs\": [{}]}",
+            "{\"a\": {\"b\": 1, \"b\": 2}}",
+            "{} x",
+        ] {
+            let a = parse_node(text).unwrap_err();
+            let b = parse(text.as_bytes()).unwrap_err();
+            assert_eq!(
+                (a.to_string(), a.line(), a.column()),
+                (b.to_string(), b.line(), b.column())
+            );
+        }
+        match parse_node(r#"{"plain": "x", "esc\"aped": "y\tz"}"#).unwrap() {
+            Node::Object(m) => {
+                assert!(matches!(m[0].0, Cow::Borrowed("plain")));
+                assert!(matches!(&m[0].1, Node::String(Cow::Borrowed("x"))));
+                assert!(matches!(m[1].0, Cow::Owned(_)));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

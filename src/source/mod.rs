@@ -6,7 +6,7 @@
 pub mod admin;
 pub mod bundle;
 pub(crate) mod dump;
-mod json;
+pub(crate) mod json;
 pub mod save;
 
 use crate::progress::{Phase, Progress, Reading};

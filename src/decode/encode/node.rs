@@ -1,0 +1,169 @@
+//! The encoder's walk over a borrowed [`Node`] instead of a `Value`: the same bytes and the same
+//! issues (the tests compare both walks on every fixture), without building a `Value` (a key
+//! and a map node per member) for the bulk of a resource, its messages and lists of messages.
+//! What is rare or rewritten is handed to the `Value` walk, converted on the spot: scalars, maps
+//! and well-known types (small), messages with a v2-era key to upgrade, `@type` on an inline
+//! message, `Any`s of unknown or well-known types, values of the wrong JSON kind.
+
+use std::borrow::Cow;
+
+use super::{nested, put_len, typeurl, Dropped, Encoder, Fit};
+use crate::decode::schema::{Field, Kind, Message};
+use crate::source::json::Node;
+
+type Members<'a> = Vec<(Cow<'a, str>, Node<'a>)>;
+
+impl<'p> Encoder<'p> {
+    /// [`Encoder::message`] of a node.
+    pub fn message_node(&mut self, desc: &'p Message, v: Node<'_>, buf: &mut Vec<u8>) -> Fit {
+        let full = desc.full_name.as_str();
+        match v {
+            Node::Object(members) if full == "google.protobuf.Any" => {
+                let mark = buf.len();
+                let fit = self.any_node(members, buf);
+                if fit.is_err() {
+                    buf.truncate(mark);
+                }
+                fit
+            }
+            Node::Object(members) if !full.starts_with("google.protobuf.") => {
+                self.fields_node(desc, members, false, buf);
+                Ok(())
+            }
+            other => self.message(desc, &mut other.into_value(), buf),
+        }
+    }
+
+    fn fields_node(
+        &mut self,
+        desc: &'p Message,
+        members: Members<'_>,
+        in_any: bool,
+        buf: &mut Vec<u8>,
+    ) {
+        let upgraded = super::super::upgrade::v2_keys(&desc.full_name);
+        let rewrite = members
+            .iter()
+            .any(|(k, _)| (!in_any && k == "@type") || upgraded.contains(&k.as_ref()));
+        if rewrite {
+            if let serde_json::Value::Object(mut obj) = Node::Object(members).into_value() {
+                self.fields(desc, &mut obj, in_any, buf);
+            }
+            return;
+        }
+        let mut present: Vec<(&'p Field, Cow<'_, str>, Node<'_>)> =
+            Vec::with_capacity(members.len());
+        for (key, value) in members {
+            if key == "@type" {
+                continue;
+            }
+            match desc.field(&key) {
+                Some(field) => present.push((field, key, value)),
+                None => {
+                    let mark = self.push(&key);
+                    self.warn(format!(
+                        "unknown field `{key}` in {} ignored",
+                        desc.full_name
+                    ));
+                    self.pop(mark);
+                }
+            }
+        }
+        // Canonical order. The `Value` walk meets keys sorted (a `BTreeMap`) and sorts them
+        // stably by number: a field given under both its names goes in key order there too.
+        present.sort_by(|a, b| (a.0.number, &a.1).cmp(&(b.0.number, &b.1)));
+        for (field, key, value) in present {
+            let mark = self.push(&key);
+            let fit = match value {
+                Node::Object(m) if !field.list && !field.map => {
+                    self.single_node(field.kind, field.number, Node::Object(m), buf)
+                }
+                Node::Array(items) if field.list && !field.map => {
+                    self.list_node(field, items, buf);
+                    Ok(())
+                }
+                other => self.field_value(field, &mut other.into_value(), buf),
+            };
+            if let Err(d) = fit {
+                self.report(d);
+            }
+            self.pop(mark);
+        }
+    }
+
+    /// [`Encoder::list`] of a node's items.
+    fn list_node(&mut self, field: &Field, items: Vec<Node<'_>>, buf: &mut Vec<u8>) {
+        for (i, item) in items.into_iter().enumerate() {
+            let mark = self.push(&i.to_string());
+            let fit = if item.is_null() {
+                Err(Dropped::Error("null is not allowed in a list".into()))
+            } else {
+                self.single_node(field.kind, field.number, item, buf)
+            };
+            if let Err(d) = fit {
+                self.report(d);
+            }
+            self.pop(mark);
+        }
+    }
+
+    /// [`Encoder::single`] of a node: a message object walked here, anything else as a `Value`.
+    fn single_node(
+        &mut self,
+        kind: Kind,
+        number: u32,
+        v: Node<'_>,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), Dropped> {
+        match (kind, v) {
+            (Kind::Message(i), Node::Object(members)) => {
+                let desc = self.schema.message_at(i);
+                // `{}` is how a dump prints an unset Any.
+                if desc.full_name == "google.protobuf.Any" && members.is_empty() {
+                    return Ok(());
+                }
+                nested(buf, number, |buf| {
+                    self.message_node(desc, Node::Object(members), buf)
+                })
+                .map_err(Dropped::Error)
+            }
+            (kind, v) => self.single(kind, number, &mut v.into_value(), buf),
+        }
+    }
+
+    /// [`Encoder::any`] of a node's members: a known message type walked here.
+    fn any_node(&mut self, members: Members<'_>, buf: &mut Vec<u8>) -> Fit {
+        let url = members.iter().find_map(|(k, v)| match v {
+            Node::String(u) if k == "@type" => Some(u.clone()),
+            _ => None,
+        });
+        let resolved = url.as_deref().and_then(|url| {
+            let name = typeurl::message_name(url);
+            let v3 = typeurl::v3_name(name);
+            let wanted = v3.unwrap_or(name);
+            let desc = self.schema.message(wanted).filter(|_| {
+                wanted != typeurl::UNKNOWN_PLACEHOLDER && !wanted.starts_with("google.protobuf.")
+            })?;
+            Some((name, v3, desc))
+        });
+        let Some((name, v3, desc)) = resolved else {
+            return self.any(&mut Node::Object(members).into_value(), buf);
+        };
+        let name = match v3 {
+            Some(v3) => {
+                self.warn(format!("v2 type {name} read as {v3}"));
+                v3
+            }
+            None => name,
+        };
+        put_len(buf, 1, typeurl::to_url(name).as_bytes());
+        nested(buf, 2, |buf| {
+            self.fields_node(desc, members, true, buf);
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "node_tests.rs"]
+mod tests;
