@@ -199,7 +199,7 @@ impl<'p> Encoder<'p> {
         };
         let (kind, number) = (field.kind, field.number);
         for (i, item) in items.iter_mut().enumerate() {
-            let mark = self.push(&i.to_string());
+            let mark = self.push_index(i);
             let fit = if item.is_null() {
                 Err(Dropped::Error("null is not allowed in a list".into()))
             } else {
@@ -443,6 +443,14 @@ impl<'p> Encoder<'p> {
         ));
     }
 
+    /// [`Encoder::push`] of a list index, without formatting it into a string of its own.
+    fn push_index(&mut self, i: usize) -> usize {
+        use std::fmt::Write;
+        let mark = self.path.len();
+        let _ = write!(self.path, "/{i}");
+        mark
+    }
+
     fn push(&mut self, key: &str) -> usize {
         let mark = self.path.len();
         self.path.push('/');
@@ -490,6 +498,11 @@ fn unknown_type_note(name: &str, obj: &Map<String, Value>) -> String {
 
 /// RFC 6901: `~` becomes `~0`, `/` becomes `~1`.
 pub fn push_escaped(out: &mut String, key: &str) {
+    // Almost every key has neither: copied whole (a JSON Pointer is built for every member).
+    if !key.bytes().any(|b| b == b'~' || b == b'/') {
+        out.push_str(key);
+        return;
+    }
     for c in key.chars() {
         match c {
             '~' => out.push_str("~0"),

@@ -6,6 +6,35 @@
 //! worker. A test checks it against prost-reflect's reading of the same set.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// The maps the walk looks names up in, once per JSON member: keyed by the schema's own names,
+/// so no document chooses what is inserted and a keyed (SipHash) hash buys nothing; FNV-1a is
+/// cheaper on these short keys (2% of all instructions of a run, measured with callgrind).
+type Names<V> = HashMap<String, V, BuildHasherDefault<Fnv>>;
+
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 use prost_types::field_descriptor_proto::{Label, Type};
 use prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorProto};
@@ -48,7 +77,7 @@ pub(crate) struct Message {
     pub full_name: String,
     fields: Vec<Field>,
     /// Proto name and JSON name of each field, to its index in `fields`.
-    by_name: HashMap<String, usize>,
+    by_name: Names<usize>,
     /// Field names in declaration order, for callers that must know which spelling a document used.
     names: Vec<(String, String)>,
 }
@@ -56,14 +85,14 @@ pub(crate) struct Message {
 #[derive(Debug)]
 pub(crate) struct Enum {
     pub full_name: String,
-    by_name: HashMap<String, i32>,
+    by_name: Names<i32>,
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct Schema {
     messages: Vec<Message>,
     enums: Vec<Enum>,
-    by_name: HashMap<String, usize>,
+    by_name: Names<usize>,
 }
 
 impl Schema {
@@ -99,7 +128,7 @@ impl Schema {
                 protos.push((name, m, proto3));
             }
         }
-        let by_name: HashMap<String, usize> = protos
+        let by_name: Names<usize> = protos
             .iter()
             .enumerate()
             .map(|(i, (n, _, _))| (n.clone(), i))
@@ -113,7 +142,8 @@ impl Schema {
         for (full_name, m, proto3) in &protos {
             let mut fields = Vec::with_capacity(m.field.len());
             let mut names = Vec::with_capacity(m.field.len());
-            let mut by_field = HashMap::with_capacity(m.field.len() * 2);
+            let mut by_field =
+                Names::with_capacity_and_hasher(m.field.len() * 2, Default::default());
             for f in &m.field {
                 let target = f.type_name().trim_start_matches('.');
                 let kind =

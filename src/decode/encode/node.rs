@@ -94,7 +94,7 @@ impl<'p> Encoder<'p> {
     /// [`Encoder::list`] of a node's items.
     fn list_node(&mut self, field: &Field, items: Vec<Node<'_>>, buf: &mut Vec<u8>) {
         for (i, item) in items.into_iter().enumerate() {
-            let mark = self.push(&i.to_string());
+            let mark = self.push_index(i);
             let fit = if item.is_null() {
                 Err(Dropped::Error("null is not allowed in a list".into()))
             } else {
