@@ -159,18 +159,31 @@ pub(super) fn nested<E>(
     number: u32,
     f: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
 ) -> Result<(), E> {
-    const ROOM: usize = 5;
+    // One byte is kept for the length: most nested messages are shorter than 128 bytes and then
+    // nothing moves. A longer one's content moves right by the length's other bytes, once.
     let mark = buf.len();
     put_tag(buf, number, LEN);
     let at = buf.len();
-    buf.extend_from_slice(&[0; ROOM]);
+    buf.push(0);
     if let Err(e) = f(buf) {
         buf.truncate(mark);
         return Err(e);
     }
-    let mut len = Vec::with_capacity(ROOM);
-    put_varint(&mut len, (buf.len() - at - ROOM) as u64);
-    buf.splice(at..at + ROOM, len);
+    let mut len = buf.len() - at - 1;
+    if len < 0x80 {
+        buf[at] = len as u8;
+        return Ok(());
+    }
+    let mut varint = [0u8; 10];
+    let mut n = 0;
+    while len >= 0x80 {
+        varint[n] = (len as u8) | 0x80;
+        len >>= 7;
+        n += 1;
+    }
+    varint[n] = len as u8;
+    buf[at] = varint[0];
+    buf.splice(at + 1..at + 1, varint[1..=n].iter().copied());
     Ok(())
 }
 
