@@ -25,6 +25,9 @@ pub(crate) struct Encoder<'p> {
     schema: &'p Schema,
     pub issues: Vec<Issue>,
     path: String,
+    /// The present fields of every object being walked as a `Node`, innermost last: (number,
+    /// member index, field). One stack for the whole resource, not a list per object.
+    order: Vec<(u32, usize, &'p Field)>,
 }
 
 type Fit = Result<(), String>;
@@ -35,6 +38,7 @@ impl<'p> Encoder<'p> {
             schema: &pool.schema,
             issues: Vec::new(),
             path: base_pointer.to_string(),
+            order: Vec::new(),
         }
     }
 

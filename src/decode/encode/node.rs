@@ -51,16 +51,15 @@ impl<'p> Encoder<'p> {
             }
             return;
         }
-        let mut present: Vec<(&'p Field, Cow<'_, str>, Node<'_>)> =
-            Vec::with_capacity(members.len());
-        for (key, value) in members {
+        let start = self.order.len();
+        for (i, (key, _)) in members.iter().enumerate() {
             if key == "@type" {
                 continue;
             }
-            match desc.field(&key) {
-                Some(field) => present.push((field, key, value)),
+            match desc.field(key) {
+                Some(field) => self.order.push((field.number, i, field)),
                 None => {
-                    let mark = self.push(&key);
+                    let mark = self.push(key);
                     self.warn(format!(
                         "unknown field `{key}` in {} ignored",
                         desc.full_name
@@ -69,10 +68,22 @@ impl<'p> Encoder<'p> {
                 }
             }
         }
-        // Canonical order. The `Value` walk meets keys sorted (a `BTreeMap`) and sorts them
-        // stably by number: a field given under both its names goes in key order there too.
-        present.sort_by(|a, b| (a.0.number, &a.1).cmp(&(b.0.number, &b.1)));
-        for (field, key, value) in present {
+        // Canonical order (Envoy prints it already, mostly). The `Value` walk meets keys sorted
+        // (a `BTreeMap`) and sorts them stably by number: a field given under both its names
+        // goes in key order there too.
+        let order = |a: &(u32, usize, &Field), b: &(u32, usize, &Field)| {
+            (a.0, &members[a.1].0).cmp(&(b.0, &members[b.1].0))
+        };
+        let ours = &mut self.order[start..];
+        if !ours.windows(2).all(|w| order(&w[0], &w[1]).is_le()) {
+            ours.sort_by(order);
+        }
+        let end = self.order.len();
+        let mut members = members;
+        // Nested objects push above `end` and truncate back to it.
+        for at in start..end {
+            let (_, i, field) = self.order[at];
+            let (key, value) = std::mem::replace(&mut members[i], (Cow::Borrowed(""), Node::Null));
             let mark = self.push(&key);
             let fit = match value {
                 Node::Object(m) if !field.list && !field.map => {
@@ -89,6 +100,7 @@ impl<'p> Encoder<'p> {
             }
             self.pop(mark);
         }
+        self.order.truncate(start);
     }
 
     /// [`Encoder::list`] of a node's items.
