@@ -56,6 +56,48 @@ pub(crate) fn v2_keys(full_name: &str) -> &'static [&'static str] {
     }
 }
 
+/// Every key [`v2_fields`] reads or writes in a message of type `full_name` (its [`v2_keys`]
+/// and their context): upgrading an object holding only these members, then putting them back
+/// beside the others, is upgrading the whole object.
+pub(crate) fn v2_context(full_name: &str) -> &'static [&'static str] {
+    match full_name {
+        "envoy.config.cluster.v3.Cluster" | "envoy.config.listener.v3.FilterChain" => &[
+            "tls_context",
+            "tlsContext",
+            "transport_socket",
+            "transportSocket",
+        ],
+        "envoy.config.listener.v3.Filter"
+        | "envoy.config.listener.v3.ListenerFilter"
+        | "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter"
+        | "envoy.config.accesslog.v3.AccessLog" => {
+            &["config", "typed_config", "typedConfig", "name"]
+        }
+        "envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext" => &[
+            "verify_subject_alt_name",
+            "verifySubjectAltName",
+            "match_subject_alt_names",
+            "matchSubjectAltNames",
+        ],
+        "envoy.config.core.v3.Node" => &[
+            "build_version",
+            "buildVersion",
+            "hidden_envoy_deprecated_build_version",
+            "hiddenEnvoyDeprecatedBuildVersion",
+            "user_agent_build_version",
+            "userAgentBuildVersion",
+        ],
+        "envoy.config.listener.v3.Listener" => &[
+            "deprecated_v1",
+            "deprecatedV1",
+            "bind_to_port",
+            "bindToPort",
+        ],
+        "envoy.type.matcher.v3.StringMatcher" => &["regex", "safe_regex", "safeRegex"],
+        _ => &[],
+    }
+}
+
 fn take(obj: &mut Map<String, Value>, snake: &str, camel: &str) -> Option<Value> {
     obj.remove(snake).or_else(|| obj.remove(camel))
 }
@@ -222,6 +264,10 @@ mod tests {
             "envoy.type.matcher.v3.StringMatcher",
         ] {
             assert!(!v2_keys(name).is_empty(), "{name}");
+            assert!(
+                v2_keys(name).iter().all(|k| v2_context(name).contains(k)),
+                "{name}"
+            );
             for obj in [json!({}), json!({"name": "envoy.tcp_proxy", "other": 1})] {
                 let Value::Object(mut obj) = obj else {
                     unreachable!()
@@ -237,6 +283,7 @@ mod tests {
             assert_eq!(Value::Object(obj), context, "{name}");
         }
         assert!(v2_keys("envoy.config.route.v3.Route").is_empty());
+        assert!(v2_context("envoy.config.route.v3.Route").is_empty());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 
 use super::{nested, put_len, typeurl, Dropped, Encoder, Fit};
 use crate::decode::schema::{Field, Kind, Message};
+use crate::decode::upgrade;
 use crate::source::json::Node;
 
 type Members<'a> = Vec<(Cow<'a, str>, Node<'a>)>;
@@ -41,15 +42,30 @@ impl<'p> Encoder<'p> {
         in_any: bool,
         buf: &mut Vec<u8>,
     ) {
-        let upgraded = super::super::upgrade::v2_keys(&desc.full_name);
-        let rewrite = members
-            .iter()
-            .any(|(k, _)| (!in_any && k == "@type") || upgraded.contains(&k.as_ref()));
-        if rewrite {
+        if !in_any && members.iter().any(|(k, _)| k == "@type") {
             if let serde_json::Value::Object(mut obj) = Node::Object(members).into_value() {
                 self.fields(desc, &mut obj, in_any, buf);
             }
             return;
+        }
+        let mut members = members;
+        let upgraded = upgrade::v2_keys(&desc.full_name);
+        if members.iter().any(|(k, _)| upgraded.contains(&k.as_ref())) {
+            // Only the members the upgrade reads or writes become a `Value` (a v2-era listener
+            // is upgraded for one small key, not rebuilt whole); the rest stay nodes.
+            let context = upgrade::v2_context(&desc.full_name);
+            let (taken, kept): (Members<'_>, Members<'_>) = members
+                .into_iter()
+                .partition(|(k, _)| context.contains(&k.as_ref()));
+            let mut obj: serde_json::Map<String, serde_json::Value> = taken
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), v.into_value()))
+                .collect();
+            for note in upgrade::v2_fields(&desc.full_name, &mut obj) {
+                self.warn(note);
+            }
+            members = kept;
+            members.extend(obj.into_iter().map(|(k, v)| (Cow::Owned(k), Node::from(v))));
         }
         let start = self.order.len();
         for (i, (key, _)) in members.iter().enumerate() {

@@ -130,6 +130,12 @@ fn rare_shapes_walk_the_same_both_ways() {
         (cluster, r#"{"name": "c", "type": "NOPE", "connect_timeout": 3, "per_connection_buffer_limit_bytes": null, "load_assignment": null, "transport_socket_matches": [{"name": "m", "match": {"tlsMode": "istio"}, "transport_socket": {"name": "t"}}]}"#.into()),
         (cluster, r#"{"@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster", "name": "typed inline"}"#.into()),
         (cluster, r#"{"name": "esc\"aped/~key", "a/b~c": 1}"#.into()),
+        (cluster, r#"{"name": "c", "tls_context": {"sni": "s"}, "transportSocket": {"name": "kept"}}"#.into()),
+        (listener, r#"{"name": "l", "bind_to_port": true, "deprecated_v1": {"bind_to_port": false}}"#.into()),
+        (listener, r#"{"name": "l", "filter_chains": [{"filters": [{"name": "envoy.tcp_proxy", "config": {"stat_prefix": "s", "cluster": "c"}}, {"name": "unknown.filter", "config": {"a": 1}}, {"name": "x", "config": {"a": 1}, "typed_config": {}}]}]}"#.into()),
+        ("envoy.config.core.v3.Node", r#"{"id": "n", "build_version": "abc/1.12.0-dev/Clean/RELEASE/BoringSSL", "metadata": {"A": "b"}}"#.into()),
+        ("envoy.config.route.v3.RouteConfiguration", r#"{"name": "r", "virtual_hosts": [{"name": "v", "domains": ["*"], "routes": [{"match": {"prefix": "/", "headers": [{"name": "h", "string_match": {"regex": "a.*"}}, {"name": "g", "string_match": {"regex": "b", "safe_regex": {"regex": "c"}}}]}, "route": {"cluster": "c"}}]}]}"#.into()),
+        ("envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext", r#"{"verify_subject_alt_name": ["a"], "matchSubjectAltNames": [{"prefix": "b"}]}"#.into()),
         (cluster, "[1, 2]".into()),
         (cluster, r#""a string""#.into()),
     ];
