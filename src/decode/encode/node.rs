@@ -95,7 +95,6 @@ impl<'p> Encoder<'p> {
             ours.sort_by(order);
         }
         let end = self.order.len();
-        let mut members = members;
         // Nested objects push above `end` and truncate back to it.
         for at in start..end {
             let (_, i, field) = self.order[at];
