@@ -487,13 +487,18 @@ impl From<String> for Dropped {
 }
 
 fn unknown_type_note(name: &str, obj: &Map<String, Value>) -> String {
+    let type_url = obj
+        .get("type_url")
+        .or_else(|| obj.get("typeUrl"))
+        .and_then(Value::as_str);
+    unknown_type_text(name, type_url)
+}
+
+/// The note on an `Any` of unknown type `name`; a `TypedStruct` says what it wraps (its
+/// `type_url`).
+fn unknown_type_text(name: &str, type_url: Option<&str>) -> String {
     if name == typeurl::TYPED_STRUCT_UDPA || name == typeurl::TYPED_STRUCT_XDS {
-        let inner = obj
-            .get("type_url")
-            .or_else(|| obj.get("typeUrl"))
-            .and_then(Value::as_str)
-            .map(typeurl::message_name)
-            .unwrap_or("?");
+        let inner = type_url.map(typeurl::message_name).unwrap_or("?");
         format!("type {name} (wrapping {inner}) kept as raw JSON")
     } else {
         format!("unknown type {name} kept as raw JSON")

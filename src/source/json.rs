@@ -130,6 +130,36 @@ impl Node<'_> {
     }
 }
 
+/// Serialises as the `Value` it stands for: objects with their keys sorted, so
+/// `serde_json::to_string(&node)` is `node.into_value().to_string()` without building the tree.
+impl serde::Serialize for Node<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self {
+            Node::Null => s.serialize_unit(),
+            Node::Bool(b) => s.serialize_bool(*b),
+            Node::Number(n) => n.serialize(s),
+            Node::String(x) => s.serialize_str(x),
+            Node::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Node::Object(members) => {
+                let mut sorted: Vec<&(Cow<'_, str>, Node<'_>)> = members.iter().collect();
+                sorted.sort_by(|a, b| a.0.cmp(&b.0));
+                let mut map = s.serialize_map(Some(sorted.len()))?;
+                for (k, v) in sorted {
+                    map.serialize_entry(k.as_ref(), v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
 impl From<Value> for Node<'_> {
     fn from(v: Value) -> Self {
         match v {
@@ -300,11 +330,18 @@ mod tests {
             r#"{"a": [1, -2, 3.5, "x\ny", true, null, {"b": {}}], "c": 18446744073709551615}"#,
             r#"{"k\u00e9": {"z": 1, "a": [{"q": "r"}]}, "k\u00e9": {"a": [{"q": "r"}], "z": 1}}"#,
             r#"{"a": 1, "a": 1, "b": 2}"#,
+            r#"{"z": {"y": 1e300, "b": -0.0, "a": 1.5}, "A": "\u0001\"\\/é", "_": [[], {}]}"#,
             "[]",
             "\"s\"",
         ] {
             let node = parse_node(text).unwrap();
-            assert_eq!(node.into_value(), parse(text.as_bytes()).unwrap(), "{text}");
+            let value = parse(text.as_bytes()).unwrap();
+            assert_eq!(
+                serde_json::to_string(&node).unwrap(),
+                value.to_string(),
+                "{text}"
+            );
+            assert_eq!(node.into_value(), value, "{text}");
         }
         for text in [
             "{\"configs\": [],\n \"configs\": [{}]}",

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use super::{nested, put_len, typeurl, Dropped, Encoder, Fit};
+use super::{nested, put_len, typeurl, Dropped, Encoder, Fit, Issue};
 use crate::decode::schema::{Field, Kind, Message};
 use crate::decode::upgrade;
 use crate::source::json::Node;
@@ -158,32 +158,52 @@ impl<'p> Encoder<'p> {
         }
     }
 
-    /// [`Encoder::any`] of a node's members: a known message type walked here.
+    /// [`Encoder::any`] of a node's members: a known message type walked here, an unknown one
+    /// kept as its JSON (written from the node, as the `Value` would print it).
     fn any_node(&mut self, members: Members<'_>, buf: &mut Vec<u8>) -> Fit {
         let url = members.iter().find_map(|(k, v)| match v {
             Node::String(u) if k == "@type" => Some(u.clone()),
             _ => None,
         });
-        let resolved = url.as_deref().and_then(|url| {
-            let name = typeurl::message_name(url);
-            let v3 = typeurl::v3_name(name);
-            let wanted = v3.unwrap_or(name);
-            let desc = self.schema.message(wanted).filter(|_| {
-                wanted != typeurl::UNKNOWN_PLACEHOLDER && !wanted.starts_with("google.protobuf.")
-            })?;
-            Some((name, v3, desc))
-        });
-        let Some((name, v3, desc)) = resolved else {
+        let Some(url) = url else {
             return self.any(&mut Node::Object(members).into_value(), buf);
         };
-        let name = match v3 {
-            Some(v3) => {
-                self.warn(format!("v2 type {name} read as {v3}"));
-                v3
-            }
-            None => name,
+        let name = typeurl::message_name(&url);
+        let v3 = typeurl::v3_name(name);
+        let wanted = v3.unwrap_or(name);
+        if wanted.starts_with("google.protobuf.") {
+            return self.any(&mut Node::Object(members).into_value(), buf);
+        }
+        if let Some(v3) = v3 {
+            self.warn(format!("v2 type {name} read as {v3}"));
+        }
+        let known = self
+            .schema
+            .message(wanted)
+            .filter(|_| wanted != typeurl::UNKNOWN_PLACEHOLDER);
+        let Some(desc) = known else {
+            // As the `Value` walk: `type_url` if present (a string or not), else `typeUrl`.
+            let member = |key: &str| members.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+            let type_url = match member("type_url").or_else(|| member("typeUrl")) {
+                Some(Node::String(u)) => Some(u.as_ref()),
+                _ => None,
+            };
+            let note = super::unknown_type_text(wanted, type_url);
+            self.issues.push(Issue::kept_raw(&self.path, wanted, note));
+            let raw = serde_json::to_string(&Node::Object(members))
+                .map_err(|e| format!("cannot keep an unknown type as JSON: {e}"))?;
+            put_len(
+                buf,
+                1,
+                typeurl::to_url(typeurl::UNKNOWN_PLACEHOLDER).as_bytes(),
+            );
+            return nested(buf, 2, |buf| {
+                put_len(buf, 1, url.as_bytes());
+                put_len(buf, 2, raw.as_bytes());
+                Ok(())
+            });
         };
-        put_len(buf, 1, typeurl::to_url(name).as_bytes());
+        put_len(buf, 1, typeurl::to_url(wanted).as_bytes());
         nested(buf, 2, |buf| {
             self.fields_node(desc, members, true, buf);
             Ok(())

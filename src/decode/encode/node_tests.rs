@@ -136,6 +136,7 @@ fn rare_shapes_walk_the_same_both_ways() {
         ("envoy.config.core.v3.Node", r#"{"id": "n", "build_version": "abc/1.12.0-dev/Clean/RELEASE/BoringSSL", "metadata": {"A": "b"}}"#.into()),
         ("envoy.config.route.v3.RouteConfiguration", r#"{"name": "r", "virtual_hosts": [{"name": "v", "domains": ["*"], "routes": [{"match": {"prefix": "/", "headers": [{"name": "h", "string_match": {"regex": "a.*"}}, {"name": "g", "string_match": {"regex": "b", "safe_regex": {"regex": "c"}}}]}, "route": {"cluster": "c"}}]}]}"#.into()),
         ("envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext", r#"{"verify_subject_alt_name": ["a"], "matchSubjectAltNames": [{"prefix": "b"}]}"#.into()),
+        (listener, r#"{"name": "l", "filter_chains": [{"filters": [{"name": "a", "typed_config": {"@type": "type.googleapis.com/udpa.type.v1.TypedStruct", "typeUrl": "x.Camel", "value": {"z": 1, "a": [true, 1.5, "é\u0001"]}}}, {"name": "b", "typed_config": {"value": {}, "@type": "type.googleapis.com/xds.type.v3.TypedStruct", "type_url": 3, "typeUrl": "x.Ignored"}}, {"name": "c", "typed_config": {"@type": "type.googleapis.com/envoy.config.filter.http.unknown.v2.Thing", "k": {}}}]}]}"#.into()),
         (cluster, "[1, 2]".into()),
         (cluster, r#""a string""#.into()),
     ];
