@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use super::{nested, put_len, typeurl, Dropped, Encoder, Fit, Issue};
+use super::{nested, put_len, put_tag, put_varint, typeurl, Dropped, Encoder, Fit, Issue, VARINT};
 use crate::decode::schema::{Field, Kind, Message};
 use crate::decode::upgrade;
 use crate::source::json::Node;
@@ -100,7 +100,13 @@ impl<'p> Encoder<'p> {
             let (_, i, field) = self.order[at];
             let (key, value) = std::mem::replace(&mut members[i], (Cow::Borrowed(""), Node::Null));
             let mark = self.push(&key);
+            let single = !field.list && !field.map;
             let fit = match value {
+                // proto3 leaves defaults out (as `field_value` does).
+                v if single && !field.presence && is_default(&v) => Ok(()),
+                v @ (Node::String(_) | Node::Bool(_)) if single => {
+                    self.single_node(field.kind, field.number, v, buf)
+                }
                 Node::Object(m) if !field.list && !field.map => {
                     self.single_node(field.kind, field.number, Node::Object(m), buf)
                 }
@@ -153,6 +159,28 @@ impl<'p> Encoder<'p> {
                     self.message_node(desc, Node::Object(members), buf)
                 })
                 .map_err(Dropped::Error)
+            }
+            // The commonest scalars, written as `single` writes them, without a `String` each.
+            (Kind::String, Node::String(text)) => {
+                put_len(buf, number, text.as_bytes());
+                Ok(())
+            }
+            (Kind::Bool, Node::Bool(b)) => {
+                put_tag(buf, number, VARINT);
+                put_varint(buf, u64::from(b));
+                Ok(())
+            }
+            (Kind::Enum(i), Node::String(text)) => {
+                let desc = self.schema.enum_at(i);
+                let Some(n) = desc.number(&text) else {
+                    return Err(Dropped::Warning(format!(
+                        "unknown value `{text}` of enum {} ignored",
+                        desc.full_name
+                    )));
+                };
+                put_tag(buf, number, VARINT);
+                put_varint(buf, i64::from(n) as u64);
+                Ok(())
             }
             (kind, v) => self.single(kind, number, &mut v.into_value(), buf),
         }
@@ -208,6 +236,16 @@ impl<'p> Encoder<'p> {
             self.fields_node(desc, members, true, buf);
             Ok(())
         })
+    }
+}
+
+/// `wire::is_default` of a node: `false`, `""`, or a positive zero.
+fn is_default(v: &Node<'_>) -> bool {
+    match v {
+        Node::Bool(b) => !b,
+        Node::String(s) => s.is_empty(),
+        Node::Number(n) => n.as_f64().is_some_and(|f| f == 0.0 && f.is_sign_positive()),
+        _ => false,
     }
 }
 
