@@ -52,6 +52,8 @@ struct Sorted<'w> {
     /// True once the innermost open container has a member (serde_json's pretty rule).
     has_value: bool,
     objects: Vec<Object>,
+    /// Where an object's text waits while its members are put in order.
+    scratch: Vec<u8>,
     /// The members of every open object, innermost last: one flat stack rather than a list per
     /// object, so that writing an object allocates nothing (a report has millions of them).
     members: Vec<Member>,
@@ -133,38 +135,42 @@ impl Sorted<'_> {
     /// would keep the last of duplicate keys; serde never writes duplicates for our types).
     /// Keys compare as their text: written without escapes, that is their bytes.
     fn sort_members(&mut self, o: Object) {
-        let members = &self.members[o.first..];
-        let out = &self.out;
+        let (members, out) = (&mut self.members[o.first..], &self.out);
         let text = |m: &Member| &out[m.key.0..m.key.1];
-        let sorted = if members.iter().any(|m| m.escaped) {
+        if members.iter().any(|m| m.escaped) {
             let keys: Vec<String> = members.iter().map(|m| unescape(text(m))).collect();
-            let mut order: Vec<usize> = (0..members.len()).collect();
             if keys.windows(2).all(|w| w[0] <= w[1]) {
-                None
-            } else {
-                order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
-                Some(order)
+                self.members.truncate(o.first);
+                return;
             }
-        } else if members.windows(2).all(|w| text(&w[0]) <= text(&w[1])) {
-            None
-        } else {
             let mut order: Vec<usize> = (0..members.len()).collect();
-            order.sort_by(|&a, &b| text(&members[a]).cmp(text(&members[b])));
-            Some(order)
-        };
-        if let Some(order) = sorted {
+            order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
             let spans: Vec<(usize, usize)> = order
                 .into_iter()
                 .map(|i| (members[i].start, members[i].end))
                 .collect();
-            let tail = self.out.split_off(o.body);
-            for (i, (start, end)) in spans.into_iter().enumerate() {
-                if i > 0 {
-                    self.out.push(b',');
-                }
-                self.out
-                    .extend_from_slice(&tail[start - o.body..end - o.body]);
+            for (m, (start, end)) in members.iter_mut().zip(spans) {
+                (m.start, m.end) = (start, end);
             }
+        } else if members.windows(2).all(|w| text(&w[0]) <= text(&w[1])) {
+            self.members.truncate(o.first);
+            return;
+        } else {
+            // Stable, as a `BTreeMap` keeps one of equal keys; the members themselves are
+            // reordered, no index list is built.
+            members.sort_by(|a, b| text(a).cmp(text(b)));
+        }
+        // The object's text goes to a buffer kept from one object to the next, then back in
+        // order: no allocation once the buffer has grown to the largest object reordered.
+        self.scratch.clear();
+        self.scratch.extend_from_slice(&self.out[o.body..]);
+        self.out.truncate(o.body);
+        for (i, m) in self.members[o.first..].iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            self.out
+                .extend_from_slice(&self.scratch[m.start - o.body..m.end - o.body]);
         }
         self.members.truncate(o.first);
     }
