@@ -187,6 +187,9 @@ pub fn parse_node(text: &str) -> Result<Node<'_>, serde_json::Error> {
 
 struct NodeSeed;
 
+/// Objects with more members than this look their keys up in an index.
+const INDEXED_FROM: usize = 32;
+
 impl<'de> DeserializeSeed<'de> for NodeSeed {
     type Value = Node<'de>;
 
@@ -279,9 +282,29 @@ impl<'de> Visitor<'de> for NodeSeed {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
         let mut members: Vec<(Cow<'de, str>, Node<'de>)> = Vec::new();
+        // Keys are found by a scan while the object is small (most are), by an index once it is
+        // not: a hostile object of many keys must not cost their square.
+        let mut index: Option<std::collections::HashMap<Cow<'de, str>, usize>> = None;
         while let Some(k) = map.next_key_seed(CowStr)? {
             let v = map.next_value_seed(NodeSeed)?;
-            match members.iter().position(|(old, _)| *old == k) {
+            let found = match &index {
+                Some(index) => index.get(&k).copied(),
+                None => members.iter().position(|(old, _)| *old == k),
+            };
+            if found.is_none() {
+                if let Some(index) = &mut index {
+                    index.insert(k.clone(), members.len());
+                } else if members.len() >= INDEXED_FROM {
+                    let mut all: std::collections::HashMap<Cow<'de, str>, usize> = members
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (k, _))| (k.clone(), i))
+                        .collect();
+                    all.insert(k.clone(), members.len());
+                    index = Some(all);
+                }
+            }
+            match found {
                 // As `parse`: a repeat of the same value is accepted (the first kept), another
                 // refused. Rare, so compared the simple way.
                 Some(i) => {
@@ -355,6 +378,17 @@ mod tests {
                 (b.to_string(), b.line(), b.column())
             );
         }
+        // Large objects: duplicates found through the index as through the scan.
+        let many: Vec<String> = (0..20_000).map(|i| format!("\"k{i}\": {i}")).collect();
+        let text = format!("{{{}, \"k7\": 7, \"k19999\": 19999}}", many.join(", "));
+        let node = parse_node(&text).unwrap();
+        assert_eq!(node.into_value(), parse(text.as_bytes()).unwrap());
+        let text = format!("{{{}, \"k40\": 0}}", many.join(", "));
+        let (a, b) = (
+            parse_node(&text).unwrap_err(),
+            parse(text.as_bytes()).unwrap_err(),
+        );
+        assert_eq!((a.to_string(), a.column()), (b.to_string(), b.column()));
         match parse_node(r#"{"plain": "x", "esc\"aped": "y\tz"}"#).unwrap() {
             Node::Object(m) => {
                 assert!(matches!(m[0].0, Cow::Borrowed("plain")));
