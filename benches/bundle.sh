@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-200}
 cargo build --release --locked --quiet
-BIN=target/release/envinspect
+# Where cargo put it (CARGO_TARGET_DIR is honoured); a missing binary stops the run.
+BIN="${CARGO_TARGET_DIR:-target}/release/envinspect"
+[ -x "$BIN" ] || { echo "no release binary at $BIN" >&2; exit 1; }
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 # Real dumps of several shapes, cycled over the proxies (pod names differ, content repeats).
@@ -28,7 +30,13 @@ run() { # jobs input -> "best-of-3 seconds  peak_kb" (wall clock to the microsec
   local best="" kb=0 t0 t1 s
   for _ in 1 2 3; do
     t0=$EPOCHREALTIME
-    /usr/bin/time -o "$WORK/time" -f '%M' "$BIN" bundle "$2" --jobs "$1" --now 2024-11-01T00:00:00Z -o json >/dev/null 2>&1 || true
+    local rc=0
+    /usr/bin/time -o "$WORK/time" -f '%M' "$BIN" bundle "$2" --jobs "$1" --now 2024-11-01T00:00:00Z -o json >/dev/null 2>"$WORK/err" || rc=$?
+    # Exit 1 is fleet findings; anything else means no figure to print.
+    if [ "$rc" -gt 1 ]; then
+      echo "failed (exit $rc): bundle $2 --jobs $1 -- $(grep -v '^Command exited' "$WORK/err" | head -3)" >&2
+      exit 1
+    fi
     t1=$EPOCHREALTIME
     s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
     if [ -z "$best" ] || awk -v s="$s" -v b="$best" 'BEGIN { exit !(s < b) }'; then best=$s; fi
@@ -42,7 +50,9 @@ declare -A T
 for input in dir tgz; do
   path="$WORK/bug-report"; [ "$input" = tgz ] && path="$WORK/bug-report.tar.gz"
   for jobs in 1 2; do
-    read -r s kb < <(run "$jobs" "$path")
+    # Through a variable, so that a failed run stops the script (`set -e`).
+    result=$(run "$jobs" "$path")
+    read -r s kb <<<"$result"
     T[$input$jobs]=$s
     printf '%-28s %8s %10d\n' "$input, --jobs $jobs" "$s" $((kb / 1024))
   done

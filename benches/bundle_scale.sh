@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(500 2000 6000)
 cargo build --release --locked --quiet
-BIN=target/release/envinspect
+# Where cargo put it (CARGO_TARGET_DIR is honoured); a missing binary stops the run.
+BIN="${CARGO_TARGET_DIR:-target}/release/envinspect"
+[ -x "$BIN" ] || { echo "no release binary at $BIN" >&2; exit 1; }
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 SRC=(fixtures/envoy-1.40-trace/sidecar.json fixtures/envoy-1.40/config_dump_include_eds.json)
@@ -22,7 +24,13 @@ for n in "${SIZES[@]}"; do
     ln "${SRC[$((i % 2))]}" "$d/config_dump?include_eds"  # a hard link: a regular file to read
   done
   t0=$EPOCHREALTIME
-  /usr/bin/time -o "$WORK/kb" -f '%M' "$BIN" bundle "$WORK/bug-report" --jobs 2 --now 2026-12-01T00:00:00Z -o json >/dev/null 2>&1 || true
+  rc=0
+  /usr/bin/time -o "$WORK/kb" -f '%M' "$BIN" bundle "$WORK/bug-report" --jobs 2 --now 2026-12-01T00:00:00Z -o json >/dev/null 2>"$WORK/err" || rc=$?
+  # Exit 1 is fleet findings; anything else means no figure to print.
+  if [ "$rc" -gt 1 ]; then
+    echo "failed (exit $rc): $(grep -v '^Command exited' "$WORK/err" | head -3)" >&2
+    exit 1
+  fi
   t1=$EPOCHREALTIME
   awk -v a="$t0" -v b="$t1" -v n="$n" -v kb="$(tail -1 "$WORK/kb")" \
     'BEGIN { s = b - a; printf "%8d %9.2f %8d %14.0f\n", n, s, kb / 1024, s / n * 1e6 }'

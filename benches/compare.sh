@@ -17,13 +17,21 @@ cargo build --release --locked --quiet
 cargo bench --locked --bench decode -- --write "$WORK/generated.json" "$N" >/dev/null 2>&1
 cargo bench --locked --bench decode -- --write-capture "$WORK/capture.json" "$K" >/dev/null 2>&1
 [ -x .venv-bench/bin/python ] || { python3 -m venv .venv-bench && .venv-bench/bin/pip install -q xds-protos; }
-BIN=target/release/envinspect
+# Where cargo put it (CARGO_TARGET_DIR is honoured); a missing binary stops the run.
+BIN="${CARGO_TARGET_DIR:-target}/release/envinspect"
+[ -x "$BIN" ] || { echo "no release binary at $BIN" >&2; exit 1; }
 NOW=(--now 2024-11-01T00:00:00Z)
 best3() { # command... -> best wall seconds of 3 (peak RSS of the last run in $WORK/kb)
   local best="" t0 t1 s
   for _ in 1 2 3; do
     t0=$EPOCHREALTIME
-    /usr/bin/time -o "$WORK/kb" -f '%M' "$@" >/dev/null 2>&1 || true
+    # Exit 1 is findings (expected of these dumps); anything else means no figure to print.
+    local rc=0
+    /usr/bin/time -o "$WORK/kb" -f '%M' "$@" >/dev/null 2>"$WORK/err" || rc=$?
+    if [ "$rc" -gt 1 ]; then
+      echo "failed (exit $rc): $* -- $(grep -v '^Command exited' "$WORK/err" | head -3)" >&2
+      exit 1
+    fi
     t1=$EPOCHREALTIME
     s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')
     if [ -z "$best" ] || awk -v s="$s" -v b="$best" 'BEGIN { exit !(s < b) }'; then best=$s; fi
