@@ -399,18 +399,8 @@ impl<'p> Encoder<'p> {
             .filter(|_| name != typeurl::UNKNOWN_PLACEHOLDER)
         else {
             let note = unknown_type_note(name, obj);
-            self.issues.push(Issue::kept_raw(&self.path, name, note));
-            let raw = v.to_string();
-            put_len(
-                buf,
-                1,
-                typeurl::to_url(typeurl::UNKNOWN_PLACEHOLDER).as_bytes(),
-            );
-            return nested(buf, 2, |buf| {
-                put_len(buf, 1, url.as_bytes());
-                put_len(buf, 2, raw.as_bytes());
-                Ok(())
-            });
+            self.kept_raw(name, note, &url, &v.to_string(), buf);
+            return Ok(());
         };
         put_len(buf, 1, typeurl::to_url(name).as_bytes());
         nested(buf, 2, |buf| {
@@ -427,6 +417,22 @@ impl<'p> Encoder<'p> {
             self.fields(desc, obj, true, buf);
             Ok(())
         })
+    }
+
+    /// An `Any` of unknown type `name` (its `@type` was `url`): noted, and written as the
+    /// placeholder that carries its JSON, `raw`.
+    fn kept_raw(&mut self, name: &str, note: String, url: &str, raw: &str, buf: &mut Vec<u8>) {
+        self.issues.push(Issue::kept_raw(&self.path, name, note));
+        put_len(
+            buf,
+            1,
+            typeurl::to_url(typeurl::UNKNOWN_PLACEHOLDER).as_bytes(),
+        );
+        let _ = nested(buf, 2, |buf| {
+            put_len(buf, 1, url.as_bytes());
+            put_len(buf, 2, raw.as_bytes());
+            Ok::<(), ()>(())
+        });
     }
 
     fn report(&mut self, d: Dropped) {

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use super::{nested, put_len, put_tag, put_varint, typeurl, Dropped, Encoder, Fit, Issue, VARINT};
+use super::{nested, put_len, put_tag, put_varint, typeurl, Dropped, Encoder, Fit, VARINT};
 use crate::decode::schema::{Field, Kind, Message};
 use crate::decode::upgrade;
 use crate::source::json::Node;
@@ -217,19 +217,10 @@ impl<'p> Encoder<'p> {
                 _ => None,
             };
             let note = super::unknown_type_text(wanted, type_url);
-            self.issues.push(Issue::kept_raw(&self.path, wanted, note));
             let raw = serde_json::to_string(&Node::Object(members))
                 .map_err(|e| format!("cannot keep an unknown type as JSON: {e}"))?;
-            put_len(
-                buf,
-                1,
-                typeurl::to_url(typeurl::UNKNOWN_PLACEHOLDER).as_bytes(),
-            );
-            return nested(buf, 2, |buf| {
-                put_len(buf, 1, url.as_bytes());
-                put_len(buf, 2, raw.as_bytes());
-                Ok(())
-            });
+            self.kept_raw(wanted, note, &url, &raw, buf);
+            return Ok(());
         };
         put_len(buf, 1, typeurl::to_url(wanted).as_bytes());
         nested(buf, 2, |buf| {
