@@ -1,9 +1,11 @@
 //! The encoder's walk over a borrowed [`Node`] instead of a `Value`: the same bytes and the same
 //! issues (the tests compare both walks on every fixture), without building a `Value` (a key
 //! and a map node per member) for the bulk of a resource, its messages and lists of messages.
-//! What is rare or rewritten is handed to the `Value` walk, converted on the spot: scalars, maps
-//! and well-known types (small), messages with a v2-era key to upgrade, `@type` on an inline
-//! message, `Any`s of unknown or well-known types, values of the wrong JSON kind.
+//! Strings, booleans, enum names, defaults and `Any`s of unknown types (kept as their JSON) are
+//! written here too. What is rare or rewritten is handed to the `Value` walk, converted on the
+//! spot: numbers, maps and well-known types (small), the members a v2-era upgrade rewrites,
+//! objects with `@type` on an inline message, `Any`s of well-known types or without a string
+//! `@type`, values of the wrong JSON kind.
 
 use std::borrow::Cow;
 
