@@ -95,14 +95,7 @@ impl<'p> Encoder<'p> {
             }
             match desc.field(key) {
                 Some(field) => present.push((field, key, value)),
-                None => {
-                    let mark = self.push(key);
-                    self.warn(format!(
-                        "unknown field `{key}` in {} ignored",
-                        desc.full_name
-                    ));
-                    self.pop(mark);
-                }
+                None => self.unknown_field(desc, key),
             }
         }
         // Canonical order; the sort is stable, so a field given twice keeps the document's order.
@@ -114,6 +107,16 @@ impl<'p> Encoder<'p> {
             }
             self.pop(mark);
         }
+    }
+
+    /// A member `key` that `desc` has no field for: a warning at its place, nothing written.
+    fn unknown_field(&mut self, desc: &Message, key: &str) {
+        let mark = self.push(key);
+        self.warn(format!(
+            "unknown field `{key}` in {} ignored",
+            desc.full_name
+        ));
+        self.pop(mark);
     }
 
     /// Appends the value of one present field.

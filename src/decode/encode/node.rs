@@ -76,14 +76,7 @@ impl<'p> Encoder<'p> {
             }
             match desc.field(key) {
                 Some(field) => self.order.push((field.number, i, field)),
-                None => {
-                    let mark = self.push(key);
-                    self.warn(format!(
-                        "unknown field `{key}` in {} ignored",
-                        desc.full_name
-                    ));
-                    self.pop(mark);
-                }
+                None => self.unknown_field(desc, key),
             }
         }
         // Canonical order (Envoy prints it already, mostly). The `Value` walk meets keys sorted
