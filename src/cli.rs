@@ -413,6 +413,21 @@ pub(crate) enum Command {
         #[command(flatten)]
         when: When,
     },
+    /// Why requests failed: each access-log line joined with the proxy's configuration
+    /// (listener, chain, route, cluster, policy) and named by cause. `explain DUMP LOG…` or
+    /// `explain --admin URL LOG…` (`-` reads stdin). Exit 1 when a failure is explained.
+    Explain {
+        /// `DUMP LOG…` (the dump is left out with --admin).
+        #[arg(value_name = "FILES", num_args = 0..)]
+        files: Vec<PathBuf>,
+        /// Explain every access-log line, not only the failing ones.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        live: TraceLive,
+    },
     /// List every rule: its id, kind (finding or drift), level and meaning.
     Rules {
         /// Output format.

@@ -205,6 +205,7 @@ mod tests {
             },
             alpn_override: None,
             pointer: String::new(),
+            traffic: Default::default(),
         }
     }
 

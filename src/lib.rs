@@ -12,6 +12,7 @@ pub mod authz;
 pub mod bundle;
 pub mod cert;
 pub(crate) mod decode;
+pub mod evidence;
 pub mod expect;
 pub(crate) mod extract;
 pub mod filter;
@@ -36,6 +37,8 @@ pub enum Error {
     Decode(#[from] decode::DecodeError),
     #[error(transparent)]
     Expect(#[from] expect::ExpectError),
+    #[error(transparent)]
+    Evidence(#[from] evidence::EvidenceError),
     #[error("{name}: {unreadable} proxy document(s) unreadable, {refused} entries refused (see their rows)")]
     Bundle {
         name: String,

@@ -44,6 +44,15 @@ pub enum UsageError {
     NoSuchWorkload(String),
     /// A view of what the document does not hold (Envoy's clusters of a ztunnel, ztunnel's
     /// workloads of an Envoy).
+    #[error("explain: give the access logs to explain after the dump (`explain DUMP LOG…`, `-` for stdin)")]
+    ExplainNoLog,
+    #[error("explain: standard input can be read once: give the dump or one log as -, not both")]
+    ExplainStdinTwice,
+    #[error("{source_name}: explain joins log lines with a config dump, got a {got}")]
+    ExplainNeedsDump {
+        source_name: String,
+        got: &'static str,
+    },
     #[error("{source_name}: {view} cannot be shown for a {kind}: {why}")]
     ViewNotFor {
         source_name: String,

@@ -4,6 +4,7 @@
 //! This is the top layer: it may use every module below it; nothing uses it but `main.rs`.
 
 mod error;
+mod explain;
 pub mod request;
 
 use std::io::{Read, Write};
@@ -20,6 +21,7 @@ use crate::source::{bundle::Limits, DocumentKind, Input};
 use crate::{Error, Inspection, Options, Report};
 
 pub use error::{RunError, UsageError};
+pub use explain::LogOrigin;
 
 /// What the binary provides: everything that comes from outside the program.
 pub struct Env<'a> {
@@ -125,6 +127,15 @@ pub enum Command {
         limits: Limits,
         /// Given only to be refused: a bundle has no single dump to pair /certs with.
         certs: Option<PathBuf>,
+        format: Format,
+        judge: Judge,
+    },
+    /// `explain`: access-log lines joined with the proxy's configuration, named by cause.
+    Explain {
+        origin: Option<Origin>,
+        logs: Vec<LogOrigin>,
+        /// Successful lines too, not only failures.
+        all: bool,
         format: Format,
         judge: Judge,
     },
@@ -265,6 +276,13 @@ pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
             format,
             &judge,
         ),
+        Command::Explain {
+            origin,
+            logs,
+            all,
+            format,
+            judge,
+        } => explain::explain(env, origin, logs, all, format, &judge),
         Command::Rules { format } => {
             render::rules::render_rules(format, env.out)?;
             Ok(Outcome::Clean)

@@ -232,6 +232,36 @@ impl Cli {
                 format: common.format(),
                 judge: common.when.judge()?,
             })),
+            Some(Command::Explain {
+                mut files,
+                all,
+                common,
+                live,
+            }) => {
+                // With an admin API every file is a log; without, the first is the dump.
+                let origin = match live.admin.as_deref() {
+                    Some(url) => Some(Origin::Admin(live.live.admin(url)?)),
+                    None if files.is_empty() => None,
+                    None => Some(app::file_origin(files.remove(0))),
+                };
+                let logs = files
+                    .into_iter()
+                    .map(|f| {
+                        if f.as_os_str() == "-" {
+                            app::LogOrigin::Stdin
+                        } else {
+                            app::LogOrigin::File(f)
+                        }
+                    })
+                    .collect();
+                Todo::Run(Box::new(Run::Explain {
+                    origin,
+                    logs,
+                    all,
+                    format: common.format(),
+                    judge: common.when.judge()?,
+                }))
+            }
             Some(Command::Rules { output }) => Todo::Run(Box::new(Run::Rules {
                 format: output.format(),
             })),

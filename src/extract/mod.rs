@@ -11,6 +11,7 @@ mod policy;
 mod request_match;
 mod resources;
 mod secret;
+mod telemetry;
 mod tls;
 mod ztunnel;
 mod ztunnel_certs;

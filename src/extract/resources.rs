@@ -52,6 +52,7 @@ pub(crate) fn cluster(c: PbCluster, state: ResourceState, pointer: &str) -> Clus
         })
         .collect();
     Cluster {
+        traffic: super::telemetry::cluster_traffic(&c),
         versioned: Default::default(),
         istio: c.name.parse().ok(),
         destination_rule: istio_config_name(c.metadata.as_ref(), "destination-rule"),
@@ -86,7 +87,12 @@ pub(crate) fn listener(l: PbListener, state: ResourceState, pointer: &str) -> Li
             format!("{pointer}/default_filter_chain"),
         ));
     }
+    let telemetry = crate::model::evidence::ChainTelemetry {
+        stat_prefix: Some(l.stat_prefix.clone()).filter(|s| !s.is_empty()),
+        access_logs: super::telemetry::access_logs(&l.access_log, &format!("{pointer}/access_log")),
+    };
     Listener {
+        telemetry,
         versioned: Default::default(),
         name: l.name.into(),
         state,
@@ -133,12 +139,25 @@ fn chain(c: PbChain, is_default: bool, pointer: String) -> FilterChain {
     // Network filters run first, on the connection; an HCM's HTTP filters then on each request.
     let mut authz = Vec::new();
     let mut host = crate::model::http::HostNormalization::default();
+    let mut telemetry = crate::model::evidence::ChainTelemetry::default();
     for (j, f) in c.filters.iter().enumerate() {
         let fp = format!("{pointer}/filters/{j}");
         if let Some(a) = super::authz::network_filter(&f.name, typed_config(f), fp.clone()) {
             authz.push(a);
         }
+        if let Unpacked::Known(tcp) = unpack::<TcpProxy>(typed_config(f)) {
+            telemetry.stat_prefix = Some(tcp.stat_prefix.clone()).filter(|s| !s.is_empty());
+            let at = format!("{fp}/typed_config/access_log");
+            telemetry
+                .access_logs
+                .extend(super::telemetry::access_logs(&tcp.access_log, &at));
+        }
         if let Unpacked::Known(hcm) = unpack::<HttpConnectionManager>(typed_config(f)) {
+            telemetry.stat_prefix = Some(hcm.stat_prefix.clone()).filter(|s| !s.is_empty());
+            let at = format!("{fp}/typed_config/access_log");
+            telemetry
+                .access_logs
+                .extend(super::telemetry::access_logs(&hcm.access_log, &at));
             use crate::model::http::StripPort;
             use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::http_connection_manager::StripPortMode;
             host.strip_trailing_dot = hcm.strip_trailing_host_dot;
@@ -170,6 +189,7 @@ fn chain(c: PbChain, is_default: bool, pointer: String) -> FilterChain {
         authz,
         network_filters: c.filters.iter().map(|f| f.name.clone()).collect(),
         pointer,
+        telemetry,
     }
 }
 
@@ -259,36 +279,42 @@ fn route(r: envoy_types::pb::envoy::config::route::v3::Route) -> Route {
             ..RouteMatch::any()
         });
     let mut cluster_per_filter = BTreeMap::new();
+    let mut traffic = Default::default();
     let action = match r.action {
-        Some(Action::Route(ra)) => match ra.cluster_specifier {
-            Some(ClusterSpecifier::Cluster(name)) => RouteAction::Cluster { name },
-            Some(ClusterSpecifier::WeightedClusters(w)) => {
-                for c in &w.clusters {
-                    let pf = super::authz::per_filter(&c.typed_per_filter_config);
-                    if !pf.is_empty() {
-                        cluster_per_filter.insert(c.name.clone(), pf);
+        Some(Action::Route(ra)) => {
+            traffic = super::telemetry::route_traffic(&ra);
+            match ra.cluster_specifier {
+                Some(ClusterSpecifier::Cluster(name)) => RouteAction::Cluster { name },
+                Some(ClusterSpecifier::WeightedClusters(w)) => {
+                    for c in &w.clusters {
+                        let pf = super::authz::per_filter(&c.typed_per_filter_config);
+                        if !pf.is_empty() {
+                            cluster_per_filter.insert(c.name.clone(), pf);
+                        }
+                    }
+                    RouteAction::WeightedClusters {
+                        weights: w
+                            .clusters
+                            .iter()
+                            .map(|c| c.weight.map_or(0, |w| w.value))
+                            .collect(),
+                        names: w.clusters.into_iter().map(|c| c.name).collect(),
                     }
                 }
-                RouteAction::WeightedClusters {
-                    weights: w
-                        .clusters
-                        .iter()
-                        .map(|c| c.weight.map_or(0, |w| w.value))
-                        .collect(),
-                    names: w.clusters.into_iter().map(|c| c.name).collect(),
+                Some(ClusterSpecifier::ClusterHeader(header)) => {
+                    RouteAction::ClusterHeader { header }
                 }
-            }
-            Some(ClusterSpecifier::ClusterHeader(header)) => RouteAction::ClusterHeader { header },
-            Some(ClusterSpecifier::ClusterSpecifierPlugin(name)) => {
-                RouteAction::ClusterSpecifierPlugin { name }
-            }
-            Some(ClusterSpecifier::InlineClusterSpecifierPlugin(p)) => {
-                RouteAction::ClusterSpecifierPlugin {
-                    name: p.extension.map(|e| e.name).unwrap_or_default(),
+                Some(ClusterSpecifier::ClusterSpecifierPlugin(name)) => {
+                    RouteAction::ClusterSpecifierPlugin { name }
                 }
+                Some(ClusterSpecifier::InlineClusterSpecifierPlugin(p)) => {
+                    RouteAction::ClusterSpecifierPlugin {
+                        name: p.extension.map(|e| e.name).unwrap_or_default(),
+                    }
+                }
+                None => RouteAction::None,
             }
-            None => RouteAction::None,
-        },
+        }
         Some(Action::Redirect(rd)) => RouteAction::Redirect {
             // RedirectResponseCode: MOVED_PERMANENTLY, FOUND, SEE_OTHER, TEMPORARY_REDIRECT,
             // PERMANENT_REDIRECT.
@@ -311,6 +337,7 @@ fn route(r: envoy_types::pb::envoy::config::route::v3::Route) -> Route {
         per_filter: super::authz::per_filter(&r.typed_per_filter_config),
         cluster_per_filter,
         route_match,
+        traffic,
     }
 }
 

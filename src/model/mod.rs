@@ -27,6 +27,7 @@ pub mod catalog;
 pub mod cert;
 pub mod check;
 pub mod decision;
+pub mod evidence;
 pub mod finding;
 pub mod http;
 pub mod ids;
@@ -99,6 +100,9 @@ pub struct Cluster {
     /// Istio's ALPN rewrite opt-out (`filter_metadata.istio.alpn_override: "false"`).
     pub alpn_override: Option<bool>,
     pub pointer: String,
+    /// Circuit breakers, outlier detection, timeouts: what `explain` cites (not in the report).
+    #[serde(skip)]
+    pub traffic: evidence::ClusterTraffic,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -131,6 +135,9 @@ pub struct Listener {
     #[serde(skip)]
     pub internal: bool,
     pub pointer: String,
+    /// The listener's own access logs and `stat_prefix` (not in the report).
+    #[serde(skip)]
+    pub telemetry: evidence::ChainTelemetry,
 }
 
 /// Which configuration push a resource came with, and when Envoy accepted it (the admin
@@ -224,6 +231,9 @@ pub struct FilterChain {
     /// JSON Pointer to the chain in the dump.
     #[serde(skip)]
     pub pointer: String,
+    /// Its connection manager's or TCP proxy's access logs and `stat_prefix` (not in the report).
+    #[serde(skip)]
+    pub telemetry: evidence::ChainTelemetry,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
@@ -311,6 +321,9 @@ pub struct Route {
     /// Per weighted cluster: its `typed_per_filter_config`, most specific of all.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub cluster_per_filter: BTreeMap<String, BTreeMap<String, authz::PerRouteAuthz>>,
+    /// Timeout and retries: what `explain` cites (not in the report).
+    #[serde(skip)]
+    pub traffic: evidence::RouteTraffic,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -7,6 +7,7 @@ pub mod bundle;
 mod certs;
 pub mod check;
 pub mod document;
+pub mod explain;
 mod json;
 pub mod redaction;
 pub mod rules;

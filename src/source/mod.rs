@@ -7,6 +7,7 @@ pub mod admin;
 pub mod bundle;
 pub(crate) mod dump;
 pub(crate) mod json;
+pub mod lines;
 pub mod save;
 
 use crate::progress::{Phase, Progress, Reading};

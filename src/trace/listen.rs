@@ -110,7 +110,7 @@ pub(super) fn addresses(r: &Report, host: &str, port: u32) -> Vec<(IpAddr, Strin
 }
 
 /// The listener a connection to `ip:port` gets, and why.
-pub(super) struct Entry<'a> {
+pub(crate) struct Entry<'a> {
     pub listener: &'a Listener,
     pub why: String,
     /// Assumptions the choice rests on.
@@ -131,7 +131,7 @@ pub(super) fn capture(r: &Report) -> Option<&Listener> {
         .or_else(|| all().next())
 }
 
-pub(super) fn listener(r: &Report, ip: Option<IpAddr>, port: u32) -> Result<Entry<'_>, NoListener> {
+pub(crate) fn listener(r: &Report, ip: Option<IpAddr>, port: u32) -> Result<Entry<'_>, NoListener> {
     let on_port: Vec<&Listener> = r
         .listeners
         .iter()

@@ -15,7 +15,7 @@ use crate::model::{Destination, Report, Socket};
 mod answer;
 mod http;
 mod inbound;
-mod listen;
+pub(crate) mod listen;
 mod probe;
 mod wire;
 

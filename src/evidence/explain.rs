@@ -1,0 +1,790 @@
+//! Why a logged request failed, from the line and the proxy's configuration: the line is placed
+//! on the listener, filter chain, virtual host, route and cluster Envoy gave it (the listener and
+//! chain by the same matching `trace` uses, the route by its logged name or by re-matching the
+//! request), and its response flags and details name the cause, a rule of the catalogue. What
+//! the line names and the dump lacks is said to come from another configuration version; what
+//! the line does not carry is said, never guessed.
+
+use std::net::{IpAddr, SocketAddr};
+
+use crate::authz::chain::{self, Connection, Hello, Pick};
+use crate::authz::context::HttpRequest;
+use crate::model::authz::{AuthzKind, RbacAction, RbacEngine};
+use crate::model::evidence::{Explained, Record, ResponseFlag};
+use crate::model::{
+    Cluster, Destination, FilterChain, Level, Listener, Report, Route, RouteAction, RouteConfig,
+    Socket, VirtualHost,
+};
+
+/// Where the line sits in the configuration.
+#[derive(Default)]
+struct Place<'r> {
+    listener: Option<&'r Listener>,
+    chain: Option<&'r FilterChain>,
+    rc: Option<&'r RouteConfig>,
+    vh: Option<&'r VirtualHost>,
+    route: Option<&'r Route>,
+    cluster: Option<&'r Cluster>,
+    /// What could not be placed, and why.
+    unplaced: Vec<String>,
+    /// Names the line gives that the dump does not have.
+    missing: Vec<String>,
+}
+
+/// Whether the line is a failure: an error status, a response flag (other than a cache hit or
+/// an injected delay alone), or a connection closed with termination details.
+pub fn failed(r: &Record) -> bool {
+    let flags = r.flags.iter().any(|f| {
+        !matches!(
+            f,
+            ResponseFlag::ResponseFromCacheFilter | ResponseFlag::DelayInjected
+        )
+    });
+    r.status.is_some_and(|s| s >= 400) || flags || r.termination.is_some()
+}
+
+/// Explains one line.
+pub fn explain(report: &Report, file: &str, line: u64, format: &str, rec: &Record) -> Explained {
+    let place = locate(report, rec);
+    let mut e = Explained {
+        file: file.to_string(),
+        line,
+        format: format.to_string(),
+        status: rec.status,
+        flags: rec.flags.clone(),
+        details: rec.details.clone(),
+        termination_details: rec.termination.clone(),
+        transport_failure: rec.transport_failure.clone(),
+        method: rec.method.clone(),
+        authority: rec.authority.clone(),
+        path: rec.path.clone(),
+        upstream_host: rec.upstream_host.clone(),
+        listener: place.listener.map(|l| l.name.to_string()),
+        filter_chain: place.chain.map(chain_name),
+        route_config: place.rc.map(|rc| rc.name.to_string()),
+        virtual_host: place.vh.map(|v| v.name.clone()),
+        route: place
+            .route
+            .map(|r| r.name.clone().unwrap_or_else(|| r.matcher.clone())),
+        cluster: place
+            .cluster
+            .map(|c| c.name.to_string())
+            .or_else(|| rec.upstream_cluster.clone()),
+        policy: None,
+        providers: Vec::new(),
+        expected_sans: Vec::new(),
+        trusted_roots: Vec::new(),
+        rule: "log-cannot-tell",
+        level: Level::Error,
+        explanation: String::new(),
+        evidence: Vec::new(),
+        failed: failed(rec),
+    };
+    for p in [
+        place.listener.map(|l| l.pointer.as_str()),
+        place.chain.map(|c| c.pointer.as_str()),
+        place.rc.map(|r| r.pointer.as_str()),
+        place.cluster.map(|c| c.pointer.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if !p.is_empty() && !e.evidence.iter().any(|x| x == p) {
+            e.evidence.push(p.to_string());
+        }
+    }
+    let (rule, text) = cause(report, rec, &place, &mut e);
+    e.rule = rule;
+    e.level = crate::model::catalog::find(rule).map_or(Level::Error, |r| r.level);
+    e.explanation = text;
+    if !place.unplaced.is_empty() && e.rule != "log-ok" {
+        e.explanation
+            .push_str(&format!(" ({})", place.unplaced.join("; ")));
+    }
+    e
+}
+
+fn chain_name(c: &FilterChain) -> String {
+    match &c.name {
+        Some(n) => n.clone(),
+        None if c.is_default => "default_filter_chain".into(),
+        None => c
+            .pointer
+            .rsplit('/')
+            .next()
+            .map_or_else(String::new, |i| format!("#{i}")),
+    }
+}
+
+fn socket(s: &str) -> Option<SocketAddr> {
+    s.parse().ok()
+}
+
+fn locate<'r>(r: &'r Report, rec: &Record) -> Place<'r> {
+    let mut p = Place::default();
+    // The listener and chain: by the address the connection was made to.
+    match rec.downstream_local.as_deref().and_then(socket) {
+        Some(local) => {
+            match crate::trace::listen::listener(r, Some(local.ip()), u32::from(local.port())) {
+                Ok(entry) => {
+                    p.listener = Some(entry.listener);
+                    p.chain = pick_chain(entry.listener, local, rec);
+                    if p.chain.is_none() {
+                        p.unplaced.push(format!(
+                            "no filter chain of {} could be chosen from what the line carries",
+                            entry.listener.name
+                        ));
+                    }
+                }
+                Err(_) => p.unplaced.push(format!(
+                    "no listener of the dump receives connections to {local}"
+                )),
+            }
+        }
+        None => p
+            .unplaced
+            .push("the line has no %DOWNSTREAM_LOCAL_ADDRESS%: the listener is not known".into()),
+    }
+    // The route configuration: the chain's, else the only one with a virtual host for the Host.
+    p.rc = p.chain.and_then(|c| route_config(r, c));
+    if p.rc.is_none() && p.chain.is_none() {
+        if let Some(authority) = &rec.authority {
+            let with_host: Vec<&RouteConfig> = r
+                .routes
+                .iter()
+                .filter(|rc| crate::authz::route::virtual_host(rc, authority).is_some())
+                .collect();
+            if with_host.len() == 1 {
+                p.rc = Some(with_host[0]);
+            }
+        }
+    }
+    // The virtual host and route.
+    if let (Some(rc), Some(authority)) = (p.rc, rec.authority.as_deref()) {
+        let host = match (p.chain, p.listener.and_then(|l| l.port)) {
+            (Some(c), Some(port)) => c.host.apply(authority, port),
+            _ => authority.to_string(),
+        };
+        p.vh = crate::authz::route::virtual_host(rc, &host).map(|(_, v)| v);
+        if let Some(vh) = p.vh {
+            p.route = match &rec.route_name {
+                Some(name) => vh.routes.iter().find(|r| r.name.as_deref() == Some(name)),
+                None => {
+                    let req = HttpRequest {
+                        method: rec.method.clone().unwrap_or_else(|| "GET".into()),
+                        path: rec.path.clone().unwrap_or_else(|| "/".into()),
+                        authority: host.clone(),
+                        headers: Default::default(),
+                    };
+                    crate::authz::route::route(vh, &req)
+                        .ok()
+                        .flatten()
+                        .map(|(_, r)| r)
+                }
+            };
+        }
+    }
+    if let Some(name) = &rec.route_name {
+        let anywhere = r
+            .routes
+            .iter()
+            .flat_map(|rc| &rc.virtual_hosts)
+            .chain(
+                r.listeners
+                    .iter()
+                    .flat_map(|l| &l.filter_chains)
+                    .flat_map(|c| &c.destinations)
+                    .filter_map(|d| match d {
+                        Destination::InlineRoute { config } => Some(config.virtual_hosts.iter()),
+                        _ => None,
+                    })
+                    .flatten(),
+            )
+            .flat_map(|v| &v.routes)
+            .any(|x| x.name.as_deref() == Some(name));
+        if !anywhere {
+            p.missing.push(format!("route {name}"));
+        }
+    }
+    // The cluster: as logged, else the route's.
+    let cluster = rec
+        .upstream_cluster
+        .clone()
+        .or_else(|| match p.route.map(|r| &r.action) {
+            Some(RouteAction::Cluster { name }) => Some(name.clone()),
+            _ => None,
+        });
+    if let Some(name) = cluster {
+        p.cluster = r.clusters.iter().find(|c| c.name == name.as_str());
+        if p.cluster.is_none() {
+            p.missing.push(format!("cluster {name}"));
+        }
+    }
+    p
+}
+
+fn pick_chain<'r>(l: &'r Listener, local: SocketAddr, rec: &Record) -> Option<&'r FilterChain> {
+    if let Some(name) = &rec.filter_chain {
+        if let Some(c) = l
+            .filter_chains
+            .iter()
+            .find(|c| c.name.as_deref() == Some(name))
+        {
+            return Some(c);
+        }
+    }
+    let remote: Option<IpAddr> = rec
+        .downstream_remote
+        .as_deref()
+        .and_then(socket)
+        .map(|s| s.ip());
+    let hello = Hello {
+        tls: rec.sni.is_some(),
+        sni: rec.sni.clone(),
+        alpn: None,
+        http: rec.method.is_some(),
+    };
+    let c = Connection::inspected(l, u32::from(local.port()), Some(local.ip()), remote, &hello);
+    match chain::pick(l, &c) {
+        Pick::Chain(i, _) => l.filter_chains.get(i),
+        Pick::None(_) | Pick::Unknown(_) => None,
+    }
+}
+
+fn route_config<'r>(r: &'r Report, c: &'r FilterChain) -> Option<&'r RouteConfig> {
+    c.destinations.iter().find_map(|d| match d {
+        Destination::Route { name } => r.routes.iter().find(|rc| rc.name == name.as_str()),
+        Destination::InlineRoute { config } => Some(config.as_ref()),
+        _ => None,
+    })
+}
+
+fn has(rec: &Record, f: ResponseFlag) -> bool {
+    rec.flags.contains(&f)
+}
+
+/// The text between `prefix` and the closing bracket or brace of a details string.
+fn inside<'a>(details: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = details.strip_prefix(prefix)?;
+    Some(
+        rest.strip_suffix(']')
+            .or_else(|| rest.strip_suffix('}'))
+            .unwrap_or(rest),
+    )
+}
+
+/// The cause and its explanation.
+fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static str, String) {
+    use ResponseFlag::*;
+    let details = rec.details.as_deref().unwrap_or("");
+    let cluster_name = e.cluster.clone().unwrap_or_else(|| "-".into());
+    // A name the dump lacks means the line was written under another configuration; the
+    // cluster of an NC line is missing by definition.
+    let missing: Vec<&String> = p
+        .missing
+        .iter()
+        .filter(|m| !(has(rec, NoClusterFound) && m.starts_with("cluster ")))
+        .collect();
+    if !missing.is_empty() && failed(rec) {
+        let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+        return (
+            "log-other-version",
+            format!(
+                "the line names {} that the dump does not have: it was written under another configuration version (compare the dump's version_info with the time of the line); flags {}",
+                names.join(" and "),
+                flags_text(rec)
+            ),
+        );
+    }
+    if !failed(rec) {
+        return (
+            "log-ok",
+            format!(
+                "{} served",
+                rec.status.map_or("-".into(), |s| s.to_string())
+            ),
+        );
+    }
+    if details == "filter_chain_not_found" {
+        let l = p
+            .listener
+            .map_or("the listener".into(), |l| format!("listener {}", l.name));
+        return ("log-no-filter-chain", format!(
+            "{l} has no filter chain for this connection (destination {}, SNI {}) and no default chain: Envoy closed it",
+            rec.downstream_local.as_deref().unwrap_or("not logged"),
+            rec.sni.as_deref().unwrap_or("none")
+        ));
+    }
+    if has(rec, NoRouteFound) || details == "route_not_found" {
+        let authority = rec.authority.as_deref().unwrap_or("-");
+        let Some(rc) = p.rc else {
+            return ("log-no-route", format!("no route for Host {authority}: the route configuration of the chain is not known ({})", place_why(p)));
+        };
+        if p.vh.is_none() {
+            let mut domains: Vec<&str> = rc
+                .virtual_hosts
+                .iter()
+                .flat_map(|v| v.domains.iter().map(String::as_str))
+                .collect();
+            domains.sort();
+            domains.dedup();
+            let shown: Vec<&str> = domains.iter().take(8).copied().collect();
+            let more = domains.len().saturating_sub(shown.len());
+            return ("log-no-virtual-host", format!(
+                "no virtual host of route configuration {} has a domain for Host {authority} (domains: {}{}): add the host to a VirtualService/HTTPRoute, or call a host the proxy knows",
+                rc.name,
+                shown.join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
+            ));
+        }
+        let vh = p.vh.expect("checked");
+        let matchers: Vec<String> = vh.routes.iter().map(|r| r.matcher.clone()).collect();
+        return ("log-no-route", format!(
+            "virtual host {} takes Host {authority} but none of its routes matches {} {} (routes: {}): add a route for the path, or fix the request",
+            vh.name,
+            rec.method.as_deref().unwrap_or("-"),
+            rec.path.as_deref().unwrap_or("-"),
+            if matchers.is_empty() { "none".into() } else { matchers.join(", ") }
+        ));
+    }
+    if has(rec, NoClusterFound) || details == "cluster_not_found" {
+        return ("log-cluster-not-found", format!(
+            "the route sends to cluster {cluster_name}, which the proxy does not have: create what the cluster comes from (a Service port, a DestinationRule subset, a ServiceEntry) or fix the route"
+        ));
+    }
+    if has(rec, NoHealthyUpstream) {
+        return (
+            "log-no-healthy-upstream",
+            no_healthy(r, p, &cluster_name, e),
+        );
+    }
+    if has(rec, UpstreamOverflow) {
+        return ("log-upstream-overflow", overflow(p, &cluster_name, details));
+    }
+    if has(rec, UpstreamConnectionFailure)
+        || (has(rec, UpstreamRetryLimitExceeded) && rec.transport_failure.is_some())
+    {
+        return upstream_failure(r, rec, p, &cluster_name, e);
+    }
+    if has(rec, UpstreamRequestTimeout) {
+        return ("log-upstream-timeout", timeout(p, &cluster_name));
+    }
+    if let Some(policy) = inside(details, "rbac_access_denied_matched_policy[").or_else(|| {
+        rec.termination
+            .as_deref()
+            .and_then(|t| inside(t, "rbac_access_denied_matched_policy["))
+    }) {
+        return rbac(rec, p, policy, e);
+    }
+    if let Some(reason) = inside(details, "jwt_authn_access_denied{") {
+        return jwt(p, reason, e);
+    }
+    if has(rec, UnauthorizedExternalService) || details.starts_with("ext_authz") {
+        let error = details.contains("error") || rec.status.is_some_and(|s| s >= 500);
+        let server = ext_authz_server(p);
+        return if error {
+            ("log-ext-authz-error", format!("the ext_authz server{server} could not be reached or answered an error ({details}), and the filter does not fail open: check the authorization service and its cluster"))
+        } else {
+            ("log-ext-authz-denied", format!("the external authorization server{server} denied the request ({details}): its own logs say which rule"))
+        };
+    }
+    if has(rec, RateLimited) || has(rec, RateLimitServiceError) {
+        return (
+            "log-rate-limited",
+            format!(
+                "a rate limit refused the request ({}): {}",
+                flags_text(rec),
+                if has(rec, RateLimitServiceError) {
+                    "the rate limit service failed and the filter denies on failure"
+                } else {
+                    "the request was over its limit"
+                }
+            ),
+        );
+    }
+    if has(rec, FaultInjected) {
+        return ("log-fault-injected", format!("a fault filter aborted the request with {} on purpose (a VirtualService fault or an HTTP fault filter): remove the fault to stop it", rec.status.map_or("-".into(), |s| s.to_string())));
+    }
+    if has(rec, DownstreamProtocolError) || has(rec, InvalidEnvoyRequestHeaders) {
+        return (
+            "log-downstream-protocol-error",
+            format!(
+                "the client's request broke the protocol ({}{}): Envoy refused it before routing",
+                flags_text(rec),
+                if details.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {details}")
+                }
+            ),
+        );
+    }
+    if has(rec, UpstreamProtocolError) {
+        return ("log-upstream-protocol-error", format!("the upstream of cluster {cluster_name} broke the protocol ({details}): check what it speaks against the cluster's protocol options"));
+    }
+    if has(rec, StreamIdleTimeout)
+        || has(rec, DurationTimeout)
+        || has(rec, UpstreamMaxStreamDurationReached)
+    {
+        return ("log-stream-timeout", format!("the stream ran out of time ({}): an idle timeout, max_stream_duration or max_connection_duration of the connection manager or route", flags_text(rec)));
+    }
+    if has(rec, UpstreamRemoteReset)
+        || has(rec, UpstreamConnectionTermination)
+        || has(rec, LocalReset)
+        || has(rec, UpstreamRetryLimitExceeded)
+    {
+        return ("log-upstream-reset", format!("the upstream connection of cluster {cluster_name} was reset or closed before the response completed ({}{}): check the upstream's logs and its connection limits", flags_text(rec), if details.is_empty() { String::new() } else { format!(", {details}") }));
+    }
+    if has(rec, DownstreamConnectionTermination) {
+        return ("log-downstream-reset", "the client closed the connection before the response was complete: look at the client's timeout, not at the proxy".into());
+    }
+    if has(rec, OverloadManager) || has(rec, DropOverload) {
+        return ("log-overload", format!("Envoy shed the request under load ({}): the overload manager or the cluster's drop_overloads", flags_text(rec)));
+    }
+    if has(rec, DnsResolutionFailed) {
+        return (
+            "log-dns-failure",
+            format!("DNS resolution failed for the host of cluster {cluster_name}"),
+        );
+    }
+    if let Some(f) = rec
+        .flags
+        .iter()
+        .find(|f| !matches!(f, ResponseFromCacheFilter | DelayInjected))
+    {
+        return ("log-cannot-tell", format!("cannot tell more: flag {} ({}) is not one envinspect explains from the configuration", f.short(), f.long()));
+    }
+    if details == "via_upstream" || (details.is_empty() && rec.upstream_host.is_some()) {
+        return ("log-upstream-status", format!(
+            "the upstream {} of cluster {cluster_name} answered {} itself: Envoy passed it on; look at the application, not the proxy",
+            rec.upstream_host.as_deref().unwrap_or("host"),
+            rec.status.map_or("-".into(), |s| s.to_string())
+        ));
+    }
+    if details == "direct_response" {
+        return (
+            "log-local-reply",
+            format!(
+                "the route answers {} itself (direct_response)",
+                rec.status.map_or("-".into(), |s| s.to_string())
+            ),
+        );
+    }
+    (
+        "log-cannot-tell",
+        format!(
+            "cannot tell why: status {} with {} and no response flag",
+            rec.status.map_or("-".into(), |s| s.to_string()),
+            if details.is_empty() {
+                "no response code details (the format does not log %RESPONSE_CODE_DETAILS%)"
+                    .to_string()
+            } else {
+                format!("details {details}")
+            },
+        ),
+    )
+}
+
+fn flags_text(rec: &Record) -> String {
+    if rec.flags.is_empty() {
+        "-".into()
+    } else {
+        rec.flags
+            .iter()
+            .map(|f| f.short())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+fn place_why(p: &Place) -> String {
+    if p.unplaced.is_empty() {
+        "the chain sends to no route configuration of the dump".into()
+    } else {
+        p.unplaced.join("; ")
+    }
+}
+
+fn no_healthy(r: &Report, p: &Place, name: &str, e: &mut Explained) -> String {
+    let Some(c) = p.cluster else {
+        return format!("cluster {name} had no healthy host; it is not in the dump");
+    };
+    if r.counts.endpoints.is_none() {
+        return format!("cluster {name} had no healthy host; cannot tell why: the dump has no endpoints (take it with ?include_eds)");
+    }
+    let filed = c
+        .traffic
+        .eds_service_name
+        .as_deref()
+        .unwrap_or(c.name.as_str());
+    let eps: Vec<&crate::model::Endpoint> = r
+        .endpoints
+        .iter()
+        .filter(|x| x.cluster == filed || x.cluster == c.name)
+        .collect();
+    for ep in eps.iter().take(4) {
+        if !ep.pointer.is_empty() && !e.evidence.contains(&ep.pointer) {
+            e.evidence.push(ep.pointer.clone());
+        }
+    }
+    let usable = |h: &str| matches!(h, "HEALTHY" | "UNKNOWN" | "DEGRADED" | "");
+    let healthy = eps.iter().filter(|x| usable(&x.health)).count();
+    if eps.is_empty() {
+        format!("cluster {name} has no endpoint (discovery {}): no pod or address backs the service — check the Service's selector, the subset's labels, and the endpoints the control plane pushed", c.discovery)
+    } else if healthy == 0 {
+        let states: Vec<String> = eps
+            .iter()
+            .map(|x| format!("{} {}", x.address, x.health))
+            .collect();
+        format!("none of the {} endpoints of cluster {name} is healthy ({}): fix the failing hosts or their health checks", eps.len(), states.join(", "))
+    } else {
+        format!(
+            "cluster {name} has {healthy} healthy endpoint(s) in the dump, so at the time of the line they were {}, or the dump was taken at another time",
+            if c.traffic.outlier_detection { "ejected by outlier detection (configured on the cluster) or failing health checks" } else if c.traffic.health_checks { "failing the cluster's active health checks" } else { "not yet known (no outlier detection or health checks are configured)" }
+        )
+    }
+}
+
+fn overflow(p: &Place, name: &str, details: &str) -> String {
+    let Some(c) = p.cluster else {
+        return format!(
+            "a circuit breaker of cluster {name} was open; the cluster is not in the dump"
+        );
+    };
+    let t = &c.traffic;
+    let mut set = Vec::new();
+    for (what, v, default) in [
+        ("max_pending_requests", t.max_pending_requests, 1024),
+        ("max_requests", t.max_requests, 1024),
+        ("max_connections", t.max_connections, 1024),
+        ("max_retries", t.max_retries, 3),
+    ] {
+        match v {
+            Some(v) => set.push((v, format!("{what}: {v}"))),
+            None => set.push((default, format!("{what}: {default} (Envoy's default)"))),
+        }
+    }
+    set.sort_by_key(|(v, _)| *v);
+    let list: Vec<String> = set.into_iter().map(|(_, s)| s).collect();
+    format!(
+        "a circuit breaker of cluster {name} was full{}; its thresholds, smallest first: {} — raise the one the counters name (upstream_rq_pending_overflow, upstream_cx_overflow, upstream_rq_retry_overflow) in the DestinationRule's connectionPool, or add capacity",
+        if details.is_empty() { String::new() } else { format!(" ({details})") },
+        list.join(", ")
+    )
+}
+
+fn timeout(p: &Place, name: &str) -> String {
+    let Some(route) = p.route else {
+        return format!("the upstream of cluster {name} did not answer within the route's timeout; the route is not known (the line has no route name, or the route is not in the dump), so its timeout cannot be named");
+    };
+    let t = &route.traffic;
+    let rname = route.name.clone().unwrap_or_else(|| route.matcher.clone());
+    let timeout = match t.timeout_ms {
+        Some(0) => "no timeout (0)".to_string(),
+        Some(ms) => format!("timeout {}", ms_text(ms)),
+        None => "timeout 15s (Envoy's default)".to_string(),
+    };
+    let per_try = t.per_try_timeout_ms.map_or(String::new(), |ms| {
+        format!(", per-try timeout {}", ms_text(ms))
+    });
+    let note = if t.max_stream_duration {
+        "; the route also sets max_stream_duration, under which Envoy ignores the timeout"
+    } else {
+        ""
+    };
+    format!("the upstream of cluster {name} did not answer within route {rname}'s {timeout}{per_try}{note}: speed the upstream up, or raise the timeout (VirtualService http[].timeout)")
+}
+
+fn ms_text(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+fn upstream_failure(
+    r: &Report,
+    rec: &Record,
+    p: &Place,
+    name: &str,
+    e: &mut Explained,
+) -> (&'static str, String) {
+    let reason = rec.transport_failure.as_deref().unwrap_or("");
+    let ctx = p.cluster.and_then(|c| match &c.tls.default {
+        Socket::Tls(ctx) => Some(ctx.as_ref()),
+        _ => c.tls.matches.iter().find_map(|m| match &m.socket {
+            Socket::Tls(ctx) => Some(ctx.as_ref()),
+            _ => None,
+        }),
+    });
+    if let Some(ctx) = ctx {
+        e.expected_sans = ctx.san_matchers.iter().map(|m| m.to_string()).collect();
+        e.trusted_roots = roots(r, ctx);
+    }
+    let retried = if has(rec, ResponseFlag::UpstreamRetryLimitExceeded) {
+        " (retried, every attempt failed)"
+    } else {
+        ""
+    };
+    let upper = reason.to_ascii_uppercase();
+    if reason.contains("SAN") || reason.contains("san_matcher") {
+        let sans = if e.expected_sans.is_empty() {
+            "none known".to_string()
+        } else {
+            e.expected_sans.join(", ")
+        };
+        return ("log-upstream-tls-san", format!("the upstream of cluster {name} presented a certificate whose SANs none of the cluster's SAN matchers accepts{retried}; expected: {sans} — fix the DestinationRule's subjectAltNames or the server's identity"));
+    }
+    if upper.contains("EXPIRED") {
+        return ("log-upstream-tls-expired", format!("the upstream of cluster {name} presented an expired certificate{retried}: renew the server's certificate"));
+    }
+    if upper.contains("CERTIFICATE_VERIFY_FAILED")
+        || upper.contains("UNKNOWN_CA")
+        || upper.contains("UNABLE_TO_GET_ISSUER")
+    {
+        let roots = if e.trusted_roots.is_empty() {
+            "none known".to_string()
+        } else {
+            e.trusted_roots.join("; ")
+        };
+        return ("log-upstream-tls-untrusted", format!("the upstream of cluster {name} presented a certificate no trusted root of the cluster issued{retried}; trusted: {roots} — give the cluster the server's CA (DestinationRule caCertificates), or reissue the server's certificate"));
+    }
+    if upper.contains("TLS_ERROR") || upper.contains("SSL") || upper.contains("TLS") {
+        return (
+            "log-upstream-tls-failure",
+            format!(
+                "the TLS handshake with the upstream of cluster {name} failed{retried}: {reason}"
+            ),
+        );
+    }
+    let host = rec
+        .upstream_host
+        .as_deref()
+        .map_or(String::new(), |h| format!(" {h}"));
+    let connect = p
+        .cluster
+        .and_then(|c| c.traffic.connect_timeout_ms)
+        .map_or("5s (Envoy's default)".into(), ms_text);
+    let details = rec.details.as_deref().unwrap_or("");
+    (
+        "log-upstream-connect-failure",
+        format!(
+            "Envoy could not connect to the upstream{host} of cluster {name}{retried} ({}): nothing listens there, it refused, or it did not answer within the connect timeout {connect} — check the endpoint and that the port is open",
+            if details.is_empty() { reason } else { details }
+        ),
+    )
+}
+
+fn roots(r: &Report, ctx: &crate::model::TlsContext) -> Vec<String> {
+    use crate::model::tls::ValidationSource;
+    let mut out = Vec::new();
+    for v in &ctx.validation {
+        match v {
+            ValidationSource::Sds { name } => {
+                let subjects: Vec<String> = r
+                    .secrets
+                    .iter()
+                    .filter(|s| s.name == *name)
+                    .flat_map(|s| &s.certificates)
+                    .filter(|c| c.is_ca)
+                    .map(|c| c.subject.clone())
+                    .collect();
+                if subjects.is_empty() {
+                    out.push(format!("secret {name}"));
+                } else {
+                    out.extend(subjects.into_iter().map(|s| format!("{s} (secret {name})")));
+                }
+            }
+            other => out.push(other.to_string()),
+        }
+    }
+    out
+}
+
+fn rbac(rec: &Record, p: &Place, policy: &str, e: &mut Explained) -> (&'static str, String) {
+    let network = rec
+        .details
+        .as_deref()
+        .is_none_or(|d| !d.starts_with("rbac_access_denied"));
+    let filters = p.chain.map(|c| c.authz.as_slice()).unwrap_or(&[]);
+    let rbacs = filters.iter().filter_map(|f| match &f.kind {
+        AuthzKind::Rbac(r) => Some((f, r)),
+        _ => None,
+    });
+    let mut owner = None;
+    let mut allow_filters = Vec::new();
+    for (f, r) in rbacs {
+        if let Some(RbacEngine::Policies { action, policies }) = &r.rules {
+            if policies.iter().any(|x| x.name == policy) {
+                owner = Some((f, *action));
+            }
+            if *action == RbacAction::Allow {
+                allow_filters.push((f, policies.len()));
+            }
+        }
+    }
+    let istio = crate::authz::istio::policy_ref(policy);
+    if policy != "none" {
+        e.policy = Some(policy.to_string());
+        if let Some((f, _)) = owner {
+            e.evidence.push(f.pointer.clone());
+        }
+    }
+    let named = istio
+        .as_ref()
+        .map_or(String::new(), |i| format!(" (AuthorizationPolicy {i})"));
+    if network {
+        let who = if policy == "none" {
+            "no ALLOW policy matched the connection".to_string()
+        } else {
+            format!("policy {policy}{named} denied it")
+        };
+        return ("log-rbac-network-denied", format!("a network RBAC filter closed the connection: {who}; the caller's identity or address is what it matched on"));
+    }
+    if policy == "none" {
+        if let Some((f, n)) = allow_filters.first() {
+            e.evidence.push(f.pointer.clone());
+            return ("log-rbac-no-allow", format!("the RBAC ALLOW filter {} has {n} policies and none matched the request: add an ALLOW rule for this caller and request, or call with an identity the policies name", f.name));
+        }
+        return ("log-rbac-no-allow", "an RBAC ALLOW filter matched none of its policies for the request (the filter is not in the chain envinspect placed the line on)".into());
+    }
+    match owner {
+        Some((f, RbacAction::Deny)) => ("log-rbac-denied-policy", format!("DENY policy {policy}{named} of RBAC filter {} matched the request: change the policy or the request", f.name)),
+        Some((f, _)) => ("log-rbac-denied-policy", format!("policy {policy}{named} of RBAC filter {} decided the denial", f.name)),
+        None => ("log-rbac-denied-policy", format!("policy {policy}{named} denied the request; it is not in the chain envinspect placed the line on")),
+    }
+}
+
+fn jwt(p: &Place, reason: &str, e: &mut Explained) -> (&'static str, String) {
+    for f in p.chain.map(|c| c.authz.as_slice()).unwrap_or(&[]) {
+        if let AuthzKind::JwtAuthn(j) = &f.kind {
+            e.providers.extend(j.providers.keys().cloned());
+            e.evidence.push(f.pointer.clone());
+        }
+    }
+    let providers = if e.providers.is_empty() {
+        String::new()
+    } else {
+        format!(" (providers: {})", e.providers.join(", "))
+    };
+    if reason == "Jwt_is_missing" {
+        return ("log-jwt-missing", format!("the request carried no JWT and the jwt_authn filter requires one{providers}: send a token, or allow_missing for this path"));
+    }
+    (
+        "log-jwt-invalid",
+        format!(
+            "the request's JWT was refused by the jwt_authn filter: {}{providers}",
+            reason.replace('_', " ")
+        ),
+    )
+}
+
+fn ext_authz_server(p: &Place) -> String {
+    for f in p.chain.map(|c| c.authz.as_slice()).unwrap_or(&[]) {
+        if let AuthzKind::ExtAuthz(_) = &f.kind {
+            return format!(" of filter {}", f.name);
+        }
+    }
+    String::new()
+}

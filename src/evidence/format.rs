@@ -1,0 +1,615 @@
+//! Access-log formats as Envoy writes them, read back: a text format string (`%COMMAND(arg):N%`
+//! operators between literals, Envoy's `SubstitutionFormatParser` grammar) or a JSON format
+//! (keys → templates) turns one line into a typed [`Record`]. Knows nothing of the dump.
+//!
+//! A text line is split at the format's literals, leftmost first (an operator's value ends
+//! where the next literal first appears), which costs one substring search per literal. Where
+//! that fails — a value holding the next literal, two operators with nothing between them, a
+//! status that is not a number — the same format is tried as an anchored regular expression,
+//! which finds a split wherever one exists.
+
+use memchr::memmem;
+use regex::Regex;
+use std::sync::OnceLock;
+
+use crate::model::evidence::{Record, ResponseFlag};
+
+/// Envoy's default format (`HttpSubstitutionFormatUtils::defaultSubstitutionFormatter`), used
+/// by a file access log given no format.
+pub const ENVOY_DEFAULT: &str = "[%START_TIME%] \"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%\" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% \"%REQ(X-FORWARDED-FOR)%\" \"%REQ(USER-AGENT)%\" \"%REQ(X-REQUEST-ID)%\" \"%REQ(:AUTHORITY)%\" \"%UPSTREAM_HOST%\"\n";
+
+/// Istio's TEXT format (`EnvoyTextLogFormat`, pilot/pkg/model/telemetry_logging.go).
+pub const ISTIO_TEXT: &str = "[%START_TIME%] \"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%\" %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% \"%UPSTREAM_TRANSPORT_FAILURE_REASON%\" %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% \"%REQ(X-FORWARDED-FOR)%\" \"%REQ(USER-AGENT)%\" \"%REQ(X-REQUEST-ID)%\" \"%REQ(:AUTHORITY)%\" \"%UPSTREAM_HOST%\" %UPSTREAM_CLUSTER_RAW% %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%\n";
+
+/// Istio's JSON format (`EnvoyJSONLogFormatIstio`): key, template.
+pub const ISTIO_JSON: &[(&str, &str)] = &[
+    ("authority", "%REQ(:AUTHORITY)%"),
+    ("bytes_received", "%BYTES_RECEIVED%"),
+    ("bytes_sent", "%BYTES_SENT%"),
+    (
+        "connection_termination_details",
+        "%CONNECTION_TERMINATION_DETAILS%",
+    ),
+    ("downstream_local_address", "%DOWNSTREAM_LOCAL_ADDRESS%"),
+    ("downstream_remote_address", "%DOWNSTREAM_REMOTE_ADDRESS%"),
+    ("duration", "%DURATION%"),
+    ("method", "%REQ(:METHOD)%"),
+    ("path", "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%"),
+    ("protocol", "%PROTOCOL%"),
+    ("request_id", "%REQ(X-REQUEST-ID)%"),
+    ("requested_server_name", "%REQUESTED_SERVER_NAME%"),
+    ("response_code", "%RESPONSE_CODE%"),
+    ("response_code_details", "%RESPONSE_CODE_DETAILS%"),
+    ("response_flags", "%RESPONSE_FLAGS%"),
+    ("route_name", "%ROUTE_NAME%"),
+    ("start_time", "%START_TIME%"),
+    ("upstream_cluster", "%UPSTREAM_CLUSTER_RAW%"),
+    ("upstream_host", "%UPSTREAM_HOST%"),
+    ("upstream_local_address", "%UPSTREAM_LOCAL_ADDRESS%"),
+    (
+        "upstream_service_time",
+        "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%",
+    ),
+    (
+        "upstream_transport_failure_reason",
+        "%UPSTREAM_TRANSPORT_FAILURE_REASON%",
+    ),
+    ("user_agent", "%REQ(USER-AGENT)%"),
+    ("x_forwarded_for", "%REQ(X-FORWARDED-FOR)%"),
+];
+
+/// A command operator: `REQ`, `:AUTHORITY` for `%REQ(:AUTHORITY)%`. Any command parses; those
+/// a [`Record`] has no field for are carried as opaque values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operator {
+    pub command: String,
+    pub arg: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seg {
+    Lit(String),
+    Op(Operator),
+}
+
+/// A compiled text format.
+#[derive(Debug)]
+pub struct TextFormat {
+    /// The format as given, without its trailing newline.
+    source: String,
+    segs: Vec<Seg>,
+    /// The anchored regular expression, built on first need (`None`: it would not compile).
+    regex: OnceLock<Option<Regex>>,
+}
+
+/// Which field of a [`Record`] an operator fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Status,
+    Flags,
+    Details,
+    Termination,
+    TransportFailure,
+    RouteName,
+    UpstreamCluster,
+    UpstreamHost,
+    Authority,
+    Method,
+    Path,
+    Protocol,
+    Sni,
+    DownstreamLocal,
+    DownstreamRemote,
+    FilterChain,
+    StartTime,
+    /// A number Envoy always writes as digits (`%DURATION%`, byte counts).
+    Number,
+    Opaque,
+}
+
+impl Operator {
+    fn field(&self) -> Field {
+        let arg = self.arg.as_deref().unwrap_or("").to_ascii_lowercase();
+        match self.command.as_str() {
+            "RESPONSE_CODE" => Field::Status,
+            "RESPONSE_FLAGS" | "RESPONSE_FLAGS_LONG" => Field::Flags,
+            "RESPONSE_CODE_DETAILS" => Field::Details,
+            "CONNECTION_TERMINATION_DETAILS" => Field::Termination,
+            "UPSTREAM_TRANSPORT_FAILURE_REASON" => Field::TransportFailure,
+            "ROUTE_NAME" => Field::RouteName,
+            "UPSTREAM_CLUSTER" | "UPSTREAM_CLUSTER_RAW" => Field::UpstreamCluster,
+            "UPSTREAM_HOST" | "UPSTREAM_REMOTE_ADDRESS" => Field::UpstreamHost,
+            "PROTOCOL" => Field::Protocol,
+            "REQUESTED_SERVER_NAME" => Field::Sni,
+            "DOWNSTREAM_LOCAL_ADDRESS" => Field::DownstreamLocal,
+            "DOWNSTREAM_REMOTE_ADDRESS" | "DOWNSTREAM_DIRECT_REMOTE_ADDRESS" => {
+                Field::DownstreamRemote
+            }
+            "FILTER_CHAIN_NAME" => Field::FilterChain,
+            "START_TIME" => Field::StartTime,
+            "DURATION" | "BYTES_RECEIVED" | "BYTES_SENT" | "REQUEST_DURATION"
+            | "RESPONSE_DURATION" => Field::Number,
+            "REQ" | "REQ_WITHOUT_QUERY" => match arg.as_str() {
+                ":authority" | "host" | ":authority?host" | "host?:authority" => Field::Authority,
+                ":method" => Field::Method,
+                ":path" | "x-envoy-original-path?:path" | ":path?x-envoy-original-path" => {
+                    Field::Path
+                }
+                _ => Field::Opaque,
+            },
+            _ => Field::Opaque,
+        }
+    }
+}
+
+/// Splits a format string into literals and operators, as Envoy's parser reads it: `%` then a
+/// command of `[A-Z0-9_]`, an optional `(arg)`, an optional `:N` length, and `%`. A `%` that
+/// starts no operator stays literal text.
+fn segments(format: &str) -> Vec<Seg> {
+    let b = format.as_bytes();
+    let mut segs = Vec::new();
+    let mut lit = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            if let Some((op, end)) = operator_at(format, i) {
+                if !lit.is_empty() {
+                    segs.push(Seg::Lit(std::mem::take(&mut lit)));
+                }
+                segs.push(Seg::Op(op));
+                i = end;
+                continue;
+            }
+            if b.get(i + 1) == Some(&b'%') {
+                lit.push('%');
+                i += 2;
+                continue;
+            }
+        }
+        let ch = format[i..].chars().next().unwrap_or('%');
+        lit.push(ch);
+        i += ch.len_utf8();
+    }
+    if !lit.is_empty() {
+        segs.push(Seg::Lit(lit));
+    }
+    segs
+}
+
+/// The operator starting at `format[i] == '%'`, and the index after its closing `%`.
+fn operator_at(format: &str, i: usize) -> Option<(Operator, usize)> {
+    let b = format.as_bytes();
+    let mut j = i + 1;
+    while j < b.len() && (b[j].is_ascii_uppercase() || b[j].is_ascii_digit() || b[j] == b'_') {
+        j += 1;
+    }
+    if j == i + 1 {
+        return None;
+    }
+    let command = format[i + 1..j].to_string();
+    let mut arg = None;
+    if b.get(j) == Some(&b'(') {
+        let close = format[j..].find(')')? + j;
+        arg = Some(format[j + 1..close].to_string());
+        j = close + 1;
+    }
+    if b.get(j) == Some(&b':') {
+        let k = j + 1;
+        let mut e = k;
+        while e < b.len() && b[e].is_ascii_digit() {
+            e += 1;
+        }
+        if e == k {
+            return None;
+        }
+        j = e;
+    }
+    if b.get(j) != Some(&b'%') {
+        return None;
+    }
+    Some((Operator { command, arg }, j + 1))
+}
+
+impl TextFormat {
+    /// Compiles a format string; a trailing newline (one record per line) is not part of it.
+    pub fn new(format: &str) -> TextFormat {
+        let trimmed = format.strip_suffix('\n').unwrap_or(format);
+        let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
+        TextFormat {
+            source: trimmed.to_string(),
+            segs: segments(trimmed),
+            regex: OnceLock::new(),
+        }
+    }
+
+    /// The format string (without a trailing newline).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether the format has an operator a [`Record`] reads (else any line would match it).
+    pub fn is_useful(&self) -> bool {
+        self.segs
+            .iter()
+            .any(|s| matches!(s, Seg::Op(o) if !matches!(o.field(), Field::Opaque | Field::Number | Field::StartTime)))
+    }
+
+    /// Whether the format spans several lines (a record a line cannot hold).
+    pub fn is_multiline(&self) -> bool {
+        self.segs
+            .iter()
+            .any(|s| matches!(s, Seg::Lit(l) if l.contains('\n')))
+    }
+
+    /// Reads `line` (without its newline) into `rec`; `false` when the line is not of this format.
+    pub fn parse(&self, line: &str, rec: &mut Record) -> bool {
+        let mut values: Vec<(&Operator, &str)> = Vec::with_capacity(self.segs.len());
+        if self.split(line, &mut values) && fill(&values, rec) {
+            return true;
+        }
+        values.clear();
+        *rec = Record::default();
+        self.split_regex(line, &mut values) && fill(&values, rec)
+    }
+
+    /// The leftmost split: each operator's value ends where the next literal first appears.
+    fn split<'a>(&'a self, line: &'a str, out: &mut Vec<(&'a Operator, &'a str)>) -> bool {
+        let mut pos = 0;
+        let mut i = 0;
+        while i < self.segs.len() {
+            match &self.segs[i] {
+                Seg::Lit(l) => {
+                    if !line[pos..].starts_with(l.as_str()) {
+                        return false;
+                    }
+                    pos += l.len();
+                }
+                Seg::Op(op) => match self.segs.get(i + 1) {
+                    None => {
+                        out.push((op, &line[pos..]));
+                        pos = line.len();
+                    }
+                    Some(Seg::Lit(l)) => {
+                        let Some(end) = memmem::find(&line.as_bytes()[pos..], l.as_bytes()) else {
+                            return false;
+                        };
+                        out.push((op, &line[pos..pos + end]));
+                        pos += end;
+                    }
+                    Some(Seg::Op(_)) => return false,
+                },
+            }
+            i += 1;
+        }
+        pos == line.len()
+    }
+
+    fn split_regex<'a>(&'a self, line: &'a str, out: &mut Vec<(&'a Operator, &'a str)>) -> bool {
+        let Some(re) = self.regex.get_or_init(|| self.build_regex()) else {
+            return false;
+        };
+        let Some(caps) = re.captures(line) else {
+            return false;
+        };
+        let ops = self.segs.iter().filter_map(|s| match s {
+            Seg::Op(o) => Some(o),
+            Seg::Lit(_) => None,
+        });
+        for (k, op) in ops.enumerate() {
+            out.push((op, caps.get(k + 1).map_or("", |m| m.as_str())));
+        }
+        true
+    }
+
+    fn build_regex(&self) -> Option<Regex> {
+        let mut re = String::from("^");
+        for s in &self.segs {
+            match s {
+                Seg::Lit(l) => re.push_str(&regex::escape(l)),
+                Seg::Op(o) => re.push_str(match o.field() {
+                    Field::Status => r"(\d{1,3}|-)",
+                    Field::Number => r"(\d+|-)",
+                    Field::Flags => r"([A-Za-z,]+|-)",
+                    _ => r"(.*?)",
+                }),
+            }
+        }
+        re.push('$');
+        Regex::new(&re).ok()
+    }
+}
+
+/// `-` (and empty) is Envoy's "no value".
+fn value(v: &str) -> Option<String> {
+    (!v.is_empty() && v != "-").then(|| v.to_string())
+}
+
+/// Puts operator values into `rec`; `false` when a typed one does not read (a status that is
+/// no number), which means the split was wrong.
+fn fill(values: &[(&Operator, &str)], rec: &mut Record) -> bool {
+    for (op, v) in values {
+        if !set(rec, op.field(), v) {
+            return false;
+        }
+    }
+    true
+}
+
+fn set(rec: &mut Record, field: Field, v: &str) -> bool {
+    match field {
+        Field::Status => match v {
+            "-" | "" => rec.status = None,
+            _ => match v.parse::<u16>() {
+                Ok(s) if s < 1000 => rec.status = Some(s),
+                _ => return false,
+            },
+        },
+        Field::Number => {
+            if !(v == "-" || v.is_empty() || v.bytes().all(|b| b.is_ascii_digit())) {
+                return false;
+            }
+        }
+        Field::Flags => {
+            if !v
+                .bytes()
+                .all(|b| b.is_ascii_alphabetic() || b == b',' || b == b'-')
+            {
+                return false;
+            }
+            rec.flags = ResponseFlag::list(v);
+        }
+        Field::Details => rec.details = value(v),
+        Field::Termination => rec.termination = value(v),
+        Field::TransportFailure => rec.transport_failure = value(v),
+        Field::RouteName => rec.route_name = value(v),
+        Field::UpstreamCluster => rec.upstream_cluster = value(v),
+        Field::UpstreamHost => rec.upstream_host = value(v),
+        Field::Authority => rec.authority = value(v),
+        Field::Method => rec.method = value(v),
+        Field::Path => rec.path = value(v),
+        Field::Protocol => rec.protocol = value(v),
+        Field::Sni => rec.sni = value(v),
+        Field::DownstreamLocal => rec.downstream_local = value(v),
+        Field::DownstreamRemote => rec.downstream_remote = value(v),
+        Field::FilterChain => rec.filter_chain = value(v),
+        Field::StartTime => rec.start_time = value(v),
+        Field::Opaque => {}
+    }
+    true
+}
+
+/// A compiled JSON format: each key's template (a single operator, or a text template).
+#[derive(Debug)]
+pub struct JsonFormat {
+    source: Vec<(String, String)>,
+    keys: std::collections::HashMap<String, JsonValue>,
+}
+
+#[derive(Debug)]
+enum JsonValue {
+    One(Field),
+    Template(TextFormat),
+}
+
+impl JsonFormat {
+    pub fn new(keys: &[(String, String)]) -> JsonFormat {
+        let map = keys
+            .iter()
+            .map(|(k, t)| {
+                let segs = segments(t);
+                let v = match segs.as_slice() {
+                    [Seg::Op(o)] => JsonValue::One(o.field()),
+                    _ => JsonValue::Template(TextFormat::new(t)),
+                };
+                (k.clone(), v)
+            })
+            .collect();
+        let mut source = keys.to_vec();
+        source.sort();
+        JsonFormat { source, keys: map }
+    }
+
+    /// The keys and templates, sorted.
+    pub fn source(&self) -> &[(String, String)] {
+        &self.source
+    }
+
+    /// Whether the format has a key a [`Record`] reads.
+    pub fn is_useful(&self) -> bool {
+        self.keys.values().any(|v| match v {
+            JsonValue::One(f) => !matches!(f, Field::Opaque | Field::Number | Field::StartTime),
+            JsonValue::Template(t) => t.is_useful(),
+        })
+    }
+
+    /// Reads a parsed JSON line; `false` when no key of the format is in it or a typed value
+    /// does not read. Nested keys are looked up as `a.b`.
+    pub fn parse(
+        &self,
+        obj: &serde_json::Map<String, serde_json::Value>,
+        rec: &mut Record,
+    ) -> bool {
+        let mut known = 0;
+        let mut ok = true;
+        walk(obj, "", &mut |key, v| {
+            let Some(jv) = self.keys.get(key) else {
+                return;
+            };
+            known += 1;
+            let text = match v {
+                serde_json::Value::String(s) => std::borrow::Cow::Borrowed(s.as_str()),
+                serde_json::Value::Null => std::borrow::Cow::Borrowed("-"),
+                other => std::borrow::Cow::Owned(other.to_string()),
+            };
+            match jv {
+                JsonValue::One(f) => ok &= set(rec, *f, &text),
+                JsonValue::Template(t) => {
+                    let mut sub = Record::default();
+                    if t.parse(&text, &mut sub) {
+                        merge(rec, sub);
+                    }
+                }
+            }
+        });
+        known > 0 && ok
+    }
+}
+
+fn walk<'a>(
+    obj: &'a serde_json::Map<String, serde_json::Value>,
+    prefix: &str,
+    f: &mut dyn FnMut(&str, &'a serde_json::Value),
+) {
+    for (k, v) in obj {
+        let key = if prefix.is_empty() {
+            std::borrow::Cow::Borrowed(k.as_str())
+        } else {
+            std::borrow::Cow::Owned(format!("{prefix}.{k}"))
+        };
+        match v {
+            serde_json::Value::Object(inner) => walk(inner, &key, f),
+            _ => f(&key, v),
+        }
+    }
+}
+
+/// Fields of `sub` fill what `rec` lacks.
+fn merge(rec: &mut Record, sub: Record) {
+    macro_rules! take {
+        ($($f:ident),*) => { $( if rec.$f.is_none() { rec.$f = sub.$f; } )* };
+    }
+    take!(
+        status,
+        details,
+        termination,
+        transport_failure,
+        route_name,
+        upstream_cluster,
+        upstream_host,
+        authority,
+        method,
+        path,
+        protocol,
+        sni,
+        downstream_local,
+        downstream_remote,
+        filter_chain,
+        start_time
+    );
+    if rec.flags.is_empty() {
+        rec.flags = sub.flags;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ISTIO_LINE: &str = r#"[2026-12-07T06:15:08.123Z] "GET /shelves HTTP/1.1" 503 UH no_healthy_upstream - "-" 0 19 0 - "-" "curl/8.5.0" "1b2c" "bookstore:8080" "-" outbound|8080||bookstore.default.svc.cluster.local - 10.96.1.2:8080 10.244.0.5:43210 - default"#;
+
+    #[test]
+    fn istio_text_line_reads() {
+        let f = TextFormat::new(ISTIO_TEXT);
+        let mut r = Record::default();
+        assert!(f.parse(ISTIO_LINE, &mut r));
+        assert_eq!(r.status, Some(503));
+        assert_eq!(r.flags, vec![ResponseFlag::NoHealthyUpstream]);
+        assert_eq!(r.details.as_deref(), Some("no_healthy_upstream"));
+        assert_eq!(r.termination, None);
+        assert_eq!(
+            r.upstream_cluster.as_deref(),
+            Some("outbound|8080||bookstore.default.svc.cluster.local")
+        );
+        assert_eq!(r.authority.as_deref(), Some("bookstore:8080"));
+        assert_eq!(r.path.as_deref(), Some("/shelves"));
+        assert_eq!(r.method.as_deref(), Some("GET"));
+        assert_eq!(r.downstream_local.as_deref(), Some("10.96.1.2:8080"));
+        assert_eq!(r.route_name.as_deref(), Some("default"));
+        assert_eq!(r.sni, None);
+    }
+
+    #[test]
+    fn a_value_holding_the_next_literal_is_split_by_the_regex() {
+        // Leftmost, the route name ends at its first space and the status reads "route 503".
+        let f = TextFormat::new("%ROUTE_NAME% %RESPONSE_CODE% %RESPONSE_FLAGS%");
+        let mut r = Record::default();
+        assert!(f.parse("my route 503 UH", &mut r));
+        assert_eq!(r.route_name.as_deref(), Some("my route"));
+        assert_eq!(r.status, Some(503));
+        assert_eq!(r.flags, vec![ResponseFlag::NoHealthyUpstream]);
+        // A quote inside a quoted value is no literal of its own.
+        let f = TextFormat::new(ISTIO_TEXT);
+        let line = ISTIO_LINE.replace("\"curl/8.5.0\"", "\"agent \"x\" 1\"");
+        assert!(f.parse(&line, &mut r));
+        assert_eq!(r.authority.as_deref(), Some("bookstore:8080"));
+    }
+
+    #[test]
+    fn lines_of_another_format_do_not_read() {
+        let f = TextFormat::new(ENVOY_DEFAULT);
+        let mut r = Record::default();
+        assert!(!f.parse(ISTIO_LINE, &mut r));
+        assert!(!f.parse("", &mut r));
+        assert!(!f.parse("[2026-12-07 06:15:08.123][12][info][main] starting", &mut r));
+    }
+
+    #[test]
+    fn operators_parse_as_envoy_does() {
+        let s = segments("%START_TIME(%Y-%m-%dT%H:%M:%S)% 100% %REQ(X-A):10% %%x %UNKNOWN_THING%");
+        let ops: Vec<_> = s
+            .iter()
+            .filter_map(|s| match s {
+                Seg::Op(o) => Some((o.command.as_str(), o.arg.as_deref())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            ops,
+            vec![
+                ("START_TIME", Some("%Y-%m-%dT%H:%M:%S")),
+                ("REQ", Some("X-A")),
+                ("UNKNOWN_THING", None)
+            ]
+        );
+    }
+
+    #[test]
+    fn response_flags_read_in_both_forms() {
+        assert_eq!(
+            ResponseFlag::list("URX,UF"),
+            vec![
+                ResponseFlag::UpstreamRetryLimitExceeded,
+                ResponseFlag::UpstreamConnectionFailure
+            ]
+        );
+        assert_eq!(
+            ResponseFlag::list("UpstreamOverflow"),
+            vec![ResponseFlag::UpstreamOverflow]
+        );
+        assert_eq!(ResponseFlag::list("-"), vec![]);
+        assert_eq!(ResponseFlag::all().count(), 28);
+        for f in ResponseFlag::all() {
+            assert_eq!(ResponseFlag::parse(f.short()), f);
+            assert_eq!(ResponseFlag::parse(f.long()), f);
+        }
+    }
+
+    #[test]
+    fn json_lines_read_by_key() {
+        let keys: Vec<(String, String)> = ISTIO_JSON
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let f = JsonFormat::new(&keys);
+        let v: serde_json::Value = serde_json::from_str(
+            r#"{"response_code":403,"response_flags":"-","response_code_details":"rbac_access_denied_matched_policy[none]","authority":"a","path":null}"#,
+        )
+        .unwrap();
+        let mut r = Record::default();
+        assert!(f.parse(v.as_object().unwrap(), &mut r));
+        assert_eq!(r.status, Some(403));
+        assert_eq!(r.path, None);
+        let other: serde_json::Value = serde_json::from_str(r#"{"level":"info"}"#).unwrap();
+        assert!(!f.parse(other.as_object().unwrap(), &mut Record::default()));
+    }
+}

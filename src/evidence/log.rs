@@ -1,0 +1,226 @@
+//! Which format a log line was written in: the formats the dump configures (those of the
+//! access log writing to the file's path first), then Envoy's default and Istio's TEXT and
+//! JSON formats. A line of none of them is Envoy's own log (skipped), or unmatched (counted).
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::format::{JsonFormat, TextFormat, ENVOY_DEFAULT, ISTIO_JSON, ISTIO_TEXT};
+use crate::model::evidence::{AccessLog, LogFormat, Record};
+use crate::model::Report;
+
+enum Kind {
+    Text(TextFormat),
+    Json(JsonFormat),
+}
+
+/// A format to try, with the name output gives it.
+struct Candidate {
+    /// `envoy-default`, `istio-text`, `istio-json`, or the first `access_log` pointer that
+    /// configures it.
+    name: String,
+    kind: Kind,
+    /// Paths of the access logs that write with it.
+    paths: Vec<String>,
+}
+
+/// The formats a proxy's logs may be in, for one file.
+pub struct Formats {
+    list: Vec<Candidate>,
+    /// Index of the format the last line matched (tried first).
+    last: usize,
+    /// Formats of the dump that envinspect cannot read lines of (multi-line, CEL…): said once.
+    pub unreadable: Vec<String>,
+}
+
+/// What a line is.
+pub enum Class {
+    /// An access-log line of the format named.
+    Access(String),
+    /// Envoy's (or istio-agent's) own log, or a container log's marker.
+    EnvoyLog,
+    Unmatched,
+}
+
+impl Formats {
+    /// Every access-log format of `report`, then the defaults; those of access logs writing to
+    /// `file` (same path, or same file name) first.
+    pub fn of(report: &Report, file: &str) -> Formats {
+        let mut configured: Vec<&AccessLog> = Vec::new();
+        for l in &report.listeners {
+            configured.extend(&l.telemetry.access_logs);
+            for c in &l.filter_chains {
+                configured.extend(&c.telemetry.access_logs);
+            }
+        }
+        let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+        let writes_here = |a: &AccessLog| {
+            a.path
+                .as_deref()
+                .is_some_and(|p| p == file || (!p.starts_with("/dev/") && base(p) == base(file)))
+        };
+        configured.sort_by_key(|a| !writes_here(a));
+        let mut f = Formats {
+            list: Vec::new(),
+            last: 0,
+            unreadable: Vec::new(),
+        };
+        for a in configured {
+            let key = match &a.format {
+                LogFormat::EnvoyDefault => LogFormat::Text(ENVOY_DEFAULT.into()),
+                other => other.clone(),
+            };
+            f.add(a.pointer.clone(), &key, a.path.clone());
+        }
+        f.add(
+            "envoy-default".into(),
+            &LogFormat::Text(ENVOY_DEFAULT.into()),
+            None,
+        );
+        f.add(
+            "istio-text".into(),
+            &LogFormat::Text(ISTIO_TEXT.into()),
+            None,
+        );
+        let istio_json = ISTIO_JSON
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        f.add("istio-json".into(), &LogFormat::Json(istio_json), None);
+        f
+    }
+
+    fn add(&mut self, name: String, format: &LogFormat, path: Option<String>) {
+        // The same format configured in many places is one candidate (named after the first).
+        let same = |c: &Candidate| match (&c.kind, format) {
+            (Kind::Text(t), LogFormat::Text(s)) => t.source() == TextFormat::new(s).source(),
+            (Kind::Json(j), LogFormat::Json(keys)) => {
+                let mut k = keys.clone();
+                k.sort();
+                j.source() == k.as_slice()
+            }
+            _ => false,
+        };
+        if let Some(c) = self.list.iter_mut().find(|c| same(c)) {
+            c.paths.extend(path);
+            return;
+        }
+        let kind = match format {
+            LogFormat::Text(s) => {
+                let t = TextFormat::new(s);
+                if t.is_multiline() || !t.is_useful() {
+                    self.unreadable.push(name);
+                    return;
+                }
+                Kind::Text(t)
+            }
+            LogFormat::Json(keys) => {
+                let j = JsonFormat::new(keys);
+                if !j.is_useful() {
+                    self.unreadable.push(name);
+                    return;
+                }
+                Kind::Json(j)
+            }
+            LogFormat::EnvoyDefault => return,
+            LogFormat::Other(_) => {
+                self.unreadable.push(name);
+                return;
+            }
+        };
+        self.list.push(Candidate {
+            name,
+            kind,
+            paths: path.into_iter().collect(),
+        });
+    }
+
+    /// Reads `line` into `rec` by the first format it is of.
+    pub fn classify(&mut self, line: &str, rec: &mut Record) -> Class {
+        let line = strip_container_prefix(line);
+        let json = line.starts_with('{');
+        let parsed: Option<serde_json::Map<String, serde_json::Value>> = if json {
+            serde_json::from_str(line).ok()
+        } else {
+            None
+        };
+        let order =
+            std::iter::once(self.last).chain((0..self.list.len()).filter(|i| *i != self.last));
+        for i in order {
+            let Some(c) = self.list.get(i) else { continue };
+            *rec = Record::default();
+            let ok = match (&c.kind, &parsed) {
+                (Kind::Text(t), _) if !json => t.parse(line, rec),
+                (Kind::Json(j), Some(obj)) => j.parse(obj, rec),
+                _ => false,
+            };
+            if ok {
+                self.last = i;
+                return Class::Access(c.name.clone());
+            }
+        }
+        *rec = Record::default();
+        if is_envoy_log(line) {
+            Class::EnvoyLog
+        } else {
+            Class::Unmatched
+        }
+    }
+}
+
+/// A CRI container log line (`2026-12-07T06:15:08.123456789Z stdout F …`) without its prefix.
+fn strip_container_prefix(line: &str) -> &str {
+    if !line.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        return line;
+    }
+    let head = &line[..line.len().min(48)];
+    for tag in [" stdout F ", " stderr F ", " stdout P ", " stderr P "] {
+        if let Some(i) = head.find(tag) {
+            return &line[i + tag.len()..];
+        }
+    }
+    line
+}
+
+/// Envoy's own log (`[2026-12-07 06:15:08.123][12][info][main] …`), istio-agent's and
+/// istio-proxy's (`2026-12-07T06:15:08.123456Z\tinfo\t…`), and the marker `kubectl logs
+/// --previous` output gets in a bug-report.
+fn is_envoy_log(line: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(
+            r"^(?:\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+\]\[\d+\]\[(?:trace|debug|info|warning|error|critical)\]|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z\s+(?:trace|debug|info|warn|warning|error|fatal|critical)\s|=+ Previous log =+$)",
+        )
+        .expect("a valid pattern")
+    });
+    re.is_match(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envoy_own_log_lines_are_recognised() {
+        assert!(is_envoy_log(
+            "[2026-12-07 06:15:08.123][12][info][main] [source/server/server.cc:1] starting"
+        ));
+        assert!(is_envoy_log(
+            "2026-12-07T06:15:08.123456Z\tinfo\tads\tADS: new connection"
+        ));
+        assert!(is_envoy_log("========= Previous log ========="));
+        assert!(!is_envoy_log(
+            "[2026-12-07T06:15:08.123Z] \"GET / HTTP/1.1\" 200"
+        ));
+    }
+
+    #[test]
+    fn container_prefixes_are_stripped() {
+        assert_eq!(
+            strip_container_prefix("2026-12-07T06:15:08.123456789Z stdout F [x] y"),
+            "[x] y"
+        );
+        assert_eq!(strip_container_prefix("[x] y"), "[x] y");
+    }
+}

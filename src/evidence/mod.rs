@@ -1,0 +1,101 @@
+//! Evidence beside a dump: access-log lines (and, in `stats`, counters) joined with the proxy's
+//! configuration. An analysis like `trace` and `authz`, whose matching it reuses: it reads the
+//! model, never protos. Logs are streamed a line at a time (`source::lines`): memory does not
+//! grow with a log's length, only with what the caller keeps of the explanations.
+
+mod explain;
+mod format;
+mod log;
+
+use std::io::Read;
+
+use crate::model::evidence::{Explained, LogSummary, Record};
+use crate::model::Report;
+use crate::source::lines::{Line, Lines};
+
+pub use explain::{explain, failed};
+pub use format::{JsonFormat, TextFormat, ENVOY_DEFAULT, ISTIO_JSON, ISTIO_TEXT};
+pub use log::{Class, Formats};
+
+/// Why a log could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum EvidenceError {
+    #[error("{name}:{line}: cannot read")]
+    Read {
+        name: String,
+        /// The line being read when it failed (0: before the first).
+        line: u64,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What receives each explained line, in order.
+pub trait Sink {
+    fn explained(&mut self, e: Explained);
+}
+
+impl Sink for Vec<Explained> {
+    fn explained(&mut self, e: Explained) {
+        self.push(e);
+    }
+}
+
+/// Reads one log and explains its lines against `report`: failing lines only, or every
+/// access-log line with `all`. Lines of no format and Envoy's own lines are counted in
+/// `summary`, never an error; only a read that fails is.
+pub fn explain_log(
+    report: &Report,
+    name: &str,
+    reader: impl Read + Send + 'static,
+    all: bool,
+    summary: &mut LogSummary,
+    sink: &mut dyn Sink,
+) -> Result<(), EvidenceError> {
+    let err = |line: u64, source| EvidenceError::Read {
+        name: name.to_string(),
+        line,
+        source,
+    };
+    let mut lines = Lines::new(reader).map_err(|e| err(0, e))?;
+    let mut formats = Formats::of(report, name);
+    summary.files.push(name.to_string());
+    let mut rec = Record::default();
+    loop {
+        let number = lines.number + 1;
+        let line = match lines.next_line().map_err(|e| err(number, e))? {
+            None => break,
+            Some(Line::TooLong) => {
+                summary.lines += 1;
+                summary.too_long += 1;
+                continue;
+            }
+            Some(Line::Text(t)) => t,
+        };
+        summary.lines += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(line);
+        match formats.classify(&text, &mut rec) {
+            Class::Access(format) => {
+                *summary.parsed.entry(format.clone()).or_default() += 1;
+                let fails = failed(&rec);
+                if fails {
+                    summary.failed += 1;
+                }
+                if fails || all {
+                    sink.explained(explain(report, name, number, &format, &rec));
+                }
+            }
+            Class::EnvoyLog => summary.envoy_log += 1,
+            Class::Unmatched => {
+                summary.unmatched += 1;
+                if summary.unmatched_first.len() < 10 {
+                    summary.unmatched_first.push(format!("{name}:{number}"));
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,344 @@
+//! Evidence: how the proxy was told to log and count (configuration read from the dump), and
+//! what `explain` makes of the lines and counters it wrote. Data only: reading log lines and
+//! stats text lives in `evidence/`, joining them with the rest of the report too.
+
+use serde::Serialize;
+
+/// An `access_log` entry of a listener, an HTTP connection manager or a TCP proxy: where it
+/// writes and in which format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessLog {
+    /// The logger's extension (`envoy.access_loggers.file`, `…stdout`, `…open_telemetry`…).
+    pub logger: String,
+    /// The file a file logger writes (`/dev/stdout` for the stdout logger); `None` for loggers
+    /// that send elsewhere (gRPC, OpenTelemetry), whose lines never reach a file.
+    pub path: Option<String>,
+    pub format: LogFormat,
+    /// JSON Pointer to the `access_log` entry in the dump.
+    pub pointer: String,
+}
+
+/// The format of an access log's lines, as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogFormat {
+    /// No format given: Envoy's default text format.
+    EnvoyDefault,
+    /// A text format string with `%COMMAND%` operators.
+    Text(String),
+    /// JSON: each key (nested keys joined by `.`) and the template of its value.
+    Json(Vec<(String, String)>),
+    /// Not a file format envinspect reads (a typed JSON format with non-string values only, a
+    /// CEL or other formatter extension): lines written with it match only by chance.
+    Other(String),
+}
+
+/// What a cluster does when traffic fails: the settings the flags `UO`, `UH`, `UF` and `UT`
+/// point at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterTraffic {
+    /// Circuit-breaker thresholds of the DEFAULT priority, as configured (`None`: Envoy's
+    /// default, 1024 for each, 3 for retries).
+    pub max_connections: Option<u32>,
+    pub max_pending_requests: Option<u32>,
+    pub max_requests: Option<u32>,
+    pub max_retries: Option<u32>,
+    /// Outlier detection is configured (hosts can be ejected).
+    pub outlier_detection: bool,
+    /// Active health checks are configured.
+    pub health_checks: bool,
+    /// `connect_timeout` in milliseconds (`None`: Envoy's default, 5 s).
+    pub connect_timeout_ms: Option<u64>,
+    /// Stats of the cluster are named with this instead of its name.
+    pub alt_stat_name: Option<String>,
+    /// `eds_cluster_config.service_name`: the name its endpoints are filed under.
+    pub eds_service_name: Option<String>,
+}
+
+/// What a route does when its upstream is slow or fails.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteTraffic {
+    /// `timeout` in milliseconds (`None`: Envoy's default, 15 s; `Some(0)`: none).
+    pub timeout_ms: Option<u64>,
+    /// `max_stream_duration` is set: Envoy then ignores `timeout`.
+    pub max_stream_duration: bool,
+    /// `retry_policy.retry_on`, and its number of retries (`None`: Envoy's default, 1).
+    pub retry_on: Option<String>,
+    pub num_retries: Option<u32>,
+    /// `retry_policy.per_try_timeout` in milliseconds.
+    pub per_try_timeout_ms: Option<u64>,
+}
+
+/// What a connection manager's counters are named after, and who logs its requests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChainTelemetry {
+    /// The HTTP connection manager's or TCP proxy's `stat_prefix`.
+    pub stat_prefix: Option<String>,
+    /// Access logs of its connection manager or TCP proxy.
+    pub access_logs: Vec<AccessLog>,
+}
+
+/// An Envoy response flag (`%RESPONSE_FLAGS%`, `%RESPONSE_FLAGS_LONG%`), as Envoy 1.40 defines
+/// them (`source/common/stream_info/utility.h`); a flag an extension registered is `Custom`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum ResponseFlag {
+    FailedLocalHealthCheck,
+    NoHealthyUpstream,
+    UpstreamRequestTimeout,
+    LocalReset,
+    UpstreamRemoteReset,
+    UpstreamConnectionFailure,
+    UpstreamConnectionTermination,
+    UpstreamOverflow,
+    NoRouteFound,
+    DelayInjected,
+    FaultInjected,
+    RateLimited,
+    UnauthorizedExternalService,
+    RateLimitServiceError,
+    DownstreamConnectionTermination,
+    UpstreamRetryLimitExceeded,
+    StreamIdleTimeout,
+    InvalidEnvoyRequestHeaders,
+    DownstreamProtocolError,
+    UpstreamMaxStreamDurationReached,
+    ResponseFromCacheFilter,
+    NoFilterConfigFound,
+    DurationTimeout,
+    UpstreamProtocolError,
+    NoClusterFound,
+    OverloadManager,
+    DnsResolutionFailed,
+    DropOverload,
+    /// A flag registered by an extension (or from a newer Envoy), as written.
+    Custom(String),
+}
+
+/// Every flag Envoy 1.40 defines: short form, long form.
+const FLAGS: &[(ResponseFlag, &str, &str)] = {
+    use ResponseFlag::*;
+    &[
+        (FailedLocalHealthCheck, "LH", "FailedLocalHealthCheck"),
+        (NoHealthyUpstream, "UH", "NoHealthyUpstream"),
+        (UpstreamRequestTimeout, "UT", "UpstreamRequestTimeout"),
+        (LocalReset, "LR", "LocalReset"),
+        (UpstreamRemoteReset, "UR", "UpstreamRemoteReset"),
+        (UpstreamConnectionFailure, "UF", "UpstreamConnectionFailure"),
+        (
+            UpstreamConnectionTermination,
+            "UC",
+            "UpstreamConnectionTermination",
+        ),
+        (UpstreamOverflow, "UO", "UpstreamOverflow"),
+        (NoRouteFound, "NR", "NoRouteFound"),
+        (DelayInjected, "DI", "DelayInjected"),
+        (FaultInjected, "FI", "FaultInjected"),
+        (RateLimited, "RL", "RateLimited"),
+        (
+            UnauthorizedExternalService,
+            "UAEX",
+            "UnauthorizedExternalService",
+        ),
+        (RateLimitServiceError, "RLSE", "RateLimitServiceError"),
+        (
+            DownstreamConnectionTermination,
+            "DC",
+            "DownstreamConnectionTermination",
+        ),
+        (
+            UpstreamRetryLimitExceeded,
+            "URX",
+            "UpstreamRetryLimitExceeded",
+        ),
+        (StreamIdleTimeout, "SI", "StreamIdleTimeout"),
+        (
+            InvalidEnvoyRequestHeaders,
+            "IH",
+            "InvalidEnvoyRequestHeaders",
+        ),
+        (DownstreamProtocolError, "DPE", "DownstreamProtocolError"),
+        (
+            UpstreamMaxStreamDurationReached,
+            "UMSDR",
+            "UpstreamMaxStreamDurationReached",
+        ),
+        (ResponseFromCacheFilter, "RFCF", "ResponseFromCacheFilter"),
+        (NoFilterConfigFound, "NFCF", "NoFilterConfigFound"),
+        (DurationTimeout, "DT", "DurationTimeout"),
+        (UpstreamProtocolError, "UPE", "UpstreamProtocolError"),
+        (NoClusterFound, "NC", "NoClusterFound"),
+        (OverloadManager, "OM", "OverloadManagerTerminated"),
+        (DnsResolutionFailed, "DF", "DnsResolutionFailed"),
+        (DropOverload, "DO", "DropOverload"),
+    ]
+};
+
+impl ResponseFlag {
+    /// Every flag Envoy 1.40 defines (not `Custom`), in Envoy's order.
+    pub fn all() -> impl Iterator<Item = ResponseFlag> {
+        FLAGS.iter().map(|(f, _, _)| f.clone())
+    }
+
+    /// A flag by its short (`UF`) or long (`UpstreamConnectionFailure`) name; anything else
+    /// is `Custom`.
+    pub fn parse(s: &str) -> ResponseFlag {
+        FLAGS
+            .iter()
+            .find(|(_, short, long)| *short == s || *long == s)
+            .map(|(f, _, _)| f.clone())
+            .unwrap_or_else(|| ResponseFlag::Custom(s.to_string()))
+    }
+
+    /// The flags of a `%RESPONSE_FLAGS%` value (`-` is none; several are comma-separated).
+    pub fn list(s: &str) -> Vec<ResponseFlag> {
+        if s.is_empty() || s == "-" {
+            return Vec::new();
+        }
+        s.split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(ResponseFlag::parse)
+            .collect()
+    }
+
+    /// The short form Envoy writes with `%RESPONSE_FLAGS%`.
+    pub fn short(&self) -> &str {
+        match self {
+            ResponseFlag::Custom(s) => s,
+            f => FLAGS
+                .iter()
+                .find(|(x, _, _)| x == f)
+                .map_or("", |(_, s, _)| s),
+        }
+    }
+
+    /// The long form Envoy writes with `%RESPONSE_FLAGS_LONG%`.
+    pub fn long(&self) -> &str {
+        match self {
+            ResponseFlag::Custom(s) => s,
+            f => FLAGS
+                .iter()
+                .find(|(x, _, _)| x == f)
+                .map_or("", |(_, _, l)| l),
+        }
+    }
+}
+
+impl std::fmt::Display for ResponseFlag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.short())
+    }
+}
+
+impl Serialize for ResponseFlag {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.short())
+    }
+}
+
+/// One access-log line, typed: the values of the operators its format carried (`None` where
+/// the format has no such operator, or Envoy wrote `-`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Record {
+    /// `%RESPONSE_CODE%`: 0 when no response was sent (a TCP connection, a reset).
+    pub status: Option<u16>,
+    pub flags: Vec<ResponseFlag>,
+    /// `%RESPONSE_CODE_DETAILS%`.
+    pub details: Option<String>,
+    /// `%CONNECTION_TERMINATION_DETAILS%`.
+    pub termination: Option<String>,
+    /// `%UPSTREAM_TRANSPORT_FAILURE_REASON%`.
+    pub transport_failure: Option<String>,
+    pub route_name: Option<String>,
+    /// `%UPSTREAM_CLUSTER%` or `%UPSTREAM_CLUSTER_RAW%`.
+    pub upstream_cluster: Option<String>,
+    pub upstream_host: Option<String>,
+    pub authority: Option<String>,
+    pub method: Option<String>,
+    /// The path as logged (Istio logs `X-ENVOY-ORIGINAL-PATH?:PATH`).
+    pub path: Option<String>,
+    pub protocol: Option<String>,
+    /// `%REQUESTED_SERVER_NAME%`: the SNI.
+    pub sni: Option<String>,
+    pub downstream_local: Option<String>,
+    pub downstream_remote: Option<String>,
+    pub filter_chain: Option<String>,
+    pub start_time: Option<String>,
+}
+
+/// How a line is explained: its place, what Envoy wrote, what in the dump it concerns, and the
+/// cause (a rule of the catalogue). Every member is a string, a number or a list of strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Explained {
+    pub file: String,
+    /// 1-based.
+    pub line: u64,
+    /// The format the line was read with.
+    pub format: String,
+    pub status: Option<u16>,
+    pub flags: Vec<ResponseFlag>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub termination_details: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport_failure: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream_host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listener: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter_chain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route_config: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub virtual_host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// The RBAC policy that decided, as the authz view names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The JWT providers of the chain's jwt_authn filter.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub providers: Vec<String>,
+    /// For an upstream TLS failure: the SANs the cluster accepts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expected_sans: Vec<String>,
+    /// For an upstream TLS failure: the roots the cluster trusts (subjects).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trusted_roots: Vec<String>,
+    /// The cause: a rule id of the catalogue (`envinspect rules`).
+    pub rule: &'static str,
+    pub level: super::Level,
+    pub explanation: String,
+    /// JSON Pointers into the dump.
+    pub evidence: Vec<String>,
+    /// Whether the line is a failure (else it is listed only with `--all`).
+    pub failed: bool,
+}
+
+/// What was read from the logs: lines, how each was taken, and the explanations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LogSummary {
+    pub files: Vec<String>,
+    pub lines: u64,
+    /// Access-log lines read, by format.
+    pub parsed: std::collections::BTreeMap<String, u64>,
+    /// Lines of Envoy's own log (and a container log's markers), skipped.
+    pub envoy_log: u64,
+    /// Lines no format matches.
+    pub unmatched: u64,
+    /// The first unmatched lines' numbers (`file:line`), at most 10.
+    pub unmatched_first: Vec<String>,
+    /// Lines longer than the limit, skipped unread.
+    pub too_long: u64,
+    pub failed: u64,
+}

@@ -1,0 +1,197 @@
+//! `explain` output. The table groups lines by cause and explanation (count, first lines, the
+//! explanation once); JSON streams one object per explained line as it comes, so memory does not
+//! grow with the log; YAML is the same document, written at the end. Text from a log is
+//! untrusted: control characters are escaped in the table.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::table::Table;
+use super::RenderError;
+use crate::evidence::Sink;
+use crate::model::evidence::{Explained, LogSummary};
+use crate::model::Level;
+
+/// Lines grouped by cause, for the table: bounded by the number of distinct explanations.
+#[derive(Default)]
+pub struct Grouped {
+    groups: BTreeMap<(Level, &'static str, String), Group>,
+}
+
+struct Group {
+    count: u64,
+    first: Vec<String>,
+    /// The order the group first appeared in.
+    seen: u64,
+}
+
+/// How many line references a group lists.
+const FIRST: usize = 5;
+
+impl Sink for Grouped {
+    fn explained(&mut self, e: Explained) {
+        let n = self.groups.len() as u64;
+        let g = self
+            .groups
+            .entry((e.level, e.rule, e.explanation))
+            .or_insert(Group {
+                count: 0,
+                first: Vec::new(),
+                seen: n,
+            });
+        g.count += 1;
+        if g.first.len() < FIRST {
+            g.first.push(format!("{}:{}", e.file, e.line));
+        }
+    }
+}
+
+/// Control characters (a terminal escape in a logged path) shown escaped.
+fn clean(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+fn summary_lines(source: &str, s: &LogSummary, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "explain: {} against {}",
+        clean(&s.files.join(", ")),
+        clean(source)
+    )?;
+    let parsed: u64 = s.parsed.values().sum();
+    let by: Vec<String> = s
+        .parsed
+        .iter()
+        .map(|(f, n)| format!("{n} {}", clean(f)))
+        .collect();
+    writeln!(
+        out,
+        "lines: {} read, {parsed} access-log lines{}, {} of Envoy's own log, {} matching no format{}, {} too long; {} failed",
+        s.lines,
+        if by.is_empty() { String::new() } else { format!(" ({})", by.join(", ")) },
+        s.envoy_log,
+        s.unmatched,
+        if s.unmatched_first.is_empty() { String::new() } else { format!(" (first: {})", clean(&s.unmatched_first.join(", "))) },
+        s.too_long,
+        s.failed
+    )
+}
+
+/// The table: a summary, then one row per cause and explanation, errors first.
+pub fn write_table(
+    source: &str,
+    summary: &LogSummary,
+    grouped: &Grouped,
+    out: &mut dyn Write,
+) -> Result<(), RenderError> {
+    summary_lines(source, summary, out)?;
+    if grouped.groups.is_empty() {
+        writeln!(out, "\nno failing request to explain")?;
+        return Ok(());
+    }
+    writeln!(out)?;
+    let mut rows: Vec<_> = grouped.groups.iter().collect();
+    rows.sort_by_key(|((level, rule, _), g)| (*level, *rule, g.seen));
+    let mut t = Table::new(&["CAUSE", "LEVEL", "COUNT", "LINES", "EXPLANATION"]);
+    for ((level, rule, text), g) in rows {
+        let more = if g.count as usize > g.first.len() {
+            " …"
+        } else {
+            ""
+        };
+        t.row(vec![
+            rule.to_string(),
+            level.to_string(),
+            g.count.to_string(),
+            format!("{}{more}", clean(&g.first.join(","))),
+            clean(text),
+        ]);
+    }
+    t.write(out)?;
+    Ok(())
+}
+
+/// Streams the JSON document `{"explained": [...], "schema_version", "source", "summary"}`,
+/// keys in order, one explained line at a time. A write that fails stops the stream; the
+/// error is kept for [`JsonStream::finish`].
+pub struct JsonStream<'w> {
+    out: &'w mut dyn Write,
+    count: u64,
+    error: Option<RenderError>,
+}
+
+impl<'w> JsonStream<'w> {
+    pub fn start(out: &'w mut dyn Write) -> JsonStream<'w> {
+        let error = out
+            .write_all(b"{\n  \"explained\": [")
+            .err()
+            .map(RenderError::Io);
+        JsonStream {
+            out,
+            count: 0,
+            error,
+        }
+    }
+
+    pub fn finish(self, source: &str, summary: &LogSummary) -> Result<(), RenderError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let tail = serde_json::json!({
+            "schema_version": crate::model::report::SCHEMA_VERSION,
+            "source": source,
+            "summary": summary,
+        });
+        let close = if self.count == 0 { "]" } else { "\n  ]" };
+        write!(self.out, "{close},")?;
+        let text = serde_json::to_string_pretty(&tail).map_err(RenderError::Json)?;
+        // The tail's members, indented one level, after the list.
+        let inner = text
+            .trim_start_matches('{')
+            .trim_end_matches('}')
+            .trim_matches('\n');
+        writeln!(self.out, "\n{inner}\n}}")?;
+        Ok(())
+    }
+}
+
+impl Sink for JsonStream<'_> {
+    fn explained(&mut self, e: Explained) {
+        if self.error.is_some() {
+            return;
+        }
+        let sep = if self.count == 0 { "\n    " } else { ",\n    " };
+        self.count += 1;
+        let r = serde_json::to_value(&e)
+            .map_err(RenderError::Json)
+            .and_then(|v| {
+                self.out.write_all(sep.as_bytes())?;
+                serde_json::to_writer(&mut *self.out, &v).map_err(RenderError::Json)
+            });
+        if let Err(e) = r {
+            self.error = Some(e);
+        }
+    }
+}
+
+/// The whole document, for YAML.
+#[derive(Serialize)]
+pub struct ExplainDoc<'a> {
+    pub explained: &'a [Explained],
+    pub schema_version: u32,
+    pub source: &'a str,
+    pub summary: &'a LogSummary,
+}
