@@ -25,10 +25,36 @@ struct Place<'r> {
     vh: Option<&'r VirtualHost>,
     route: Option<&'r Route>,
     cluster: Option<&'r Cluster>,
+    /// The cluster's name, as logged or from the route, even when the dump lacks it.
+    cluster_name: Option<String>,
     /// What could not be placed, and why.
     unplaced: Vec<String>,
     /// Names the line gives that the dump does not have.
     missing: Vec<String>,
+}
+
+/// Every route configuration: from RDS, and inline in connection managers.
+fn route_configs(r: &Report) -> Vec<&RouteConfig> {
+    let inline = r
+        .listeners
+        .iter()
+        .flat_map(|l| &l.filter_chains)
+        .flat_map(|c| &c.destinations)
+        .filter_map(|d| match d {
+            Destination::InlineRoute { config } => Some(config.as_ref()),
+            _ => None,
+        });
+    // Envoy lists inline route configurations among its static ones too: each once.
+    let mut out: Vec<&RouteConfig> = Vec::new();
+    for rc in r.routes.iter().chain(inline) {
+        if !out
+            .iter()
+            .any(|o| o.name == rc.name && o.virtual_hosts == rc.virtual_hosts)
+        {
+            out.push(rc);
+        }
+    }
+    out
 }
 
 /// Whether the line is a failure: an error status, a response flag (other than a cache hit or
@@ -66,10 +92,7 @@ pub fn explain(report: &Report, file: &str, line: u64, format: &str, rec: &Recor
         route: place
             .route
             .map(|r| r.name.clone().unwrap_or_else(|| r.matcher.clone())),
-        cluster: place
-            .cluster
-            .map(|c| c.name.to_string())
-            .or_else(|| rec.upstream_cluster.clone()),
+        cluster: place.cluster_name.clone(),
         policy: None,
         providers: Vec::new(),
         expected_sans: Vec::new(),
@@ -97,9 +120,10 @@ pub fn explain(report: &Report, file: &str, line: u64, format: &str, rec: &Recor
     e.rule = rule;
     e.level = crate::model::catalog::find(rule).map_or(Level::Error, |r| r.level);
     e.explanation = text;
-    if !place.unplaced.is_empty() && e.rule != "log-ok" {
-        e.explanation
-            .push_str(&format!(" ({})", place.unplaced.join("; ")));
+    let why = place.unplaced.join("; ");
+    let quiet = ["log-ok", "log-no-filter-chain"].contains(&e.rule);
+    if !why.is_empty() && !quiet && !e.explanation.contains(&why) {
+        e.explanation.push_str(&format!(" ({why})"));
     }
     e
 }
@@ -149,13 +173,31 @@ fn locate<'r>(r: &'r Report, rec: &Record) -> Place<'r> {
     p.rc = p.chain.and_then(|c| route_config(r, c));
     if p.rc.is_none() && p.chain.is_none() {
         if let Some(authority) = &rec.authority {
-            let with_host: Vec<&RouteConfig> = r
-                .routes
-                .iter()
+            let with_host: Vec<&RouteConfig> = route_configs(r)
+                .into_iter()
                 .filter(|rc| crate::authz::route::virtual_host(rc, authority).is_some())
                 .collect();
-            if with_host.len() == 1 {
-                p.rc = Some(with_host[0]);
+            match with_host.as_slice() {
+                [one] => p.rc = Some(one),
+                [] => {}
+                _ => {
+                    // Of several, the line (which went upstream, or meant to) can only have
+                    // met one whose route for it forwards to a cluster.
+                    let forwarding: Vec<&RouteConfig> = with_host
+                        .iter()
+                        .copied()
+                        .filter(|rc| forwards(rc, rec, authority))
+                        .collect();
+                    match forwarding.as_slice() {
+                        [one] if rec.route_name.is_some() || upstream_bound(rec) => {
+                            p.rc = Some(one)
+                        }
+                        _ => p.unplaced.push(format!(
+                            "{} route configurations have a virtual host for Host {authority}",
+                            with_host.len()
+                        )),
+                    }
+                }
             }
         }
     }
@@ -185,21 +227,9 @@ fn locate<'r>(r: &'r Report, rec: &Record) -> Place<'r> {
         }
     }
     if let Some(name) = &rec.route_name {
-        let anywhere = r
-            .routes
-            .iter()
+        let anywhere = route_configs(r)
+            .into_iter()
             .flat_map(|rc| &rc.virtual_hosts)
-            .chain(
-                r.listeners
-                    .iter()
-                    .flat_map(|l| &l.filter_chains)
-                    .flat_map(|c| &c.destinations)
-                    .filter_map(|d| match d {
-                        Destination::InlineRoute { config } => Some(config.virtual_hosts.iter()),
-                        _ => None,
-                    })
-                    .flatten(),
-            )
             .flat_map(|v| &v.routes)
             .any(|x| x.name.as_deref() == Some(name));
         if !anywhere {
@@ -219,8 +249,45 @@ fn locate<'r>(r: &'r Report, rec: &Record) -> Place<'r> {
         if p.cluster.is_none() {
             p.missing.push(format!("cluster {name}"));
         }
+        p.cluster_name = Some(name);
     }
     p
+}
+
+/// Whether the line's request meant to reach an upstream: a flag about one, or an upstream host.
+fn upstream_bound(rec: &Record) -> bool {
+    use ResponseFlag::*;
+    rec.upstream_host.is_some()
+        || rec.flags.iter().any(|f| {
+            matches!(
+                f,
+                NoHealthyUpstream
+                    | UpstreamOverflow
+                    | UpstreamRequestTimeout
+                    | UpstreamConnectionFailure
+                    | UpstreamRetryLimitExceeded
+                    | UpstreamRemoteReset
+                    | UpstreamConnectionTermination
+                    | NoClusterFound
+            )
+        })
+}
+
+/// Whether `rc` routes the line's request to a cluster.
+fn forwards(rc: &RouteConfig, rec: &Record, authority: &str) -> bool {
+    let Some((_, vh)) = crate::authz::route::virtual_host(rc, authority) else {
+        return false;
+    };
+    let req = HttpRequest {
+        method: rec.method.clone().unwrap_or_else(|| "GET".into()),
+        path: rec.path.clone().unwrap_or_else(|| "/".into()),
+        authority: authority.to_string(),
+        headers: Default::default(),
+    };
+    matches!(
+        crate::authz::route::route(vh, &req),
+        Ok(Some((_, r))) if matches!(r.action, RouteAction::Cluster { .. } | RouteAction::WeightedClusters { .. } | RouteAction::ClusterHeader { .. })
+    )
 }
 
 fn pick_chain<'r>(l: &'r Listener, local: SocketAddr, rec: &Record) -> Option<&'r FilterChain> {
@@ -277,7 +344,10 @@ fn inside<'a>(details: &'a str, prefix: &str) -> Option<&'a str> {
 fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static str, String) {
     use ResponseFlag::*;
     let details = rec.details.as_deref().unwrap_or("");
-    let cluster_name = e.cluster.clone().unwrap_or_else(|| "-".into());
+    let cluster_name = e
+        .cluster
+        .clone()
+        .unwrap_or_else(|| "(not named by the line)".into());
     // A name the dump lacks means the line was written under another configuration; the
     // cluster of an NC line is missing by definition.
     let missing: Vec<&String> = p
@@ -299,10 +369,11 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
     if !failed(rec) {
         return (
             "log-ok",
-            format!(
-                "{} served",
-                rec.status.map_or("-".into(), |s| s.to_string())
-            ),
+            match rec.status {
+                Some(s) if s > 0 => format!("{s}, no response flag"),
+                _ if rec.logged.termination => "a connection that ended without a response flag or termination details".into(),
+                _ => "a connection that ended without a response flag; the format logs no %CONNECTION_TERMINATION_DETAILS%, so a network filter's denial would not show".into(),
+            },
         );
     }
     if details == "filter_chain_not_found" {
@@ -317,8 +388,28 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
     }
     if has(rec, NoRouteFound) || details == "route_not_found" {
         let authority = rec.authority.as_deref().unwrap_or("-");
+        if rec.status.is_none_or(|s| s == 0) {
+            let l = p
+                .listener
+                .map_or("its listener".into(), |l| format!("listener {}", l.name));
+            return ("log-no-filter-chain", format!(
+                "NR without a response: the connection matched no filter chain of {l} and there is no default chain (destination {}, SNI {})",
+                rec.downstream_local.as_deref().unwrap_or("not logged"),
+                rec.sni.as_deref().unwrap_or("none")
+            ));
+        }
+        if p.chain.is_none() {
+            if let Some(answer) = nr_unplaced(r, rec, e) {
+                return answer;
+            }
+        }
         let Some(rc) = p.rc else {
-            return ("log-no-route", format!("no route for Host {authority}: the route configuration of the chain is not known ({})", place_why(p)));
+            return ("log-cannot-tell", format!(
+                "404 NR: no route for {} {} with Host {authority}; cannot tell whether the Host had no virtual host or the path no route: the route configuration is not known ({})",
+                rec.method.as_deref().unwrap_or("-"),
+                rec.path.as_deref().unwrap_or("-"),
+                place_why(p)
+            ));
         };
         if p.vh.is_none() {
             let mut domains: Vec<&str> = rc
@@ -360,6 +451,12 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
     }
     if has(rec, UpstreamOverflow) {
         return ("log-upstream-overflow", overflow(p, &cluster_name, details));
+    }
+    if has(rec, UpstreamConnectionFailure) && !rec.logged.transport_failure {
+        return ("log-cannot-tell", format!(
+            "UF: the connection to the upstream{} of cluster {cluster_name} failed; cannot tell a refused or unreachable host from a failed TLS handshake: the format logs no %UPSTREAM_TRANSPORT_FAILURE_REASON%",
+            rec.upstream_host.as_deref().map_or(String::new(), |h| format!(" {h}"))
+        ));
     }
     if has(rec, UpstreamConnectionFailure)
         || (has(rec, UpstreamRetryLimitExceeded) && rec.transport_failure.is_some())
@@ -485,6 +582,74 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
     )
 }
 
+/// NR on a line whose listener is not known: the route configurations under which Envoy would
+/// answer NR for this request (no virtual host for the Host, or no route in it), the others
+/// ruled out; the cause when they all agree.
+fn nr_unplaced(r: &Report, rec: &Record, e: &mut Explained) -> Option<(&'static str, String)> {
+    let authority = rec.authority.as_deref()?;
+    let req = HttpRequest {
+        method: rec.method.clone().unwrap_or_else(|| "GET".into()),
+        path: rec.path.clone().unwrap_or_else(|| "/".into()),
+        authority: authority.to_string(),
+        headers: Default::default(),
+    };
+    let all = route_configs(r);
+    let mut no_host = Vec::new();
+    let mut no_route = Vec::new();
+    for rc in &all {
+        match crate::authz::route::virtual_host(rc, authority) {
+            None => no_host.push(*rc),
+            Some((_, vh)) => match crate::authz::route::route(vh, &req) {
+                Ok(None) => no_route.push((*rc, vh)),
+                Ok(Some(_)) => {}
+                // A match on a header the log does not carry: this one cannot be ruled out.
+                Err(_) => return None,
+            },
+        }
+    }
+    match (no_host.as_slice(), no_route.as_slice()) {
+        (hosts, []) if !hosts.is_empty() => {
+            let names: Vec<String> = hosts.iter().map(|rc| rc.name.to_string()).collect();
+            if let [one] = hosts {
+                e.route_config = Some(one.name.to_string());
+            }
+            let which = if hosts.len() == all.len() {
+                "no route configuration of the dump".to_string()
+            } else {
+                format!(
+                    "no route configuration that would answer NR ({})",
+                    names.join(", ")
+                )
+            };
+            Some(("log-no-virtual-host", format!(
+                "{which} has a virtual host for Host {authority}: add the host to a VirtualService/HTTPRoute, or call a host the proxy knows (the line has no %DOWNSTREAM_LOCAL_ADDRESS%; the others route the request)"
+            )))
+        }
+        ([], [(rc, vh)]) => {
+            e.route_config = Some(rc.name.to_string());
+            e.virtual_host = Some(vh.name.clone());
+            let matchers: Vec<String> = vh.routes.iter().map(|r| r.matcher.clone()).collect();
+            Some(("log-no-route", format!(
+                "virtual host {} of route configuration {} takes Host {authority} but none of its routes matches {} {} (routes: {}): add a route for the path, or fix the request (the only route configuration that would answer NR; the line has no %DOWNSTREAM_LOCAL_ADDRESS%)",
+                vh.name, rc.name, req.method, req.path,
+                if matchers.is_empty() { "none".into() } else { matchers.join(", ") }
+            )))
+        }
+        (hosts, routes) if !hosts.is_empty() && !routes.is_empty() => {
+            let h: Vec<String> = hosts.iter().map(|rc| rc.name.to_string()).collect();
+            let v: Vec<String> = routes
+                .iter()
+                .map(|(rc, vh)| format!("{}/{}", rc.name, vh.name))
+                .collect();
+            Some(("log-cannot-tell", format!(
+                "404 NR for {} {} with Host {authority}; cannot tell whether the Host had no virtual host (as under {}) or the path no route (as in {}): the line has no %DOWNSTREAM_LOCAL_ADDRESS% to say which listener took it",
+                req.method, req.path, h.join(", "), v.join(", ")
+            )))
+        }
+        _ => None,
+    }
+}
+
 fn flags_text(rec: &Record) -> String {
     if rec.flags.is_empty() {
         "-".into()
@@ -507,7 +672,7 @@ fn place_why(p: &Place) -> String {
 
 fn no_healthy(r: &Report, p: &Place, name: &str, e: &mut Explained) -> String {
     let Some(c) = p.cluster else {
-        return format!("cluster {name} had no healthy host; it is not in the dump");
+        return "the cluster had no healthy host; cannot tell which cluster: the line names none (no %UPSTREAM_CLUSTER%) and its route is not known".into();
     };
     if r.counts.endpoints.is_none() {
         return format!("cluster {name} had no healthy host; cannot tell why: the dump has no endpoints (take it with ?include_eds)");

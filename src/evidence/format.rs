@@ -335,7 +335,22 @@ fn fill(values: &[(&Operator, &str)], rec: &mut Record) -> bool {
     true
 }
 
+/// Marks `field` as carried by the line's format.
+fn carried(rec: &mut Record, field: Field) {
+    let l = &mut rec.logged;
+    match field {
+        Field::Details => l.details = true,
+        Field::Termination => l.termination = true,
+        Field::TransportFailure => l.transport_failure = true,
+        Field::DownstreamLocal => l.downstream_local = true,
+        Field::UpstreamCluster => l.upstream_cluster = true,
+        Field::RouteName => l.route_name = true,
+        _ => {}
+    }
+}
+
 fn set(rec: &mut Record, field: Field, v: &str) -> bool {
+    carried(rec, field);
     match field {
         Field::Status => match v {
             "-" | "" => rec.status = None,
@@ -431,6 +446,18 @@ impl JsonFormat {
     ) -> bool {
         let mut known = 0;
         let mut ok = true;
+        for v in self.keys.values() {
+            match v {
+                JsonValue::One(f) => carried(rec, *f),
+                JsonValue::Template(t) => {
+                    for s in &t.segs {
+                        if let Seg::Op(o) = s {
+                            carried(rec, o.field());
+                        }
+                    }
+                }
+            }
+        }
         walk(obj, "", &mut |key, v| {
             let Some(jv) = self.keys.get(key) else {
                 return;
@@ -499,6 +526,13 @@ fn merge(rec: &mut Record, sub: Record) {
     if rec.flags.is_empty() {
         rec.flags = sub.flags;
     }
+    let (l, s) = (&mut rec.logged, sub.logged);
+    l.details |= s.details;
+    l.termination |= s.termination;
+    l.transport_failure |= s.transport_failure;
+    l.downstream_local |= s.downstream_local;
+    l.upstream_cluster |= s.upstream_cluster;
+    l.route_name |= s.route_name;
 }
 
 #[cfg(test)]

@@ -264,6 +264,20 @@ pub struct Record {
     pub downstream_remote: Option<String>,
     pub filter_chain: Option<String>,
     pub start_time: Option<String>,
+    /// Which of these the line's format carries at all (a `None` of a field it does not carry
+    /// says nothing).
+    pub logged: Logged,
+}
+
+/// The fields a format carries, of those `explain` needs to tell causes apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Logged {
+    pub details: bool,
+    pub termination: bool,
+    pub transport_failure: bool,
+    pub downstream_local: bool,
+    pub upstream_cluster: bool,
+    pub route_name: bool,
 }
 
 /// How a line is explained: its place, what Envoy wrote, what in the dump it concerns, and the

@@ -217,6 +217,31 @@ impl Envoy {
             .bytes
     }
 
+    /// Any admin path (`/stats`, `/stats/prometheus`), its body as Envoy wrote it.
+    pub fn get(&self, path: &str) -> Vec<u8> {
+        use std::io::{Read, Write};
+        let addr = self.admin.trim_start_matches("http://");
+        let mut c = std::net::TcpStream::connect(addr).expect("the admin listens");
+        write!(
+            c,
+            "GET {path} HTTP/1.1\r\nhost: admin\r\nconnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut all = Vec::new();
+        c.read_to_end(&mut all).unwrap();
+        let at = all
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("an HTTP response");
+        let (head, body) = (&all[..at], &all[at + 4..]);
+        let head = String::from_utf8_lossy(head).to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 200"), "{path}: {head}");
+        if head.contains("transfer-encoding: chunked") {
+            return dechunk(body);
+        }
+        body.to_vec()
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("envoy.log")).unwrap_or_default()
     }
@@ -269,4 +294,21 @@ pub fn report_140(path: &Path) -> (envinspect::model::Report, envinspect::Option
         .expect("the live dump reads")
         .into_report();
     (report, opts)
+}
+
+/// An HTTP/1.1 chunked body, joined.
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(end) = b.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&b[..end]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[end + 2..end + 2 + size]);
+        b = &b[end + 2 + size + 2..];
+    }
 }

@@ -20,6 +20,8 @@ mod envoy;
 mod errors;
 mod expect;
 mod expect_drift;
+mod explain_config;
+mod explain_live;
 mod goldens;
 mod jwt;
 mod library;
