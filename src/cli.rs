@@ -30,6 +30,10 @@ pub(crate) struct Cli {
     pub(crate) color: ColorArg,
     #[command(flatten)]
     pub(crate) common: Common,
+    /// Envoy's /stats or /stats/prometheus saved beside the dump: counters that prove a failure
+    /// become findings naming the object their stat prefix names.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) stats: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) target: Target,
 }
@@ -423,6 +427,10 @@ pub(crate) enum Command {
         /// Explain every access-log line, not only the failing ones.
         #[arg(long)]
         all: bool,
+        /// Envoy's /stats or /stats/prometheus of the same proxy: counters that prove a failure,
+        /// placed on their objects (with --admin, read live when not given).
+        #[arg(long, value_name = "FILE")]
+        stats: Option<PathBuf>,
         #[command(flatten)]
         common: Common,
         #[command(flatten)]

@@ -39,6 +39,8 @@ pub enum Error {
     Expect(#[from] expect::ExpectError),
     #[error(transparent)]
     Evidence(#[from] evidence::EvidenceError),
+    #[error(transparent)]
+    Stats(#[from] evidence::stats::StatsError),
     #[error("{name}: {unreadable} proxy document(s) unreadable, {refused} entries refused (see their rows)")]
     Bundle {
         name: String,

@@ -3,12 +3,15 @@
 //! other into the table's groups or the JSON stream. A log that cannot be read is an error told
 //! after the answer for the others (exit 2); lines of no format are counted, never an error.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{options, read, Env, Judge, Origin, Outcome, RunError, UsageError};
+use crate::evidence::stats::{self, StatsError};
 use crate::evidence::{self, EvidenceError};
 use crate::model::evidence::{Explained, LogSummary};
+use crate::model::{Finding, Report};
 use crate::render::{self, explain as out, Format, View};
+use crate::source::admin::Endpoint;
 use crate::source::DocumentKind;
 use crate::Error;
 
@@ -19,14 +22,41 @@ pub enum LogOrigin {
     Stdin,
 }
 
+/// What `explain` reads: the dump, the logs, and the stats.
+pub(super) struct Explain {
+    pub origin: Option<Origin>,
+    pub logs: Vec<LogOrigin>,
+    pub all: bool,
+    pub stats: Option<PathBuf>,
+}
+
+/// The findings a stats file proves about `report`.
+pub(super) fn stats_findings(report: &Report, path: &Path) -> Result<Vec<Finding>, RunError> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|source| {
+        Error::Stats(StatsError::Read {
+            name: name.clone(),
+            line: 0,
+            source,
+        })
+    })?;
+    let stats = stats::read(&name, file).map_err(Error::Stats)?;
+    Ok(stats::findings(report, &name, &stats))
+}
+
 pub(super) fn explain(
     env: &mut Env,
-    origin: Option<Origin>,
-    logs: Vec<LogOrigin>,
-    all: bool,
+    what: Explain,
     format: Format,
     judge: &Judge,
 ) -> Result<Outcome, RunError> {
+    let Explain {
+        origin,
+        logs,
+        all,
+        stats,
+    } = what;
+
     if logs.is_empty() {
         return Err(UsageError::ExplainNoLog.into());
     }
@@ -35,7 +65,11 @@ pub(super) fn explain(
         return Err(UsageError::ExplainStdinTwice.into());
     }
     let opts = options(env, judge);
-    let input = read(env, origin, View::Report)?;
+    // A live proxy's stats are read from it too, unless a file is given.
+    let (input, live) = match origin {
+        Some(Origin::Admin(a)) => (a.get(crate::admin_endpoint(View::Report))?, Some(a)),
+        other => (read(env, other, View::Report)?, None),
+    };
     let report = crate::inspect_owned(input, &opts, env.progress)?;
     if report.document != DocumentKind::ConfigDump {
         return Err(UsageError::ExplainNeedsDump {
@@ -44,6 +78,16 @@ pub(super) fn explain(
         }
         .into());
     }
+    let counters = match (&stats, live) {
+        (Some(path), _) => stats_findings(&report, path)?,
+        (None, Some(admin)) => {
+            let input = admin.get(Endpoint::StatsPrometheus)?;
+            let read = stats::read(&input.name, std::io::Cursor::new(input.bytes))
+                .map_err(Error::Stats)?;
+            stats::findings(&report, &input.name, &read)
+        }
+        (None, None) => Vec::new(),
+    };
     env.progress.finish();
     let mut summary = LogSummary::default();
     let mut failures: Vec<EvidenceError> = Vec::new();
@@ -89,10 +133,10 @@ pub(super) fn explain(
         Format::Table => {
             let mut grouped = out::Grouped::default();
             each(&mut grouped, env.stdin);
-            out::write_table(&report.source, &summary, &grouped, env.out)?;
+            out::write_table(&report.source, &summary, &grouped, &counters, env.out)?;
         }
         Format::Json => {
-            let mut stream = out::JsonStream::start(env.out);
+            let mut stream = out::JsonStream::start(env.out, &counters)?;
             each(&mut stream, env.stdin);
             stream.finish(&report.source, &summary)?;
         }
@@ -100,6 +144,7 @@ pub(super) fn explain(
             let mut lines: Vec<Explained> = Vec::new();
             each(&mut lines, env.stdin);
             let doc = out::ExplainDoc {
+                counters: &counters,
                 explained: &lines,
                 schema_version: crate::model::report::SCHEMA_VERSION,
                 source: &report.source,
@@ -114,5 +159,7 @@ pub(super) fn explain(
     if let Some(e) = Error::undecodable(&report) {
         return Ok(Outcome::Incomplete(e));
     }
-    Ok(Outcome::failing(summary.failed > 0))
+    Ok(Outcome::failing(
+        summary.failed > 0 || counters.iter().any(|f| f.level.fails()),
+    ))
 }

@@ -73,6 +73,8 @@ pub enum Command {
         origin: Option<Origin>,
         view: View,
         filters: Filters,
+        /// Envoy's /stats or /stats/prometheus saved beside the dump (the report only).
+        stats: Option<PathBuf>,
         /// Envoy's /certs saved beside the dump.
         certs: Option<PathBuf>,
         /// Trust anchors for a certificate file.
@@ -136,6 +138,8 @@ pub enum Command {
         logs: Vec<LogOrigin>,
         /// Successful lines too, not only failures.
         all: bool,
+        /// Envoy's stats of the same proxy (with an admin API and none given: read live).
+        stats: Option<PathBuf>,
         format: Format,
         judge: Judge,
     },
@@ -185,11 +189,24 @@ pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
             origin,
             view,
             filters,
+            stats,
             certs,
             roots,
             format,
             judge,
-        } => show(env, origin, view, &filters, certs, roots, format, &judge),
+        } => show(
+            env,
+            origin,
+            view,
+            &filters,
+            Beside {
+                certs,
+                stats,
+                roots,
+            },
+            format,
+            &judge,
+        ),
         Command::Expect {
             origin,
             min_time_left,
@@ -280,9 +297,20 @@ pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
             origin,
             logs,
             all,
+            stats,
             format,
             judge,
-        } => explain::explain(env, origin, logs, all, format, &judge),
+        } => explain::explain(
+            env,
+            explain::Explain {
+                origin,
+                logs,
+                all,
+                stats,
+            },
+            format,
+            &judge,
+        ),
         Command::Rules { format } => {
             render::rules::render_rules(format, env.out)?;
             Ok(Outcome::Clean)
@@ -336,25 +364,40 @@ fn inspection(
     Ok(Inspection::new(report, opts)?)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Files given beside a dump: /certs and stats add findings to its report, roots are trust
+/// anchors for a certificate file.
+struct Beside {
+    certs: Option<PathBuf>,
+    stats: Option<PathBuf>,
+    roots: Option<PathBuf>,
+}
+
 fn show(
     env: &mut Env,
     origin: Option<Origin>,
     view: View,
     filters: &Filters,
-    certs: Option<PathBuf>,
-    roots: Option<PathBuf>,
+    beside: Beside,
     format: Format,
     judge: &Judge,
 ) -> Result<Outcome, RunError> {
     let mut opts = options(env, judge);
     let input = read(env, origin, view)?;
-    opts.roots = roots.as_deref().map(crate::source::read_path).transpose()?;
+    opts.roots = beside
+        .roots
+        .as_deref()
+        .map(crate::source::read_path)
+        .transpose()?;
     let mut report = crate::inspect_owned(input, &opts, env.progress)?;
     if !view.shows(report.document) {
         return Err(UsageError::view_not_for(&report.source, view.name(), report.document).into());
     }
-    if let Some(certs) = &certs {
+    if let Some(stats) = &beside.stats {
+        let found = explain::stats_findings(&report, stats)?;
+        report.findings.extend(found);
+        report.findings.sort();
+    }
+    if let Some(certs) = &beside.certs {
         let certs = crate::inspect(&crate::source::read_path(certs)?, &Options::at(opts.now))?;
         if certs.document != DocumentKind::Certs {
             return Err(UsageError::NotCerts {

@@ -21,11 +21,17 @@ pub(crate) enum Todo {
 impl Cli {
     /// The command asked for, in the library's terms.
     pub(crate) fn todo(self) -> Result<Todo> {
+        let stats = self.stats.clone();
         let show = |target: Target, view, filters, common: Common| -> Result<Todo> {
             Ok(Todo::Run(Box::new(Run::Show {
                 origin: target.origin()?,
                 view,
                 filters,
+                stats: if view == View::Report {
+                    stats.clone()
+                } else {
+                    None
+                },
                 certs: common.certs.clone(),
                 roots: None,
                 format: common.format(),
@@ -137,6 +143,7 @@ impl Cli {
                 origin: target.origin()?,
                 view: View::Certs,
                 filters: Filters { secret, ..none() },
+                stats: None,
                 certs: common.certs.clone(),
                 roots,
                 format: common.format(),
@@ -235,6 +242,7 @@ impl Cli {
             Some(Command::Explain {
                 mut files,
                 all,
+                stats,
                 common,
                 live,
             }) => {
@@ -258,6 +266,7 @@ impl Cli {
                     origin,
                     logs,
                     all,
+                    stats,
                     format: common.format(),
                     judge: common.when.judge()?,
                 }))

@@ -572,11 +572,12 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
         format!(
             "cannot tell why: status {} with {} and no response flag",
             rec.status.map_or("-".into(), |s| s.to_string()),
-            if details.is_empty() {
-                "no response code details (the format does not log %RESPONSE_CODE_DETAILS%)"
-                    .to_string()
-            } else {
-                format!("details {details}")
+            match (details.is_empty(), rec.logged.details) {
+                (false, _) => format!("details {details}"),
+                (true, true) => "no response code details".to_string(),
+                (true, false) =>
+                    "no response code details (the format does not log %RESPONSE_CODE_DETAILS%)"
+                        .to_string(),
             },
         ),
     )

@@ -71,7 +71,9 @@ impl Formats {
                 LogFormat::EnvoyDefault => LogFormat::Text(ENVOY_DEFAULT.into()),
                 other => other.clone(),
             };
-            f.add(a.pointer.clone(), &key, a.path.clone());
+            let name =
+                known(&key).map_or_else(|| format!("configured at {}", a.pointer), str::to_string);
+            f.add(name, &key, a.path.clone());
         }
         f.add(
             "envoy-default".into(),
@@ -166,6 +168,24 @@ impl Formats {
         } else {
             Class::Unmatched
         }
+    }
+}
+
+/// The name of a well-known format: Envoy's default, Istio's TEXT or JSON.
+fn known(f: &LogFormat) -> Option<&'static str> {
+    let trim = |s: &str| s.trim_end_matches(['\n', '\r']).to_string();
+    match f {
+        LogFormat::Text(t) if trim(t) == trim(ENVOY_DEFAULT) => Some("envoy-default"),
+        LogFormat::Text(t) if trim(t) == trim(ISTIO_TEXT) => Some("istio-text"),
+        LogFormat::Json(keys) => {
+            let mut k: Vec<(&str, &str)> =
+                keys.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            k.sort();
+            let mut istio = ISTIO_JSON.to_vec();
+            istio.sort();
+            (k == istio).then_some("istio-json")
+        }
+        _ => None,
     }
 }
 

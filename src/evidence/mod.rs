@@ -6,6 +6,7 @@
 mod explain;
 mod format;
 mod log;
+pub mod stats;
 
 use std::io::Read;
 

@@ -107,6 +107,23 @@ pub const CATALOG: &[Rule] = &[
     rule("log-other-version", E, "The log line names a route, cluster or policy the dump does not have: it was written under another configuration version.", "Take the dump and the log at the same time (a bug-report does), or compare version_info with the line's time."),
     rule("log-cannot-tell", E, "A failing line whose cause envinspect cannot tell from what the line and the dump say; the explanation says what is missing.", "Add %RESPONSE_CODE_DETAILS%, %UPSTREAM_TRANSPORT_FAILURE_REASON% and %DOWNSTREAM_LOCAL_ADDRESS% to the access-log format (Istio's defaults have them)."),
     rule("log-ok", I, "A line that did not fail (listed with --all).", "Nothing to fix."),
+    // Counters that prove a failure (`--stats`; docs/rules.md, "Counters").
+    rule("stat-tls-verify-failed", E, "ssl.fail_verify_san, fail_verify_error or fail_verify_no_cert counted on a cluster or listener: peers presented certificates that did not verify.", "SAN: fix the SAN matchers or the peer's identity; error: distribute the peer's root (or renew an expired certificate); no_cert: make the client present one."),
+    rule("stat-tls-handshake-failed", W, "ssl.connection_error or ssl.no_certificate counted: TLS handshakes failed, or clients came without a certificate.", "Compare both sides' TLS settings (mTLS modes, versions, ALPN); a plaintext client on a TLS port counts here too."),
+    rule("stat-upstream-connect-failed", E, "upstream_cx_connect_fail or connect_timeout counted on a cluster.", "Check that the cluster's endpoints listen and are reachable; a TLS verification failure also counts as a connect failure."),
+    rule("stat-no-healthy-upstream", E, "upstream_cx_none_healthy counted: requests found no healthy host (503 UH).", "Check the cluster's endpoints, health checks and outlier detection."),
+    rule("stat-circuit-breaker", E, "An overflow counter (upstream_rq_pending_overflow, upstream_cx_overflow, upstream_rq_retry_overflow) or an open circuit-breaker gauge on a cluster (503 UO).", "Raise the threshold named (DestinationRule connectionPool), or add capacity."),
+    rule("stat-outlier-ejection", W, "Outlier detection ejected hosts of a cluster.", "Look at the ejected hosts' errors; tune outlierDetection if ejections are spurious."),
+    rule("stat-retries-exhausted", W, "upstream_rq_retry_limit_exceeded counted: requests failed after every retry (URX).", "Fix what the retries hit (the counters beside it say: connect failures, resets, 5xx)."),
+    rule("stat-upstream-timeout", W, "upstream_rq_timeout or upstream_rq_per_try_timeout counted (504 UT).", "Speed the upstream up, or raise the route's timeout."),
+    rule("stat-upstream-reset", W, "The upstream reset requests in flight (upstream_rq_rx_reset, upstream_cx_destroy_remote_with_active_rq).", "Check the upstream's logs, limits and idle timeouts."),
+    rule("stat-no-filter-chain", E, "no_filter_chain_match counted on a listener: connections were closed for want of a chain.", "Give the listener a chain for what clients send (port, SNI, transport), or fix the clients."),
+    rule("stat-no-route", E, "no_route or no_cluster counted on an HTTP connection manager (404 NR, 503 NC).", "`envinspect explain` on the access log names the Host, path and route; add the virtual host, route or cluster."),
+    rule("stat-rbac-denied", W, "An RBAC filter (HTTP or network) denied requests or connections.", "`envinspect explain` on the access log names the policy; `envinspect authz` shows the layer."),
+    rule("stat-rbac-shadow-denied", I, "An RBAC filter's shadow (dry-run) rules would have denied requests.", "Review before enforcing the dry-run policy."),
+    rule("stat-jwt-denied", W, "jwt_authn refused requests (missing or invalid tokens).", "`envinspect explain` on the access log gives the reason per request."),
+    rule("stat-ext-authz-denied", W, "ext_authz denied requests, failed, or let them through because it failed (failure_mode_allowed).", "Check the authorization service; error and failure_mode_allowed mean it was not reached."),
+    rule("stat-update-rejected", E, "update_rejected counted for LDS, CDS, RDS or SDS: Envoy refused configuration (a NACK) and serves the previous version.", "Read the resource's error_state in the dump, or the control plane's sync status (istioctl proxy-status)."),
     rule("undecodable-type", I, "A configuration of a type envinspect does not know is kept as raw JSON.", "Nothing to fix in the proxy; envinspect does not look inside it."),
 ];
 

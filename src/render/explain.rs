@@ -12,7 +12,7 @@ use super::table::Table;
 use super::RenderError;
 use crate::evidence::Sink;
 use crate::model::evidence::{Explained, LogSummary};
-use crate::model::Level;
+use crate::model::{Finding, Level};
 
 /// Lines grouped by cause, for the table: bounded by the number of distinct explanations.
 #[derive(Default)]
@@ -95,9 +95,11 @@ pub fn write_table(
     source: &str,
     summary: &LogSummary,
     grouped: &Grouped,
+    counters: &[Finding],
     out: &mut dyn Write,
 ) -> Result<(), RenderError> {
     summary_lines(source, summary, out)?;
+    write_counters(counters, out)?;
     if grouped.groups.is_empty() {
         writeln!(out, "\nno failing request to explain")?;
         return Ok(());
@@ -124,7 +126,27 @@ pub fn write_table(
     Ok(())
 }
 
-/// Streams the JSON document `{"explained": [...], "schema_version", "source", "summary"}`,
+/// The counters' findings, before the lines.
+fn write_counters(counters: &[Finding], out: &mut dyn Write) -> Result<(), RenderError> {
+    if counters.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\ncounters that prove a failure:")?;
+    let mut t = Table::new(&["RULE", "LEVEL", "SUBJECT", "COUNTER"]);
+    for f in counters {
+        t.row(vec![
+            f.rule.to_string(),
+            f.level.to_string(),
+            clean(&f.subject),
+            clean(&f.message),
+        ]);
+    }
+    t.write(out)?;
+    Ok(())
+}
+
+/// Streams the JSON document `{"counters", "explained": [...], "schema_version", "source",
+/// "summary"}`,
 /// keys in order, one explained line at a time. A write that fails stops the stream; the
 /// error is kept for [`JsonStream::finish`].
 pub struct JsonStream<'w> {
@@ -134,16 +156,20 @@ pub struct JsonStream<'w> {
 }
 
 impl<'w> JsonStream<'w> {
-    pub fn start(out: &'w mut dyn Write) -> JsonStream<'w> {
-        let error = out
-            .write_all(b"{\n  \"explained\": [")
-            .err()
-            .map(RenderError::Io);
-        JsonStream {
+    /// Writes the document's head: the counters' findings, then opens the list of lines.
+    pub fn start(
+        out: &'w mut dyn Write,
+        counters: &[Finding],
+    ) -> Result<JsonStream<'w>, RenderError> {
+        let counters = serde_json::to_value(counters).map_err(RenderError::Json)?;
+        write!(out, "{{\n  \"counters\": ")?;
+        serde_json::to_writer(&mut *out, &counters).map_err(RenderError::Json)?;
+        out.write_all(b",\n  \"explained\": [")?;
+        Ok(JsonStream {
             out,
             count: 0,
-            error,
-        }
+            error: None,
+        })
     }
 
     pub fn finish(self, source: &str, summary: &LogSummary) -> Result<(), RenderError> {
@@ -190,6 +216,7 @@ impl Sink for JsonStream<'_> {
 /// The whole document, for YAML.
 #[derive(Serialize)]
 pub struct ExplainDoc<'a> {
+    pub counters: &'a [Finding],
     pub explained: &'a [Explained],
     pub schema_version: u32,
     pub source: &'a str,

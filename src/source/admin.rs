@@ -19,6 +19,8 @@ pub enum Endpoint {
     ServerInfo,
     /// `/clusters?format=json`.
     Clusters,
+    /// `/stats/prometheus`: counters, as text (not JSON).
+    StatsPrometheus,
 }
 
 impl Endpoint {
@@ -29,17 +31,24 @@ impl Endpoint {
             Endpoint::Certs => "/certs",
             Endpoint::ServerInfo => "/server_info",
             Endpoint::Clusters => "/clusters?format=json",
+            Endpoint::StatsPrometheus => "/stats/prometheus",
         }
     }
 
-    /// The document the endpoint answers with.
-    pub fn kind(self) -> DocumentKind {
-        match self {
+    /// Whether the answer is a JSON document (the stats are text).
+    pub fn is_json(self) -> bool {
+        self != Endpoint::StatsPrometheus
+    }
+
+    /// The document the endpoint answers with (`None`: not a JSON document).
+    pub fn kind(self) -> Option<DocumentKind> {
+        Some(match self {
             Endpoint::ConfigDumpWithEds | Endpoint::ConfigDump => DocumentKind::ConfigDump,
             Endpoint::Certs => DocumentKind::Certs,
             Endpoint::ServerInfo => DocumentKind::ServerInfo,
             Endpoint::Clusters => DocumentKind::ClusterStatuses,
-        }
+            Endpoint::StatsPrometheus => return None,
+        })
     }
 
     /// The file name `istioctl bug-report` uses for it (literal `?`), for `fetch --save`.
@@ -50,6 +59,7 @@ impl Endpoint {
             Endpoint::Certs => "certs",
             Endpoint::ServerInfo => "server_info",
             Endpoint::Clusters => "clusters",
+            Endpoint::StatsPrometheus => "stats/prometheus",
         }
     }
 }
@@ -192,6 +202,14 @@ impl Admin {
             )));
         }
         let start = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if !e.is_json() {
+            if start == Some(&b'<') {
+                return Err(err(
+                    "expected Prometheus text, got HTML: is this an Envoy admin port?".into(),
+                ));
+            }
+            return Ok(Input { name: url, bytes });
+        }
         if start != Some(&b'{') {
             let ct = if content_type.is_empty() {
                 String::new()

@@ -194,6 +194,7 @@ fn a_dump_tells_its_phases_and_bytes_read_of_its_size() {
             origin: Some(envinspect::app::Origin::File(path.clone())),
             view: envinspect::render::View::Report,
             filters: Default::default(),
+            stats: None,
             certs: None,
             roots: None,
             format: envinspect::render::Format::Json,

@@ -346,6 +346,7 @@ fn explain_names_the_cause_of_every_line_envoy_wrote() {
         "stats.txt",
         "prometheus.txt",
         "bootstrap.yaml",
+        "envoy.log",
     ]
     .into_iter()
     .chain(config::LOGS)
@@ -433,6 +434,129 @@ fn explain_names_the_cause_of_every_line_envoy_wrote() {
                 disagreements.push(format!("{log} {}: {text}", c.name));
             }
         }
+    }
+    // The counters of the same run, in both forms Envoy writes them.
+    let expected_counters = [
+        (
+            "stat-tls-verify-failed",
+            "cluster tls-san",
+            "ssl.fail_verify_san",
+        ),
+        (
+            "stat-tls-verify-failed",
+            "cluster tls-ca",
+            "ssl.fail_verify_error",
+        ),
+        (
+            "stat-upstream-connect-failed",
+            "cluster closed",
+            "upstream_cx_connect_fail",
+        ),
+        (
+            "stat-no-healthy-upstream",
+            "cluster empty",
+            "upstream_cx_none_healthy",
+        ),
+        (
+            "stat-circuit-breaker",
+            "cluster overflow",
+            "upstream_rq_pending_overflow",
+        ),
+        ("stat-upstream-timeout", "cluster ok", "upstream_rq_timeout"),
+        (
+            "stat-retries-exhausted",
+            "cluster tls-san",
+            "upstream_rq_retry_limit_exceeded",
+        ),
+        (
+            "stat-no-filter-chain",
+            "listener sni-only",
+            "no_filter_chain_match",
+        ),
+        (
+            "stat-no-route",
+            "listener front HTTP connection manager front",
+            "no_route = 2",
+        ),
+        (
+            "stat-no-route",
+            "listener front HTTP connection manager front",
+            "no_cluster = 1",
+        ),
+        (
+            "stat-rbac-denied",
+            "listener authz HTTP connection manager authz",
+            "rbac.denied = 2",
+        ),
+        (
+            "stat-rbac-denied",
+            "listener tcp-rbac network RBAC tcp_rbac",
+            "rbac.denied = 1",
+        ),
+        (
+            "stat-jwt-denied",
+            "listener jwt HTTP connection manager jwt",
+            "jwt_authn.denied = 2",
+        ),
+    ];
+    let mut forms = Vec::new();
+    for stats in ["stats.txt", "prometheus.txt"] {
+        let (d, l, st) = (
+            dump.display().to_string(),
+            dir.join("text.log").display().to_string(),
+            dir.join(stats).display().to_string(),
+        );
+        let run = envinspect(&[
+            "explain",
+            &d,
+            &l,
+            "--stats",
+            &st,
+            "-o",
+            "json",
+            "--now",
+            super::NOW_140,
+        ]);
+        assert_eq!(run.code, 1, "{stats}: {}", run.stderr);
+        let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+        let counters = doc["counters"].as_array().unwrap().clone();
+        for (rule, subject, counter) in expected_counters {
+            let found = counters.iter().any(|f| {
+                f["rule"] == rule
+                    && f["subject"] == subject
+                    && f["message"].as_str().unwrap_or("").contains(counter)
+            });
+            if !found {
+                disagreements.push(format!(
+                    "{stats}: no {rule} for {subject} ({counter}) among {counters:?}"
+                ));
+            }
+        }
+        let unplaced: Vec<&Value> = counters
+            .iter()
+            .filter(|f| {
+                f["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("no object of the dump")
+            })
+            .collect();
+        if !unplaced.is_empty() {
+            disagreements.push(format!("{stats}: counters not placed: {unplaced:?}"));
+        }
+        // Both forms prove the same things about the same objects.
+        let mut set: Vec<(String, String)> = counters
+            .iter()
+            .map(|f| (f["rule"].to_string(), f["subject"].to_string()))
+            .collect();
+        set.sort();
+        forms.push(set);
+    }
+    if forms[0] != forms[1] {
+        disagreements.push(format!(
+            "/stats and /stats/prometheus disagree:\n{:?}\n{:?}",
+            forms[0], forms[1]
+        ));
     }
     assert!(
         disagreements.is_empty(),

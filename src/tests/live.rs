@@ -74,6 +74,7 @@ fn live_answers_equal_the_answers_for_the_saved_capture() {
         "certs",
         "server_info",
         "clusters",
+        "stats/prometheus",
     ];
     assert_eq!(written, names.map(|n| format!("{out_s}/{n}")));
     for n in names {

@@ -20,6 +20,7 @@ mod envoy;
 mod errors;
 mod expect;
 mod expect_drift;
+mod explain;
 mod explain_config;
 mod explain_live;
 mod goldens;

@@ -130,6 +130,9 @@ fn every_rule_fires_on_its_fixture_and_not_on_a_clean_one() {
     ] {
         covered.insert(fleet);
     }
+    // The causes of log lines and counters: their cases are in explain.rs (synthetic) and
+    // explain_live.rs (against Envoy), which checks every one of them has one.
+    covered.extend(super::explain::covered());
     for r in envinspect::rules::catalog::CATALOG {
         assert!(
             covered.contains(r.id),

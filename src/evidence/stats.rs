@@ -1,0 +1,624 @@
+//! Counters as evidence: Envoy's `/stats` text (`name: value`) or `/stats/prometheus`, read a
+//! line at a time, keeping only the non-zero counters that prove a failure; each is placed on
+//! the configuration object its stat prefix names (a cluster by name or `alt_stat_name`, a
+//! listener by address or `stat_prefix`, a connection manager or TCP proxy by `stat_prefix`, a
+//! network RBAC filter by its own) and becomes a finding. A counter the dump cannot place is a
+//! finding too, saying so: it is never dropped.
+
+use std::io::Read;
+
+use crate::model::authz::AuthzKind;
+use crate::model::{Finding, Report};
+use crate::source::lines::{Line, Lines};
+
+/// What kind of object a counter's prefix names.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// `cluster.<name>.` / `envoy_cluster_name`.
+    Cluster(String),
+    /// `listener.<address or stat_prefix>.` / `envoy_listener_address`.
+    Listener(String),
+    /// `http.<stat_prefix>.` / `envoy_http_conn_manager_prefix`.
+    Http(String),
+    /// `<stat_prefix>.rbac.` of a network RBAC filter / `envoy_rbac_prefix`.
+    NetworkRbac(String),
+    /// Process-wide (`listener_manager.`, `cluster_manager.`, `sds.<name>.`).
+    Server(String),
+}
+
+/// One counter that proves something, with the stat as Envoy names it after its prefix.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Counter {
+    pub scope: Scope,
+    /// The stat after the scope's prefix: `ssl.fail_verify_san`, `rbac.denied`…
+    pub stat: String,
+    pub value: u64,
+    /// The line it was read from, as written (for the finding's message).
+    pub line: u64,
+}
+
+/// What reading a stats file gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub counters: Vec<Counter>,
+    /// Lines that are neither a stat, a comment nor a histogram.
+    pub malformed: u64,
+    pub lines: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StatsError {
+    #[error("{name}:{line}: cannot read")]
+    Read {
+        name: String,
+        line: u64,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{name}: not Envoy's /stats or /stats/prometheus ({malformed} of {lines} lines are neither; first at line {first})")]
+    NotStats {
+        name: String,
+        malformed: u64,
+        lines: u64,
+        first: u64,
+    },
+}
+
+/// The stats that prove a failure, by scope: (stat, rule). Ordered so that the longer of two
+/// that end alike comes first.
+const CLUSTER: &[(&str, &str)] = &[
+    ("ssl.fail_verify_san", "stat-tls-verify-failed"),
+    ("ssl.fail_verify_error", "stat-tls-verify-failed"),
+    ("ssl.fail_verify_no_cert", "stat-tls-verify-failed"),
+    ("ssl.connection_error", "stat-tls-handshake-failed"),
+    ("ssl.no_certificate", "stat-tls-handshake-failed"),
+    ("upstream_cx_connect_fail", "stat-upstream-connect-failed"),
+    (
+        "upstream_cx_connect_timeout",
+        "stat-upstream-connect-failed",
+    ),
+    ("upstream_cx_none_healthy", "stat-no-healthy-upstream"),
+    ("upstream_rq_pending_overflow", "stat-circuit-breaker"),
+    ("upstream_cx_overflow", "stat-circuit-breaker"),
+    ("upstream_rq_retry_overflow", "stat-circuit-breaker"),
+    ("circuit_breakers.default.cx_open", "stat-circuit-breaker"),
+    ("circuit_breakers.default.rq_open", "stat-circuit-breaker"),
+    (
+        "circuit_breakers.default.rq_pending_open",
+        "stat-circuit-breaker",
+    ),
+    (
+        "circuit_breakers.default.rq_retry_open",
+        "stat-circuit-breaker",
+    ),
+    (
+        "outlier_detection.ejections_enforced_total",
+        "stat-outlier-ejection",
+    ),
+    (
+        "outlier_detection.ejections_active",
+        "stat-outlier-ejection",
+    ),
+    ("upstream_rq_retry_limit_exceeded", "stat-retries-exhausted"),
+    ("upstream_rq_timeout", "stat-upstream-timeout"),
+    ("upstream_rq_per_try_timeout", "stat-upstream-timeout"),
+    ("upstream_rq_rx_reset", "stat-upstream-reset"),
+    (
+        "upstream_cx_destroy_remote_with_active_rq",
+        "stat-upstream-reset",
+    ),
+];
+const LISTENER: &[(&str, &str)] = &[
+    ("ssl.fail_verify_san", "stat-tls-verify-failed"),
+    ("ssl.fail_verify_error", "stat-tls-verify-failed"),
+    ("ssl.fail_verify_no_cert", "stat-tls-verify-failed"),
+    ("ssl.connection_error", "stat-tls-handshake-failed"),
+    ("ssl.no_certificate", "stat-tls-handshake-failed"),
+    ("no_filter_chain_match", "stat-no-filter-chain"),
+];
+const HTTP: &[(&str, &str)] = &[
+    ("no_route", "stat-no-route"),
+    ("no_cluster", "stat-no-route"),
+    ("rbac.denied", "stat-rbac-denied"),
+    ("rbac.shadow_denied", "stat-rbac-shadow-denied"),
+    ("jwt_authn.denied", "stat-jwt-denied"),
+    ("ext_authz.denied", "stat-ext-authz-denied"),
+    ("ext_authz.error", "stat-ext-authz-denied"),
+    ("ext_authz.failure_mode_allowed", "stat-ext-authz-denied"),
+];
+const NETWORK_RBAC: &[(&str, &str)] = &[
+    ("rbac.denied", "stat-rbac-denied"),
+    ("rbac.shadow_denied", "stat-rbac-shadow-denied"),
+];
+
+/// The rule a counter proves, if it proves one.
+pub fn rule_of(c: &Counter) -> Option<&'static str> {
+    let table = match &c.scope {
+        Scope::Cluster(_) => CLUSTER,
+        Scope::Listener(_) => LISTENER,
+        Scope::Http(_) => HTTP,
+        Scope::NetworkRbac(_) => NETWORK_RBAC,
+        Scope::Server(_) => {
+            return c
+                .stat
+                .ends_with("update_rejected")
+                .then_some("stat-update-rejected")
+        }
+    };
+    // RBAC stats may carry the rules' stat prefix: `rbac.<prefix>denied`.
+    table
+        .iter()
+        .find(|(s, _)| *s == c.stat || (s.starts_with("rbac.") && rbac_matches(&c.stat, s)))
+        .map(|(_, r)| *r)
+}
+
+fn rbac_matches(stat: &str, want: &str) -> bool {
+    let Some(rest) = stat.strip_prefix("rbac.") else {
+        return false;
+    };
+    let leaf = &want["rbac.".len()..];
+    rest.ends_with(leaf) && !rest.ends_with(&format!("shadow_{leaf}")) || rest == leaf
+}
+
+/// Reads a stats file, text or Prometheus form, keeping the counters that prove a failure.
+pub fn read(name: &str, reader: impl Read + Send + 'static) -> Result<Stats, StatsError> {
+    let err = |line, source| StatsError::Read {
+        name: name.to_string(),
+        line,
+        source,
+    };
+    let mut lines = Lines::new(reader).map_err(|e| err(0, e))?;
+    let mut out = Stats::default();
+    let mut first_bad = 0;
+    loop {
+        let n = lines.number + 1;
+        let text = match lines.next_line().map_err(|e| err(n, e))? {
+            None => break,
+            Some(Line::TooLong) => {
+                out.lines += 1;
+                out.malformed += 1;
+                continue;
+            }
+            Some(Line::Text(t)) => String::from_utf8_lossy(t).into_owned(),
+        };
+        out.lines += 1;
+        let t = text.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        match parse_line(t) {
+            Parsed::Counter(scope, stat, value) => {
+                let c = Counter {
+                    scope,
+                    stat,
+                    value,
+                    line: n,
+                };
+                if value > 0 && rule_of(&c).is_some() {
+                    out.counters.push(c);
+                }
+            }
+            Parsed::Other => {}
+            Parsed::Bad => {
+                out.malformed += 1;
+                if first_bad == 0 {
+                    first_bad = n;
+                }
+            }
+        }
+    }
+    if out.malformed > 0 && out.malformed * 2 > out.lines {
+        return Err(StatsError::NotStats {
+            name: name.to_string(),
+            malformed: out.malformed,
+            lines: out.lines,
+            first: first_bad,
+        });
+    }
+    // The same counter from both forms, or twice in one file: the largest value, once.
+    out.counters.sort();
+    out.counters
+        .dedup_by(|a, b| a.scope == b.scope && a.stat == b.stat);
+    Ok(out)
+}
+
+enum Parsed {
+    Counter(Scope, String, u64),
+    /// A stat of no interest, a histogram, a gauge with no number.
+    Other,
+    Bad,
+}
+
+fn parse_line(t: &str) -> Parsed {
+    if t.starts_with("envoy_") || t.contains('{') {
+        return prometheus(t);
+    }
+    let Some((name, value)) = t.rsplit_once(": ") else {
+        return Parsed::Bad;
+    };
+    let Ok(value) = value.trim().parse::<u64>() else {
+        // Histograms (`P0(…)`, `No recorded values`) and text values.
+        return if name.contains(' ') {
+            Parsed::Bad
+        } else {
+            Parsed::Other
+        };
+    };
+    match scoped(name) {
+        Some((scope, stat)) => Parsed::Counter(scope, stat, value),
+        None => Parsed::Other,
+    }
+}
+
+/// `cluster.<name>.<stat>` etc.: the prefix found by the stats that matter (names may hold dots).
+fn scoped(name: &str) -> Option<(Scope, String)> {
+    let split = |prefix: &str, table: &[(&str, &str)]| -> Option<(String, String)> {
+        let rest = name.strip_prefix(prefix)?;
+        table.iter().find_map(|(stat, _)| {
+            let object = rest.strip_suffix(stat)?.strip_suffix('.')?;
+            (!object.is_empty()).then(|| (object.to_string(), stat.to_string()))
+        })
+    };
+    if let Some((o, s)) = split("cluster.", CLUSTER) {
+        return Some((Scope::Cluster(o), s));
+    }
+    if let Some((o, s)) = split("listener.", LISTENER) {
+        return Some((Scope::Listener(o), s));
+    }
+    if let Some(rest) = name.strip_prefix("http.") {
+        // `http.<prefix>.rbac.<rules prefix>denied`: the connection manager's prefix ends at
+        // `.rbac.`, `.jwt_authn.`, `.ext_authz.`, or before the last segment.
+        for mid in [".rbac.", ".jwt_authn.", ".ext_authz."] {
+            if let Some(i) = rest.rfind(mid) {
+                return Some((
+                    Scope::Http(rest[..i].to_string()),
+                    rest[i + 1..].to_string(),
+                ));
+            }
+        }
+        if let Some((o, s)) = split("http.", HTTP) {
+            return Some((Scope::Http(o), s));
+        }
+        return None;
+    }
+    if name.starts_with("listener_manager.")
+        || name.starts_with("cluster_manager.")
+        || name.starts_with("sds.")
+    {
+        if let Some(i) = name.rfind('.') {
+            return Some((
+                Scope::Server(name[..i].to_string()),
+                name[i + 1..].to_string(),
+            ));
+        }
+    }
+    if let Some(i) = name.find(".rbac.") {
+        if !name.starts_with("http.") {
+            return Some((
+                Scope::NetworkRbac(name[..i].to_string()),
+                name[i + 1..].to_string(),
+            ));
+        }
+    }
+    None
+}
+
+/// `envoy_cluster_ssl_fail_verify_san{envoy_cluster_name="x"} 4`.
+fn prometheus(t: &str) -> Parsed {
+    let (head, value) = match t.rsplit_once(' ') {
+        Some(x) => x,
+        None => return Parsed::Bad,
+    };
+    let value = match value.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => v as u64,
+        Ok(_) => return Parsed::Other,
+        Err(_) => return Parsed::Bad,
+    };
+    let (metric, labels) = match head.split_once('{') {
+        Some((m, l)) => match l.strip_suffix('}') {
+            Some(l) => (m, l),
+            None => return Parsed::Bad,
+        },
+        None => (head, ""),
+    };
+    if !metric
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+    {
+        return Parsed::Bad;
+    }
+    let Some(labels) = labels_of(labels) else {
+        return Parsed::Bad;
+    };
+    let label = |k: &str| labels.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let underscore = |stat: &str| stat.replace('.', "_");
+    let find = |prefix: &str, table: &[(&str, &str)]| -> Option<String> {
+        let rest = metric.strip_prefix(prefix)?;
+        table
+            .iter()
+            .find(|(s, _)| underscore(s) == rest)
+            .map(|(s, _)| s.to_string())
+    };
+    if let (Some(c), Some(stat)) = (label("envoy_cluster_name"), find("envoy_cluster_", CLUSTER)) {
+        return Parsed::Counter(Scope::Cluster(c), stat, value);
+    }
+    if let Some(p) = label("envoy_http_conn_manager_prefix") {
+        if label("envoy_listener_address").is_none() {
+            if let Some(stat) = find("envoy_http_", HTTP) {
+                return Parsed::Counter(Scope::Http(p), stat, value);
+            }
+        }
+        return Parsed::Other;
+    }
+    if let (Some(l), Some(stat)) = (
+        label("envoy_listener_address"),
+        find("envoy_listener_", LISTENER),
+    ) {
+        return Parsed::Counter(Scope::Listener(l), stat, value);
+    }
+    if let (Some(p), Some(stat)) = (label("envoy_rbac_prefix"), find("envoy_", NETWORK_RBAC)) {
+        return Parsed::Counter(Scope::NetworkRbac(p), stat, value);
+    }
+    if metric.ends_with("_update_rejected") {
+        let server = metric
+            .trim_start_matches("envoy_")
+            .trim_end_matches("_update_rejected");
+        return Parsed::Counter(
+            Scope::Server(server.replace('_', ".")),
+            "update_rejected".into(),
+            value,
+        );
+    }
+    Parsed::Other
+}
+
+/// `a="x",b="y"` (escapes `\"`, `\\`, `\n`), or `None` when malformed.
+fn labels_of(s: &str) -> Option<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut rest = s.trim();
+    while !rest.is_empty() {
+        let (k, after) = rest.split_once("=\"")?;
+        let mut v = String::new();
+        let mut chars = after.char_indices();
+        let end = loop {
+            let (i, c) = chars.next()?;
+            match c {
+                '\\' => match chars.next()?.1 {
+                    'n' => v.push('\n'),
+                    other => v.push(other),
+                },
+                '"' => break i,
+                c => v.push(c),
+            }
+        };
+        out.push((k.trim().to_string(), v));
+        rest = after[end + 1..].trim_start_matches(',').trim();
+    }
+    Some(out)
+}
+
+/// The findings the counters prove, each naming its object (and evidence) when the dump has it.
+pub fn findings(report: &Report, source: &str, stats: &Stats) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for c in &stats.counters {
+        let Some(rule) = rule_of(c) else { continue };
+        let (subject, pointer, placed) = place(report, &c.scope);
+        let what = match &c.scope {
+            Scope::Cluster(n) => format!("cluster.{n}.{}", c.stat),
+            Scope::Listener(n) => format!("listener.{n}.{}", c.stat),
+            Scope::Http(n) => format!("http.{n}.{}", c.stat),
+            Scope::NetworkRbac(n) => format!("{n}.{}", c.stat),
+            Scope::Server(n) => format!("{n}.{}", c.stat),
+        };
+        let mut message = format!(
+            "{what} = {} ({source}:{}): {}",
+            c.value,
+            c.line,
+            meaning(rule, &c.stat)
+        );
+        if !placed {
+            message.push_str("; no object of the dump carries this stat prefix: the stats and the dump may be of different configuration versions or proxies");
+        }
+        out.push(Finding::new(rule, subject, message).at(&pointer));
+    }
+    out
+}
+
+fn meaning(rule: &str, stat: &str) -> String {
+    match (rule, stat) {
+        (_, "ssl.fail_verify_san") => "peers presented certificates whose SANs no SAN matcher accepts".into(),
+        (_, "ssl.fail_verify_error") => "peers presented certificates that do not verify against the trusted roots (unknown CA, expired)".into(),
+        (_, "ssl.fail_verify_no_cert") => "peers presented no certificate where one is required".into(),
+        (_, "ssl.connection_error") => "TLS handshakes failed".into(),
+        (_, "ssl.no_certificate") => "connections came without a client certificate".into(),
+        ("stat-upstream-connect-failed", _) => "connections to the upstream failed or timed out".into(),
+        ("stat-no-healthy-upstream", _) => "requests found no healthy host (503 UH)".into(),
+        ("stat-circuit-breaker", _) => "a circuit breaker refused requests or connections (503 UO)".into(),
+        ("stat-outlier-ejection", _) => "outlier detection ejected hosts".into(),
+        ("stat-retries-exhausted", _) => "requests ran out of retries (URX)".into(),
+        ("stat-upstream-timeout", _) => "requests timed out (504 UT)".into(),
+        ("stat-upstream-reset", _) => "the upstream reset requests".into(),
+        ("stat-no-filter-chain", _) => "connections matched no filter chain and were closed".into(),
+        ("stat-no-route", "no_cluster") => "requests were routed to a cluster that does not exist (503 NC)".into(),
+        ("stat-no-route", _) => "requests matched no route (404 NR)".into(),
+        ("stat-rbac-denied", _) => "RBAC denied requests or connections".into(),
+        ("stat-rbac-shadow-denied", _) => "RBAC shadow (dry-run) rules would have denied requests".into(),
+        ("stat-jwt-denied", _) => "jwt_authn refused requests (401/403)".into(),
+        ("stat-ext-authz-denied", _) => "ext_authz denied requests, failed, or let them through on failure".into(),
+        ("stat-update-rejected", _) => "Envoy rejected configuration updates (NACK): it still serves the previous version".into(),
+        _ => String::new(),
+    }
+}
+
+/// The subject of a counter's finding, its JSON Pointer, and whether the dump has the object.
+fn place(r: &Report, scope: &Scope) -> (String, String, bool) {
+    match scope {
+        Scope::Cluster(n) => match r
+            .clusters
+            .iter()
+            .find(|c| c.name == n.as_str() || c.traffic.alt_stat_name.as_deref() == Some(n))
+        {
+            Some(c) => (format!("cluster {}", c.name), c.pointer.clone(), true),
+            None => (format!("cluster {n}"), String::new(), false),
+        },
+        Scope::Listener(a) => {
+            let found = r.listeners.iter().find(|l| {
+                l.telemetry.stat_prefix.as_deref() == Some(a)
+                    || match (&l.address, l.port) {
+                        (Some(addr), Some(port)) => {
+                            format!("{addr}_{port}") == *a || format!("[{addr}]_{port}") == *a
+                        }
+                        _ => false,
+                    }
+            });
+            match found {
+                Some(l) => (format!("listener {}", l.name), l.pointer.clone(), true),
+                None => (format!("listener {a}"), String::new(), false),
+            }
+        }
+        Scope::Http(p) => {
+            let found = r.listeners.iter().find_map(|l| {
+                l.filter_chains
+                    .iter()
+                    .find(|c| {
+                        c.telemetry.stat_prefix.as_deref() == Some(p) && !c.http_filters.is_empty()
+                    })
+                    .map(|c| (l, c))
+            });
+            match found {
+                Some((l, c)) => (
+                    format!("listener {} HTTP connection manager {p}", l.name),
+                    c.pointer.clone(),
+                    true,
+                ),
+                None => (format!("HTTP connection manager {p}"), String::new(), false),
+            }
+        }
+        Scope::NetworkRbac(p) => {
+            let found = r.listeners.iter().find_map(|l| {
+                l.filter_chains.iter().find_map(|c| {
+                    c.authz
+                        .iter()
+                        .find(|f| matches!(&f.kind, AuthzKind::Rbac(rb) if rb.stat_prefix == *p || rb.stat_prefix.trim_end_matches('.') == *p))
+                        .map(|f| (l, f))
+                })
+            });
+            match found {
+                Some((l, f)) => (
+                    format!("listener {} network RBAC {p}", l.name),
+                    f.pointer.clone(),
+                    true,
+                ),
+                None => (format!("network RBAC {p}"), String::new(), false),
+            }
+        }
+        Scope::Server(n) => (n.clone(), String::new(), true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_str(s: &str) -> Stats {
+        read("t", std::io::Cursor::new(s.as_bytes().to_vec())).unwrap()
+    }
+
+    #[test]
+    fn text_and_prometheus_name_the_same_counters() {
+        let text = read_str(
+            "cluster.outbound|8080||a.b.svc.cluster.local.ssl.fail_verify_san: 4\n\
+             cluster.x.upstream_cx_total: 9\n\
+             http.inbound_0.0.0.0_8080.rbac.denied: 2\n\
+             http.inbound_0.0.0.0_8080.rbac.istio_dry_run_allow_shadow_denied: 1\n\
+             listener.127.0.0.1_1000.no_filter_chain_match: 1\n\
+             tcp_rbac.rbac.denied: 1\n\
+             listener_manager.lds.update_rejected: 3\n\
+             cluster.x.upstream_cx_length_ms: P0(1,1) P25(1,1)\n",
+        );
+        let prom = read_str(
+            "# TYPE envoy_cluster_ssl_fail_verify_san counter\n\
+             envoy_cluster_ssl_fail_verify_san{envoy_cluster_name=\"outbound|8080||a.b.svc.cluster.local\"} 4\n\
+             envoy_http_rbac_denied{envoy_http_conn_manager_prefix=\"inbound_0.0.0.0_8080\"} 2\n\
+             envoy_listener_no_filter_chain_match{envoy_listener_address=\"127.0.0.1_1000\"} 1\n\
+             envoy_rbac_denied{envoy_rbac_prefix=\"tcp_rbac\"} 1\n\
+             envoy_listener_manager_lds_update_rejected{} 3\n\
+             envoy_cluster_upstream_cx_length_ms_bucket{envoy_cluster_name=\"x\",le=\"0.5\"} 0\n",
+        );
+        let names = |s: &Stats| {
+            s.counters
+                .iter()
+                .map(|c| (c.scope.clone(), c.stat.clone(), c.value))
+                .collect::<Vec<_>>()
+        };
+        let t = names(&text);
+        assert!(t.contains(&(
+            Scope::Cluster("outbound|8080||a.b.svc.cluster.local".into()),
+            "ssl.fail_verify_san".into(),
+            4
+        )));
+        assert!(t.contains(&(
+            Scope::Http("inbound_0.0.0.0_8080".into()),
+            "rbac.istio_dry_run_allow_shadow_denied".into(),
+            1
+        )));
+        assert!(t.contains(&(
+            Scope::NetworkRbac("tcp_rbac".into()),
+            "rbac.denied".into(),
+            1
+        )));
+        assert_eq!(text.malformed, 0);
+        let p = names(&prom);
+        for want in [
+            (
+                Scope::Cluster("outbound|8080||a.b.svc.cluster.local".into()),
+                "ssl.fail_verify_san".to_string(),
+                4,
+            ),
+            (
+                Scope::Http("inbound_0.0.0.0_8080".into()),
+                "rbac.denied".into(),
+                2,
+            ),
+            (
+                Scope::Listener("127.0.0.1_1000".into()),
+                "no_filter_chain_match".into(),
+                1,
+            ),
+            (
+                Scope::NetworkRbac("tcp_rbac".into()),
+                "rbac.denied".into(),
+                1,
+            ),
+        ] {
+            assert!(p.contains(&want), "{want:?} in {p:?}");
+            assert!(t.contains(&want), "{want:?} in {t:?}");
+        }
+        assert_eq!(
+            rule_of(
+                &text
+                    .counters
+                    .iter()
+                    .find(|c| c.stat.contains("shadow"))
+                    .unwrap()
+                    .clone()
+            ),
+            Some("stat-rbac-shadow-denied")
+        );
+    }
+
+    #[test]
+    fn malformed_text_is_counted_or_refused() {
+        let s = read_str("cluster.a.upstream_cx_connect_fail: 1\nwhat is this line\n");
+        assert_eq!(s.malformed, 1);
+        assert_eq!(s.counters.len(), 1);
+        let e = read(
+            "t",
+            std::io::Cursor::new(b"garbage\nmore garbage\n".to_vec()),
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with("t: not Envoy's /stats"), "{e}");
+        let p = read_str("envoy_cluster_upstream_cx_connect_fail{envoy_cluster_name=\"a\" 1\nenvoy_x 1\nenvoy_y 2\n");
+        assert_eq!(p.malformed, 1);
+    }
+}
