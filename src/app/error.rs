@@ -48,6 +48,8 @@ pub enum UsageError {
     ExplainNoLog,
     #[error("explain: standard input can be read once: give the dump or one log as -, not both")]
     ExplainStdinTwice,
+    #[error("explain BUNDLE: each proxy's stats/prometheus in the bundle is read; --stats pairs one file with one dump")]
+    ExplainBundleStats,
     #[error("{source_name}: explain joins log lines with a config dump, got a {got}")]
     ExplainNeedsDump {
         source_name: String,

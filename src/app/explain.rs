@@ -58,6 +58,12 @@ pub(super) fn explain(
     } = what;
 
     if logs.is_empty() {
+        // `explain BUNDLE`: every proxy's log and stats, explained against its own dump.
+        if let Some(Origin::File(path)) = &origin {
+            if is_bundle(path) {
+                return explain_bundle(env, path, stats.is_some(), format, judge);
+            }
+        }
         return Err(UsageError::ExplainNoLog.into());
     }
     let stdin_logs = logs.iter().filter(|l| **l == LogOrigin::Stdin).count();
@@ -131,9 +137,15 @@ pub(super) fn explain(
     };
     match format {
         Format::Table => {
-            let mut grouped = out::Grouped::default();
+            let mut grouped = evidence::Grouped::default();
             each(&mut grouped, env.stdin);
-            out::write_table(&report.source, &summary, &grouped, &counters, env.out)?;
+            out::write_table(
+                &report.source,
+                &summary,
+                &grouped.into_groups(),
+                &counters,
+                env.out,
+            )?;
         }
         Format::Json => {
             let mut stream = out::JsonStream::start(env.out, &counters)?;
@@ -162,4 +174,86 @@ pub(super) fn explain(
     Ok(Outcome::failing(
         summary.failed > 0 || counters.iter().any(|f| f.level.fails()),
     ))
+}
+
+/// A directory, or a tar archive (`.tar`, `.tar.gz`, `.tgz`): a bundle, as `bundle` reads it.
+fn is_bundle(path: &Path) -> bool {
+    let name = path.to_string_lossy();
+    path.is_dir()
+        || [".tar", ".tar.gz", ".tgz"]
+            .iter()
+            .any(|e| name.ends_with(e))
+}
+
+/// `explain BUNDLE`: the bundle analysed as `bundle` does, then each proxy's failing requests by
+/// cause and its counters (JSON and YAML: the proxies' `evidence`, by proxy).
+fn explain_bundle(
+    env: &mut Env,
+    path: &Path,
+    stats_given: bool,
+    format: Format,
+    judge: &Judge,
+) -> Result<Outcome, RunError> {
+    if stats_given {
+        return Err(UsageError::ExplainBundleStats.into());
+    }
+    let o = options(env, judge);
+    let opts = crate::bundle::BundleOptions {
+        now: o.now,
+        jobs: env.threads,
+        warn_seconds: judge.expiry_warning.seconds(),
+        limits: Default::default(),
+        rules: o.rules,
+        expect: None,
+    };
+    env.progress.phase(crate::progress::Phase::Bundle, None);
+    let report = crate::bundle::analyse(path, &opts, env.progress);
+    env.progress.finish();
+    let report = report?;
+    let proxies: Vec<(&str, &crate::model::evidence::ProxyEvidence)> = report
+        .proxies
+        .iter()
+        .filter_map(|p| p.evidence.as_ref().map(|e| (p.proxy.as_str(), e)))
+        .collect();
+    match format.doc() {
+        Some(doc) => {
+            let by: std::collections::BTreeMap<&str, _> = proxies.iter().copied().collect();
+            let body = serde_json::json!({
+                "proxies": by,
+                "schema_version": crate::model::report::SCHEMA_VERSION,
+                "source": report.source,
+            });
+            render::document::write(&body, doc, env.out)?;
+        }
+        None => {
+            let w = &mut *env.out;
+            let io = RunError::Write;
+            writeln!(w, "explain: {}", out::clean(&report.source)).map_err(io)?;
+            if proxies.is_empty() {
+                writeln!(w, "no proxy of the bundle has an istio-proxy.log or stats/prometheus beside its dump").map_err(RunError::Write)?;
+            }
+            for (proxy, e) in &proxies {
+                writeln!(w, "\n== {} ==", out::clean(proxy)).map_err(RunError::Write)?;
+                out::write_summary(&e.summary, w)?;
+                out::write_counters(&e.counters, w)?;
+                out::write_causes(&e.causes, w)?;
+                for err in &e.errors {
+                    writeln!(w, "evidence not read: {}", out::clean(err))
+                        .map_err(RunError::Write)?;
+                }
+            }
+        }
+    }
+    let errors: Vec<&String> = proxies.iter().flat_map(|(_, e)| &e.errors).collect();
+    if let Some(first) = errors.first() {
+        return Ok(Outcome::Incomplete(Error::Bundle {
+            name: format!("{}: {first}", report.source),
+            unreadable: errors.len(),
+            refused: report.refused.len(),
+        }));
+    }
+    let failing = proxies
+        .iter()
+        .any(|(_, e)| e.summary.failed > 0 || e.counters.iter().any(|f| f.level.fails()));
+    Ok(Outcome::failing(failing))
 }

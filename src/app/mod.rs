@@ -535,11 +535,18 @@ fn bundle(
     env.progress.finish();
     let report = report?;
     render::bundle::render_bundle(&report, format, env.out)?;
+    // A log or stats file that could not be read is an unreadable document too.
     let unreadable = report
         .proxies
         .iter()
         .filter(|p| p.kind == crate::model::bundle::ProxyKind::Unreadable)
-        .count();
+        .count()
+        + report
+            .proxies
+            .iter()
+            .filter_map(|p| p.evidence.as_ref())
+            .map(|e| e.errors.len())
+            .sum::<usize>();
     if unreadable + report.refused.len() > 0 {
         return Ok(Outcome::Incomplete(Error::Bundle {
             name: report.source.clone(),
@@ -549,9 +556,12 @@ fn bundle(
     }
     // Findings and drift both fail, as for `check` (docs/expectations.md).
     let failing = report.findings.iter().any(|f| f.level.fails())
-        || report
-            .proxies
-            .iter()
-            .any(|p| p.findings > 0 || !p.drift.is_empty());
+        || report.proxies.iter().any(|p| {
+            p.findings > 0
+                || !p.drift.is_empty()
+                || p.evidence.as_ref().is_some_and(|e| {
+                    e.summary.failed > 0 || e.counters.iter().any(|f| f.level.fails())
+                })
+        });
     Ok(Outcome::failing(failing))
 }

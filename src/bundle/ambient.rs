@@ -42,6 +42,7 @@ pub(super) fn row(proxy: &str, path: &str, r: &Report) -> ProxyRow {
         warnings: r.warnings.iter().map(|w| w.count).sum(),
         expectations: 0,
         drift: Vec::new(),
+        evidence: None,
         fleet: FleetFacts {
             certificates: super::certificates(r),
             presents: held.iter().map(ToString::to_string).collect(),

@@ -41,7 +41,9 @@ pub fn analyse(
     progress: &dyn Progress,
 ) -> Result<BundleReport, crate::Error> {
     let jobs = opts.jobs.max(1);
-    let (tx, rx) = mpsc::sync_channel::<Entry>(jobs * 2);
+    // A proxy's files arrive together (bug-reports and directories are read in path order), one
+    // group each: its dump, and the evidence explained against it.
+    let (tx, rx) = mpsc::sync_channel::<Vec<Entry>>(jobs * 2);
     let rx = Mutex::new(rx);
     let (done_tx, done_rx) = mpsc::channel::<(EntryKind, ProxyRow)>();
     let refused = std::thread::scope(|scope| {
@@ -58,20 +60,8 @@ pub fn analyse(
                 }
                 loop {
                     let next = rx.lock().map(|r| r.recv());
-                    let Ok(Ok(entry)) = next else { break };
-                    let kind = entry.kind;
-                    if kind == EntryKind::Certs {
-                        continue;
-                    }
-                    let (proxy, path) = (entry.proxy.clone(), entry.path.clone());
-                    // A panic is a bug (par::LOST): that proxy's row says so, the rest go on.
-                    let r =
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| row(entry, opts)))
-                            .unwrap_or_else(|_| {
-                                let what = format!("{path}: {}", crate::par::LOST);
-                                Some(unreadable(&proxy, &path, ProxyKind::Unreadable, what))
-                            });
-                    if let Some(r) = r {
+                    let Ok(Ok(group)) = next else { break };
+                    for (kind, r) in proxy_group(group, opts) {
                         let _ = done_tx.send((kind, r));
                     }
                 }
@@ -90,9 +80,16 @@ pub fn analyse(
             }
             rows
         });
+        let mut group: Vec<Entry> = Vec::new();
         let refused = crate::source::bundle::read(path, &opts.limits, progress, &mut |e| {
-            let _ = tx.send(e);
+            if group.first().is_some_and(|g| g.proxy != e.proxy) {
+                let _ = tx.send(std::mem::take(&mut group));
+            }
+            group.push(e);
         });
+        if !group.is_empty() {
+            let _ = tx.send(group);
+        }
         drop(tx);
         // The collector only gathers rows: a panic there is not one proxy's, it is re-raised.
         let rows = collector
@@ -135,13 +132,95 @@ fn unreadable(proxy: &str, path: &str, kind: ProxyKind, error: String) -> ProxyR
         warnings: 0,
         expectations: 0,
         drift: Vec::new(),
+        evidence: None,
         fleet: FleetFacts::default(),
     }
 }
 
-/// One proxy's row: inspect its dump, keep the row, drop the rest. A JSON file of a tree with no
-/// known layout that parses but is no config dump is not a proxy: no row.
-fn row(entry: Entry, opts: &BundleOptions) -> Option<ProxyRow> {
+/// The rows of one proxy's files: a row per dump, the evidence (its log, its stats) explained
+/// against the best of them (`config_dump?include_eds`, which has the endpoints). A panic is a
+/// bug (par::LOST): that proxy's row says so, the rest go on.
+fn proxy_group(group: Vec<Entry>, opts: &BundleOptions) -> Vec<(EntryKind, ProxyRow)> {
+    let (evidence, mut dumps): (Vec<Entry>, Vec<Entry>) =
+        group.into_iter().partition(|e| e.kind.is_evidence());
+    dumps.retain(|e| e.kind != EntryKind::Certs);
+    // The best dump last, so its report is the one kept.
+    dumps.sort_by_key(|e| e.kind);
+    let mut rows = Vec::new();
+    let mut best: Option<(usize, Report)> = None;
+    for entry in dumps {
+        let (kind, proxy, path) = (entry.kind, entry.proxy.clone(), entry.path.clone());
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| row(entry, opts)))
+            .unwrap_or_else(|_| {
+                let what = format!("{path}: {}", crate::par::LOST);
+                (
+                    Some(unreadable(&proxy, &path, ProxyKind::Unreadable, what)),
+                    None,
+                )
+            });
+        if let (Some(row), report) = r {
+            if let Some(report) = report {
+                best = Some((rows.len(), report));
+            }
+            rows.push((kind, row));
+        }
+    }
+    if let (Some((i, report)), false) = (best, evidence.is_empty()) {
+        let path = rows[i].1.file.clone();
+        let ev = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            explain_evidence(&report, evidence)
+        }))
+        .unwrap_or_else(|_| crate::model::evidence::ProxyEvidence {
+            errors: vec![format!("{path}: {}", crate::par::LOST)],
+            ..Default::default()
+        });
+        rows[i].1.evidence = Some(ev);
+    }
+    rows
+}
+
+/// A proxy's log and stats, explained against its report. A file that cannot be read is said in
+/// `errors`; the other is still explained.
+fn explain_evidence(report: &Report, entries: Vec<Entry>) -> crate::model::evidence::ProxyEvidence {
+    use crate::evidence::{explain_log, stats, Grouped};
+    let mut ev = crate::model::evidence::ProxyEvidence::default();
+    for e in entries {
+        let Entry {
+            path, bytes, kind, ..
+        } = e;
+        match kind {
+            EntryKind::AccessLog => {
+                let mut grouped = Grouped::default();
+                let read = explain_log(
+                    report,
+                    &path,
+                    std::io::Cursor::new(bytes),
+                    false,
+                    &mut ev.summary,
+                    &mut grouped,
+                );
+                if let Err(err) = read {
+                    ev.errors.push(err.to_string());
+                }
+                ev.causes.extend(grouped.into_groups());
+            }
+            EntryKind::Stats => {
+                match stats::read(&path, std::io::Cursor::new(bytes)) {
+                    Ok(s) => ev.counters.extend(stats::findings(report, &path, &s)),
+                    Err(err) => ev.errors.push(err.to_string()),
+                }
+                ev.stats = Some(path);
+            }
+            _ => {}
+        }
+    }
+    ev
+}
+
+/// One proxy's row: inspect its dump, keep the row, and the report while evidence needs it. A
+/// JSON file of a tree with no known layout that parses but is no config dump is not a proxy:
+/// no row.
+fn row(entry: Entry, opts: &BundleOptions) -> (Option<ProxyRow>, Option<Report>) {
     let Entry {
         proxy,
         path,
@@ -164,18 +243,24 @@ fn row(entry: Entry, opts: &BundleOptions) -> Option<ProxyRow> {
             let msg = e.to_string();
             let shape = matches!(e, crate::Error::Source(SourceError::Shape { .. }));
             if generic && shape {
-                return None;
+                return (None, None);
             }
-            return Some(unreadable(&proxy, &path, ProxyKind::Unreadable, msg));
+            return (
+                Some(unreadable(&proxy, &path, ProxyKind::Unreadable, msg)),
+                None,
+            );
         }
     };
     let mut row = match report.document {
         crate::source::DocumentKind::ConfigDump => summarise(&proxy, &path, &report),
         crate::source::DocumentKind::Ztunnel => ambient::row(&proxy, &path, &report),
-        _ if generic => return None,
+        _ if generic => return (None, None),
         other => {
             let what = format!("{path}: a {}, not a config dump", other.label());
-            return Some(unreadable(&proxy, &path, ProxyKind::Unreadable, what));
+            return (
+                Some(unreadable(&proxy, &path, ProxyKind::Unreadable, what)),
+                None,
+            );
         }
     };
     if let Some((name, fleet)) = &opts.expect {
@@ -199,7 +284,9 @@ fn row(entry: Entry, opts: &BundleOptions) -> Option<ProxyRow> {
             );
         }
     }
-    Some(row)
+    // Only an Envoy's dump explains access logs.
+    let keep = (report.document == crate::source::DocumentKind::ConfigDump).then_some(report);
+    (Some(row), keep)
 }
 
 fn summarise(proxy: &str, path: &str, r: &Report) -> ProxyRow {
@@ -247,6 +334,7 @@ fn summarise(proxy: &str, path: &str, r: &Report) -> ProxyRow {
         warnings: r.warnings.iter().map(|w| w.count).sum(),
         expectations: 0,
         drift: Vec::new(),
+        evidence: None,
         fleet: FleetFacts {
             serves,
             clusters,

@@ -10,7 +10,10 @@ pub mod stats;
 
 use std::io::Read;
 
-use crate::model::evidence::{Explained, LogSummary, Record};
+use std::collections::BTreeMap;
+
+use crate::model::evidence::{CauseGroup, Explained, LogSummary, Record};
+use crate::model::Level;
 use crate::model::Report;
 use crate::source::lines::{Line, Lines};
 
@@ -99,4 +102,55 @@ pub fn explain_log(
         }
     }
     Ok(())
+}
+
+/// Lines grouped by cause, for the table: bounded by the number of distinct explanations.
+#[derive(Default)]
+pub struct Grouped {
+    groups: BTreeMap<(Level, &'static str, String), Group>,
+}
+
+struct Group {
+    count: u64,
+    first: Vec<String>,
+    /// The order the group first appeared in.
+    seen: u64,
+}
+
+/// How many line references a group lists.
+const FIRST: usize = 5;
+
+impl Sink for Grouped {
+    fn explained(&mut self, e: Explained) {
+        let n = self.groups.len() as u64;
+        let g = self
+            .groups
+            .entry((e.level, e.rule, e.explanation))
+            .or_insert(Group {
+                count: 0,
+                first: Vec::new(),
+                seen: n,
+            });
+        g.count += 1;
+        if g.first.len() < FIRST {
+            g.first.push(format!("{}:{}", e.file, e.line));
+        }
+    }
+}
+
+impl Grouped {
+    /// The groups, errors first, then by rule, then in the order they first appeared.
+    pub fn into_groups(self) -> Vec<CauseGroup> {
+        let mut rows: Vec<_> = self.groups.into_iter().collect();
+        rows.sort_by_key(|((level, rule, _), g)| (*level, *rule, g.seen));
+        rows.into_iter()
+            .map(|((level, rule, explanation), g)| CauseGroup {
+                rule,
+                level,
+                count: g.count,
+                first: g.first,
+                explanation,
+            })
+            .collect()
+    }
 }

@@ -48,6 +48,9 @@ pub struct ProxyRow {
     /// With `--expect`: how many expectations applied to it, and those that failed.
     pub expectations: usize,
     pub drift: Vec<super::check::CheckResult>,
+    /// Its container log and counters, explained, when the bundle has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<super::evidence::ProxyEvidence>,
     /// What the fleet rules compare; not printed.
     #[serde(skip)]
     pub fleet: FleetFacts,

@@ -356,3 +356,31 @@ pub struct LogSummary {
     pub too_long: u64,
     pub failed: u64,
 }
+
+/// Lines of one cause and explanation: how many, and where the first ones are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CauseGroup {
+    pub rule: &'static str,
+    pub level: super::Level,
+    pub count: u64,
+    /// `file:line` of the first lines (at most five).
+    pub first: Vec<String>,
+    pub explanation: String,
+}
+
+/// What a bundle holds beside one proxy's dump: its container log and its counters, explained.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ProxyEvidence {
+    /// The lines read (the log's path is in `files`).
+    pub summary: LogSummary,
+    /// Failing lines by cause, errors first.
+    pub causes: Vec<CauseGroup>,
+    /// The stats file read, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats: Option<String>,
+    /// Counters that prove a failure.
+    pub counters: Vec<super::Finding>,
+    /// A log or stats file that could not be read, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}

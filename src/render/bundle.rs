@@ -43,6 +43,11 @@ pub fn render_bundle(
     if expect {
         header.push("DRIFT");
     }
+    // With the proxies' logs in the bundle: the failing requests explained, by cause.
+    let evidence = b.proxies.iter().any(|p| p.evidence.is_some());
+    if evidence {
+        header.push("FAILED");
+    }
     let mut t = Table::new(&header);
     for p in &b.proxies {
         if p.kind == ProxyKind::Unreadable {
@@ -108,8 +113,16 @@ pub fn render_bundle(
                 row.push(format!("{}/{}", p.drift.len(), p.expectations));
             }
         }
+        if evidence {
+            if let Some(row) = t.last_row() {
+                row.push(failed_cell(p));
+            }
+        }
     }
     t.write(w)?;
+    if evidence {
+        failed_requests(b, w)?;
+    }
     if !b.findings.is_empty() {
         writeln!(w, "\nFLEET FINDINGS")?;
         let mut t = Table::new(&["LEVEL", "RULE", "SUBJECT", "MESSAGE"]);
@@ -198,4 +211,79 @@ fn reach(b: &BundleReport, w: &mut dyn Write) -> std::io::Result<()> {
         t.row(row);
     }
     t.write(w)
+}
+
+/// `3: log-no-healthy-upstream 2, log-upstream-tls-san 1` (`-` without a log).
+fn failed_cell(p: &crate::model::bundle::ProxyRow) -> String {
+    let Some(ev) = &p.evidence else {
+        return String::new();
+    };
+    if ev.summary.files.is_empty() {
+        return String::new();
+    }
+    let mut by: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for g in &ev.causes {
+        *by.entry(g.rule).or_default() += g.count;
+    }
+    let mut causes: Vec<(&str, u64)> = by.into_iter().collect();
+    causes.sort_by_key(|(r, n)| (std::cmp::Reverse(*n), *r));
+    let list: Vec<String> = causes.iter().map(|(r, n)| format!("{r} {n}")).collect();
+    if list.is_empty() {
+        "0".into()
+    } else {
+        format!("{}: {}", ev.summary.failed, list.join(", "))
+    }
+}
+
+/// Per proxy: its failing requests by cause, and the counters that prove a failure.
+fn failed_requests(b: &BundleReport, w: &mut dyn Write) -> std::io::Result<()> {
+    use super::explain::clean;
+    let with: Vec<_> = b
+        .proxies
+        .iter()
+        .filter_map(|p| p.evidence.as_ref().map(|e| (p, e)))
+        .filter(|(_, e)| !e.causes.is_empty() || !e.counters.is_empty() || !e.errors.is_empty())
+        .collect();
+    if with.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "\nFAILED REQUESTS (from each proxy's istio-proxy.log; `envinspect explain` on its files gives every line)")?;
+    let mut t = Table::new(&["PROXY", "CAUSE", "COUNT", "FIRST", "EXPLANATION"]);
+    for (p, e) in &with {
+        for g in &e.causes {
+            t.row(vec![
+                p.proxy.clone(),
+                g.rule.to_string(),
+                g.count.to_string(),
+                clean(g.first.first().map(String::as_str).unwrap_or("")),
+                clean(&g.explanation),
+            ]);
+        }
+    }
+    if !t.is_empty() {
+        t.write(w)?;
+    }
+    let counters: Vec<_> = with
+        .iter()
+        .flat_map(|(p, e)| e.counters.iter().map(move |f| (p, f)))
+        .collect();
+    if !counters.is_empty() {
+        writeln!(w, "\nCOUNTERS (from each proxy's stats/prometheus)")?;
+        let mut t = Table::new(&["PROXY", "RULE", "SUBJECT", "COUNTER"]);
+        for (p, f) in counters {
+            t.row(vec![
+                p.proxy.clone(),
+                f.rule.to_string(),
+                clean(&f.subject),
+                clean(&f.message),
+            ]);
+        }
+        t.write(w)?;
+    }
+    for (p, e) in &with {
+        for err in &e.errors {
+            writeln!(w, "{}: evidence not read: {}", p.proxy, clean(err))?;
+        }
+    }
+    Ok(())
 }

@@ -3,7 +3,6 @@
 //! grow with the log; YAML is the same document, written at the end. Text from a log is
 //! untrusted: control characters are escaped in the table.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 
 use serde::Serialize;
@@ -11,45 +10,11 @@ use serde::Serialize;
 use super::table::Table;
 use super::RenderError;
 use crate::evidence::Sink;
-use crate::model::evidence::{Explained, LogSummary};
-use crate::model::{Finding, Level};
-
-/// Lines grouped by cause, for the table: bounded by the number of distinct explanations.
-#[derive(Default)]
-pub struct Grouped {
-    groups: BTreeMap<(Level, &'static str, String), Group>,
-}
-
-struct Group {
-    count: u64,
-    first: Vec<String>,
-    /// The order the group first appeared in.
-    seen: u64,
-}
-
-/// How many line references a group lists.
-const FIRST: usize = 5;
-
-impl Sink for Grouped {
-    fn explained(&mut self, e: Explained) {
-        let n = self.groups.len() as u64;
-        let g = self
-            .groups
-            .entry((e.level, e.rule, e.explanation))
-            .or_insert(Group {
-                count: 0,
-                first: Vec::new(),
-                seen: n,
-            });
-        g.count += 1;
-        if g.first.len() < FIRST {
-            g.first.push(format!("{}:{}", e.file, e.line));
-        }
-    }
-}
+use crate::model::evidence::{CauseGroup, Explained, LogSummary};
+use crate::model::Finding;
 
 /// Control characters (a terminal escape in a logged path) shown escaped.
-fn clean(s: &str) -> String {
+pub fn clean(s: &str) -> String {
     if !s.chars().any(char::is_control) {
         return s.to_string();
     }
@@ -64,6 +29,18 @@ fn clean(s: &str) -> String {
         .collect()
 }
 
+/// The line counts of one proxy's logs (the bundle's `explain`).
+pub fn write_summary(s: &LogSummary, out: &mut dyn Write) -> Result<(), RenderError> {
+    let files = clean(&s.files.join(", "));
+    writeln!(
+        out,
+        "log: {}",
+        if files.is_empty() { "none" } else { &files }
+    )?;
+    counts_line(s, out)?;
+    Ok(())
+}
+
 fn summary_lines(source: &str, s: &LogSummary, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
@@ -71,6 +48,10 @@ fn summary_lines(source: &str, s: &LogSummary, out: &mut dyn Write) -> std::io::
         clean(&s.files.join(", ")),
         clean(source)
     )?;
+    counts_line(s, out)
+}
+
+fn counts_line(s: &LogSummary, out: &mut dyn Write) -> std::io::Result<()> {
     let parsed: u64 = s.parsed.values().sum();
     let by: Vec<String> = s
         .parsed
@@ -94,32 +75,35 @@ fn summary_lines(source: &str, s: &LogSummary, out: &mut dyn Write) -> std::io::
 pub fn write_table(
     source: &str,
     summary: &LogSummary,
-    grouped: &Grouped,
+    groups: &[CauseGroup],
     counters: &[Finding],
     out: &mut dyn Write,
 ) -> Result<(), RenderError> {
     summary_lines(source, summary, out)?;
     write_counters(counters, out)?;
-    if grouped.groups.is_empty() {
+    write_causes(groups, out)
+}
+
+/// The causes table (`no failing request to explain` when there are none).
+pub fn write_causes(groups: &[CauseGroup], out: &mut dyn Write) -> Result<(), RenderError> {
+    if groups.is_empty() {
         writeln!(out, "\nno failing request to explain")?;
         return Ok(());
     }
     writeln!(out)?;
-    let mut rows: Vec<_> = grouped.groups.iter().collect();
-    rows.sort_by_key(|((level, rule, _), g)| (*level, *rule, g.seen));
     let mut t = Table::new(&["CAUSE", "LEVEL", "COUNT", "LINES", "EXPLANATION"]);
-    for ((level, rule, text), g) in rows {
+    for g in groups {
         let more = if g.count as usize > g.first.len() {
             " …"
         } else {
             ""
         };
         t.row(vec![
-            rule.to_string(),
-            level.to_string(),
+            g.rule.to_string(),
+            g.level.to_string(),
             g.count.to_string(),
             format!("{}{more}", clean(&g.first.join(","))),
-            clean(text),
+            clean(&g.explanation),
         ]);
     }
     t.write(out)?;
@@ -127,7 +111,7 @@ pub fn write_table(
 }
 
 /// The counters' findings, before the lines.
-fn write_counters(counters: &[Finding], out: &mut dyn Write) -> Result<(), RenderError> {
+pub fn write_counters(counters: &[Finding], out: &mut dyn Write) -> Result<(), RenderError> {
     if counters.is_empty() {
         return Ok(());
     }

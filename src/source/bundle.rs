@@ -19,6 +19,17 @@ pub enum EntryKind {
     Certs,
     /// A JSON file in a tree of no known layout: a proxy if it is a config dump, else ignored.
     AnyJson,
+    /// The proxy container's log (`istio-proxy.log`): Envoy's own lines and its access log.
+    AccessLog,
+    /// `/stats/prometheus` (`stats/prometheus`).
+    Stats,
+}
+
+impl EntryKind {
+    /// Evidence beside a dump, not a dump.
+    pub fn is_evidence(self) -> bool {
+        matches!(self, EntryKind::AccessLog | EntryKind::Stats)
+    }
 }
 
 /// One proxy document found in the bundle.
@@ -62,6 +73,16 @@ pub fn classify(path: &str) -> Option<(String, EntryKind)> {
         .collect();
     let file = *parts.last()?;
     let at = |name: &str| parts.iter().rposition(|p| *p == name);
+    // istioctl bug-report: proxies/<ns>/<pod>/stats/prometheus (`/stats/prometheus`).
+    if let Some(i) = at("proxies").filter(|i| parts.len() == i + 5) {
+        if parts[i + 3] == "stats" && file == "prometheus" {
+            return Some((
+                format!("{}/{}", parts[i + 1], parts[i + 2]),
+                EntryKind::Stats,
+            ));
+        }
+        return None;
+    }
     // istioctl bug-report: proxies/<ns>/<pod>/<file>
     if let Some(i) = at("proxies").filter(|i| parts.len() == i + 4) {
         let proxy = format!("{}/{}", parts[i + 1], parts[i + 2]);
@@ -69,6 +90,8 @@ pub fn classify(path: &str) -> Option<(String, EntryKind)> {
             "config_dump?include_eds" => Some((proxy, EntryKind::ConfigDump { with_eds: true })),
             "config_dump" => Some((proxy, EntryKind::ConfigDump { with_eds: false })),
             "certs" => Some((proxy, EntryKind::Certs)),
+            // bug-report's `writeFile(ProxyOutputPath(…)/istio-proxy.log)`.
+            "istio-proxy.log" => Some((proxy, EntryKind::AccessLog)),
             _ => None,
         };
     }

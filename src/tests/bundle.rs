@@ -100,7 +100,7 @@ pub(super) fn write_tree(at: &Path, files: &[(String, Vec<u8>)]) {
     }
 }
 
-fn tar_gz(
+pub(super) fn tar_gz(
     at: &Path,
     files: &[(String, Vec<u8>)],
     extra: impl FnOnce(&mut tar::Builder<flate2::write::GzEncoder<std::fs::File>>),

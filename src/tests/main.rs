@@ -21,6 +21,7 @@ mod errors;
 mod expect;
 mod expect_drift;
 mod explain;
+mod explain_bundle;
 mod explain_config;
 mod explain_live;
 mod goldens;
