@@ -96,6 +96,7 @@ pub(super) fn explain(
     };
     env.progress.finish();
     let mut summary = LogSummary::default();
+    let threads = env.threads;
     let mut failures: Vec<EvidenceError> = Vec::new();
     let mut each = |sink: &mut dyn evidence::Sink, stdin: &mut dyn std::io::Read| {
         for log in &logs {
@@ -103,7 +104,15 @@ pub(super) fn explain(
                 LogOrigin::File(p) => {
                     let name = p.display().to_string();
                     match std::fs::File::open(p) {
-                        Ok(f) => evidence::explain_log(&report, &name, f, all, &mut summary, sink),
+                        Ok(f) => evidence::explain_log_parallel(
+                            &report,
+                            &name,
+                            f,
+                            all,
+                            threads,
+                            &mut summary,
+                            sink,
+                        ),
                         Err(source) => Err(EvidenceError::Read {
                             name,
                             line: 0,
@@ -111,23 +120,9 @@ pub(super) fn explain(
                         }),
                     }
                 }
+                // Streamed as it comes (on this thread: stdin is the caller's).
                 LogOrigin::Stdin => {
-                    let mut bytes = Vec::new();
-                    match stdin.read_to_end(&mut bytes) {
-                        Ok(_) => evidence::explain_log(
-                            &report,
-                            "<stdin>",
-                            std::io::Cursor::new(bytes),
-                            all,
-                            &mut summary,
-                            sink,
-                        ),
-                        Err(source) => Err(EvidenceError::Read {
-                            name: "<stdin>".into(),
-                            line: 0,
-                            source,
-                        }),
-                    }
+                    evidence::explain_log(&report, "<stdin>", &mut *stdin, all, &mut summary, sink)
                 }
             };
             if let Err(e) = r {

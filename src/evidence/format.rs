@@ -72,19 +72,64 @@ enum Seg {
     Op(Operator),
 }
 
-/// A compiled text format.
+/// A compiled text format: its segments, and the plan the splitter follows (each operator's
+/// field resolved, each literal's substring searcher built once).
 #[derive(Debug)]
 pub struct TextFormat {
     /// The format as given, without its trailing newline.
     source: String,
     segs: Vec<Seg>,
+    plan: Vec<Step>,
     /// The anchored regular expression, built on first need (`None`: it would not compile).
     regex: OnceLock<Option<Regex>>,
 }
 
+#[derive(Debug)]
+enum Step {
+    Lit(Literal),
+    Op(Field),
+}
+
+/// A literal between operators, searched for the way its length makes fastest: most are one to
+/// three bytes (` `, `" "`), where a searcher's set-up costs more than the search.
+#[derive(Debug)]
+struct Literal {
+    bytes: Vec<u8>,
+    long: Option<Box<memmem::Finder<'static>>>,
+}
+
+impl Literal {
+    fn new(l: &str) -> Literal {
+        let bytes = l.as_bytes().to_vec();
+        let long =
+            (bytes.len() > 4).then(|| Box::new(memmem::Finder::new(l.as_bytes()).into_owned()));
+        Literal { bytes, long }
+    }
+
+    /// Where it first occurs in `hay`.
+    fn find(&self, hay: &[u8]) -> Option<usize> {
+        if let Some(f) = &self.long {
+            return f.find(hay);
+        }
+        let (first, rest) = self.bytes.split_first()?;
+        let mut at = 0;
+        while let Some(i) = memchr::memchr(*first, &hay[at..]) {
+            let p = at + i;
+            if hay[p + 1..].starts_with(rest) {
+                return Some(p);
+            }
+            at = p + 1;
+        }
+        None
+    }
+}
+
+/// An operator's value in a line: its field and its byte range.
+pub type Value = (Field, usize, usize);
+
 /// Which field of a [`Record`] an operator fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Field {
+pub enum Field {
     Status,
     Flags,
     Details,
@@ -215,9 +260,18 @@ impl TextFormat {
     pub fn new(format: &str) -> TextFormat {
         let trimmed = format.strip_suffix('\n').unwrap_or(format);
         let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
+        let segs = segments(trimmed);
+        let plan = segs
+            .iter()
+            .map(|s| match s {
+                Seg::Lit(l) => Step::Lit(Literal::new(l)),
+                Seg::Op(o) => Step::Op(o.field()),
+            })
+            .collect();
         TextFormat {
             source: trimmed.to_string(),
-            segs: segments(trimmed),
+            segs,
+            plan,
             regex: OnceLock::new(),
         }
     }
@@ -229,9 +283,9 @@ impl TextFormat {
 
     /// Whether the format has an operator a [`Record`] reads (else any line would match it).
     pub fn is_useful(&self) -> bool {
-        self.segs
-            .iter()
-            .any(|s| matches!(s, Seg::Op(o) if !matches!(o.field(), Field::Opaque | Field::Number | Field::StartTime)))
+        self.plan.iter().any(|s| {
+            matches!(s, Step::Op(f) if !matches!(f, Field::Opaque | Field::Number | Field::StartTime))
+        })
     }
 
     /// Whether the format spans several lines (a record a line cannot hold).
@@ -243,62 +297,78 @@ impl TextFormat {
 
     /// Reads `line` (without its newline) into `rec`; `false` when the line is not of this format.
     pub fn parse(&self, line: &str, rec: &mut Record) -> bool {
-        let mut values: Vec<(&Operator, &str)> = Vec::with_capacity(self.segs.len());
-        if self.split(line, &mut values) && fill(&values, rec) {
+        let mut values = Vec::with_capacity(self.plan.len());
+        if !self.split(line, &mut values) {
+            return false;
+        }
+        fill(line, &values, rec);
+        true
+    }
+
+    /// Splits `line` into its operators' values (checked: a status is a number, flags are
+    /// letters), without copying anything; `false` when the line is not of this format.
+    pub fn split(&self, line: &str, out: &mut Vec<Value>) -> bool {
+        out.clear();
+        if self.split_leftmost(line, out) && typed(line, out) {
             return true;
         }
-        values.clear();
-        *rec = Record::default();
-        self.split_regex(line, &mut values) && fill(&values, rec)
+        out.clear();
+        self.split_regex(line, out)
     }
 
     /// The leftmost split: each operator's value ends where the next literal first appears.
-    fn split<'a>(&'a self, line: &'a str, out: &mut Vec<(&'a Operator, &'a str)>) -> bool {
+    fn split_leftmost(&self, line: &str, out: &mut Vec<Value>) -> bool {
+        let b = line.as_bytes();
         let mut pos = 0;
         let mut i = 0;
-        while i < self.segs.len() {
-            match &self.segs[i] {
-                Seg::Lit(l) => {
-                    if !line[pos..].starts_with(l.as_str()) {
+        while i < self.plan.len() {
+            match &self.plan[i] {
+                Step::Lit(l) => {
+                    if !b[pos..].starts_with(&l.bytes) {
                         return false;
                     }
-                    pos += l.len();
+                    pos += l.bytes.len();
                 }
-                Seg::Op(op) => match self.segs.get(i + 1) {
+                Step::Op(f) => match self.plan.get(i + 1) {
                     None => {
-                        out.push((op, &line[pos..]));
-                        pos = line.len();
+                        out.push((*f, pos, b.len()));
+                        pos = b.len();
                     }
-                    Some(Seg::Lit(l)) => {
-                        let Some(end) = memmem::find(&line.as_bytes()[pos..], l.as_bytes()) else {
+                    Some(Step::Lit(l)) => {
+                        let Some(end) = l.find(&b[pos..]) else {
                             return false;
                         };
-                        out.push((op, &line[pos..pos + end]));
+                        out.push((*f, pos, pos + end));
                         pos += end;
                     }
-                    Some(Seg::Op(_)) => return false,
+                    Some(Step::Op(_)) => return false,
                 },
             }
             i += 1;
         }
-        pos == line.len()
+        // A literal may end inside a multi-byte character only if the line is not of the format.
+        pos == b.len()
+            && out
+                .iter()
+                .all(|(_, a, z)| line.is_char_boundary(*a) && line.is_char_boundary(*z))
     }
 
-    fn split_regex<'a>(&'a self, line: &'a str, out: &mut Vec<(&'a Operator, &'a str)>) -> bool {
+    fn split_regex(&self, line: &str, out: &mut Vec<Value>) -> bool {
         let Some(re) = self.regex.get_or_init(|| self.build_regex()) else {
             return false;
         };
         let Some(caps) = re.captures(line) else {
             return false;
         };
-        let ops = self.segs.iter().filter_map(|s| match s {
-            Seg::Op(o) => Some(o),
-            Seg::Lit(_) => None,
+        let ops = self.plan.iter().filter_map(|s| match s {
+            Step::Op(f) => Some(*f),
+            Step::Lit(_) => None,
         });
-        for (k, op) in ops.enumerate() {
-            out.push((op, caps.get(k + 1).map_or("", |m| m.as_str())));
+        for (k, f) in ops.enumerate() {
+            let (a, z) = caps.get(k + 1).map_or((0, 0), |m| (m.start(), m.end()));
+            out.push((f, a, z));
         }
-        true
+        typed(line, out)
     }
 
     fn build_regex(&self) -> Option<Regex> {
@@ -319,20 +389,51 @@ impl TextFormat {
     }
 }
 
+/// Whether the typed values read: a status of at most three digits, numbers, flags of letters.
+fn typed(line: &str, values: &[Value]) -> bool {
+    values.iter().all(|(f, a, z)| {
+        let v = &line.as_bytes()[*a..*z];
+        let dash = v == b"-" || v.is_empty();
+        match f {
+            Field::Status => dash || (v.len() <= 3 && v.iter().all(u8::is_ascii_digit)),
+            Field::Number => dash || v.iter().all(u8::is_ascii_digit),
+            Field::Flags => v
+                .iter()
+                .all(|c| c.is_ascii_alphabetic() || *c == b',' || *c == b'-'),
+            _ => true,
+        }
+    })
+}
+
+/// Whether a split line is a failure, read from its values alone (no copy): an error status, a
+/// response flag other than a cache hit or an injected delay, or termination details.
+pub fn fails(line: &str, values: &[Value]) -> bool {
+    values.iter().any(|(f, a, z)| {
+        let v = &line[*a..*z];
+        match f {
+            Field::Status => v.parse::<u16>().is_ok_and(|s| s >= 400),
+            Field::Flags => ResponseFlag::list(v).iter().any(|f| {
+                !matches!(
+                    f,
+                    ResponseFlag::ResponseFromCacheFilter | ResponseFlag::DelayInjected
+                )
+            }),
+            Field::Termination => !(v.is_empty() || v == "-"),
+            _ => false,
+        }
+    })
+}
+
+/// Puts a split line's values into `rec`.
+pub fn fill(line: &str, values: &[Value], rec: &mut Record) {
+    for (f, a, z) in values {
+        set(rec, *f, &line[*a..*z]);
+    }
+}
+
 /// `-` (and empty) is Envoy's "no value".
 fn value(v: &str) -> Option<String> {
     (!v.is_empty() && v != "-").then(|| v.to_string())
-}
-
-/// Puts operator values into `rec`; `false` when a typed one does not read (a status that is
-/// no number), which means the split was wrong.
-fn fill(values: &[(&Operator, &str)], rec: &mut Record) -> bool {
-    for (op, v) in values {
-        if !set(rec, op.field(), v) {
-            return false;
-        }
-    }
-    true
 }
 
 /// Marks `field` as carried by the line's format.

@@ -6,7 +6,9 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::format::{JsonFormat, TextFormat, ENVOY_DEFAULT, ISTIO_JSON, ISTIO_TEXT};
+use super::format::{
+    fails, fill, JsonFormat, TextFormat, Value, ENVOY_DEFAULT, ISTIO_JSON, ISTIO_TEXT,
+};
 use crate::model::evidence::{AccessLog, LogFormat, Record};
 use crate::model::Report;
 
@@ -32,12 +34,18 @@ pub struct Formats {
     last: usize,
     /// Formats of the dump that envinspect cannot read lines of (multi-line, CEL…): said once.
     pub unreadable: Vec<String>,
+    /// The last line's values, reused.
+    values: Vec<Value>,
 }
 
 /// What a line is.
 pub enum Class {
-    /// An access-log line of the format named.
-    Access(String),
+    /// An access-log line of the format of this index ([`Formats::name`]), failing or not. The
+    /// record is filled when it fails or when every line is wanted.
+    Access {
+        format: usize,
+        failed: bool,
+    },
     /// Envoy's (or istio-agent's) own log, or a container log's marker.
     EnvoyLog,
     Unmatched,
@@ -65,6 +73,7 @@ impl Formats {
             list: Vec::new(),
             last: 0,
             unreadable: Vec::new(),
+            values: Vec::new(),
         };
         for a in configured {
             let key = match &a.format {
@@ -138,8 +147,25 @@ impl Formats {
         });
     }
 
-    /// Reads `line` into `rec` by the first format it is of.
-    pub fn classify(&mut self, line: &str, rec: &mut Record) -> Class {
+    /// The name of format `i` (`istio-text`, `configured at /configs/…`).
+    pub fn name(&self, i: usize) -> &str {
+        self.list.get(i).map_or("", |c| c.name.as_str())
+    }
+
+    /// How many formats there are (format indexes are below this).
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// What `line` is, by the first format it is of (the last one that matched is tried
+    /// first). A text line is split without copying and checked for failure; `rec` is filled
+    /// only for a failing line, or for every line with `all`.
+    pub fn classify(&mut self, line: &str, all: bool, rec: &mut Record) -> Class {
         let line = strip_container_prefix(line);
         let json = line.starts_with('{');
         let parsed: Option<serde_json::Map<String, serde_json::Value>> = if json {
@@ -151,18 +177,30 @@ impl Formats {
             std::iter::once(self.last).chain((0..self.list.len()).filter(|i| *i != self.last));
         for i in order {
             let Some(c) = self.list.get(i) else { continue };
-            *rec = Record::default();
-            let ok = match (&c.kind, &parsed) {
-                (Kind::Text(t), _) if !json => t.parse(line, rec),
-                (Kind::Json(j), Some(obj)) => j.parse(obj, rec),
-                _ => false,
+            let failed = match (&c.kind, &parsed) {
+                (Kind::Text(t), _) if !json => {
+                    if !t.split(line, &mut self.values) {
+                        continue;
+                    }
+                    let failed = fails(line, &self.values);
+                    if failed || all {
+                        *rec = Record::default();
+                        fill(line, &self.values, rec);
+                    }
+                    failed
+                }
+                (Kind::Json(j), Some(obj)) => {
+                    *rec = Record::default();
+                    if !j.parse(obj, rec) {
+                        continue;
+                    }
+                    super::explain::failed(rec)
+                }
+                _ => continue,
             };
-            if ok {
-                self.last = i;
-                return Class::Access(c.name.clone());
-            }
+            self.last = i;
+            return Class::Access { format: i, failed };
         }
-        *rec = Record::default();
         if is_envoy_log(line) {
             Class::EnvoyLog
         } else {

@@ -6,6 +6,7 @@
 mod explain;
 mod format;
 mod log;
+mod parallel;
 pub mod stats;
 
 use std::io::Read;
@@ -20,6 +21,7 @@ use crate::source::lines::{Line, Lines};
 pub use explain::{explain, failed};
 pub use format::{JsonFormat, TextFormat, ENVOY_DEFAULT, ISTIO_JSON, ISTIO_TEXT};
 pub use log::{Class, Formats};
+pub use parallel::explain_log_parallel;
 
 /// Why a log could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +53,7 @@ impl Sink for Vec<Explained> {
 pub fn explain_log(
     report: &Report,
     name: &str,
-    reader: impl Read + Send + 'static,
+    reader: impl Read,
     all: bool,
     summary: &mut LogSummary,
     sink: &mut dyn Sink,
@@ -65,6 +67,7 @@ pub fn explain_log(
     let mut formats = Formats::of(report, name);
     summary.files.push(name.to_string());
     let mut rec = Record::default();
+    let mut parsed = vec![0u64; formats.len()];
     loop {
         let number = lines.number + 1;
         let line = match lines.next_line().map_err(|e| err(number, e))? {
@@ -80,16 +83,19 @@ pub fn explain_log(
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let text = String::from_utf8_lossy(line);
-        match formats.classify(&text, &mut rec) {
-            Class::Access(format) => {
-                *summary.parsed.entry(format.clone()).or_default() += 1;
-                let fails = failed(&rec);
-                if fails {
+        // Valid UTF-8 is borrowed; a line with invalid bytes is read with them replaced.
+        let text = match std::str::from_utf8(line) {
+            Ok(t) => std::borrow::Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(line),
+        };
+        match formats.classify(&text, all, &mut rec) {
+            Class::Access { format, failed } => {
+                parsed[format] += 1;
+                if failed {
                     summary.failed += 1;
                 }
-                if fails || all {
-                    sink.explained(explain(report, name, number, &format, &rec));
+                if failed || all {
+                    sink.explained(explain(report, name, number, formats.name(format), &rec));
                 }
             }
             Class::EnvoyLog => summary.envoy_log += 1,
@@ -100,6 +106,12 @@ pub fn explain_log(
                 }
             }
         }
+    }
+    for (i, n) in parsed.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+        *summary
+            .parsed
+            .entry(formats.name(i).to_string())
+            .or_default() += n;
     }
     Ok(())
 }

@@ -161,7 +161,7 @@ fn rbac_matches(stat: &str, want: &str) -> bool {
 }
 
 /// Reads a stats file, text or Prometheus form, keeping the counters that prove a failure.
-pub fn read(name: &str, reader: impl Read + Send + 'static) -> Result<Stats, StatsError> {
+pub fn read(name: &str, reader: impl Read) -> Result<Stats, StatsError> {
     let err = |line, source| StatsError::Read {
         name: name.to_string(),
         line,

@@ -18,19 +18,19 @@ pub enum Line<'a> {
 }
 
 /// Reads lines from a stream, a gzip stream decoded.
-pub struct Lines {
-    inner: Box<dyn BufRead + Send>,
+pub struct Lines<'a> {
+    inner: Box<dyn BufRead + 'a>,
     buf: Vec<u8>,
     /// 1-based number of the last line returned.
     pub number: u64,
 }
 
-impl Lines {
+impl<'a> Lines<'a> {
     /// Lines of `reader`; gzip (by its magic bytes) is decompressed.
-    pub fn new(reader: impl Read + Send + 'static) -> std::io::Result<Lines> {
+    pub fn new(reader: impl Read + 'a) -> std::io::Result<Lines<'a>> {
         let mut r = BufReader::with_capacity(1 << 16, reader);
         let gz = r.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-        let inner: Box<dyn BufRead + Send> = if gz {
+        let inner: Box<dyn BufRead + 'a> = if gz {
             Box::new(BufReader::with_capacity(
                 1 << 16,
                 flate2::read::MultiGzDecoder::new(r),

@@ -379,3 +379,36 @@ fn a_log_without_a_newline_for_two_gigabytes_is_one_skipped_line() {
     assert_eq!(lines[0].rule, "log-no-healthy-upstream");
     assert_eq!(lines[0].line, 2);
 }
+
+#[test]
+fn a_log_explained_on_several_threads_is_the_same_line_for_line() {
+    use envinspect::model::evidence::{Explained, LogSummary};
+    let (report, _) = super::envoy::report_140(&super::root().join(dump()));
+    // About 3 MB, so several chunks of a megabyte, with cut and garbage lines among them.
+    let one = std::fs::read(super::root().join(format!("{DIR}/istio-proxy.log"))).unwrap();
+    let log: Vec<u8> = one.iter().copied().cycle().take(one.len() * 300).collect();
+    let run = |threads: usize, all: bool| {
+        let mut summary = LogSummary::default();
+        let mut out: Vec<Explained> = Vec::new();
+        envinspect::evidence::explain_log_parallel(
+            &report,
+            "big.log",
+            std::io::Cursor::new(log.clone()),
+            all,
+            threads,
+            &mut summary,
+            &mut out,
+        )
+        .unwrap();
+        (summary, out)
+    };
+    for all in [false, true] {
+        let (s1, e1) = run(1, all);
+        let (s3, e3) = run(3, all);
+        assert_eq!(s1, s3);
+        assert_eq!(e1.len(), e3.len());
+        assert!(e1 == e3, "the same explanations in the same order");
+        assert_eq!(s1.lines, 67 * 300);
+        assert_eq!(s1.unmatched, 2 * 300);
+    }
+}
