@@ -66,47 +66,24 @@ pub fn explain_log(
     let mut lines = Lines::new(reader).map_err(|e| err(0, e))?;
     let mut formats = Formats::of(report, name);
     summary.files.push(name.to_string());
-    let mut rec = Record::default();
-    let mut parsed = vec![0u64; formats.len()];
+    let mut line = Reading {
+        report,
+        name,
+        all,
+        rec: Record::default(),
+        parsed: vec![0u64; formats.len()],
+    };
     loop {
         let number = lines.number + 1;
-        let line = match lines.next_line().map_err(|e| err(number, e))? {
+        match lines.next_line().map_err(|e| err(number, e))? {
             None => break,
-            Some(Line::TooLong) => {
-                summary.lines += 1;
-                summary.too_long += 1;
-                continue;
-            }
-            Some(Line::Text(t)) => t,
-        };
-        summary.lines += 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        // Valid UTF-8 is borrowed; a line with invalid bytes is read with them replaced.
-        let text = match std::str::from_utf8(line) {
-            Ok(t) => std::borrow::Cow::Borrowed(t),
-            Err(_) => String::from_utf8_lossy(line),
-        };
-        match formats.classify(&text, all, &mut rec) {
-            Class::Access { format, failed } => {
-                parsed[format] += 1;
-                if failed {
-                    summary.failed += 1;
-                }
-                if failed || all {
-                    sink.explained(explain(report, name, number, formats.name(format), &rec));
-                }
-            }
-            Class::EnvoyLog => summary.envoy_log += 1,
-            Class::Unmatched => {
-                summary.unmatched += 1;
-                if summary.unmatched_first.len() < 10 {
-                    summary.unmatched_first.push(format!("{name}:{number}"));
-                }
+            Some(Line::TooLong) => line.too_long(summary),
+            Some(Line::Text(t)) => {
+                line.read(number, t, &mut formats, summary, &mut |e| sink.explained(e))
             }
         }
     }
+    let parsed = line.parsed;
     for (i, n) in parsed.into_iter().enumerate().filter(|(_, n)| *n > 0) {
         *summary
             .parsed
@@ -114,6 +91,66 @@ pub fn explain_log(
             .or_default() += n;
     }
     Ok(())
+}
+
+/// What reads a log's lines, one at a time (on one thread, or a worker's chunk).
+pub(crate) struct Reading<'r> {
+    pub report: &'r Report,
+    pub name: &'r str,
+    /// Every access-log line is explained, not only failures.
+    pub all: bool,
+    pub rec: Record,
+    /// Access-log lines by format index.
+    pub parsed: Vec<u64>,
+}
+
+impl Reading<'_> {
+    pub fn too_long(&mut self, summary: &mut LogSummary) {
+        summary.lines += 1;
+        summary.too_long += 1;
+    }
+
+    /// Counts line `number` in `summary` and hands its explanation to `emit` when it fails
+    /// (or always, with `all`).
+    pub fn read(
+        &mut self,
+        number: u64,
+        line: &[u8],
+        formats: &mut Formats,
+        summary: &mut LogSummary,
+        emit: &mut dyn FnMut(Explained),
+    ) {
+        summary.lines += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        // Valid UTF-8 is borrowed; a line with invalid bytes is read with them replaced.
+        let text = match std::str::from_utf8(line) {
+            Ok(t) => std::borrow::Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(line),
+        };
+        match formats.classify(&text, self.all, &mut self.rec) {
+            Class::Access { format, failed } => {
+                self.parsed[format] += 1;
+                if failed {
+                    summary.failed += 1;
+                }
+                if failed || self.all {
+                    let name = formats.name(format);
+                    emit(explain(self.report, self.name, number, name, &self.rec));
+                }
+            }
+            Class::EnvoyLog => summary.envoy_log += 1,
+            Class::Unmatched => {
+                summary.unmatched += 1;
+                if summary.unmatched_first.len() < 10 {
+                    summary
+                        .unmatched_first
+                        .push(format!("{}:{number}", self.name));
+                }
+            }
+        }
+    }
 }
 
 /// Lines grouped by cause, for the table: bounded by the number of distinct explanations.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::{mpsc, Mutex};
 
-use super::{explain, Class, EvidenceError, Formats, Sink};
+use super::{EvidenceError, Formats, Reading, Sink};
 use crate::model::evidence::{Explained, LogSummary, Record};
 use crate::model::Report;
 use crate::source::lines::{Line, Lines};
@@ -133,40 +133,21 @@ pub fn explain_log_parallel(
 
 fn work(report: &Report, name: &str, all: bool, formats: &mut Formats, chunk: Chunk) -> Done {
     let mut part = LogSummary::default();
-    let mut parsed = vec![0u64; formats.len()];
     let mut explained = Vec::new();
-    let mut rec = Record::default();
+    let mut reading = Reading {
+        report,
+        name,
+        all,
+        rec: Record::default(),
+        parsed: vec![0u64; formats.len()],
+    };
     for (k, range) in chunk.lines.iter().enumerate() {
         let number = chunk.first + k as u64;
-        part.lines += 1;
-        let Some((a, z)) = *range else {
-            part.too_long += 1;
-            continue;
-        };
-        let line = &chunk.data[a..z];
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let text = match std::str::from_utf8(line) {
-            Ok(t) => std::borrow::Cow::Borrowed(t),
-            Err(_) => String::from_utf8_lossy(line),
-        };
-        match formats.classify(&text, all, &mut rec) {
-            Class::Access { format, failed } => {
-                parsed[format] += 1;
-                if failed {
-                    part.failed += 1;
-                }
-                if failed || all {
-                    explained.push(explain(report, name, number, formats.name(format), &rec));
-                }
-            }
-            Class::EnvoyLog => part.envoy_log += 1,
-            Class::Unmatched => {
-                part.unmatched += 1;
-                if part.unmatched_first.len() < 10 {
-                    part.unmatched_first.push(format!("{name}:{number}"));
-                }
+        match *range {
+            None => reading.too_long(&mut part),
+            Some((a, z)) => {
+                let line = &chunk.data[a..z];
+                reading.read(number, line, formats, &mut part, &mut |e| explained.push(e));
             }
         }
     }
@@ -174,7 +155,7 @@ fn work(report: &Report, name: &str, all: bool, formats: &mut Formats, chunk: Ch
         index: chunk.index,
         explained,
         part,
-        parsed,
+        parsed: reading.parsed,
     }
 }
 
