@@ -266,6 +266,17 @@ fn scoped(name: &str) -> Option<(Scope, String)> {
         return Some((Scope::Listener(o), s));
     }
     if let Some(rest) = name.strip_prefix("http.") {
+        // RDS: `http.<prefix>.rds.<route config>.update_rejected`.
+        if let Some(i) = rest
+            .find(".rds.")
+            .filter(|_| rest.ends_with(".update_rejected"))
+        {
+            let config = &rest[i + 5..rest.len() - ".update_rejected".len()];
+            return Some((
+                Scope::Server(format!("http.{}.rds.{config}", &rest[..i])),
+                "update_rejected".into(),
+            ));
+        }
         // `http.<prefix>.rbac.<rules prefix>denied`: the connection manager's prefix ends at
         // `.rbac.`, `.jwt_authn.`, `.ext_authz.`, or before the last segment.
         for mid in [".rbac.", ".jwt_authn.", ".ext_authz."] {
@@ -331,6 +342,25 @@ fn prometheus(t: &str) -> Parsed {
         return Parsed::Bad;
     };
     let label = |k: &str| labels.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    if let Some(kind) = metric
+        .strip_prefix("envoy_")
+        .and_then(|m| m.strip_suffix("_update_rejected"))
+    {
+        // `envoy_listener_manager_lds_…`, `envoy_http_rds_…{envoy_rds_route_config}`, `envoy_sds_…`.
+        let what = match (
+            label("envoy_http_conn_manager_prefix"),
+            label("envoy_rds_route_config"),
+        ) {
+            (Some(p), Some(rc)) => format!("http.{p}.rds.{rc}"),
+            (_, Some(rc)) => format!("rds.{rc}"),
+            _ => match kind.split_once("_manager_") {
+                // `listener_manager.lds`, `cluster_manager.cds`, as /stats names them.
+                Some((m, x)) => format!("{m}_manager.{x}"),
+                None => kind.replace('_', "."),
+            },
+        };
+        return Parsed::Counter(Scope::Server(what), "update_rejected".into(), value);
+    }
     let underscore = |stat: &str| stat.replace('.', "_");
     let find = |prefix: &str, table: &[(&str, &str)]| -> Option<String> {
         let rest = metric.strip_prefix(prefix)?;
@@ -358,16 +388,6 @@ fn prometheus(t: &str) -> Parsed {
     }
     if let (Some(p), Some(stat)) = (label("envoy_rbac_prefix"), find("envoy_", NETWORK_RBAC)) {
         return Parsed::Counter(Scope::NetworkRbac(p), stat, value);
-    }
-    if metric.ends_with("_update_rejected") {
-        let server = metric
-            .trim_start_matches("envoy_")
-            .trim_end_matches("_update_rejected");
-        return Parsed::Counter(
-            Scope::Server(server.replace('_', ".")),
-            "update_rejected".into(),
-            value,
-        );
     }
     Parsed::Other
 }
@@ -534,6 +554,7 @@ mod tests {
              listener.127.0.0.1_1000.no_filter_chain_match: 1\n\
              tcp_rbac.rbac.denied: 1\n\
              listener_manager.lds.update_rejected: 3\n\
+             http.inbound_0.0.0.0_8080.rds.my-routes.update_rejected: 2\n\
              cluster.x.upstream_cx_length_ms: P0(1,1) P25(1,1)\n",
         );
         let prom = read_str(
@@ -566,6 +587,11 @@ mod tests {
             Scope::NetworkRbac("tcp_rbac".into()),
             "rbac.denied".into(),
             1
+        )));
+        assert!(t.contains(&(
+            Scope::Server("http.inbound_0.0.0.0_8080.rds.my-routes".into()),
+            "update_rejected".into(),
+            2
         )));
         assert_eq!(text.malformed, 0);
         let p = names(&prom);

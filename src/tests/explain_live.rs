@@ -552,6 +552,58 @@ fn explain_names_the_cause_of_every_line_envoy_wrote() {
         set.sort();
         forms.push(set);
     }
+    // Live: the dump and /stats/prometheus read from the admin API say what the files say.
+    let text = dir.join("text.log").display().to_string();
+    let live = envinspect(&[
+        "explain",
+        "--admin",
+        &envoy.admin,
+        &text,
+        "-o",
+        "json",
+        "--now",
+        super::NOW_140,
+    ]);
+    assert_eq!(live.code, 1, "{}", live.stderr);
+    let live: Value = serde_json::from_str(&live.stdout).unwrap();
+    let saved = envinspect(&[
+        "explain",
+        &dump.display().to_string(),
+        &text,
+        "-o",
+        "json",
+        "--now",
+        super::NOW_140,
+    ]);
+    let saved: Value = serde_json::from_str(&saved.stdout).unwrap();
+    let rules = |d: &Value| {
+        d["explained"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["rule"].clone())
+            .collect::<Vec<_>>()
+    };
+    if rules(&live) != rules(&saved) {
+        disagreements.push(format!(
+            "--admin: {:?} against the saved dump's {:?}",
+            rules(&live),
+            rules(&saved)
+        ));
+    }
+    let mut live_set: Vec<(String, String)> = live["counters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].to_string(), f["subject"].to_string()))
+        .collect();
+    live_set.sort();
+    if live_set != forms[1] {
+        disagreements.push(format!(
+            "--admin counters {live_set:?} against the saved {:?}",
+            forms[1]
+        ));
+    }
     if forms[0] != forms[1] {
         disagreements.push(format!(
             "/stats and /stats/prometheus disagree:\n{:?}\n{:?}",
