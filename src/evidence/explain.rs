@@ -878,17 +878,70 @@ fn rbac(rec: &Record, p: &Place, policy: &str, e: &mut Explained) -> (&'static s
         AuthzKind::Rbac(r) => Some((f, r)),
         _ => None,
     });
+    // Per-route RBAC (RBACPerRoute on the route, its virtual host or configuration) replaces a
+    // filter's engine: its policies may be the ones Envoy named (Envoy Gateway puts them there).
+    let per_route: Vec<&crate::model::authz::Rbac> = [
+        p.route.map(|r| &r.per_filter),
+        p.vh.map(|v| &v.per_filter),
+        p.rc.map(|r| &r.per_filter),
+    ]
+    .into_iter()
+    .flatten()
+    .flat_map(|m| m.values())
+    .filter_map(|a| match a {
+        crate::model::authz::PerRouteAuthz::Rbac { rbac: Some(r) } => Some(r.as_ref()),
+        _ => None,
+    })
+    .collect();
     let mut owner = None;
     let mut allow_filters = Vec::new();
+    // A matcher-form engine names its actions, not policies: it could be the one that decided.
+    let mut matcher = false;
     for (f, r) in rbacs {
-        if let Some(RbacEngine::Policies { action, policies }) = &r.rules {
-            if policies.iter().any(|x| x.name == policy) {
-                owner = Some((f, *action));
+        match &r.rules {
+            Some(RbacEngine::Policies { action, policies }) => {
+                if policies.iter().any(|x| x.name == policy) {
+                    owner = Some((f, *action));
+                }
+                if *action == RbacAction::Allow {
+                    allow_filters.push((f, policies.len()));
+                }
             }
-            if *action == RbacAction::Allow {
-                allow_filters.push((f, policies.len()));
-            }
+            Some(RbacEngine::Matcher { .. }) => matcher = true,
+            None => {}
         }
+    }
+    let mut per_route_has = false;
+    for r in per_route {
+        match &r.rules {
+            Some(RbacEngine::Policies { action, policies }) => {
+                per_route_has |= policies.iter().any(|x| x.name == policy)
+                    || (policy == "none" && *action == RbacAction::Allow);
+            }
+            Some(RbacEngine::Matcher { .. }) => matcher = true,
+            None => {}
+        }
+    }
+    // The chain is known and nothing in it could have said this: another configuration.
+    let absent = p.chain.is_some()
+        && !matcher
+        && !per_route_has
+        && if policy == "none" {
+            allow_filters.is_empty()
+        } else {
+            owner.is_none()
+        };
+    if absent {
+        let what = if policy == "none" {
+            "an RBAC ALLOW filter that matched nothing".to_string()
+        } else {
+            format!("RBAC policy {policy}")
+        };
+        return ("log-other-version", format!(
+            "the line names {what}, and the chain it came through ({} of listener {}) has no such RBAC policy or filter: it was written under another configuration version",
+            p.chain.map(chain_name).unwrap_or_default(),
+            p.listener.map_or(String::new(), |l| l.name.to_string())
+        ));
     }
     let istio = crate::authz::istio::policy_ref(policy);
     if policy != "none" {

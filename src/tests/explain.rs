@@ -412,3 +412,41 @@ fn a_log_explained_on_several_threads_is_the_same_line_for_line() {
         assert_eq!(s1.unmatched, 2 * 300);
     }
 }
+
+#[test]
+fn an_istio_sidecars_lines_are_placed_through_its_listeners() {
+    let d = "fixtures/istio/istioctl/cmd/testdata/describe/productpage-v1-c7765c886-v99jb.json";
+    let log = format!("{DIR}/productpage-istio.log");
+    let (code, doc, err) = explain_json(
+        &["explain", d, &log, "-o", "json", "--now", super::NOW],
+        None,
+    );
+    assert_eq!(code, 1, "{err}");
+    let e = doc["explained"].as_array().unwrap();
+    let placed = |i: usize, field: &str| e[i][field].as_str().unwrap_or("").to_string();
+    // Outbound, by the original destination's port: 0.0.0.0_9080, RDS 9080, reviews' host.
+    assert_eq!(e[0]["rule"], "log-no-healthy-upstream");
+    assert_eq!(placed(0, "listener"), "0.0.0.0_9080");
+    assert_eq!(placed(0, "route_config"), "9080");
+    assert_eq!(
+        placed(0, "virtual_host"),
+        "reviews.default.svc.cluster.local:9080"
+    );
+    assert!(
+        placed(0, "explanation").contains("the dump has no endpoints"),
+        "{}",
+        e[0]
+    );
+    assert_eq!(e[1]["rule"], "log-upstream-tls-san");
+    assert_eq!(
+        placed(1, "cluster"),
+        "outbound|9080|v1|reviews.default.svc.cluster.local"
+    );
+    assert_eq!(
+        e[1]["expected_sans"],
+        serde_json::json!(["spiffe://cluster.local/ns/default/sa/bookinfo-reviews"])
+    );
+    // Inbound, by the pod's address: a denial from a filter this dump does not have.
+    assert_eq!(e[2]["rule"], "log-other-version");
+    assert_eq!(placed(2, "listener"), "172.30.144.174_9080");
+}
