@@ -15,13 +15,14 @@ seed dump $(find "$F/envoy-1.40" "$F/istio" "$F/osm" "$F/envoyproxy-gateway" "$F
 seed pem $F/pem/* $F/envoy-1.40/certs/*.pem
 seed certs_endpoint $F/envoy-1.40/certs.json
 seed expectations $F/expect/*.yaml
+seed evidence $F/envoy-1.40-explain/*.log $F/envoy-1.40-explain/*.txt
 mkdir -p /tmp/envinspect-fuzz-seed/bug-report/proxies/default/a
 cp "$F/envoy-1.40/config_dump_include_eds.json" "/tmp/envinspect-fuzz-seed/bug-report/proxies/default/a/config_dump?include_eds"
 mkdir -p corpus/bundle
 tar -C /tmp/envinspect-fuzz-seed -czf corpus/bundle/seed.tar.gz bug-report
 tar -C /tmp/envinspect-fuzz-seed -cf corpus/bundle/seed.tar bug-report
 printf '%-16s %12s %8s\n' target executions crashes
-for t in dump pem certs_endpoint expectations bundle; do
+for t in dump pem certs_endpoint expectations bundle evidence; do
   log=$(mktemp)
   cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$SECS" -rss_limit_mb=4096 >"$log" 2>&1 || true
   execs=$(grep -oE 'Done [0-9]+ runs' "$log" | grep -oE '[0-9]+' || true)

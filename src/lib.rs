@@ -2,8 +2,9 @@
 //! `/clusters`, `/server_info`) and answers who it is, whom it trusts and how its traffic flows.
 //!
 //! Layers, each a module: [`source`] (bytes in) → `decode` (typed protos) → `extract`
-//! (protos → [`model`]) → [`cert`], [`authz`], [`trace`], [`expect`], [`rules`], [`bundle`] and
-//! [`filter`] (work on the model) → [`render`] (table, json, yaml) → [`app`] (the commands, for
+//! (protos → [`model`]) → [`cert`], [`authz`], [`trace`], [`evidence`] (access logs and stats
+//! joined with the model), [`expect`], [`rules`], [`bundle`] and [`filter`] (work on the model)
+//! → [`render`] (table, json, yaml) → [`app`] (the commands, for
 //! the binary). Protos stop at `extract`, which is private with `decode`. The library never
 //! reads the clock, the environment or the terminal: `now`, threads and colour are arguments.
 
