@@ -156,7 +156,7 @@ fn pair(c: &ProxyRow, oc: &OutboundCluster, p: &ProxyRow, f: &mut Vec<Finding>) 
         f.push(
             Finding::new("root-mismatch",
                 &subject,
-                format!("no root CA in common ({} trusts {}, {} trusts {}): each rejects the other's certificate chain", c.proxy, short(&c.roots), p.proxy, short(&p.roots)),
+                format!("no root CA in common ({} trusts {}, {} trusts {}): each rejects the other's certificate chain{}", c.proxy, short(&c.roots), p.proxy, short(&p.roots), observed(c, &oc.name)),
             )
             .at(&format!("{}#{}", c.file, oc.pointer)),
         );
@@ -177,7 +177,7 @@ fn pair(c: &ProxyRow, oc: &OutboundCluster, p: &ProxyRow, f: &mut Vec<Finding>) 
             f.push(
                 Finding::new("san-unsatisfiable",
                     &subject,
-                    format!("cluster {} accepts only {}, but {} presents {id}: the handshake fails (CERTIFICATE_VERIFY_FAILED)", oc.name, names.join(", "), p.proxy),
+                    format!("cluster {} accepts only {}, but {} presents {id}: the handshake fails (CERTIFICATE_VERIFY_FAILED){}", oc.name, names.join(", "), p.proxy, observed(c, &oc.name)),
                 )
                 .at(&format!("{}#{}", c.file, oc.pointer)),
             );
@@ -194,7 +194,7 @@ fn pair(c: &ProxyRow, oc: &OutboundCluster, p: &ProxyRow, f: &mut Vec<Finding>) 
             f.push(
                 Finding::new("plaintext-to-strict",
                     &subject,
-                    format!("cluster {} sends plaintext, and {} accepts only mTLS on port {port}: connections are reset (503 UC)", oc.name, p.proxy),
+                    format!("cluster {} sends plaintext, and {} accepts only mTLS on port {port}: connections are reset (503 UC){}", oc.name, p.proxy, observed(c, &oc.name)),
                 )
                 .at(&format!("{}#{}", c.file, oc.pointer)),
             );
@@ -238,4 +238,37 @@ pub(super) fn short(roots: &[crate::model::Fingerprint]) -> String {
         .map(|r| r.short())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// What the client's own evidence (its access log and counters, when the bundle has them) shows
+/// of `cluster`: `; seen in its evidence: …`, or nothing.
+fn observed(c: &ProxyRow, cluster: &str) -> String {
+    let Some(ev) = &c.evidence else {
+        return String::new();
+    };
+    let named = format!("cluster {cluster}");
+    let mut seen: Vec<String> = ev
+        .causes
+        .iter()
+        .filter(|g| g.explanation.contains(&format!("{named} ")) || g.explanation.ends_with(&named))
+        .map(|g| {
+            format!(
+                "{} log line(s) {} (first {})",
+                g.count,
+                g.rule,
+                g.first.first().map_or("", String::as_str)
+            )
+        })
+        .collect();
+    seen.extend(
+        ev.counters
+            .iter()
+            .filter(|f| f.subject == named)
+            .map(|f| f.message.split(" (").next().unwrap_or("").to_string()),
+    );
+    if seen.is_empty() {
+        String::new()
+    } else {
+        format!("; seen in its evidence: {}", seen.join(", "))
+    }
 }

@@ -128,3 +128,64 @@ fn an_unreadable_log_in_a_bundle_is_an_error_and_the_rest_is_explained() {
         run.stdout
     );
 }
+
+/// The fleet rule predicts the SAN failure; the client's own log and counters show it.
+#[test]
+fn fleet_findings_cite_the_clients_evidence() {
+    let mut files = super::bundle::bug_report();
+    let cluster = "outbound|80||bar.default.svc.cluster.local";
+    let reason = "TLS_error:|268435581:SSL_routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED:verify_cert_failed:_SAN_matcher,_certificate_SANs_are_[spiffe://cluster.local/ns/default/sa/baz]:TLS_error_end";
+    let line = format!(
+        "[2026-12-01T10:00:00.000Z] \"GET / HTTP/1.1\" 503 URX,UF upstream_reset_before_response_started{{remote_connection_failure|{reason}}} - \"{reason}\" 0 91 3 - \"-\" \"curl\" \"id\" \"bar\" \"10.0.0.3:80\" {cluster} - 10.96.0.3:80 10.0.0.1:40000 - -\n"
+    );
+    files.push((
+        "bug-report/proxies/default/client-1/istio-proxy.log".into(),
+        line.repeat(3).into_bytes(),
+    ));
+    files.push((
+        "bug-report/proxies/default/client-1/stats/prometheus".into(),
+        format!("envoy_cluster_ssl_fail_verify_san{{envoy_cluster_name=\"{cluster}\"}} 9\n")
+            .into_bytes(),
+    ));
+    let d = dir("fleet-evidence");
+    write_tree(&d, &files);
+    let run = envinspect(&[
+        "bundle",
+        &d.display().to_string(),
+        "-o",
+        "json",
+        "--now",
+        NOW_140,
+    ]);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let f = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["rule"] == "san-unsatisfiable" && f["subject"] == "default/client-1 → default/bar-1"
+        })
+        .unwrap();
+    let m = f["message"].as_str().unwrap();
+    assert!(
+        m.contains("seen in its evidence: 3 log line(s) log-upstream-tls-san"),
+        "{m}"
+    );
+    assert!(
+        m.contains(&format!("cluster.{cluster}.ssl.fail_verify_san = 9")),
+        "{m}"
+    );
+    // The proxy without evidence keeps the message as it was.
+    let other = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["rule"] == "san-unsatisfiable" && f["subject"] == "default/foo-1 → default/bar-1"
+        })
+        .unwrap();
+    assert!(!other["message"]
+        .as_str()
+        .unwrap()
+        .contains("seen in its evidence"));
+}
