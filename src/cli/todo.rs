@@ -246,6 +246,12 @@ impl Cli {
                 common,
                 live,
             }) => {
+                // Refused, not ignored: explain has no report to pair /certs with.
+                if common.certs.is_some() {
+                    anyhow::bail!(
+                        "explain: --certs adds findings to a report; explain does not print one (use it without a subcommand)"
+                    );
+                }
                 // With an admin API every file is a log; without, the first is the dump.
                 let origin = match live.admin.as_deref() {
                     Some(url) => Some(Origin::Admin(live.live.admin(url)?)),

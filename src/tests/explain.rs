@@ -313,6 +313,20 @@ fn bad_input_is_one_line_and_exit_2() {
             "no/stats.txt:0: cannot read",
         ),
         (vec!["explain", "-", "-"], "standard input can be read once"),
+        (
+            vec![
+                "explain",
+                &d,
+                "fixtures/envoy-1.40-explain/text.log",
+                "--certs",
+                "fixtures/envoy-1.40/certs.json",
+            ],
+            "explain: --certs adds findings to a report",
+        ),
+        (
+            vec!["explain", "fixtures/envoy-1.40-explain", "--stats", "x"],
+            "explain BUNDLE: each proxy's stats/prometheus",
+        ),
     ];
     for (args, want) in cases {
         let run = envinspect(&args);

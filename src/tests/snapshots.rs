@@ -225,6 +225,7 @@ fn help_and_version() {
         &["trace", "--help"],
         &["rules", "--help"],
         &["bundle", "--help"],
+        &["explain", "--help"],
         &["--version"],
     ] {
         let run = envinspect(args);
