@@ -66,6 +66,7 @@ pub fn explain_log(
     let mut lines = Lines::new(reader).map_err(|e| err(0, e))?;
     let mut formats = Formats::of(report, name);
     summary.files.push(name.to_string());
+    unread(summary, &formats);
     let mut line = Reading {
         report,
         name,
@@ -91,6 +92,15 @@ pub fn explain_log(
             .or_default() += n;
     }
     Ok(())
+}
+
+/// Notes the formats of the dump whose lines cannot be read back, once.
+pub(crate) fn unread(summary: &mut LogSummary, formats: &Formats) {
+    for u in &formats.unreadable {
+        if !summary.formats_unread.contains(u) {
+            summary.formats_unread.push(u.clone());
+        }
+    }
 }
 
 /// What reads a log's lines, one at a time (on one thread, or a worker's chunk).

@@ -54,6 +54,7 @@ pub fn explain_log_parallel(
     };
     summary.files.push(name.to_string());
     let names = Formats::of(report, name);
+    super::unread(summary, &names);
     let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(threads * 2);
     let chunk_rx = Mutex::new(chunk_rx);
     let (done_tx, done_rx) = mpsc::channel::<Done>();

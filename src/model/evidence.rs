@@ -355,6 +355,10 @@ pub struct LogSummary {
     /// Lines longer than the limit, skipped unread.
     pub too_long: u64,
     pub failed: u64,
+    /// Access-log formats of the dump whose lines cannot be read back (a format spanning several
+    /// lines, one read from a file, a formatter extension), by the `access_log` they are at.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub formats_unread: Vec<String>,
 }
 
 /// Lines of one cause and explanation: how many, and where the first ones are.

@@ -52,6 +52,13 @@ fn summary_lines(source: &str, s: &LogSummary, out: &mut dyn Write) -> std::io::
 }
 
 fn counts_line(s: &LogSummary, out: &mut dyn Write) -> std::io::Result<()> {
+    if !s.formats_unread.is_empty() {
+        writeln!(
+            out,
+            "formats of the dump whose lines cannot be read back (multi-line, from a file, an extension): {}",
+            clean(&s.formats_unread.join(", "))
+        )?;
+    }
     let parsed: u64 = s.parsed.values().sum();
     let by: Vec<String> = s
         .parsed

@@ -464,3 +464,46 @@ fn an_istio_sidecars_lines_are_placed_through_its_listeners() {
     assert_eq!(e[2]["rule"], "log-other-version");
     assert_eq!(placed(2, "listener"), "172.30.144.174_9080");
 }
+
+#[test]
+fn a_format_whose_lines_cannot_be_read_back_is_said() {
+    // The TEXT format of the capture's access logs, made to span two lines.
+    let text = std::fs::read_to_string(super::root().join(dump())).unwrap();
+    let istio = serde_json::to_string(envinspect::evidence::ISTIO_TEXT).unwrap();
+    let two_lines = serde_json::to_string(&envinspect::evidence::ISTIO_TEXT.replacen(
+        "\" %RESPONSE_CODE%",
+        "\"\n%RESPONSE_CODE%",
+        1,
+    ))
+    .unwrap();
+    assert!(text.contains(&istio));
+    let edited = text.replace(&istio, &two_lines);
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("unread-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("dump.json");
+    std::fs::write(&path, edited).unwrap();
+    let p = path.display().to_string();
+    let log = format!("{DIR}/json.log");
+    let (code, doc, err) =
+        explain_json(&["explain", &p, &log, "-o", "json", "--now", NOW_140], None);
+    assert_eq!(code, 1, "{err}");
+    let unread = doc["summary"]["formats_unread"].as_array().unwrap();
+    // One per access log that had it: three connection managers, a TCP proxy, a listener.
+    assert_eq!(unread.len(), 5, "{}", doc["summary"]);
+    assert!(
+        unread[0]
+            .as_str()
+            .unwrap()
+            .starts_with("configured at /configs/"),
+        "{unread:?}"
+    );
+    let table = envinspect(&["explain", &p, &log, "--now", NOW_140]);
+    assert!(
+        table
+            .stdout
+            .contains("formats of the dump whose lines cannot be read back"),
+        "{}",
+        table.stdout
+    );
+}
