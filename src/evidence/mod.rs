@@ -7,7 +7,9 @@ mod explain;
 mod format;
 mod log;
 mod parallel;
+mod place;
 pub mod stats;
+mod upstream;
 
 use std::io::Read;
 
