@@ -168,7 +168,7 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
                 place_why(p)
             ));
         };
-        if p.vh.is_none() {
+        let Some(vh) = p.vh else {
             let mut domains: Vec<&str> = rc
                 .virtual_hosts
                 .iter()
@@ -184,8 +184,7 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
                 shown.join(", "),
                 if more > 0 { format!(" and {more} more") } else { String::new() }
             ));
-        }
-        let vh = p.vh.expect("checked");
+        };
         let matchers: Vec<String> = vh.routes.iter().map(|r| r.matcher.clone()).collect();
         return ("log-no-route", format!(
             "virtual host {} takes Host {authority} but none of its routes matches {} {} (routes: {}): add a route for the path, or fix the request",

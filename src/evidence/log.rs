@@ -6,9 +6,8 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::format::{
-    fails, fill, JsonFormat, TextFormat, Value, ENVOY_DEFAULT, ISTIO_JSON, ISTIO_TEXT,
-};
+use super::format::{fails, fill, TextFormat, Value, ENVOY_DEFAULT, ISTIO_JSON, ISTIO_TEXT};
+use super::json::JsonFormat;
 use crate::model::evidence::{AccessLog, LogFormat, Record};
 use crate::model::Report;
 

@@ -5,6 +5,7 @@
 
 mod explain;
 mod format;
+mod json;
 mod log;
 mod parallel;
 mod place;
@@ -21,7 +22,8 @@ use crate::model::Report;
 use crate::source::lines::{Line, Lines};
 
 pub use explain::{explain, failed};
-pub use format::{JsonFormat, TextFormat, ENVOY_DEFAULT, ISTIO_JSON, ISTIO_TEXT};
+pub use format::{TextFormat, ENVOY_DEFAULT, ISTIO_JSON, ISTIO_TEXT};
+pub use json::JsonFormat;
 pub use log::{Class, Formats};
 pub use parallel::explain_log_parallel;
 
