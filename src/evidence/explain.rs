@@ -51,6 +51,7 @@ pub fn explain(report: &Report, file: &str, line: u64, format: &str, rec: &Recor
         policy: None,
         providers: Vec::new(),
         expected_sans: Vec::new(),
+        presented_sans: Vec::new(),
         trusted_roots: Vec::new(),
         rule: "log-cannot-tell",
         level: Level::Error,

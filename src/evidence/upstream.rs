@@ -137,7 +137,13 @@ pub(super) fn upstream_failure(
         } else {
             e.expected_sans.join(", ")
         };
-        return ("log-upstream-tls-san", format!("the upstream of cluster {name} presented a certificate whose SANs none of the cluster's SAN matchers accepts{retried}; expected: {sans} — fix the DestinationRule's subjectAltNames or the server's identity"));
+        e.presented_sans = presented_sans(reason);
+        let presented = if e.presented_sans.is_empty() {
+            "a certificate".to_string()
+        } else {
+            format!("a certificate with SANs {}", e.presented_sans.join(", "))
+        };
+        return ("log-upstream-tls-san", format!("the upstream of cluster {name} presented {presented}, none of which the cluster's SAN matchers accept{retried}; expected: {sans} — fix the DestinationRule's subjectAltNames or the server's identity"));
     }
     if upper.contains("EXPIRED") {
         return ("log-upstream-tls-expired", format!("the upstream of cluster {name} presented an expired certificate{retried}: renew the server's certificate"));
@@ -203,4 +209,37 @@ pub(super) fn roots(r: &Report, ctx: &crate::model::TlsContext) -> Vec<String> {
         }
     }
     out
+}
+
+/// The SANs the peer presented, as Envoy writes them in a SAN mismatch's transport failure
+/// reason: `…_SAN_matcher,_certificate_SANs_are_[spiffe://a,_b.test]…` (spaces as `_`).
+pub(super) fn presented_sans(reason: &str) -> Vec<String> {
+    let Some(rest) = reason.split_once("certificate_SANs_are_[").map(|(_, r)| r) else {
+        return Vec::new();
+    };
+    let Some((list, _)) = rest.split_once(']') else {
+        return Vec::new();
+    };
+    list.split(",_")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_sans_envoy_names_in_a_san_mismatch_are_read() {
+        let r = "TLS_error:|268435581:SSL_routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED:verify_cert_failed:_SAN_matcher,_certificate_SANs_are_[spiffe://cluster.local/ns/default/sa/server,_backend.test]:TLS_error_end";
+        assert_eq!(
+            super::presented_sans(r),
+            vec![
+                "spiffe://cluster.local/ns/default/sa/server",
+                "backend.test"
+            ]
+        );
+        assert!(super::presented_sans("TLS_error:|CERTIFICATE_VERIFY_FAILED").is_empty());
+        assert!(super::presented_sans("certificate_SANs_are_[unterminated").is_empty());
+    }
 }

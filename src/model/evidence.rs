@@ -326,6 +326,9 @@ pub struct Explained {
     /// For an upstream TLS failure: the SANs the cluster accepts.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub expected_sans: Vec<String>,
+    /// For a SAN mismatch: the SANs the upstream presented, as Envoy's reason names them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub presented_sans: Vec<String>,
     /// For an upstream TLS failure: the roots the cluster trusts (subjects).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub trusted_roots: Vec<String>,

@@ -417,6 +417,17 @@ fn explain_names_the_cause_of_every_line_envoy_wrote() {
                 if !sans.contains(WANTED_SAN) {
                     disagreements.push(format!("{log} {}: expected SANs {sans}", c.name));
                 }
+                // What the backend's certificate has, as Envoy named it.
+                let presented = serde_json::json!([
+                    "spiffe://cluster.local/ns/default/sa/server",
+                    "backend.test"
+                ]);
+                if e["presented_sans"] != presented {
+                    disagreements.push(format!(
+                        "{log} {}: presented SANs {}",
+                        c.name, e["presented_sans"]
+                    ));
+                }
             }
             if c.istio == "log-rbac-no-allow" && !text.contains("1 policies") {
                 disagreements.push(format!(
