@@ -21,23 +21,8 @@ cargo bench --locked --bench decode -- --write-capture "$WORK/capture.json" "$K"
 BIN="${CARGO_TARGET_DIR:-target}/release/envinspect"
 [ -x "$BIN" ] || { echo "no release binary at $BIN" >&2; exit 1; }
 NOW=(--now 2024-11-01T00:00:00Z)
-best3() { # command... -> best wall seconds of 3 (peak RSS of the last run in $WORK/kb)
-  local best="" t0 t1 s
-  for _ in 1 2 3; do
-    t0=$EPOCHREALTIME
-    # Exit 1 is findings (expected of these dumps); anything else means no figure to print.
-    local rc=0
-    /usr/bin/time -o "$WORK/kb" -f '%M' "$@" >/dev/null 2>"$WORK/err" || rc=$?
-    if [ "$rc" -gt 1 ]; then
-      echo "failed (exit $rc): $* -- $(grep -v '^Command exited' "$WORK/err" | head -3)" >&2
-      exit 1
-    fi
-    t1=$EPOCHREALTIME
-    s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')
-    if [ -z "$best" ] || awk -v s="$s" -v b="$best" 'BEGIN { exit !(s < b) }'; then best=$s; fi
-  done
-  echo "$best"
-}
+# shellcheck source=benches/best3.sh
+. benches/best3.sh
 PYVER=$(.venv-bench/bin/python -c 'import google.protobuf as p; print(p.__version__)')
 for shape in generated capture; do
   F="$WORK/$shape.json"

@@ -46,23 +46,8 @@ with open(out, "wb") as f:
 EOF
 }
 
-best3() { # command... -> best wall seconds of 3; peak RSS (KB) of the last run in $WORK/kb
-  local best="" t0 t1 s rc
-  for _ in 1 2 3; do
-    t0=$EPOCHREALTIME
-    rc=0
-    /usr/bin/time -o "$WORK/kb" -f '%M' "$@" >/dev/null 2>"$WORK/err" || rc=$?
-    # Exit 1 is failures explained (expected here); anything else means no figure.
-    if [ "$rc" -gt 1 ]; then
-      echo "failed (exit $rc): $* -- $(grep -v '^Command exited' "$WORK/err" | head -3)" >&2
-      exit 1
-    fi
-    t1=$EPOCHREALTIME
-    s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')
-    if [ -z "$best" ] || awk -v s="$s" -v b="$best" 'BEGIN { exit !(s < b) }'; then best=$s; fi
-  done
-  echo "$best"
-}
+# shellcheck source=benches/best3.sh
+. benches/best3.sh
 
 SIZE=$(awk -v g="$GB" 'BEGIN { printf "%d", g * 1e9 }')
 make_log $F/text.log "$SIZE" "$WORK/text.log"

@@ -15,13 +15,9 @@ use crate::model::{Level, Report};
 /// Whether the line is a failure: an error status, a response flag (other than a cache hit or
 /// an injected delay alone), or a connection closed with termination details.
 pub fn failed(r: &Record) -> bool {
-    let flags = r.flags.iter().any(|f| {
-        !matches!(
-            f,
-            ResponseFlag::ResponseFromCacheFilter | ResponseFlag::DelayInjected
-        )
-    });
-    r.status.is_some_and(|s| s >= 400) || flags || r.termination.is_some()
+    r.status.is_some_and(|s| s >= 400)
+        || r.flags.iter().any(ResponseFlag::is_failure)
+        || r.termination.is_some()
 }
 
 /// Explains one line.
@@ -301,11 +297,7 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
             format!("DNS resolution failed for the host of cluster {cluster_name}"),
         );
     }
-    if let Some(f) = rec
-        .flags
-        .iter()
-        .find(|f| !matches!(f, ResponseFromCacheFilter | DelayInjected))
-    {
+    if let Some(f) = rec.flags.iter().find(|f| f.is_failure()) {
         return ("log-cannot-tell", format!("cannot tell more: flag {} ({}) is not one envinspect explains from the configuration", f.short(), f.long()));
     }
     if details == "via_upstream" || (details.is_empty() && rec.upstream_host.is_some()) {

@@ -412,12 +412,7 @@ pub fn fails(line: &str, values: &[Value]) -> bool {
         let v = &line[*a..*z];
         match f {
             Field::Status => v.parse::<u16>().is_ok_and(|s| s >= 400),
-            Field::Flags => ResponseFlag::list(v).iter().any(|f| {
-                !matches!(
-                    f,
-                    ResponseFlag::ResponseFromCacheFilter | ResponseFlag::DelayInjected
-                )
-            }),
+            Field::Flags => ResponseFlag::list(v).iter().any(ResponseFlag::is_failure),
             Field::Termination => !(v.is_empty() || v == "-"),
             _ => false,
         }

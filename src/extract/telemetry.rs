@@ -54,27 +54,30 @@ fn access_log(l: &PbLog, pointer: String) -> AccessLog {
             pointer,
         };
     }
-    if let Unpacked::Known(s) = unpack::<StdoutAccessLog>(any) {
-        let format = match s.access_log_format {
-            Some(stdout_access_log::AccessLogFormat::LogFormat(f)) => substitution(&f),
-            None => LogFormat::EnvoyDefault,
-        };
+    // The stream loggers: the same format field, written to the process's stdout or stderr.
+    let stream = match (
+        unpack::<StdoutAccessLog>(any),
+        unpack::<StderrAccessLog>(any),
+    ) {
+        (Unpacked::Known(s), _) => Some((
+            "stdout",
+            s.access_log_format
+                .map(|stdout_access_log::AccessLogFormat::LogFormat(f)| f),
+        )),
+        (_, Unpacked::Known(s)) => Some((
+            "stderr",
+            s.access_log_format
+                .map(|stderr_access_log::AccessLogFormat::LogFormat(f)| f),
+        )),
+        _ => None,
+    };
+    if let Some((to, format)) = stream {
         return AccessLog {
-            logger: logger("envoy.access_loggers.stdout"),
-            path: Some("/dev/stdout".into()),
-            format,
-            pointer,
-        };
-    }
-    if let Unpacked::Known(s) = unpack::<StderrAccessLog>(any) {
-        let format = match s.access_log_format {
-            Some(stderr_access_log::AccessLogFormat::LogFormat(f)) => substitution(&f),
-            None => LogFormat::EnvoyDefault,
-        };
-        return AccessLog {
-            logger: logger("envoy.access_loggers.stderr"),
-            path: Some("/dev/stderr".into()),
-            format,
+            logger: logger(&format!("envoy.access_loggers.{to}")),
+            path: Some(format!("/dev/{to}")),
+            format: format
+                .as_ref()
+                .map_or(LogFormat::EnvoyDefault, substitution),
             pointer,
         };
     }
@@ -181,5 +184,63 @@ pub(crate) fn route_traffic(a: &RouteAction) -> RouteTraffic {
             .as_ref()
             .and_then(|r| r.per_try_timeout.as_ref())
             .map(millis),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use envoy_types::pb::envoy::config::core::v3::{DataSource, SubstitutionFormatString};
+    use envoy_types::pb::google::protobuf::Any;
+    use prost::{Message, Name};
+
+    fn log_of<T: Message + Name>(m: &T) -> PbLog {
+        PbLog {
+            name: String::new(),
+            filter: None,
+            config_type: Some(ConfigType::TypedConfig(Any {
+                type_url: T::type_url(),
+                value: m.encode_to_vec(),
+            })),
+        }
+    }
+
+    fn text(t: &str) -> SubstitutionFormatString {
+        SubstitutionFormatString {
+            format: Some(Format::TextFormatSource(DataSource {
+                specifier: Some(Specifier::InlineString(t.into())),
+                ..Default::default()
+            })),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn stream_loggers_write_to_the_process_streams() {
+        let out = StdoutAccessLog {
+            access_log_format: Some(stdout_access_log::AccessLogFormat::LogFormat(text(
+                "%RESPONSE_CODE%\n",
+            ))),
+        };
+        let err = StderrAccessLog {
+            access_log_format: None,
+        };
+        let logs = access_logs(&[log_of(&out), log_of(&err)], "/p");
+        assert_eq!(logs[0].logger, "envoy.access_loggers.stdout");
+        assert_eq!(logs[0].path.as_deref(), Some("/dev/stdout"));
+        assert_eq!(logs[0].format, LogFormat::Text("%RESPONSE_CODE%\n".into()));
+        assert_eq!(logs[0].pointer, "/p/0");
+        assert_eq!(logs[1].logger, "envoy.access_loggers.stderr");
+        assert_eq!(logs[1].path.as_deref(), Some("/dev/stderr"));
+        assert_eq!(logs[1].format, LogFormat::EnvoyDefault);
+        let file = FileAccessLog {
+            path: "/var/log/a.log".into(),
+            ..Default::default()
+        };
+        let f = &access_logs(&[log_of(&file)], "/q")[0];
+        assert_eq!(
+            (f.path.as_deref(), &f.format),
+            (Some("/var/log/a.log"), &LogFormat::EnvoyDefault)
+        );
     }
 }

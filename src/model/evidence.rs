@@ -201,6 +201,15 @@ impl ResponseFlag {
             .collect()
     }
 
+    /// Whether the flag marks a failure: every flag but a cache hit and an injected delay
+    /// (which still let the request be served).
+    pub fn is_failure(&self) -> bool {
+        !matches!(
+            self,
+            ResponseFlag::ResponseFromCacheFilter | ResponseFlag::DelayInjected
+        )
+    }
+
     /// The short form Envoy writes with `%RESPONSE_FLAGS%`.
     pub fn short(&self) -> &str {
         match self {
