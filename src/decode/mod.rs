@@ -134,6 +134,10 @@ pub struct DecodedDump {
     pub active_secrets: Vec<Located<admin::secrets_config_dump::DynamicSecret>>,
     pub warming_secrets: Vec<Located<admin::secrets_config_dump::DynamicSecret>>,
     pub ecds_filters: Vec<Located<admin::ecds_config_dump::EcdsFilterConfig>>,
+    /// The top-level `version_info` of the clusters and listeners sections: the last CDS and LDS
+    /// versions the proxy accepted.
+    pub accepted_cds: Option<String>,
+    pub accepted_lds: Option<String>,
     pub issues: Vec<Issue>,
 }
 
@@ -368,6 +372,15 @@ impl<'p, 't> Cx<'p, 't> {
                 let d = EcdsConfigDump::full_name();
                 self.list(obj, &d, "ecds_filters", ptr, &mut out.ecds_filters);
             }
+        }
+        let version = match obj.get("version_info").or_else(|| obj.get("versionInfo")) {
+            Some(Member::Value(Value::String(v))) if !v.is_empty() => Some(v.clone()),
+            _ => None,
+        };
+        match kind {
+            SectionType::Clusters => out.accepted_cds = version,
+            SectionType::Listeners => out.accepted_lds = version,
+            _ => {}
         }
         // What is left besides the resource lists (version_info…) is checked for unknown keys only.
         for key in obj.keys() {

@@ -13,6 +13,7 @@ mod resources;
 mod secret;
 mod telemetry;
 mod tls;
+mod updates;
 mod ztunnel;
 mod ztunnel_certs;
 
@@ -68,6 +69,8 @@ pub fn report(
         ambient: None,
         findings: Vec::new(),
         warnings: Vec::new(),
+        rejected_updates: Vec::new(),
+        accepted: Default::default(),
     };
     let mut issues = Vec::new();
     match decoded {
@@ -169,6 +172,8 @@ fn config_dump(
         ecds_filters: has(SectionType::Ecds).then_some(d.ecds_filters.len()),
     };
 
+    r.rejected_updates = updates::rejected(&d);
+    r.accepted = updates::accepted(&d);
     lists::extract(&mut d, threads, r, issues);
 
     for (ptr, w, pb) in unpacked::<_, PbSecret>(

@@ -37,6 +37,7 @@ pub mod names;
 pub mod policy;
 pub mod report;
 pub mod serial;
+pub mod sync;
 pub mod timestamp;
 pub mod tls;
 pub mod trace;

@@ -38,11 +38,18 @@ pub struct Report {
     /// The `--now` the validity columns were computed at (RFC 3339).
     pub now: super::Timestamp,
     pub outbound: OutboundPolicy,
+    /// Updates the proxy refused (`error_state`): it serves the previous version.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejected_updates: Vec<super::sync::RejectedUpdate>,
     pub routes: Vec<RouteConfig>,
     pub schema_version: u32,
     pub secrets: Vec<Secret>,
     pub source: String,
     pub warnings: Vec<Warning>,
+    /// The CDS and LDS versions the dump says were accepted last (for `proxy-status`'s
+    /// cross-check); not printed.
+    #[serde(skip)]
+    pub accepted: super::sync::AcceptedVersions,
 }
 
 /// Root CAs by fingerprint, each with the secret it is in and its subject.

@@ -9,6 +9,7 @@ mod authz;
 pub use crate::model::catalog;
 mod tls;
 mod traffic;
+mod updates;
 
 use crate::model::{Finding, Report, SecretKind, SecretState};
 
@@ -31,6 +32,7 @@ pub fn diagnose(r: &mut Report, opts: &RuleOptions) {
     let mut f = Vec::new();
     expiring(r, opts, &mut f);
     warming(r, &mut f);
+    updates::rules(r, &mut f);
     ztunnel_identities(r, &mut f);
     waypoints_without_endpoints(r, &mut f);
     tls::san_rules(r, &mut f);
