@@ -504,6 +504,23 @@ pub(crate) enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Is each proxy in sync with istiod, and did it refuse a push? istioctl proxy-status
+    /// offline: NAME, CLUSTER, CDS, LDS, EDS, RDS, ECDS, ISTIOD, VERSION from istiod's
+    /// debug/syncz (one file per istiod, either form), or from a bug-report, whose proxies' dumps
+    /// are cross-checked. Exit 1 when a proxy is STALE or refused (NACKed) a push.
+    ProxyStatus {
+        /// A bug-report (.tar.gz or directory), or syncz files.
+        #[arg(value_name = "BUNDLE|SYNCZ", required = true, num_args = 1..)]
+        inputs: Vec<PathBuf>,
+        /// A bundle's proxies analysed in parallel (default: the number of CPUs).
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+        #[command(flatten)]
+        when: When,
+    },
     /// Print a shell completion script on stdout (`envinspect completions bash > …`).
     Completions {
         /// The shell.

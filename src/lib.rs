@@ -23,6 +23,7 @@ pub mod progress;
 pub mod render;
 pub mod rules;
 pub mod source;
+pub mod sync;
 pub mod trace;
 
 use time::OffsetDateTime;
@@ -42,6 +43,8 @@ pub enum Error {
     Evidence(#[from] evidence::EvidenceError),
     #[error(transparent)]
     Stats(#[from] evidence::stats::StatsError),
+    #[error(transparent)]
+    Sync(#[from] sync::SyncError),
     #[error("{name}: {unreadable} proxy document(s) unreadable, {refused} entries refused (see their rows)")]
     Bundle {
         name: String,

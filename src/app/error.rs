@@ -55,6 +55,10 @@ pub enum UsageError {
         source_name: String,
         got: &'static str,
     },
+    #[error("proxy-status: give one bundle, or syncz files (one per istiod), not a bundle among other files")]
+    ProxyStatusMixed,
+    #[error("{0}: the bundle holds no istiod debug/syncz (istio/NS/ISTIOD-POD/debug/syncz): nothing says whether its proxies are in sync")]
+    ProxyStatusNoSyncz(String),
     #[error("{source_name}: {view} cannot be shown for a {kind}: {why}")]
     ViewNotFor {
         source_name: String,

@@ -172,7 +172,7 @@ pub(super) fn explain(
 }
 
 /// A directory, or a tar archive (`.tar`, `.tar.gz`, `.tgz`): a bundle, as `bundle` reads it.
-fn is_bundle(path: &Path) -> bool {
+pub(super) fn is_bundle(path: &Path) -> bool {
     let name = path.to_string_lossy();
     path.is_dir()
         || [".tar", ".tar.gz", ".tgz"]

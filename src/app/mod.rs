@@ -6,6 +6,7 @@
 mod error;
 mod explain;
 pub mod request;
+mod sync;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -140,6 +141,16 @@ pub enum Command {
         all: bool,
         /// Envoy's stats of the same proxy (with an admin API and none given: read live).
         stats: Option<PathBuf>,
+        format: Format,
+        judge: Judge,
+    },
+    /// `proxy-status`: istioctl proxy-status offline, from syncz files or a bundle.
+    ProxyStatus {
+        /// One bundle, or syncz files (one per istiod).
+        inputs: Vec<PathBuf>,
+        /// A bundle's proxies analysed in parallel; `None` is the environment's threads.
+        jobs: Option<usize>,
+        limits: Limits,
         format: Format,
         judge: Judge,
     },
@@ -307,6 +318,22 @@ pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
                 logs,
                 all,
                 stats,
+            },
+            format,
+            &judge,
+        ),
+        Command::ProxyStatus {
+            inputs,
+            jobs,
+            limits,
+            format,
+            judge,
+        } => sync::proxy_status(
+            env,
+            sync::ProxyStatus {
+                inputs,
+                jobs,
+                limits,
             },
             format,
             &judge,
@@ -546,7 +573,8 @@ fn bundle(
             .iter()
             .filter_map(|p| p.evidence.as_ref())
             .map(|e| e.errors.len())
-            .sum::<usize>();
+            .sum::<usize>()
+        + report.sync.as_ref().map_or(0, |s| s.errors.len());
     if unreadable + report.refused.len() > 0 {
         return Ok(Outcome::Incomplete(Error::Bundle {
             name: report.source.clone(),

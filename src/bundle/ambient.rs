@@ -43,6 +43,7 @@ pub(super) fn row(proxy: &str, path: &str, r: &Report) -> ProxyRow {
         expectations: 0,
         drift: Vec::new(),
         evidence: None,
+        sync: None,
         fleet: FleetFacts {
             certificates: super::certificates(r),
             presents: held.iter().map(ToString::to_string).collect(),

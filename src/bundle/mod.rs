@@ -6,6 +6,7 @@
 mod ambient;
 mod fleet;
 mod reach;
+mod sync;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -46,6 +47,7 @@ pub fn analyse(
     let (tx, rx) = mpsc::sync_channel::<Vec<Entry>>(jobs * 2);
     let rx = Mutex::new(rx);
     let (done_tx, done_rx) = mpsc::channel::<(EntryKind, ProxyRow)>();
+    let mut syncz: Vec<Entry> = Vec::new();
     let refused = std::thread::scope(|scope| {
         for _ in 0..jobs {
             let done_tx = done_tx.clone();
@@ -82,6 +84,11 @@ pub fn analyse(
         });
         let mut group: Vec<Entry> = Vec::new();
         let refused = crate::source::bundle::read(path, &opts.limits, progress, &mut |e| {
+            // istiod's syncz is the fleet's, not a proxy's: read after the rows are made.
+            if e.kind == EntryKind::Syncz {
+                syncz.push(e);
+                return;
+            }
             if group.first().is_some_and(|g| g.proxy != e.proxy) {
                 let _ = tx.send(std::mem::take(&mut group));
             }
@@ -99,8 +106,9 @@ pub fn analyse(
     });
     Pool::shared()?;
     let (refused, rows) = refused?;
-    let proxies: Vec<ProxyRow> = rows.into_values().map(|(_, r)| r).collect();
+    let mut proxies: Vec<ProxyRow> = rows.into_values().map(|(_, r)| r).collect();
     let mut findings = fleet::findings(&proxies, opts);
+    let sync = sync::fleet(syncz, &mut proxies, &mut findings);
     let reachability = reach::reachability(&proxies, &mut findings);
     Ok(BundleReport {
         schema_version: crate::model::report::SCHEMA_VERSION,
@@ -110,6 +118,7 @@ pub fn analyse(
         findings,
         reachability,
         refused,
+        sync,
     })
 }
 
@@ -133,6 +142,7 @@ fn unreadable(proxy: &str, path: &str, kind: ProxyKind, error: String) -> ProxyR
         expectations: 0,
         drift: Vec::new(),
         evidence: None,
+        sync: None,
         fleet: FleetFacts::default(),
     }
 }
@@ -335,12 +345,14 @@ fn summarise(proxy: &str, path: &str, r: &Report) -> ProxyRow {
         expectations: 0,
         drift: Vec::new(),
         evidence: None,
+        sync: None,
         fleet: FleetFacts {
             serves,
             clusters,
             certificates,
             guards: guards(r),
             waypoints: Vec::new(),
+            accepted: r.accepted.clone(),
             presents: r
                 .identities
                 .iter()

@@ -239,6 +239,18 @@ impl Cli {
                 format: common.format(),
                 judge: common.when.judge()?,
             })),
+            Some(Command::ProxyStatus {
+                inputs,
+                jobs,
+                output,
+                when,
+            }) => Todo::Run(Box::new(Run::ProxyStatus {
+                inputs,
+                jobs,
+                limits: Default::default(),
+                format: output.format(),
+                judge: when.judge()?,
+            })),
             Some(Command::Explain {
                 mut files,
                 all,

@@ -51,6 +51,10 @@ pub struct ProxyRow {
     /// Its container log and counters, explained, when the bundle has them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<super::evidence::ProxyEvidence>,
+    /// What istiod's syncz says of it: `SYNCED`, or the worst state and its types
+    /// (`ERROR (LDS)`, `STALE (CDS,EDS)`); absent when no syncz of the bundle lists it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync: Option<String>,
     /// What the fleet rules compare; not printed.
     #[serde(skip)]
     pub fleet: FleetFacts,
@@ -72,6 +76,8 @@ pub struct FleetFacts {
     pub presents: Vec<String>,
     /// A ztunnel's: the waypoints its mesh workloads send through.
     pub waypoints: Vec<WaypointUse>,
+    /// The CDS and LDS versions its dump accepted, to cross-check with istiod's syncz.
+    pub accepted: super::sync::AcceptedVersions,
 }
 
 /// A waypoint some workloads of a ztunnel's dump send through, and the pods behind it.
@@ -143,6 +149,21 @@ pub struct BundleReport {
     pub reachability: Vec<Reach>,
     /// Bundle entries not read, and why.
     pub refused: Vec<Refused>,
+    /// istiod's view of the fleet, from every `istio/NS/POD/debug/syncz` of the bundle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync: Option<FleetSync>,
+}
+
+/// Every istiod's syncz of a bundle, read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FleetSync {
+    pub sources: Vec<super::sync::SynczSource>,
+    /// Every proxy of every syncz (those without a dump in the bundle too), as `proxy-status`
+    /// lists them.
+    pub proxies: Vec<super::sync::ProxySync>,
+    /// Syncz files that could not be read, one line each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
 }
 
 /// A bundle entry not read, and why.

@@ -48,6 +48,11 @@ pub fn render_bundle(
     if evidence {
         header.push("FAILED");
     }
+    // With istiod's syncz in the bundle: each proxy's sync state (the worst, and its types).
+    let sync = b.sync.is_some();
+    if sync {
+        header.push("SYNC");
+    }
     let mut t = Table::new(&header);
     for p in &b.proxies {
         if p.kind == ProxyKind::Unreadable {
@@ -118,6 +123,12 @@ pub fn render_bundle(
                 row.push(failed_cell(p));
             }
         }
+        if sync {
+            if let Some(row) = t.last_row() {
+                // Not in any syncz: not connected to a captured istiod (or not an Istio proxy).
+                row.push(p.sync.clone().unwrap_or_else(|| "not listed".into()));
+            }
+        }
     }
     t.write(w)?;
     if evidence {
@@ -159,6 +170,18 @@ pub fn render_bundle(
             ]);
         }
         t.write(w)?;
+    }
+    if let Some(s) = &b.sync {
+        let listed: Vec<&str> = s.sources.iter().map(|s| s.istiod.as_str()).collect();
+        writeln!(
+            w,
+            "\nSYNC from {} syncz ({}); `envinspect proxy-status` on the bundle gives every proxy's row",
+            s.sources.len(),
+            if listed.is_empty() { "none readable".to_string() } else { listed.join(", ") }
+        )?;
+        for e in &s.errors {
+            writeln!(w, "syncz not read: {}", super::explain::clean(e))?;
+        }
     }
     if !b.refused.is_empty() {
         writeln!(w, "\nREFUSED")?;

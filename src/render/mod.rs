@@ -12,6 +12,7 @@ mod json;
 pub mod redaction;
 pub mod rules;
 mod summary;
+pub mod sync;
 mod table;
 pub mod trace;
 mod views;

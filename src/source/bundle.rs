@@ -23,6 +23,9 @@ pub enum EntryKind {
     AccessLog,
     /// `/stats/prometheus` (`stats/prometheus`).
     Stats,
+    /// istiod's `debug/syncz` (`istio/NS/ISTIOD-POD/debug/syncz`): the sync state of the proxies
+    /// connected to that istiod. Its `proxy` is `istio/NS/POD`.
+    Syncz,
 }
 
 impl EntryKind {
@@ -73,6 +76,10 @@ pub fn classify(path: &str) -> Option<(String, EntryKind)> {
         .collect();
     let file = *parts.last()?;
     let at = |name: &str| parts.iter().rposition(|p| *p == name);
+    // istioctl bug-report: istio/<ns>/<istiod pod>/debug/syncz (`pilot-discovery request GET`).
+    if let [.., "istio", ns, pod, "debug", "syncz"] = parts.as_slice() {
+        return Some((format!("istio/{ns}/{pod}"), EntryKind::Syncz));
+    }
     // istioctl bug-report: proxies/<ns>/<pod>/stats/prometheus (`/stats/prometheus`).
     if let Some(i) = at("proxies").filter(|i| parts.len() == i + 5) {
         if parts[i + 3] == "stats" && file == "prometheus" {
@@ -495,6 +502,10 @@ mod tests {
         assert_eq!(
             c("proxies/shop/cart-1/certs"),
             Some(("shop/cart-1".into(), EntryKind::Certs))
+        );
+        assert_eq!(
+            classify("bug-report/istio/istio-system/istiod-7d4-x/debug/syncz"),
+            Some(("istio/istio-system/istiod-7d4-x".into(), EntryKind::Syncz))
         );
         assert_eq!(c("proxies/shop/cart-1/clusters"), None);
         assert_eq!(
