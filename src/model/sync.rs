@@ -264,16 +264,21 @@ pub struct RejectedUpdate {
 }
 
 impl RejectedUpdate {
-    /// Envoy's reason on one line: its runs of whitespace (the refused proto's text, line breaks)
-    /// as one space, without protobuf's `goo.gle/debugonly` marker (protobuf puts one of a few
-    /// such markers before a message's debug text so that nobody parses it; it is not Envoy's).
+    /// Envoy's reason on one line ([`one_line`]).
     pub fn reason(&self) -> String {
-        self.details
-            .split_whitespace()
-            .filter(|w| !w.starts_with("goo.gle/debug"))
-            .collect::<Vec<_>>()
-            .join(" ")
+        one_line(&self.details)
     }
+}
+
+/// A reason Envoy gave for refusing configuration, on one line: runs of whitespace (the refused
+/// proto's text, line breaks) as one space, without protobuf's `goo.gle/debug…` marker (protobuf
+/// puts one before a message's debug text so that nobody parses it; it is not Envoy's words).
+pub fn one_line(details: &str) -> String {
+    details
+        .split_whitespace()
+        .filter(|w| !w.starts_with("goo.gle/debug"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The system version of each xDS type a dump's top level records (`ClustersConfigDump` and

@@ -24,7 +24,7 @@ pub enum SyncError {
         "{name}: empty: no syncz (istiod's debug/syncz is a JSON list, or a DiscoveryResponse)"
     )]
     Empty { name: String },
-    #[error("{name}:{line}:{column}: not JSON: {what}")]
+    #[error("{name}:{line}:{column}: {what}")]
     Json {
         name: String,
         line: usize,
@@ -116,7 +116,7 @@ pub fn findings(p: &ProxySync) -> Vec<Finding> {
     for t in p.types.iter().filter(|t| t.state == SyncState::Error) {
         let why = t.error.as_deref().map_or_else(
             || "syncz does not say why: read the proxy's error_state (its config_dump)".to_string(),
-            |e| e.split_whitespace().collect::<Vec<_>>().join(" "),
+            crate::model::sync::one_line,
         );
         out.push(
             Finding::new(

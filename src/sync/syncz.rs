@@ -38,7 +38,7 @@ pub(super) fn parse(name: &str, bytes: &[u8], istiod: Option<&str>) -> Result<Pa
             name: name.into(),
             line: e.line(),
             column: e.column(),
-            what: e.to_string(),
+            what: crate::source::json_error_text(&e),
         })?);
     }
     let shape = |pointer: String, what: String| SyncError::Shape {
