@@ -518,8 +518,6 @@ pub(crate) enum Command {
         /// Output format.
         #[arg(short, long, value_enum, default_value_t = Output::Table)]
         output: Output,
-        #[command(flatten)]
-        when: When,
     },
     /// Print a shell completion script on stdout (`envinspect completions bash > …`).
     Completions {

@@ -70,7 +70,8 @@ pub(super) fn bug_report() -> Vec<(String, Vec<u8>)> {
         ),
         (
             "bug-report/istio/istio-system/istiod-1/debug/syncz".into(),
-            b"{}".to_vec(),
+            // An istiod no proxy of this bundle is connected to.
+            b"[]".to_vec(),
         ),
     ]
 }

@@ -214,10 +214,7 @@ fn bad_syncz_are_one_line_errors_and_the_rest_is_still_answered() {
     let errors = doc["sync"]["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1);
     assert!(
-        errors[0]
-            .as_str()
-            .unwrap()
-            .contains("debug/syncz:1:14: "),
+        errors[0].as_str().unwrap().contains("debug/syncz:1:14: "),
         "{errors:?}"
     );
     // A bundle without any syncz cannot answer proxy-status.

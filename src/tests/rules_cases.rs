@@ -202,6 +202,38 @@ pub(super) fn cases() -> Vec<Case> {
         Input::Fixture(ENVOY140),
         at140.clone(),
     ));
+    // A refused LDS update of a real Envoy 1.40 (file-based xDS), and its clean neighbour.
+    const SYNC_WEB: &str = "envoy-1.40-sync/web-1.config_dump.json";
+    const SYNC_API: &str = "envoy-1.40-sync/api-1.config_dump.json";
+    cases.push((
+        "update-rejected",
+        Input::Fixture(SYNC_WEB),
+        at140.clone(),
+        Input::Fixture(SYNC_API),
+        at140.clone(),
+    ));
+    let mut warming = load(SYNC_API);
+    let l = &mut section(&mut warming, "ListenersConfigDump")["dynamic_listeners"][0];
+    l["warming_state"] = l["active_state"].take();
+    l.as_object_mut().unwrap().remove("active_state");
+    cases.push((
+        "listener-warming",
+        Input::Edited("listener-warming", warming),
+        at140.clone(),
+        Input::Fixture(SYNC_API),
+        at140.clone(),
+    ));
+    let mut warming = load(SYNC_API);
+    let c = section(&mut warming, "ClustersConfigDump");
+    c["dynamic_warming_clusters"] = c["dynamic_active_clusters"].take();
+    c.as_object_mut().unwrap().remove("dynamic_active_clusters");
+    cases.push((
+        "cluster-warming",
+        Input::Edited("cluster-warming", warming),
+        at140.clone(),
+        Input::Fixture(SYNC_API),
+        at140.clone(),
+    ));
     cases.push((
         "secret-uninitialized",
         Input::Fixture(

@@ -226,6 +226,7 @@ fn help_and_version() {
         &["rules", "--help"],
         &["bundle", "--help"],
         &["explain", "--help"],
+        &["proxy-status", "--help"],
         &["--version"],
     ] {
         let run = envinspect(args);
