@@ -512,6 +512,9 @@ pub(crate) enum Command {
         /// A bug-report (.tar.gz or directory), or syncz files.
         #[arg(value_name = "BUNDLE|SYNCZ", required = true, num_args = 1..)]
         inputs: Vec<PathBuf>,
+        /// Only the proxies whose name contains this (istioctl's `proxy-status POD` before 1.22).
+        #[arg(long, value_name = "NAME")]
+        proxy: Option<String>,
         /// A bundle's proxies analysed in parallel (default: the number of CPUs).
         #[arg(long, value_name = "N")]
         jobs: Option<usize>,

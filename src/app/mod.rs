@@ -148,6 +148,8 @@ pub enum Command {
     ProxyStatus {
         /// One bundle, or syncz files (one per istiod).
         inputs: Vec<PathBuf>,
+        /// Only the proxies whose name contains this.
+        proxy: Option<String>,
         /// A bundle's proxies analysed in parallel; `None` is the environment's threads.
         jobs: Option<usize>,
         limits: Limits,
@@ -324,6 +326,7 @@ pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
         ),
         Command::ProxyStatus {
             inputs,
+            proxy,
             jobs,
             limits,
             format,
@@ -332,6 +335,7 @@ pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
             env,
             sync::ProxyStatus {
                 inputs,
+                proxy,
                 jobs,
                 limits,
             },

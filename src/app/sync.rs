@@ -14,6 +14,7 @@ use crate::Error;
 /// What `proxy-status` reads.
 pub(super) struct ProxyStatus {
     pub inputs: Vec<PathBuf>,
+    pub proxy: Option<String>,
     pub jobs: Option<usize>,
     pub limits: Limits,
 }
@@ -26,6 +27,7 @@ pub(super) fn proxy_status(
 ) -> Result<Outcome, RunError> {
     let ProxyStatus {
         inputs,
+        proxy,
         jobs,
         limits,
     } = what;
@@ -36,7 +38,7 @@ pub(super) fn proxy_status(
     if bundles > 0 && inputs.len() > 1 {
         return Err(UsageError::ProxyStatusMixed.into());
     }
-    let (report, errors, failure) = if bundles == 1 {
+    let (mut report, errors, failure) = if bundles == 1 {
         from_bundle(env, &inputs[0], jobs, limits, judge)?
     } else {
         let mut files = Vec::new();
@@ -58,6 +60,9 @@ pub(super) fn proxy_status(
         let failure = errors.into_iter().next().map(Error::Sync);
         (crate::sync::report(files), lines, failure)
     };
+    if let Some(name) = &proxy {
+        crate::sync::only(&mut report, name);
+    }
     env.progress.finish();
     render::sync::render_sync(&report, &errors, format, env.out)?;
     if let Some(e) = failure {

@@ -241,10 +241,12 @@ impl Cli {
             })),
             Some(Command::ProxyStatus {
                 inputs,
+                proxy,
                 jobs,
                 output,
             }) => Todo::Run(Box::new(Run::ProxyStatus {
                 inputs,
+                proxy,
                 jobs,
                 limits: Default::default(),
                 format: output.format(),

@@ -173,7 +173,7 @@ fn config_dump(
     };
 
     r.rejected_updates = updates::rejected(&d);
-    r.accepted = updates::accepted(&d);
+    r.accepted = updates::accepted(&d, &r.rejected_updates);
     lists::extract(&mut d, threads, r, issues);
 
     for (ptr, w, pb) in unpacked::<_, PbSecret>(

@@ -113,11 +113,15 @@ pub(super) fn rejected(d: &DecodedDump) -> Vec<RejectedUpdate> {
     out
 }
 
-/// The versions the dump's top level says were accepted last.
-pub(super) fn accepted(d: &DecodedDump) -> AcceptedVersions {
+/// The versions the dump's top level says were accepted last, and the types it refused.
+pub(super) fn accepted(d: &DecodedDump, rejected: &[RejectedUpdate]) -> AcceptedVersions {
+    let mut refused: Vec<_> = rejected.iter().map(RejectedUpdate::xds_type).collect();
+    refused.sort();
+    refused.dedup();
     AcceptedVersions {
         cds: d.accepted_cds.clone(),
         lds: d.accepted_lds.clone(),
+        refused,
     }
 }
 

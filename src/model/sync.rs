@@ -264,6 +264,18 @@ pub struct RejectedUpdate {
 }
 
 impl RejectedUpdate {
+    /// The xDS type that delivered the refused resource.
+    pub fn xds_type(&self) -> XdsType {
+        match self.kind {
+            "listener" => XdsType::Lds,
+            "cluster" => XdsType::Cds,
+            "route_config" => XdsType::Rds,
+            "endpoint_config" => XdsType::Eds,
+            "secret" => XdsType::Sds,
+            _ => XdsType::Ecds,
+        }
+    }
+
     /// Envoy's reason on one line ([`one_line`]).
     pub fn reason(&self) -> String {
         one_line(&self.details)
@@ -281,12 +293,15 @@ pub fn one_line(details: &str) -> String {
         .join(" ")
 }
 
-/// The system version of each xDS type a dump's top level records (`ClustersConfigDump` and
-/// `ListenersConfigDump` `version_info`): the last version the proxy accepted, what it acked.
+/// What a dump says of its own sync state: the system version of each xDS type its top level
+/// records (`ClustersConfigDump` and `ListenersConfigDump` `version_info`: the last version the
+/// proxy accepted, what it acked), and the types of the updates it refused (`error_state`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AcceptedVersions {
     pub cds: Option<String>,
     pub lds: Option<String>,
+    /// The xDS types with an `error_state` in the dump, each once.
+    pub refused: Vec<XdsType>,
 }
 
 impl AcceptedVersions {

@@ -108,6 +108,13 @@ pub fn report(files: Vec<Syncz>) -> SyncReport {
     }
 }
 
+/// Keeps the proxies whose name contains `name` (istioctl's `proxy-status POD`, a substring
+/// match), and the findings about them (their subject names them).
+pub fn only(r: &mut SyncReport, name: &str) {
+    r.proxies.retain(|p| p.name.contains(name));
+    r.findings.retain(|f| f.subject.contains(name));
+}
+
 /// What one proxy's row proves: a NACK per refused type (`sync-nack`), and the types sent but
 /// not acknowledged (`sync-stale`).
 pub fn findings(p: &ProxySync) -> Vec<Finding> {
@@ -191,46 +198,65 @@ pub fn push_version(nonce: &str) -> &str {
     }
 }
 
-/// The proxy's own dump against what istiod says of it (CDS and LDS: the types whose accepted
-/// version the dump's top level records). A dump that accepted another version than istiod saw
+/// The proxy's own dump against what istiod says of it. CDS and LDS, the types whose accepted
+/// version the dump's top level records: a dump that accepted another version than istiod saw
 /// acknowledged was taken at another moment than the syncz, or the proxy took it from elsewhere.
-pub fn cross_check(p: &ProxySync, accepted: &AcceptedVersions) -> Vec<Finding> {
+/// Every type: an update the dump refused (`error_state`, cleared by the next accepted one) where
+/// istiod saw the type acknowledged, or the reverse.
+pub fn cross_check(p: &ProxySync, dump: &AcceptedVersions) -> Vec<Finding> {
     let mut out = Vec::new();
-    for t in p
-        .types
-        .iter()
-        .filter(|t| matches!(t.xds_type, XdsType::Cds | XdsType::Lds))
-    {
-        let Some(dump) = accepted.of(&t.xds_type) else {
-            continue;
-        };
-        let acked = t.acked.as_deref().map(push_version);
-        let sent = t.sent.as_deref().map(push_version);
-        if acked == Some(dump) {
-            continue;
-        }
-        let what = match (sent, acked) {
-            (Some(s), _) if s == dump => format!(
-                "the dump accepted {dump}, the version istiod {} sent and has not seen acknowledged: the proxy applied it (the dump is newer than the syncz, or the ACK was under way)",
-                p.istiod
-            ),
-            (_, Some(a)) => format!(
-                "the dump accepted {dump}; istiod {} saw {a} acknowledged: the dump and the syncz were taken at different moments, or the proxy is fed by another control plane",
-                p.istiod
-            ),
-            (_, None) => format!(
-                "the dump accepted {dump}; istiod {} saw nothing acknowledged",
-                p.istiod
-            ),
-        };
+    let mut differs = |t: &XdsType, what: String| {
         out.push(
             Finding::new(
                 "sync-dump-differs",
                 format!("proxy {}", p.name),
-                format!("{}: {what}", t.xds_type),
+                format!("{t}: {what}"),
             )
             .at(&p.file),
         );
+    };
+    for t in &p.types {
+        let refused = dump.refused.contains(&t.xds_type);
+        match t.state {
+            SyncState::Synced if refused => differs(
+                &t.xds_type,
+                format!(
+                    "the dump holds a refused update (error_state) that istiod {} saw acknowledged: the dump and the syncz were taken on either side of a push",
+                    p.istiod
+                ),
+            ),
+            SyncState::Error if !refused && dump.of(&t.xds_type).is_some() => differs(
+                &t.xds_type,
+                format!(
+                    "istiod {} saw the last push refused; the dump holds no error_state for it: a later push was accepted after the syncz was taken",
+                    p.istiod
+                ),
+            ),
+            _ => {}
+        }
+        let Some(accepted) = dump.of(&t.xds_type) else {
+            continue;
+        };
+        let acked = t.acked.as_deref().map(push_version);
+        let sent = t.sent.as_deref().map(push_version);
+        if acked == Some(accepted) || t.sent.is_none() && t.acked.is_none() {
+            continue;
+        }
+        let what = match (sent, acked) {
+            (Some(s), _) if s == accepted => format!(
+                "the dump accepted {accepted}, the version istiod {} sent and has not seen acknowledged: the proxy applied it (the dump is newer than the syncz, or the ACK was under way)",
+                p.istiod
+            ),
+            (_, Some(a)) => format!(
+                "the dump accepted {accepted}; istiod {} saw {a} acknowledged: the dump and the syncz were taken at different moments, or the proxy is fed by another control plane",
+                p.istiod
+            ),
+            (_, None) => format!(
+                "the dump accepted {accepted}; istiod {} saw nothing acknowledged",
+                p.istiod
+            ),
+        };
+        differs(&t.xds_type, what);
     }
     out
 }
@@ -290,6 +316,52 @@ mod tests {
             "s.json at /0: a number in the SyncStatus list, expected an object"
         );
         assert!(!e("[7]").contains('\n'));
+    }
+
+    #[test]
+    fn the_dump_is_checked_against_what_istiod_saw() {
+        let s = r#"[{"proxy":"web-1.shop","cluster_id":"K","istio_version":"1.28.0",
+            "cluster_sent":"2026-12-07T08:00:00Z/1","cluster_acked":"2026-12-07T08:00:00Z/1",
+            "listener_sent":"2026-12-07T08:05:00Z/2","listener_acked":"2026-12-07T08:00:00Z/1"}]"#;
+        let p = &read("s", s.as_bytes()).unwrap().proxies[0];
+        let rules = |dump: AcceptedVersions| -> Vec<String> {
+            cross_check(p, &dump)
+                .into_iter()
+                .map(|f| f.message)
+                .collect()
+        };
+        let v = |s: &str| Some(s.to_string());
+        // What istiod saw acked is what the dump accepted: nothing to say.
+        assert!(rules(AcceptedVersions {
+            cds: v("2026-12-07T08:00:00Z/1"),
+            lds: v("2026-12-07T08:00:00Z/1"),
+            refused: vec![]
+        })
+        .is_empty());
+        // The dump accepted the version istiod sent and saw no ACK for: it applied it.
+        let m = rules(AcceptedVersions {
+            cds: None,
+            lds: v("2026-12-07T08:05:00Z/2"),
+            refused: vec![],
+        });
+        assert_eq!(m.len(), 1);
+        assert!(
+            m[0].starts_with(
+                "LDS: the dump accepted 2026-12-07T08:05:00Z/2, the version istiod s sent"
+            ),
+            "{m:?}"
+        );
+        // A refusal in the dump where istiod saw CDS acknowledged.
+        let m = rules(AcceptedVersions {
+            cds: v("2026-12-07T08:00:00Z/1"),
+            lds: None,
+            refused: vec![XdsType::Cds],
+        });
+        assert_eq!(m.len(), 1);
+        assert!(
+            m[0].starts_with("CDS: the dump holds a refused update"),
+            "{m:?}"
+        );
     }
 
     #[test]

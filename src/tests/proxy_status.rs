@@ -64,6 +64,22 @@ fn the_table_is_istioctls_golden_for_every_test_input() {
     }
 }
 
+/// istioctl's `PrintSingle`: the rows of one proxy, from several istiods or one.
+#[test]
+fn one_proxy_is_istioctls_single_golden() {
+    let want = std::fs::read_to_string(root().join(F).join("goldens/singleStatus.txt")).unwrap();
+    for set in ["syncstatus-multi", "syncstatus-single-2"] {
+        let files = syncz_files(set);
+        let mut args = vec!["proxy-status", "--proxy", "proxy2"];
+        args.extend(files.iter().map(String::as_str));
+        let run = envinspect(&args);
+        assert_eq!(run.code, 1, "{set}: {}", run.stderr);
+        let table: Vec<&str> = run.stdout.lines().take(2).collect();
+        assert_eq!(table.join("\n"), want.trim_end(), "{set}");
+        assert!(run.stdout.contains("proxy proxy2") && !run.stdout.contains("proxy proxy1"));
+    }
+}
+
 /// istioctl's own `proxy-status -o json` output is a syncz envinspect reads.
 #[test]
 fn istioctls_json_output_reads_as_the_xds_form() {
