@@ -525,6 +525,26 @@ pub fn file_origin(path: impl Into<PathBuf>) -> Origin {
     }
 }
 
+/// How a bundle is analysed: judged as a single dump is (one threshold, `--expiry-warning`), on
+/// `jobs` workers (the environment's threads by default).
+fn bundle_options(
+    env: &Env,
+    judge: &Judge,
+    jobs: Option<usize>,
+    limits: Limits,
+    expect: Option<(String, FleetExpectations)>,
+) -> crate::bundle::BundleOptions {
+    let o = options(env, judge);
+    crate::bundle::BundleOptions {
+        now: o.now,
+        jobs: jobs.unwrap_or(env.threads),
+        warn_seconds: judge.expiry_warning.seconds(),
+        limits,
+        rules: o.rules,
+        expect,
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn bundle(
     env: &mut Env,
@@ -551,16 +571,7 @@ fn bundle(
         }
         None => None,
     };
-    let o = options(env, judge);
-    let opts = crate::bundle::BundleOptions {
-        now: o.now,
-        jobs: jobs.unwrap_or(env.threads),
-        // One threshold, as for a single dump: --expiry-warning.
-        warn_seconds: judge.expiry_warning.seconds(),
-        limits,
-        rules: o.rules,
-        expect,
-    };
+    let opts = bundle_options(env, judge, jobs, limits, expect);
     env.progress.phase(Phase::Bundle, None);
     let report = crate::bundle::analyse(path, &opts, env.progress);
     env.progress.finish();

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::{options, Env, Judge, Outcome, RunError, UsageError};
+use super::{Env, Judge, Outcome, RunError, UsageError};
 use crate::model::sync::SyncReport;
 use crate::render::{self, Format};
 use crate::source::bundle::Limits;
@@ -64,7 +64,7 @@ pub(super) fn proxy_status(
         crate::sync::only(&mut report, name);
     }
     env.progress.finish();
-    render::sync::render_sync(&report, &errors, format, env.out)?;
+    render::sync::render_sync(&report, &errors, format, env.color, env.out)?;
     if let Some(e) = failure {
         return Ok(Outcome::Incomplete(e));
     }
@@ -82,15 +82,7 @@ fn from_bundle(
     limits: Limits,
     judge: &Judge,
 ) -> Result<(SyncReport, Vec<String>, Option<Error>), RunError> {
-    let o = options(env, judge);
-    let opts = crate::bundle::BundleOptions {
-        now: o.now,
-        jobs: jobs.unwrap_or(env.threads),
-        warn_seconds: judge.expiry_warning.seconds(),
-        limits,
-        rules: o.rules,
-        expect: None,
-    };
+    let opts = super::bundle_options(env, judge, jobs, limits, None);
     env.progress.phase(crate::progress::Phase::Bundle, None);
     let b = crate::bundle::analyse(path, &opts, env.progress)?;
     let Some(sync) = b.sync else {

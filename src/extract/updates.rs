@@ -39,7 +39,7 @@ pub(super) fn rejected(d: &DecodedDump) -> Vec<RejectedUpdate> {
     for l in d.active_clusters.iter().chain(&d.warming_clusters) {
         let v = &l.value;
         let serving = v.cluster.as_ref().map(|_| v.version_info.clone());
-        let own = v.cluster.as_ref().and_then(|a| name_of::<PbCluster>(a));
+        let own = v.cluster.as_ref().and_then(name_of::<PbCluster>);
         push(
             &mut out,
             "cluster",
@@ -56,7 +56,7 @@ pub(super) fn rejected(d: &DecodedDump) -> Vec<RejectedUpdate> {
         let own = v
             .route_config
             .as_ref()
-            .and_then(|a| name_of::<RouteConfiguration>(a));
+            .and_then(name_of::<RouteConfiguration>);
         push(
             &mut out,
             "route_config",
@@ -73,7 +73,7 @@ pub(super) fn rejected(d: &DecodedDump) -> Vec<RejectedUpdate> {
         let own = v
             .endpoint_config
             .as_ref()
-            .and_then(|a| name_of::<ClusterLoadAssignment>(a));
+            .and_then(name_of::<ClusterLoadAssignment>);
         push(
             &mut out,
             "endpoint_config",

@@ -134,19 +134,7 @@ pub fn render_bundle(
     if evidence {
         failed_requests(b, w)?;
     }
-    if !b.findings.is_empty() {
-        writeln!(w, "\nFLEET FINDINGS")?;
-        let mut t = Table::new(&["LEVEL", "RULE", "SUBJECT", "MESSAGE"]);
-        for f in &b.findings {
-            t.row(vec![
-                f.level.to_string(),
-                f.rule.into(),
-                f.subject.clone(),
-                f.message.clone(),
-            ]);
-        }
-        t.write(w)?;
-    }
+    super::views::findings_table("FLEET FINDINGS", &b.findings, super::Color::Plain, w)?;
     reach(b, w)?;
     let drift: Vec<_> = b
         .proxies

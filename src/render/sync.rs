@@ -8,7 +8,6 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::explain::clean;
-use super::table::Table;
 use super::{Format, RenderError};
 use crate::model::sync::{ProxySync, SyncReport, SynczSource, TypeSync, XdsType};
 use crate::model::Finding;
@@ -64,6 +63,7 @@ pub fn render_sync(
     r: &SyncReport,
     unreadable: &[String],
     format: Format,
+    color: super::Color,
     w: &mut dyn Write,
 ) -> Result<(), RenderError> {
     if let Some(d) = format.doc() {
@@ -81,19 +81,7 @@ pub fn render_sync(
     } else {
         tabwriter(&istioctl_rows(&r.proxies), w)?;
     }
-    if !r.findings.is_empty() {
-        writeln!(w, "\nFINDINGS")?;
-        let mut t = Table::new(&["LEVEL", "RULE", "SUBJECT", "MESSAGE"]);
-        for f in &r.findings {
-            t.row(vec![
-                f.level.to_string(),
-                f.rule.into(),
-                clean(&f.subject),
-                clean(&f.message),
-            ]);
-        }
-        t.write(w)?;
-    }
+    super::views::findings_table("FINDINGS", &r.findings, color, w)?;
     for u in unreadable {
         writeln!(w, "not read: {}", clean(u))?;
     }

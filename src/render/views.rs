@@ -49,17 +49,28 @@ pub(super) fn table(
 }
 
 pub(crate) fn findings(r: &Report, color: Color, w: &mut dyn Write) -> io::Result<()> {
-    if r.findings.is_empty() {
+    findings_table("FINDINGS", &r.findings, color, w)
+}
+
+/// A titled table of findings (nothing when there are none). Subjects and messages quote dumps,
+/// logs and syncz: control characters are shown escaped.
+pub(crate) fn findings_table(
+    title: &str,
+    findings: &[crate::model::Finding],
+    color: Color,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    if findings.is_empty() {
         return Ok(());
     }
-    writeln!(w, "\nFINDINGS")?;
+    writeln!(w, "\n{title}")?;
     let mut t = Table::new(&["LEVEL", "RULE", "SUBJECT", "MESSAGE"]);
-    for f in &r.findings {
+    for f in findings {
         t.row(vec![
             f.level.to_string(),
             f.rule.into(),
-            f.subject.clone(),
-            f.message.clone(),
+            super::explain::clean(&f.subject),
+            super::explain::clean(&f.message),
         ]);
     }
     if color == Color::Ansi {
