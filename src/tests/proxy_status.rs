@@ -149,6 +149,21 @@ fn a_bug_report_of_real_captures_in_proxy_status_and_bundle() {
             insta::assert_snapshot!(format!("proxy_status__{}", args[0].replace('-', "_")), out)
         });
     }
+    // The same bug-report as a .tar.gz reads the same.
+    let files: Vec<(String, Vec<u8>)> = walk(&tree)
+        .into_iter()
+        .map(|p| {
+            let rel = p.strip_prefix(&tree).unwrap().display().to_string();
+            (rel, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    let tgz = super::bundle::tar_gz(&tree.with_extension("tar.gz"), &files, |_| {});
+    let (a, b) = (
+        envinspect(&["proxy-status", t, "-o", "json"]),
+        envinspect(&["proxy-status", &tgz, "-o", "json"]),
+    );
+    assert_eq!(b.code, 1, "{}", b.stderr);
+    assert_eq!(a.stdout.replace(t, "B"), b.stdout.replace(&tgz, "B"));
     // The refused update is the web-1 row's own finding too.
     let run = envinspect(&[
         "fixtures/envoy-1.40-sync/web-1.config_dump.json",
