@@ -16,13 +16,14 @@ seed pem $F/pem/* $F/envoy-1.40/certs/*.pem
 seed certs_endpoint $F/envoy-1.40/certs.json
 seed expectations $F/expect/*.yaml
 seed evidence $F/envoy-1.40-explain/*.log $F/envoy-1.40-explain/*.txt
+seed syncz $F/envoy-1.40-sync/syncz.json $(find "$F/istioctl-proxy-status" -name syncz -o -name '*.json' | sort)
 mkdir -p /tmp/envinspect-fuzz-seed/bug-report/proxies/default/a
 cp "$F/envoy-1.40/config_dump_include_eds.json" "/tmp/envinspect-fuzz-seed/bug-report/proxies/default/a/config_dump?include_eds"
 mkdir -p corpus/bundle
 tar -C /tmp/envinspect-fuzz-seed -czf corpus/bundle/seed.tar.gz bug-report
 tar -C /tmp/envinspect-fuzz-seed -cf corpus/bundle/seed.tar bug-report
 printf '%-16s %12s %8s\n' target executions crashes
-for t in dump pem certs_endpoint expectations bundle evidence; do
+for t in dump pem certs_endpoint expectations bundle evidence syncz; do
   log=$(mktemp)
   cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$SECS" -rss_limit_mb=4096 >"$log" 2>&1 || true
   execs=$(grep -oE 'Done [0-9]+ runs' "$log" | grep -oE '[0-9]+' || true)

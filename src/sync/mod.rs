@@ -125,12 +125,22 @@ pub fn findings(p: &ProxySync) -> Vec<Finding> {
             || "syncz does not say why: read the proxy's error_state (its config_dump)".to_string(),
             crate::model::sync::one_line,
         );
+        // The push refused and the one still served, when the nonces say (SyncStatus form).
+        let sent = t
+            .sent
+            .as_deref()
+            .map(|s| format!(" ({})", push_version(s)))
+            .unwrap_or_default();
+        let serves = t.acked.as_deref().map_or_else(
+            || "an earlier version".to_string(),
+            |a| format!("the version it acknowledged last ({})", push_version(a)),
+        );
         out.push(
             Finding::new(
                 "sync-nack",
                 &subject,
                 format!(
-                    "refused the last {} push of istiod {} and serves an earlier version: {why}",
+                    "refused the last {} push{sent} of istiod {} and serves {serves}: {why}",
                     t.xds_type, p.istiod
                 ),
             )
