@@ -45,7 +45,7 @@ pub enum Error {
     Stats(#[from] evidence::stats::StatsError),
     #[error(transparent)]
     Sync(#[from] sync::SyncError),
-    #[error("{name}: {unreadable} proxy document(s) unreadable, {refused} entries refused (see their rows)")]
+    #[error("{name}: {unreadable} document(s) unreadable (proxy dumps, logs, stats or syncz), {refused} entries refused (see the output)")]
     Bundle {
         name: String,
         unreadable: usize,

@@ -15,16 +15,10 @@ pub(super) fn no_healthy(r: &Report, p: &Place, name: &str, e: &mut Explained) -
     if r.counts.endpoints.is_none() {
         return format!("cluster {name} had no healthy host; cannot tell why: the dump has no endpoints (take it with ?include_eds)");
     }
-    let filed = c
-        .traffic
-        .eds_service_name
-        .as_deref()
-        .unwrap_or(c.name.as_str());
-    let eps: Vec<&crate::model::Endpoint> = r
-        .endpoints
-        .iter()
-        .filter(|x| x.cluster == filed || x.cluster == c.name)
-        .collect();
+    // Endpoints are filed under their cluster, also where the dump files them under an EDS
+    // service name (extract's file_endpoints_by_cluster).
+    let eps: Vec<&crate::model::Endpoint> =
+        r.endpoints.iter().filter(|x| x.cluster == c.name).collect();
     for ep in eps.iter().take(4) {
         if !ep.pointer.is_empty() && !e.evidence.contains(&ep.pointer) {
             e.evidence.push(ep.pointer.clone());

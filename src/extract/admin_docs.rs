@@ -113,6 +113,7 @@ pub(crate) fn cluster_statuses(c: admin::Clusters, r: &mut Report) {
             };
             r.endpoints.push(Endpoint {
                 cluster: cs.name.clone().into(),
+                eds_service_name: None,
                 address: h
                     .address
                     .as_ref()

@@ -215,6 +215,7 @@ fn config_dump(
     }
     r.counts = counts;
 
+    file_endpoints_by_cluster(r);
     sort(r);
     let own_ip = r.node.as_ref().and_then(|n| n.ip.clone());
     r.outbound = policy::outbound(&r.listeners, &r.routes, &r.clusters, own_ip.as_deref());
@@ -225,6 +226,48 @@ fn config_dump(
     identity::trust_roles(r);
     crate::cert::check::check(r);
     issues.append(&mut d.issues);
+}
+
+/// A dump files an EDS cluster's endpoints under its `eds_cluster_config.service_name` when one
+/// is set (measured on Envoy 1.40: the `ClusterLoadAssignment`'s `cluster_name` is the service
+/// name). Each such endpoint is filed under every cluster that reads that service name, as
+/// `/clusters` lists it, with the service name kept; one filed under a cluster's own name stays.
+fn file_endpoints_by_cluster(r: &mut Report) {
+    let mut by_service: BTreeMap<&str, Vec<&crate::model::ClusterName>> = BTreeMap::new();
+    for c in &r.clusters {
+        if let Some(s) = c.traffic.eds_service_name.as_deref() {
+            if s != c.name.as_str() {
+                by_service.entry(s).or_default().push(&c.name);
+            }
+        }
+    }
+    if by_service.is_empty() {
+        return;
+    }
+    let own: std::collections::BTreeSet<&str> = r
+        .clusters
+        .iter()
+        .filter(|c| c.traffic.eds_service_name.is_none())
+        .map(|c| c.name.as_str())
+        .collect();
+    let mut out = Vec::with_capacity(r.endpoints.len());
+    for e in std::mem::take(&mut r.endpoints) {
+        let Some(clusters) = by_service.get(e.cluster.as_str()) else {
+            out.push(e);
+            continue;
+        };
+        for name in clusters {
+            out.push(crate::model::Endpoint {
+                cluster: (*name).clone(),
+                eds_service_name: Some(e.cluster.to_string()),
+                ..e.clone()
+            });
+        }
+        if own.contains(e.cluster.as_str()) {
+            out.push(e);
+        }
+    }
+    r.endpoints = out;
 }
 
 /// Certificates carried inline in TLS contexts become `INLINE` secrets named after their owner

@@ -369,6 +369,7 @@ pub(crate) fn endpoints(cla: ClusterLoadAssignment, pointer: &str, out: &mut Vec
                 .unwrap_or_default();
             out.push(Endpoint {
                 cluster: cla.cluster_name.clone().into(),
+                eds_service_name: None,
                 address,
                 health,
                 locality: locality.clone().filter(|l| !l.is_empty()),

@@ -358,7 +358,12 @@ pub enum RouteAction {
 /// Endpoints of one cluster (from `EndpointsConfigDump` or `/clusters`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Endpoint {
+    /// The Envoy cluster the endpoint serves (as `/clusters` names it).
     pub cluster: ClusterName,
+    /// The EDS service name the dump files it under, when that is not the cluster's name (the
+    /// cluster's `eds_cluster_config.service_name`: Gloo, Envoy Gateway…).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eds_service_name: Option<String>,
     /// `ip:port`, a pipe path, or `envoy://<internal listener>/<endpoint id>`.
     pub address: String,
     /// Envoy's health status name: `HEALTHY`, `UNHEALTHY`, `UNKNOWN`, `DRAINING`…

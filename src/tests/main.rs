@@ -16,6 +16,7 @@ mod bundle;
 mod bundle_fleet;
 mod certs;
 mod conveniences;
+mod eds_live;
 mod envoy;
 mod errors;
 mod expect;
