@@ -12,7 +12,9 @@ use crate::model::cannot_tell::{CannotTell, NoListener, Place, Reason};
 use crate::model::decision::{
     AuthzStep, Decision, Evaluation, RequestSummary, Response, StepOutcome,
 };
-use crate::model::{Destination, FilterChain, Listener, Report, RouteAction, RouteConfig, Socket};
+use crate::model::{
+    Destination, FilterChain, Listener, Report, ResourceState, RouteAction, RouteConfig, Socket,
+};
 
 /// The request to evaluate, as the command line gives it.
 #[derive(Debug, Clone, Default)]
@@ -196,21 +198,35 @@ fn summary(req: &Request) -> RequestSummary {
 /// The inbound listener for the port: Istio's capture listener when there is one, else the
 /// listener bound to the port.
 pub(crate) fn listener<'a>(r: &'a Report, req: &Request) -> Result<&'a Listener, NoListener> {
-    if let Some(name) = &req.listener {
-        return r
-            .listeners
+    // Only a static or active listener takes connections: a warming one accepts none yet (its
+    // active version, when it has one, serves meanwhile), a draining one no new ones.
+    let serving = || {
+        r.listeners
             .iter()
+            .filter(|l| matches!(l.state, ResourceState::Static | ResourceState::Active))
+    };
+    if let Some(name) = &req.listener {
+        return serving()
             .find(|l| &l.name == name)
+            .or_else(|| r.listeners.iter().find(|l| &l.name == name))
             .ok_or_else(|| NoListener::Named(name.as_str().into()));
     }
-    if let Some(l) = r.listeners.iter().find(|l| l.name == "virtualInbound") {
+    if let Some(l) = serving().find(|l| l.name == "virtualInbound") {
         return Ok(l);
     }
-    let on_port: Vec<&Listener> = r
-        .listeners
-        .iter()
-        .filter(|l| l.port == Some(req.port))
-        .collect();
+    let on_port: Vec<&Listener> = serving().filter(|l| l.port == Some(req.port)).collect();
+    if on_port.is_empty() {
+        let warming = r
+            .listeners
+            .iter()
+            .find(|l| l.port == Some(req.port) && l.state == ResourceState::Warming);
+        if let Some(l) = warming {
+            return Err(NoListener::Warming {
+                listener: l.name.clone(),
+                port: req.port,
+            });
+        }
+    }
     on_port
         .iter()
         .find(|l| l.filter_chains.iter().any(|c| !c.authz.is_empty()))

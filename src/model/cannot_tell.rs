@@ -274,6 +274,8 @@ pub enum NoListener {
     NotBound { listener: ListenerName, port: u32 },
     /// None on the port (at the address, when one was given), and no capture listener.
     None { ip: Option<IpAddr>, port: u32 },
+    /// The listener on the port is only warming (waiting for RDS or SDS): it accepts nothing yet.
+    Warming { listener: ListenerName, port: u32 },
 }
 
 impl fmt::Display for NoListener {
@@ -283,6 +285,10 @@ impl fmt::Display for NoListener {
             NoListener::NotBound { listener, port } => write!(
                 f,
                 "listener {listener} is on port {port} but does not bind (bind_to_port false): it only takes connections a capture listener hands it, and this proxy has none"
+            ),
+            NoListener::Warming { listener, port } => write!(
+                f,
+                "listener {listener} on port {port} is still warming (waiting for its RDS route configuration or SDS secrets): it accepts no connection yet, so the connection is refused"
             ),
             NoListener::None { ip: Some(ip), port } => write!(
                 f,

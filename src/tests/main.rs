@@ -43,6 +43,7 @@ mod trace;
 mod trace_config;
 mod trace_live;
 mod trace_sidecar;
+mod warming_live;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

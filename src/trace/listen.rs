@@ -7,7 +7,9 @@ use std::net::IpAddr;
 
 use crate::model::cannot_tell::NoListener;
 use crate::model::ids::Cidr;
-use crate::model::{Destination, IstioClusterName, Listener, Report, TrafficDirection};
+use crate::model::{
+    Destination, IstioClusterName, Listener, Report, ResourceState, TrafficDirection,
+};
 
 /// The service host a cluster serves and its port: Istio's `outbound|port|subset|host`, or
 /// the cluster's own name.
@@ -125,6 +127,7 @@ pub(super) fn capture(r: &Report) -> Option<&Listener> {
         r.listeners
             .iter()
             .filter(|l| l.captures() && outbound_side(l) && l.bind_to_port && !l.internal)
+            .filter(|l| matches!(l.state, ResourceState::Static | ResourceState::Active))
     };
     all()
         .find(|l| l.direction == Some(TrafficDirection::Outbound) || l.name == "virtualOutbound")
@@ -132,11 +135,14 @@ pub(super) fn capture(r: &Report) -> Option<&Listener> {
 }
 
 pub(crate) fn listener(r: &Report, ip: Option<IpAddr>, port: u32) -> Result<Entry<'_>, NoListener> {
-    let on_port: Vec<&Listener> = r
+    // A listener only in warming_state accepts nothing yet (measured on Envoy 1.40: the port
+    // refuses connections), nor is a connection handed to it; draining ones take no new ones.
+    let (on_port, warming): (Vec<&Listener>, Vec<&Listener>) = r
         .listeners
         .iter()
         .filter(|l| l.port == Some(port) && !l.internal)
-        .collect();
+        .filter(|l| l.state != ResourceState::Draining)
+        .partition(|l| l.state != ResourceState::Warming);
     let addr = |l: &Listener| l.address.as_deref().and_then(|a| a.parse::<IpAddr>().ok());
     let capture = capture(r).filter(|c| c.port != Some(port) || ip.is_some());
     // Without a capture listener, only listeners that bind receive connections.
@@ -221,12 +227,16 @@ pub(crate) fn listener(r: &Report, ip: Option<IpAddr>, port: u32) -> Result<Entr
         });
     }
     let not_bound = on_port.iter().find(|l| !l.bind_to_port);
-    Err(match not_bound {
-        Some(l) => NoListener::NotBound {
+    Err(match (not_bound, warming.first()) {
+        (Some(l), _) => NoListener::NotBound {
             listener: l.name.clone(),
             port,
         },
-        None => NoListener::None { ip, port },
+        (None, Some(l)) => NoListener::Warming {
+            listener: l.name.clone(),
+            port,
+        },
+        (None, None) => NoListener::None { ip, port },
     })
 }
 

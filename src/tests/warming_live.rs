@@ -1,0 +1,174 @@
+//! Warming listeners against a real Envoy 1.40: a listener waiting for a route configuration
+//! that never comes (RDS over gRPC to a control plane that does not answer, no initial fetch
+//! timeout) stays in `warming_state`. Envoy refuses connections to a listener that is only
+//! warming, and keeps serving the active version of one whose update is warming. envinspect,
+//! reading the same Envoy's dump, must say so: `trace` finds no listener (warming) for the first
+//! and goes through the active version of the second, and both are `listener-warming` findings.
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use envinspect::source::admin::Endpoint;
+use envinspect::trace::{outbound, AppProtocol, Probe};
+
+use super::envoy::{free_port, report_140, write, Envoy};
+use super::pki;
+
+const ROUTER: &str = r#"[{name: envoy.filters.http.router, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}]"#;
+
+/// A listener whose routes come by RDS from the `xds` cluster, which never answers.
+fn waiting(name: &str, port: u16) -> String {
+    format!(
+        r#"
+- "@type": type.googleapis.com/envoy.config.listener.v3.Listener
+  name: {name}
+  address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}
+  filter_chains:
+  - filters:
+    - name: envoy.filters.network.http_connection_manager
+      typed_config:
+        "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+        stat_prefix: {name}
+        rds: {{route_config_name: never, config_source: {{api_config_source: {{api_type: GRPC, transport_api_version: V3, grpc_services: [{{envoy_grpc: {{cluster_name: xds}}}}]}}, resource_api_version: V3, initial_fetch_timeout: 0s}}}}
+        http_filters: {ROUTER}
+"#
+    )
+}
+
+/// A listener that answers 200 itself.
+fn answering(name: &str, port: u16) -> String {
+    format!(
+        r#"
+- "@type": type.googleapis.com/envoy.config.listener.v3.Listener
+  name: {name}
+  address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}
+  filter_chains:
+  - filters:
+    - name: envoy.filters.network.http_connection_manager
+      typed_config:
+        "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+        stat_prefix: {name}
+        route_config: {{virtual_hosts: [{{name: all, domains: ["*"], routes: [{{match: {{prefix: /}}, direct_response: {{status: 200}}}}]}}]}}
+        http_filters: {ROUTER}
+"#
+    )
+}
+
+fn push(dir: &std::path::Path, version: &str, resources: &str) {
+    let tmp = dir.join("lds.tmp");
+    write(
+        &tmp,
+        &format!("version_info: \"{version}\"\nresources:{resources}"),
+    );
+    std::fs::rename(&tmp, dir.join("lds.yaml")).unwrap();
+}
+
+/// The status of a GET, or `None` when the connection is refused.
+fn get(port: u16) -> Option<u32> {
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(c, "GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").unwrap();
+    let mut all = String::new();
+    c.read_to_string(&mut all).unwrap();
+    all.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn a_warming_listener_accepts_nothing_and_an_updated_one_keeps_serving() {
+    let dir = Envoy::dir("warming");
+    let (xds, warm, steady) = (free_port(), free_port(), free_port());
+    // Nothing listens on the control plane's port: RDS never answers.
+    write(
+        &dir.join("bootstrap.yaml"),
+        &format!(
+            r#"node: {{id: warming, cluster: warming}}
+admin: {{address: {{socket_address: {{address: 127.0.0.1, port_value: 0}}}}}}
+static_resources:
+  clusters:
+  - name: xds
+    type: STATIC
+    connect_timeout: 1s
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config: {{http2_protocol_options: {{}}}}
+    load_assignment: {{cluster_name: xds, endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {xds}}}}}}}}}]}}]}}
+dynamic_resources:
+  lds_config: {{path_config_source: {{path: {}/lds.yaml}}, resource_api_version: V3}}
+"#,
+            dir.display()
+        ),
+    );
+    push(&dir, "1", &answering("steady", steady));
+    let envoy = Envoy::launch(dir.clone(), pki::ca((2026, 1, 1), (2036, 1, 1)));
+    assert_eq!(get(steady), Some(200));
+    // v2: a new listener that warms, and an update of `steady` that warms.
+    push(
+        &dir,
+        "2",
+        &format!("{}{}", waiting("warm", warm), waiting("steady", steady)),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let dump = loop {
+        let d = envoy.dump(Endpoint::ConfigDumpWithEds);
+        let text = String::from_utf8_lossy(&d);
+        if text.matches("warming_state").count() >= 2 {
+            break d;
+        }
+        assert!(Instant::now() < deadline, "not warming:\n{}", envoy.log());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // Envoy's answers: refused, and the active version's 200.
+    assert_eq!(get(warm), None, "a warming listener accepted a connection");
+    assert_eq!(get(steady), Some(200));
+
+    let path = dir.join("config_dump.json");
+    std::fs::write(&path, &dump).unwrap();
+    let (report, _) = report_140(&path);
+    let trace = |port: u16| {
+        let mut p = Probe::new(
+            format!("127.0.0.1:{port}").parse().unwrap(),
+            AppProtocol::Plaintext,
+        );
+        p.path = Some("/".into());
+        p.host = Some("x".into());
+        outbound(&report, &p)
+    };
+    let t = trace(warm);
+    assert_eq!(t.outcome.kind, "no-listener", "{:?}", t.outcome);
+    assert!(
+        t.outcome.summary.contains("warming"),
+        "{}",
+        t.outcome.summary
+    );
+    let t = trace(steady);
+    let listener = t.steps.iter().find(|s| s.kind == "listener").unwrap();
+    assert!(
+        listener
+            .evidence
+            .iter()
+            .any(|e| e.ends_with("active_state/listener")),
+        "{:?}",
+        listener.evidence
+    );
+    assert_eq!(
+        t.outcome.response.as_ref().map(|r| r.status),
+        Some(200),
+        "{:?}",
+        t.outcome
+    );
+    let mut warming: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "listener-warming")
+        .map(|f| f.message.as_str())
+        .collect();
+    warming.sort();
+    assert_eq!(warming.len(), 2, "{warming:?}");
+    assert!(warming
+        .iter()
+        .any(|m| m.ends_with("nothing accepts its connections yet")));
+    assert!(warming
+        .iter()
+        .any(|m| m.ends_with("its active version serves meanwhile")));
+}
