@@ -195,11 +195,14 @@ fn summary(req: &Request) -> RequestSummary {
     }
 }
 
-/// The inbound listener for the port: Istio's capture listener when there is one, else the
-/// listener bound to the port.
+/// The inbound listener a connection to the port gets, by Envoy's rules rather than names: a
+/// static or active listener only (a warming one accepts nothing yet, a draining one no new
+/// connections); an inbound capture listener that restores the original destination
+/// (`original_dst` listener filter, or `use_original_dst`) receives the redirected connection, and
+/// with `use_original_dst` hands it to the listener for that port; without one, the listener
+/// bound to the port (the address it binds, else any address). A listener that only carries
+/// Istio's name `virtualInbound` but restores nothing captures nothing.
 pub(crate) fn listener<'a>(r: &'a Report, req: &Request) -> Result<&'a Listener, NoListener> {
-    // Only a static or active listener takes connections: a warming one accepts none yet (its
-    // active version, when it has one, serves meanwhile), a draining one no new ones.
     let serving = || {
         r.listeners
             .iter()
@@ -211,34 +214,108 @@ pub(crate) fn listener<'a>(r: &'a Report, req: &Request) -> Result<&'a Listener,
             .or_else(|| r.listeners.iter().find(|l| &l.name == name))
             .ok_or_else(|| NoListener::Named(name.as_str().into()));
     }
-    if let Some(l) = serving().find(|l| l.name == "virtualInbound") {
+    let inbound_side = |l: &&Listener| {
+        l.direction == Some(crate::model::TrafficDirection::Inbound)
+            || l.name.starts_with("virtualInbound")
+    };
+    let capture = serving()
+        .filter(inbound_side)
+        .filter(|l| l.captures() && l.bind_to_port && !l.internal)
+        .min_by_key(|l| l.name != "virtualInbound");
+    let on_port: Vec<&Listener> = serving()
+        .filter(|l| l.port == Some(req.port) && !l.internal)
+        .filter(|l| capture.is_none_or(|c| c.name != l.name))
+        .collect();
+    let own = |l: &Listener| l.address.as_deref().and_then(|a| a.parse::<IpAddr>().ok());
+    let at_ip = |ls: &[&'a Listener]| -> Option<&'a Listener> {
+        let exact = req
+            .destination_ip
+            .and_then(|ip| ls.iter().copied().find(|l| own(l) == Some(ip)));
+        exact.or_else(|| {
+            ls.iter()
+                .copied()
+                .find(|l| own(l).is_none_or(|a| a.is_unspecified()))
+        })
+    };
+    match capture {
+        // Handed on to the listener for the original destination, if there is one.
+        Some(c) if c.use_original_dst => return Ok(at_ip(&on_port).unwrap_or(c)),
+        Some(c) => return Ok(c),
+        None => {}
+    }
+    let bound: Vec<&Listener> = on_port.iter().copied().filter(|l| l.bind_to_port).collect();
+    if let Some(l) = at_ip(&bound)
+        // Dumps of a listener alone (no capture, nothing binds): the one on the port, the one
+        // with authorization filters first, as before.
+        .or_else(|| {
+            on_port
+                .iter()
+                .copied()
+                .find(|l| l.filter_chains.iter().any(|c| !c.authz.is_empty()))
+        })
+        .or(on_port.first().copied())
+    {
         return Ok(l);
     }
-    let on_port: Vec<&Listener> = serving().filter(|l| l.port == Some(req.port)).collect();
-    if on_port.is_empty() {
-        let warming = r
-            .listeners
-            .iter()
-            .find(|l| l.port == Some(req.port) && l.state == ResourceState::Warming);
-        if let Some(l) = warming {
-            return Err(NoListener::Warming {
-                listener: l.name.clone(),
-                port: req.port,
-            });
-        }
-    }
-    on_port
+    let warming = r
+        .listeners
         .iter()
-        .find(|l| l.filter_chains.iter().any(|c| !c.authz.is_empty()))
-        .or(on_port.first())
-        .copied()
-        .ok_or(NoListener::None {
+        .find(|l| l.port == Some(req.port) && l.state == ResourceState::Warming);
+    Err(match warming {
+        Some(l) => NoListener::Warming {
+            listener: l.name.clone(),
+            port: req.port,
+        },
+        None => NoListener::None {
             ip: None,
             port: req.port,
-        })
+        },
+    })
+}
+
+/// Whether the pod's traffic redirection leaves the port alone, and which annotation says so;
+/// `None` when it sends it to the proxy, or no annotation is known. A listener of the proxy
+/// bound to the port itself still receives it (the application cannot bind it too).
+fn not_captured(r: &Report, req: &Request) -> Option<(String, String)> {
+    let i = r.node.as_ref()?.interception.as_ref()?;
+    let crate::model::intercept::Capture::No(why) = i.inbound(req.port) else {
+        return None;
+    };
+    let bound = r.listeners.iter().any(|l| {
+        l.port == Some(req.port)
+            && l.bind_to_port
+            && !l.internal
+            && matches!(l.state, ResourceState::Static | ResourceState::Active)
+    });
+    (!bound).then(|| (why, i.pointer.clone()))
 }
 
 fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
+    if let Some((why, pointer)) = not_captured(r, req) {
+        run.step(
+            "interception",
+            "",
+            StepOutcome::Skipped,
+            &format!("not redirected to the proxy ({why})"),
+            &pointer,
+        );
+        let reason = Reason::NotCaptured {
+            port: req.port,
+            why,
+            tls: !req.plaintext,
+        };
+        // A plaintext client reaches the application; what a TLS client meets is the
+        // application's answer, not the proxy's.
+        let decision = if req.plaintext {
+            Decision::Allow
+        } else {
+            Decision::Unknown
+        };
+        return End {
+            reason: Some(reason),
+            ..end(decision, None, None)
+        };
+    }
     let l = match listener(r, req) {
         Ok(l) => l,
         Err(e) => return rejected(Reason::NoListener(e)),

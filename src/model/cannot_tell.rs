@@ -310,6 +310,14 @@ pub enum Reason {
     /// No filter chain takes the connection, or its handshake fails: the evidence, in the
     /// words of the chain-selection steps.
     Refused(String),
+    /// The pod's traffic redirection leaves the port alone (the annotation that says so): the
+    /// connection goes straight to the application, past every listener and policy. `tls`: the
+    /// client speaks TLS, which the application then receives.
+    NotCaptured {
+        port: u32,
+        why: String,
+        tls: bool,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -318,6 +326,14 @@ impl fmt::Display for Reason {
             Reason::CannotTell(c) => c.fmt(f),
             Reason::NoListener(n) => n.fmt(f),
             Reason::Refused(why) => f.write_str(why),
+            Reason::NotCaptured { port, why, tls: false } => write!(
+                f,
+                "port {port} is not redirected to the proxy ({why}): the connection goes straight to the application, and no listener, mTLS or policy of the proxy applies"
+            ),
+            Reason::NotCaptured { port, why, tls: true } => write!(
+                f,
+                "port {port} is not redirected to the proxy ({why}): the application itself receives the client's TLS handshake; whether it accepts it is the application's to say (a mesh client's mTLS to a plaintext application fails)"
+            ),
         }
     }
 }

@@ -26,6 +26,7 @@ mod explain_bundle;
 mod explain_config;
 mod explain_live;
 mod goldens;
+mod inbound_live;
 mod jwt;
 mod library;
 mod live;
