@@ -147,6 +147,29 @@ pub(super) fn findings(proxies: &[ProxyRow], opts: &BundleOptions) -> Vec<Findin
 /// Client `c` reaching server `p` through cluster `oc`.
 fn pair(c: &ProxyRow, oc: &OutboundCluster, p: &ProxyRow, f: &mut Vec<Finding>) {
     let subject = format!("{} → {}", c.proxy, p.proxy);
+    // The server pod's redirection may leave the port alone: the application itself answers,
+    // and nothing of its sidecar (roots, SANs, inbound mode) is met.
+    if let Some((port, why)) = uncaptured(oc, p) {
+        if matches!(
+            oc.kind,
+            TlsKind::IstioMtls | TlsKind::Mutual | TlsKind::Auto
+        ) {
+            f.push(
+                Finding::new(
+                    "mtls-to-uncaptured-port",
+                    &subject,
+                    format!(
+                        "cluster {} sends mTLS to port {port}, which {}'s sidecar does not capture ({why}): the application receives a TLS handshake it does not expect (CERTIFICATE_VERIFY_FAILED, or a reset: 503 UC){}",
+                        oc.name,
+                        p.proxy,
+                        observed(c, &oc.name)
+                    ),
+                )
+                .at(&format!("{}#{}", c.file, oc.pointer)),
+            );
+        }
+        return;
+    }
     let mesh = matches!(oc.kind, TlsKind::IstioMtls | TlsKind::Auto);
     if mesh
         && !c.roots.is_empty()
@@ -200,6 +223,25 @@ fn pair(c: &ProxyRow, oc: &OutboundCluster, p: &ProxyRow, f: &mut Vec<Finding>) 
             );
         }
     }
+}
+
+/// The port of server `p` that cluster `oc` reaches, when `p`'s pod does not redirect it to its
+/// sidecar, and the annotation that says so. The port is the endpoints' (the pod's), else the
+/// service's.
+fn uncaptured(oc: &OutboundCluster, p: &ProxyRow) -> Option<(u16, String)> {
+    use crate::model::intercept::Capture;
+    let i = p.fleet.interception.as_ref()?;
+    let ports: Vec<u16> = if oc.target_ports.is_empty() {
+        oc.port.into_iter().collect()
+    } else {
+        oc.target_ports.clone()
+    };
+    ports
+        .into_iter()
+        .find_map(|port| match i.inbound(u32::from(port)) {
+            Capture::No(why) => Some((port, why)),
+            Capture::Yes => None,
+        })
 }
 
 /// Exact SPIFFE IDs a client's cluster names that no proxy in the bundle presents.

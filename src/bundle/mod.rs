@@ -311,10 +311,19 @@ fn summarise(proxy: &str, path: &str, r: &Report) -> ProxyRow {
         .iter()
         .filter_map(|c| {
             let n = c.istio.as_ref().filter(|n| n.direction == "outbound")?;
+            let mut target_ports: Vec<u16> = r
+                .endpoints
+                .iter()
+                .filter(|e| e.cluster == c.name)
+                .filter_map(|e| e.address.rsplit_once(':')?.1.parse().ok())
+                .collect();
+            target_ports.sort_unstable();
+            target_ports.dedup();
             Some(OutboundCluster {
                 name: c.name.to_string(),
                 fqdn: n.fqdn.clone(),
                 port: n.port,
+                target_ports,
                 kind: c.tls.kind(),
                 san_matchers: c
                     .tls
@@ -353,6 +362,7 @@ fn summarise(proxy: &str, path: &str, r: &Report) -> ProxyRow {
             guards: guards(r),
             waypoints: Vec::new(),
             accepted: r.accepted.clone(),
+            interception: r.node.as_ref().and_then(|n| n.interception.clone()),
             presents: r
                 .identities
                 .iter()

@@ -78,6 +78,8 @@ pub struct FleetFacts {
     pub waypoints: Vec<WaypointUse>,
     /// The CDS and LDS versions its dump accepted, to cross-check with istiod's syncz.
     pub accepted: super::sync::AcceptedVersions,
+    /// Its pod's traffic redirection (Istio's annotations in the node metadata), when known.
+    pub interception: Option<super::intercept::Interception>,
 }
 
 /// A waypoint some workloads of a ztunnel's dump send through, and the pods behind it.
@@ -130,6 +132,9 @@ pub struct OutboundCluster {
     pub name: String,
     pub fqdn: String,
     pub port: Option<u16>,
+    /// The ports of its endpoints (the pods' ports a connection reaches, which a service may map
+    /// its own port to); empty without endpoints in the dump.
+    pub target_ports: Vec<u16>,
     pub kind: TlsKind,
     /// The SAN matchers of each of its TLS contexts.
     pub san_matchers: Vec<Vec<SanMatcher>>,

@@ -441,3 +441,83 @@ fn trace_inbound_shows_the_authorization() {
     assert_eq!(run.code, 2, "{}", run.stdout);
     assert!(run.stderr.contains("--inbound"), "{}", run.stderr);
 }
+
+/// A port the pod's redirection leaves alone never meets the sidecar: a plaintext client reaches
+/// the application (allowed, by no policy of the proxy), what a TLS client meets is the
+/// application's to say, and `trace --inbound` advises the annotation that excluded it.
+#[test]
+fn a_port_excluded_from_interception_is_not_the_sidecars_to_decide() {
+    let mut d = super::rules::load(
+        "istio/istioctl/cmd/testdata/describe/productpage-v1-7bbd79f8fd-k6j79.json",
+    );
+    // Istio 1.3 keeps the pod's annotations at the top of the node metadata.
+    d["configs"][0]["bootstrap"]["node"]["metadata"]
+        ["traffic.sidecar.istio.io/excludeInboundPorts"] = json!("15020,9080");
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("excluded-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("excluded.json");
+    std::fs::write(&path, d.to_string()).unwrap();
+    let p = path.to_str().unwrap();
+    let json = |args: &[&str]| -> Value {
+        let run = envinspect(args);
+        assert!(run.code == 0 || run.code == 1, "{args:?}: {}", run.stderr);
+        serde_json::from_str(&run.stdout).unwrap()
+    };
+    let e = json(&[
+        "authz",
+        p,
+        "--port",
+        "9080",
+        "--plaintext",
+        "-o",
+        "json",
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(e["decision"], "allow", "{e}");
+    let reason = e["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("excludeInboundPorts") && reason.contains("straight to the application"),
+        "{reason}"
+    );
+    let e = json(&[
+        "authz",
+        p,
+        "--port",
+        "9080",
+        "--principal",
+        "spiffe://cluster.local/ns/default/sa/bookinfo-reviews",
+        "-o",
+        "json",
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(e["decision"], "unknown", "{e}");
+    assert!(e["reason"]
+        .as_str()
+        .unwrap()
+        .contains("receives the client's TLS handshake"));
+    let t = json(&[
+        "trace",
+        p,
+        "--inbound",
+        "9080",
+        "--plaintext",
+        "-o",
+        "json",
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(t["outcome"]["kind"], "not-captured");
+    let advice = t["outcome"]["advice"].as_str().unwrap();
+    assert!(
+        advice.ends_with("remove 9080 from traffic.sidecar.istio.io/excludeInboundPorts"),
+        "{advice}"
+    );
+    assert_eq!(
+        t["authorization"]["decision"], "allow",
+        "{}",
+        t["authorization"]
+    );
+}

@@ -447,11 +447,40 @@ fn other_fleet_rules_fire_where_they_should() {
     write_tree(
         &d,
         &[
-            (p("server-1"), server),
+            (p("server-1"), server.clone()),
             (p("client-1"), client.to_string().into_bytes()),
         ],
     );
     assert!(rules(&d, &["--now", super::NOW]).contains("plaintext-to-strict"));
+    // The server pod excludes 9080 from redirection: the plaintext reaches the application,
+    // past the sidecar's STRICT chain; mTLS would reach it too, which it does not expect.
+    let mut excluding: Value = serde_json::from_slice(&server).unwrap();
+    excluding["configs"][0]["bootstrap"]["node"]["metadata"]["ANNOTATIONS"]
+        ["traffic.sidecar.istio.io/excludeInboundPorts"] = json!("9080");
+    let excluding = excluding.to_string().into_bytes();
+    let d = dir("strict-excluded");
+    write_tree(
+        &d,
+        &[
+            (p("server-1"), excluding.clone()),
+            (p("client-1"), client.to_string().into_bytes()),
+        ],
+    );
+    let found = rules(&d, &["--now", super::NOW]);
+    assert!(!found.contains("plaintext-to-strict"), "{found:?}");
+    let d = dir("mtls-excluded");
+    write_tree(
+        &d,
+        &[
+            (p("server-1"), excluding),
+            (
+                p("client-1"),
+                std::fs::read(root().join(fixture(client_path))).unwrap(),
+            ),
+        ],
+    );
+    let found = rules(&d, &["--now", super::NOW]);
+    assert!(found.contains("mtls-to-uncaptured-port"), "{found:?}");
 }
 
 /// A `.json.gz` dump inside a `.tar.gz` reads as it does in a directory (it was "invalid JSON").

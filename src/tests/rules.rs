@@ -121,6 +121,7 @@ fn every_rule_fires_on_its_fixture_and_not_on_a_clean_one() {
         "san-unsatisfiable",
         "san-identity-absent",
         "plaintext-to-strict",
+        "mtls-to-uncaptured-port",
         "multiple-trust-domains",
         "fleet-cert-expiring",
         "fleet-expectation-unmatched",

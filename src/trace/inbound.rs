@@ -52,10 +52,18 @@ pub fn inbound(r: &Report, port: u32) -> Trace {
                 format!("not redirected to the proxy ({why})"),
                 &i.pointer,
             ));
+            // The change to make is to the annotation that left the port alone.
+            let fix = if why.contains("excludeInboundPorts") {
+                format!("remove {port} from traffic.sidecar.istio.io/excludeInboundPorts")
+            } else if why.contains("includeInboundPorts") {
+                format!("add {port} to traffic.sidecar.istio.io/includeInboundPorts")
+            } else {
+                "redirect the pod's traffic (its interception mode is NONE)".to_string()
+            };
             let o = outcome(
                 "not-captured",
                 format!("port {port} is not redirected to the sidecar: connections go straight to the application"),
-                "no mTLS is terminated and no authorization runs on this port: a mesh client that sends mTLS reaches a plaintext server and fails (503 UC or a reset at its proxy); include the port in traffic.sidecar.istio.io/includeInboundPorts",
+                format!("no mTLS is terminated and no authorization runs on this port: a mesh client that sends mTLS reaches the application, which does not expect TLS, and fails (503 UC or a reset at its proxy); to protect the port, {fix}"),
             );
             return done(r, "inbound", target, vec![], steps, o);
         }
