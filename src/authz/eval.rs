@@ -296,7 +296,7 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
             "interception",
             "",
             StepOutcome::Skipped,
-            &format!("not redirected to the proxy ({why})"),
+            format!("not redirected to the proxy ({why})"),
             &pointer,
         );
         let reason = Reason::NotCaptured {
