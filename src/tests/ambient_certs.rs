@@ -253,10 +253,7 @@ fn the_current_layout_with_real_certificates() {
         s["referenced_by"],
         serde_json::json!(["workload sleep-1.default"])
     );
-    assert_eq!(
-        s["certificates"][0]["serial"],
-        "00000000000000000000000000001092"
-    );
+    assert_eq!(s["certificates"][0]["serial"], "1092");
     assert_eq!(secret("ROOTCA")["kind"], "ca");
     assert_eq!(
         secret("spiffe://cluster.local/ns/default/sa/rogue")["chain"]["status"],

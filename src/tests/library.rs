@@ -100,7 +100,8 @@ fn the_document_is_redacted_the_report_is_not() {
     assert_eq!(doc["identity"]["serial"], "[redacted]");
     assert_eq!(doc["identity"]["not_after"], "[redacted]");
     assert_eq!(doc["redacted"][0], "serial");
-    assert!(!doc.to_string().contains(&serial.to_string()));
+    // No value is the serial (a short serial's digits may appear inside other values).
+    assert!(!doc.to_string().contains(&format!("\"{serial}\"")));
     opts.redact = false;
     let plain = envinspect::Inspection::new(i.into_report(), &opts).unwrap();
     assert_eq!(plain.document()["identity"]["serial"], serial.to_string());

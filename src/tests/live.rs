@@ -54,7 +54,7 @@ fn leaf(doc: &Value, name: &str) -> (String, String) {
 
 /// As istioctl prints serials: hex, zero-padded to 32 digits.
 fn serial(n: u64) -> String {
-    format!("{n:032x}")
+    format!("{n:x}")
 }
 
 #[test]
