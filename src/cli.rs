@@ -185,6 +185,7 @@ pub(crate) struct AuthzRequest {
     /// A listener by name, when the port alone does not say which.
     #[arg(long, value_name = "NAME")]
     pub(crate) listener: Option<String>,
+    /// The request method (default GET).
     #[arg(long, value_name = "METHOD")]
     pub(crate) method: Option<String>,
     /// The request path, query string included.

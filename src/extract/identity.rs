@@ -335,6 +335,11 @@ pub(crate) fn node(n: PbNode) -> Node {
             .map(resources::struct_strings)
             .unwrap_or_default();
         let mut s = format!("{}.{}.{}", v.major_number, v.minor_number, v.patch);
+        // A build label (`dev`, `rc.1`) is part of the version Envoy reports: `1.19.2-dev`.
+        if let Some(label) = m.get("build.label").filter(|l| !l.is_empty()) {
+            s.push('-');
+            s.push_str(label);
+        }
         for key in ["revision.status", "build.type", "ssl.version"] {
             if let Some(x) = m.get(key) {
                 s.push('/');

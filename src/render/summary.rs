@@ -16,7 +16,11 @@ pub(super) fn report(
 ) -> io::Result<()> {
     writeln!(w, "Source:       {} ({})", r.source, r.document.label())?;
     if let Some(n) = &r.node {
-        writeln!(w, "Node:         {}", n.id)?;
+        if n.id.is_empty() {
+            writeln!(w, "Node:         (no id)")?;
+        } else {
+            writeln!(w, "Node:         {}", n.id)?;
+        }
         let mut facts = Vec::new();
         if let Some(c) = &n.cluster {
             facts.push(format!("cluster {c}"));
@@ -99,7 +103,11 @@ pub(super) fn report(
         v
     };
     if !r.trusted_roots().is_empty() {
-        writeln!(w, "Trust:        mesh roots: {}", list(&mesh).join("; "))?;
+        if mesh.is_empty() {
+            writeln!(w, "Trust:        no mesh roots")?;
+        } else {
+            writeln!(w, "Trust:        mesh roots: {}", list(&mesh).join("; "))?;
+        }
         if !external.is_empty() {
             writeln!(
                 w,

@@ -34,6 +34,7 @@ mod meshes;
 mod meshes_live;
 mod pki;
 mod proxy_status;
+mod report_lines;
 mod rules;
 mod rules_cases;
 mod sidecar_config;

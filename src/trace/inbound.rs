@@ -94,10 +94,23 @@ pub fn inbound(r: &Report, port: u32) -> Trace {
             })
         });
     let Some(l) = listener else {
+        // A gateway's listener on the port receives requests from outside: they are traced as
+        // requests to HOST:PORT, which go through its routes.
+        let other = r
+            .listeners
+            .iter()
+            .find(|l| l.port == Some(port) && !l.internal && l.bind_to_port);
+        let advice = match other {
+            Some(l) => format!(
+                "listener {} takes connections on port {port} but is not an inbound listener (a gateway's, or an outbound one): follow a request to it as one to HOST:{port} instead",
+                l.name
+            ),
+            None => "not a sidecar with inbound capture, or the port is not declared".to_string(),
+        };
         let o = outcome(
             "no-listener",
             format!("no inbound listener for port {port}"),
-            "not a sidecar with inbound capture, or the port is not declared",
+            advice,
         );
         return done(r, "inbound", target, vec![], steps, o);
     };
