@@ -122,13 +122,18 @@ fn narrow(
     c: &Connection,
     why: &mut Vec<String>,
 ) -> Result<Option<usize>, CannotTell> {
-    let levels: [Level; 6] = [
+    // Envoy's order (`FilterChainMatch`): the peer's criteria last, its direct address, its
+    // type, its address, its port.
+    let levels: [Level; 9] = [
         ("destination port", dest_port),
         ("destination address", dest_ip),
         ("server name", server_name),
         ("transport protocol", transport),
         ("application protocol", alpn),
+        ("direct source address", direct_source_ip),
+        ("source type", source_type),
         ("source address", source_ip),
+        ("source port", source_port),
     ];
     for (what, fit) in levels {
         let fits: Vec<(usize, Fit)> = cands
@@ -219,7 +224,7 @@ fn offered(what: &str, c: &Connection) -> String {
         "server name" => c.sni.clone().unwrap_or_default(),
         "transport protocol" => c.transport.clone(),
         "application protocol" => c.alpn.as_ref().map(|a| a.join(",")).unwrap_or_default(),
-        "source address" => ip(c.source_ip),
+        "source address" | "direct source address" | "source type" => ip(c.source_ip),
         _ => String::new(),
     }
 }
@@ -233,6 +238,9 @@ fn is_unset(ch: &FilterChain, what: &str) -> bool {
         "server name" => m.server_names.is_empty(),
         "application protocol" => m.application_protocols.is_empty(),
         "source address" => m.source_prefix_ranges.is_empty(),
+        "direct source address" => m.direct_source_prefix_ranges.is_empty(),
+        "source type" => m.source_type.is_none(),
+        "source port" => m.source_ports.is_empty(),
         _ => false,
     }
 }
@@ -285,6 +293,40 @@ fn source_ip(ch: &FilterChain, c: &Connection) -> Fit {
         c.source_ip,
         Fact::SourceIp,
     )
+}
+
+/// Without a PROXY protocol header (not modelled), the direct source is the source.
+fn direct_source_ip(ch: &FilterChain, c: &Connection) -> Fit {
+    ranges(
+        &ch.matcher.direct_source_prefix_ranges,
+        c.source_ip,
+        Fact::SourceIp,
+    )
+}
+
+/// `SAME_IP_OR_LOOPBACK`: a loopback source or the destination's own address; `EXTERNAL`: any
+/// other.
+fn source_type(ch: &FilterChain, c: &Connection) -> Fit {
+    let Some(t) = ch.matcher.source_type.as_deref() else {
+        return Fit::Any;
+    };
+    let Some(ip) = c.source_ip else {
+        return Fit::Unknown(CannotTell::NotGiven(Fact::SourceIp));
+    };
+    let local = ip.is_loopback() || Some(ip) == c.destination_ip;
+    match (t, local) {
+        ("SAME_IP_OR_LOOPBACK", true) | ("EXTERNAL", false) => Fit::Specific(1),
+        _ => Fit::No,
+    }
+}
+
+/// The client's ephemeral port is never known: a chain that names source ports cannot be told.
+fn source_port(ch: &FilterChain, _c: &Connection) -> Fit {
+    if ch.matcher.source_ports.is_empty() {
+        Fit::Any
+    } else {
+        Fit::Unknown(CannotTell::NotGiven(Fact::SourcePort))
+    }
 }
 
 fn server_name(ch: &FilterChain, c: &Connection) -> Fit {

@@ -135,6 +135,13 @@ fn chain(c: PbChain, is_default: bool, pointer: String) -> FilterChain {
         transport_protocol: Some(m.transport_protocol).filter(|t| !t.is_empty()),
         application_protocols: m.application_protocols,
         server_names: m.server_names,
+        direct_source_prefix_ranges: m.direct_source_prefix_ranges.iter().map(cidr).collect(),
+        source_type: match m.source_type {
+            1 => Some("SAME_IP_OR_LOOPBACK".to_string()),
+            2 => Some("EXTERNAL".to_string()),
+            _ => None,
+        },
+        source_ports: m.source_ports,
     };
     // Network filters run first, on the connection; an HCM's HTTP filters then on each request.
     let mut authz = Vec::new();

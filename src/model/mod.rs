@@ -245,6 +245,14 @@ pub struct ChainMatch {
     pub transport_protocol: Option<String>,
     pub application_protocols: Vec<String>,
     pub server_names: Vec<String>,
+    /// The peer's own address before a PROXY protocol header (`direct_source_prefix_ranges`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub direct_source_prefix_ranges: Vec<String>,
+    /// `SAME_IP_OR_LOOPBACK` or `EXTERNAL` (`ANY`, the default, is `None`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_type: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub source_ports: Vec<u32>,
 }
 
 impl ChainMatch {

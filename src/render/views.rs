@@ -170,7 +170,8 @@ pub(crate) fn listeners(r: &Report) -> Table {
     t
 }
 
-/// istioctl's MATCH column: `SNI: …; Trans: …; App: …; Addr: …`, or `ALL`.
+/// istioctl's MATCH column: `SNI: …; Trans: …; App: …; Addr: …`, or `ALL`; then what istioctl
+/// does not show and Envoy matches on too: `DirectSrc: …; SrcType: …; Src: …; SrcPort: …`.
 pub(crate) fn chain_match(ch: &FilterChain) -> String {
     let m = &ch.matcher;
     let mut d = Vec::new();
@@ -191,6 +192,23 @@ pub(crate) fn chain_match(ch: &FilterChain) -> String {
         d.push(format!("Addr: {}{port}", m.prefix_ranges.join(",")));
     } else if !port.is_empty() {
         d.push(format!("Addr: *{port}"));
+    }
+    // What istioctl leaves out, and Envoy matches on too: who connects.
+    if !m.direct_source_prefix_ranges.is_empty() {
+        d.push(format!(
+            "DirectSrc: {}",
+            m.direct_source_prefix_ranges.join(",")
+        ));
+    }
+    if let Some(t) = &m.source_type {
+        d.push(format!("SrcType: {t}"));
+    }
+    if !m.source_prefix_ranges.is_empty() {
+        d.push(format!("Src: {}", m.source_prefix_ranges.join(",")));
+    }
+    if !m.source_ports.is_empty() {
+        let ports: Vec<String> = m.source_ports.iter().map(u32::to_string).collect();
+        d.push(format!("SrcPort: {}", ports.join(",")));
     }
     if d.is_empty() {
         "ALL".into()

@@ -15,6 +15,7 @@ mod authz_reasons;
 mod bundle;
 mod bundle_fleet;
 mod certs;
+mod chain_source_live;
 mod conveniences;
 mod eds_live;
 mod envoy;
