@@ -332,7 +332,9 @@ pub(crate) fn inbound(listeners: &[Listener]) -> Vec<InboundPort> {
                 mode: match (seen.tls, seen.plain) {
                     (true, false) if all_require => MtlsMode::Strict,
                     (true, false) => MtlsMode::SimpleTls,
-                    (true, true) => MtlsMode::Permissive,
+                    // mTLS optional only where a TLS chain authenticates clients at all.
+                    (true, true) if seen.client_cert > 0 => MtlsMode::Permissive,
+                    (true, true) => MtlsMode::SimpleTlsOrPlaintext,
                     _ => MtlsMode::Disable,
                 },
                 client_cert_required: all_require,

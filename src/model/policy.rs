@@ -47,6 +47,9 @@ pub enum MtlsMode {
     /// Only TLS chains, and not all of them require a client certificate: encrypted, but any
     /// client may connect (a gateway's public port, or a mesh port missing its peer check).
     SimpleTls,
+    /// TLS chains that require no client certificate, and plaintext chains: nobody is
+    /// authenticated on the port, whether or not it encrypts (it is not "mTLS optional").
+    SimpleTlsOrPlaintext,
 }
 
 impl std::fmt::Display for MtlsMode {
@@ -56,6 +59,7 @@ impl std::fmt::Display for MtlsMode {
             MtlsMode::Permissive => "PERMISSIVE",
             MtlsMode::Disable => "DISABLE",
             MtlsMode::SimpleTls => "SIMPLE_TLS",
+            MtlsMode::SimpleTlsOrPlaintext => "SIMPLE_TLS_OR_PLAINTEXT",
         })
     }
 }

@@ -38,6 +38,7 @@ mod proxy_status;
 mod report_lines;
 mod rules;
 mod rules_cases;
+mod server_tls_live;
 mod sidecar_config;
 mod snapshots;
 mod sync_live;

@@ -23,16 +23,20 @@ fn is_inbound(l: &Listener) -> bool {
 /// What a server-side chain does with a connection.
 fn chain_tls(ch: &FilterChain) -> String {
     match &ch.tls {
+        // The proxy is the server here: what it verifies is the client.
+        Socket::Tls(ctx) if ctx.validation.is_empty() => {
+            "server-only TLS: no client certificate is asked for or verified (no CA to verify one with)".into()
+        }
         Socket::Tls(ctx) => {
             let client = if ctx.require_client_certificate == Some(true) {
                 "requires a client certificate"
             } else {
-                "does not require a client certificate"
+                "asks for a client certificate but does not require one"
             };
             format!(
-                "TLS, {client}, accepts {}, trusts {}",
-                sans(ctx),
-                trust(ctx)
+                "TLS, {client}, verified with {}, accepting {}",
+                trust(ctx),
+                sans(ctx)
             )
         }
         Socket::Plaintext { .. } => "plaintext".into(),
@@ -185,7 +189,8 @@ pub fn inbound(r: &Report, port: u32) -> Trace {
             (_, 0) if required == tls => Some(MtlsMode::Strict),
             (_, 0) => Some(MtlsMode::SimpleTls),
             (0, _) => Some(MtlsMode::Disable),
-            _ => Some(MtlsMode::Permissive),
+            _ if required > 0 => Some(MtlsMode::Permissive),
+            _ => Some(MtlsMode::SimpleTlsOrPlaintext),
         }
     };
     if l.internal {
@@ -211,6 +216,7 @@ pub fn inbound(r: &Report, port: u32) -> Trace {
         Some(MtlsMode::Strict) => outcome("inbound-mtls", format!("STRICT: only mTLS is accepted on {port}"), "a plaintext client (no sidecar, or DISABLE towards this host) is reset: curl exit 56, or 503 UC at the client's proxy"),
         Some(MtlsMode::Permissive) => outcome("inbound-permissive", format!("PERMISSIVE: mTLS and plaintext are both accepted on {port}"), "plaintext callers are not authenticated: policies on their identity do not apply"),
         Some(MtlsMode::SimpleTls) => outcome("inbound-tls", format!("TLS without client certificates on {port}"), "any client that speaks TLS is accepted: callers are not authenticated, so policies on their identity do not apply"),
+        Some(MtlsMode::SimpleTlsOrPlaintext) => outcome("inbound-tls-or-plaintext", format!("TLS without client certificates, and plaintext, on {port}"), "no client is authenticated on this port, whether it encrypts or not: policies on callers' identities do not apply; an mTLS client's certificate is not asked for"),
         Some(MtlsMode::Disable) => outcome("inbound-plaintext", format!("plaintext only on {port}"), "an mTLS client (ISTIO_MUTUAL) fails its handshake here: 503 UF at the client's proxy"),
         None => outcome("no-match", format!("no chain for port {port}"), "the connection is reset"),
     };
