@@ -10,6 +10,8 @@ pub const STRUCT: &str = "google.protobuf.Struct";
 pub const STRING_VALUE: &str = "google.protobuf.StringValue";
 /// Not in the vendored descriptors: kept as raw JSON by the decoder, read by `extract/`.
 pub const XDS_IP_MATCHER: &str = "xds.type.matcher.v3.IPMatcher";
+/// Types kept as raw JSON that `extract/` reads from that JSON: not unknown, so not noted.
+pub const READ_FROM_JSON: &[&str] = &[XDS_IP_MATCHER];
 
 pub const TLS_UPSTREAM: &str = "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
 pub const TLS_DOWNSTREAM: &str = "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";

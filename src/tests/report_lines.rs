@@ -97,3 +97,32 @@ fn trace_inbound_on_a_gateway_points_at_the_request() {
         "{advice}"
     );
 }
+
+/// An ambient waypoint's `xds.type.matcher.v3.IPMatcher` is evaluated from its JSON: the report
+/// must not say envinspect does not look inside it.
+#[test]
+fn a_type_read_from_its_json_is_not_called_undecodable() {
+    let run = envinspect(&[
+        "fixtures/istio/istioctl/pkg/proxyconfig/testdata/config_dump.json",
+        "-o",
+        "json",
+        "--now",
+        NOW,
+    ]);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let text = doc.to_string();
+    assert!(
+        !text.contains("IPMatcher kept as raw JSON"),
+        "a warning still says so"
+    );
+    assert!(
+        !doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["subject"] == "type xds.type.matcher.v3.IPMatcher"),
+        "undecodable-type still names it"
+    );
+    // It is read: the waypoint's chains are chosen by it (a listener matcher on destination IP).
+    assert!(text.contains("destination_ip"), "the matcher is not read");
+}
