@@ -8,7 +8,8 @@ use crate::model::authz::{
     RbacAction, RbacEngine,
 };
 use crate::model::decision::{
-    AuthzView, ChainAuthz, LayerView, PolicyView, PortSummary, RouteAuthz, ShadowRole,
+    AuthzView, ChainAuthz, JwtProviderView, LayerView, MeshAction, PolicyView, PortSummary,
+    RouteAuthz, ShadowRole,
 };
 use crate::model::{Listener, Report, Socket};
 
@@ -148,6 +149,26 @@ fn layer(f: &AuthzFilter) -> LayerView {
             summary
         },
         policies,
+        providers: match &f.kind {
+            AuthzKind::JwtAuthn(j) => j
+                .providers
+                .iter()
+                .map(|(name, p)| JwtProviderView {
+                    name: name.clone(),
+                    issuer: p.issuer.clone(),
+                    audiences: p.audiences.clone(),
+                    jwks: p.jwks.clone(),
+                    from_headers: p.locations.headers.clone(),
+                    from_params: p.locations.params.clone(),
+                    from_cookies: p.locations.cookies.clone(),
+                    forward: p.forward,
+                    claim_to_headers: p.claim_to_headers.clone(),
+                    payload_in_metadata: Some(p.payload_in_metadata.clone())
+                        .filter(|m| !m.is_empty()),
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
         pointer: f.pointer.clone(),
     }
 }
@@ -240,12 +261,20 @@ fn engine_policies(e: Option<&RbacEngine>, shadow: Option<ShadowRole>) -> Vec<Po
             .iter()
             .map(|p| {
                 let istio = istio::parse(&p.name);
+                // What the AuthorizationPolicy said, read back from how Istio compiles it.
+                let mesh_action = istio.as_ref().map(|_| match (shadow, action) {
+                    (Some(ShadowRole::CustomSelector), _) => MeshAction::Custom,
+                    (_, RbacAction::Log) => MeshAction::Audit,
+                    (_, RbacAction::Deny) => MeshAction::Deny,
+                    (_, RbacAction::Allow) => MeshAction::Allow,
+                });
                 PolicyView {
                     name: p.name.clone(),
                     action: *action,
                     enforced,
                     shadow,
                     authorization_policy: istio.as_ref().map(|i| i.reference()),
+                    mesh_action,
                     rule: istio.and_then(|i| i.rule),
                     who: p.principals.iter().map(istio::who).collect(),
                     what: p.permissions.iter().map(istio::what).collect(),
@@ -267,6 +296,7 @@ fn engine_policies(e: Option<&RbacEngine>, shadow: Option<ShadowRole>) -> Vec<Po
                     enforced,
                     shadow,
                     authorization_policy: None,
+                    mesh_action: None,
                     rule: None,
                     who: vec![predicate_text(&f.predicate)],
                     what: vec![format!("matcher entry {entry}")],

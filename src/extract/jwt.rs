@@ -101,6 +101,11 @@ fn provider(p: jwt::JwtProvider) -> JwtProvider {
         },
         forward: p.forward,
         payload_in_metadata: p.payload_in_metadata,
+        claim_to_headers: p
+            .claim_to_headers
+            .into_iter()
+            .map(|c| (c.header_name, c.claim_name))
+            .collect(),
         clock_skew_seconds: p.clock_skew_seconds,
         require_expiration: p.require_expiration,
     }

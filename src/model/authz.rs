@@ -328,6 +328,9 @@ pub struct JwtProvider {
     /// Where the verified payload goes in `envoy.filters.http.jwt_authn` metadata (RBAC reads it).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub payload_in_metadata: String,
+    /// `claim_to_headers`: `(header, claim)` copied into request headers after verification.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub claim_to_headers: Vec<(String, String)>,
     /// Envoy's default is 60 s when 0.
     pub clock_skew_seconds: u32,
     #[serde(skip_serializing_if = "std::ops::Not::not")]

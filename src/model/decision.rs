@@ -185,7 +185,31 @@ pub struct LayerView {
     /// One line: what the layer does as a whole.
     pub summary: String,
     pub policies: Vec<PolicyView>,
+    /// A jwt_authn layer's providers, by name, field by field (the summary says them in prose).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub providers: Vec<JwtProviderView>,
     pub pointer: String,
+}
+
+/// One JWT provider as the authz view's JSON gives it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JwtProviderView {
+    pub name: String,
+    pub issuer: String,
+    /// Empty: any audience.
+    pub audiences: Vec<String>,
+    /// `inline` (with `keys`), `local` (a file or variable, not in the dump), `remote` (fetched
+    /// from `uri` over `cluster`), or `none`.
+    pub jwks: super::authz::Jwks,
+    /// Headers (`name`, value prefix), query parameters and cookies the token is read from;
+    /// all empty: `Authorization: Bearer` and `access_token`.
+    pub from_headers: Vec<(String, String)>,
+    pub from_params: Vec<String>,
+    pub from_cookies: Vec<String>,
+    pub forward: bool,
+    /// `(header, claim)`.
+    pub claim_to_headers: Vec<(String, String)>,
+    pub payload_in_metadata: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -200,12 +224,26 @@ pub struct PolicyView {
     pub shadow: Option<ShadowRole>,
     /// Istio's AuthorizationPolicy `name.namespace`, when the name follows its convention.
     pub authorization_policy: Option<String>,
+    /// The action the mesh wrote (Istio's `ALLOW`, `DENY`, `AUDIT`, `CUSTOM`), beside Envoy's
+    /// `action`: CUSTOM compiles to a shadow DENY selecting ext_authz's requests, AUDIT to LOG.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mesh_action: Option<MeshAction>,
     pub rule: Option<usize>,
     /// Short text of principals, permissions and conditions.
     pub who: Vec<String>,
     pub what: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub when: Vec<String>,
+}
+
+/// An authorization action as a mesh's policy says it (Istio's AuthorizationPolicy `action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MeshAction {
+    Allow,
+    Deny,
+    Audit,
+    Custom,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -521,3 +521,57 @@ fn a_port_excluded_from_interception_is_not_the_sidecars_to_decide() {
         t["authorization"]
     );
 }
+
+/// The authz view's JSON carries what its table says: each policy's action as the mesh wrote it
+/// beside Envoy's (CUSTOM compiles to a shadow DENY), and each JWT provider field by field.
+#[test]
+fn the_authz_json_carries_mesh_actions_and_jwt_providers() {
+    let run = envinspect(&[
+        "authz",
+        "fixtures/envoy-1.40-authz/config_dump.json",
+        "-o",
+        "json",
+        "--now",
+        NOW_140,
+    ]);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let layers: Vec<&Value> = v["chains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["layers"].as_array().unwrap())
+        .collect();
+    let policy = |name: &str| {
+        layers
+            .iter()
+            .flat_map(|l| l["policies"].as_array().unwrap())
+            .find(|p| p["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no policy {name}"))
+    };
+    let custom = policy("istio-ext-authz-ns[default]-policy[custom]-rule[0]");
+    assert_eq!(
+        (custom["action"].as_str(), custom["mesh_action"].as_str()),
+        (Some("DENY"), Some("CUSTOM"))
+    );
+    let allow = policy("ns[default]-policy[allow-jwt]-rule[0]");
+    assert_eq!(allow["mesh_action"], "ALLOW");
+    let provider = layers
+        .iter()
+        .flat_map(|l| l["providers"].as_array().into_iter().flatten())
+        .find(|p| p["name"] == "origins-0")
+        .expect("the jwt_authn layer lists its providers");
+    assert_eq!(provider["issuer"], "https://issuer.test");
+    assert_eq!(provider["audiences"], json!(["api"]));
+    assert_eq!(provider["forward"], true);
+    assert_eq!(provider["jwks"]["kind"], "inline");
+    assert_eq!(provider["payload_in_metadata"], "payload");
+    for field in [
+        "from_headers",
+        "from_params",
+        "from_cookies",
+        "claim_to_headers",
+    ] {
+        assert!(provider[field].is_array(), "{field}");
+    }
+}
