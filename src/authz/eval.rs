@@ -45,6 +45,9 @@ pub struct Request {
 pub(crate) struct Run {
     pub steps: Vec<AuthzStep>,
     pub assumptions: Vec<String>,
+    /// The first filter met that may refuse and is not evaluated: an allow past it cannot be
+    /// told; a refusal by a later filter still stands (that filter may refuse first).
+    pub may_deny: Option<crate::model::cannot_tell::Construct>,
 }
 
 impl Run {
@@ -122,8 +125,18 @@ pub fn evaluate(r: &Report, req: &Request, now_unix: u64) -> Evaluation {
     let mut run = Run {
         steps: Vec::new(),
         assumptions: Vec::new(),
+        may_deny: None,
     };
-    let e = walk(r, req, now_unix, &mut run);
+    let mut e = walk(r, req, now_unix, &mut run);
+    if let Some(c) = run.may_deny.take() {
+        match e.decision {
+            Decision::Allow => e = unknown(CannotTell::Unevaluated(c)),
+            Decision::Deny | Decision::Unauthenticated => run.assumptions.push(format!(
+                "refused either way; {c}, and may refuse first (another status)"
+            )),
+            _ => {}
+        }
+    }
     Evaluation {
         source: r.source.clone(),
         enforcer: Default::default(),

@@ -33,7 +33,27 @@ pub(super) fn network_filter(f: &AuthzFilter, ctx: &mut Context, run: &mut Run) 
         }
         AuthzKind::ExtAuthz(e) => ext_authz(f, e, ctx, run, false),
         AuthzKind::JwtAuthn(_) => None,
+        AuthzKind::Opaque(o) => may_deny(f, o, run),
     }
+}
+
+/// A filter that may refuse and is not evaluated: noted, and the evaluation goes on (a later
+/// refusal stands; an allow past it cannot be told, see `evaluate`).
+fn may_deny(f: &AuthzFilter, o: &crate::model::authz::OpaqueFilter, run: &mut Run) -> Option<End> {
+    run.step(
+        "filter",
+        &f.name,
+        StepOutcome::Unknown,
+        format!("{} ({}): may refuse; not evaluated", o.type_name, o.may),
+        &f.pointer,
+    );
+    run.may_deny
+        .get_or_insert(crate::model::cannot_tell::Construct::MayDeny {
+            filter: f.name.clone(),
+            type_name: o.type_name.clone(),
+            may: o.may.clone(),
+        });
+    None
 }
 
 pub(super) fn http_filter(
@@ -134,6 +154,7 @@ pub(super) fn http_filter(
             }
             ext_authz(f, e, ctx, run, true)
         }
+        AuthzKind::Opaque(o) => may_deny(f, o, run),
     }
 }
 
@@ -142,6 +163,7 @@ fn kind(f: &AuthzFilter) -> &'static str {
         AuthzKind::Rbac(_) => "rbac",
         AuthzKind::JwtAuthn(_) => "jwt_authn",
         AuthzKind::ExtAuthz(_) => "ext_authz",
+        AuthzKind::Opaque(_) => "filter",
     }
 }
 

@@ -137,6 +137,12 @@ fn layer(f: &AuthzFilter) -> LayerView {
             }
             ("ext_authz", None, s, Vec::new())
         }
+        AuthzKind::Opaque(o) => (
+            "opaque",
+            None,
+            format!("{}: {}; may refuse, not evaluated", o.type_name, o.may),
+            Vec::new(),
+        ),
     };
     LayerView {
         filter: f.name.clone(),
@@ -428,6 +434,8 @@ pub fn summaries(r: &Report) -> Vec<PortSummary> {
                     l.kind,
                     l.policies.iter().filter(|p| p.enforced).count()
                 ),
+                // A filter that may refuse, unevaluated: which one.
+                None if l.kind == "opaque" => format!("{} (may refuse, not evaluated)", l.filter),
                 None => l.kind.clone(),
             })
             .collect();

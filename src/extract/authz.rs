@@ -61,6 +61,8 @@ pub(crate) fn http_filter(
             filter_enabled_fraction: e.filter_enabled.is_some(),
             shadow_mode: e.shadow_mode,
         })
+    } else if let Some(o) = opaque(any, HTTP_MAY_DENY) {
+        AuthzKind::Opaque(o)
     } else {
         return None;
     };
@@ -98,6 +100,8 @@ pub(crate) fn network_filter(
             filter_enabled_fraction: false,
             shadow_mode: e.shadow_mode,
         })
+    } else if let Some(o) = opaque(any, NETWORK_MAY_DENY) {
+        AuthzKind::Opaque(o)
     } else {
         return None;
     };
@@ -108,6 +112,204 @@ pub(crate) fn network_filter(
         pointer,
         kind,
     })
+}
+
+/// HTTP filters that can refuse a request and are not evaluated, by configuration type (a
+/// `TypedStruct` counts as the type it wraps), with what they do.
+const HTTP_MAY_DENY: &[(&str, &str)] = &[
+    (
+        "envoy.extensions.filters.http.lua.v3.Lua",
+        "runs a Lua program",
+    ),
+    (
+        "envoy.extensions.filters.http.wasm.v3.Wasm",
+        "runs a Wasm program",
+    ),
+    (
+        "envoy.extensions.filters.http.golang.v3alpha.Config",
+        "runs a Go program",
+    ),
+    (
+        "envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor",
+        "an external processor answers",
+    ),
+    (
+        "envoy.extensions.filters.http.composite.v3.Composite",
+        "delegates to filters chosen per request",
+    ),
+    (
+        "envoy.extensions.filters.http.basic_auth.v3.BasicAuth",
+        "checks a password",
+    ),
+    (
+        "envoy.extensions.filters.http.api_key_auth.v3.ApiKeyAuth",
+        "checks an API key",
+    ),
+    (
+        "envoy.extensions.filters.http.oauth2.v3.OAuth2",
+        "redirects to an OAuth2 login",
+    ),
+    (
+        "envoy.extensions.filters.http.csrf.v3.CsrfPolicy",
+        "checks the request's origin",
+    ),
+    (
+        "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+        "rate limit (429)",
+    ),
+    (
+        "envoy.extensions.filters.http.ratelimit.v3.RateLimit",
+        "rate limit service (429)",
+    ),
+    (
+        "envoy.extensions.filters.http.rate_limit_quota.v3.RateLimitQuotaFilterConfig",
+        "rate limit quota (429)",
+    ),
+    (
+        "envoy.extensions.filters.http.fault.v3.HTTPFault",
+        "injects aborts",
+    ),
+    (
+        "envoy.extensions.filters.http.admission_control.v3.AdmissionControl",
+        "rejects under load (503)",
+    ),
+    ("cilium.L7Policy", "Cilium's L7 policy"),
+];
+
+/// Network filters that can refuse a connection and are not evaluated.
+const NETWORK_MAY_DENY: &[(&str, &str)] = &[
+    (
+        "envoy.extensions.filters.network.wasm.v3.Wasm",
+        "runs a Wasm program",
+    ),
+    (
+        "envoy.extensions.filters.network.golang.v3alpha.Config",
+        "runs a Go program",
+    ),
+    (
+        "envoy.extensions.filters.network.ext_proc.v3.NetworkExternalProcessor",
+        "an external processor answers",
+    ),
+    (
+        "envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit",
+        "rate limit",
+    ),
+    (
+        "envoy.extensions.filters.network.ratelimit.v3.RateLimit",
+        "rate limit service",
+    ),
+    (
+        "envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit",
+        "connection limit",
+    ),
+    ("cilium.NetworkFilter", "Cilium's network policy"),
+];
+
+/// The filter's configuration type, when it is one that may deny (and its program, as far as
+/// the dump shows it, can answer a request itself).
+fn opaque(any: Option<&Any>, known: &[(&str, &str)]) -> Option<OpaqueFilter> {
+    let name = config_type(any?)?;
+    let (_, may) = known.iter().find(|(t, _)| *t == name)?;
+    if cannot_answer(any?) {
+        return None;
+    }
+    Some(OpaqueFilter {
+        type_name: name,
+        may: may.to_string(),
+    })
+}
+
+/// Istio's built-in (NullVM) Wasm plugins, which only exchange metadata and count.
+const NULL_VM_PLUGINS: &[&str] = &[
+    "envoy.wasm.metadata_exchange",
+    "envoy.wasm.stats",
+    "envoy.wasm.attributegen",
+];
+
+/// Whether the program a Lua or Wasm filter runs, all of it in the dump, has no way to answer
+/// a request itself: a Lua script that never calls `respond`, a Wasm module that does not
+/// import `proxy_send_local_response` (the proxy-wasm ABI's only local reply), or one of
+/// Istio's built-in plugins. A program from a file or a URL is not in the dump: it may.
+fn cannot_answer(any: &Any) -> bool {
+    use envoy_types::pb::envoy::config::core::v3::{async_data_source, data_source, DataSource};
+    use envoy_types::pb::envoy::extensions::filters::http::lua::v3::Lua;
+    use envoy_types::pb::envoy::extensions::filters::http::wasm::v3::Wasm;
+    use envoy_types::pb::envoy::extensions::wasm::v3::plugin_config::Vm;
+    let inline = |d: &DataSource| match &d.specifier {
+        Some(data_source::Specifier::InlineString(s)) => Some(s.clone().into_bytes()),
+        Some(data_source::Specifier::InlineBytes(b)) => Some(b.clone()),
+        _ => None,
+    };
+    // A fault filter aborts only where an abort is configured (Istio puts an empty one in every
+    // connection manager; a VirtualService's faults ride on routes).
+    if let Unpacked::Known(f) =
+        unpack::<envoy_types::pb::envoy::extensions::filters::http::fault::v3::HttpFault>(Some(any))
+    {
+        return f.abort.is_none();
+    }
+    if let Unpacked::Known(l) = unpack::<Lua>(Some(any)) {
+        #[allow(deprecated)]
+        let mut sources = vec![Some(l.inline_code.clone().into_bytes())];
+        sources.extend(l.default_source_code.as_ref().map(inline));
+        sources.extend(l.source_codes.values().map(inline));
+        return sources.iter().all(|s| {
+            s.as_ref()
+                .is_some_and(|code| !String::from_utf8_lossy(code).contains("respond"))
+        });
+    }
+    if let Unpacked::Known(w) = unpack::<Wasm>(Some(any)) {
+        let Some(Vm::VmConfig(vm)) = w.config.and_then(|c| c.vm) else {
+            return false;
+        };
+        let Some(async_data_source::Specifier::Local(d)) = vm.code.and_then(|c| c.specifier) else {
+            return false;
+        };
+        return match inline(&d) {
+            Some(code) if NULL_VM_PLUGINS.iter().any(|p| code == p.as_bytes()) => true,
+            // A module's imports name the host functions it calls.
+            Some(code) if code.starts_with(b"\0asm") => !code
+                .windows(b"proxy_send_local_response".len())
+                .any(|w| w == b"proxy_send_local_response"),
+            _ => false,
+        };
+    }
+    false
+}
+
+/// The message name of a filter's configuration, looking through a `TypedStruct`.
+fn config_type(any: &Any) -> Option<String> {
+    use crate::decode::typeurl;
+    let url = match unpack::<envoy_types::pb::google::protobuf::Empty>(Some(any)) {
+        Unpacked::Raw { type_url, raw_json } => {
+            let name = typeurl::message_name(&type_url).to_string();
+            if name == typeurl::TYPED_STRUCT_UDPA || name == typeurl::TYPED_STRUCT_XDS {
+                let v: serde_json::Value = serde_json::from_str(&raw_json).ok()?;
+                let inner = v.get("type_url").or_else(|| v.get("typeUrl"))?.as_str()?;
+                return Some(typeurl::message_name(inner).to_string());
+            }
+            type_url
+        }
+        Unpacked::Other { type_url } | Unpacked::Invalid { type_url, .. } => type_url,
+        Unpacked::Known(_) | Unpacked::Absent => return None,
+    };
+    // A TypedStruct is not in the descriptors: it arrives raw (above).
+    let name = typeurl::message_name(&url);
+    Some(name.to_string())
+}
+
+/// An HTTP filter configured by ECDS (`config_discovery`): its configuration is not in the
+/// filter, so what it does cannot be told.
+pub(crate) fn ecds_filter(name: &str, pointer: String) -> AuthzFilter {
+    AuthzFilter {
+        name: name.to_string(),
+        level: FilterLevel::Http,
+        disabled: false,
+        pointer,
+        kind: AuthzKind::Opaque(OpaqueFilter {
+            type_name: "ECDS".into(),
+            may: "configured by extension config discovery, not in the filter".into(),
+        }),
+    }
 }
 
 /// `typed_per_filter_config` entries that concern authorization filters.

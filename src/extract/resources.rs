@@ -174,11 +174,16 @@ fn chain(c: PbChain, is_default: bool, pointer: String) -> FilterChain {
                 _ => StripPort::Keep,
             };
             for (k, h) in hcm.http_filters.iter().enumerate() {
+                let hp = format!("{fp}/typed_config/http_filters/{k}");
                 let any = match &h.config_type {
                     Some(http_filter::ConfigType::TypedConfig(a)) => Some(a),
+                    // Its configuration comes by ECDS: what it does is not in the filter.
+                    Some(http_filter::ConfigType::ConfigDiscovery(_)) if !h.disabled => {
+                        authz.push(super::authz::ecds_filter(&h.name, hp));
+                        continue;
+                    }
                     _ => None,
                 };
-                let hp = format!("{fp}/typed_config/http_filters/{k}");
                 authz.extend(super::authz::http_filter(&h.name, h.disabled, any, hp));
             }
         }

@@ -39,6 +39,19 @@ pub enum AuthzKind {
     Rbac(Rbac),
     JwtAuthn(JwtAuthn),
     ExtAuthz(ExtAuthz),
+    /// A filter that can refuse traffic and that envinspect does not evaluate (a Lua or Wasm
+    /// program, an external processor, a vendor's policy filter, a rate limit, one configured by
+    /// ECDS): an answer past it cannot be told.
+    Opaque(OpaqueFilter),
+}
+
+/// A filter that may deny, which envinspect cannot evaluate, and what it is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpaqueFilter {
+    /// Its configuration's type (message name), or `ECDS` when the dump's filter has none.
+    pub type_name: String,
+    /// Why it may refuse: `runs a program`, `a vendor's policy`, `rate limit`…
+    pub may: String,
 }
 
 /// An RBAC filter (HTTP or network): what it enforces, and what it only evaluates (shadow).

@@ -60,6 +60,13 @@ pub enum Construct {
     ChainInput(String),
     ChainMatcher(String),
     ChainAction(String),
+    /// A filter that may refuse the request or connection, not evaluated (its name, its type,
+    /// and why it may).
+    MayDeny {
+        filter: String,
+        type_name: String,
+        may: String,
+    },
 }
 
 impl fmt::Display for Construct {
@@ -78,6 +85,14 @@ impl fmt::Display for Construct {
                 write!(f, "a matcher action of type {type_url}")
             }
             Construct::InputMatcher(w) => write!(f, "a {w} matcher"),
+            Construct::MayDeny {
+                filter,
+                type_name,
+                may,
+            } => write!(
+                f,
+                "filter {filter} ({type_name}: {may}) may refuse it, and envinspect does not evaluate it"
+            ),
             Construct::MatchInput { type_url } => write!(f, "a matcher input of type {type_url}"),
             Construct::ChainInput(w) => write!(
                 f,

@@ -575,3 +575,86 @@ fn the_authz_json_carries_mesh_actions_and_jwt_providers() {
         assert!(provider[field].is_array(), "{field}");
     }
 }
+
+/// Filters that may refuse and that envinspect does not evaluate make an allow "cannot tell":
+/// Cilium's policy filters, a Lua script that can `respond`, a Wasm module from a file. A Lua
+/// script that never responds cannot refuse, and a later RBAC refusal stands.
+#[test]
+fn filters_that_may_deny_make_the_answer_cannot_tell() {
+    let router = json!({"name": "envoy.filters.http.router", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}});
+    let listener = |port: u16, network: Vec<Value>, http: Vec<Value>| {
+        let mut filters = network;
+        let mut http = http;
+        http.push(router.clone());
+        filters.push(json!({"name": "envoy.filters.network.http_connection_manager", "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+            "stat_prefix": "p", "http_filters": http,
+            "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [{"match": {"prefix": "/"}, "direct_response": {"status": 200}}]}]}}}));
+        json!({"name": format!("l{port}"), "address": {"socket_address": {"address": "0.0.0.0", "port_value": port}},
+               "filter_chains": [{"filters": filters}]})
+    };
+    let lua = |code: &str| json!({"name": "envoy.filters.http.lua", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua", "inline_code": code}});
+    let deny_all = json!({"name": "envoy.filters.http.rbac", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC", "rules": {"action": "ALLOW", "policies": {}}}});
+    let listeners = vec![
+        // Cilium: a network and an HTTP policy filter.
+        listener(
+            8001,
+            vec![json!({"name": "cilium.network", "typed_config": {"@type": "type.googleapis.com/cilium.NetworkFilter"}})],
+            vec![json!({"name": "cilium.l7policy", "typed_config": {"@type": "type.googleapis.com/cilium.L7Policy", "access_log_path": "/var/run/cilium/access_log.sock"}})],
+        ),
+        listener(8002, vec![], vec![lua("function envoy_on_request(h) if h:headers():get('x-no') then h:respond({[':status'] = '403'}, 'no') end end")]),
+        listener(8003, vec![], vec![lua("function envoy_on_request(h) h:headers():add('x-seen', '1') end")]),
+        listener(8004, vec![], vec![json!({"name": "envoy.filters.http.wasm", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+            "config": {"vm_config": {"runtime": "envoy.wasm.runtime.v8", "code": {"local": {"filename": "/etc/plugin.wasm"}}}}}})]),
+        // A script that may respond, then an RBAC filter that refuses everything.
+        listener(8005, vec![], vec![lua("function envoy_on_request(h) h:respond({[':status'] = '418'}, '') end"), deny_all]),
+    ];
+    let dump = json!({"configs": [
+        {"@type": "type.googleapis.com/envoy.admin.v3.BootstrapConfigDump", "bootstrap": {"node": {"id": "edge", "cluster": "edge"}}},
+        {"@type": "type.googleapis.com/envoy.admin.v3.ListenersConfigDump", "static_listeners": listeners.into_iter().map(|l| json!({"listener": {"@type": "type.googleapis.com/envoy.config.listener.v3.Listener", "name": l["name"], "address": l["address"], "filter_chains": l["filter_chains"]}})).collect::<Vec<_>>()},
+    ]});
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("maydeny-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("dump.json");
+    std::fs::write(&path, dump.to_string()).unwrap();
+    let p = path.to_str().unwrap();
+    let decide = |port: &str| -> Value {
+        let run = envinspect(&[
+            "authz",
+            p,
+            "--port",
+            port,
+            "--plaintext",
+            "-o",
+            "json",
+            "--now",
+            NOW,
+        ]);
+        assert!(run.code == 0 || run.code == 1, "{port}: {}", run.stderr);
+        serde_json::from_str(&run.stdout).unwrap()
+    };
+    let e = decide("8001");
+    assert_eq!(e["decision"], "unknown", "{e}");
+    assert!(
+        e["reason"]
+            .as_str()
+            .unwrap()
+            .contains("cilium.network (cilium.NetworkFilter"),
+        "{}",
+        e["reason"]
+    );
+    let e = decide("8002");
+    assert_eq!(e["decision"], "unknown", "{e}");
+    assert!(e["reason"].as_str().unwrap().contains("runs a Lua program"));
+    assert_eq!(decide("8003")["decision"], "allow");
+    let e = decide("8004");
+    assert_eq!(e["decision"], "unknown", "{e}");
+    let e = decide("8005");
+    assert_eq!(e["decision"], "deny", "{e}");
+    assert!(
+        e["assumptions"].to_string().contains("may refuse first"),
+        "{}",
+        e["assumptions"]
+    );
+}
