@@ -372,6 +372,13 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
     }
     // The handshake.
     let peer = match (&ch.tls, tls) {
+        (Socket::Tls(ctx), true) if r.undelivered_certificate(ctx).is_some() => {
+            let why = r.undelivered_certificate(ctx).unwrap_or_default();
+            let why = format!(
+                "the chain's {why}: Envoy has no certificate to present, so the TLS handshake fails"
+            );
+            return refuse(run, &chain_name, &ch.pointer, &why);
+        }
         (Socket::Tls(ctx), true) => {
             if let Some(p) = &req.principal {
                 if !ctx.san_matchers.is_empty()

@@ -56,6 +56,36 @@ pub struct Report {
 pub type Roots = std::collections::BTreeMap<super::Fingerprint, (String, String)>;
 
 impl Report {
+    /// The SDS certificate of a TLS context that the proxy does not hold, and why: never
+    /// delivered (`uninitialized`), still warming, or absent from a dump that has secrets. A
+    /// server with it has no certificate to present: TLS handshakes fail (measured on Envoy 1.40:
+    /// the connection is reset, curl exit 35).
+    pub fn undelivered_certificate(&self, ctx: &super::TlsContext) -> Option<String> {
+        use super::cert::SecretState;
+        for c in &ctx.certificates {
+            let super::tls::CertSource::Sds { name } = c else {
+                continue;
+            };
+            let held: Vec<&super::Secret> =
+                self.secrets.iter().filter(|s| &s.name == name).collect();
+            if held.iter().any(|s| s.state.in_force()) {
+                continue;
+            }
+            let why = match held.first().map(|s| s.state) {
+                Some(SecretState::Uninitialized) => {
+                    "was never delivered (SDS secret uninitialized)"
+                }
+                Some(SecretState::Warming) => {
+                    "is still warming (requested from SDS, not delivered)"
+                }
+                None if self.counts.secrets.is_some() => "is not in the dump's secrets",
+                _ => continue,
+            };
+            return Some(format!("certificate {name} {why}"));
+        }
+        None
+    }
+
     /// Every root CA the proxy trusts (CA certificates of its validation secrets, inline CAs,
     /// SPIFFE bundles), by SHA-256, with the secret and subject it comes from.
     pub fn trusted_roots(&self) -> Roots {

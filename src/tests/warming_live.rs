@@ -172,3 +172,100 @@ dynamic_resources:
         .iter()
         .any(|m| m.ends_with("its active version serves meanwhile")));
 }
+
+/// A TLS chain whose SDS certificate never arrives (a gateway's missing credentialName): the
+/// static listener goes active once the initial fetch times out, with no certificate; Envoy
+/// resets every TLS handshake. `trace` and `authz` must say the handshake fails, and why.
+#[test]
+fn a_chain_whose_certificate_never_arrived_fails_every_handshake() {
+    use std::sync::Arc;
+    let dir = Envoy::dir("uninitialized");
+    let port = free_port();
+    // The SDS file has a secret, not the one the chain asks for.
+    write(
+        &dir.join("sds.yaml"),
+        "resources:\n- \"@type\": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret\n  name: other\n  generic_secret: {secret: {inline_string: x}}\n",
+    );
+    write(
+        &dir.join("bootstrap.yaml"),
+        &format!(
+            r#"node: {{id: gateway, cluster: gateway}}
+admin: {{address: {{socket_address: {{address: 127.0.0.1, port_value: 0}}}}}}
+static_resources:
+  listeners:
+  - name: https
+    address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}
+    filter_chains:
+    - transport_socket:
+        name: envoy.transport_sockets.tls
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+          common_tls_context:
+            tls_certificate_sds_secret_configs:
+            - name: "kubernetes://missing-cred"
+              sds_config: {{path_config_source: {{path: {}/sds.yaml}}, resource_api_version: V3, initial_fetch_timeout: 1s}}
+      filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: https
+          route_config: {{virtual_hosts: [{{name: all, domains: ["*"], routes: [{{match: {{prefix: /}}, direct_response: {{status: 200}}}}]}}]}}
+          http_filters: [{ROUTER}]
+"#,
+            dir.display()
+        ),
+    );
+    let envoy = Envoy::launch(dir.clone(), pki::ca((2026, 1, 1), (2036, 1, 1)));
+    // Envoy: the handshake fails (reset, or an alert): no response ever comes.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth(),
+    );
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let conn = rustls::ClientConnection::new(cfg, "gateway.example".try_into().unwrap()).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    let sent = tls.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n");
+    let mut got = Vec::new();
+    let read = tls.read_to_end(&mut got);
+    assert!(
+        sent.is_err() || read.is_err(),
+        "the handshake succeeded: {:?}",
+        String::from_utf8_lossy(&got)
+    );
+    assert!(got.is_empty());
+
+    let path = dir.join("config_dump.json");
+    std::fs::write(&path, envoy.dump(Endpoint::ConfigDumpWithEds)).unwrap();
+    let (report, opts) = report_140(&path);
+    let mut p = Probe::new(
+        format!("127.0.0.1:{port}").parse().unwrap(),
+        AppProtocol::Tls,
+    );
+    p.sni = Some("gateway.example".into());
+    let t = outbound(&report, &p);
+    assert_eq!(t.outcome.kind, "handshake-fails", "{:?}", t.outcome);
+    assert!(
+        t.outcome
+            .summary
+            .contains("kubernetes://missing-cred was never delivered"),
+        "{}",
+        t.outcome.summary
+    );
+    let req = envinspect::authz::Request {
+        port: port.into(),
+        principal: Some("spiffe://cluster.local/ns/shop/sa/client".into()),
+        ..Default::default()
+    };
+    let e = envinspect::authz::evaluate(&report, &req, opts.now.unix_timestamp() as u64);
+    assert_eq!(
+        e.decision,
+        envinspect::model::decision::Decision::Rejected,
+        "{:?}",
+        e.reason
+    );
+}

@@ -254,6 +254,12 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
             w.end((outcome("handshake-fails", format!("the chain terminates {mtls}: a plaintext client fails the handshake"), "the client must speak TLS to this port (for a mesh port: its sidecar must originate mTLS)", &e), e));
             return w;
         }
+        (Socket::Tls(ctx), true) if r.undelivered_certificate(ctx).is_some() => {
+            let why = r.undelivered_certificate(ctx).unwrap_or_default();
+            let e = Effect::Reset;
+            w.end((outcome("handshake-fails", format!("the chain's {why}: Envoy has no certificate to present, so the TLS handshake fails (the connection is reset: curl exit 35)"), "deliver the certificate (a gateway's credentialName: the Secret in the gateway's namespace; otherwise the SDS server)", &e), e));
+            return w;
+        }
         (Socket::Tls(ctx), true) => {
             if ctx.require_client_certificate == Some(true) {
                 w.assumptions.push(
