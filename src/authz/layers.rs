@@ -48,11 +48,13 @@ fn may_deny(f: &AuthzFilter, o: &crate::model::authz::OpaqueFilter, run: &mut Ru
         &f.pointer,
     );
     run.may_deny
-        .get_or_insert(crate::model::cannot_tell::Construct::MayDeny {
-            filter: f.name.clone(),
-            type_name: o.type_name.clone(),
-            may: o.may.clone(),
-        });
+        .get_or_insert(crate::model::cannot_tell::Construct::MayDeny(Box::new(
+            crate::model::cannot_tell::MayDeny {
+                filter: f.name.clone(),
+                type_name: o.type_name.clone(),
+                may: o.may.clone(),
+            },
+        )));
     None
 }
 

@@ -60,13 +60,17 @@ pub enum Construct {
     ChainInput(String),
     ChainMatcher(String),
     ChainAction(String),
-    /// A filter that may refuse the request or connection, not evaluated (its name, its type,
-    /// and why it may).
-    MayDeny {
-        filter: String,
-        type_name: String,
-        may: String,
-    },
+    /// A filter that may refuse the request or connection, not evaluated.
+    MayDeny(Box<MayDeny>),
+}
+
+/// A filter that may refuse and is not evaluated: its name, its configuration's type, and why
+/// it may.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MayDeny {
+    pub filter: String,
+    pub type_name: String,
+    pub may: String,
 }
 
 impl fmt::Display for Construct {
@@ -85,13 +89,10 @@ impl fmt::Display for Construct {
                 write!(f, "a matcher action of type {type_url}")
             }
             Construct::InputMatcher(w) => write!(f, "a {w} matcher"),
-            Construct::MayDeny {
-                filter,
-                type_name,
-                may,
-            } => write!(
+            Construct::MayDeny(m) => write!(
                 f,
-                "filter {filter} ({type_name}: {may}) may refuse it, and envinspect does not evaluate it"
+                "filter {} ({}: {}) may refuse it, and envinspect does not evaluate it",
+                m.filter, m.type_name, m.may
             ),
             Construct::MatchInput { type_url } => write!(f, "a matcher input of type {type_url}"),
             Construct::ChainInput(w) => write!(
