@@ -3,6 +3,7 @@
 //! to one [`Outcome`]. The exit-code policy lives in [`Outcome::exit_code`] and nowhere else.
 //! This is the top layer: it may use every module below it; nothing uses it but `main.rs`.
 
+mod bundle;
 mod error;
 mod explain;
 pub mod request;
@@ -13,9 +14,9 @@ use std::path::PathBuf;
 
 use time::OffsetDateTime;
 
-use crate::expect::{fleet::FleetExpectations, CheckInput, GenerateOptions, Span};
+use crate::expect::{CheckInput, GenerateOptions, Span};
 use crate::filter::Filters;
-use crate::progress::{Phase, Progress};
+use crate::progress::Progress;
 use crate::render::{self, check::CheckFormat, Format, View};
 use crate::source::admin::Admin;
 use crate::source::{bundle::Limits, DocumentKind, Input};
@@ -296,7 +297,7 @@ pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
             certs,
             format,
             judge,
-        } => bundle(
+        } => bundle::bundle(
             env,
             &path,
             jobs,
@@ -523,88 +524,4 @@ pub fn file_origin(path: impl Into<PathBuf>) -> Origin {
     } else {
         Origin::File(path)
     }
-}
-
-/// How a bundle is analysed: judged as a single dump is (one threshold, `--expiry-warning`), on
-/// `jobs` workers (the environment's threads by default).
-fn bundle_options(
-    env: &Env,
-    judge: &Judge,
-    jobs: Option<usize>,
-    limits: Limits,
-    expect: Option<(String, FleetExpectations)>,
-) -> crate::bundle::BundleOptions {
-    let o = options(env, judge);
-    crate::bundle::BundleOptions {
-        now: o.now,
-        jobs: jobs.unwrap_or(env.threads),
-        warn_seconds: judge.expiry_warning.seconds(),
-        limits,
-        rules: o.rules,
-        expect,
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn bundle(
-    env: &mut Env,
-    path: &std::path::Path,
-    jobs: Option<usize>,
-    expectations: Option<PathBuf>,
-    limits: Limits,
-    certs: Option<PathBuf>,
-    format: Format,
-    judge: &Judge,
-) -> Result<Outcome, RunError> {
-    // Flags every command shares that a bundle cannot honour are refused, not ignored.
-    if certs.is_some() {
-        return Err(UsageError::BundleCerts.into());
-    }
-    if judge.redact {
-        return Err(UsageError::BundleRedact.into());
-    }
-    let expect = match expectations {
-        Some(f) => {
-            let input = crate::source::read_path(&f)?;
-            let parsed = FleetExpectations::parse(&input.name, &input.bytes)?;
-            Some((input.name, parsed))
-        }
-        None => None,
-    };
-    let opts = bundle_options(env, judge, jobs, limits, expect);
-    env.progress.phase(Phase::Bundle, None);
-    let report = crate::bundle::analyse(path, &opts, env.progress);
-    env.progress.finish();
-    let report = report?;
-    render::bundle::render_bundle(&report, format, env.out)?;
-    // A log or stats file that could not be read is an unreadable document too.
-    let unreadable = report
-        .proxies
-        .iter()
-        .filter(|p| p.kind == crate::model::bundle::ProxyKind::Unreadable)
-        .count()
-        + report
-            .proxies
-            .iter()
-            .filter_map(|p| p.evidence.as_ref())
-            .map(|e| e.errors.len())
-            .sum::<usize>()
-        + report.sync.as_ref().map_or(0, |s| s.errors.len());
-    if unreadable + report.refused.len() > 0 {
-        return Ok(Outcome::Incomplete(Error::Bundle {
-            name: report.source.clone(),
-            unreadable,
-            refused: report.refused.len(),
-        }));
-    }
-    // Findings and drift both fail, as for `check` (docs/expectations.md).
-    let failing = report.findings.iter().any(|f| f.level.fails())
-        || report.proxies.iter().any(|p| {
-            p.findings > 0
-                || !p.drift.is_empty()
-                || p.evidence.as_ref().is_some_and(|e| {
-                    e.summary.failed > 0 || e.counters.iter().any(|f| f.level.fails())
-                })
-        });
-    Ok(Outcome::failing(failing))
 }

@@ -82,7 +82,7 @@ fn from_bundle(
     limits: Limits,
     judge: &Judge,
 ) -> Result<(SyncReport, Vec<String>, Option<Error>), RunError> {
-    let opts = super::bundle_options(env, judge, jobs, limits, None);
+    let opts = super::bundle::bundle_options(env, judge, jobs, limits, None);
     env.progress.phase(crate::progress::Phase::Bundle, None);
     let b = crate::bundle::analyse(path, &opts, env.progress)?;
     let Some(sync) = b.sync else {

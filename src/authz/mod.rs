@@ -6,8 +6,10 @@
 
 pub mod ambient;
 pub mod chain;
+mod chain_matcher;
 pub mod context;
 mod eval;
+mod inbound;
 pub mod istio;
 pub mod jwt;
 mod jwt_eval;
