@@ -160,9 +160,38 @@ fn istio_alpn_to_external(r: &Report, f: &mut Vec<Finding>) {
                 .any(|c| c.http_filters.iter().any(|h| h == "istio.alpn"))
         });
     let Some(listener) = alpn_chain else { return };
+    // The filter runs on HTTP chains only: a cluster that only TCP chains send to never meets it.
+    let by_routes: BTreeSet<&str> = r
+        .routes
+        .iter()
+        .flat_map(|rc| &rc.virtual_hosts)
+        .flat_map(|vh| &vh.routes)
+        .flat_map(|rt| match &rt.action {
+            crate::model::RouteAction::Cluster { name } => vec![name.as_str()],
+            crate::model::RouteAction::WeightedClusters { names, .. } => {
+                names.iter().map(String::as_str).collect()
+            }
+            _ => Vec::new(),
+        })
+        .collect();
+    let by_tcp: BTreeSet<&str> = r
+        .listeners
+        .iter()
+        .flat_map(|l| &l.filter_chains)
+        .flat_map(|ch| &ch.destinations)
+        .flat_map(|d| match d {
+            Destination::Cluster { name } => vec![name.as_str()],
+            Destination::WeightedClusters { names, .. } => {
+                names.iter().map(String::as_str).collect()
+            }
+            _ => Vec::new(),
+        })
+        .collect();
     for c in &r.clusters {
         let outbound = c.istio.as_ref().is_some_and(|n| n.direction == "outbound");
+        let tcp_only = by_tcp.contains(c.name.as_str()) && !by_routes.contains(c.name.as_str());
         if outbound
+            && !tcp_only
             && matches!(c.tls.kind(), TlsKind::Simple | TlsKind::Mutual)
             && c.alpn_override != Some(false)
         {
@@ -183,14 +212,21 @@ fn is_outbound_listener(name: &str) -> bool {
 }
 
 /// `double-tls`: what a chain expects on the wire against what the cluster behind it adds.
-/// `tls-into-http-chain`: the chain Envoy gives a TLS client of an outbound port 443 (the
-/// TLS port by convention; ALPN `h2,http/1.1` as curl offers, an SNI no chain names) reads
-/// plaintext HTTP. Decided by Envoy's chain matching (`authz::chain`), for the listener's own
-/// address, each address a chain names and any other address.
+/// `tls-into-http-chain`: the chain Envoy gives a TLS client of an outbound port that speaks
+/// TLS by convention (HTTPS 443 and 8443, Kubernetes' API 6443, LDAPS, IMAPS, POP3S, SMTPS,
+/// AMQPS; ALPN `h2,http/1.1` as curl offers, an SNI no chain names) reads plaintext HTTP.
+/// Decided by Envoy's chain matching (`authz::chain`), for the listener's own address, each
+/// address a chain names and any other address.
 fn tls_into_http(r: &Report, f: &mut Vec<Finding>) {
+    const TLS_PORTS: [u32; 8] = [443, 8443, 6443, 636, 993, 995, 465, 5671];
+    for port in TLS_PORTS {
+        tls_into_http_on(r, port, f);
+    }
+}
+
+fn tls_into_http_on(r: &Report, port: u32, f: &mut Vec<Finding>) {
     use crate::authz::chain::{pick, Connection, Hello, Pick};
     use crate::model::Socket;
-    const PORT: u32 = 443;
     let hello = Hello {
         tls: true,
         sni: Some(String::new()),
@@ -201,10 +237,10 @@ fn tls_into_http(r: &Report, f: &mut Vec<Finding>) {
         is_outbound_listener(&l.name)
             && l.direction != Some(crate::model::TrafficDirection::Inbound)
     }) {
-        let for_port = l.port == Some(PORT)
+        let for_port = l.port == Some(port)
             || l.filter_chains
                 .iter()
-                .any(|c| c.matcher.destination_port == Some(PORT));
+                .any(|c| c.matcher.destination_port == Some(port));
         if !for_port {
             continue;
         }
@@ -233,7 +269,7 @@ fn tls_into_http(r: &Report, f: &mut Vec<Finding>) {
         }
         let mut hit = BTreeSet::new();
         for ip in addresses {
-            let conn = Connection::inspected(l, PORT, ip, None, &hello);
+            let conn = Connection::inspected(l, port, ip, None, &hello);
             let Pick::Chain(i, _) = pick(l, &conn) else {
                 continue;
             };
@@ -247,7 +283,7 @@ fn tls_into_http(r: &Report, f: &mut Vec<Finding>) {
             if http && !matches!(ch.tls, Socket::Tls(_)) && hit.insert(i) {
                 let chain = ch.name.clone().unwrap_or_else(|| format!("#{i}"));
                 f.push(
-                    Finding::new("tls-into-http-chain", format!("listener {} chain {chain}", l.name), "a TLS client of port 443 (ALPN h2,http/1.1) gets this chain, whose HTTP connection manager reads plaintext: Envoy answers the ClientHello with HTTP 400 (http1.codec_error), the client fails with `wrong version number` (curl exit 35)")
+                    Finding::new("tls-into-http-chain", format!("listener {} chain {chain}", l.name), format!("a TLS client of port {port} (ALPN h2,http/1.1) gets this chain, whose HTTP connection manager reads plaintext: Envoy answers the ClientHello with HTTP 400 (http1.codec_error), the client fails with `wrong version number` (curl exit 35)"))
                         .at(&ch.pointer),
                 );
             }

@@ -297,6 +297,27 @@ pub(super) fn cases() -> Vec<Case> {
         Input::Fixture(AUTHZ_118),
         at.clone(),
     ));
+    // The same HTTP chain on 8443, HTTPS by convention too: a TLS client gets it as well.
+    let mut on_8443 = load(PRODUCTPAGE_13);
+    let listeners = section(&mut on_8443, "ListenersConfigDump")["dynamic_listeners"]
+        .as_array_mut()
+        .unwrap();
+    listeners.retain(|l| {
+        let port = &l["active_state"]["listener"]["address"]["socket_address"]["port_value"];
+        *port != json!(443) || l["active_state"]["listener"]["name"] == "172.21.71.150_443"
+    });
+    for l in listeners.iter_mut() {
+        if l["active_state"]["listener"]["name"] == "172.21.71.150_443" {
+            l["active_state"]["listener"]["address"]["socket_address"]["port_value"] = json!(8443);
+        }
+    }
+    cases.push((
+        "tls-into-http-chain",
+        Input::Edited("on-8443", on_8443),
+        at.clone(),
+        Input::Fixture(AUTHZ_118),
+        at.clone(),
+    ));
     // The Istio 1.3 pod redirects only 9080; exclude it as well (Istio 1.3 keeps the pod's
     // annotations at the top of the node metadata).
     let mut excluded = load(PRODUCTPAGE_13);
@@ -354,6 +375,23 @@ pub(super) fn cases() -> Vec<Case> {
         Input::Edited("alpn", alpn(false)),
         at.clone(),
         Input::Edited("alpn-opt-out", alpn(true)),
+        at.clone(),
+    ));
+    // The same cluster reached only by a TCP chain: istio.alpn (an HTTP filter) never runs there.
+    let mut tcp_only = alpn(false);
+    tcp_only["configs"].as_array_mut().unwrap().push(json!({
+        "@type": "type.googleapis.com/envoy.admin.v3.ListenersConfigDump",
+        "static_listeners": [{"listener": {"@type": "type.googleapis.com/envoy.config.listener.v3.Listener",
+            "name": "0.0.0.0_443", "address": {"socket_address": {"address": "0.0.0.0", "port_value": 443}},
+            "filter_chains": [{"filters": [{"name": "envoy.filters.network.tcp_proxy", "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+                "stat_prefix": "api", "cluster": "outbound|443||api.example.com"}}]}]}}]
+    }));
+    cases.push((
+        "istio-alpn-to-external",
+        Input::Edited("alpn", alpn(false)),
+        at.clone(),
+        Input::Edited("alpn-tcp-only", tcp_only),
         at.clone(),
     ));
     cases.push((
