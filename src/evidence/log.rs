@@ -209,6 +209,74 @@ impl Formats {
 }
 
 /// The name of a well-known format: Envoy's default, Istio's TEXT or JSON.
+/// Whether each listener logs its traffic, where and in which format, as one line of the
+/// report: `/dev/stdout (istio-text) on 14 listeners; none on 2 (a, b)`. A listener logs when
+/// it, or any of its chains' connection managers or TCP proxies, has an access log.
+pub fn logging_summary(r: &Report) -> Option<String> {
+    use std::collections::BTreeMap;
+    let mut by: BTreeMap<String, std::collections::BTreeSet<&str>> = BTreeMap::new();
+    // A listener counts once per place and format, whatever the number of its chains.
+    let mut none: Vec<&str> = Vec::new();
+    for l in r.listeners.iter().filter(|l| !l.internal) {
+        let logs: Vec<&AccessLog> = l
+            .telemetry
+            .access_logs
+            .iter()
+            .chain(
+                l.filter_chains
+                    .iter()
+                    .flat_map(|c| &c.telemetry.access_logs),
+            )
+            .collect();
+        let name = if l.name.is_empty() {
+            "(unnamed)"
+        } else {
+            l.name.as_str()
+        };
+        if logs.is_empty() {
+            none.push(name);
+        }
+        for a in logs {
+            let place = a.path.clone().unwrap_or_else(|| a.logger.clone());
+            let format = match &a.format {
+                LogFormat::EnvoyDefault => "envoy-default".to_string(),
+                LogFormat::Other(o) => o.clone(),
+                LogFormat::Json(_) => known(&a.format).unwrap_or("custom JSON").to_string(),
+                LogFormat::Text(_) => known(&a.format).unwrap_or("custom text").to_string(),
+            };
+            by.entry(format!("{place} ({format})"))
+                .or_default()
+                .insert(name);
+        }
+    }
+    if by.is_empty() && none.is_empty() {
+        return None;
+    }
+    let n = |k: usize| {
+        if k == 1 {
+            "1 listener".to_string()
+        } else {
+            format!("{k} listeners")
+        }
+    };
+    let mut parts: Vec<String> = by
+        .iter()
+        .map(|(what, ls)| format!("{what} on {}", n(ls.len())))
+        .collect();
+    none.sort_unstable();
+    none.dedup();
+    if !none.is_empty() {
+        let shown: Vec<&str> = none.iter().copied().take(3).collect();
+        let more = if none.len() > 3 { ", …" } else { "" };
+        parts.push(format!(
+            "none on {} ({}{more})",
+            n(none.len()),
+            shown.join(", ")
+        ));
+    }
+    Some(parts.join("; "))
+}
+
 fn known(f: &LogFormat) -> Option<&'static str> {
     let trim = |s: &str| s.trim_end_matches(['\n', '\r']).to_string();
     match f {

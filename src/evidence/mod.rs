@@ -24,6 +24,7 @@ use crate::source::lines::{Line, Lines};
 pub use explain::{explain, failed};
 pub use format::{TextFormat, ENVOY_DEFAULT, ISTIO_JSON, ISTIO_TEXT};
 pub use json::JsonFormat;
+pub use log::logging_summary;
 pub use log::{Class, Formats};
 pub use parallel::explain_log_parallel;
 

@@ -171,6 +171,9 @@ pub(super) fn report(
         }
         t.write(w)?;
     }
+    if let Some(logs) = crate::evidence::logging_summary(r) {
+        writeln!(w, "Access logs:  {}", super::explain::clean(&logs))?;
+    }
     writeln!(w, "Sections:")?;
     let c = &r.counts;
     let mut t = Table::new(&["  SECTION", "STATIC", "ACTIVE", "WARMING", "DRAINING"]);

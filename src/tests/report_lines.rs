@@ -126,3 +126,37 @@ fn a_type_read_from_its_json_is_not_called_undecodable() {
     // It is read: the waypoint's chains are chosen by it (a listener matcher on destination IP).
     assert!(text.contains("destination_ip"), "the matcher is not read");
 }
+
+/// Whether each listener logs its traffic, where and in which format, is one line of the report.
+#[test]
+fn the_report_says_where_each_listener_logs() {
+    let run = envinspect(&[
+        "fixtures/envoy-1.40-explain/config_dump.json",
+        "--now",
+        NOW_140,
+    ]);
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Access logs:"))
+        .expect("an access-log line");
+    for part in [
+        "/var/run/envinspect-explain/default.log (envoy-default) on 5 listeners",
+        "/var/run/envinspect-explain/json.log (istio-json) on 5 listeners",
+        "/var/run/envinspect-explain/text.log (istio-text) on 5 listeners",
+        "none on 2 listeners (backend, backend-tls)",
+    ] {
+        assert!(line.contains(part), "{part} not in {line}");
+    }
+    let run = envinspect(&[
+        "fixtures/istio/istioctl/cmd/testdata/describe/istio-ingressgateway-5bf6c9887-vvvmj.json",
+        "--now",
+        NOW,
+    ]);
+    assert!(
+        run.stdout
+            .contains("Access logs:  none on 3 listeners ((unnamed), 0.0.0.0_31400, 0.0.0.0_80)"),
+        "{}",
+        run.stdout
+    );
+}
