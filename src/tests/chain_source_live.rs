@@ -3,27 +3,16 @@
 //! took the connection; envinspect, reading the same Envoy's dump, must choose the same chain,
 //! and its listeners table must show the criteria (istioctl's MATCH shows `ALL` for them).
 
-use std::io::{Read, Write};
-use std::time::Duration;
-
 use envinspect::source::admin::Endpoint;
 
-use super::envoy::{free_port, report_140, write, Envoy};
+use super::envoy::{answering_hcm, free_port, http_status, report_140, write, Envoy};
 use super::{envinspect, pki};
 
 /// A chain named `name` matching `criteria` (YAML flow fields), answering `status` itself.
 fn chain(name: &str, criteria: &str, status: u16) -> String {
     format!(
-        r#"
-    - name: {name}
-      filter_chain_match: {{{criteria}}}
-      filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: {name}
-          route_config: {{virtual_hosts: [{{name: all, domains: ["*"], routes: [{{match: {{prefix: /}}, direct_response: {{status: {status}}}}}]}}]}}
-          http_filters: [{{name: envoy.filters.http.router, typed_config: {{"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}}}]"#
+        "\n    - {{name: {name}, filter_chain_match: {{{criteria}}}, filters: [{}]}}",
+        answering_hcm(name, status)
     )
 }
 
@@ -32,15 +21,6 @@ fn listener(name: &str, port: u16, chains: &[String]) -> String {
         "  - name: {name}\n    address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}\n    filter_chains:{}\n",
         chains.concat()
     )
-}
-
-fn status(port: u16) -> u16 {
-    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(c, "GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").unwrap();
-    let mut all = String::new();
-    c.read_to_string(&mut all).unwrap();
-    all.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 #[test]
@@ -114,7 +94,11 @@ fn chains_chosen_by_the_source_are_envoys() {
         (by_range, "low_half", 201),
         (by_direct, "direct_loopback", 202),
     ] {
-        assert_eq!(status(port), want_status, "Envoy on port {port}");
+        assert_eq!(
+            http_status(port, "/"),
+            Some(want_status),
+            "Envoy on port {port}"
+        );
         let req = envinspect::authz::Request {
             port: port.into(),
             plaintext: true,

@@ -6,12 +6,11 @@
 //! and every request, and must not call a cluster with endpoints `cluster-without-endpoints`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
 
 use envinspect::source::admin::Endpoint;
 use envinspect::trace::{outbound, AppProtocol, Probe};
 
-use super::envoy::{free_port, report_140, write, Envoy};
+use super::envoy::{answering_hcm, free_port, http_status, report_140, write, Envoy};
 use super::pki;
 
 /// `(cluster, EDS service name or none, endpoint ports, route prefix)`.
@@ -40,6 +39,7 @@ fn eds_file(name: &str, ports: &[u16]) -> String {
 }
 
 fn bootstrap(dir: &str, front: u16, backend: u16) -> String {
+    let answer = answering_hcm("backend", 200);
     let mut out = format!(
         r#"node: {{id: gateway, cluster: gateway}}
 admin: {{address: {{socket_address: {{address: 127.0.0.1, port_value: 0}}}}}}
@@ -47,14 +47,7 @@ static_resources:
   listeners:
   - name: backend
     address: {{socket_address: {{address: 127.0.0.1, port_value: {backend}}}}}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: backend
-          route_config: {{virtual_hosts: [{{name: all, domains: ["*"], routes: [{{match: {{prefix: /}}, direct_response: {{status: 200}}}}]}}]}}
-          http_filters: [{{name: envoy.filters.http.router, typed_config: {{"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}}}]
+    filter_chains: [{{filters: [{answer}]}}]
   - name: front
     address: {{socket_address: {{address: 127.0.0.1, port_value: {front}}}}}
     filter_chains:
@@ -85,19 +78,6 @@ static_resources:
         ));
     }
     out
-}
-
-/// The status line's code of a plain GET.
-fn get(port: u16, path: &str) -> u32 {
-    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        c,
-        "GET {path} HTTP/1.1\r\nhost: shop.example\r\nconnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut all = String::new();
-    c.read_to_string(&mut all).unwrap();
-    all.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 #[test]
@@ -156,7 +136,7 @@ fn endpoints_filed_under_an_eds_service_name_are_the_clusters() {
 
     // What Envoy answers, and what envinspect's trace predicts, for each route.
     for (name, _, ports, prefix) in clusters(backend) {
-        let code = get(front, prefix);
+        let code = u32::from(http_status(front, prefix).expect("Envoy answers"));
         let mut p = Probe::new(
             format!("127.0.0.1:{front}").parse().unwrap(),
             AppProtocol::Plaintext,

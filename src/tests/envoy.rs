@@ -312,3 +312,29 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
         b = &b[end + 2 + size + 2..];
     }
 }
+
+/// The router HTTP filter, as a YAML flow mapping.
+pub const ROUTER: &str = r#"{name: envoy.filters.http.router, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}"#;
+
+/// An HTTP connection manager network filter that answers every request with `status` itself, as
+/// a YAML flow mapping (one line, so it fits any indentation).
+pub fn answering_hcm(stat_prefix: &str, status: u16) -> String {
+    format!(
+        r#"{{name: envoy.filters.network.http_connection_manager, typed_config: {{"@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager, stat_prefix: {stat_prefix}, route_config: {{virtual_hosts: [{{name: all, domains: ["*"], routes: [{{match: {{prefix: /}}, direct_response: {{status: {status}}}}}]}}]}}, http_filters: [{ROUTER}]}}}}"#
+    )
+}
+
+/// The status of a plain `GET path` to a loopback port (`None`: refused, or no status line).
+pub fn http_status(port: u16, path: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    c.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        c,
+        "GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut all = String::new();
+    let _ = c.read_to_string(&mut all);
+    all.split_whitespace().nth(1)?.parse().ok()
+}

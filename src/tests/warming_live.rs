@@ -11,10 +11,8 @@ use std::time::{Duration, Instant};
 use envinspect::source::admin::Endpoint;
 use envinspect::trace::{outbound, AppProtocol, Probe};
 
-use super::envoy::{free_port, report_140, write, Envoy};
+use super::envoy::{answering_hcm, free_port, http_status, report_140, write, Envoy, ROUTER};
 use super::pki;
-
-const ROUTER: &str = r#"[{name: envoy.filters.http.router, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}]"#;
 
 /// A listener whose routes come by RDS from the `xds` cluster, which never answers.
 fn waiting(name: &str, port: u16) -> String {
@@ -30,7 +28,7 @@ fn waiting(name: &str, port: u16) -> String {
         "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
         stat_prefix: {name}
         rds: {{route_config_name: never, config_source: {{api_config_source: {{api_type: GRPC, transport_api_version: V3, grpc_services: [{{envoy_grpc: {{cluster_name: xds}}}}]}}, resource_api_version: V3, initial_fetch_timeout: 0s}}}}
-        http_filters: {ROUTER}
+        http_filters: [{ROUTER}]
 "#
     )
 }
@@ -42,15 +40,9 @@ fn answering(name: &str, port: u16) -> String {
 - "@type": type.googleapis.com/envoy.config.listener.v3.Listener
   name: {name}
   address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}
-  filter_chains:
-  - filters:
-    - name: envoy.filters.network.http_connection_manager
-      typed_config:
-        "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-        stat_prefix: {name}
-        route_config: {{virtual_hosts: [{{name: all, domains: ["*"], routes: [{{match: {{prefix: /}}, direct_response: {{status: 200}}}}]}}]}}
-        http_filters: {ROUTER}
-"#
+  filter_chains: [{{filters: [{}]}}]
+"#,
+        answering_hcm(name, 200)
     )
 }
 
@@ -61,16 +53,6 @@ fn push(dir: &std::path::Path, version: &str, resources: &str) {
         &format!("version_info: \"{version}\"\nresources:{resources}"),
     );
     std::fs::rename(&tmp, dir.join("lds.yaml")).unwrap();
-}
-
-/// The status of a GET, or `None` when the connection is refused.
-fn get(port: u16) -> Option<u32> {
-    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(c, "GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").unwrap();
-    let mut all = String::new();
-    c.read_to_string(&mut all).unwrap();
-    all.split_whitespace().nth(1)?.parse().ok()
 }
 
 #[test]
@@ -101,7 +83,7 @@ dynamic_resources:
     );
     push(&dir, "1", &answering("steady", steady));
     let envoy = Envoy::launch(dir.clone(), pki::ca((2026, 1, 1), (2036, 1, 1)));
-    assert_eq!(get(steady), Some(200));
+    assert_eq!(http_status(steady, "/"), Some(200));
     // v2: a new listener that warms, and an update of `steady` that warms.
     push(
         &dir,
@@ -119,8 +101,12 @@ dynamic_resources:
         std::thread::sleep(Duration::from_millis(100));
     };
     // Envoy's answers: refused, and the active version's 200.
-    assert_eq!(get(warm), None, "a warming listener accepted a connection");
-    assert_eq!(get(steady), Some(200));
+    assert_eq!(
+        http_status(warm, "/"),
+        None,
+        "a warming listener accepted a connection"
+    );
+    assert_eq!(http_status(steady, "/"), Some(200));
 
     let path = dir.join("config_dump.json");
     std::fs::write(&path, &dump).unwrap();
