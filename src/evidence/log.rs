@@ -79,8 +79,9 @@ impl Formats {
                 LogFormat::EnvoyDefault => LogFormat::Text(ENVOY_DEFAULT.into()),
                 other => other.clone(),
             };
-            let name =
-                known(&key).map_or_else(|| format!("configured at {}", a.pointer), str::to_string);
+            let name = key
+                .well_known()
+                .map_or_else(|| format!("configured at {}", a.pointer), str::to_string);
             f.add(name, &key, a.path.clone());
         }
         f.add(
@@ -208,7 +209,6 @@ impl Formats {
     }
 }
 
-/// The name of a well-known format: Envoy's default, Istio's TEXT or JSON.
 /// Whether each listener logs its traffic, where and in which format, as one line of the
 /// report: `/dev/stdout (istio-text) on 14 listeners; none on 2 (a, b)`. A listener logs when
 /// it, or any of its chains' connection managers or TCP proxies, has an access log.
@@ -238,12 +238,7 @@ pub fn logging_summary(r: &Report) -> Option<String> {
         }
         for a in logs {
             let place = a.path.clone().unwrap_or_else(|| a.logger.clone());
-            let format = match &a.format {
-                LogFormat::EnvoyDefault => "envoy-default".to_string(),
-                LogFormat::Other(o) => o.clone(),
-                LogFormat::Json(_) => known(&a.format).unwrap_or("custom JSON").to_string(),
-                LogFormat::Text(_) => known(&a.format).unwrap_or("custom text").to_string(),
-            };
+            let format = a.format.label();
             by.entry(format!("{place} ({format})"))
                 .or_default()
                 .insert(name);
@@ -275,23 +270,6 @@ pub fn logging_summary(r: &Report) -> Option<String> {
         ));
     }
     Some(parts.join("; "))
-}
-
-fn known(f: &LogFormat) -> Option<&'static str> {
-    let trim = |s: &str| s.trim_end_matches(['\n', '\r']).to_string();
-    match f {
-        LogFormat::Text(t) if trim(t) == trim(ENVOY_DEFAULT) => Some("envoy-default"),
-        LogFormat::Text(t) if trim(t) == trim(ISTIO_TEXT) => Some("istio-text"),
-        LogFormat::Json(keys) => {
-            let mut k: Vec<(&str, &str)> =
-                keys.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-            k.sort();
-            let mut istio = ISTIO_JSON.to_vec();
-            istio.sort();
-            (k == istio).then_some("istio-json")
-        }
-        _ => None,
-    }
 }
 
 /// A CRI container log line (`2026-12-07T06:15:08.123456789Z stdout F …`) without its prefix.

@@ -81,6 +81,23 @@ fn access_log(l: &PbLog, pointer: String) -> AccessLog {
             pointer,
         };
     }
+    // v2's untyped `config` (Istio before 1.5 wrote it), a Struct of FileAccessLog's fields.
+    if let Unpacked::Known(st) = unpack::<Struct>(any) {
+        let field = |k: &str| st.fields.get(k).and_then(|v| v.kind.as_ref());
+        if let Some(Kind::StringValue(path)) = field("path") {
+            let format = match (field("format"), field("json_format")) {
+                (Some(Kind::StringValue(t)), _) if !t.is_empty() => LogFormat::Text(t.clone()),
+                (_, Some(Kind::StructValue(j))) => json(j),
+                _ => LogFormat::EnvoyDefault,
+            };
+            return AccessLog {
+                logger: logger("envoy.file_access_log"),
+                path: Some(path.clone()),
+                format,
+                pointer,
+            };
+        }
+    }
     let type_url = any.map(|a| a.type_url.clone()).unwrap_or_default();
     AccessLog {
         logger: logger(type_url.rsplit('/').next().unwrap_or("")),
@@ -242,5 +259,29 @@ mod tests {
             (f.path.as_deref(), &f.format),
             (Some("/var/log/a.log"), &LogFormat::EnvoyDefault)
         );
+    }
+
+    /// Istio 1.4's dumps give the file logger as v2's untyped `config`: its path and format
+    /// are read from there, not reported as an unknown logger.
+    #[test]
+    fn v2_untyped_file_logger_is_read() {
+        use envoy_types::pb::google::protobuf::Value;
+        let string = |s: &str| Value {
+            kind: Some(Kind::StringValue(s.into())),
+        };
+        let config = Struct {
+            fields: [
+                ("path".to_string(), string("/dev/stdout")),
+                ("format".to_string(), string("%RESPONSE_CODE%\n")),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let mut l = log_of(&config);
+        l.name = "envoy.file_access_log".into();
+        let a = &access_logs(&[l], "/p")[0];
+        assert_eq!(a.logger, "envoy.file_access_log");
+        assert_eq!(a.path.as_deref(), Some("/dev/stdout"));
+        assert_eq!(a.format, LogFormat::Text("%RESPONSE_CODE%\n".into()));
     }
 }

@@ -32,6 +32,114 @@ pub enum LogFormat {
     Other(String),
 }
 
+/// Envoy's default format (`HttpSubstitutionFormatUtils::defaultSubstitutionFormatter`), used
+/// by a file access log given no format.
+pub const ENVOY_DEFAULT: &str = "[%START_TIME%] \"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%\" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% \"%REQ(X-FORWARDED-FOR)%\" \"%REQ(USER-AGENT)%\" \"%REQ(X-REQUEST-ID)%\" \"%REQ(:AUTHORITY)%\" \"%UPSTREAM_HOST%\"\n";
+
+/// Istio's TEXT format (`EnvoyTextLogFormat`, pilot/pkg/model/telemetry_logging.go).
+pub const ISTIO_TEXT: &str = "[%START_TIME%] \"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%\" %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% \"%UPSTREAM_TRANSPORT_FAILURE_REASON%\" %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% \"%REQ(X-FORWARDED-FOR)%\" \"%REQ(USER-AGENT)%\" \"%REQ(X-REQUEST-ID)%\" \"%REQ(:AUTHORITY)%\" \"%UPSTREAM_HOST%\" %UPSTREAM_CLUSTER_RAW% %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%\n";
+
+/// Istio's JSON format (`EnvoyJSONLogFormatIstio`): key, template.
+pub const ISTIO_JSON: &[(&str, &str)] = &[
+    ("authority", "%REQ(:AUTHORITY)%"),
+    ("bytes_received", "%BYTES_RECEIVED%"),
+    ("bytes_sent", "%BYTES_SENT%"),
+    (
+        "connection_termination_details",
+        "%CONNECTION_TERMINATION_DETAILS%",
+    ),
+    ("downstream_local_address", "%DOWNSTREAM_LOCAL_ADDRESS%"),
+    ("downstream_remote_address", "%DOWNSTREAM_REMOTE_ADDRESS%"),
+    ("duration", "%DURATION%"),
+    ("method", "%REQ(:METHOD)%"),
+    ("path", "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%"),
+    ("protocol", "%PROTOCOL%"),
+    ("request_id", "%REQ(X-REQUEST-ID)%"),
+    ("requested_server_name", "%REQUESTED_SERVER_NAME%"),
+    ("response_code", "%RESPONSE_CODE%"),
+    ("response_code_details", "%RESPONSE_CODE_DETAILS%"),
+    ("response_flags", "%RESPONSE_FLAGS%"),
+    ("route_name", "%ROUTE_NAME%"),
+    ("start_time", "%START_TIME%"),
+    ("upstream_cluster", "%UPSTREAM_CLUSTER_RAW%"),
+    ("upstream_host", "%UPSTREAM_HOST%"),
+    ("upstream_local_address", "%UPSTREAM_LOCAL_ADDRESS%"),
+    (
+        "upstream_service_time",
+        "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%",
+    ),
+    (
+        "upstream_transport_failure_reason",
+        "%UPSTREAM_TRANSPORT_FAILURE_REASON%",
+    ),
+    ("user_agent", "%REQ(USER-AGENT)%"),
+    ("x_forwarded_for", "%REQ(X-FORWARDED-FOR)%"),
+];
+
+impl LogFormat {
+    /// The name of a format every Envoy or Istio writes: `envoy-default` (no format, or
+    /// Envoy's default spelled out), `istio-text` or `istio-json` (Istio's
+    /// `accessLogEncoding`). `None` for any other.
+    pub fn well_known(&self) -> Option<&'static str> {
+        let trim = |s: &str| s.trim_end_matches(['\n', '\r']).to_string();
+        match self {
+            LogFormat::EnvoyDefault => Some("envoy-default"),
+            LogFormat::Text(t) if trim(t) == trim(ENVOY_DEFAULT) => Some("envoy-default"),
+            LogFormat::Text(t) if trim(t) == trim(ISTIO_TEXT) => Some("istio-text"),
+            LogFormat::Json(keys) => {
+                let mut k: Vec<(&str, &str)> =
+                    keys.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                k.sort_unstable();
+                let mut istio = ISTIO_JSON.to_vec();
+                istio.sort_unstable();
+                (k == istio).then_some("istio-json")
+            }
+            _ => None,
+        }
+    }
+
+    /// What the report calls it: a well-known name, else `custom text`, `custom JSON`, or the
+    /// formatter it names.
+    pub fn label(&self) -> String {
+        if let Some(k) = self.well_known() {
+            return k.to_string();
+        }
+        match self {
+            LogFormat::Text(_) => "custom text".into(),
+            LogFormat::Json(_) => "custom JSON".into(),
+            LogFormat::Other(o) => o.clone(),
+            LogFormat::EnvoyDefault => "envoy-default".into(),
+        }
+    }
+}
+
+impl Serialize for AccessLog {
+    /// `logger`, `path` (file loggers), `format` (its label), the text `template` or JSON
+    /// `fields` when the format is not a well-known one, and `pointer`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("format", &self.format.label())?;
+        if self.format.well_known().is_none() {
+            match &self.format {
+                LogFormat::Json(keys) => {
+                    let fields: std::collections::BTreeMap<&str, &str> =
+                        keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                    m.serialize_entry("fields", &fields)?;
+                }
+                LogFormat::Text(t) => m.serialize_entry("template", t)?,
+                _ => {}
+            }
+        }
+        m.serialize_entry("logger", &self.logger)?;
+        if let Some(p) = &self.path {
+            m.serialize_entry("path", p)?;
+        }
+        m.serialize_entry("pointer", &self.pointer)?;
+        m.end()
+    }
+}
+
 /// What a cluster does when traffic fails: the settings the flags `UO`, `UH`, `UF` and `UT`
 /// point at.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,11 +177,13 @@ pub struct RouteTraffic {
 }
 
 /// What a connection manager's counters are named after, and who logs its requests.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ChainTelemetry {
     /// The HTTP connection manager's or TCP proxy's `stat_prefix`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stat_prefix: Option<String>,
     /// Access logs of its connection manager or TCP proxy.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub access_logs: Vec<AccessLog>,
 }
 

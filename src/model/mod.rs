@@ -136,8 +136,8 @@ pub struct Listener {
     #[serde(skip)]
     pub internal: bool,
     pub pointer: String,
-    /// The listener's own access logs and `stat_prefix` (not in the report).
-    #[serde(skip)]
+    /// The listener's own access logs (`access_logs`, absent when none).
+    #[serde(flatten)]
     pub telemetry: evidence::ChainTelemetry,
 }
 
@@ -232,8 +232,9 @@ pub struct FilterChain {
     /// JSON Pointer to the chain in the dump.
     #[serde(skip)]
     pub pointer: String,
-    /// Its connection manager's or TCP proxy's access logs and `stat_prefix` (not in the report).
-    #[serde(skip)]
+    /// Its connection manager's or TCP proxy's `access_logs` and `stat_prefix` (each absent
+    /// when none).
+    #[serde(flatten)]
     pub telemetry: evidence::ChainTelemetry,
 }
 
