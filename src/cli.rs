@@ -174,11 +174,14 @@ pub(crate) struct TraceLive {
 #[command(next_help_heading = "Request")]
 pub(crate) struct AuthzRequest {
     /// The client presents a certificate with this SPIFFE ID (URI SAN).
-    #[arg(long, value_name = "SPIFFE_ID", conflicts_with = "plaintext")]
+    #[arg(long, value_name = "SPIFFE_ID", conflicts_with_all = ["plaintext", "tls"])]
     pub(crate) principal: Option<String>,
     /// The client sends plaintext (no TLS).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "tls")]
     pub(crate) plaintext: bool,
+    /// The client speaks TLS but presents no certificate (a browser, `curl https://…`).
+    #[arg(long)]
+    pub(crate) tls: bool,
     /// Only a TCP connection, no HTTP request.
     #[arg(long)]
     pub(crate) tcp: bool,
@@ -222,8 +225,12 @@ impl AuthzRequest {
     fn request(self) -> Result<envinspect::authz::Request, UsageError> {
         app::request::checked(envinspect::authz::Request {
             port: 0,
-            principal: self.principal,
-            plaintext: self.plaintext,
+            client: match (self.principal, self.plaintext, self.tls) {
+                (Some(p), _, _) => Some(envinspect::authz::Client::Certificate(p)),
+                (None, true, _) => Some(envinspect::authz::Client::Plaintext),
+                (None, false, true) => Some(envinspect::authz::Client::Tls),
+                (None, false, false) => None,
+            },
             tcp: self.tcp,
             listener: self.listener,
             method: self.method,
@@ -444,7 +451,7 @@ pub(crate) enum Command {
         output: Output,
     },
     /// Who may call this proxy: per port the authorization layers Envoy runs (RBAC, jwt_authn,
-    /// ext_authz) and their policies; with --principal or --plaintext, what Envoy would do with
+    /// ext_authz) and their policies; with --principal, --tls or --plaintext, what Envoy would do with
     /// that request (exit 0 allowed, 1 otherwise).
     Authz {
         /// The inbound port (Istio: the destination port behind virtualInbound).

@@ -20,7 +20,7 @@ pub enum UsageError {
     RequestPrincipal(String),
     #[error("trace: {0} describes an inbound request: use it with --inbound PORT (outbound, say the client with --app)")]
     InboundOption(&'static str),
-    #[error("trace --inbound: {0} describes a request to authorize: say who sends it with --principal SPIFFE_ID or --plaintext")]
+    #[error("trace --inbound: {0} describes a request to authorize: say who sends it with --principal SPIFFE_ID, --tls or --plaintext")]
     InboundWithoutClient(&'static str),
     #[error("trace: give HOST:PORT or --inbound PORT, not both ({0})")]
     TraceBoth(String),
@@ -28,7 +28,7 @@ pub enum UsageError {
     TraceNeither,
     #[error("trace: {0}")]
     Destination(#[from] crate::trace::TargetError),
-    #[error("authz: describe the caller with --principal SPIFFE_ID or --plaintext to evaluate a request")]
+    #[error("authz: describe the caller with --principal SPIFFE_ID, --tls or --plaintext to evaluate a request")]
     AuthzWithoutClient,
     #[error("authz: --port is needed to evaluate a request")]
     AuthzWithoutPort,

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use super::{
     fails, file_origin, inspection, options, Env, Judge, Origin, Outcome, RunError, UsageError,
 };
-use crate::authz::Request;
+use crate::authz::{Client, Request};
 use crate::model::decision::Decision;
 use crate::render::{self, Format};
 use crate::source::admin::Admin;
@@ -42,7 +42,7 @@ pub fn checked(r: Request) -> Result<Request, UsageError> {
 
 /// Whether a client was described at all (else `authz` shows the view).
 pub(super) fn given(r: &Request) -> bool {
-    r.principal.is_some() || r.plaintext
+    r.client.is_some()
 }
 
 /// Whether options describe an HTTP request to authorize (refused without a client).
@@ -75,8 +75,12 @@ pub(super) fn request_option(r: &Request) -> Option<&'static str> {
 /// (identities, tokens, the listener) are refused.
 pub(super) fn probe(r: &Request, target: Target, app: AppProtocol) -> Result<Probe, UsageError> {
     let inbound_only = [
-        ("--principal", r.principal.is_some()),
-        ("--plaintext", r.plaintext),
+        (
+            "--principal",
+            matches!(r.client, Some(Client::Certificate(_))),
+        ),
+        ("--plaintext", r.client == Some(Client::Plaintext)),
+        ("--tls", r.client == Some(Client::Tls)),
         ("--jwt", r.jwt.is_some()),
         ("--request-principal", r.request_principal.is_some()),
         ("--listener", r.listener.is_some()),
@@ -236,7 +240,7 @@ mod tests {
     #[test]
     fn a_request_principal_is_issuer_slash_subject() {
         let r = Request {
-            plaintext: true,
+            client: Some(Client::Plaintext),
             request_principal: Some("no-slash".into()),
             ..Default::default()
         };

@@ -20,9 +20,9 @@ pub struct Request {
     pub port: u32,
     /// A listener by name, when the port alone does not say which.
     pub listener: Option<String>,
-    /// The SPIFFE ID (or other URI SAN) of the client certificate; `None` with `plaintext`.
-    pub principal: Option<String>,
-    pub plaintext: bool,
+    /// Who connects, as the handshake shows them; `None`: no client described (`authz` then
+    /// shows its view instead of evaluating).
+    pub client: Option<Client>,
     /// A connection only (TCP): no HTTP request is sent.
     pub tcp: bool,
     pub method: Option<String>,
@@ -38,6 +38,45 @@ pub struct Request {
     pub destination_ip: Option<IpAddr>,
     pub sni: Option<String>,
     pub alpn: Option<Vec<String>>,
+}
+
+/// What a client offers at the handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Client {
+    /// No TLS at all.
+    Plaintext,
+    /// TLS without a client certificate (a browser, `curl https://…`).
+    Tls,
+    /// TLS with a client certificate carrying this SPIFFE ID (or other URI SAN).
+    Certificate(String),
+}
+
+impl Client {
+    /// Whether the client speaks TLS.
+    pub fn tls(&self) -> bool {
+        !matches!(self, Client::Plaintext)
+    }
+
+    /// The URI SAN of its certificate, when it presents one.
+    pub fn principal(&self) -> Option<&str> {
+        match self {
+            Client::Certificate(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+impl Request {
+    /// Whether the client speaks TLS (plaintext when not described).
+    fn tls(&self) -> bool {
+        self.client.as_ref().is_some_and(Client::tls)
+    }
+
+    /// The URI SAN of the client's certificate, when it presents one.
+    fn principal(&self) -> Option<&str> {
+        self.client.as_ref().and_then(Client::principal)
+    }
 }
 
 pub(crate) struct Run {
@@ -152,7 +191,7 @@ pub fn evaluate(r: &Report, req: &Request, now_unix: u64) -> Evaluation {
 /// is for a waypoint.
 fn l4(r: &Report, req: &Request) -> Evaluation {
     let c = super::ambient::L4Connection {
-        principal: req.principal.as_deref().filter(|_| !req.plaintext),
+        principal: req.principal(),
         source_ip: req.source_ip,
         destination_ip: req.destination_ip,
         port: u16::try_from(req.port).unwrap_or(0),
@@ -189,8 +228,8 @@ fn l4(r: &Report, req: &Request) -> Evaluation {
 fn summary(req: &Request) -> RequestSummary {
     RequestSummary {
         port: req.port,
-        principal: req.principal.clone(),
-        tls: !req.plaintext,
+        principal: req.principal().map(str::to_string),
+        tls: req.tls(),
         method: (!req.tcp).then(|| req.method.clone().unwrap_or_else(|| "GET".into())),
         path: (!req.tcp).then(|| req.path.clone().unwrap_or_else(|| "/".into())),
         host: req.host.clone(),
@@ -218,11 +257,11 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
         let reason = Reason::NotCaptured {
             port: req.port,
             why,
-            tls: !req.plaintext,
+            tls: req.tls(),
         };
         // A plaintext client reaches the application; what a TLS client meets is the
         // application's answer, not the proxy's.
-        let decision = if req.plaintext {
+        let decision = if !req.tls() {
             Decision::Allow
         } else {
             Decision::Unknown
@@ -243,7 +282,7 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
         "receives the connection",
         &l.pointer,
     );
-    let tls = !req.plaintext;
+    let tls = req.tls();
     let destination_ip = req.destination_ip.or_else(|| {
         let own = l.address.as_deref().and_then(|a| a.parse::<IpAddr>().ok());
         let node = r
@@ -282,8 +321,14 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
             );
             return refuse(run, &chain_name, &ch.pointer, &why);
         }
+        (Socket::Tls(ctx), true)
+            if req.principal().is_none() && ctx.require_client_certificate == Some(true) =>
+        {
+            let why = "the chain requires a client certificate and the client presents none: the TLS handshake fails";
+            return refuse(run, &chain_name, &ch.pointer, why);
+        }
         (Socket::Tls(ctx), true) => {
-            if let Some(p) = &req.principal {
+            if let Some(p) = req.principal() {
                 if !ctx.san_matchers.is_empty()
                     && !ctx.san_matchers.iter().any(|m| m.matcher.matches(p))
                 {
@@ -291,18 +336,23 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
                     return refuse(run, &chain_name, &ch.pointer, &why);
                 }
             }
-            if ctx.validation.is_empty() {
+            if req.principal().is_none() {
+                // Envoy asks for a certificate only where it validates one, and a client that
+                // sends none passes unless one is required: no peer identity either way.
+                run.assumptions.push(
+                    "the client presents no certificate: the peer is not authenticated".into(),
+                );
+                None
+            } else if ctx.validation.is_empty() {
                 run.assumptions.push(
                     "the chain validates no client certificate: the peer is not authenticated"
                         .into(),
                 );
                 None
             } else {
-                if req.principal.is_some() {
-                    run.assumptions.push("the client certificate chains to a root the chain trusts and carries only this URI SAN".into());
-                }
-                req.principal.as_ref().map(|p| PeerCert {
-                    uri_sans: vec![p.clone()],
+                run.assumptions.push("the client certificate chains to a root the chain trusts and carries only this URI SAN".into());
+                req.principal().map(|p| PeerCert {
+                    uri_sans: vec![p.to_string()],
                     ..Default::default()
                 })
             }

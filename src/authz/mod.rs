@@ -19,5 +19,5 @@ pub mod reach;
 pub mod route;
 mod view;
 
-pub use eval::{evaluate, Request};
+pub use eval::{evaluate, Client, Request};
 pub use view::{summaries, view};

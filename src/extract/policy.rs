@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::model::policy::{ChainTls, ServerNameMode};
 use crate::model::{Cluster, FilterChain, TrafficDirection};
 use crate::model::{
     Destination, InboundPort, Listener, MtlsMode, OutboundMode, OutboundPolicy, RouteAction,
@@ -260,8 +261,12 @@ pub(crate) fn inbound(listeners: &[Listener]) -> Vec<InboundPort> {
         plain: bool,
         tls_chains: usize,
         client_cert: usize,
+        /// TLS chains that verify a certificate sent but require none.
+        verifies: usize,
         why: &'static str,
         evidence: Vec<String>,
+        by_sni: bool,
+        names: std::collections::BTreeSet<ServerNameMode>,
     }
     let mut ports: BTreeMap<(String, Option<u32>), Seen> = BTreeMap::new();
     // A capture listener that serves its chains itself (Istio's virtualInbound since 1.3) hands
@@ -298,23 +303,37 @@ pub(crate) fn inbound(listeners: &[Listener]) -> Vec<InboundPort> {
                 _ => terminates,
             };
             let seen = ports.entry((l.name.to_string(), port)).or_default();
-            let required = matches!(&chain.tls, Socket::Tls(ctx) if ctx.require_client_certificate == Some(true));
-            let what = if !is_tls {
-                "plaintext"
-            } else if !terminates {
-                "TLS passed through"
-            } else if required {
-                "TLS, client certificate required"
-            } else {
-                "TLS, no client certificate required"
+            let kind = match &chain.tls {
+                _ if !is_tls => ChainTls::Plaintext,
+                Socket::Tls(ctx) if ctx.require_client_certificate == Some(true) => {
+                    ChainTls::MtlsRequired
+                }
+                Socket::Tls(ctx) if !ctx.validation.is_empty() => ChainTls::MtlsOptional,
+                Socket::Tls(_) => ChainTls::ServerOnly,
+                _ => ChainTls::PassedThrough,
+            };
+            let what = match kind {
+                ChainTls::Plaintext => "plaintext",
+                ChainTls::PassedThrough => "TLS passed through",
+                ChainTls::MtlsRequired => "TLS, client certificate required",
+                ChainTls::MtlsOptional => "TLS, client certificate verified when sent",
+                ChainTls::ServerOnly => "TLS, no client certificate asked for",
             };
             if is_tls {
                 seen.tls = true;
                 seen.tls_chains += 1;
-                seen.client_cert += usize::from(required);
+                seen.client_cert += usize::from(kind == ChainTls::MtlsRequired);
+                seen.verifies += usize::from(kind == ChainTls::MtlsOptional);
             } else {
                 seen.plain = true;
             }
+            let mut names = chain.matcher.server_names.clone();
+            names.sort();
+            seen.by_sni |= !names.is_empty();
+            seen.names.insert(ServerNameMode {
+                server_names: names,
+                tls: kind,
+            });
             seen.why = why;
             seen.evidence
                 .push(format!("{} ({what})", chain_label(l, chain, i)));
@@ -333,12 +352,18 @@ pub(crate) fn inbound(listeners: &[Listener]) -> Vec<InboundPort> {
                     (true, false) if all_require => MtlsMode::Strict,
                     (true, false) => MtlsMode::SimpleTls,
                     // mTLS optional only where a TLS chain authenticates clients at all.
-                    (true, true) if seen.client_cert > 0 => MtlsMode::Permissive,
+                    (true, true) if seen.client_cert + seen.verifies > 0 => MtlsMode::Permissive,
                     (true, true) => MtlsMode::SimpleTlsOrPlaintext,
                     _ => MtlsMode::Disable,
                 },
                 client_cert_required: all_require,
+                client_cert_verified: seen.client_cert + seen.verifies > 0,
                 evidence: seen.evidence,
+                by_server_name: if seen.by_sni {
+                    seen.names.into_iter().collect()
+                } else {
+                    Vec::new()
+                },
             }
         })
         .collect()

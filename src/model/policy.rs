@@ -77,5 +77,49 @@ pub struct InboundPort {
     pub mode: MtlsMode,
     /// Whether every TLS chain for this port requires a client certificate.
     pub client_cert_required: bool,
+    /// Whether some TLS chain for this port verifies a client certificate (requires one, or
+    /// checks one when sent); `false`: no client is ever authenticated by its certificate.
+    pub client_cert_verified: bool,
     pub evidence: Vec<String>,
+    /// How each server name is served, when chains of the port match by SNI (a gateway with
+    /// MUTUAL on one host and SIMPLE on another); sorted, empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub by_server_name: Vec<ServerNameMode>,
+}
+
+/// The TLS a chain accepts a connection with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ChainTls {
+    /// TLS with a client certificate it requires and verifies.
+    MtlsRequired,
+    /// TLS; a client certificate is verified when sent, and a client without one is served
+    /// unauthenticated (Istio's OPTIONAL_MUTUAL).
+    MtlsOptional,
+    /// TLS without asking for a client certificate: no client is authenticated (SIMPLE).
+    ServerOnly,
+    /// TLS the chain does not terminate (passed through to the upstream).
+    PassedThrough,
+    Plaintext,
+}
+
+impl std::fmt::Display for ChainTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ChainTls::MtlsRequired => "mTLS required",
+            ChainTls::MtlsOptional => "mTLS optional",
+            ChainTls::ServerOnly => "server-only TLS",
+            ChainTls::PassedThrough => "TLS passed through",
+            ChainTls::Plaintext => "plaintext",
+        })
+    }
+}
+
+/// One set of server names of a port, and the TLS its chain accepts them with. An empty
+/// `server_names` is every name no other entry lists (and connections without SNI).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ServerNameMode {
+    pub server_names: Vec<String>,
+    pub tls: ChainTls,
 }

@@ -138,15 +138,18 @@ pub(super) fn report(
         let mut t = Table::new(&["  LISTENER", "PORT", "MODE", "CLIENT CERT", "CHAINS"]);
         for p in &r.inbound {
             let port = p.port.map(|p| p.to_string()).unwrap_or_else(|| "*".into());
-            let cc = if p.client_cert_required {
-                "required"
-            } else {
-                "optional"
-            };
+            let kinds: std::collections::BTreeSet<_> =
+                p.by_server_name.iter().map(|s| s.tls).collect();
             let cc = if p.mode == crate::model::MtlsMode::Disable {
                 ""
+            } else if kinds.len() > 1 {
+                "per server name"
+            } else if p.client_cert_required {
+                "required"
+            } else if p.client_cert_verified {
+                "optional"
             } else {
-                cc
+                "not asked"
             };
             t.row(vec![
                 format!("  {}", p.listener),
@@ -155,6 +158,22 @@ pub(super) fn report(
                 cc.into(),
                 p.chains.to_string(),
             ]);
+            if kinds.len() > 1 {
+                for s in &p.by_server_name {
+                    let names = if s.server_names.is_empty() {
+                        "any other name".to_string()
+                    } else {
+                        s.server_names.join(", ")
+                    };
+                    t.row(vec![
+                        format!("    {}", super::explain::clean(&names)),
+                        String::new(),
+                        s.tls.to_string(),
+                        String::new(),
+                        String::new(),
+                    ]);
+                }
+            }
         }
         t.write(w)?;
     }

@@ -302,8 +302,9 @@ fn request_of(c: &Case, p: &Ports) -> Request {
             Via::Plain => p.plain.into(),
             Via::Tcp => p.tcp.into(),
         },
-        principal: c.client.map(client_id),
-        plaintext: c.client.is_none(),
+        client: Some(c.client.map_or(envinspect::authz::Client::Plaintext, |k| {
+            envinspect::authz::Client::Certificate(client_id(k))
+        })),
         tcp: c.via == Via::Tcp,
         method: Some(c.method.to_string()).filter(|m| !m.is_empty()),
         path: Some(c.path.clone()).filter(|p| !p.is_empty()),

@@ -23,7 +23,7 @@ fn report(name: &str, dump: &Value) -> envinspect::model::Report {
 fn plain(port: u32) -> Request {
     Request {
         port,
-        plaintext: true,
+        client: Some(envinspect::authz::Client::Plaintext),
         path: Some("/".into()),
         ..Default::default()
     }

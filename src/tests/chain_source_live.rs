@@ -101,7 +101,7 @@ fn chains_chosen_by_the_source_are_envoys() {
         );
         let req = envinspect::authz::Request {
             port: port.into(),
-            plaintext: true,
+            client: Some(envinspect::authz::Client::Plaintext),
             source_ip: Some("127.0.0.1".parse().unwrap()),
             destination_ip: Some("127.0.0.1".parse().unwrap()),
             ..Default::default()

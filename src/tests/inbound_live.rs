@@ -96,7 +96,7 @@ fn a_listener_bound_to_the_port_beats_a_capture_listener_chosen_by_name() {
         let envoy_serves = served(port);
         let req = envinspect::authz::Request {
             port: port.into(),
-            plaintext: true,
+            client: Some(envinspect::authz::Client::Plaintext),
             tcp: true,
             source_ip: Some("127.0.0.1".parse().unwrap()),
             destination_ip: Some("127.0.0.1".parse().unwrap()),

@@ -41,6 +41,7 @@ mod rules_cases;
 mod server_tls_live;
 mod sidecar_config;
 mod snapshots;
+mod sni_modes_live;
 mod sync_live;
 mod terminal;
 mod trace;

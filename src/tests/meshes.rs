@@ -84,6 +84,7 @@ fn a_consul_sidecar_is_read_by_what_it_presents() {
             "port": 20000,
             "mode": "STRICT",
             "client_cert_required": true,
+            "client_cert_verified": true,
             "evidence": ["public_listener:192.168.69.179:20000 chain #0 (TLS, client certificate required)"]
         }])
     );

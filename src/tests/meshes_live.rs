@@ -455,6 +455,7 @@ fn filter_chain_matcher_picks_the_chain_envoy_picks() {
         let req = envinspect::authz::Request {
             port: u32::from(port),
             listener: Some(listener.into()),
+            client: Some(envinspect::authz::Client::Tls),
             tcp: true,
             sni: Some(sni.into()),
             alpn: Some(alpn.iter().map(|p| p.to_string()).collect()),

@@ -244,7 +244,9 @@ static_resources:
     );
     let req = envinspect::authz::Request {
         port: port.into(),
-        principal: Some("spiffe://cluster.local/ns/shop/sa/client".into()),
+        client: Some(envinspect::authz::Client::Certificate(
+            "spiffe://cluster.local/ns/shop/sa/client".into(),
+        )),
         ..Default::default()
     };
     let e = envinspect::authz::evaluate(&report, &req, opts.now.unix_timestamp() as u64);

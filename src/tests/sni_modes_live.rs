@@ -1,0 +1,260 @@
+//! A gateway port whose TLS mode differs per server name, against a real Envoy 1.40: one
+//! listener, a chain per SNI — client certificate required (Istio MUTUAL), verified when sent
+//! (OPTIONAL_MUTUAL), never asked for (SIMPLE) — and an RBAC filter that lets `/public` through
+//! and `/private` only for one client identity. Clients come with a certificate, with TLS and no
+//! certificate (a browser), or in plaintext, for each name and for a name no chain has.
+//! envinspect must decide every case as Envoy did and show the port's mode per server name.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use envinspect::authz::{Client, Request};
+use envinspect::model::decision::Decision;
+use envinspect::source::admin::Endpoint;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+
+use super::envoy::{free_port, report_140, write, Envoy, ROUTER};
+use super::pki;
+
+const CLIENT: &str = "spiffe://cluster.local/ns/shop/sa/client";
+
+fn bootstrap(dir: &str, port: u16) -> String {
+    let rbac = format!(
+        r#"
+          - name: envoy.filters.http.rbac
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC
+              rules:
+                action: ALLOW
+                policies:
+                  public:
+                    permissions: [{{url_path: {{path: {{prefix: /public}}}}}}]
+                    principals: [{{any: true}}]
+                  private:
+                    permissions: [{{url_path: {{path: {{prefix: /private}}}}}}]
+                    principals: [{{authenticated: {{principal_name: {{exact: "{CLIENT}"}}}}}}]"#
+    );
+    let chain = |name: &str, validation: &str, require: bool| {
+        format!(
+            r#"
+    - name: {name}
+      filter_chain_match: {{server_names: ["{name}.test"]}}
+      transport_socket:
+        name: envoy.transport_sockets.tls
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+          require_client_certificate: {require}
+          common_tls_context:
+            tls_certificates: [{{certificate_chain: {{filename: {dir}/certs/server.pem}}, private_key: {{filename: {dir}/certs/server.key}}}}]{validation}
+      filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: {name}
+          route_config: {{virtual_hosts: [{{name: all, domains: ["*"], routes: [{{match: {{prefix: /}}, direct_response: {{status: 200}}}}]}}]}}
+          http_filters:{rbac}
+          - {ROUTER}"#
+        )
+    };
+    let validation = format!(
+        "\n            validation_context: {{trusted_ca: {{filename: {dir}/certs/ca.pem}}}}"
+    );
+    format!(
+        r#"node: {{id: gateway, cluster: gateway}}
+admin: {{address: {{socket_address: {{address: 127.0.0.1, port_value: 0}}}}}}
+static_resources:
+  listeners:
+  - name: gateway_443
+    address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}
+    listener_filters: [{{name: envoy.filters.listener.tls_inspector, typed_config: {{"@type": type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector}}}}]
+    filter_chains:{}{}{}
+"#,
+        chain("mutual", &validation, true),
+        chain("optional", &validation, false),
+        chain("simple", "", false),
+    )
+}
+
+/// The status Envoy answers a GET of `path` with, or 0 when the connection was refused or
+/// closed without an answer.
+fn status(port: u16, sni: &str, tls: Option<&Arc<rustls::ClientConfig>>, path: &str) -> u16 {
+    let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nhost: {sni}\r\nconnection: close\r\n\r\n");
+    let mut out = String::new();
+    match tls {
+        None => {
+            let mut tcp = tcp;
+            let _ = tcp.write_all(req.as_bytes());
+            status_line(&mut tcp, &mut out);
+        }
+        Some(cfg) => {
+            let conn = rustls::ClientConnection::new(
+                cfg.clone(),
+                ServerName::try_from(sni.to_string()).unwrap(),
+            )
+            .unwrap();
+            let mut s = rustls::StreamOwned::new(conn, tcp);
+            let _ = s.write_all(req.as_bytes());
+            status_line(&mut s, &mut out);
+        }
+    }
+    out.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Reads until the status line is complete or the stream ends (Envoy delays closing a TLS
+/// connection by a second, which reading to the end would wait for).
+fn status_line(r: &mut impl Read, out: &mut String) {
+    let mut buf = [0u8; 512];
+    while !out.contains("\r\n") {
+        match r.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+}
+
+fn tls_config(
+    roots: &rustls::RootCertStore,
+    cert: Option<&pki::Leaf>,
+) -> Arc<rustls::ClientConfig> {
+    let b = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots.clone());
+    Arc::new(match cert {
+        Some(c) => b
+            .with_client_auth_cert(
+                vec![CertificateDer::from_pem_slice(c.pem.as_bytes()).unwrap()],
+                PrivateKeyDer::from_pem_slice(c.key_pem.as_bytes()).unwrap(),
+            )
+            .unwrap(),
+        None => b.with_no_client_auth(),
+    })
+}
+
+#[test]
+fn tls_modes_per_server_name_and_a_client_without_certificate() {
+    let dir = Envoy::dir("sni-modes");
+    let ca = pki::ca((2026, 1, 1), (2036, 1, 1));
+    write(&dir.join("certs/ca.pem"), &ca.pem);
+    let names = ["mutual.test", "optional.test", "simple.test", "other.test"];
+    let server = ca.leaf_with(&[], &names, 0x6001, (2026, 1, 1), (2036, 1, 1));
+    write(&dir.join("certs/server.pem"), &server.pem);
+    write(&dir.join("certs/server.key"), &server.key_pem);
+    let client = ca.leaf(CLIENT, &[], 0x6002, (2026, 1, 1), (2036, 1, 1));
+    let port = free_port();
+    write(
+        &dir.join("bootstrap.yaml"),
+        &bootstrap(&dir.display().to_string(), port),
+    );
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(ca.pem.as_bytes()).unwrap())
+        .unwrap();
+    let with_cert = tls_config(&roots, Some(&client));
+    let no_cert = tls_config(&roots, None);
+    let envoy = Envoy::launch(dir.clone(), ca);
+
+    let path = dir.join("config_dump.json");
+    std::fs::write(&path, envoy.dump(Endpoint::ConfigDumpWithEds)).unwrap();
+    let (report, opts) = report_140(&path);
+    let now = opts.now.unix_timestamp() as u64;
+
+    // Every client on every name and path: Envoy's status (0: no answer) and envinspect's
+    // decision must agree.
+    let mut cases = 0;
+    for sni in names {
+        for (who, cfg, client) in [
+            (
+                "certificate",
+                Some(&with_cert),
+                Client::Certificate(CLIENT.into()),
+            ),
+            ("no certificate", Some(&no_cert), Client::Tls),
+            ("plaintext", None, Client::Plaintext),
+        ] {
+            for p in ["/public", "/private"] {
+                let envoy_says = status(port, sni, cfg, p);
+                let req = Request {
+                    port: port.into(),
+                    client: Some(client.clone()),
+                    sni: client.tls().then(|| sni.to_string()),
+                    path: Some(p.into()),
+                    host: Some(sni.into()),
+                    source_ip: Some("127.0.0.1".parse().unwrap()),
+                    destination_ip: Some("127.0.0.1".parse().unwrap()),
+                    ..Default::default()
+                };
+                let e = envinspect::authz::evaluate(&report, &req, now);
+                let want = match envoy_says {
+                    200 => Decision::Allow,
+                    403 => Decision::Deny,
+                    0 => Decision::Rejected,
+                    other => panic!("{sni} {who} {p}: Envoy answered {other}"),
+                };
+                assert_eq!(
+                    e.decision, want,
+                    "{sni}, {who}, {p}: Envoy {envoy_says}; envinspect {:?} {:?}",
+                    e.reason, e.steps
+                );
+                cases += 1;
+            }
+        }
+    }
+    assert_eq!(cases, 24);
+    // What Envoy did, spelled out: a client without a certificate fails the handshake only
+    // where one is required, and is then never authenticated.
+    assert_eq!(status(port, "mutual.test", Some(&no_cert), "/public"), 0);
+    assert_eq!(
+        status(port, "optional.test", Some(&no_cert), "/public"),
+        200
+    );
+    assert_eq!(
+        status(port, "optional.test", Some(&no_cert), "/private"),
+        403
+    );
+    assert_eq!(
+        status(port, "optional.test", Some(&with_cert), "/private"),
+        200
+    );
+    assert_eq!(
+        status(port, "simple.test", Some(&with_cert), "/private"),
+        403
+    );
+
+    // The port's mode, per server name.
+    let p = report
+        .inbound
+        .iter()
+        .find(|p| p.port == Some(port.into()))
+        .expect("the gateway port is inbound (it terminates TLS)");
+    assert_eq!(p.mode.to_string(), "SIMPLE_TLS");
+    let per: Vec<(Vec<String>, String)> = p
+        .by_server_name
+        .iter()
+        .map(|s| (s.server_names.clone(), s.tls.to_string()))
+        .collect();
+    assert_eq!(
+        per,
+        vec![
+            (vec!["mutual.test".to_string()], "mTLS required".to_string()),
+            (
+                vec!["optional.test".to_string()],
+                "mTLS optional".to_string()
+            ),
+            (
+                vec!["simple.test".to_string()],
+                "server-only TLS".to_string()
+            ),
+        ]
+    );
+}
