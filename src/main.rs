@@ -4,6 +4,7 @@
 //! environment or the terminal.
 
 mod cli;
+mod escape;
 mod terminal;
 
 use std::io::{self, IsTerminal, Write};
@@ -35,7 +36,7 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("envinspect: error: {e:#}");
+            eprintln!("envinspect: error: {}", escape::line(&format!("{e:#}")));
             2
         }
     };
@@ -60,7 +61,9 @@ fn run(cli: Cli, color: Color) -> anyhow::Result<u8> {
     };
     let progress = terminal::Bar::new(io::stderr().is_terminal());
     let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    // Everything written passes through Escaped: text from a dump never drives the terminal.
+    let colored = matches!(color, Color::Ansi);
+    let mut out = escape::Escaped::new(io::BufWriter::new(stdout.lock()), colored);
     let mut stdin = io::stdin().lock();
     let mut env = Env {
         now: time::OffsetDateTime::now_utc(),
@@ -76,7 +79,7 @@ fn run(cli: Cli, color: Color) -> anyhow::Result<u8> {
     out.flush()?;
     let outcome = outcome?;
     if let app::Outcome::Incomplete(e) = &outcome {
-        eprintln!("envinspect: error: {e}");
+        eprintln!("envinspect: error: {}", escape::line(&e.to_string()));
     }
     Ok(outcome.exit_code())
 }

@@ -51,11 +51,13 @@ impl Table {
     }
 
     pub fn write(&self, w: &mut dyn Write) -> io::Result<()> {
+        // Cells are text from the dump: a control character in one (a terminal escape in a
+        // listener's name) is shown escaped, never sent to the terminal.
         let cell = |s: &str| {
             if s.is_empty() {
                 "-".to_string()
             } else {
-                s.to_string()
+                super::explain::clean(s)
             }
         };
         let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
@@ -103,6 +105,18 @@ mod tests {
         let mut out = Vec::new();
         t.write(&mut out).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "A     BB\nxyz   -\n");
+    }
+
+    #[test]
+    fn control_characters_in_cells_are_escaped() {
+        let mut t = Table::new(&["NAME"]);
+        t.row(vec!["evil\x1b[31mred".into()]);
+        let mut out = Vec::new();
+        t.write(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "NAME\nevil\\u{1b}[31mred\n"
+        );
     }
 
     #[test]

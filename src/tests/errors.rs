@@ -300,3 +300,57 @@ fn generated_bad_inputs_give_one_line_and_exit_2() {
         "the table has at least 25 cases"
     );
 }
+
+/// Names in a dump are untrusted text: a listener called `gw ESC[2J ESC[31m red`, a chain
+/// named with a window-title sequence, a C1 CSI in a server name, a backspace in a cluster's
+/// name. Every command reads the dump, and neither stdout nor stderr ever carries a control
+/// character other than newline and tab, nor an escape sequence other than the colour codes
+/// envinspect paints with (only under `--color always`).
+#[test]
+fn terminal_escapes_in_a_dump_are_shown_escaped() {
+    let dump = fixture("errors/terminal-escapes.json");
+    let commands: &[&[&str]] = &[
+        &[],
+        &["listeners"],
+        &["clusters"],
+        &["authz"],
+        &["authz", "--port", "443", "--tls", "--sni", "b.example"],
+        &["trace", "--inbound", "443", "--tls", "--sni", "b.example"],
+        &["-o", "json"],
+        &["-o", "yaml"],
+        &["expect"],
+    ];
+    for color in ["always", "never"] {
+        for c in commands {
+            let mut args: Vec<&str> = c.to_vec();
+            args.extend(["--now", NOW, "--color", color, dump.as_str()]);
+            let run = envinspect(&args);
+            assert!(run.code == 0 || run.code == 1, "{args:?}: {}", run.stderr);
+            for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+                let bad: Vec<char> = text
+                    .chars()
+                    .filter(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\x1b'))
+                    .collect();
+                assert!(bad.is_empty(), "{args:?} {stream}: {bad:?}\n{text}");
+                for (i, _) in text.match_indices('\x1b') {
+                    let rest = &text[i + 1..];
+                    assert!(
+                        color == "always"
+                            && ["[0m", "[31m", "[1;31m", "[32m", "[33m"]
+                                .iter()
+                                .any(|p| rest.starts_with(p)),
+                        "{args:?} {stream}: a raw escape {:?}",
+                        &rest[..rest.len().min(12)]
+                    );
+                }
+            }
+            if c.is_empty() || c[0] == "listeners" {
+                assert!(
+                    run.stdout.contains("gw\\u{1b}[2J\\u{1b}[31mred"),
+                    "{args:?}: the name shown escaped\n{}",
+                    run.stdout
+                );
+            }
+        }
+    }
+}
