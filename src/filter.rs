@@ -197,6 +197,7 @@ mod tests {
             istio: name.parse().ok(),
             discovery: "EDS".into(),
             destination_rule: None,
+            produced_by: Vec::new(),
             tls: UpstreamTls {
                 default: Socket::Plaintext {
                     reason: NoTls::NoTransportSocket,

@@ -8,6 +8,7 @@ mod jwt;
 mod lists;
 mod matcher;
 mod policy;
+mod provenance;
 mod request_match;
 mod resources;
 mod secret;

@@ -56,6 +56,7 @@ pub(crate) fn cluster(c: PbCluster, state: ResourceState, pointer: &str) -> Clus
         versioned: Default::default(),
         istio: c.name.parse().ok(),
         destination_rule: istio_config_name(c.metadata.as_ref(), "destination-rule"),
+        produced_by: super::provenance::produced_by(c.metadata.as_ref()),
         alpn_override: istio_meta(c.metadata.as_ref(), "alpn_override").map(|v| v != "false"),
         tls: UpstreamTls {
             default: socket(c.transport_socket.as_ref(), Side::Upstream),
@@ -92,6 +93,7 @@ pub(crate) fn listener(l: PbListener, state: ResourceState, pointer: &str) -> Li
         access_logs: super::telemetry::access_logs(&l.access_log, &format!("{pointer}/access_log")),
     };
     Listener {
+        produced_by: super::provenance::produced_by(l.metadata.as_ref()),
         telemetry,
         versioned: Default::default(),
         name: l.name.into(),
@@ -191,6 +193,7 @@ fn chain(c: PbChain, is_default: bool, pointer: String) -> FilterChain {
     // The terminal (last) network filter decides where traffic goes.
     let (destination, http_filters) = c.filters.last().map(terminal_filter).unwrap_or_default();
     FilterChain {
+        produced_by: super::provenance::produced_by(c.metadata.as_ref()),
         name: Some(c.name).filter(|n| !n.is_empty()),
         is_default,
         matcher,
@@ -265,6 +268,7 @@ pub(crate) fn route_config(
         .virtual_hosts
         .into_iter()
         .map(|vh| VirtualHost {
+            produced_by: super::provenance::produced_by(vh.metadata.as_ref()),
             name: vh.name,
             domains: vh.domains,
             per_filter: super::authz::per_filter(&vh.typed_per_filter_config),
@@ -342,6 +346,7 @@ fn route(r: envoy_types::pb::envoy::config::route::v3::Route) -> Route {
     Route {
         name: Some(r.name).filter(|n| !n.is_empty()),
         matcher: route_match.path.to_string(),
+        produced_by: super::provenance::produced_by(r.metadata.as_ref()),
         virtual_service: istio_config_name(r.metadata.as_ref(), "virtual-service")
             .or_else(|| istio_config_name(r.metadata.as_ref(), "httproute"))
             .or_else(|| istio_config_name(r.metadata.as_ref(), "")),

@@ -35,6 +35,7 @@ pub mod intercept;
 pub mod matcher;
 pub mod names;
 pub mod policy;
+pub mod provenance;
 pub mod report;
 pub mod serial;
 pub mod sync;
@@ -97,6 +98,9 @@ pub struct Cluster {
     pub discovery: String,
     /// `name.namespace` of the DestinationRule that produced it (`filter_metadata.istio.config`).
     pub destination_rule: Option<String>,
+    /// The control-plane objects its metadata says produced it (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub produced_by: Vec<provenance::ConfigRef>,
     pub tls: UpstreamTls,
     /// Istio's ALPN rewrite opt-out (`filter_metadata.istio.alpn_override: "false"`).
     pub alpn_override: Option<bool>,
@@ -135,6 +139,9 @@ pub struct Listener {
     /// connects to it, after a tunnel or another listener.
     #[serde(skip)]
     pub internal: bool,
+    /// The control-plane objects its metadata says produced it (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub produced_by: Vec<provenance::ConfigRef>,
     pub pointer: String,
     /// The listener's own access logs (`access_logs`, absent when none).
     #[serde(flatten)]
@@ -226,6 +233,9 @@ pub struct FilterChain {
     /// runs them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub authz: Vec<authz::AuthzFilter>,
+    /// The control-plane objects its metadata says produced it (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub produced_by: Vec<provenance::ConfigRef>,
     /// The names of its network filters, in order.
     #[serde(skip)]
     pub network_filters: Vec<String>,
@@ -310,6 +320,10 @@ pub struct VirtualHost {
     pub name: String,
     pub domains: Vec<String>,
     pub routes: Vec<Route>,
+    /// The control-plane objects its metadata says produced it (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub produced_by: Vec<provenance::ConfigRef>,
+
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub per_filter: BTreeMap<String, authz::PerRouteAuthz>,
 }
@@ -323,6 +337,9 @@ pub struct Route {
     pub action: RouteAction,
     /// `name.namespace` of the VirtualService or HTTPRoute (`filter_metadata.istio.config`).
     pub virtual_service: Option<String>,
+    /// The control-plane objects its metadata says produced it (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub produced_by: Vec<provenance::ConfigRef>,
     /// The match, typed (`match` above is its short text).
     #[serde(skip)]
     pub route_match: http::RouteMatch,

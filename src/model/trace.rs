@@ -37,6 +37,18 @@ pub struct Step {
     /// `weighted clusters`: every cluster Envoy may pick, with its weight.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<Choice>,
+    /// The control-plane objects its metadata says produced it (the VirtualService of a route,
+    /// the DestinationRule and Service of a cluster…).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub produced_by: Vec<super::provenance::ConfigRef>,
+}
+
+impl Step {
+    /// The step, with the objects that produced what it went through.
+    pub fn produced_by(mut self, refs: &[super::provenance::ConfigRef]) -> Step {
+        self.produced_by = refs.to_vec();
+        self
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

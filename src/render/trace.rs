@@ -21,6 +21,10 @@ fn table(t: &Trace, w: &mut dyn Write) -> Result<(), RenderError> {
             writeln!(w, "{}. {} {}", i + 1, s.kind, s.name)?;
         }
         writeln!(w, "   {}", s.detail)?;
+        if !s.produced_by.is_empty() {
+            let by = crate::model::provenance::phrase(&s.produced_by);
+            writeln!(w, "   produced by: {by}")?;
+        }
         for e in &s.evidence {
             writeln!(w, "   evidence: {e}")?;
         }

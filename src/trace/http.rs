@@ -84,12 +84,15 @@ pub(super) fn follow(
         let e = answer(404, "NR", "route_not_found");
         return (outcome("no-route", format!("no virtual host of {} has a domain for {}", rc.name, req.authority), "the host is not in this route configuration (Istio: a VirtualService or ServiceEntry host missing, or a Sidecar's egress hosts leave it out)", &e), e);
     };
-    w.steps.push(step(
-        "virtual host",
-        &vh.name,
-        format!("domain {domain} matches Host {}", req.authority),
-        &rc.pointer,
-    ));
+    w.steps.push(
+        step(
+            "virtual host",
+            &vh.name,
+            format!("domain {domain} matches Host {}", req.authority),
+            &rc.pointer,
+        )
+        .produced_by(&vh.produced_by),
+    );
     let rt = match route::route(vh, &req) {
         Ok(Some((_, rt))) => rt,
         Ok(None) => {
@@ -126,15 +129,23 @@ pub(super) fn follow(
         Some(v) => format!("?{} {v}", q.name),
         None => format!("?{} present", q.name),
     }));
-    if let Some(v) = &rt.virtual_service {
+    // The VirtualService is named with the other objects that produced the route.
+    if let Some(v) = rt
+        .virtual_service
+        .as_ref()
+        .filter(|_| rt.produced_by.is_empty())
+    {
         on.push(format!("from {v}"));
     }
-    w.steps.push(step(
-        "route",
-        rt.name.clone().unwrap_or_default(),
-        on.join("; "),
-        &rc.pointer,
-    ));
+    w.steps.push(
+        step(
+            "route",
+            rt.name.clone().unwrap_or_default(),
+            on.join("; "),
+            &rc.pointer,
+        )
+        .produced_by(&rt.produced_by),
+    );
     match &rt.action {
         RouteAction::Cluster { name } => wire::cluster(r, p, name, false, true, &mut w.steps),
         RouteAction::WeightedClusters { names, weights } => {

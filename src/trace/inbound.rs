@@ -118,7 +118,8 @@ pub fn inbound(r: &Report, port: u32) -> Trace {
         );
         return done(r, "inbound", target, vec![], steps, o);
     };
-    steps.push(step("listener", &l.name, "inbound capture", &l.pointer));
+    steps
+        .push(step("listener", &l.name, "inbound capture", &l.pointer).produced_by(&l.produced_by));
     let for_port: Vec<(usize, &FilterChain)> = l
         .filter_chains
         .iter()
@@ -163,12 +164,15 @@ pub fn inbound(r: &Report, port: u32) -> Trace {
         } else {
             format!(" (on {})", on.join(", "))
         };
-        steps.push(step(
-            "filter chain",
-            ch.name.clone().unwrap_or_else(|| format!("#{i}")),
-            format!("{}{on}{dest}", chain_tls(ch)),
-            &l.pointer,
-        ));
+        steps.push(
+            step(
+                "filter chain",
+                ch.name.clone().unwrap_or_else(|| format!("#{i}")),
+                format!("{}{on}{dest}", chain_tls(ch)),
+                &l.pointer,
+            )
+            .produced_by(&ch.produced_by),
+        );
     }
     let of_listener = || r.inbound.iter().filter(|p| p.listener == l.name);
     let reported = of_listener()

@@ -62,6 +62,7 @@ fn step(
             vec![evidence.to_string()]
         },
         choices: Vec::new(),
+        produced_by: Vec::new(),
     }
 }
 
@@ -177,7 +178,7 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
     let l = entry.listener;
     w.assumptions.extend(entry.assumed);
     w.steps
-        .push(step("listener", &l.name, entry.why, &l.pointer));
+        .push(step("listener", &l.name, entry.why, &l.pointer).produced_by(&l.produced_by));
     let hello = Hello {
         tls,
         sni: Some(p.sni()),
@@ -231,12 +232,15 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
     if detail.is_empty() {
         detail.push("the chain has no match criteria".into());
     }
-    w.steps.push(step(
-        "filter chain",
-        ch.name.clone().unwrap_or_default(),
-        detail.join("; "),
-        &ch.pointer,
-    ));
+    w.steps.push(
+        step(
+            "filter chain",
+            ch.name.clone().unwrap_or_default(),
+            detail.join("; "),
+            &ch.pointer,
+        )
+        .produced_by(&ch.produced_by),
+    );
     let http = ch.destinations.iter().any(|d| {
         matches!(
             d,

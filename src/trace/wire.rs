@@ -116,12 +116,15 @@ pub(super) fn cluster(
         let e = closed(503, "NC", "cluster_not_found");
         return (outcome("no-cluster", format!("cluster {name} is not in the dump: Envoy has no such cluster"), "HTTP requests get 503 NC (cluster_not_found), TCP connections are closed: create what the cluster comes from (Istio: the DestinationRule subset, the ServiceEntry), or fix the route", &e), e);
     };
-    steps.push(step(
-        "cluster",
-        &c.name,
-        format!("{} cluster, {}", c.discovery, c.tls.summary()),
-        &c.pointer,
-    ));
+    steps.push(
+        step(
+            "cluster",
+            &c.name,
+            format!("{} cluster, {}", c.discovery, c.tls.summary()),
+            &c.pointer,
+        )
+        .produced_by(&c.produced_by),
+    );
     if c.name == "BlackHoleCluster" {
         let e = closed(503, "UH", "no_healthy_upstream");
         return (outcome("blackhole", "blackholed: BlackHoleCluster has no host, so the proxy closes the connection (REGISTRY_ONLY)", blackhole_cause(r, p, p.tls()), &e), e);
