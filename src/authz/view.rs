@@ -46,6 +46,11 @@ pub fn view(r: &Report, port: Option<u32>) -> AuthzView {
         source: r.source.clone(),
         chains,
         routes: routes(r),
+        kubelet_probes: r
+            .node
+            .as_ref()
+            .and_then(|n| n.interception.as_ref())
+            .map(|i| i.kubelet_probes()),
     }
 }
 

@@ -380,7 +380,10 @@ fn interception(
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .chain(nested)
-        .filter(|(k, _)| k.starts_with("traffic.sidecar.istio.io/"))
+        .filter(|(k, _)| {
+            use crate::model::intercept::{REWRITE_PROBES, STATUS_PORT};
+            k.starts_with("traffic.sidecar.istio.io/") || k == REWRITE_PROBES || k == STATUS_PORT
+        })
         .collect();
     let mode = meta.get("INTERCEPTION_MODE").cloned();
     (mode.is_some() || !annotations.is_empty()).then_some(crate::model::intercept::Interception {

@@ -157,6 +157,10 @@ pub struct AuthzView {
     pub chains: Vec<ChainAuthz>,
     /// Routes whose configuration replaces or disables a filter's (`RBACPerRoute`…).
     pub routes: Vec<RouteAuthz>,
+    /// How kubelet's probes reach the application, on an Istio sidecar whose node metadata
+    /// carries its pod's annotations; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kubelet_probes: Option<super::intercept::KubeletProbes>,
 }
 
 /// One filter chain's layers.

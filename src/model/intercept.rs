@@ -32,6 +32,32 @@ pub enum Capture {
 
 const PREFIX: &str = "traffic.sidecar.istio.io/";
 
+/// The pod annotation that turns the injector's probe rewrite off for one pod.
+pub const REWRITE_PROBES: &str = "sidecar.istio.io/rewriteAppHTTPProbers";
+/// The pod annotation that moves the agent's status port (15020 by default).
+pub const STATUS_PORT: &str = "status.sidecar.istio.io/port";
+
+/// How kubelet's probes of the application reach it on an Istio sidecar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum KubeletProbes {
+    /// The injector rewrote them to the agent's status port: kubelet asks the agent there, and
+    /// the agent probes the application itself over the pod's loopback. When the status port
+    /// is not redirected to Envoy (Istio excludes it), probes never meet an inbound chain: no
+    /// mTLS, no RBAC, whatever the policy.
+    Rewritten {
+        status_port: u32,
+        /// Whether connections to the status port are redirected to Envoy.
+        status_port_captured: bool,
+        why: String,
+    },
+    /// Not rewritten: kubelet connects to the application's port itself, in plaintext, from
+    /// the node's address, and Envoy's inbound chain and RBAC decide it as they would any
+    /// plaintext caller (STRICT refuses it).
+    NotRewritten { why: String },
+}
+
 /// A `*`, empty or comma-separated list annotation.
 enum List<T> {
     All,
@@ -75,6 +101,36 @@ impl Interception {
             None | Some(List::All) => Capture::Yes,
             Some(List::Some(ps)) if ps.contains(&port) => Capture::Yes,
             Some(List::Some(_)) => Capture::No(self.why("includeInboundPorts")),
+        }
+    }
+
+    /// How kubelet's probes reach the application. Rewriting is Istio's default
+    /// (`sidecarInjectorWebhook.rewriteAppHTTPProbe`); the node metadata carries only the pod's
+    /// own opt-out, not a mesh-wide one, and the answer says so.
+    pub fn kubelet_probes(&self) -> KubeletProbes {
+        if let Some(v) = self.annotations.get(REWRITE_PROBES) {
+            if v.trim().eq_ignore_ascii_case("false") {
+                return KubeletProbes::NotRewritten {
+                    why: format!("{REWRITE_PROBES}: {v:?}"),
+                };
+            }
+        }
+        let status_port = self
+            .annotations
+            .get(STATUS_PORT)
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or(15020);
+        let why = match self.annotations.get(REWRITE_PROBES) {
+            Some(v) => format!("{REWRITE_PROBES}: {v:?}"),
+            None => format!(
+                "Istio's default; the pod does not opt out ({REWRITE_PROBES}), and a mesh-wide \
+                 opt-out (sidecarInjectorWebhook.rewriteAppHTTPProbe: false) is not in the dump"
+            ),
+        };
+        KubeletProbes::Rewritten {
+            status_port,
+            status_port_captured: self.inbound(status_port) == Capture::Yes,
+            why,
         }
     }
 
@@ -135,6 +191,33 @@ mod tests {
                 .map(|(k, v)| (format!("{PREFIX}{k}"), v.to_string()))
                 .collect(),
         }
+    }
+
+    #[test]
+    fn kubelet_probes_are_rewritten_unless_the_pod_opts_out() {
+        let mut i = with(&[("excludeInboundPorts", "15020,15021")]);
+        assert_eq!(
+            i.kubelet_probes(),
+            KubeletProbes::Rewritten {
+                status_port: 15020,
+                status_port_captured: false,
+                why: "Istio's default; the pod does not opt out (sidecar.istio.io/rewriteAppHTTPProbers), and a mesh-wide opt-out (sidecarInjectorWebhook.rewriteAppHTTPProbe: false) is not in the dump".into(),
+            }
+        );
+        i.annotations.insert(STATUS_PORT.into(), "15999".into());
+        assert!(matches!(
+            i.kubelet_probes(),
+            KubeletProbes::Rewritten {
+                status_port: 15999,
+                status_port_captured: true,
+                ..
+            }
+        ));
+        i.annotations.insert(REWRITE_PROBES.into(), "false".into());
+        assert!(matches!(
+            i.kubelet_probes(),
+            KubeletProbes::NotRewritten { .. }
+        ));
     }
 
     #[test]

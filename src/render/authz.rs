@@ -9,6 +9,24 @@ use serde::Serialize;
 use super::{Format, RenderError};
 use crate::model::decision::{AuthzView, Evaluation, PolicyView};
 
+/// How kubelet's probes reach the application, in words.
+fn probes(p: &crate::model::intercept::KubeletProbes) -> String {
+    use crate::model::intercept::KubeletProbes;
+    match p {
+        KubeletProbes::Rewritten {
+            status_port,
+            status_port_captured: false,
+            why,
+        } => format!("rewritten to the agent's port {status_port}, which is not redirected to the proxy: the agent probes the application over localhost, so probes pass no mTLS and no RBAC of this proxy ({why})"),
+        KubeletProbes::Rewritten {
+            status_port,
+            why,
+            ..
+        } => format!("rewritten to the agent's port {status_port}, which is redirected to the proxy: probes meet its inbound chain for port {status_port} ({why})"),
+        KubeletProbes::NotRewritten { why } => format!("not rewritten ({why}): kubelet connects to the application's port in plaintext from the node's address, and this proxy decides it as any plaintext caller; STRICT refuses it (evaluate a plaintext caller from the node's address to see what it gets)"),
+    }
+}
+
 pub fn render_view(v: &AuthzView, format: Format, w: &mut dyn Write) -> Result<(), RenderError> {
     if format != Format::Table {
         return structured(v, format, w);
@@ -35,6 +53,9 @@ pub fn render_view(v: &AuthzView, format: Format, w: &mut dyn Write) -> Result<(
             writeln!(w, "  {}. {} {} — {}", i + 1, l.kind, l.filter, l.summary)?;
             policies(&l.policies, "     ", w)?;
         }
+    }
+    if let Some(p) = &v.kubelet_probes {
+        writeln!(w, "\nKubelet probes: {}", probes(p))?;
     }
     if !v.routes.is_empty() {
         writeln!(w, "\nPer-route configuration:")?;

@@ -658,3 +658,61 @@ fn filters_that_may_deny_make_the_answer_cannot_tell() {
         e["assumptions"]
     );
 }
+
+/// Kubelet's probes on an Istio sidecar: rewritten by default to the agent's status port,
+/// which the pod excludes from redirection, so no RBAC or mTLS of the proxy sees them; a pod
+/// that opts out (`sidecar.istio.io/rewriteAppHTTPProbers: "false"`) is probed in plaintext
+/// from the node, as any plaintext caller; a status port that is redirected is said to be.
+#[test]
+fn kubelet_probes_are_said_to_bypass_the_proxy_or_not() {
+    let base = super::rules::load(
+        "istio/istioctl/cmd/testdata/describe/productpage-v1-7bbd79f8fd-k6j79.json",
+    );
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("probes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let view = |name: &str, d: &Value| -> (String, Value) {
+        let path = dir.join(name);
+        std::fs::write(&path, d.to_string()).unwrap();
+        let p = path.to_str().unwrap();
+        let table = envinspect(&["authz", p]);
+        table.assert_ok(name);
+        let json = envinspect(&["authz", p, "-o", "json"]);
+        json.assert_ok(name);
+        (
+            table.stdout,
+            serde_json::from_str::<Value>(&json.stdout).unwrap()["kubelet_probes"].clone(),
+        )
+    };
+    let (table, probes) = view("default.json", &base);
+    assert!(
+        table.contains("Kubelet probes: rewritten to the agent's port 15020, which is not redirected to the proxy"),
+        "{table}"
+    );
+    assert_eq!(probes["kind"], "rewritten");
+    assert_eq!(probes["status_port"], 15020);
+    assert_eq!(probes["status_port_captured"], false);
+
+    let mut opted_out = base.clone();
+    opted_out["configs"][0]["bootstrap"]["node"]["metadata"]
+        ["sidecar.istio.io/rewriteAppHTTPProbers"] = json!("false");
+    let (table, probes) = view("opted-out.json", &opted_out);
+    assert_eq!(probes["kind"], "not_rewritten");
+    assert!(table.contains("STRICT refuses it"), "{table}");
+
+    // The status port moved to one the pod redirects: probes then meet an inbound chain.
+    let mut moved = base.clone();
+    moved["configs"][0]["bootstrap"]["node"]["metadata"]["status.sidecar.istio.io/port"] =
+        json!("9080");
+    let (_, probes) = view("moved.json", &moved);
+    assert_eq!(probes["status_port"], 9080);
+    assert_eq!(probes["status_port_captured"], true);
+
+    // A proxy without the pod's annotations (plain Envoy) says nothing of probes.
+    let (table, probes) = view(
+        "plain.json",
+        &super::rules::load("envoy-1.40-authz/config_dump.json"),
+    );
+    assert!(probes.is_null());
+    assert!(!table.contains("Kubelet"));
+}
