@@ -450,6 +450,21 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
             return e;
         }
     }
+    // No HTTP filter ran and no router follows: Envoy answers only when the stream idle timeout
+    // fires (measured on Envoy 1.40), whatever the route says.
+    if let Some(n) = ch.no_router {
+        return match n.stream_idle_timeout_ms {
+            0 => {
+                run.assumptions.push("the chain's HTTP connection manager has no router and its stream idle timeout is disabled: Envoy never answers".into());
+                end(Decision::Allow, None, None)
+            }
+            _ => end(
+                Decision::Allow,
+                Some(504),
+                Some("stream_idle_timeout".to_string()),
+            ),
+        };
+    }
     match &chosen {
         Chosen::None => end(
             Decision::Allow,

@@ -148,6 +148,7 @@ fn chain(c: PbChain, is_default: bool, pointer: String) -> FilterChain {
     // Network filters run first, on the connection; an HCM's HTTP filters then on each request.
     let mut authz = Vec::new();
     let mut host = crate::model::http::HostNormalization::default();
+    let mut no_router = None;
     let mut telemetry = crate::model::evidence::ChainTelemetry::default();
     for (j, f) in c.filters.iter().enumerate() {
         let fp = format!("{pointer}/filters/{j}");
@@ -169,6 +170,14 @@ fn chain(c: PbChain, is_default: bool, pointer: String) -> FilterChain {
                 .extend(super::telemetry::access_logs(&hcm.access_log, &at));
             use crate::model::http::StripPort;
             use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::http_connection_manager::StripPortMode;
+            if hcm.http_filters.is_empty() {
+                no_router = Some(crate::model::http::NoRouter {
+                    stream_idle_timeout_ms: hcm
+                        .stream_idle_timeout
+                        .as_ref()
+                        .map_or(300_000, super::telemetry::millis),
+                });
+            }
             host.strip_trailing_dot = hcm.strip_trailing_host_dot;
             host.strip_port = match hcm.strip_port_mode {
                 Some(StripPortMode::StripAnyHostPort(true)) => StripPort::Any,
@@ -201,6 +210,7 @@ fn chain(c: PbChain, is_default: bool, pointer: String) -> FilterChain {
         destinations: destination.into_iter().collect(),
         http_filters,
         host,
+        no_router,
         authz,
         network_filters: c.filters.iter().map(|f| f.name.clone()).collect(),
         pointer,

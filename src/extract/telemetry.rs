@@ -150,7 +150,7 @@ fn flatten(s: &Struct, prefix: &str, out: &mut Vec<(String, String)>) {
     }
 }
 
-fn millis(d: &Duration) -> u64 {
+pub(crate) fn millis(d: &Duration) -> u64 {
     (d.seconds.max(0) as u64) * 1000 + (d.nanos.max(0) as u64) / 1_000_000
 }
 

@@ -191,6 +191,16 @@ impl std::fmt::Display for ValueMatch {
 /// What an HTTP connection manager does to the Host header before its filters and the router
 /// see it (`strip_trailing_host_dot`, `strip_matching_host_port`, `strip_any_host_port`; Envoy's
 /// `ConnectionManagerUtility::maybeNormalizeHost`).
+/// An HTTP connection manager with no HTTP filter at all, so no router: Envoy 1.40 accepts the
+/// configuration, reads each request, and answers none of them (measured); a request ends only
+/// when the stream idle timeout fires, with 504 SI `stream_idle_timeout`, or never when it is
+/// disabled (`request_timeout` covers only receiving the request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct NoRouter {
+    /// `stream_idle_timeout` in milliseconds (Envoy's default 300000 when unset; 0: disabled).
+    pub stream_idle_timeout_ms: u64,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct HostNormalization {
     pub strip_trailing_dot: bool,

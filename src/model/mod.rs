@@ -229,6 +229,9 @@ pub struct FilterChain {
     /// What its HTTP connection manager does to the Host header before routing.
     #[serde(skip_serializing_if = "http::HostNormalization::is_none")]
     pub host: http::HostNormalization,
+    /// Set when its HTTP connection manager has no HTTP filter, so nothing answers a request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_router: Option<http::NoRouter>,
     /// The filters that can refuse traffic, network ones then HTTP ones, in the order Envoy
     /// runs them.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -16,6 +16,30 @@ pub(super) fn rules(r: &Report, f: &mut Vec<Finding>) {
     notes(r, f);
     missing_clusters(r, f);
     clusters_without_endpoints(r, f);
+    no_router(r, f);
+}
+
+/// `no-router`: a chain's HTTP connection manager has no HTTP filter. Envoy 1.40 accepts it and
+/// answers no request (measured: 504 SI `stream_idle_timeout` when the idle timeout fires).
+fn no_router(r: &Report, f: &mut Vec<Finding>) {
+    for l in &r.listeners {
+        for (i, ch) in l.filter_chains.iter().enumerate() {
+            let Some(n) = ch.no_router else { continue };
+            let chain = ch.name.clone().unwrap_or_else(|| format!("#{i}"));
+            let when = match n.stream_idle_timeout_ms {
+                0 => "never: its stream idle timeout is disabled, so each request waits until the client gives up".to_string(),
+                ms => format!("only with 504 SI (stream_idle_timeout) after its stream idle timeout of {} ms", ms),
+            };
+            f.push(
+                Finding::new(
+                    "no-router",
+                    format!("listener {} chain {chain}", l.name),
+                    format!("its HTTP connection manager has no HTTP filter, so no router: Envoy reads every request and answers it {when}, whatever the route configuration says"),
+                )
+                .at(&ch.pointer),
+            );
+        }
+    }
 }
 
 /// Routes and TCP chains that name a cluster the proxy does not have: Envoy answers 503 NC

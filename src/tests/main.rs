@@ -35,6 +35,7 @@ mod meshes;
 mod meshes_live;
 mod pki;
 mod proxy_status;
+mod public_dumps_live;
 mod report_lines;
 mod rules;
 mod rules_cases;

@@ -288,6 +288,18 @@ pub(super) fn cases() -> Vec<Case> {
         Input::Edited("in-mesh", in_mesh),
         at140.clone(),
     ));
+    // A public gateway dump whose connection manager has no HTTP filter (Envoy answers nothing:
+    // public_dumps_live.rs); the same dump with the router is clean.
+    let mut with_router = load("wg-ai-gateway/config_dump.json");
+    with_router["configs"][2]["dynamic_listeners"][0]["active_state"]["listener"]
+        ["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"] = json!([{"name": "envoy.filters.http.router", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]);
+    cases.push((
+        "no-router",
+        Input::Fixture("wg-ai-gateway/config_dump.json"),
+        at.clone(),
+        Input::Edited("with-router", with_router),
+        at.clone(),
+    ));
     // Istio 1.3 sniffs HTTP on 443 by ALPN alone: a TLS client offering http/1.1 gets the HTTP
     // chain. Istio 1.18 adds `transport_protocol: raw_buffer`, so TLS keeps to the TCP chain.
     cases.push((

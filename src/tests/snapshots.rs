@@ -19,6 +19,7 @@ pub const DUMPS: &[(&str, &str)] = &[
     ("eg_translate_wrapped", "envoyproxy-gateway/internal/cmd/egctl/testdata/translate/out/jwt-single-route-single-match-to-xds.all.json"),
     ("consul_backend", "consul-k8s/cli/common/envoy/testdata/test_config_dump.json"),
     ("consul_backend_clusters", "consul-k8s/cli/common/envoy/testdata/test_clusters.json"),
+    ("wg_ai_gateway", "wg-ai-gateway/config_dump.json"),
     ("istio11_productpage_authz", "istio/istioctl/cmd/testdata/authz/productpage_config_dump.json"),
     ("istio13_ingressgateway", "istio/istioctl/cmd/testdata/describe/istio-ingressgateway-5bf6c9887-vvvmj.json"),
     ("istio13_productpage", "istio/istioctl/cmd/testdata/describe/productpage-v1-7bbd79f8fd-k6j79.json"),

@@ -21,6 +21,8 @@ pub(super) enum Effect {
     Forwarded { own_tls: bool },
     /// The proxy is not on the path.
     Bypass,
+    /// The proxy reads the request and never answers it (no router): the client waits.
+    Hangs,
     /// envinspect cannot tell.
     Unknown,
 }
@@ -59,6 +61,7 @@ impl Effect {
             Effect::Forwarded { .. } if tls => "the upstream's answer, over the TLS the proxy terminates (its certificate is the one curl verifies)".into(),
             Effect::Forwarded { .. } => "the upstream's answer (the proxy answers 503 UF or URX only when it cannot connect)".into(),
             Effect::Bypass => "whatever the destination answers: no proxy is in between".into(),
+            Effect::Hangs => "no answer: the request waits until the client gives up (curl exit 28 with --max-time)".into(),
             Effect::Unknown => "cannot tell from the dump".into(),
         };
         Symptom { client, sees }

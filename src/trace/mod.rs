@@ -294,6 +294,26 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
             let e = answer::answer(400, "DPE", "http1.codec_error");
             w.end((outcome("not-http", "the chain's HTTP connection manager cannot parse what the application sends", "the port is handled as HTTP: declare it as TCP if the application does not speak HTTP", &e), e));
         }
+        Some(Destination::Route { .. } | Destination::InlineRoute { .. })
+            if ch.no_router.is_some() =>
+        {
+            let ms = ch.no_router.map_or(0, |n| n.stream_idle_timeout_ms);
+            let (e, when) = if ms == 0 {
+                (
+                    Effect::Hangs,
+                    "never: its stream idle timeout is disabled".to_string(),
+                )
+            } else {
+                (
+                    answer::answer(504, "SI", "stream_idle_timeout"),
+                    format!(
+                        "only when its stream idle timeout fires, after {}",
+                        seconds(ms)
+                    ),
+                )
+            };
+            w.end((outcome("no-router", format!("the chain's HTTP connection manager has no HTTP filter, so no router: Envoy reads the request and answers it {when}"), "add the router (envoy.filters.http.router) as the last HTTP filter: without it no route is followed, whatever the route configuration says", &e), e));
+        }
         Some(d @ (Destination::Route { .. } | Destination::InlineRoute { .. })) => {
             let o = http::follow(r, p, d, ch.host, &mut w);
             w.end(o);
@@ -365,4 +385,13 @@ fn weighted(names: &[String], weights: &[u32], pointer: &str, w: &mut Walk) -> S
         ));
     }
     heaviest.to_string()
+}
+
+/// `15 s`, `5 min`, `1.5 s`.
+fn seconds(ms: u64) -> String {
+    match ms {
+        m if m % 60_000 == 0 => format!("{} min", m / 60_000),
+        m if m % 1000 == 0 => format!("{} s", m / 1000),
+        m => format!("{} s", m as f64 / 1000.0),
+    }
 }
