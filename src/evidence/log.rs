@@ -50,6 +50,15 @@ pub enum Class {
     Unmatched,
 }
 
+/// Whether access log `a` writes `file`: the same path, or the same file name (a log copied
+/// elsewhere); never by name for `/dev/stdout` and the like, which any logger may share.
+pub(super) fn writes(a: &AccessLog, file: &str) -> bool {
+    let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+    a.path
+        .as_deref()
+        .is_some_and(|p| p == file || (!p.starts_with("/dev/") && base(p) == base(file)))
+}
+
 impl Formats {
     /// Every access-log format of `report`, then the defaults; those of access logs writing to
     /// `file` (same path, or same file name) first.
@@ -61,12 +70,7 @@ impl Formats {
                 configured.extend(&c.telemetry.access_logs);
             }
         }
-        let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
-        let writes_here = |a: &AccessLog| {
-            a.path
-                .as_deref()
-                .is_some_and(|p| p == file || (!p.starts_with("/dev/") && base(p) == base(file)))
-        };
+        let writes_here = |a: &AccessLog| writes(a, file);
         configured.sort_by_key(|a| !writes_here(a));
         let mut f = Formats {
             list: Vec::new(),

@@ -66,11 +66,23 @@ pub(super) fn chain_name(c: &FilterChain) -> String {
     }
 }
 
+/// Every (listener, chain) whose access logs write `file`.
+fn writers<'r>(r: &'r Report, file: &str) -> Vec<(&'r Listener, &'r FilterChain)> {
+    let writes = |logs: &[crate::model::evidence::AccessLog]| {
+        logs.iter().any(|a| super::log::writes(a, file))
+    };
+    r.listeners
+        .iter()
+        .flat_map(|l| l.filter_chains.iter().map(move |c| (l, c)))
+        .filter(|(l, c)| writes(&l.telemetry.access_logs) || writes(&c.telemetry.access_logs))
+        .collect()
+}
+
 pub(super) fn socket(s: &str) -> Option<SocketAddr> {
     s.parse().ok()
 }
 
-pub(super) fn locate<'r>(r: &'r Report, rec: &Record) -> Place<'r> {
+pub(super) fn locate<'r>(r: &'r Report, rec: &Record, file: &str) -> Place<'r> {
     let mut p = Place::default();
     // The listener and chain: by the address the connection was made to.
     match rec.downstream_local.as_deref().and_then(socket) {
@@ -91,9 +103,17 @@ pub(super) fn locate<'r>(r: &'r Report, rec: &Record) -> Place<'r> {
                 )),
             }
         }
-        None => p
-            .unplaced
-            .push("the line has no %DOWNSTREAM_LOCAL_ADDRESS%: the listener is not known".into()),
+        // Without the address, the file itself may say: a file only one chain's access log
+        // (its own or its listener's) writes holds only that chain's lines.
+        None => match writers(r, file).as_slice() {
+            [(l, c)] => {
+                p.listener = Some(l);
+                p.chain = Some(c);
+            }
+            _ => p.unplaced.push(
+                "the line has no %DOWNSTREAM_LOCAL_ADDRESS%: the listener is not known".into(),
+            ),
+        },
     }
     // The route configuration: the chain's, else the only one with a virtual host for the Host.
     p.rc = p.chain.and_then(|c| route_config(r, c));

@@ -87,8 +87,12 @@ fn wg_ai_gateway_without_a_router_answers_nothing() {
         .any(|f| f.rule == "no-router"));
     assert_eq!(predicted(&fixture_report, 80, "/get"), (504, "SI".into()));
 
-    let (_envoy, front, report) = replay("public-wg-ai-no-router", |hcm| {
+    let log = Envoy::dir("public-wg-ai-no-router-log").join("access.log");
+    let at = log.display().to_string();
+    let (envoy, front, report) = replay("public-wg-ai-no-router", |hcm| {
         hcm["stream_idle_timeout"] = json!("1s");
+        // The dump's own logger (Envoy's default format), to a file instead of stdout.
+        hcm["access_log"][0]["typed_config"]["path"] = json!(at);
     });
     for p in PATHS {
         let envoy_says = u32::from(http_status(front, p).expect("Envoy answers"));
@@ -99,6 +103,23 @@ fn wg_ai_gateway_without_a_router_answers_nothing() {
             "{p}"
         );
     }
+    // What Envoy logged for them, explained from its own dump: the missing router, not a
+    // timeout to tune.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let own = envoy.dir.join("config_dump.json");
+    let run = super::envinspect(&[
+        "explain",
+        own.to_str().unwrap(),
+        log.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let out: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(
+        out.to_string().contains("has no router (no HTTP filter)"),
+        "{out}"
+    );
 }
 
 /// With the router the dump lacks, its route (`path_separated_prefix: /get` to a weighted
