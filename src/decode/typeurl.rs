@@ -50,6 +50,8 @@ pub fn v3_name(name: &str) -> Option<&'static str> {
         "envoy.config.filter.network.tcp_proxy.v2.TcpProxy" => TCP_PROXY,
         "envoy.config.filter.http.router.v2.Router" => ROUTER,
         "envoy.config.filter.http.rbac.v2.RBAC" => "envoy.extensions.filters.http.rbac.v3.RBAC",
+        // Lua kept its fields (`inline_code`) from v2 to v3.
+        "envoy.config.filter.http.lua.v2.Lua" => "envoy.extensions.filters.http.lua.v3.Lua",
         "envoy.config.filter.network.rbac.v2.RBAC" => {
             "envoy.extensions.filters.network.rbac.v3.RBAC"
         }
@@ -80,6 +82,7 @@ pub fn v2_filter_config_type(filter_name: &str) -> Option<&'static str> {
         "envoy.ext_authz" | "envoy.filters.http.ext_authz" => {
             "envoy.extensions.filters.http.ext_authz.v3.ExtAuthz"
         }
+        "envoy.lua" | "envoy.filters.http.lua" => "envoy.extensions.filters.http.lua.v3.Lua",
         _ => return None,
     })
 }

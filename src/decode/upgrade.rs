@@ -11,7 +11,10 @@ use super::typeurl;
 pub(crate) fn v2_fields(full_name: &str, obj: &mut Map<String, Value>) -> Vec<String> {
     let mut notes = Vec::new();
     match full_name {
-        "envoy.config.cluster.v3.Cluster" => tls_context(obj, typeurl::TLS_UPSTREAM, &mut notes),
+        "envoy.config.cluster.v3.Cluster" => {
+            tls_context(obj, typeurl::TLS_UPSTREAM, &mut notes);
+            hosts(obj, &mut notes);
+        }
         "envoy.config.listener.v3.FilterChain" => {
             tls_context(obj, typeurl::TLS_DOWNSTREAM, &mut notes)
         }
@@ -34,9 +37,14 @@ pub(crate) fn v2_fields(full_name: &str, obj: &mut Map<String, Value>) -> Vec<St
 /// that meets none of them need not build the message as a `Value` to upgrade it.
 pub(crate) fn v2_keys(full_name: &str) -> &'static [&'static str] {
     match full_name {
-        "envoy.config.cluster.v3.Cluster" | "envoy.config.listener.v3.FilterChain" => {
-            &["tls_context", "tlsContext"]
-        }
+        "envoy.config.cluster.v3.Cluster" => &[
+            "tls_context",
+            "tlsContext",
+            "hosts",
+            "hidden_envoy_deprecated_hosts",
+            "hiddenEnvoyDeprecatedHosts",
+        ],
+        "envoy.config.listener.v3.FilterChain" => &["tls_context", "tlsContext"],
         "envoy.config.listener.v3.Filter"
         | "envoy.config.listener.v3.ListenerFilter"
         | "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter"
@@ -61,7 +69,19 @@ pub(crate) fn v2_keys(full_name: &str) -> &'static [&'static str] {
 /// beside the others, is upgrading the whole object.
 pub(crate) fn v2_context(full_name: &str) -> &'static [&'static str] {
     match full_name {
-        "envoy.config.cluster.v3.Cluster" | "envoy.config.listener.v3.FilterChain" => &[
+        "envoy.config.cluster.v3.Cluster" => &[
+            "tls_context",
+            "tlsContext",
+            "transport_socket",
+            "transportSocket",
+            "hosts",
+            "hidden_envoy_deprecated_hosts",
+            "hiddenEnvoyDeprecatedHosts",
+            "load_assignment",
+            "loadAssignment",
+            "name",
+        ],
+        "envoy.config.listener.v3.FilterChain" => &[
             "tls_context",
             "tlsContext",
             "transport_socket",
@@ -120,6 +140,43 @@ fn deprecated_v1(obj: &mut Map<String, Value>, notes: &mut Vec<String>) {
     notes.push("v2 `deprecated_v1.bind_to_port` read as `bind_to_port`".into());
 }
 
+/// v2 `hosts` (a cluster's addresses; Envoy 1.13–1.16 dump them as
+/// `hidden_envoy_deprecated_hosts`) → `load_assignment`, where v3 keeps a static or DNS
+/// cluster's endpoints. Left alone when the cluster has a `load_assignment` already.
+fn hosts(obj: &mut Map<String, Value>, notes: &mut Vec<String>) {
+    let mut found = None;
+    for (snake, camel) in [
+        ("hosts", "hosts"),
+        (
+            "hidden_envoy_deprecated_hosts",
+            "hiddenEnvoyDeprecatedHosts",
+        ),
+    ] {
+        if let Some(v) = take(obj, snake, camel) {
+            found = found.or(Some((snake, v)));
+        }
+    }
+    let Some((key, Value::Array(addresses))) = found else {
+        return;
+    };
+    if has(obj, "load_assignment", "loadAssignment") {
+        return;
+    }
+    let name = obj
+        .get("name")
+        .cloned()
+        .unwrap_or(Value::String(String::new()));
+    let lb: Vec<Value> = addresses
+        .into_iter()
+        .map(|a| json!({ "endpoint": { "address": a } }))
+        .collect();
+    obj.insert(
+        "load_assignment".into(),
+        json!({ "cluster_name": name, "endpoints": [{ "lb_endpoints": lb }] }),
+    );
+    notes.push(format!("v2 `{key}` read as `load_assignment`"));
+}
+
 /// v2 `tls_context` → v3 `transport_socket` with a typed TLS context.
 fn tls_context(obj: &mut Map<String, Value>, tls_type: &str, notes: &mut Vec<String>) {
     if has(obj, "transport_socket", "transportSocket") {
@@ -136,7 +193,6 @@ fn tls_context(obj: &mut Map<String, Value>, tls_type: &str, notes: &mut Vec<Str
     notes.push("v2 `tls_context` read as `transport_socket`".into());
 }
 
-/// v2 `config` (a `Struct`) → `typed_config`, typed when the filter name says which message.
 /// v2's `regex` string matcher (RE2 in Envoy since 1.10's `safe_regex`; the old one was
 /// ECMAScript, matching the whole string, as `safe_regex` does) → `safe_regex`. Dropping it
 /// would turn a regex match into "any value".
@@ -151,6 +207,7 @@ fn v2_regex(obj: &mut Map<String, Value>, notes: &mut Vec<String>) {
     }
 }
 
+/// v2 `config` (a `Struct`) → `typed_config`, typed when the filter name says which message.
 fn untyped_config(obj: &mut Map<String, Value>, notes: &mut Vec<String>) {
     if has(obj, "typed_config", "typedConfig") || !obj.contains_key("config") {
         return;
@@ -299,6 +356,36 @@ mod tests {
             "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
         );
         assert_eq!(obj["transport_socket"]["typed_config"]["sni"], "x");
+    }
+
+    /// Envoy 1.14 dumps a v3 cluster's v2 `hosts` as `hidden_envoy_deprecated_hosts`: its
+    /// endpoints, which v3 keeps in `load_assignment`; one given there already wins.
+    #[test]
+    fn cluster_hosts_become_a_load_assignment() {
+        let address = json!({"socket_address": {"address": "web", "port_value": 80}});
+        for key in ["hosts", "hidden_envoy_deprecated_hosts"] {
+            let mut obj = json!({"name": "c", key: [address.clone()]})
+                .as_object()
+                .unwrap()
+                .clone();
+            let notes = v2_fields("envoy.config.cluster.v3.Cluster", &mut obj);
+            assert_eq!(notes, [format!("v2 `{key}` read as `load_assignment`")]);
+            assert_eq!(
+                Value::Object(obj),
+                json!({"name": "c", "load_assignment": {"cluster_name": "c",
+                    "endpoints": [{"lb_endpoints": [{"endpoint": {"address": address}}]}]}})
+            );
+        }
+        let mut both =
+            json!({"name": "c", "hosts": [address], "load_assignment": {"cluster_name": "c"}})
+                .as_object()
+                .unwrap()
+                .clone();
+        v2_fields("envoy.config.cluster.v3.Cluster", &mut both);
+        assert_eq!(
+            Value::Object(both),
+            json!({"name": "c", "load_assignment": {"cluster_name": "c"}})
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub const DUMPS: &[(&str, &str)] = &[
     ("consul_backend", "consul-k8s/cli/common/envoy/testdata/test_config_dump.json"),
     ("consul_backend_clusters", "consul-k8s/cli/common/envoy/testdata/test_clusters.json"),
     ("wg_ai_gateway", "wg-ai-gateway/config_dump.json"),
+    ("marathon_envoy114", "marathon-envoy-poc/config-dump-prety.json"),
     ("istio11_productpage_authz", "istio/istioctl/cmd/testdata/authz/productpage_config_dump.json"),
     ("istio13_ingressgateway", "istio/istioctl/cmd/testdata/describe/istio-ingressgateway-5bf6c9887-vvvmj.json"),
     ("istio13_productpage", "istio/istioctl/cmd/testdata/describe/productpage-v1-7bbd79f8fd-k6j79.json"),
