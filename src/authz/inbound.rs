@@ -71,20 +71,27 @@ pub(crate) fn listener<'a>(r: &'a Report, req: &Request) -> Result<&'a Listener,
     {
         return Ok(l);
     }
-    let warming = r
-        .listeners
-        .iter()
-        .find(|l| l.port == Some(req.port) && l.state == ResourceState::Warming);
-    Err(match warming {
-        Some(l) => NoListener::Warming {
-            listener: l.name.clone(),
-            port: req.port,
+    let on = |state: ResourceState| {
+        r.listeners
+            .iter()
+            .find(|l| l.port == Some(req.port) && l.state == state)
+    };
+    Err(
+        match (on(ResourceState::Warming), on(ResourceState::Draining)) {
+            (Some(l), _) => NoListener::Warming {
+                listener: l.name.clone(),
+                port: req.port,
+            },
+            (None, Some(l)) => NoListener::Draining {
+                listener: l.name.clone(),
+                port: req.port,
+            },
+            (None, None) => NoListener::None {
+                ip: None,
+                port: req.port,
+            },
         },
-        None => NoListener::None {
-            ip: None,
-            port: req.port,
-        },
-    })
+    )
 }
 
 /// Whether the pod's traffic redirection leaves the port alone, and which annotation says so;

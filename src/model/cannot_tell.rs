@@ -292,6 +292,9 @@ pub enum NoListener {
     None { ip: Option<IpAddr>, port: u32 },
     /// The listener on the port is only warming (waiting for RDS or SDS): it accepts nothing yet.
     Warming { listener: ListenerName, port: u32 },
+    /// The listener on the port was removed and only drains its open connections: new ones are
+    /// refused (measured on Envoy 1.40).
+    Draining { listener: ListenerName, port: u32 },
 }
 
 impl fmt::Display for NoListener {
@@ -305,6 +308,10 @@ impl fmt::Display for NoListener {
             NoListener::Warming { listener, port } => write!(
                 f,
                 "listener {listener} on port {port} is still warming (waiting for its RDS route configuration or SDS secrets): it accepts no connection yet, so the connection is refused"
+            ),
+            NoListener::Draining { listener, port } => write!(
+                f,
+                "listener {listener} on port {port} is draining (removed by an update, it only finishes its open connections): a new connection is refused"
             ),
             NoListener::None { ip: Some(ip), port } => write!(
                 f,

@@ -257,3 +257,100 @@ static_resources:
         e.reason
     );
 }
+
+/// Draining listeners against a real Envoy 1.40: a listener removed by an LDS update drains
+/// (600 s by default) and refuses new connections; one replaced by a new version of its filter
+/// chains is updated in place and serves the new version at once. envinspect, reading the same Envoy's dump, must not
+/// route through a draining listener.
+#[test]
+fn a_draining_listener_takes_no_new_connection() {
+    let dir = Envoy::dir("draining");
+    let (gone, kept) = (free_port(), free_port());
+    write(
+        &dir.join("bootstrap.yaml"),
+        &format!(
+            "node: {{id: draining, cluster: draining}}\nadmin: {{address: {{socket_address: {{address: 127.0.0.1, port_value: 0}}}}}}\ndynamic_resources:\n  lds_config: {{path_config_source: {{path: {}/lds.yaml}}, resource_api_version: V3}}\n",
+            dir.display()
+        ),
+    );
+    push(
+        &dir,
+        "1",
+        &format!("{}{}", answering("gone", gone), answering("kept", kept)),
+    );
+    let envoy = Envoy::launch(dir.clone(), pki::ca((2026, 1, 1), (2036, 1, 1)));
+    assert_eq!(http_status(gone, "/"), Some(200));
+    assert_eq!(http_status(kept, "/"), Some(200));
+    // v2: `gone` removed; `kept` replaced by a version that answers 201.
+    let kept_v2 = format!(
+        r#"
+- "@type": type.googleapis.com/envoy.config.listener.v3.Listener
+  name: kept
+  address: {{socket_address: {{address: 127.0.0.1, port_value: {kept}}}}}
+  filter_chains: [{{filters: [{}]}}]
+"#,
+        answering_hcm("kept_v2", 201)
+    );
+    push(&dir, "2", &kept_v2);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let dump = loop {
+        let d = envoy.dump(Endpoint::ConfigDumpWithEds);
+        let text = String::from_utf8_lossy(&d);
+        // The removed listener drains; the replaced one is updated in place (only its chains
+        // drain), so it shows only its new active version (measured).
+        if text.contains("draining_state") && text.contains("kept_v2") {
+            break d;
+        }
+        assert!(Instant::now() < deadline, "not draining:\n{}", envoy.log());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // Envoy's answers: the removed listener takes nothing, the replaced one answers as v2.
+    let envoy_gone = http_status(gone, "/");
+    let envoy_kept = http_status(kept, "/");
+    assert_eq!(
+        envoy_gone, None,
+        "a draining listener took a new connection"
+    );
+    assert_eq!(envoy_kept, Some(201));
+
+    let path = dir.join("config_dump.json");
+    std::fs::write(&path, &dump).unwrap();
+    let (report, _) = report_140(&path);
+    let trace = |port: u16| {
+        let mut p = Probe::new(
+            format!("127.0.0.1:{port}").parse().unwrap(),
+            AppProtocol::Plaintext,
+        );
+        p.path = Some("/".into());
+        p.host = Some("x".into());
+        outbound(&report, &p)
+    };
+    let t = trace(gone);
+    assert_eq!(t.outcome.kind, "no-listener", "{:?}", t.outcome);
+    assert!(
+        t.outcome.summary.contains("is draining"),
+        "{}",
+        t.outcome.summary
+    );
+    // authz: the connection is refused, and why.
+    let req = envinspect::authz::Request {
+        port: gone.into(),
+        client: Some(envinspect::authz::Client::Plaintext),
+        destination_ip: Some("127.0.0.1".parse().unwrap()),
+        ..Default::default()
+    };
+    let e = envinspect::authz::evaluate(&report, &req, 1_796_083_200);
+    assert_eq!(e.decision, envinspect::model::decision::Decision::Rejected);
+    assert!(
+        format!("{:?}", e.reason).contains("Draining"),
+        "{:?}",
+        e.reason
+    );
+    let t = trace(kept);
+    assert_eq!(
+        t.outcome.response.as_ref().map(|r| r.status),
+        Some(201),
+        "{:?}",
+        t.outcome
+    );
+}

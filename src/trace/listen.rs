@@ -143,6 +143,12 @@ pub(crate) fn listener(r: &Report, ip: Option<IpAddr>, port: u32) -> Result<Entr
         .filter(|l| l.port == Some(port) && !l.internal)
         .filter(|l| l.state != ResourceState::Draining)
         .partition(|l| l.state != ResourceState::Warming);
+    // Measured on Envoy 1.40: a removed listener shows only `draining_state` and refuses new
+    // connections (a listener whose chains change is updated in place, active throughout).
+    let draining = r
+        .listeners
+        .iter()
+        .find(|l| l.port == Some(port) && !l.internal && l.state == ResourceState::Draining);
     let addr = |l: &Listener| l.address.as_deref().and_then(|a| a.parse::<IpAddr>().ok());
     let capture = capture(r).filter(|c| c.port != Some(port) || ip.is_some());
     // Without a capture listener, only listeners that bind receive connections.
@@ -227,16 +233,20 @@ pub(crate) fn listener(r: &Report, ip: Option<IpAddr>, port: u32) -> Result<Entr
         });
     }
     let not_bound = on_port.iter().find(|l| !l.bind_to_port);
-    Err(match (not_bound, warming.first()) {
-        (Some(l), _) => NoListener::NotBound {
+    Err(match (not_bound, warming.first(), draining) {
+        (Some(l), _, _) => NoListener::NotBound {
             listener: l.name.clone(),
             port,
         },
-        (None, Some(l)) => NoListener::Warming {
+        (None, Some(l), _) => NoListener::Warming {
             listener: l.name.clone(),
             port,
         },
-        (None, None) => NoListener::None { ip, port },
+        (None, None, Some(l)) => NoListener::Draining {
+            listener: l.name.clone(),
+            port,
+        },
+        (None, None, None) => NoListener::None { ip, port },
     })
 }
 
