@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use super::chain::{self, Connection, Pick};
 use super::context::{Context, HttpRequest, PeerCert};
+use super::request::Request;
 use super::route;
 use crate::model::authz::{FilterLevel, PerRouteAuthz};
 use crate::model::cannot_tell::{CannotTell, Place, Reason};
@@ -13,71 +14,6 @@ use crate::model::decision::{
     AuthzStep, Decision, Evaluation, RequestSummary, Response, StepOutcome,
 };
 use crate::model::{Destination, FilterChain, Report, RouteAction, RouteConfig, Socket};
-
-/// The request to evaluate, as the command line gives it.
-#[derive(Debug, Clone, Default)]
-pub struct Request {
-    pub port: u32,
-    /// A listener by name, when the port alone does not say which.
-    pub listener: Option<String>,
-    /// Who connects, as the handshake shows them; `None`: no client described (`authz` then
-    /// shows its view instead of evaluating).
-    pub client: Option<Client>,
-    /// A connection only (TCP): no HTTP request is sent.
-    pub tcp: bool,
-    pub method: Option<String>,
-    pub path: Option<String>,
-    pub host: Option<String>,
-    /// `name: value` as given; names are folded to lowercase.
-    pub headers: Vec<(String, String)>,
-    /// A bearer token, found by every provider where it looks for one.
-    pub jwt: Option<String>,
-    /// `ISS/SUB` of a token taken as verified.
-    pub request_principal: Option<String>,
-    pub source_ip: Option<IpAddr>,
-    pub destination_ip: Option<IpAddr>,
-    pub sni: Option<String>,
-    pub alpn: Option<Vec<String>>,
-}
-
-/// What a client offers at the handshake.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Client {
-    /// No TLS at all.
-    Plaintext,
-    /// TLS without a client certificate (a browser, `curl https://…`).
-    Tls,
-    /// TLS with a client certificate carrying this SPIFFE ID (or other URI SAN).
-    Certificate(String),
-}
-
-impl Client {
-    /// Whether the client speaks TLS.
-    pub fn tls(&self) -> bool {
-        !matches!(self, Client::Plaintext)
-    }
-
-    /// The URI SAN of its certificate, when it presents one.
-    pub fn principal(&self) -> Option<&str> {
-        match self {
-            Client::Certificate(p) => Some(p),
-            _ => None,
-        }
-    }
-}
-
-impl Request {
-    /// Whether the client speaks TLS (plaintext when not described).
-    fn tls(&self) -> bool {
-        self.client.as_ref().is_some_and(Client::tls)
-    }
-
-    /// The URI SAN of the client's certificate, when it presents one.
-    fn principal(&self) -> Option<&str> {
-        self.client.as_ref().and_then(Client::principal)
-    }
-}
 
 pub(crate) struct Run {
     pub steps: Vec<AuthzStep>,

@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use super::eval::Request;
+use super::request::Request;
 use crate::model::cannot_tell::NoListener;
 use crate::model::{Listener, Report, ResourceState};
 

@@ -16,8 +16,10 @@ mod jwt_eval;
 mod layers;
 mod matchers;
 pub mod reach;
+mod request;
 pub mod route;
 mod view;
 
-pub use eval::{evaluate, Client, Request};
+pub use eval::evaluate;
+pub use request::{Client, Request};
 pub use view::{summaries, view};

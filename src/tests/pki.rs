@@ -76,3 +76,29 @@ impl Ca {
         }
     }
 }
+
+/// A rustls client that trusts `ca` and presents `cert` (none: TLS without a client
+/// certificate, as a browser connects).
+pub fn tls_client(ca: &Ca, cert: Option<&Leaf>) -> std::sync::Arc<rustls::ClientConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(ca.pem.as_bytes()).unwrap())
+        .unwrap();
+    let b = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots);
+    std::sync::Arc::new(match cert {
+        Some(c) => b
+            .with_client_auth_cert(
+                vec![CertificateDer::from_pem_slice(c.pem.as_bytes()).unwrap()],
+                PrivateKeyDer::from_pem_slice(c.key_pem.as_bytes()).unwrap(),
+            )
+            .unwrap(),
+        None => b.with_no_client_auth(),
+    })
+}

@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use envinspect::model::decision::Decision;
 use envinspect::source::admin::Endpoint;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::ServerName;
 
 use super::envoy::{free_port, report_140, write, Envoy};
 use super::pki;
@@ -121,24 +120,8 @@ fn server_only_tls_beside_plaintext_is_not_mtls() {
         &dir.join("bootstrap.yaml"),
         &bootstrap(&dir.display().to_string(), open, guarded),
     );
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(CertificateDer::from_pem_slice(ca.pem.as_bytes()).unwrap())
-        .unwrap();
+    let with_cert = pki::tls_client(&ca, Some(&client));
     let envoy = Envoy::launch(dir.clone(), ca);
-    let with_cert = Arc::new(
-        rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_client_auth_cert(
-            vec![CertificateDer::from_pem_slice(client.pem.as_bytes()).unwrap()],
-            PrivateKeyDer::from_pem_slice(client.key_pem.as_bytes()).unwrap(),
-        )
-        .unwrap(),
-    );
     // Envoy: both clients served on the open port; on the guarded one, even the client with the
     // right certificate is denied (403): the server never asked for it.
     assert_eq!(status(open, None), 200);

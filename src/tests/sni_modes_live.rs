@@ -13,8 +13,7 @@ use std::time::Duration;
 use envinspect::authz::{Client, Request};
 use envinspect::model::decision::Decision;
 use envinspect::source::admin::Endpoint;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::ServerName;
 
 use super::envoy::{free_port, report_140, write, Envoy, ROUTER};
 use super::pki;
@@ -120,27 +119,6 @@ fn status_line(r: &mut impl Read, out: &mut String) {
     }
 }
 
-fn tls_config(
-    roots: &rustls::RootCertStore,
-    cert: Option<&pki::Leaf>,
-) -> Arc<rustls::ClientConfig> {
-    let b = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots.clone());
-    Arc::new(match cert {
-        Some(c) => b
-            .with_client_auth_cert(
-                vec![CertificateDer::from_pem_slice(c.pem.as_bytes()).unwrap()],
-                PrivateKeyDer::from_pem_slice(c.key_pem.as_bytes()).unwrap(),
-            )
-            .unwrap(),
-        None => b.with_no_client_auth(),
-    })
-}
-
 #[test]
 fn tls_modes_per_server_name_and_a_client_without_certificate() {
     let dir = Envoy::dir("sni-modes");
@@ -156,12 +134,8 @@ fn tls_modes_per_server_name_and_a_client_without_certificate() {
         &dir.join("bootstrap.yaml"),
         &bootstrap(&dir.display().to_string(), port),
     );
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(CertificateDer::from_pem_slice(ca.pem.as_bytes()).unwrap())
-        .unwrap();
-    let with_cert = tls_config(&roots, Some(&client));
-    let no_cert = tls_config(&roots, None);
+    let with_cert = pki::tls_client(&ca, Some(&client));
+    let no_cert = pki::tls_client(&ca, None);
     let envoy = Envoy::launch(dir.clone(), ca);
 
     let path = dir.join("config_dump.json");

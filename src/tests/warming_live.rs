@@ -46,6 +46,17 @@ fn answering(name: &str, port: u16) -> String {
     )
 }
 
+/// `trace`'s answer for a plaintext `GET /` to a loopback port.
+fn get(report: &envinspect::model::Report, port: u16) -> envinspect::model::trace::Trace {
+    let mut p = Probe::new(
+        format!("127.0.0.1:{port}").parse().unwrap(),
+        AppProtocol::Plaintext,
+    );
+    p.path = Some("/".into());
+    p.host = Some("x".into());
+    outbound(report, &p)
+}
+
 fn push(dir: &std::path::Path, version: &str, resources: &str) {
     let tmp = dir.join("lds.tmp");
     write(
@@ -111,15 +122,7 @@ dynamic_resources:
     let path = dir.join("config_dump.json");
     std::fs::write(&path, &dump).unwrap();
     let (report, _) = report_140(&path);
-    let trace = |port: u16| {
-        let mut p = Probe::new(
-            format!("127.0.0.1:{port}").parse().unwrap(),
-            AppProtocol::Plaintext,
-        );
-        p.path = Some("/".into());
-        p.host = Some("x".into());
-        outbound(&report, &p)
-    };
+    let trace = |port: u16| get(&report, port);
     let t = trace(warm);
     assert_eq!(t.outcome.kind, "no-listener", "{:?}", t.outcome);
     assert!(
@@ -316,15 +319,7 @@ fn a_draining_listener_takes_no_new_connection() {
     let path = dir.join("config_dump.json");
     std::fs::write(&path, &dump).unwrap();
     let (report, _) = report_140(&path);
-    let trace = |port: u16| {
-        let mut p = Probe::new(
-            format!("127.0.0.1:{port}").parse().unwrap(),
-            AppProtocol::Plaintext,
-        );
-        p.path = Some("/".into());
-        p.host = Some("x".into());
-        outbound(&report, &p)
-    };
+    let trace = |port: u16| get(&report, port);
     let t = trace(gone);
     assert_eq!(t.outcome.kind, "no-listener", "{:?}", t.outcome);
     assert!(
