@@ -8,67 +8,11 @@ use super::chain::{self, Connection, Pick};
 use super::context::{Context, HttpRequest, PeerCert};
 use super::request::Request;
 use super::route;
+use super::state::{end, unknown, Chosen, End, Run};
 use crate::model::authz::{FilterLevel, PerRouteAuthz};
 use crate::model::cannot_tell::{CannotTell, Place, Reason};
-use crate::model::decision::{
-    AuthzStep, Decision, Evaluation, RequestSummary, Response, StepOutcome,
-};
+use crate::model::decision::{Decision, Evaluation, RequestSummary, StepOutcome};
 use crate::model::{Destination, FilterChain, Report, RouteAction, RouteConfig, Socket};
-
-pub(crate) struct Run {
-    pub steps: Vec<AuthzStep>,
-    pub assumptions: Vec<String>,
-    /// The first filter met that may refuse and is not evaluated: an allow past it cannot be
-    /// told; a refusal by a later filter still stands (that filter may refuse first).
-    pub may_deny: Option<crate::model::cannot_tell::Construct>,
-}
-
-impl Run {
-    pub fn step(
-        &mut self,
-        layer: &str,
-        name: &str,
-        outcome: StepOutcome,
-        detail: impl Into<String>,
-        pointer: &str,
-    ) -> &mut AuthzStep {
-        self.steps.push(AuthzStep {
-            layer: layer.into(),
-            name: name.into(),
-            outcome,
-            detail: detail.into(),
-            policy: None,
-            authorization_policy: None,
-            pointer: pointer.into(),
-        });
-        let last = self.steps.len() - 1;
-        &mut self.steps[last]
-    }
-}
-
-/// The end of an evaluation: a decision, the policy Envoy names, its answer.
-pub(super) struct End {
-    pub(super) decision: Decision,
-    pub(super) policy: Option<String>,
-    pub(super) response: Response,
-    pub(super) reason: Option<Reason>,
-}
-
-pub(super) fn end(
-    decision: Decision,
-    status: Option<u16>,
-    details: impl Into<Option<String>>,
-) -> End {
-    End {
-        decision,
-        policy: None,
-        response: Response {
-            status,
-            details: details.into(),
-        },
-        reason: None,
-    }
-}
 
 /// The chain refuses the connection at the handshake.
 fn refuse(run: &mut Run, chain: &str, pointer: &str, why: &str) -> End {
@@ -81,13 +25,6 @@ fn rejected(reason: Reason) -> End {
     End {
         reason: Some(reason),
         ..end(Decision::Rejected, None, None)
-    }
-}
-
-pub(super) fn unknown(reason: CannotTell) -> End {
-    End {
-        reason: Some(Reason::CannotTell(reason)),
-        ..end(Decision::Unknown, None, None)
     }
 }
 
@@ -441,16 +378,6 @@ fn chain_routes<'a>(r: &'a Report, ch: &'a FilterChain) -> Option<Option<&'a Rou
         Destination::InlineRoute { config } => Some(Some(config)),
         _ => None,
     }
-}
-
-/// The route a request gets, with what encloses it (for per-filter configuration).
-pub(crate) enum Chosen<'a> {
-    None,
-    Route {
-        rc: &'a RouteConfig,
-        vh: &'a crate::model::VirtualHost,
-        route: &'a crate::model::Route,
-    },
 }
 
 fn choose_route<'a>(

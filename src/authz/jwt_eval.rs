@@ -6,10 +6,10 @@
 use serde_json::{Map, Value};
 
 use super::context::{Context, Tri};
-use super::eval::Run;
 use super::jwt::{self, Status, Token};
 use super::matchers;
 use super::request::Request;
+use super::state::Run;
 use crate::model::authz::{
     AuthzFilter, Jwks, JwtAuthn, JwtProvider, JwtRequirement, PerRouteAuthz, PerRouteJwt,
 };

@@ -5,9 +5,9 @@
 use serde_json::Value;
 
 use super::context::{Context, Tri};
-use super::eval::{end, unknown, Chosen, End, Run};
 use super::jwt_eval::{self, JwtOutcome};
 use super::request::Request;
+use super::state::{end, unknown, Chosen, End, Run};
 use super::{istio, matchers};
 use crate::model::authz::{
     AuthzFilter, AuthzKind, ExtAuthz, PerRouteAuthz, Rbac, RbacAction, RbacEngine,

@@ -18,6 +18,7 @@ mod matchers;
 pub mod reach;
 mod request;
 pub mod route;
+mod state;
 mod view;
 
 pub use eval::evaluate;

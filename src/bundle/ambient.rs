@@ -115,7 +115,7 @@ pub(super) fn findings(proxies: &[ProxyRow], f: &mut Vec<Finding>) {
                         z.proxy.clone(),
                         format!(
                             "trusts {}, and shares no root with {}: mutual TLS between them (HBONE) fails",
-                            super::fleet::short(&z.roots),
+                            crate::model::Fingerprint::short_list(&z.roots),
                             apart.join(", ")
                         ),
                     )

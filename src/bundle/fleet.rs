@@ -274,12 +274,8 @@ fn absent_identities(
     }
 }
 
-pub(super) fn short(roots: &[crate::model::Fingerprint]) -> String {
-    roots
-        .iter()
-        .map(|r| r.short())
-        .collect::<Vec<_>>()
-        .join(", ")
+fn short(roots: &[crate::model::Fingerprint]) -> String {
+    crate::model::Fingerprint::short_list(roots)
 }
 
 /// What the client's own evidence (its access log and counters, when the bundle has them) shows

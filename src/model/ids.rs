@@ -174,6 +174,14 @@ impl Fingerprint {
     pub fn from_digest(bytes: [u8; 32]) -> Self {
         Fingerprint(bytes.iter().map(|b| format!("{b:02x}")).collect())
     }
+
+    /// Several, abbreviated and joined: `3f2a9c1b0d4e, 8c1d…`.
+    pub fn short_list(fps: &[Fingerprint]) -> String {
+        fps.iter()
+            .map(Fingerprint::short)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 impl fmt::Display for Fingerprint {
