@@ -1,7 +1,7 @@
 //! The commands that take a request, `authz` and `trace`, and the request as the command line
 //! describes it (`authz --principal …`, `trace … --method …`): the checks of what was typed
 //! (headers, request principals), and the refusals of options that do not belong to the
-//! direction asked for. The request itself is [`authz::Request`], one type for both; its port is
+//! direction asked for. The request itself is [`crate::authz::Request`], one type for both; its port is
 //! the command's.
 
 use time::OffsetDateTime;

@@ -38,7 +38,7 @@ pub fn write<T: Serialize + ?Sized>(
     Ok(())
 }
 
-/// [`write`], redacted as `redaction` says (`--redact`): the document goes through a
+/// [`write()`], redacted as `redaction` says (`--redact`): the document goes through a
 /// `serde_json::Value` so every string can be scrubbed.
 pub fn write_redacted<T: Serialize + ?Sized>(
     value: &T,

@@ -31,7 +31,7 @@ pub struct Input {
 pub use crate::model::report::DocumentKind;
 
 /// A parsed JSON document and what it is. A config dump's resources are still text in the
-/// input (see [`dump`]): the document borrows it.
+/// input (see `source::dump`): the document borrows it.
 #[derive(Debug)]
 pub struct Document<'a> {
     pub name: String,

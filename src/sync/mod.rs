@@ -1,5 +1,5 @@
 //! `sync`: is each proxy in sync with its control plane? istiod's `debug/syncz` (either form,
-//! [`syncz`]) read into istioctl proxy-status's rows, the findings they prove (`sync-nack`,
+//! `syncz`) read into istioctl proxy-status's rows, the findings they prove (`sync-nack`,
 //! `sync-stale`), and the cross-check of a proxy's own dump against what istiod says it sent and
 //! the proxy acknowledged (`sync-dump-differs`). Works on bytes and the model; knows no flags.
 
