@@ -2,13 +2,16 @@
 //! with a clean environment, and records exit code, stdout and stderr. Snapshots live in
 //! `snapshots/` at the top (no module prefix); redactions are set here, once.
 
+mod support;
+use support::{
+    authz_config, envoy, explain_config, jwt, pki, rules_cases, sidecar_config, trace_config,
+};
 mod ambient;
 mod ambient_authz;
 mod ambient_bundle;
 mod ambient_certs;
 mod ambient_live;
 mod authz;
-mod authz_config;
 mod authz_live;
 mod authz_meshes;
 mod authz_reasons;
@@ -18,35 +21,28 @@ mod certs;
 mod chain_source_live;
 mod conveniences;
 mod eds_live;
-mod envoy;
 mod errors;
 mod expect;
 mod expect_drift;
 mod explain;
 mod explain_bundle;
-mod explain_config;
 mod explain_live;
 mod goldens;
 mod inbound_live;
-mod jwt;
 mod library;
 mod live;
 mod meshes;
 mod meshes_live;
-mod pki;
 mod proxy_status;
 mod public_dumps_live;
 mod report_lines;
 mod rules;
-mod rules_cases;
 mod server_tls_live;
-mod sidecar_config;
 mod snapshots;
 mod sni_modes_live;
 mod sync_live;
 mod terminal;
 mod trace;
-mod trace_config;
 mod trace_live;
 mod trace_sidecar;
 mod warming_live;

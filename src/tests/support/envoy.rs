@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use envinspect::source::admin::{Admin, AdminOptions, Endpoint};
 
-use super::pki::{self, Ca};
-use super::root;
+use crate::pki::{self, Ca};
+use crate::root;
 
 const TEMPLATES: &str = "fixtures/envoy-1.40/scripts";
 
@@ -281,11 +281,11 @@ impl Drop for Envoy {
     }
 }
 
-/// envinspect's report of a dump file, at [`NOW_140`](super::NOW_140), and the options used.
+/// envinspect's report of a dump file, at [`NOW_140`](crate::NOW_140), and the options used.
 pub fn report_140(path: &Path) -> (envinspect::model::Report, envinspect::Options) {
     let opts = envinspect::Options::at(
         time::OffsetDateTime::parse(
-            super::NOW_140,
+            crate::NOW_140,
             &time::format_description::well_known::Rfc3339,
         )
         .unwrap(),

@@ -4,9 +4,9 @@
 
 use serde_json::{json, Value};
 
-use super::pki;
-use super::rules::{active_secret, b64, load, section, Case, Input};
-use super::{NOW, NOW_140};
+use crate::pki;
+use crate::rules::{active_secret, b64, load, section, Case, Input};
+use crate::{NOW, NOW_140};
 
 const ENVOY140: &str = "envoy-1.40/config_dump_include_eds.json";
 const PRODUCTPAGE_13: &str =
@@ -76,7 +76,7 @@ fn foo_san(d: &mut Value) -> &mut Value {
 }
 
 /// Every rule's trigger and non-trigger.
-pub(super) fn cases() -> Vec<Case> {
+pub(crate) fn cases() -> Vec<Case> {
     let mut cases: Vec<Case> = Vec::new();
     let at140 = vec!["--now", NOW_140];
     let at = vec!["--now", NOW];

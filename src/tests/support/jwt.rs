@@ -8,8 +8,8 @@ use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair};
 use serde_json::{json, Value};
 
-use super::authz_config::{EC_ISSUER, ISSUER};
-use super::root;
+use crate::authz_config::{EC_ISSUER, ISSUER};
+use crate::root;
 
 fn pem_der(path: &str) -> Vec<u8> {
     let text = std::fs::read_to_string(root().join(path)).unwrap();
@@ -21,13 +21,13 @@ fn b64(b: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(b)
 }
 
-pub(super) struct Signer {
+pub(crate) struct Signer {
     rsa: RsaKeyPair,
     ec: EcdsaKeyPair,
 }
 
 impl Signer {
-    pub(super) fn load() -> Signer {
+    pub(crate) fn load() -> Signer {
         let rsa = RsaKeyPair::from_pkcs8(&pem_der("fixtures/test-keys/rsa2048.pkcs8.pem")).unwrap();
         let ec = EcdsaKeyPair::from_pkcs8(
             &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
@@ -38,12 +38,12 @@ impl Signer {
         Signer { rsa, ec }
     }
 
-    pub(super) fn rsa_jwk(&self) -> Value {
+    pub(crate) fn rsa_jwk(&self) -> Value {
         let p: ring::rsa::PublicKeyComponents<Vec<u8>> = self.rsa.public().into();
         json!({ "kty": "RSA", "kid": "rsa-1", "alg": "RS256", "n": b64(&p.n), "e": b64(&p.e) })
     }
 
-    pub(super) fn ec_jwk(&self) -> Value {
+    pub(crate) fn ec_jwk(&self) -> Value {
         let point = self.ec.public_key().as_ref();
         json!({ "kty": "EC", "crv": "P-256", "kid": "ec-1", "alg": "ES256",
             "x": b64(&point[1..33]), "y": b64(&point[33..65]) })
@@ -86,7 +86,7 @@ fn claims(iss: &str, aud: &str) -> Value {
     json!({ "iss": iss, "sub": "alice", "aud": aud, "iat": 1_600_000_000u64, "nbf": 1_600_000_000u64, "exp": 4_102_444_800u64 })
 }
 
-pub(super) fn tokens(s: &Signer) -> Vec<(&'static str, Option<String>)> {
+pub(crate) fn tokens(s: &Signer) -> Vec<(&'static str, Option<String>)> {
     let valid = s.rs256(&claims(ISSUER, "api"));
     // A changed byte in the middle of the signature.
     let mut bad = valid.clone().into_bytes();
