@@ -3,6 +3,7 @@
 //! large, cut off mid-body. Proxies are used only when passed in explicitly (the library reads
 //! no environment).
 
+#[cfg(feature = "live")]
 use std::io::Read;
 use std::time::Duration;
 
@@ -87,6 +88,7 @@ impl Default for AdminOptions {
 
 pub struct Admin {
     base: String,
+    #[cfg(feature = "live")]
     client: reqwest::blocking::Client,
     opts: AdminOptions,
 }
@@ -107,6 +109,26 @@ impl Admin {
             return Err(err("only http:// admin endpoints are supported (use kubectl port-forward to reach one)".into()));
         }
         let base = base.trim_end_matches('/').to_string();
+        // A library built without the `live` feature has no HTTP client: it says so.
+        #[cfg(not(feature = "live"))]
+        {
+            let _ = (base, opts);
+            Err(err(
+                "this build of envinspect has no live admin client (cargo feature `live`)".into(),
+            ))
+        }
+        #[cfg(feature = "live")]
+        {
+            Self::client(addr, base, opts)
+        }
+    }
+
+    #[cfg(feature = "live")]
+    fn client(addr: &str, base: String, opts: AdminOptions) -> Result<Self, SourceError> {
+        let err = |what: String| SourceError::Admin {
+            url: addr.to_string(),
+            what,
+        };
         let mut builder = reqwest::blocking::Client::builder()
             .connect_timeout(opts.connect_timeout)
             .timeout(opts.timeout)
@@ -127,7 +149,19 @@ impl Admin {
         format!("{}{}", self.base, e.path())
     }
 
+    /// Fetches one endpoint; the body must look like JSON. (Without the `live` feature no
+    /// `Admin` can be made, so this is never called.)
+    #[cfg(not(feature = "live"))]
+    pub fn get(&self, e: Endpoint) -> Result<Input, SourceError> {
+        let _ = &self.opts;
+        Err(SourceError::Admin {
+            url: self.url(e),
+            what: "this build of envinspect has no live admin client (cargo feature `live`)".into(),
+        })
+    }
+
     /// Fetches one endpoint; the body must look like JSON.
+    #[cfg(feature = "live")]
     pub fn get(&self, e: Endpoint) -> Result<Input, SourceError> {
         let url = self.url(e);
         let err = |what: String| SourceError::Admin {
@@ -230,6 +264,7 @@ impl Admin {
 
 /// Reads to the end, failing with `TimedOut` once `deadline` has passed, however slowly the bytes
 /// keep coming (a slow-loris server never hits a per-read timeout).
+#[cfg(feature = "live")]
 fn read_until(
     mut r: impl Read,
     out: &mut Vec<u8>,
@@ -253,6 +288,7 @@ fn read_until(
 }
 
 /// The first line of a body, shortened, for an error message.
+#[cfg(feature = "live")]
 fn first_line(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes)
         .trim_start()
@@ -264,6 +300,7 @@ fn first_line(bytes: &[u8]) -> String {
         .collect()
 }
 
+#[cfg(feature = "live")]
 fn describe(e: &reqwest::Error, o: &AdminOptions) -> String {
     let mut chain = String::new();
     let mut src = std::error::Error::source(e);
