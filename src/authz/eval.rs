@@ -74,15 +74,17 @@ fn l4(r: &Report, req: &Request) -> Evaluation {
     summary.path = None;
     summary.destination_ip = req.destination_ip.map(|i| i.to_string());
     let mut e = super::ambient::evaluate(r, &c, summary);
+    // Named as parts of the request, not as the command line's options (the library knows no
+    // flag).
     let http = [
-        ("--method", req.method.is_some()),
-        ("--path", req.path.is_some()),
-        ("--host", req.host.is_some()),
-        ("--header", !req.headers.is_empty()),
-        ("--jwt", req.jwt.is_some()),
-        ("--request-principal", req.request_principal.is_some()),
-        ("--sni", req.sni.is_some()),
-        ("--alpn", req.alpn.is_some()),
+        ("the method", req.method.is_some()),
+        ("the path", req.path.is_some()),
+        ("the Host", req.host.is_some()),
+        ("the headers", !req.headers.is_empty()),
+        ("the bearer token", req.jwt.is_some()),
+        ("the request principal", req.request_principal.is_some()),
+        ("the SNI", req.sni.is_some()),
+        ("the ALPN", req.alpn.is_some()),
     ];
     let ignored: Vec<&str> = http
         .iter()

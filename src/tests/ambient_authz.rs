@@ -391,3 +391,46 @@ fn an_unknown_source_ip_is_unknown_not_guessed() {
     let (dec, ..) = decide(&dir, &d, ("c", None, "10.8.1.1", "10.0.0.1", "80"));
     assert_eq!(dec, "allow");
 }
+
+/// ztunnel decides on the connection alone: what the request says beyond it is named, as parts
+/// of the request (not as command-line options, which the library does not know), and set aside.
+#[test]
+fn request_parts_a_ztunnel_ignores_are_named() {
+    let dir = scratch("ambient-authz-ignored");
+    let d = dump(vec![workload("w1", "ns", "10.0.0.1")], vec![]);
+    let path = dir.join("ztunnel.json");
+    std::fs::write(&path, serde_json::to_vec(&d).unwrap()).unwrap();
+    let path = path.to_string_lossy().to_string();
+    let r = envinspect(&[
+        "authz",
+        &path,
+        "-o",
+        "json",
+        "--port",
+        "8080",
+        "--plaintext",
+        "--source-ip",
+        "10.0.0.9",
+        "--destination-ip",
+        "10.0.0.1",
+        "--method",
+        "POST",
+        "--path",
+        "/x",
+        "--header",
+        "a: b",
+    ]);
+    assert!(r.code <= 1, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let said: Vec<&str> = v["assumptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|a| a.starts_with("ztunnel decides on the connection alone"))
+        .collect();
+    assert_eq!(
+        said,
+        ["ztunnel decides on the connection alone: the method, the path, the headers play no part (a waypoint decides on them)"]
+    );
+}
