@@ -46,10 +46,13 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// A finding of catalogue rule `rule`, at the level the catalogue gives it (an id missing
-    /// from the catalogue is an error-level finding; a test keeps every id in the source in it).
+    /// A finding of catalogue rule `rule`, at the level the catalogue gives it. An id missing
+    /// from the catalogue stops a debug build (every test run) at once; a release build, which
+    /// must not panic on a dump, keeps it as an error-level finding.
     pub fn new(rule: &'static str, subject: impl Into<String>, message: impl Into<String>) -> Self {
-        let level = super::catalog::find(rule).map_or(Level::Error, |r| r.level);
+        let known = super::catalog::find(rule);
+        debug_assert!(known.is_some(), "rule {rule} is not in the catalogue");
+        let level = known.map_or(Level::Error, |r| r.level);
         Finding {
             level,
             rule,
