@@ -5,16 +5,10 @@
 //! has the right certificate. envinspect must name the port's mode for what it is (not
 //! PERMISSIVE, no "plaintext besides mTLS" finding) and decide as Envoy did.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::sync::Arc;
-use std::time::Duration;
-
 use envinspect::model::decision::Decision;
 use envinspect::source::admin::Endpoint;
-use rustls::pki_types::ServerName;
 
-use super::envoy::{free_port, report_140, write, Envoy};
+use super::envoy::{free_port, report_140, tls_status, write, Envoy};
 use super::pki;
 
 const CLIENT: &str = "spiffe://cluster.local/ns/shop/sa/client";
@@ -78,35 +72,6 @@ fn bootstrap(dir: &str, open: u16, guarded: u16) -> String {
     )
 }
 
-/// The status a GET gets, over TLS with the client's certificate or in plaintext.
-fn status(port: u16, tls: Option<&Arc<rustls::ClientConfig>>) -> u16 {
-    let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let req = b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
-    let mut out = String::new();
-    match tls {
-        None => {
-            let mut tcp = tcp;
-            tcp.write_all(req).unwrap();
-            let _ = tcp.read_to_string(&mut out);
-        }
-        Some(cfg) => {
-            let conn = rustls::ClientConnection::new(
-                cfg.clone(),
-                ServerName::try_from("localhost").unwrap(),
-            )
-            .unwrap();
-            let mut s = rustls::StreamOwned::new(conn, tcp);
-            s.write_all(req).unwrap();
-            let _ = s.read_to_string(&mut out);
-        }
-    }
-    out.split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
-}
-
 #[test]
 fn server_only_tls_beside_plaintext_is_not_mtls() {
     let dir = Envoy::dir("server-tls");
@@ -124,10 +89,10 @@ fn server_only_tls_beside_plaintext_is_not_mtls() {
     let envoy = Envoy::launch(dir.clone(), ca);
     // Envoy: both clients served on the open port; on the guarded one, even the client with the
     // right certificate is denied (403): the server never asked for it.
-    assert_eq!(status(open, None), 200);
-    assert_eq!(status(open, Some(&with_cert)), 200);
-    assert_eq!(status(guarded, Some(&with_cert)), 403);
-    assert_eq!(status(guarded, None), 403);
+    assert_eq!(tls_status(open, "localhost", None, "/"), 200);
+    assert_eq!(tls_status(open, "localhost", Some(&with_cert), "/"), 200);
+    assert_eq!(tls_status(guarded, "localhost", Some(&with_cert), "/"), 403);
+    assert_eq!(tls_status(guarded, "localhost", None, "/"), 403);
 
     let path = dir.join("config_dump.json");
     std::fs::write(&path, envoy.dump(Endpoint::ConfigDumpWithEds)).unwrap();

@@ -5,17 +5,11 @@
 //! certificate (a browser), or in plaintext, for each name and for a name no chain has.
 //! envinspect must decide every case as Envoy did and show the port's mode per server name.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::sync::Arc;
-use std::time::Duration;
-
 use envinspect::authz::{Client, Request};
 use envinspect::model::decision::Decision;
 use envinspect::source::admin::Endpoint;
-use rustls::pki_types::ServerName;
 
-use super::envoy::{free_port, report_140, write, Envoy, ROUTER};
+use super::envoy::{free_port, report_140, tls_status, write, Envoy, ROUTER};
 use super::pki;
 
 const CLIENT: &str = "spiffe://cluster.local/ns/shop/sa/client";
@@ -77,48 +71,6 @@ static_resources:
     )
 }
 
-/// The status Envoy answers a GET of `path` with, or 0 when the connection was refused or
-/// closed without an answer.
-fn status(port: u16, sni: &str, tls: Option<&Arc<rustls::ClientConfig>>, path: &str) -> u16 {
-    let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nhost: {sni}\r\nconnection: close\r\n\r\n");
-    let mut out = String::new();
-    match tls {
-        None => {
-            let mut tcp = tcp;
-            let _ = tcp.write_all(req.as_bytes());
-            status_line(&mut tcp, &mut out);
-        }
-        Some(cfg) => {
-            let conn = rustls::ClientConnection::new(
-                cfg.clone(),
-                ServerName::try_from(sni.to_string()).unwrap(),
-            )
-            .unwrap();
-            let mut s = rustls::StreamOwned::new(conn, tcp);
-            let _ = s.write_all(req.as_bytes());
-            status_line(&mut s, &mut out);
-        }
-    }
-    out.split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Reads until the status line is complete or the stream ends (Envoy delays closing a TLS
-/// connection by a second, which reading to the end would wait for).
-fn status_line(r: &mut impl Read, out: &mut String) {
-    let mut buf = [0u8; 512];
-    while !out.contains("\r\n") {
-        match r.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => out.push_str(&String::from_utf8_lossy(&buf[..n])),
-        }
-    }
-}
-
 #[test]
 fn tls_modes_per_server_name_and_a_client_without_certificate() {
     let dir = Envoy::dir("sni-modes");
@@ -157,7 +109,7 @@ fn tls_modes_per_server_name_and_a_client_without_certificate() {
             ("plaintext", None, Client::Plaintext),
         ] {
             for p in ["/public", "/private"] {
-                let envoy_says = status(port, sni, cfg, p);
+                let envoy_says = tls_status(port, sni, cfg, p);
                 let req = Request {
                     port: port.into(),
                     client: Some(client.clone()),
@@ -187,21 +139,24 @@ fn tls_modes_per_server_name_and_a_client_without_certificate() {
     assert_eq!(cases, 24);
     // What Envoy did, spelled out: a client without a certificate fails the handshake only
     // where one is required, and is then never authenticated.
-    assert_eq!(status(port, "mutual.test", Some(&no_cert), "/public"), 0);
     assert_eq!(
-        status(port, "optional.test", Some(&no_cert), "/public"),
+        tls_status(port, "mutual.test", Some(&no_cert), "/public"),
+        0
+    );
+    assert_eq!(
+        tls_status(port, "optional.test", Some(&no_cert), "/public"),
         200
     );
     assert_eq!(
-        status(port, "optional.test", Some(&no_cert), "/private"),
+        tls_status(port, "optional.test", Some(&no_cert), "/private"),
         403
     );
     assert_eq!(
-        status(port, "optional.test", Some(&with_cert), "/private"),
+        tls_status(port, "optional.test", Some(&with_cert), "/private"),
         200
     );
     assert_eq!(
-        status(port, "simple.test", Some(&with_cert), "/private"),
+        tls_status(port, "simple.test", Some(&with_cert), "/private"),
         403
     );
 

@@ -6,11 +6,14 @@
 //! The binary is `$ENVOY_BIN` or the README's `.venv/bin/envoy`; if neither exists the test
 //! fails (never skips): the README's test command installs it.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use envinspect::source::admin::{Admin, AdminOptions, Endpoint};
+use rustls::pki_types::ServerName;
 
 use crate::pki::{self, Ca};
 use crate::root;
@@ -337,4 +340,51 @@ pub fn http_status(port: u16, path: &str) -> Option<u16> {
     let mut all = String::new();
     let _ = c.read_to_string(&mut all);
     all.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The status Envoy answers a GET of `path` with (Host and, over TLS, SNI `sni`), or 0 when the connection was refused or
+/// closed without an answer.
+pub fn tls_status(
+    port: u16,
+    sni: &str,
+    tls: Option<&std::sync::Arc<rustls::ClientConfig>>,
+    path: &str,
+) -> u16 {
+    let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nhost: {sni}\r\nconnection: close\r\n\r\n");
+    let mut out = String::new();
+    match tls {
+        None => {
+            let mut tcp = tcp;
+            let _ = tcp.write_all(req.as_bytes());
+            status_line(&mut tcp, &mut out);
+        }
+        Some(cfg) => {
+            let conn = rustls::ClientConnection::new(
+                cfg.clone(),
+                ServerName::try_from(sni.to_string()).unwrap(),
+            )
+            .unwrap();
+            let mut s = rustls::StreamOwned::new(conn, tcp);
+            let _ = s.write_all(req.as_bytes());
+            status_line(&mut s, &mut out);
+        }
+    }
+    out.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Reads until the status line is complete or the stream ends (Envoy delays closing a TLS
+/// connection by a second, which reading to the end would wait for).
+fn status_line(r: &mut impl Read, out: &mut String) {
+    let mut buf = [0u8; 512];
+    while !out.contains("\r\n") {
+        match r.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
 }
