@@ -366,3 +366,36 @@ fn certificates_inline_in_a_tls_context_are_read_and_verified() {
     assert_eq!(cert.referenced_by, ["cluster egress"]);
     assert!(r.findings.is_empty(), "{:?}", r.findings);
 }
+
+/// The code blocks of docs/library.md are the vendor example crate's files, verbatim: the first
+/// Rust block is `examples/vendor-ci/src/main.rs` whole, and every line of the later blocks is a
+/// line of `examples/vendor-ci/tests/ci.rs` (which CI builds and runs as a crate of its own).
+#[test]
+fn library_docs_show_the_example_crate_verbatim() {
+    let root = super::root();
+    let doc = std::fs::read_to_string(root.join("docs/library.md")).unwrap();
+    let main = std::fs::read_to_string(root.join("examples/vendor-ci/src/main.rs")).unwrap();
+    let tests = std::fs::read_to_string(root.join("examples/vendor-ci/tests/ci.rs")).unwrap();
+    let blocks: Vec<(&str, String)> = doc
+        .split("\n```")
+        .skip(1)
+        .step_by(2)
+        .filter_map(|b| {
+            let (lang, body) = b.split_once('\n')?;
+            Some((lang, format!("{body}\n")))
+        })
+        .filter(|(lang, _)| lang.starts_with("rust"))
+        .collect();
+    assert!(blocks.len() >= 3, "{} rust blocks", blocks.len());
+    assert_eq!(blocks[0].0, "rust", "the first block compiles as is");
+    assert_eq!(blocks[0].1, main, "docs/library.md's first program");
+    let test_lines: std::collections::BTreeSet<&str> = tests.lines().map(str::trim).collect();
+    for (_, body) in &blocks[1..] {
+        for line in body.lines().filter(|l| !l.trim().is_empty()) {
+            assert!(
+                test_lines.contains(line.trim()),
+                "docs/library.md shows a line examples/vendor-ci/tests/ci.rs lacks: {line}"
+            );
+        }
+    }
+}

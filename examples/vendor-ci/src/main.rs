@@ -1,7 +1,6 @@
 //! Prints the identity (SPIFFE ID) of the proxy whose admin `/config_dump` is the first
-//! argument: `cargo run --example identity -- fixtures/envoy-1.40/config_dump.json`. Exit 0 with
-//! the ID, 1 when the proxy has no workload identity, 2 when the dump cannot be read. The first
-//! program of `docs/library.md`, compiled here so it cannot rot.
+//! argument. Exit 0 with the ID, 1 when the proxy has no workload identity, 2 when the dump
+//! cannot be read. The first program of `docs/library.md`.
 
 use std::path::Path;
 use std::process::ExitCode;
