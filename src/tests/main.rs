@@ -4,7 +4,8 @@
 
 mod support;
 use support::{
-    authz_config, envoy, explain_config, jwt, pki, rules_cases, sidecar_config, trace_config,
+    authz_config, envoy, explain_cases, explain_config, jwt, pki, rules_cases, sidecar_config,
+    trace_config,
 };
 mod ambient;
 mod ambient_authz;
@@ -15,6 +16,7 @@ mod authz;
 mod authz_live;
 mod authz_meshes;
 mod authz_reasons;
+mod authz_sidecar;
 mod bundle;
 mod bundle_fleet;
 mod certs;

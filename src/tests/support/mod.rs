@@ -5,6 +5,7 @@
 
 pub mod authz_config;
 pub mod envoy;
+pub mod explain_cases;
 pub mod explain_config;
 pub mod jwt;
 pub mod pki;
