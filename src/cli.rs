@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::app::{self, Judge, Origin, UsageError};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use envinspect::app::{self, Judge, Origin, UsageError};
 use envinspect::expect::Span;
 use envinspect::render::check::CheckFormat;
 use envinspect::render::Format;

@@ -4,11 +4,11 @@
 //! Layers, each a module: [`source`] (bytes in) → `decode` (typed protos) → `extract`
 //! (protos → [`model`]) → [`cert`], [`authz`], [`trace`], [`evidence`] (access logs and stats
 //! joined with the model), [`expect`], [`rules`], [`bundle`] and [`filter`] (work on the model)
-//! → [`render`] (table, json, yaml) → [`app`] (the commands, for
-//! the binary). Protos stop at `extract`, which is private with `decode`. The library never
+//! → [`render`] (table, json, yaml). The commands and their flags are the binary's
+//! (`src/main.rs`, `src/cli`, `src/app`), not the library's. Protos stop at `extract`, which is
+//! private with `decode`. The library never
 //! reads the clock, the environment or the terminal: `now`, threads and colour are arguments.
 
-pub mod app;
 pub mod authz;
 pub mod bundle;
 pub mod cert;
@@ -262,10 +262,10 @@ pub(crate) fn inspect_watched(
     Ok(judge(&input.name, decoded, opts, progress))
 }
 
-/// [`inspect_watched`], consuming the input: its bytes (as large as the dump) are freed once
-/// decoded, before the model is built, which lowers the peak memory of a large dump by about
-/// the size of the file (docs/performance.md).
-pub(crate) fn inspect_owned(
+/// [`inspect`], consuming the input and telling `progress` of each phase: the input's bytes (as
+/// large as the dump) are freed once decoded, before the model is built, which lowers the peak
+/// memory of a large dump by about the size of the file (docs/performance.md).
+pub fn inspect_owned(
     input: source::Input,
     opts: &Options,
     progress: &dyn progress::Progress,

@@ -3,6 +3,7 @@
 //! and maps its one outcome to an exit code. It is the only place that reads the clock, the
 //! environment or the terminal.
 
+mod app;
 mod cli;
 mod escape;
 mod terminal;
@@ -10,9 +11,9 @@ mod terminal;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
+use app::Env;
 use clap::{CommandFactory, Parser};
 use cli::{Cli, ColorArg, Todo};
-use envinspect::app::{self, Env};
 use envinspect::render::Color;
 
 fn main() -> ExitCode {

@@ -50,16 +50,6 @@ pub fn map_chunks<I: Send, R: Send>(
     })
 }
 
-/// Drops `value` on a thread of its own: freeing the model of a large dump takes tens of
-/// milliseconds (a twentieth of the whole run), which the answer need not wait for; the process
-/// may exit before that thread ends. When no thread can be started, `value` is dropped here.
-pub fn drop_aside<T: Send + 'static>(value: T) {
-    // On failure `spawn` drops the closure, and `value` with it, on this thread.
-    let _ = std::thread::Builder::new()
-        .name("drop".into())
-        .spawn(move || drop(value));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

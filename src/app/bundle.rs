@@ -5,11 +5,11 @@
 use std::path::PathBuf;
 
 use super::{options, Env, Judge, Outcome, RunError, UsageError};
-use crate::expect::fleet::FleetExpectations;
-use crate::progress::Phase;
-use crate::render::{self, Format};
-use crate::source::bundle::Limits;
-use crate::Error;
+use envinspect::expect::fleet::FleetExpectations;
+use envinspect::progress::Phase;
+use envinspect::render::{self, Format};
+use envinspect::source::bundle::Limits;
+use envinspect::Error;
 
 /// How a bundle is analysed: judged as a single dump is (one threshold, `--expiry-warning`), on
 /// `jobs` workers (the environment's threads by default).
@@ -19,9 +19,9 @@ pub(super) fn bundle_options(
     jobs: Option<usize>,
     limits: Limits,
     expect: Option<(String, FleetExpectations)>,
-) -> crate::bundle::BundleOptions {
+) -> envinspect::bundle::BundleOptions {
     let o = options(env, judge);
-    crate::bundle::BundleOptions {
+    envinspect::bundle::BundleOptions {
         now: o.now,
         jobs: jobs.unwrap_or(env.threads),
         warn_seconds: judge.expiry_warning.seconds(),
@@ -51,7 +51,7 @@ pub(super) fn bundle(
     }
     let expect = match expectations {
         Some(f) => {
-            let input = crate::source::read_path(&f)?;
+            let input = envinspect::source::read_path(&f)?;
             let parsed = FleetExpectations::parse(&input.name, &input.bytes)?;
             Some((input.name, parsed))
         }
@@ -59,7 +59,7 @@ pub(super) fn bundle(
     };
     let opts = bundle_options(env, judge, jobs, limits, expect);
     env.progress.phase(Phase::Bundle, None);
-    let report = crate::bundle::analyse(path, &opts, env.progress);
+    let report = envinspect::bundle::analyse(path, &opts, env.progress);
     env.progress.finish();
     let report = report?;
     render::bundle::render_bundle(&report, format, env.out)?;
@@ -67,7 +67,7 @@ pub(super) fn bundle(
     let unreadable = report
         .proxies
         .iter()
-        .filter(|p| p.kind == crate::model::bundle::ProxyKind::Unreadable)
+        .filter(|p| p.kind == envinspect::model::bundle::ProxyKind::Unreadable)
         .count()
         + report
             .proxies

@@ -1,8 +1,8 @@
 //! How a command fails without an answer: what the command line asked that cannot be done
 //! ([`UsageError`]), and everything else ([`RunError`]), typed, with their sources chained.
 
-use crate::render;
-use crate::Error;
+use envinspect::render;
+use envinspect::Error;
 
 /// What a command line asks that cannot be done as asked.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +27,7 @@ pub enum UsageError {
     #[error("trace: give HOST:PORT to follow, or --inbound PORT")]
     TraceNeither,
     #[error("trace: {0}")]
-    Destination(#[from] crate::trace::TargetError),
+    Destination(#[from] envinspect::trace::TargetError),
     #[error("authz: describe the caller with --principal SPIFFE_ID, --tls or --plaintext to evaluate a request")]
     AuthzWithoutClient,
     #[error("authz: --port is needed to evaluate a request")]
@@ -72,9 +72,9 @@ impl UsageError {
     pub(crate) fn view_not_for(
         source_name: &str,
         view: &'static str,
-        kind: crate::source::DocumentKind,
+        kind: envinspect::source::DocumentKind,
     ) -> Self {
-        let why = if kind == crate::source::DocumentKind::Ztunnel {
+        let why = if kind == envinspect::source::DocumentKind::Ztunnel {
             "ztunnel is not Envoy; it has workloads, services, policies and certificates (see `envinspect workloads`, `services`, `authz`, `secrets`)"
         } else {
             "workloads and services are what Istio ambient's ztunnel knows: give a ztunnel config dump"
@@ -113,14 +113,14 @@ impl RunError {
     }
 }
 
-impl From<crate::source::SourceError> for RunError {
-    fn from(e: crate::source::SourceError) -> Self {
+impl From<envinspect::source::SourceError> for RunError {
+    fn from(e: envinspect::source::SourceError) -> Self {
         RunError::Inspect(e.into())
     }
 }
 
-impl From<crate::expect::ExpectError> for RunError {
-    fn from(e: crate::expect::ExpectError) -> Self {
+impl From<envinspect::expect::ExpectError> for RunError {
+    fn from(e: envinspect::expect::ExpectError) -> Self {
         RunError::Inspect(e.into())
     }
 }

@@ -6,14 +6,14 @@
 use std::path::{Path, PathBuf};
 
 use super::{options, read, Env, Judge, Origin, Outcome, RunError, UsageError};
-use crate::evidence::stats::{self, StatsError};
-use crate::evidence::{self, EvidenceError};
-use crate::model::evidence::{Explained, LogSummary};
-use crate::model::{Finding, Report};
-use crate::render::{self, explain as out, Format, View};
-use crate::source::admin::Endpoint;
-use crate::source::DocumentKind;
-use crate::Error;
+use envinspect::evidence::stats::{self, StatsError};
+use envinspect::evidence::{self, EvidenceError};
+use envinspect::model::evidence::{Explained, LogSummary};
+use envinspect::model::{Finding, Report};
+use envinspect::render::{self, explain as out, Format, View};
+use envinspect::source::admin::Endpoint;
+use envinspect::source::DocumentKind;
+use envinspect::Error;
 
 /// A log to explain: a file, or standard input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,10 +73,10 @@ pub(super) fn explain(
     let opts = options(env, judge);
     // A live proxy's stats are read from it too, unless a file is given.
     let (input, live) = match origin {
-        Some(Origin::Admin(a)) => (a.get(crate::admin_endpoint(View::Report))?, Some(a)),
+        Some(Origin::Admin(a)) => (a.get(envinspect::admin_endpoint(View::Report))?, Some(a)),
         other => (read(env, other, View::Report)?, None),
     };
-    let report = crate::inspect_owned(input, &opts, env.progress)?;
+    let report = envinspect::inspect_owned(input, &opts, env.progress)?;
     if report.document != DocumentKind::ConfigDump {
         return Err(UsageError::ExplainNeedsDump {
             source_name: report.source.clone(),
@@ -153,7 +153,7 @@ pub(super) fn explain(
             let doc = out::ExplainDoc {
                 counters: &counters,
                 explained: &lines,
-                schema_version: crate::model::report::SCHEMA_VERSION,
+                schema_version: envinspect::model::report::SCHEMA_VERSION,
                 source: &report.source,
                 summary: &summary,
             };
@@ -193,7 +193,7 @@ fn explain_bundle(
         return Err(UsageError::ExplainBundleStats.into());
     }
     let o = options(env, judge);
-    let opts = crate::bundle::BundleOptions {
+    let opts = envinspect::bundle::BundleOptions {
         now: o.now,
         jobs: env.threads,
         warn_seconds: judge.expiry_warning.seconds(),
@@ -201,11 +201,12 @@ fn explain_bundle(
         rules: o.rules,
         expect: None,
     };
-    env.progress.phase(crate::progress::Phase::Bundle, None);
-    let report = crate::bundle::analyse(path, &opts, env.progress);
+    env.progress
+        .phase(envinspect::progress::Phase::Bundle, None);
+    let report = envinspect::bundle::analyse(path, &opts, env.progress);
     env.progress.finish();
     let report = report?;
-    let proxies: Vec<(&str, &crate::model::evidence::ProxyEvidence)> = report
+    let proxies: Vec<(&str, &envinspect::model::evidence::ProxyEvidence)> = report
         .proxies
         .iter()
         .filter_map(|p| p.evidence.as_ref().map(|e| (p.proxy.as_str(), e)))
@@ -215,7 +216,7 @@ fn explain_bundle(
             let by: std::collections::BTreeMap<&str, _> = proxies.iter().copied().collect();
             let body = serde_json::json!({
                 "proxies": by,
-                "schema_version": crate::model::report::SCHEMA_VERSION,
+                "schema_version": envinspect::model::report::SCHEMA_VERSION,
                 "source": report.source,
             });
             render::document::write(&body, doc, env.out)?;

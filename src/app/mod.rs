@@ -1,7 +1,8 @@
 //! The commands as the binary runs them: one entry point, [`run`], from a typed [`Command`] and
 //! the [`Env`] the binary built (the clock read once, stdin, stdout, progress, colour, threads)
 //! to one [`Outcome`]. The exit-code policy lives in [`Outcome::exit_code`] and nowhere else.
-//! This is the top layer: it may use every module below it; nothing uses it but `main.rs`.
+//! Part of the binary, not the library: it may use every library module; nothing uses it but
+//! `main.rs` and `cli`.
 
 mod bundle;
 mod error;
@@ -14,13 +15,13 @@ use std::path::PathBuf;
 
 use time::OffsetDateTime;
 
-use crate::expect::{CheckInput, GenerateOptions, Span};
-use crate::filter::Filters;
-use crate::progress::Progress;
-use crate::render::{self, check::CheckFormat, Format, View};
-use crate::source::admin::Admin;
-use crate::source::{bundle::Limits, DocumentKind, Input};
-use crate::{Error, Inspection, Options, Report};
+use envinspect::expect::{CheckInput, GenerateOptions, Span};
+use envinspect::filter::Filters;
+use envinspect::progress::Progress;
+use envinspect::render::{self, check::CheckFormat, Format, View};
+use envinspect::source::admin::Admin;
+use envinspect::source::{bundle::Limits, DocumentKind, Input};
+use envinspect::{Error, Inspection, Options, Report};
 
 pub use error::{RunError, UsageError};
 pub use explain::LogOrigin;
@@ -37,7 +38,7 @@ pub struct Env<'a> {
     pub stdin: &'a mut dyn Read,
     /// Where the answer is written.
     pub out: &'a mut dyn Write,
-    /// Told of progress ([`crate::progress::Quiet`] unless stderr is a terminal).
+    /// Told of progress ([`envinspect::progress::Quiet`] unless stderr is a terminal).
     pub progress: &'a dyn Progress,
 }
 
@@ -108,7 +109,7 @@ pub enum Command {
         /// A ztunnel's workload: the view's filter, or the evaluation's destination.
         workload: Option<String>,
         /// The request to evaluate (its port is `port`); without a client, the view.
-        request: crate::authz::Request,
+        request: envinspect::authz::Request,
         format: Format,
         judge: Judge,
     },
@@ -118,8 +119,8 @@ pub enum Command {
         admin: Option<Admin>,
         args: Vec<String>,
         inbound: Option<u16>,
-        app: Option<crate::trace::AppProtocol>,
-        request: crate::authz::Request,
+        app: Option<envinspect::trace::AppProtocol>,
+        request: envinspect::authz::Request,
         format: Format,
         judge: Judge,
     },
@@ -234,7 +235,7 @@ pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
             judge,
         } => {
             let opts = options(env, &judge);
-            let (e, input) = crate::load_expectations(&expectations, opts.now)?;
+            let (e, input) = envinspect::load_expectations(&expectations, opts.now)?;
             let inspection = inspection(env, origin, &opts)?;
             let result = inspection.check(&e, &input);
             write_check(env, &result, inspection.redaction(), format)
@@ -348,7 +349,7 @@ pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
             Ok(Outcome::Clean)
         }
         Command::Fetch { admin, save } => {
-            for s in crate::source::save::save(&admin, &save)? {
+            for s in envinspect::source::save::save(&admin, &save)? {
                 writeln!(env.out, "{}\t{} bytes", s.path.display(), s.bytes)
                     .map_err(RunError::Write)?;
             }
@@ -360,7 +361,7 @@ pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
 fn options(env: &Env, judge: &Judge) -> Options {
     Options {
         redact: judge.redact,
-        rules: crate::rules::RuleOptions {
+        rules: envinspect::rules::RuleOptions {
             expiry_warning_seconds: judge.expiry_warning.seconds(),
         },
         threads: env.threads,
@@ -371,16 +372,16 @@ fn options(env: &Env, judge: &Judge) -> Options {
 /// The document: the file, stdin, or what the admin API answers for `view`.
 fn read(env: &mut Env, origin: Option<Origin>, view: View) -> Result<Input, RunError> {
     Ok(match origin.ok_or(UsageError::NoInput)? {
-        Origin::Admin(admin) => admin.get(crate::admin_endpoint(view))?,
-        Origin::File(path) => crate::source::read_file(&path, env.progress)?,
+        Origin::Admin(admin) => admin.get(envinspect::admin_endpoint(view))?,
+        Origin::File(path) => envinspect::source::read_file(&path, env.progress)?,
         Origin::Stdin => {
             // Of unknown size: the bar counts bytes as they arrive (a slow pipe shows it is alive).
-            env.progress.phase(crate::progress::Phase::Read, None);
-            let stdin = crate::progress::Reading {
+            env.progress.phase(envinspect::progress::Phase::Read, None);
+            let stdin = envinspect::progress::Reading {
                 inner: &mut env.stdin,
                 progress: env.progress,
             };
-            crate::source::read_from("<stdin>", stdin)?
+            envinspect::source::read_from("<stdin>", stdin)?
         }
     })
 }
@@ -392,7 +393,7 @@ fn inspection(
     opts: &Options,
 ) -> Result<Inspection, RunError> {
     let input = read(env, origin, View::Report)?;
-    let report = crate::inspect_owned(input, opts, env.progress)?;
+    let report = envinspect::inspect_owned(input, opts, env.progress)?;
     Ok(Inspection::new(report, opts)?)
 }
 
@@ -418,9 +419,9 @@ fn show(
     opts.roots = beside
         .roots
         .as_deref()
-        .map(crate::source::read_path)
+        .map(envinspect::source::read_path)
         .transpose()?;
-    let mut report = crate::inspect_owned(input, &opts, env.progress)?;
+    let mut report = envinspect::inspect_owned(input, &opts, env.progress)?;
     if !view.shows(report.document) {
         return Err(UsageError::view_not_for(&report.source, view.name(), report.document).into());
     }
@@ -430,7 +431,10 @@ fn show(
         report.findings.sort();
     }
     if let Some(certs) = &beside.certs {
-        let certs = crate::inspect(&crate::source::read_path(certs)?, &Options::at(opts.now))?;
+        let certs = envinspect::inspect(
+            &envinspect::source::read_path(certs)?,
+            &Options::at(opts.now),
+        )?;
         if certs.document != DocumentKind::Certs {
             return Err(UsageError::NotCerts {
                 source_name: certs.source,
@@ -438,7 +442,7 @@ fn show(
             }
             .into());
         }
-        crate::rules::stale_certs(&mut report, &certs);
+        envinspect::rules::stale_certs(&mut report, &certs);
     }
     // Of the whole report: findings a filter keeps may quote the values of secrets it drops.
     let redaction = opts.redact.then(|| render::Redaction::of(&report));
@@ -450,8 +454,18 @@ fn show(
         Some(e) => Outcome::Incomplete(e),
         None => Outcome::failing(fails(&report)),
     };
-    crate::par::drop_aside(report);
+    drop_aside(report);
     Ok(outcome)
+}
+
+/// Drops `value` on a thread of its own: freeing the model of a large dump takes tens of
+/// milliseconds (a twentieth of the whole run), which the answer need not wait for; the process
+/// may exit before that thread ends. When no thread can be started, `value` is dropped here.
+fn drop_aside<T: Send + 'static>(value: T) {
+    // On failure `spawn` drops the closure, and `value` with it, on this thread.
+    let _ = std::thread::Builder::new()
+        .name("drop".into())
+        .spawn(move || drop(value));
 }
 
 fn fails(report: &Report) -> bool {
@@ -506,7 +520,7 @@ fn expect(
 
 fn write_check(
     env: &mut Env,
-    result: &crate::model::check::CheckReport,
+    result: &envinspect::model::check::CheckReport,
     redaction: Option<render::Redaction>,
     format: CheckFormat,
 ) -> Result<Outcome, RunError> {

@@ -1,7 +1,7 @@
 //! The commands that take a request, `authz` and `trace`, and the request as the command line
 //! describes it (`authz --principal …`, `trace … --method …`): the checks of what was typed
 //! (headers, request principals), and the refusals of options that do not belong to the
-//! direction asked for. The request itself is [`crate::authz::Request`], one type for both; its port is
+//! direction asked for. The request itself is [`envinspect::authz::Request`], one type for both; its port is
 //! the command's.
 
 use time::OffsetDateTime;
@@ -9,12 +9,12 @@ use time::OffsetDateTime;
 use super::{
     fails, file_origin, inspection, options, Env, Judge, Origin, Outcome, RunError, UsageError,
 };
-use crate::authz::{Client, Request};
-use crate::model::decision::Decision;
-use crate::render::{self, Format};
-use crate::source::admin::Admin;
-use crate::source::DocumentKind;
-use crate::trace::{AppProtocol, Probe, Target};
+use envinspect::authz::{Client, Request};
+use envinspect::model::decision::Decision;
+use envinspect::render::{self, Format};
+use envinspect::source::admin::Admin;
+use envinspect::source::DocumentKind;
+use envinspect::trace::{AppProtocol, Probe, Target};
 
 /// Parses `--header` values: `name: value`, the name folded to lowercase, both trimmed.
 pub fn headers(typed: &[String]) -> Result<Vec<(String, String)>, UsageError> {
@@ -116,7 +116,7 @@ pub(super) fn authz(
     origin: Option<Origin>,
     port: Option<u16>,
     workload: Option<&str>,
-    request: &crate::authz::Request,
+    request: &envinspect::authz::Request,
     format: Format,
     judge: &Judge,
 ) -> Result<Outcome, RunError> {
@@ -131,7 +131,7 @@ pub(super) fn authz(
             return Err(UsageError::WorkloadNotZtunnel.into())
         }
         Some(w) => {
-            let found = crate::authz::ambient::workload(&report, w)
+            let found = envinspect::authz::ambient::workload(&report, w)
                 .ok_or_else(|| UsageError::NoSuchWorkload(w.to_string()))?;
             request.destination_ip = request.destination_ip.or(found.addresses.first().copied());
             Some(found)
@@ -147,13 +147,13 @@ pub(super) fn authz(
             render::authz::render_l4_policies(&report, target, format, env.out)?;
             return Ok(Outcome::failing(fails(&report)));
         }
-        let view = crate::authz::view(&report, port.map(u32::from));
+        let view = envinspect::authz::view(&report, port.map(u32::from));
         render::authz::render_view(&view, format, env.out)?;
         return Ok(Outcome::failing(fails(&report)));
     }
     let port = port.ok_or(UsageError::AuthzWithoutPort)?;
     let req = on_port(request, port);
-    let e = crate::authz::evaluate(&report, &req, unix(opts.now));
+    let e = envinspect::authz::evaluate(&report, &req, unix(opts.now));
     render::authz::render_evaluation(&e, format, env.out)?;
     Ok(Outcome::failing(e.decision != Decision::Allow))
 }
@@ -168,8 +168,8 @@ pub(super) fn trace(
     admin: Option<Admin>,
     mut args: Vec<String>,
     inbound: Option<u16>,
-    app: Option<crate::trace::AppProtocol>,
-    request: &crate::authz::Request,
+    app: Option<envinspect::trace::AppProtocol>,
+    request: &envinspect::authz::Request,
     format: Format,
     judge: &Judge,
 ) -> Result<Outcome, RunError> {
@@ -191,18 +191,18 @@ pub(super) fn trace(
         return Err(UsageError::InboundWithoutClient(flag).into());
     }
     let mut t = match (inbound, what) {
-        (Some(port), None) => crate::trace::inbound(&report, port.into()),
+        (Some(port), None) => envinspect::trace::inbound(&report, port.into()),
         (None, Some(w)) => {
-            let dest: crate::trace::Target = w.parse().map_err(UsageError::Destination)?;
-            let app = app.unwrap_or(crate::trace::AppProtocol::Auto);
-            crate::trace::outbound(&report, &probe(request, dest, app)?)
+            let dest: envinspect::trace::Target = w.parse().map_err(UsageError::Destination)?;
+            let app = app.unwrap_or(envinspect::trace::AppProtocol::Auto);
+            envinspect::trace::outbound(&report, &probe(request, dest, app)?)
         }
         (Some(_), Some(w)) => return Err(UsageError::TraceBoth(w).into()),
         (None, None) => return Err(UsageError::TraceNeither.into()),
     };
     if let (Some(port), true) = (inbound, given) {
         let req = on_port(request, port);
-        t.authorization = Some(crate::authz::evaluate(&report, &req, unix(opts.now)));
+        t.authorization = Some(envinspect::authz::evaluate(&report, &req, unix(opts.now)));
     }
     render::trace::render_trace(&t, format, env.out)?;
     Ok(Outcome::Clean)

@@ -5,11 +5,11 @@
 use std::path::PathBuf;
 
 use super::{Env, Judge, Outcome, RunError, UsageError};
-use crate::model::sync::SyncReport;
-use crate::render::{self, Format};
-use crate::source::bundle::Limits;
-use crate::sync::SyncError;
-use crate::Error;
+use envinspect::model::sync::SyncReport;
+use envinspect::render::{self, Format};
+use envinspect::source::bundle::Limits;
+use envinspect::sync::SyncError;
+use envinspect::Error;
 
 /// What `proxy-status` reads.
 pub(super) struct ProxyStatus {
@@ -50,7 +50,7 @@ pub(super) fn proxy_status(
                     name: name.clone(),
                     source,
                 })
-                .and_then(|bytes| crate::sync::read(&name, &bytes));
+                .and_then(|bytes| envinspect::sync::read(&name, &bytes));
             match read {
                 Ok(s) => files.push(s),
                 Err(e) => errors.push(e),
@@ -58,10 +58,10 @@ pub(super) fn proxy_status(
         }
         let lines = errors.iter().map(ToString::to_string).collect();
         let failure = errors.into_iter().next().map(Error::Sync);
-        (crate::sync::report(files), lines, failure)
+        (envinspect::sync::report(files), lines, failure)
     };
     if let Some(name) = &proxy {
-        crate::sync::only(&mut report, name);
+        envinspect::sync::only(&mut report, name);
     }
     env.progress.finish();
     render::sync::render_sync(&report, &errors, format, env.color, env.out)?;
@@ -83,8 +83,9 @@ fn from_bundle(
     judge: &Judge,
 ) -> Result<(SyncReport, Vec<String>, Option<Error>), RunError> {
     let opts = super::bundle::bundle_options(env, judge, jobs, limits, None);
-    env.progress.phase(crate::progress::Phase::Bundle, None);
-    let b = crate::bundle::analyse(path, &opts, env.progress)?;
+    env.progress
+        .phase(envinspect::progress::Phase::Bundle, None);
+    let b = envinspect::bundle::analyse(path, &opts, env.progress)?;
     let Some(sync) = b.sync else {
         return Err(UsageError::ProxyStatusNoSyncz(b.source).into());
     };
@@ -99,7 +100,7 @@ fn from_bundle(
         refused: b.refused.len(),
     });
     let report = SyncReport {
-        schema_version: crate::model::report::SCHEMA_VERSION,
+        schema_version: envinspect::model::report::SCHEMA_VERSION,
         sources: sync.sources,
         proxies: sync.proxies,
         findings,

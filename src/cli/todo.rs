@@ -1,8 +1,8 @@
 //! The command line's commands in the library's terms ([`Run`]), plus the two only the command
 //! line knows (completions and the man page, which need clap's own description of it).
 
+use crate::app::Command as Run;
 use anyhow::Result;
-use envinspect::app::Command as Run;
 use envinspect::filter::{
     ClusterFilter, ConnectionFilter, EndpointFilter, Filters, ListenerFilter, RouteFilter,
     ServiceFilter, WorkloadFilter,

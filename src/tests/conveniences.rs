@@ -168,41 +168,17 @@ impl envinspect::progress::Progress for Recorder {
     }
 }
 
-fn run_app(command: envinspect::app::Command, progress: &Recorder) -> (u8, Vec<u8>) {
-    let mut out = Vec::new();
-    let mut stdin = std::io::empty();
-    let mut env = envinspect::app::Env {
-        now: time::macros::datetime!(2026-12-01 0:00 UTC),
-        threads: 2,
-        color: envinspect::render::Color::Plain,
-        stdin: &mut stdin,
-        out: &mut out,
-        progress,
-    };
-    let outcome = envinspect::app::run(command, &mut env).expect("runs");
-    (outcome.exit_code(), out)
-}
-
 #[test]
 fn a_dump_tells_its_phases_and_bytes_read_of_its_size() {
     use envinspect::progress::Phase;
     let path = crate::root().join(fixture("envoy-1.40/config_dump.json"));
     let size = std::fs::metadata(&path).unwrap().len();
     let rec = Recorder::default();
-    let (code, out) = run_app(
-        envinspect::app::Command::Show {
-            origin: Some(envinspect::app::Origin::File(path.clone())),
-            view: envinspect::render::View::Report,
-            filters: Default::default(),
-            stats: None,
-            certs: None,
-            roots: None,
-            format: envinspect::render::Format::Json,
-            judge: Default::default(),
-        },
-        &rec,
-    );
-    assert_eq!(code, 0);
+    // As the binary reads a file and inspects it.
+    let input = envinspect::source::read_file(&path, &rec).expect("reads");
+    let opts = envinspect::Options::at(time::macros::datetime!(2026-12-01 0:00 UTC));
+    let report = envinspect::inspect_owned(input, &opts, &rec).expect("inspects");
+    let out = serde_json::to_vec(&envinspect::render::to_json(&report)).unwrap();
     let phases = rec.phases.lock().unwrap().clone();
     assert_eq!(
         phases,
@@ -226,18 +202,18 @@ fn a_bundle_tells_the_archive_bytes_read_and_the_proxies_done() {
     let dir = crate::bundle::sample_tgz("conveniences-progress");
     let size = std::fs::metadata(&dir).unwrap().len();
     let rec = Recorder::default();
-    let (_, out) = run_app(
-        envinspect::app::Command::Bundle {
-            path: dir,
-            jobs: Some(2),
-            expectations: None,
-            limits: Default::default(),
-            certs: None,
-            format: envinspect::render::Format::Json,
-            judge: Default::default(),
-        },
-        &rec,
-    );
+    let opts = envinspect::bundle::BundleOptions {
+        now: time::macros::datetime!(2026-12-01 0:00 UTC),
+        jobs: 2,
+        warn_seconds: 24 * 3600,
+        limits: Default::default(),
+        rules: Default::default(),
+        expect: None,
+    };
+    let report = envinspect::bundle::analyse(&dir, &opts, &rec).expect("analyses");
+    let mut out = Vec::new();
+    envinspect::render::bundle::render_bundle(&report, envinspect::render::Format::Json, &mut out)
+        .unwrap();
     let phases = rec.phases.lock().unwrap().clone();
     assert!(phases.contains(&(Phase::Bundle, Some(size))), "{phases:?}");
     assert_eq!(*rec.bytes.lock().unwrap(), size);
