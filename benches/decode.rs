@@ -85,7 +85,7 @@ fn main() {
         let floor = best(3, || {
             serde_json::from_slice::<serde_json::Value>(&bytes).expect("json")
         });
-        let input = envinspect::source::Input {
+        let input = envinspect::Input {
             name: "big.json".into(),
             bytes,
         };
@@ -116,7 +116,7 @@ impl envinspect::progress::Progress for Clock {
 }
 
 /// Where the time goes, once: each phase as the library reports it, then the JSON output.
-fn phases(input: &envinspect::source::Input, opts: &envinspect::Options) {
+fn phases(input: &envinspect::Input, opts: &envinspect::Options) {
     let clock = Clock(Default::default());
     let r = envinspect::bench::inspect_watched(input, opts, &clock).expect("inspect");
     let t = Instant::now();

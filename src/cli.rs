@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use envinspect::expect::Span;
 use envinspect::render::check::CheckFormat;
 use envinspect::render::Format;
-use envinspect::source::admin::{Admin, AdminOptions};
+use envinspect::admin::{Admin, AdminOptions};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 

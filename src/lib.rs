@@ -9,22 +9,49 @@
 //! private with `decode`. The library never
 //! reads the clock, the environment or the terminal: `now`, threads and colour are arguments.
 
+#![warn(unreachable_pub)]
+
 pub mod authz;
 pub mod bundle;
-pub mod cert;
-pub(crate) mod decode;
+mod cert;
+mod decode;
 pub mod evidence;
 pub mod expect;
-pub(crate) mod extract;
-pub mod filter;
+mod extract;
+mod filter;
 pub mod model;
-pub(crate) mod par;
+mod par;
 pub mod progress;
 pub mod render;
-pub mod rules;
-pub mod source;
+mod rules;
+mod source;
 pub mod sync;
 pub mod trace;
+
+// The public API, one list. Namespaces: `model` (the report and everything in it, as `-o json`
+// writes it), `authz` (would this request pass), `trace` (the path a request takes), `expect`
+// (expectations and their check), `render` (table, JSON, YAML), `evidence` (access logs and
+// stats explained), `sync` (the control plane's view), `bundle` (a whole bug-report) and
+// `progress` (what a long run tells its watcher). From the private modules:
+
+// Reading: a file, standard input or any reader, by name.
+pub use source::{read_file, read_from, read_path, Input, SourceError, MAX_DOCUMENT_BYTES};
+// Certificates on their own (a PEM/DER file, a chain), as `envinspect certs` reads them.
+pub use cert::{parse_certificates, time_left, CertError, LinkError};
+// Narrowing a report to what a view asks for.
+pub use filter::{
+    ClusterFilter, ConnectionFilter, EndpointFilter, Filters, ListenerFilter, RouteFilter,
+    ServiceFilter, WorkloadFilter,
+};
+// The rules' thresholds, and the rule that needs a second document (`/certs` beside a dump).
+pub use rules::{stale_certs, RuleOptions};
+
+/// A live proxy's admin API: what to fetch, and saving what was fetched (the `live` feature
+/// provides the HTTP client; without it [`admin::Admin::new`] says so).
+pub mod admin {
+    pub use crate::source::admin::{Admin, AdminOptions, Endpoint};
+    pub use crate::source::save::save;
+}
 
 use time::OffsetDateTime;
 

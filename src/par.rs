@@ -7,16 +7,16 @@
 /// that is said as an error naming where (the document is then incomplete: exit 2). Nothing is
 /// dropped silently, and the other parts still answer. Every caller of [`map_chunks`], and the
 /// bundle's workers, use it.
-pub const LOST: &str = "an internal error (a panic) lost this part; please report it";
+pub(crate) const LOST: &str = "an internal error (a panic) lost this part; please report it";
 
 /// At most this many threads for one list: a list is a few thousand resources, and cutting it
 /// finer only adds thread start-ups (only 2 cores were measured; see docs/performance.md).
-pub const MAX_THREADS: usize = 4;
+pub(crate) const MAX_THREADS: usize = 4;
 
 /// `f` on each contiguous chunk of `items` (with each item's index), results in order with the
 /// index of the chunk's first item; `Err` holds the panic of a chunk run on another thread, for
 /// the caller to report as [`LOST`].
-pub fn map_chunks<I: Send, R: Send>(
+pub(crate) fn map_chunks<I: Send, R: Send>(
     items: Vec<I>,
     threads: usize,
     f: impl Fn(Vec<(usize, I)>) -> R + Sync,

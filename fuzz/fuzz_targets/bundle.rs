@@ -1,7 +1,7 @@
 //! Any bytes as a support bundle archive (tar or tar.gz), read with small limits: entries are
 //! classified, hostile ones refused, nothing panics and nothing is written.
 #![no_main]
-use envinspect::source::bundle::{read_archive, Limits};
+use envinspect::bundle::{read_archive, Limits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let now = time::OffsetDateTime::from_unix_timestamp(1_730_419_200).unwrap();
-    let input = envinspect::source::Input { name: "fuzz.json".into(), bytes: data.to_vec() };
+    let input = envinspect::Input { name: "fuzz.json".into(), bytes: data.to_vec() };
     let Ok(report) = envinspect::inspect(&input, &envinspect::Options::at(now)) else { return };
     let redaction = envinspect::render::Redaction::of(&report);
     for view in [View::Report, View::Clusters, View::Listeners, View::Routes, View::Endpoints, View::Secrets, View::Certs, View::Workloads, View::Services, View::Connections] {

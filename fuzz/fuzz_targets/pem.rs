@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let now = time::OffsetDateTime::from_unix_timestamp(1_730_419_200).unwrap();
-    let _ = envinspect::cert::parse_certificates(data, now);
-    let input = envinspect::source::Input { name: "fuzz.pem".into(), bytes: data.to_vec() };
+    let _ = envinspect::parse_certificates(data, now);
+    let input = envinspect::Input { name: "fuzz.pem".into(), bytes: data.to_vec() };
     let _ = envinspect::inspect(&input, &envinspect::Options { roots: Some(input.clone()), ..envinspect::Options::at(now) });
 });

@@ -8,7 +8,7 @@ use super::{options, Env, Judge, Outcome, RunError, UsageError};
 use envinspect::expect::fleet::FleetExpectations;
 use envinspect::progress::Phase;
 use envinspect::render::{self, Format};
-use envinspect::source::bundle::Limits;
+use envinspect::bundle::Limits;
 use envinspect::Error;
 
 /// How a bundle is analysed: judged as a single dump is (one threshold, `--expiry-warning`), on
@@ -51,7 +51,7 @@ pub(super) fn bundle(
     }
     let expect = match expectations {
         Some(f) => {
-            let input = envinspect::source::read_path(&f)?;
+            let input = envinspect::read_path(&f)?;
             let parsed = FleetExpectations::parse(&input.name, &input.bytes)?;
             Some((input.name, parsed))
         }

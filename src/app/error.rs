@@ -72,9 +72,9 @@ impl UsageError {
     pub(crate) fn view_not_for(
         source_name: &str,
         view: &'static str,
-        kind: envinspect::source::DocumentKind,
+        kind: envinspect::model::DocumentKind,
     ) -> Self {
-        let why = if kind == envinspect::source::DocumentKind::Ztunnel {
+        let why = if kind == envinspect::model::DocumentKind::Ztunnel {
             "ztunnel is not Envoy; it has workloads, services, policies and certificates (see `envinspect workloads`, `services`, `authz`, `secrets`)"
         } else {
             "workloads and services are what Istio ambient's ztunnel knows: give a ztunnel config dump"
@@ -113,8 +113,8 @@ impl RunError {
     }
 }
 
-impl From<envinspect::source::SourceError> for RunError {
-    fn from(e: envinspect::source::SourceError) -> Self {
+impl From<envinspect::SourceError> for RunError {
+    fn from(e: envinspect::SourceError) -> Self {
         RunError::Inspect(e.into())
     }
 }

@@ -11,8 +11,8 @@ use envinspect::evidence::{self, EvidenceError};
 use envinspect::model::evidence::{Explained, LogSummary};
 use envinspect::model::{Finding, Report};
 use envinspect::render::{self, explain as out, Format, View};
-use envinspect::source::admin::Endpoint;
-use envinspect::source::DocumentKind;
+use envinspect::admin::Endpoint;
+use envinspect::model::DocumentKind;
 use envinspect::Error;
 
 /// A log to explain: a file, or standard input.

@@ -16,11 +16,13 @@ use std::path::PathBuf;
 use time::OffsetDateTime;
 
 use envinspect::expect::{CheckInput, GenerateOptions, Span};
-use envinspect::filter::Filters;
+use envinspect::Filters;
 use envinspect::progress::Progress;
 use envinspect::render::{self, check::CheckFormat, Format, View};
-use envinspect::source::admin::Admin;
-use envinspect::source::{bundle::Limits, DocumentKind, Input};
+use envinspect::admin::Admin;
+use envinspect::bundle::Limits;
+use envinspect::model::DocumentKind;
+use envinspect::Input;
 use envinspect::{Error, Inspection, Options, Report};
 
 pub use error::{RunError, UsageError};
@@ -349,7 +351,7 @@ pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
             Ok(Outcome::Clean)
         }
         Command::Fetch { admin, save } => {
-            for s in envinspect::source::save::save(&admin, &save)? {
+            for s in envinspect::admin::save(&admin, &save)? {
                 writeln!(env.out, "{}\t{} bytes", s.path.display(), s.bytes)
                     .map_err(RunError::Write)?;
             }
@@ -361,7 +363,7 @@ pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
 fn options(env: &Env, judge: &Judge) -> Options {
     Options {
         redact: judge.redact,
-        rules: envinspect::rules::RuleOptions {
+        rules: envinspect::RuleOptions {
             expiry_warning_seconds: judge.expiry_warning.seconds(),
         },
         threads: env.threads,
@@ -373,7 +375,7 @@ fn options(env: &Env, judge: &Judge) -> Options {
 fn read(env: &mut Env, origin: Option<Origin>, view: View) -> Result<Input, RunError> {
     Ok(match origin.ok_or(UsageError::NoInput)? {
         Origin::Admin(admin) => admin.get(envinspect::admin_endpoint(view))?,
-        Origin::File(path) => envinspect::source::read_file(&path, env.progress)?,
+        Origin::File(path) => envinspect::read_file(&path, env.progress)?,
         Origin::Stdin => {
             // Of unknown size: the bar counts bytes as they arrive (a slow pipe shows it is alive).
             env.progress.phase(envinspect::progress::Phase::Read, None);
@@ -381,7 +383,7 @@ fn read(env: &mut Env, origin: Option<Origin>, view: View) -> Result<Input, RunE
                 inner: &mut env.stdin,
                 progress: env.progress,
             };
-            envinspect::source::read_from("<stdin>", stdin)?
+            envinspect::read_from("<stdin>", stdin)?
         }
     })
 }
@@ -419,7 +421,7 @@ fn show(
     opts.roots = beside
         .roots
         .as_deref()
-        .map(envinspect::source::read_path)
+        .map(envinspect::read_path)
         .transpose()?;
     let mut report = envinspect::inspect_owned(input, &opts, env.progress)?;
     if !view.shows(report.document) {
@@ -432,7 +434,7 @@ fn show(
     }
     if let Some(certs) = &beside.certs {
         let certs = envinspect::inspect(
-            &envinspect::source::read_path(certs)?,
+            &envinspect::read_path(certs)?,
             &Options::at(opts.now),
         )?;
         if certs.document != DocumentKind::Certs {
@@ -442,7 +444,7 @@ fn show(
             }
             .into());
         }
-        envinspect::rules::stale_certs(&mut report, &certs);
+        envinspect::stale_certs(&mut report, &certs);
     }
     // Of the whole report: findings a filter keeps may quote the values of secrets it drops.
     let redaction = opts.redact.then(|| render::Redaction::of(&report));

@@ -12,8 +12,8 @@ use super::{
 use envinspect::authz::{Client, Request};
 use envinspect::model::decision::Decision;
 use envinspect::render::{self, Format};
-use envinspect::source::admin::Admin;
-use envinspect::source::DocumentKind;
+use envinspect::admin::Admin;
+use envinspect::model::DocumentKind;
 use envinspect::trace::{AppProtocol, Probe, Target};
 
 /// Parses `--header` values: `name: value`, the name folded to lowercase, both trimmed.

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::{Env, Judge, Outcome, RunError, UsageError};
 use envinspect::model::sync::SyncReport;
 use envinspect::render::{self, Format};
-use envinspect::source::bundle::Limits;
+use envinspect::bundle::Limits;
 use envinspect::sync::SyncError;
 use envinspect::Error;
 

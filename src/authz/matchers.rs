@@ -16,7 +16,7 @@ use crate::model::http::{
 use crate::model::ids::Cidr;
 use crate::model::tls::StringMatch;
 
-pub fn policy(p: &Policy, c: &Context) -> Tri {
+pub(super) fn policy(p: &Policy, c: &Context) -> Tri {
     let perms = Tri::any(p.permissions.iter().map(|x| permission(x, c)));
     let who = || Tri::any(p.principals.iter().map(|x| principal(x, c)));
     let cond = || match &p.condition {
@@ -32,7 +32,7 @@ pub fn policy(p: &Policy, c: &Context) -> Tri {
     }
 }
 
-pub fn permission(p: &Permission, c: &Context) -> Tri {
+pub(super) fn permission(p: &Permission, c: &Context) -> Tri {
     match p {
         Permission::Any => Tri::Yes,
         Permission::And(xs) => Tri::all(xs.iter().map(|x| permission(x, c))),
@@ -56,7 +56,7 @@ pub fn permission(p: &Permission, c: &Context) -> Tri {
     }
 }
 
-pub fn principal(p: &Principal, c: &Context) -> Tri {
+pub(super) fn principal(p: &Principal, c: &Context) -> Tri {
     match p {
         Principal::Any => Tri::Yes,
         Principal::And(xs) => Tri::all(xs.iter().map(|x| principal(x, c))),
@@ -98,7 +98,7 @@ fn ip(r: &Cidr, addr: Option<std::net::IpAddr>, fact: Fact) -> Tri {
 
 /// Envoy's `HeaderMatcher`: an absent header never matches (inverted or not) unless it is
 /// treated as empty; `present_match` compares presence itself.
-pub fn header(h: &HeaderMatch, req: Option<&HttpRequest>) -> Tri {
+pub(super) fn header(h: &HeaderMatch, req: Option<&HttpRequest>) -> Tri {
     let value = req.and_then(|r| r.header(&h.name));
     if let HeaderRule::Present { present } = h.rule {
         return Tri::of((value.is_some() == present) != h.invert);
@@ -119,7 +119,7 @@ pub fn header(h: &HeaderMatch, req: Option<&HttpRequest>) -> Tri {
     Tri::of(m != h.invert)
 }
 
-pub fn metadata(m: &MetadataMatch, c: &Context) -> Tri {
+pub(super) fn metadata(m: &MetadataMatch, c: &Context) -> Tri {
     let v = c.metadata_value(&m.filter, &m.path);
     Tri::of(value(&m.value, v) != m.invert)
 }
@@ -150,7 +150,7 @@ fn value(m: &ValueMatch, v: Option<&Value>) -> bool {
 }
 
 /// A route's (or a JWT rule's) match on a request.
-pub fn route(m: &RouteMatch, req: &HttpRequest) -> Tri {
+pub(super) fn route(m: &RouteMatch, req: &HttpRequest) -> Tri {
     let path = req.url_path();
     let fold = |s: &str| {
         if m.case_sensitive {
@@ -213,13 +213,13 @@ pub fn route(m: &RouteMatch, req: &HttpRequest) -> Tri {
 
 /// What the matcher form decided: the action named (its name is the policy id), or no match.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MatcherOutcome {
+pub(super) enum MatcherOutcome {
     Action { name: String, action: RbacAction },
     NoMatch,
     Unknown(CannotTell),
 }
 
-pub fn action_matcher(m: &ActionMatcher, c: &Context) -> MatcherOutcome {
+pub(super) fn action_matcher(m: &ActionMatcher, c: &Context) -> MatcherOutcome {
     if let Some(u) = &m.unsupported {
         return MatcherOutcome::Unknown(CannotTell::Unevaluated(Construct::MatcherForm(u.clone())));
     }

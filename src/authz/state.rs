@@ -15,7 +15,7 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    pub fn step(
+    pub(super) fn step(
         &mut self,
         layer: &str,
         name: &str,

@@ -15,11 +15,14 @@ use std::sync::Mutex;
 
 use time::OffsetDateTime;
 
+// A bundle's size limits, and reading an archive's entries on their own.
+pub use crate::source::bundle::{read_archive, Limits};
+
 use crate::decode::Pool;
 use crate::model::bundle::{BundleReport, FleetFacts, OutboundCluster, ProxyKind, ProxyRow};
 use crate::model::Report;
 use crate::progress::Progress;
-use crate::source::bundle::{Entry, EntryKind, Limits};
+use crate::source::bundle::{Entry, EntryKind};
 use crate::source::{Input, SourceError};
 
 #[derive(Debug, Clone)]

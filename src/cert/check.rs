@@ -10,7 +10,7 @@ use crate::model::timestamp::or_unknown;
 use crate::model::tls::{CertSource, ValidationSource};
 use crate::model::{ChainVerdict, Finding, Report, SecretKind, SecretState, Socket, TlsContext};
 
-pub fn check(r: &mut Report) {
+pub(crate) fn check(r: &mut Report) {
     let verdicts: Vec<ChainVerdict> = r.secrets.iter().map(|s| verdict(r, s)).collect();
     for (s, v) in r.secrets.iter_mut().zip(verdicts) {
         s.chain = v;

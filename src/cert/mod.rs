@@ -2,10 +2,10 @@
 //! against a `now` the caller gives (the library never reads the clock); PEM hygiene ([`pem`]);
 //! chain verification ([`verify`]); and the findings they lead to ([`check`]).
 
-pub mod check;
+pub(crate) mod check;
 mod error;
-pub mod pem;
-pub mod verify;
+pub(crate) mod pem;
+pub(crate) mod verify;
 
 use time::OffsetDateTime;
 use x509_parser::extensions::GeneralName;
@@ -42,7 +42,7 @@ pub fn parse_certificates(bytes: &[u8], now: OffsetDateTime) -> (Vec<CertInfo>, 
     (certs, problems)
 }
 
-pub fn parse_der(der: Vec<u8>, now: OffsetDateTime) -> Result<CertInfo, CertError> {
+pub(crate) fn parse_der(der: Vec<u8>, now: OffsetDateTime) -> Result<CertInfo, CertError> {
     let (_, cert) = X509Certificate::from_der(&der).map_err(|e| CertError::Der {
         reason: e.to_string(),
     })?;
@@ -176,7 +176,7 @@ fn ip_text(bytes: &[u8]) -> String {
 }
 
 /// The SHA-256 fingerprint of a certificate's DER.
-pub fn sha256(der: &[u8]) -> Fingerprint {
+pub(crate) fn sha256(der: &[u8]) -> Fingerprint {
     let digest = ring::digest::digest(&ring::digest::SHA256, der);
     let mut bytes = [0u8; 32];
     bytes.copy_from_slice(digest.as_ref());
@@ -185,7 +185,7 @@ pub fn sha256(der: &[u8]) -> Fingerprint {
 
 /// What a table shows for a certificate's remaining life: `29d 3h`, `expired 3d 0h ago`, or
 /// `not yet valid`.
-pub fn remaining(c: &crate::model::CertInfo) -> String {
+pub(crate) fn remaining(c: &crate::model::CertInfo) -> String {
     if !c.valid_now && c.seconds_left >= 0 {
         "not yet valid".into()
     } else {

@@ -8,18 +8,18 @@ use super::CertError;
 use crate::model::cert::PemLint;
 use crate::model::CertInfo;
 
-pub struct Block {
+pub(crate) struct Block {
     pub index: usize,
     pub label: String,
     pub der: Vec<u8>,
 }
 
-pub fn is_pem(bytes: &[u8]) -> bool {
+pub(crate) fn is_pem(bytes: &[u8]) -> bool {
     bytes.trim_ascii_start().starts_with(b"-----BEGIN ")
 }
 
 /// Every `-----BEGIN X----- … -----END X-----` block, in order.
-pub fn blocks(bytes: &[u8]) -> Vec<Result<Block, CertError>> {
+pub(crate) fn blocks(bytes: &[u8]) -> Vec<Result<Block, CertError>> {
     let text = String::from_utf8_lossy(bytes);
     let mut out = Vec::new();
     let mut rest = text.as_ref();
@@ -64,7 +64,7 @@ pub fn blocks(bytes: &[u8]) -> Vec<Result<Block, CertError>> {
 
 /// Hygiene problems of a certificate field's bytes. `chain` says whether the bytes are a
 /// certificate chain (leaf first) rather than a CA bundle.
-pub fn lint(bytes: &[u8], certs: &[CertInfo], chain: bool) -> Vec<PemLint> {
+pub(crate) fn lint(bytes: &[u8], certs: &[CertInfo], chain: bool) -> Vec<PemLint> {
     let mut out = Vec::new();
     if !is_pem(bytes) {
         return out;

@@ -11,12 +11,12 @@ use crate::model::timestamp::or_unknown;
 use crate::model::{CertInfo, ChainVerdict};
 
 /// A trust anchor and where it came from (for the verdict).
-pub struct Root<'a> {
+pub(crate) struct Root<'a> {
     pub source: String,
     pub cert: &'a CertInfo,
 }
 
-pub fn verify_chain(chain: &[CertInfo], roots: &[Root<'_>]) -> ChainVerdict {
+pub(crate) fn verify_chain(chain: &[CertInfo], roots: &[Root<'_>]) -> ChainVerdict {
     let Some(last) = chain.last() else {
         return ChainVerdict::NotApplicable;
     };

@@ -3,7 +3,7 @@
 
 use crate::app::Command as Run;
 use anyhow::Result;
-use envinspect::filter::{
+use envinspect::{
     ClusterFilter, ConnectionFilter, EndpointFilter, Filters, ListenerFilter, RouteFilter,
     ServiceFilter, WorkloadFilter,
 };
@@ -230,7 +230,7 @@ impl Cli {
                 path,
                 jobs,
                 expectations,
-                limits: envinspect::source::bundle::Limits {
+                limits: envinspect::bundle::Limits {
                     entry_bytes: max_file_bytes,
                     total_bytes: max_total_bytes,
                     ..Default::default()

@@ -9,7 +9,7 @@ use super::typeurl;
 
 /// What an `Any` turned out to be.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Unpacked<T> {
+pub(crate) enum Unpacked<T> {
     Known(T),
     /// A type our descriptors do not have: its URL and JSON, as they were in the dump.
     Raw {
@@ -29,7 +29,7 @@ pub enum Unpacked<T> {
     Absent,
 }
 
-pub fn unpack<T: Message + Name + Default>(any: Option<&Any>) -> Unpacked<T> {
+pub(crate) fn unpack<T: Message + Name + Default>(any: Option<&Any>) -> Unpacked<T> {
     let Some(any) = any else {
         return Unpacked::Absent;
     };
@@ -65,7 +65,7 @@ pub fn unpack<T: Message + Name + Default>(any: Option<&Any>) -> Unpacked<T> {
 
 /// The full message name of an `Any`, as a user would want to see it (the original URL for
 /// unknown types).
-pub fn type_name(any: &Any) -> String {
+pub(crate) fn type_name(any: &Any) -> String {
     let name = typeurl::message_name(&any.type_url);
     if name == typeurl::UNKNOWN_PLACEHOLDER {
         if let Ok(u) = UnknownAny::decode(any.value.as_slice()) {
@@ -76,7 +76,7 @@ pub fn type_name(any: &Any) -> String {
 }
 
 impl<T> Unpacked<T> {
-    pub fn known(self) -> Option<T> {
+    pub(crate) fn known(self) -> Option<T> {
         match self {
             Unpacked::Known(t) => Some(t),
             _ => None,
@@ -86,7 +86,7 @@ impl<T> Unpacked<T> {
 
 /// A message no `Any` ever holds: `unpack::<Never>` tells only whether an `Any` is raw.
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct Never {}
+pub(crate) struct Never {}
 
 impl Name for Never {
     const NAME: &'static str = "Never";

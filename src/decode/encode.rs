@@ -33,7 +33,7 @@ pub(crate) struct Encoder<'p> {
 type Fit = Result<(), String>;
 
 impl<'p> Encoder<'p> {
-    pub fn new(pool: &'p Pool, base_pointer: &str) -> Self {
+    pub(super) fn new(pool: &'p Pool, base_pointer: &str) -> Self {
         Self {
             schema: &pool.schema,
             issues: Vec::new(),
@@ -44,7 +44,7 @@ impl<'p> Encoder<'p> {
 
     /// Appends the fields of `v` as a `desc` message to `buf`; `Err` means `v` as a whole cannot
     /// be that message (and nothing was appended).
-    pub fn message(&mut self, desc: &'p Message, v: &mut Value, buf: &mut Vec<u8>) -> Fit {
+    pub(super) fn message(&mut self, desc: &'p Message, v: &mut Value, buf: &mut Vec<u8>) -> Fit {
         if v.is_null() {
             return Ok(());
         }
@@ -519,7 +519,7 @@ fn unknown_type_text(name: &str, type_url: Option<&str>) -> String {
 }
 
 /// RFC 6901: `~` becomes `~0`, `/` becomes `~1`.
-pub fn push_escaped(out: &mut String, key: &str) {
+pub(super) fn push_escaped(out: &mut String, key: &str) {
     // Almost every key has neither: copied whole (a JSON Pointer is built for every member).
     if !key.bytes().any(|b| b == b'~' || b == b'/') {
         out.push_str(key);

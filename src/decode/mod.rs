@@ -2,16 +2,16 @@
 //! in it is decoded on its own, so one broken resource costs only itself; everything that was
 //! tolerated or dropped is an [`Issue`] with a JSON Pointer into the original document.
 
-pub mod any;
+pub(crate) mod any;
 mod encode;
 mod list;
 mod pool;
 mod schema;
 pub(crate) use schema::camel_case;
-pub mod typeurl;
+pub(crate) mod typeurl;
 mod upgrade;
 mod wire;
-pub mod ztunnel;
+pub(crate) mod ztunnel;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -20,10 +20,10 @@ use envoy_types::pb::envoy::admin::v3 as admin;
 use prost::{Message, Name};
 use serde_json::{Map, Value};
 
-pub use any::{unpack, Unpacked};
+pub(crate) use any::{unpack, Unpacked};
 use encode::Encoder;
-pub use pool::Pool;
-pub use typeurl::SectionType;
+pub(crate) use pool::Pool;
+pub(crate) use typeurl::SectionType;
 
 use crate::source::dump::{Config, Member, Text};
 use crate::source::json::Node;
@@ -38,11 +38,11 @@ pub enum DecodeError {
     Json(#[from] SourceError),
 }
 
-pub use crate::model::report::Severity;
+pub(crate) use crate::model::report::Severity;
 
 /// Something met while decoding, and where (a JSON Pointer into the input document).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Issue {
+pub(crate) struct Issue {
     pub severity: Severity,
     pub pointer: String,
     pub message: String,
@@ -56,20 +56,20 @@ pub struct Issue {
 
 impl Issue {
     /// The same issue, saying which rotating values its message quotes.
-    pub fn quoting(mut self, values: impl IntoIterator<Item = String>) -> Self {
+    pub(crate) fn quoting(mut self, values: impl IntoIterator<Item = String>) -> Self {
         self.quoted.extend(values);
         self
     }
 
     /// A configuration of type `name` kept as raw JSON (a warning; `message` says it).
-    pub fn kept_raw(pointer: &str, name: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn kept_raw(pointer: &str, name: &str, message: impl Into<String>) -> Self {
         Self {
             kept_raw: Some(name.to_string()),
             ..Self::warning(pointer, message)
         }
     }
 
-    pub fn warning(pointer: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn warning(pointer: &str, message: impl Into<String>) -> Self {
         Self {
             severity: Severity::Warning,
             pointer: pointer.to_string(),
@@ -78,7 +78,7 @@ impl Issue {
             quoted: Vec::new(),
         }
     }
-    pub fn error(pointer: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn error(pointer: &str, message: impl Into<String>) -> Self {
         Self {
             severity: Severity::Error,
             pointer: pointer.to_string(),
@@ -110,14 +110,14 @@ impl fmt::Display for Issue {
 
 /// A decoded value and the JSON Pointer it came from.
 #[derive(Debug, Clone)]
-pub struct Located<T> {
+pub(crate) struct Located<T> {
     pub pointer: String,
     pub value: T,
 }
 
 /// Every section of a config dump, typed. Absent sections are not in `sections`.
 #[derive(Debug, Default)]
-pub struct DecodedDump {
+pub(crate) struct DecodedDump {
     pub sections: BTreeSet<SectionType>,
     pub bootstrap: Option<Located<admin::BootstrapConfigDump>>,
     pub static_clusters: Vec<Located<admin::clusters_config_dump::StaticCluster>>,
@@ -143,7 +143,7 @@ pub struct DecodedDump {
 
 /// The typed form of any admin document envinspect reads.
 #[derive(Debug)]
-pub enum Decoded {
+pub(crate) enum Decoded {
     ConfigDump(Box<DecodedDump>),
     /// A PEM or DER file: nothing to decode here, the bytes go to `cert/`.
     Certificates(Vec<u8>),
@@ -157,7 +157,7 @@ pub enum Decoded {
 /// Decodes a parsed document on at most `threads` threads (a bundle, already parallel over
 /// proxies, gives 1). The only error is JSON refused in a list item (parsed here, not in
 /// `source/`).
-pub fn decode(pool: &Pool, doc: Document, threads: usize) -> Result<Decoded, DecodeError> {
+pub(crate) fn decode(pool: &Pool, doc: Document, threads: usize) -> Result<Decoded, DecodeError> {
     let mut cx = Cx {
         pool,
         text: doc.text,

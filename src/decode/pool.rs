@@ -15,7 +15,7 @@ static ENVOY_DESCRIPTORS: &[u8] = include_bytes!("../../proto/envoy-types.desc.b
 
 /// The carrier of an unknown `Any`: its original type URL and its JSON, verbatim.
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct UnknownAny {
+pub(super) struct UnknownAny {
     #[prost(string, tag = "1")]
     pub type_url: String,
     #[prost(string, tag = "2")]
@@ -24,12 +24,12 @@ pub struct UnknownAny {
 
 /// Built once per run (a few milliseconds) and shared by reference by every thread.
 #[derive(Debug)]
-pub struct Pool {
+pub(crate) struct Pool {
     pub(crate) schema: Schema,
 }
 
 impl Pool {
-    pub fn load() -> Result<Self, DecodeError> {
+    pub(crate) fn load() -> Result<Self, DecodeError> {
         let mut set = FileDescriptorSet::decode(ENVOY_DESCRIPTORS)
             .map_err(|e| DecodeError::Descriptors(e.to_string()))?;
         set.file.push(placeholder_file());
@@ -39,7 +39,7 @@ impl Pool {
 
     /// The pool of this process, loaded on first use and kept (the descriptors are embedded:
     /// every load gives the same pool).
-    pub fn shared() -> Result<&'static Pool, DecodeError> {
+    pub(crate) fn shared() -> Result<&'static Pool, DecodeError> {
         static SHARED: std::sync::OnceLock<Result<Pool, String>> = std::sync::OnceLock::new();
         match SHARED.get_or_init(|| {
             Pool::load().map_err(|e| match e {

@@ -99,7 +99,7 @@ impl Schema {
     /// Flattens a compiled `FileDescriptorSet` (type names fully qualified, as protoc writes
     /// them). Decoding the set with prost and indexing it directly is a few milliseconds; going
     /// through prost-reflect's pool first took 25 (start-up, and once per bundle).
-    pub fn from_files(files: &[FileDescriptorProto]) -> Result<Self, String> {
+    pub(crate) fn from_files(files: &[FileDescriptorProto]) -> Result<Self, String> {
         let mut protos: Vec<(String, &DescriptorProto, bool)> = Vec::new();
         let mut enum_protos: Vec<(String, &EnumDescriptorProto)> = Vec::new();
         for file in files {
@@ -223,15 +223,15 @@ impl Schema {
         })
     }
 
-    pub fn message(&self, full_name: &str) -> Option<&Message> {
+    pub(crate) fn message(&self, full_name: &str) -> Option<&Message> {
         self.by_name.get(full_name).map(|&i| &self.messages[i])
     }
 
-    pub fn message_at(&self, index: usize) -> &Message {
+    pub(crate) fn message_at(&self, index: usize) -> &Message {
         &self.messages[index]
     }
 
-    pub fn enum_at(&self, index: usize) -> &Enum {
+    pub(crate) fn enum_at(&self, index: usize) -> &Enum {
         &self.enums[index]
     }
 }
@@ -255,19 +255,19 @@ pub(crate) fn camel_case(name: &str) -> String {
 
 impl Message {
     /// By proto name first, then by JSON name.
-    pub fn field(&self, name: &str) -> Option<&Field> {
+    pub(crate) fn field(&self, name: &str) -> Option<&Field> {
         self.by_name.get(name).map(|&i| &self.fields[i])
     }
 
     /// The (proto name, JSON name) of a field given by either.
-    pub fn names_of(&self, name: &str) -> Option<(&str, &str)> {
+    pub(crate) fn names_of(&self, name: &str) -> Option<(&str, &str)> {
         self.by_name
             .get(name)
             .map(|&i| (self.names[i].0.as_str(), self.names[i].1.as_str()))
     }
 
     /// Key and value kinds of a map entry message (fields 1 and 2).
-    pub fn map_entry(&self) -> Option<(Kind, Kind)> {
+    pub(crate) fn map_entry(&self) -> Option<(Kind, Kind)> {
         let key = self.fields.iter().find(|f| f.number == 1)?.kind;
         let value = self.fields.iter().find(|f| f.number == 2)?.kind;
         Some((key, value))
@@ -275,7 +275,7 @@ impl Message {
 }
 
 impl Enum {
-    pub fn number(&self, name: &str) -> Option<i32> {
+    pub(crate) fn number(&self, name: &str) -> Option<i32> {
         self.by_name.get(name).copied()
     }
 }

@@ -2,40 +2,40 @@
 //! in Envoy's API (or an old dump's v2 names) is handled in one place.
 
 /// The message that stands in for an `Any` whose type is not in our descriptors.
-pub const UNKNOWN_PLACEHOLDER: &str = "envinspect.internal.Unknown";
+pub(crate) const UNKNOWN_PLACEHOLDER: &str = "envinspect.internal.Unknown";
 
-pub const TYPED_STRUCT_UDPA: &str = "udpa.type.v1.TypedStruct";
-pub const TYPED_STRUCT_XDS: &str = "xds.type.v3.TypedStruct";
-pub const STRUCT: &str = "google.protobuf.Struct";
-pub const STRING_VALUE: &str = "google.protobuf.StringValue";
+pub(crate) const TYPED_STRUCT_UDPA: &str = "udpa.type.v1.TypedStruct";
+pub(crate) const TYPED_STRUCT_XDS: &str = "xds.type.v3.TypedStruct";
+pub(crate) const STRUCT: &str = "google.protobuf.Struct";
+pub(crate) const STRING_VALUE: &str = "google.protobuf.StringValue";
 /// Not in the vendored descriptors: kept as raw JSON by the decoder, read by `extract/`.
-pub const XDS_IP_MATCHER: &str = "xds.type.matcher.v3.IPMatcher";
+pub(crate) const XDS_IP_MATCHER: &str = "xds.type.matcher.v3.IPMatcher";
 /// Types kept as raw JSON that `extract/` reads from that JSON: not unknown, so not noted.
-pub const READ_FROM_JSON: &[&str] = &[XDS_IP_MATCHER];
+pub(crate) const READ_FROM_JSON: &[&str] = &[XDS_IP_MATCHER];
 
-pub const TLS_UPSTREAM: &str = "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
-pub const TLS_DOWNSTREAM: &str = "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
-pub const HCM: &str =
+pub(crate) const TLS_UPSTREAM: &str = "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
+pub(crate) const TLS_DOWNSTREAM: &str = "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
+pub(crate) const HCM: &str =
     "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
-pub const TCP_PROXY: &str = "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
-pub const ROUTER: &str = "envoy.extensions.filters.http.router.v3.Router";
+pub(crate) const TCP_PROXY: &str = "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+pub(crate) const ROUTER: &str = "envoy.extensions.filters.http.router.v3.Router";
 
 /// Transport socket names that mean "no TLS" when they carry no typed config.
-pub const RAW_BUFFER_NAMES: &[&str] = &["envoy.transport_sockets.raw_buffer", "raw_buffer"];
+pub(crate) const RAW_BUFFER_NAMES: &[&str] = &["envoy.transport_sockets.raw_buffer", "raw_buffer"];
 /// Transport socket names of TLS when an old dump gives no typed config.
-pub const TLS_SOCKET_NAMES: &[&str] = &["envoy.transport_sockets.tls", "tls"];
+pub(crate) const TLS_SOCKET_NAMES: &[&str] = &["envoy.transport_sockets.tls", "tls"];
 
 /// The part of a type URL after the last `/`: the message's full name.
-pub fn message_name(type_url: &str) -> &str {
+pub(crate) fn message_name(type_url: &str) -> &str {
     type_url.rsplit('/').next().unwrap_or(type_url)
 }
 
-pub fn to_url(full_name: &str) -> String {
+pub(crate) fn to_url(full_name: &str) -> String {
     format!("type.googleapis.com/{full_name}")
 }
 
 /// The v3 name of a v2-era message (Istio 1.1–1.5 dumps), as istioctl does before unmarshalling.
-pub fn v3_name(name: &str) -> Option<&'static str> {
+pub(crate) fn v3_name(name: &str) -> Option<&'static str> {
     Some(match name {
         "envoy.api.v2.Cluster" => "envoy.config.cluster.v3.Cluster",
         "envoy.api.v2.Listener" => "envoy.config.listener.v3.Listener",
@@ -67,7 +67,7 @@ pub fn v3_name(name: &str) -> Option<&'static str> {
 
 /// The v3 type of a v2 filter's untyped `config` (a `Struct`), by the filter's name. Filters not
 /// listed keep their config as a `Struct`.
-pub fn v2_filter_config_type(filter_name: &str) -> Option<&'static str> {
+pub(crate) fn v2_filter_config_type(filter_name: &str) -> Option<&'static str> {
     Some(match filter_name {
         "envoy.http_connection_manager" | "envoy.filters.network.http_connection_manager" => HCM,
         "envoy.tcp_proxy" | "envoy.filters.network.tcp_proxy" => TCP_PROXY,
@@ -89,7 +89,7 @@ pub fn v2_filter_config_type(filter_name: &str) -> Option<&'static str> {
 
 /// Sections of `/config_dump`, by the `@type` of a `configs[]` entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum SectionType {
+pub(crate) enum SectionType {
     Bootstrap,
     Clusters,
     Listeners,
@@ -101,7 +101,7 @@ pub enum SectionType {
 }
 
 impl SectionType {
-    pub fn from_message_name(name: &str) -> Option<Self> {
+    pub(crate) fn from_message_name(name: &str) -> Option<Self> {
         let name = v3_name(name).unwrap_or(name);
         Some(match name {
             "envoy.admin.v3.BootstrapConfigDump" => Self::Bootstrap,
@@ -119,7 +119,7 @@ impl SectionType {
 
 /// What a matcher-API input (`xds.type.matcher.v3` `input`) reads, by its message name (inputs
 /// with parameters, header and query parameter, are unpacked by `extract/`).
-pub fn match_input(message: &str) -> Option<crate::model::authz::MatchInput> {
+pub(crate) fn match_input(message: &str) -> Option<crate::model::authz::MatchInput> {
     use crate::model::authz::MatchInput::*;
     const NET: &str = "envoy.extensions.matching.common_inputs.network.v3.";
     const SSL: &str = "envoy.extensions.matching.common_inputs.ssl.v3.";

@@ -19,7 +19,7 @@ use crate::source::json_kind;
 
 /// The typed dump, every item with the pointer it came from.
 #[derive(Debug, Default)]
-pub struct ZtunnelDump {
+pub(crate) struct ZtunnelDump {
     pub certificates: Vec<Located<CertsDump>>,
     pub workloads: Vec<Located<Workload>>,
     pub services: Vec<Located<Service>>,
@@ -36,7 +36,7 @@ pub struct ZtunnelDump {
 /// ztunnel's `Config` (the fields envinspect shows): where it runs and what it talks to.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Config {
+pub(crate) struct Config {
     pub local_node: Option<String>,
     pub proxy_mode: Option<String>,
     pub ca_address: Option<String>,
@@ -46,7 +46,7 @@ pub struct Config {
 /// ztunnel's `BuildInfo` (the fields envinspect shows).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BuildInfo {
+pub(crate) struct BuildInfo {
     #[serde(default)]
     pub version: String,
     #[serde(default)]
@@ -57,7 +57,7 @@ pub struct BuildInfo {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CertsDump {
+pub(crate) struct CertsDump {
     pub identity: String,
     pub state: String,
     #[serde(default)]
@@ -68,7 +68,7 @@ pub struct CertsDump {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Cert {
+pub(crate) struct Cert {
     /// PEM, or base64 of PEM (current ztunnel).
     pub pem: String,
     /// Decimal.
@@ -82,7 +82,7 @@ pub struct Cert {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Workload {
+pub(crate) struct Workload {
     #[serde(default)]
     pub workload_ips: Vec<String>,
     pub waypoint: Option<Gateway>,
@@ -149,14 +149,14 @@ const WORKLOAD_FIELDS: &[&str] = &[
 /// earlier).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Gateway {
+pub(crate) struct Gateway {
     pub destination: Value,
     pub hbone_mtls_port: Option<u16>,
     pub port: Option<u16>,
 }
 
 impl Gateway {
-    pub fn destination(&self) -> String {
+    pub(crate) fn destination(&self) -> String {
         match &self.destination {
             Value::String(s) => s.clone(),
             Value::Object(o) => {
@@ -170,7 +170,7 @@ impl Gateway {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Service {
+pub(crate) struct Service {
     #[serde(default)]
     pub name: String,
     #[serde(default)]
@@ -207,7 +207,7 @@ const SERVICE_FIELDS: &[&str] = &[
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     #[serde(default)]
     pub workload_uid: String,
     #[serde(default)]
@@ -216,7 +216,7 @@ pub struct Endpoint {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Policy {
+pub(crate) struct Policy {
     pub name: String,
     pub namespace: String,
     pub scope: String,
@@ -229,7 +229,7 @@ pub struct Policy {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Match {
+pub(crate) struct Match {
     #[serde(default)]
     pub namespaces: Vec<StringMatch>,
     #[serde(default)]
@@ -258,7 +258,7 @@ pub struct Match {
 
 /// serde's external tagging, as ztunnel writes it: `{"Exact": "x"}`, `{"Presence": []}`.
 #[derive(Debug, Deserialize)]
-pub enum StringMatch {
+pub(crate) enum StringMatch {
     Exact(String),
     Prefix(String),
     Suffix(String),
@@ -267,14 +267,14 @@ pub enum StringMatch {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ServiceAccount {
+pub(crate) struct ServiceAccount {
     pub namespace: String,
     pub service_account: String,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct WorkloadState {
+pub(crate) struct WorkloadState {
     #[serde(default)]
     pub connections: Connections,
     #[serde(default)]
@@ -282,7 +282,7 @@ pub struct WorkloadState {
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub struct Connections {
+pub(crate) struct Connections {
     #[serde(default)]
     pub inbound: Vec<Connection>,
     #[serde(default)]
@@ -291,7 +291,7 @@ pub struct Connections {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Connection {
+pub(crate) struct Connection {
     pub src: String,
     pub original_dst: Option<String>,
     pub actual_dst: String,
@@ -301,7 +301,7 @@ pub struct Connection {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct WorkloadInfo {
+pub(crate) struct WorkloadInfo {
     #[serde(default)]
     pub name: String,
     #[serde(default)]
@@ -328,7 +328,7 @@ const TOP_FIELDS: &[&str] = &[
 ];
 
 /// Reads the dump. `prefix` is where it sits in its file (JSON Pointers start with it).
-pub fn decode(json: Value, prefix: &str) -> ZtunnelDump {
+pub(crate) fn decode(json: Value, prefix: &str) -> ZtunnelDump {
     let mut out = ZtunnelDump::default();
     let Value::Object(top) = json else {
         out.issues

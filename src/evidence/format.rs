@@ -19,7 +19,7 @@ pub use crate::model::evidence::{ENVOY_DEFAULT, ISTIO_JSON, ISTIO_TEXT};
 /// A command operator: `REQ`, `:AUTHORITY` for `%REQ(:AUTHORITY)%`. Any command parses; those
 /// a [`Record`] has no field for are carried as opaque values.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Operator {
+pub(super) struct Operator {
     pub command: String,
     pub arg: Option<String>,
 }
@@ -83,7 +83,7 @@ impl Literal {
 }
 
 /// An operator's value in a line: its field and its byte range.
-pub type Value = (Field, usize, usize);
+pub(super) type Value = (Field, usize, usize);
 
 /// Which field of a [`Record`] an operator fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -365,7 +365,7 @@ fn typed(line: &str, values: &[Value]) -> bool {
 
 /// Whether a split line is a failure, read from its values alone (no copy): an error status, a
 /// response flag other than a cache hit or an injected delay, or termination details.
-pub fn fails(line: &str, values: &[Value]) -> bool {
+pub(super) fn fails(line: &str, values: &[Value]) -> bool {
     values.iter().any(|(f, a, z)| {
         let v = &line[*a..*z];
         match f {
@@ -378,7 +378,7 @@ pub fn fails(line: &str, values: &[Value]) -> bool {
 }
 
 /// Puts a split line's values into `rec`.
-pub fn fill(line: &str, values: &[Value], rec: &mut Record) {
+pub(super) fn fill(line: &str, values: &[Value], rec: &mut Record) {
     for (f, a, z) in values {
         set(rec, *f, &line[*a..*z]);
     }

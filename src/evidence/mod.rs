@@ -120,14 +120,14 @@ pub(crate) struct Reading<'r> {
 }
 
 impl Reading<'_> {
-    pub fn too_long(&mut self, summary: &mut LogSummary) {
+    pub(crate) fn too_long(&mut self, summary: &mut LogSummary) {
         summary.lines += 1;
         summary.too_long += 1;
     }
 
     /// Counts line `number` in `summary` and hands its explanation to `emit` when it fails
     /// (or always, with `all`).
-    pub fn read(
+    pub(crate) fn read(
         &mut self,
         number: u64,
         line: &[u8],

@@ -39,7 +39,7 @@ use resources::unpack_or_note;
 /// Builds the report for one decoded document. `roots` (a name and PEM/DER bytes) are extra
 /// trust anchors for a certificate file; a config dump's lists are extracted on up to `threads`
 /// threads, capped at `par::MAX_THREADS`.
-pub fn report(
+pub(crate) fn report(
     source: &str,
     decoded: Decoded,
     now: OffsetDateTime,

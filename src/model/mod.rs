@@ -52,7 +52,9 @@ pub use finding::{Finding, Level};
 pub use ids::{Fingerprint, IdError, IstioClusterName, ServerName, SpiffeId, TrustDomain};
 pub use names::{ClusterName, ListenerName, RouteName, SecretName};
 pub use policy::{InboundPort, MtlsMode, OutboundMode, OutboundPolicy};
-pub use report::{Counts, IdentityBasis, Node, Report, SectionCounts, Warning, WorkloadIdentity};
+pub use report::{
+    Counts, DocumentKind, IdentityBasis, Node, Report, SectionCounts, Warning, WorkloadIdentity,
+};
 pub use serial::Serial;
 pub use timestamp::Timestamp;
 pub use tls::{Socket, TlsContext, UpstreamTls};

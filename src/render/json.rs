@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
 
 /// Serialises `value` as pretty JSON (two-space indent) with sorted keys.
-pub fn to_vec_sorted<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
+pub(super) fn to_vec_sorted<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
     let mut f = Sorted::default();
     let mut ser = serde_json::Serializer::with_formatter(io::sink(), &mut f);
     value.serialize(&mut ser)?;
@@ -25,7 +25,7 @@ pub fn to_vec_sorted<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec
 /// soon as it is complete, so the whole document (tens of megabytes for a large dump) is never
 /// held. Inner objects are still put in order. An outermost key out of order is an error, not
 /// unsorted output.
-pub fn to_writer_in_order<T: Serialize + ?Sized>(
+pub(super) fn to_writer_in_order<T: Serialize + ?Sized>(
     value: &T,
     w: &mut dyn io::Write,
 ) -> serde_json::Result<()> {

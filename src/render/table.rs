@@ -6,7 +6,7 @@ use std::io::{self, Write};
 /// The ANSI code a cell's text gets, if any.
 type Painter = fn(&str) -> Option<&'static str>;
 
-pub struct Table {
+pub(super) struct Table {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
     /// A column whose cells are coloured (`--color`), and the ANSI code each cell gets.
@@ -15,7 +15,7 @@ pub struct Table {
 
 impl Table {
     /// A table whose column names are computed (one per caller, say).
-    pub fn with_header(header: Vec<String>) -> Self {
+    pub(super) fn with_header(header: Vec<String>) -> Self {
         Self {
             header,
             rows: Vec::new(),
@@ -23,7 +23,7 @@ impl Table {
         }
     }
 
-    pub fn new(header: &[&'static str]) -> Self {
+    pub(super) fn new(header: &[&'static str]) -> Self {
         Self {
             header: header.iter().map(|h| h.to_string()).collect(),
             rows: Vec::new(),
@@ -31,26 +31,26 @@ impl Table {
         }
     }
 
-    pub fn row(&mut self, cells: Vec<String>) {
+    pub(super) fn row(&mut self, cells: Vec<String>) {
         self.rows.push(cells);
     }
 
     /// The row added last, to extend it.
-    pub fn last_row(&mut self) -> Option<&mut Vec<String>> {
+    pub(super) fn last_row(&mut self) -> Option<&mut Vec<String>> {
         self.rows.last_mut()
     }
 
     /// Colours the cells of `column` with the ANSI code `code` gives each (none: plain). The
     /// padding is computed on the plain text, so columns stay aligned.
-    pub fn paint(&mut self, column: usize, code: Painter) {
+    pub(super) fn paint(&mut self, column: usize, code: Painter) {
         self.paint = Some((column, code));
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
 
-    pub fn write(&self, w: &mut dyn Write) -> io::Result<()> {
+    pub(super) fn write(&self, w: &mut dyn Write) -> io::Result<()> {
         // Cells are text from the dump: a control character in one (a terminal escape in a
         // listener's name) is shown escaped, never sent to the terminal.
         let cell = |s: &str| {

@@ -6,7 +6,7 @@
 mod authz;
 /// The catalogue lives in the model, so that every layer making findings takes ids and levels
 /// from it; `rules::catalog` is its public name.
-pub use crate::model::catalog;
+pub(crate) use crate::model::catalog;
 mod tls;
 mod traffic;
 mod updates;
@@ -28,7 +28,7 @@ impl Default for RuleOptions {
 }
 
 /// Adds the findings of every rule to the report (sorted, without duplicates).
-pub fn diagnose(r: &mut Report, opts: &RuleOptions) {
+pub(crate) fn diagnose(r: &mut Report, opts: &RuleOptions) {
     let mut f = Vec::new();
     expiring(r, opts, &mut f);
     warming(r, &mut f);

@@ -46,7 +46,7 @@ pub struct Entry {
     pub bytes: Vec<u8>,
 }
 
-pub use crate::model::bundle::Refused;
+pub(crate) use crate::model::bundle::Refused;
 
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -69,7 +69,7 @@ impl Default for Limits {
 }
 
 /// Which proxy (and which document of it) a path in a bundle is, if any.
-pub fn classify(path: &str) -> Option<(String, EntryKind)> {
+pub(crate) fn classify(path: &str) -> Option<(String, EntryKind)> {
     let parts: Vec<&str> = path
         .split('/')
         .filter(|p| !p.is_empty() && *p != ".")
@@ -179,7 +179,7 @@ impl<R: Read> Read for Counted<R> {
 
 /// Reads a bundle (a directory, or a `.tar.gz`/`.tgz`/`.tar` file) and hands every proxy document
 /// to `sink` as it is read. Returns the entries refused.
-pub fn read(
+pub(crate) fn read(
     path: &Path,
     limits: &Limits,
     progress: &dyn Progress,

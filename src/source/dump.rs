@@ -19,7 +19,7 @@ use super::SourceError;
 
 /// One entry of `configs`.
 #[derive(Debug, PartialEq)]
-pub enum Config<'a> {
+pub(crate) enum Config<'a> {
     /// An object: a config section, by member name.
     Section(BTreeMap<String, Member<'a>>),
     /// Anything else (reported by `decode/`).
@@ -28,14 +28,14 @@ pub enum Config<'a> {
 
 /// A member of a section: a list, its items left as text, or any other value, parsed.
 #[derive(Debug, PartialEq)]
-pub enum Member<'a> {
+pub(crate) enum Member<'a> {
     List(Vec<Item<'a>>),
     Value(Value),
 }
 
 /// One item of a section's list.
 #[derive(Debug)]
-pub enum Item<'a> {
+pub(crate) enum Item<'a> {
     Text(&'a RawValue),
     Value(Value),
 }
@@ -62,7 +62,7 @@ impl From<Value> for Member<'_> {
 /// Where a document's JSON came from, to parse deferred items and place their errors in the
 /// file as a whole-document parse would.
 #[derive(Debug, Clone, Copy)]
-pub struct Text<'a> {
+pub(crate) struct Text<'a> {
     pub name: &'a str,
     pub body: &'a [u8],
     /// Lines skipped before `body` (an HTTP status line…).
@@ -70,7 +70,7 @@ pub struct Text<'a> {
 }
 
 impl Text<'_> {
-    pub fn parse(&self, item: Item<'_>) -> Result<Value, SourceError> {
+    pub(crate) fn parse(&self, item: Item<'_>) -> Result<Value, SourceError> {
         let raw = match item {
             Item::Value(v) => return Ok(v),
             Item::Text(raw) => raw.get(),
@@ -80,7 +80,7 @@ impl Text<'_> {
 
     /// [`Text::parse`] as a [`Node`] borrowing from the item's text; refused exactly when
     /// `parse` refuses, with the same error.
-    pub fn parse_node<'i>(&self, item: Item<'i>) -> Result<Node<'i>, SourceError> {
+    pub(crate) fn parse_node<'i>(&self, item: Item<'i>) -> Result<Node<'i>, SourceError> {
         match item {
             Item::Value(v) => Ok(Node::from(v)),
             Item::Text(raw) => {
@@ -120,7 +120,7 @@ impl Text<'_> {
 }
 
 /// The top level of a document.
-pub enum Top<'a> {
+pub(crate) enum Top<'a> {
     /// An object: its members but an array `configs`, which is read into sections.
     Object {
         members: Map<String, Value>,
@@ -131,7 +131,7 @@ pub enum Top<'a> {
 }
 
 /// Reads a whole document (trailing characters are an error).
-pub fn parse(bytes: &[u8]) -> Result<Top<'_>, serde_json::Error> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<Top<'_>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let top = TopSeed.deserialize(&mut de)?;
     de.end()?;

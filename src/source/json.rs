@@ -9,7 +9,7 @@ use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
 /// Parses a whole document (trailing characters are an error, as for `serde_json::from_slice`).
-pub fn parse(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let v = Strict.deserialize(&mut de)?;
     de.end()?;
@@ -98,7 +98,7 @@ impl<'de> Visitor<'de> for Strict {
 /// a key and a map node per member that a `Value` costs (docs/performance.md). Duplicate keys
 /// follow [`parse`]'s rule, so a text is refused by one exactly when by the other.
 #[derive(Debug, Clone)]
-pub enum Node<'a> {
+pub(crate) enum Node<'a> {
     Null,
     Bool(bool),
     Number(Number),
@@ -109,7 +109,7 @@ pub enum Node<'a> {
 
 impl Node<'_> {
     /// The same value as [`parse`] gives.
-    pub fn into_value(self) -> Value {
+    pub(crate) fn into_value(self) -> Value {
         match self {
             Node::Null => Value::Null,
             Node::Bool(b) => Value::Bool(b),
@@ -125,7 +125,7 @@ impl Node<'_> {
         }
     }
 
-    pub fn is_null(&self) -> bool {
+    pub(crate) fn is_null(&self) -> bool {
         matches!(self, Node::Null)
     }
 }
@@ -178,7 +178,7 @@ impl From<Value> for Node<'_> {
 }
 
 /// Parses a whole document as a [`Node`] borrowing from `text`.
-pub fn parse_node(text: &str) -> Result<Node<'_>, serde_json::Error> {
+pub(crate) fn parse_node(text: &str) -> Result<Node<'_>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
     let v = NodeSeed.deserialize(&mut de)?;
     de.end()?;

@@ -6,11 +6,11 @@
 use std::io::{BufRead, BufReader, Read};
 
 /// The longest line kept: Envoy's access-log lines are a few kilobytes at most.
-pub const MAX_LINE: usize = 1 << 20;
+pub(crate) const MAX_LINE: usize = 1 << 20;
 
 /// One item of a line reader.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Line<'a> {
+pub(crate) enum Line<'a> {
     /// A line's bytes, without its `\n` (nor a `\r` before it).
     Text(&'a [u8]),
     /// A line longer than [`MAX_LINE`], skipped.
@@ -18,7 +18,7 @@ pub enum Line<'a> {
 }
 
 /// Reads lines from a stream, a gzip stream decoded.
-pub struct Lines<'a> {
+pub(crate) struct Lines<'a> {
     inner: Box<dyn BufRead + 'a>,
     buf: Vec<u8>,
     /// 1-based number of the last line returned.
@@ -27,7 +27,7 @@ pub struct Lines<'a> {
 
 impl<'a> Lines<'a> {
     /// Lines of `reader`; gzip (by its magic bytes) is decompressed.
-    pub fn new(reader: impl Read + 'a) -> std::io::Result<Lines<'a>> {
+    pub(crate) fn new(reader: impl Read + 'a) -> std::io::Result<Lines<'a>> {
         let mut r = BufReader::with_capacity(1 << 16, reader);
         let gz = r.fill_buf()?.starts_with(&[0x1f, 0x8b]);
         let inner: Box<dyn BufRead + 'a> = if gz {
@@ -46,7 +46,7 @@ impl<'a> Lines<'a> {
     }
 
     /// The next line, `None` at the end.
-    pub fn next_line(&mut self) -> std::io::Result<Option<Line<'_>>> {
+    pub(crate) fn next_line(&mut self) -> std::io::Result<Option<Line<'_>>> {
         self.buf.clear();
         let mut too_long = false;
         let mut any = false;

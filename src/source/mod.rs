@@ -3,12 +3,12 @@
 //!
 //! Nothing here knows about protos; the result is a [`Document`] that `decode/` turns into types.
 
-pub mod admin;
-pub mod bundle;
+pub(crate) mod admin;
+pub(crate) mod bundle;
 pub(crate) mod dump;
 pub(crate) mod json;
-pub mod lines;
-pub mod save;
+pub(crate) mod lines;
+pub(crate) mod save;
 
 use crate::progress::{Phase, Progress, Reading};
 use std::io::Read;
@@ -28,13 +28,12 @@ pub struct Input {
     pub bytes: Vec<u8>,
 }
 
-pub use crate::model::report::DocumentKind;
+pub(crate) use crate::model::report::DocumentKind;
 
 /// A parsed JSON document and what it is. A config dump's resources are still text in the
 /// input (see `source::dump`): the document borrows it.
 #[derive(Debug)]
-pub struct Document<'a> {
-    pub name: String,
+pub(crate) struct Document<'a> {
     pub kind: DocumentKind,
     /// The document; for a config dump, its top-level members but `configs`.
     pub json: Value,
@@ -167,7 +166,7 @@ fn gunzip(name: &str, bytes: &[u8]) -> Result<Vec<u8>, SourceError> {
 }
 
 /// Parses the bytes as JSON and recognises the document by its top-level keys.
-pub fn parse(input: &Input) -> Result<Document<'_>, SourceError> {
+pub(crate) fn parse(input: &Input) -> Result<Document<'_>, SourceError> {
     let name = input.name.clone();
     let (body, skipped_lines) = strip_preamble(&input.bytes);
     let text = dump::Text {
@@ -181,7 +180,6 @@ pub fn parse(input: &Input) -> Result<Document<'_>, SourceError> {
     // PEM text, or DER (an ASN.1 SEQUENCE, which no JSON document starts with).
     if body.trim_ascii_start().starts_with(b"-----BEGIN ") || body.first() == Some(&0x30) {
         return Ok(Document {
-            name,
             kind: DocumentKind::Certificates,
             json: Value::Null,
             configs: Vec::new(),
@@ -218,7 +216,6 @@ pub fn parse(input: &Input) -> Result<Document<'_>, SourceError> {
                 let one = proxies.remove(0);
                 let (json, configs) = sections(one.dump);
                 return Ok(Document {
-                    name,
                     kind: DocumentKind::ConfigDump,
                     json,
                     configs,
@@ -267,7 +264,6 @@ pub fn parse(input: &Input) -> Result<Document<'_>, SourceError> {
         }
     };
     Ok(Document {
-        name,
         kind,
         json,
         configs,
@@ -279,7 +275,7 @@ pub fn parse(input: &Input) -> Result<Document<'_>, SourceError> {
 
 /// One proxy's dump inside a file a tool wrote around several.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Wrapped {
+pub(crate) struct Wrapped {
     /// `namespace/name` as the tool keyed it.
     pub proxy: String,
     /// JSON Pointer of the dump in the file.
@@ -290,7 +286,7 @@ pub struct Wrapped {
 /// Dumps wrapped by Envoy Gateway's tools, if `json` is such a file: `egctl x translate`
 /// (`{"xds": {"ns/name": dump}}`) and `egctl config envoy-proxy` (`{ns: {pod: dump}}`, where a
 /// dump may be one section). `None` for anything else, so its own error stands.
-pub fn wrapped(json: &Value) -> Option<Vec<Wrapped>> {
+pub(crate) fn wrapped(json: &Value) -> Option<Vec<Wrapped>> {
     let is_dump = |v: &Value| {
         v.get("configs").is_some_and(Value::is_array)
             || v.get("@type")
@@ -470,7 +466,7 @@ fn detect(json: &Value) -> Result<Detected, String> {
 }
 
 /// "a string", "an array"… for messages about wrong JSON types.
-pub fn json_kind(v: &Value) -> &'static str {
+pub(crate) fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

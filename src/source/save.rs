@@ -8,7 +8,7 @@ use super::admin::{Admin, Endpoint};
 use super::{parse, SourceError};
 
 /// What a capture holds, in bug-report order.
-pub const CAPTURE: [Endpoint; 5] = [
+pub(crate) const CAPTURE: [Endpoint; 5] = [
     Endpoint::ConfigDumpWithEds,
     Endpoint::Certs,
     Endpoint::ServerInfo,

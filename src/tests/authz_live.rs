@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use envinspect::authz::{evaluate, Request};
 use envinspect::model::cannot_tell::{CannotTell, Reason};
 use envinspect::model::decision::{Decision, Evaluation};
-use envinspect::source::admin::Endpoint;
+use envinspect::admin::Endpoint;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use serde_json::Value;

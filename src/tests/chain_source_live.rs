@@ -3,7 +3,7 @@
 //! took the connection; envinspect, reading the same Envoy's dump, must choose the same chain,
 //! and its listeners table must show the criteria (istioctl's MATCH shows `ALL` for them).
 
-use envinspect::source::admin::Endpoint;
+use envinspect::admin::Endpoint;
 
 use super::envoy::{answering_hcm, free_port, http_status, report_140, write, Envoy};
 use super::{envinspect, pki};

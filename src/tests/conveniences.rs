@@ -175,7 +175,7 @@ fn a_dump_tells_its_phases_and_bytes_read_of_its_size() {
     let size = std::fs::metadata(&path).unwrap().len();
     let rec = Recorder::default();
     // As the binary reads a file and inspects it.
-    let input = envinspect::source::read_file(&path, &rec).expect("reads");
+    let input = envinspect::read_file(&path, &rec).expect("reads");
     let opts = envinspect::Options::at(time::macros::datetime!(2026-12-01 0:00 UTC));
     let report = envinspect::inspect_owned(input, &opts, &rec).expect("inspects");
     let out = serde_json::to_vec(&envinspect::render::to_json(&report)).unwrap();

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use envinspect::source::admin::Endpoint;
+use envinspect::admin::Endpoint;
 use envinspect::trace::{outbound, AppProtocol, Probe};
 
 use super::envoy::{answering_hcm, free_port, http_status, report_140, write, Envoy};

@@ -322,7 +322,7 @@ fn rotating_values(doc: &Value, out: &mut BTreeSet<String>) {
                         out.insert(s.clone());
                     }
                     ("seconds_left", Value::Number(n)) => {
-                        let left = envinspect::cert::time_left(n.as_i64().unwrap());
+                        let left = envinspect::time_left(n.as_i64().unwrap());
                         out.insert(format!("({left})"));
                     }
                     _ => rotating_values(v, out),

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use envinspect::source::admin::Endpoint;
+use envinspect::admin::Endpoint;
 use serde_json::Value;
 
 use super::envoy::{free_port, write, Envoy};

@@ -5,7 +5,7 @@
 //! `authz` on the same Envoy's dump must decide as Envoy did on every port.
 
 use envinspect::model::decision::Decision;
-use envinspect::source::admin::Endpoint;
+use envinspect::admin::Endpoint;
 
 use super::envoy::{answering_hcm, free_port, http_status, report_140, write, Envoy};
 use super::pki;

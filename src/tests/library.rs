@@ -36,7 +36,7 @@ fn secrets_dump(p: &Pki, key: serde_json::Value) -> Vec<u8> {
 }
 
 fn report(bytes: &[u8], now: time::OffsetDateTime) -> envinspect::Report {
-    let input = envinspect::source::Input {
+    let input = envinspect::Input {
         name: "t.json".into(),
         bytes: bytes.to_vec(),
     };

@@ -152,7 +152,7 @@ fn kuma(ca: &pki::Ca, leaf: &pki::Leaf, p: &Ports, app: u16) -> Value {
 }
 
 fn envoy_dump(admin: &str) -> Vec<u8> {
-    use envinspect::source::admin::{Admin, AdminOptions, Endpoint};
+    use envinspect::admin::{Admin, AdminOptions, Endpoint};
     Admin::new(admin, AdminOptions::default())
         .unwrap()
         .get(Endpoint::ConfigDump)
@@ -411,7 +411,7 @@ fn filter_chain_matcher_picks_the_chain_envoy_picks() {
     write(&dir.join("bootstrap.yaml"), &config.to_string());
     let envoy = Envoy::launch(dir.clone(), pki::ca((2026, 1, 1), (2036, 1, 1)));
     let dump = envoy_dump(&envoy.admin);
-    let input = envinspect::source::read_from("waypoint.json", dump.as_slice()).unwrap();
+    let input = envinspect::read_from("waypoint.json", dump.as_slice()).unwrap();
     let opts = envinspect::Options::at(time::macros::datetime!(2026-12-01 0:00 UTC));
     let report = envinspect::inspect(&input, &opts).unwrap();
     let cases: [(&str, u16, &str, &[&str]); 9] = [

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use envinspect::source::admin::Endpoint;
+use envinspect::admin::Endpoint;
 use envinspect::trace::{outbound, AppProtocol, Probe};
 
 use super::envoy::{answering_hcm, free_port, http_status, report_140, write, Envoy};

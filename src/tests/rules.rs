@@ -138,7 +138,7 @@ fn every_rule_fires_on_its_fixture_and_not_on_a_clean_one() {
     // The causes of log lines and counters: their cases are in explain.rs (synthetic) and
     // explain_live.rs (against Envoy), which checks every one of them has one.
     covered.extend(super::explain::covered());
-    for r in envinspect::rules::catalog::CATALOG {
+    for r in envinspect::model::catalog::CATALOG {
         assert!(
             covered.contains(r.id),
             "rule {} has no trigger/non-trigger test",
@@ -196,7 +196,7 @@ fn every_rule_is_listed_and_documented() {
     let listed = envinspect(&["rules", "-o", "json"]);
     assert_eq!(listed.code, 0);
     let rows: Vec<Value> = serde_json::from_str(&listed.stdout).unwrap();
-    for r in envinspect::rules::catalog::CATALOG {
+    for r in envinspect::model::catalog::CATALOG {
         assert!(
             doc.contains(&format!("\n## {}\n", r.id)),
             "docs/rules.md lacks ## {}",

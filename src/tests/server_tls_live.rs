@@ -6,7 +6,7 @@
 //! PERMISSIVE, no "plaintext besides mTLS" finding) and decide as Envoy did.
 
 use envinspect::model::decision::Decision;
-use envinspect::source::admin::Endpoint;
+use envinspect::admin::Endpoint;
 
 use super::envoy::{free_port, report_140, tls_status, write, Envoy};
 use super::pki;

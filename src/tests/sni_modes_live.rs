@@ -7,7 +7,7 @@
 
 use envinspect::authz::{Client, Request};
 use envinspect::model::decision::Decision;
-use envinspect::source::admin::Endpoint;
+use envinspect::admin::Endpoint;
 
 use super::envoy::{free_port, report_140, tls_status, write, Envoy, ROUTER};
 use super::pki;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use envinspect::model::trace::Trace;
-use envinspect::source::admin::Endpoint;
+use envinspect::admin::Endpoint;
 use envinspect::trace::{outbound, AppProtocol, Probe};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};

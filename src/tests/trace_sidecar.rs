@@ -131,7 +131,7 @@ fn the_sidecar_capture_is_what_envoy_writes() {
         &serde_json::to_string_pretty(&config::bootstrap(&d, capture, UPSTREAM)).unwrap(),
     );
     let envoy = Envoy::launch(dir.clone(), ca);
-    let dump = envoy.dump(envinspect::source::admin::Endpoint::ConfigDumpWithEds);
+    let dump = envoy.dump(envinspect::admin::Endpoint::ConfigDumpWithEds);
     let live = normalized(&dump, &d, capture);
     let text = serde_json::to_string_pretty(&live).unwrap() + "\n";
     // How the fixture was made (see its README).

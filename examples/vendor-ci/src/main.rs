@@ -10,7 +10,7 @@ fn main() -> ExitCode {
         eprintln!("usage: identity CONFIG_DUMP");
         return ExitCode::from(2);
     };
-    let input = match envinspect::source::read_path(Path::new(&path)) {
+    let input = match envinspect::read_path(Path::new(&path)) {
         Ok(input) => input,
         Err(e) => {
             eprintln!("{e}");

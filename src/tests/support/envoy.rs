@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use envinspect::source::admin::{Admin, AdminOptions, Endpoint};
+use envinspect::admin::{Admin, AdminOptions, Endpoint};
 use rustls::pki_types::ServerName;
 
 use crate::pki::{self, Ca};
