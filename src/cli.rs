@@ -7,10 +7,10 @@ use std::time::Duration;
 use crate::app::{self, Judge, Origin, UsageError};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use envinspect::admin::{Admin, AdminOptions};
 use envinspect::expect::Span;
 use envinspect::render::check::CheckFormat;
 use envinspect::render::Format;
-use envinspect::admin::{Admin, AdminOptions};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 

@@ -1,13 +1,19 @@
 //! envinspect: reads what an Envoy proxy says about itself (a `/config_dump`, `/certs`,
 //! `/clusters`, `/server_info`) and answers who it is, whom it trusts and how its traffic flows.
 //!
-//! Layers, each a module: [`source`] (bytes in) → `decode` (typed protos) → `extract`
-//! (protos → [`model`]) → [`cert`], [`authz`], [`trace`], [`evidence`] (access logs and stats
-//! joined with the model), [`expect`], [`rules`], [`bundle`] and [`filter`] (work on the model)
-//! → [`render`] (table, json, yaml). The commands and their flags are the binary's
-//! (`src/main.rs`, `src/cli`, `src/app`), not the library's. Protos stop at `extract`, which is
-//! private with `decode`. The library never
-//! reads the clock, the environment or the terminal: `now`, threads and colour are arguments.
+//! Start with [`inspect`] (or [`Inspection`] in a test): a document read with [`read_path`]
+//! becomes a [`Report`], judged at the [`Options::now`] the caller gives. Then ask it:
+//! [`authz::evaluate`] (would this request pass), [`trace::outbound`] and [`trace::inbound`]
+//! (the path a request takes), [`expect::check`] (does it match what was expected),
+//! [`evidence::explain_log`] (why did this access-log line fail), [`bundle::analyse`] (a whole
+//! bug-report), and write any answer with [`render`]. `docs/library.md` shows a vendor's CI.
+//!
+//! Inside, each layer is a module and arrows point down: `source` (bytes in) → `decode` (typed
+//! protos) → `extract` (protos → [`model`]) → the analyses (`cert`, `rules`, `filter`, [`authz`],
+//! [`trace`], [`evidence`], [`expect`], [`sync`], [`bundle`]) → [`render`]. Protos stop at
+//! `extract`. The commands and their flags are the binary's (`src/main.rs`, `src/cli`,
+//! `src/app`), not the library's. The library never reads the clock, the environment or the
+//! terminal: `now`, threads and colour are arguments.
 
 #![warn(unreachable_pub)]
 
@@ -59,6 +65,7 @@ pub use decode::DecodeError;
 pub use model::Report;
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     #[error(transparent)]
     Source(#[from] source::SourceError),

@@ -3,6 +3,7 @@
 
 /// What the work is doing now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Phase {
     /// Reading the document's bytes (of a known total when it is a file).
     Read,

@@ -5,10 +5,10 @@
 use std::path::PathBuf;
 
 use super::{options, Env, Judge, Outcome, RunError, UsageError};
+use envinspect::bundle::Limits;
 use envinspect::expect::fleet::FleetExpectations;
 use envinspect::progress::Phase;
 use envinspect::render::{self, Format};
-use envinspect::bundle::Limits;
 use envinspect::Error;
 
 /// How a bundle is analysed: judged as a single dump is (one threshold, `--expiry-warning`), on

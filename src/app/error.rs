@@ -59,6 +59,12 @@ pub enum UsageError {
     ProxyStatusMixed,
     #[error("{0}: the bundle holds no istiod debug/syncz (istio/NS/ISTIOD-POD/debug/syncz): nothing says whether its proxies are in sync")]
     ProxyStatusNoSyncz(String),
+    /// An output format the library offers that this command does not write yet.
+    #[error("{command}: -o {format:?} is not supported")]
+    FormatNotFor {
+        command: &'static str,
+        format: render::Format,
+    },
     #[error("{source_name}: {view} cannot be shown for a {kind}: {why}")]
     ViewNotFor {
         source_name: String,

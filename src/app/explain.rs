@@ -6,13 +6,13 @@
 use std::path::{Path, PathBuf};
 
 use super::{options, read, Env, Judge, Origin, Outcome, RunError, UsageError};
+use envinspect::admin::Endpoint;
 use envinspect::evidence::stats::{self, StatsError};
 use envinspect::evidence::{self, EvidenceError};
 use envinspect::model::evidence::{Explained, LogSummary};
+use envinspect::model::DocumentKind;
 use envinspect::model::{Finding, Report};
 use envinspect::render::{self, explain as out, Format, View};
-use envinspect::admin::Endpoint;
-use envinspect::model::DocumentKind;
 use envinspect::Error;
 
 /// A log to explain: a file, or standard input.
@@ -158,6 +158,13 @@ pub(super) fn explain(
                 summary: &summary,
             };
             render::document::write(&doc, render::document::Doc::Yaml, env.out)?;
+        }
+        format => {
+            return Err(UsageError::FormatNotFor {
+                command: "explain",
+                format,
+            }
+            .into())
         }
     }
     if let Some(e) = failures.into_iter().next() {

@@ -15,13 +15,13 @@ use std::path::PathBuf;
 
 use time::OffsetDateTime;
 
-use envinspect::expect::{CheckInput, GenerateOptions, Span};
-use envinspect::Filters;
-use envinspect::progress::Progress;
-use envinspect::render::{self, check::CheckFormat, Format, View};
 use envinspect::admin::Admin;
 use envinspect::bundle::Limits;
+use envinspect::expect::{CheckInput, GenerateOptions, Span};
 use envinspect::model::DocumentKind;
+use envinspect::progress::Progress;
+use envinspect::render::{self, check::CheckFormat, Format, View};
+use envinspect::Filters;
 use envinspect::Input;
 use envinspect::{Error, Inspection, Options, Report};
 
@@ -433,10 +433,7 @@ fn show(
         report.findings.sort();
     }
     if let Some(certs) = &beside.certs {
-        let certs = envinspect::inspect(
-            &envinspect::read_path(certs)?,
-            &Options::at(opts.now),
-        )?;
+        let certs = envinspect::inspect(&envinspect::read_path(certs)?, &Options::at(opts.now))?;
         if certs.document != DocumentKind::Certs {
             return Err(UsageError::NotCerts {
                 source_name: certs.source,

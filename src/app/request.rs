@@ -9,11 +9,11 @@ use time::OffsetDateTime;
 use super::{
     fails, file_origin, inspection, options, Env, Judge, Origin, Outcome, RunError, UsageError,
 };
+use envinspect::admin::Admin;
 use envinspect::authz::{Client, Request};
 use envinspect::model::decision::Decision;
-use envinspect::render::{self, Format};
-use envinspect::admin::Admin;
 use envinspect::model::DocumentKind;
+use envinspect::render::{self, Format};
 use envinspect::trace::{AppProtocol, Probe, Target};
 
 /// Parses `--header` values: `name: value`, the name folded to lowercase, both trimmed.

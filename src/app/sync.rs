@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 
 use super::{Env, Judge, Outcome, RunError, UsageError};
+use envinspect::bundle::Limits;
 use envinspect::model::sync::SyncReport;
 use envinspect::render::{self, Format};
-use envinspect::bundle::Limits;
 use envinspect::sync::SyncError;
 use envinspect::Error;
 
@@ -99,11 +99,6 @@ fn from_bundle(
         unreadable: sync.errors.len(),
         refused: b.refused.len(),
     });
-    let report = SyncReport {
-        schema_version: envinspect::model::report::SCHEMA_VERSION,
-        sources: sync.sources,
-        proxies: sync.proxies,
-        findings,
-    };
+    let report = SyncReport::new(sync.sources, sync.proxies, findings);
     Ok((report, sync.errors, failure))
 }

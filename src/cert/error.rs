@@ -4,6 +4,7 @@
 
 /// A PEM block or DER certificate that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CertError {
     #[error("PEM block {block}: unterminated BEGIN line")]
     Unterminated { block: usize },
@@ -24,6 +25,7 @@ impl From<crate::model::cert::NotDer> for CertError {
 
 /// Why one certificate of a chain is not signed by the next.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LinkError {
     #[error("issued by {issuer}, but the next certificate is {next}")]
     OtherIssuer { issuer: String, next: String },

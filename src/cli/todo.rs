@@ -3,11 +3,11 @@
 
 use crate::app::Command as Run;
 use anyhow::Result;
+use envinspect::render::View;
 use envinspect::{
     ClusterFilter, ConnectionFilter, EndpointFilter, Filters, ListenerFilter, RouteFilter,
     ServiceFilter, WorkloadFilter,
 };
-use envinspect::render::View;
 
 use super::*;
 

@@ -30,6 +30,7 @@ use crate::source::json::Node;
 use crate::source::{json_kind, Document, DocumentKind, SourceError};
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     #[error("cannot load the vendored Envoy descriptors: {0}")]
     Descriptors(String),

@@ -13,8 +13,10 @@ pub(crate) const XDS_IP_MATCHER: &str = "xds.type.matcher.v3.IPMatcher";
 /// Types kept as raw JSON that `extract/` reads from that JSON: not unknown, so not noted.
 pub(crate) const READ_FROM_JSON: &[&str] = &[XDS_IP_MATCHER];
 
-pub(crate) const TLS_UPSTREAM: &str = "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
-pub(crate) const TLS_DOWNSTREAM: &str = "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
+pub(crate) const TLS_UPSTREAM: &str =
+    "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
+pub(crate) const TLS_DOWNSTREAM: &str =
+    "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
 pub(crate) const HCM: &str =
     "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 pub(crate) const TCP_PROXY: &str = "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";

@@ -30,6 +30,7 @@ pub use parallel::explain_log_parallel;
 
 /// Why a log could not be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum EvidenceError {
     #[error("{name}:{line}: cannot read")]
     Read {

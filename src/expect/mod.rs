@@ -286,6 +286,7 @@ pub struct CertificatesExpect {
 
 /// A file that is not valid expectations: where, and why.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExpectError {
     #[error("{name}:{line}:{column}: {what}")]
     Syntax {

@@ -12,6 +12,7 @@ use super::ids::{Cidr, SpiffeId};
 
 /// The ztunnel part of a report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Ambient {
     /// ztunnel's version, when the dump carries it (`version.version`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -46,6 +47,7 @@ pub struct Ambient {
 
 /// How a workload receives mesh traffic. Serialised as ztunnel writes it (`HBONE`, `TCP`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum TunnelProtocol {
     /// HTTP CONNECT over mutual TLS on port 15008: the workload is in the mesh.
     Hbone,
@@ -83,6 +85,7 @@ impl From<&str> for TunnelProtocol {
 
 /// Where a workload's or service's traffic is sent first: a waypoint proxy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct WaypointRef {
     /// As ztunnel writes it: `network/address` or `namespace/hostname`.
     pub destination: String,
@@ -104,6 +107,7 @@ impl WaypointRef {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct AmbientWorkload {
     pub uid: String,
     pub name: String,
@@ -138,6 +142,7 @@ impl AmbientWorkload {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct AmbientService {
     pub name: String,
     pub namespace: String,
@@ -169,6 +174,7 @@ impl AmbientService {
 
 /// Which workloads a policy applies to (ztunnel's `RbacScope`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[non_exhaustive]
 pub enum PolicyScope {
     /// Every workload in the mesh (a policy of the root namespace).
     Global,
@@ -189,6 +195,7 @@ impl std::fmt::Display for PolicyScope {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[non_exhaustive]
 pub enum L4Action {
     Allow,
     Deny,
@@ -205,6 +212,7 @@ impl std::fmt::Display for L4Action {
 
 /// An authorization policy as ztunnel enforces it, on connections (no HTTP attributes).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct L4Policy {
     pub name: String,
     pub namespace: String,
@@ -227,6 +235,7 @@ impl L4Policy {
 
 /// One match group: every field given must hold (within a field, any value may).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct L4Match {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub namespaces: Vec<L4StringMatch>,
@@ -264,6 +273,7 @@ impl L4Match {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum L4StringMatch {
     Exact(String),
     Prefix(String),
@@ -295,6 +305,7 @@ impl std::fmt::Display for L4StringMatch {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ServiceAccountMatch {
     pub namespace: String,
     pub service_account: String,
@@ -302,6 +313,7 @@ pub struct ServiceAccountMatch {
 
 /// One connection of a workload ztunnel serves.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[non_exhaustive]
 pub struct AmbientConnection {
     /// `name.namespace` of the workload.
     pub workload: String,

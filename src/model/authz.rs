@@ -13,6 +13,7 @@ use super::tls::StringMatch;
 /// Whether a filter sees HTTP requests (an HTTP filter) or connections (a network filter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum FilterLevel {
     Network,
     Http,
@@ -20,6 +21,7 @@ pub enum FilterLevel {
 
 /// One filter of a chain that can refuse traffic.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct AuthzFilter {
     /// The filter's name in the chain (per-route configuration is keyed by it).
     pub name: String,
@@ -35,6 +37,7 @@ pub struct AuthzFilter {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum AuthzKind {
     Rbac(Rbac),
     JwtAuthn(JwtAuthn),
@@ -47,6 +50,7 @@ pub enum AuthzKind {
 
 /// A filter that may deny, which envinspect cannot evaluate, and what it is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct OpaqueFilter {
     /// Its configuration's type (message name), or `ECDS` when the dump's filter has none.
     pub type_name: String,
@@ -56,6 +60,7 @@ pub struct OpaqueFilter {
 
 /// An RBAC filter (HTTP or network): what it enforces, and what it only evaluates (shadow).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Rbac {
     /// `None`: the filter enforces nothing (no `rules` and no `matcher`).
     pub rules: Option<RbacEngine>,
@@ -69,6 +74,7 @@ pub struct Rbac {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "form", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RbacEngine {
     /// `rules`: policies tried in the lexicographic order of their names.
     Policies {
@@ -81,6 +87,7 @@ pub enum RbacEngine {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum RbacAction {
     /// Let a request through iff some policy matches.
     Allow,
@@ -103,6 +110,7 @@ impl std::fmt::Display for RbacAction {
 /// A named policy: it matches when one of its permissions and one of its principals match
 /// (and its condition, if any).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Policy {
     pub name: String,
     pub permissions: Vec<Permission>,
@@ -115,6 +123,7 @@ pub struct Policy {
 /// What a request or connection is doing (RBAC `Permission`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Permission {
     Any,
     And(Vec<Permission>),
@@ -136,6 +145,7 @@ pub enum Permission {
 /// Who is calling (RBAC `Principal`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Principal {
     Any,
     And(Vec<Principal>),
@@ -162,6 +172,7 @@ pub enum Principal {
 /// The matcher form of RBAC (`matcher`): a list of predicates, each naming an action, the first
 /// that matches wins; `on_no_match` otherwise (absent: the request is denied).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ActionMatcher {
     pub matchers: Vec<FieldMatcher>,
     pub on_no_match: Option<OnMatch>,
@@ -171,6 +182,7 @@ pub struct ActionMatcher {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct FieldMatcher {
     pub predicate: Predicate,
     pub on_match: OnMatch,
@@ -178,6 +190,7 @@ pub struct FieldMatcher {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum OnMatch {
     /// `envoy.config.rbac.v3.Action`: its own `name` is the policy id Envoy reports (not the
     /// enclosing extension's, `entry`).
@@ -196,6 +209,7 @@ pub enum OnMatch {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Predicate {
     Single {
         input: MatchInput,
@@ -215,6 +229,7 @@ pub enum Predicate {
 /// What a matcher reads from the request or connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum MatchInput {
     SourceIp,
     DirectSourceIp,
@@ -257,6 +272,7 @@ impl std::fmt::Display for MatchInput {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum InputMatch {
     String(StringMatch),
     /// `envoy.matching.matchers.ip`: any of these ranges.
@@ -266,6 +282,7 @@ pub enum InputMatch {
 
 /// The JWT authentication filter: its providers and which requirement applies where.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct JwtAuthn {
     pub providers: BTreeMap<String, JwtProvider>,
     /// Tried in order; the first whose match fits the request gives its requirement.
@@ -281,6 +298,7 @@ pub struct JwtAuthn {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct JwtRule {
     #[serde(rename = "match")]
     pub matcher: RouteMatch,
@@ -290,6 +308,7 @@ pub struct JwtRule {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum JwtRequirement {
     Provider(String),
     /// `provider_and_audiences`: the provider, with these audiences instead of its own.
@@ -330,6 +349,7 @@ impl std::fmt::Display for JwtRequirement {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct JwtProvider {
     pub issuer: String,
     /// Empty: the audience is not checked.
@@ -352,6 +372,7 @@ pub struct JwtProvider {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Jwks {
     /// `local_jwks` inline: the keys, or why they could not be read.
     Inline {
@@ -374,6 +395,7 @@ pub enum Jwks {
 /// A public JSON Web Key. Only public parameters are kept (a JWKS never holds more for
 /// verification; a private `d` is dropped when read).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Jwk {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,
@@ -390,6 +412,7 @@ pub struct Jwk {
 /// Where a provider looks for its token. Empty everywhere: `Authorization: Bearer` and the
 /// `access_token` query parameter.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct TokenLocations {
     /// Header name and value prefix.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -408,6 +431,7 @@ impl TokenLocations {
 
 /// An external authorization filter: a server that decides, which envinspect cannot consult.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ExtAuthz {
     /// `grpc cluster X`, `http URI`, or `envoy_grpc`/`google_grpc` targets.
     pub server: String,
@@ -427,6 +451,7 @@ pub struct ExtAuthz {
 /// `typed_per_filter_config`, keyed by the filter's name).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PerRouteAuthz {
     /// `RBACPerRoute`: this engine replaces the filter's own; `None` disables RBAC there.
     Rbac { rbac: Option<Box<Rbac>> },
@@ -440,6 +465,7 @@ pub enum PerRouteAuthz {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PerRouteJwt {
     Disabled,
     RequirementName(String),

@@ -10,6 +10,7 @@ use super::Finding;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ProxyKind {
     Envoy,
     /// Istio ambient's ztunnel: the identities it holds, its roots and its workloads' waypoints.
@@ -19,6 +20,7 @@ pub enum ProxyKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ProxyRow {
     /// `namespace/pod`, or the file's path.
     pub proxy: String,
@@ -63,6 +65,7 @@ pub struct ProxyRow {
 /// The few facts of a proxy the fleet rules need; everything else of its dump is dropped once the
 /// row is made.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct FleetFacts {
     /// Service FQDNs it serves (inbound cluster names, or Istio's `app.namespace` node cluster).
     pub serves: Vec<String>,
@@ -84,6 +87,7 @@ pub struct FleetFacts {
 
 /// A waypoint some workloads of a ztunnel's dump send through, and the pods behind it.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct WaypointUse {
     /// `namespace/name` of the waypoint's service.
     pub service: String,
@@ -97,6 +101,7 @@ pub struct WaypointUse {
 /// One inbound port's enforced RBAC filters (network, then HTTP, filter level), from the chain a
 /// mesh caller (mTLS) gets.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct PortGuard {
     /// `LISTENER/PORT` (`*`: a chain without a port).
     pub port: String,
@@ -106,6 +111,7 @@ pub struct PortGuard {
 
 /// Whether a caller identity of the fleet can be allowed on a callee's port.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[non_exhaustive]
 pub struct Reach {
     /// `namespace/pod`.
     pub callee: String,
@@ -118,6 +124,7 @@ pub struct Reach {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ReachVerdict {
     /// Some request from it can be allowed (for some method, path…).
     Allowed,
@@ -128,6 +135,7 @@ pub enum ReachVerdict {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct OutboundCluster {
     pub name: String,
     pub fqdn: String,
@@ -142,6 +150,7 @@ pub struct OutboundCluster {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct BundleReport {
     pub schema_version: u32,
     pub source: String,
@@ -161,6 +170,7 @@ pub struct BundleReport {
 
 /// Every istiod's syncz of a bundle, read.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct FleetSync {
     pub sources: Vec<super::sync::SynczSource>,
     /// Every proxy of every syncz (those without a dump in the bundle too), as `proxy-status`
@@ -173,6 +183,7 @@ pub struct FleetSync {
 
 /// A bundle entry not read, and why.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[non_exhaustive]
 pub struct Refused {
     pub path: String,
     pub reason: String,

@@ -11,6 +11,7 @@ use super::names::ListenerName;
 
 /// A fact of the connection or request the question did not give.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Fact {
     SourceIp,
     DestinationIp,
@@ -34,6 +35,7 @@ impl fmt::Display for Fact {
 
 /// Configuration envinspect reads but does not evaluate, by what it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Construct {
     /// An RBAC policy's CEL `condition`.
     CelCondition {
@@ -67,6 +69,7 @@ pub enum Construct {
 /// A filter that may refuse and is not evaluated: its name, its configuration's type, and why
 /// it may.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MayDeny {
     pub filter: String,
     pub type_name: String,
@@ -115,6 +118,7 @@ impl fmt::Display for Construct {
 
 /// A name the configuration cites and does not define.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Dangling {
     /// `filter_chain_matcher` names a chain the listener does not have.
     Chain {
@@ -150,6 +154,7 @@ impl fmt::Display for Dangling {
 
 /// Why a JWT provider's signature cannot be checked offline.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeysProblem {
     /// Symmetric (HMAC) keys.
     Hmac,
@@ -161,6 +166,7 @@ pub enum KeysProblem {
 
 /// Where in the evaluation an unknown arose, which the sentence names first.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Place {
     FilterChain,
     Route,
@@ -173,6 +179,7 @@ pub enum Place {
 
 /// What envinspect cannot tell, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CannotTell {
     NotGiven(Fact),
     Unevaluated(Construct),
@@ -282,6 +289,7 @@ impl fmt::Display for CannotTell {
 
 /// Why no listener takes a connection (the connection is refused).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NoListener {
     /// `--listener NAME` names none.
     Named(ListenerName),
@@ -327,6 +335,7 @@ impl fmt::Display for NoListener {
 
 /// Why a decision is what it is, where output says so.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Reason {
     CannotTell(CannotTell),
     NoListener(NoListener),

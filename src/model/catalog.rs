@@ -4,6 +4,7 @@
 
 use super::finding::Level;
 
+#[non_exhaustive]
 pub struct Rule {
     pub id: &'static str,
     pub level: Level,

@@ -8,6 +8,7 @@ use super::timestamp::Timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum SecretState {
     Static,
     Active,
@@ -49,6 +50,7 @@ impl std::fmt::Display for SecretState {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum SecretKind {
     /// `tls_certificate`: a certificate chain and its key.
     CertChain,
@@ -75,6 +77,7 @@ impl std::fmt::Display for SecretKind {
 /// What a dump holds where a private key would be. Never the key itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum KeyMaterial {
     Absent,
     /// Envoy's redaction (`[redacted]`).
@@ -123,6 +126,7 @@ impl std::fmt::Debug for CertDer {
 /// The verdict on a certificate chain: leaf → intermediates → a trusted root, at `now`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ChainVerdict {
     /// Every signature verifies, every link is valid at `now`, and it ends at one of the roots.
     Valid { root: String },
@@ -144,6 +148,7 @@ pub enum ChainVerdict {
 /// What a validation context's roots are trusted for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TrustRole {
     /// Verifying mesh peers: a context that checks SPIFFE IDs, holds SPIFFE bundles, or presents
     /// the workload's own certificate alongside (mutual TLS inside the mesh).
@@ -158,6 +163,7 @@ pub enum TrustRole {
 /// valid at `now` (also reported per certificate), or the root that issued it not valid at `now`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum BreakKind {
     Signature,
     Validity,
@@ -179,6 +185,7 @@ impl std::fmt::Display for ChainVerdict {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Secret {
     pub name: super::SecretName,
     pub state: SecretState,
@@ -217,6 +224,7 @@ pub struct Secret {
 /// Certificate bytes carried inline in a TLS context, held until extraction turns them into
 /// `INLINE` secrets. Never serialised.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InlineMaterial {
     pub ca: bool,
     pub bytes: Vec<u8>,
@@ -237,6 +245,7 @@ impl std::fmt::Debug for InlineMaterial {
 
 /// A PEM hygiene problem in a secret's bytes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[non_exhaustive]
 pub struct PemLint {
     pub rule: &'static str,
     pub detail: String,
@@ -283,6 +292,7 @@ impl Secret {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct TrustBundle {
     pub trust_domain: TrustDomain,
     pub certificates: Vec<CertInfo>,
@@ -290,12 +300,14 @@ pub struct TrustBundle {
 
 /// An SDS name referenced by a TLS context but absent from the secrets dump.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct MissingSecret {
     pub name: super::SecretName,
     pub referenced_by: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct CertInfo {
     pub subject: String,
     pub issuer: String,

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct CheckReport {
     pub schema_version: u32,
     /// The dump (or admin URL) checked.
@@ -19,6 +20,7 @@ pub struct CheckReport {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct CheckSummary {
     pub expectations: usize,
     pub passed: usize,
@@ -26,6 +28,7 @@ pub struct CheckSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct CheckResult {
     /// Where the expectation is in the file: `clusters.items[name=outbound|443||a].sni`.
     pub id: String,
@@ -43,12 +46,14 @@ pub struct CheckResult {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CheckStatus {
     Pass,
     Fail,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Failure {
     pub subject: String,
     pub expected: String,

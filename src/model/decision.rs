@@ -10,6 +10,7 @@ use super::policy::MtlsMode;
 /// What Envoy does with a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Decision {
     /// Every layer let it through.
     Allow,
@@ -40,6 +41,7 @@ impl std::fmt::Display for Decision {
 /// Which proxy decides: Envoy's filters, or (Istio ambient) ztunnel's L4 policies.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Enforcer {
     #[default]
     Envoy,
@@ -54,6 +56,7 @@ impl Enforcer {
 
 /// One request's evaluation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Evaluation {
     pub source: String,
     /// Absent for Envoy; `ztunnel` for an ambient node proxy, which sees connections only.
@@ -77,6 +80,7 @@ pub struct Evaluation {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Response {
     pub status: Option<u16>,
     pub details: Option<String>,
@@ -84,6 +88,7 @@ pub struct Response {
 
 /// The request as evaluated.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct RequestSummary {
     pub port: u32,
     /// The SPIFFE ID presented, or null for plaintext.
@@ -104,6 +109,7 @@ pub struct RequestSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct AuthzStep {
     /// `listener`, `filter chain`, `route`, `rbac`, `jwt_authn`, `ext_authz`.
     pub layer: String,
@@ -123,6 +129,7 @@ pub struct AuthzStep {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum StepOutcome {
     /// Chosen (a listener, chain or route), or passed on to the next layer.
     Continue,
@@ -152,6 +159,7 @@ impl std::fmt::Display for StepOutcome {
 
 /// The authorization of a proxy, port by port.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct AuthzView {
     pub source: String,
     pub chains: Vec<ChainAuthz>,
@@ -165,6 +173,7 @@ pub struct AuthzView {
 
 /// One filter chain's layers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ChainAuthz {
     pub listener: super::ListenerName,
     /// The destination port the chain serves (its match, or the listener's port).
@@ -179,6 +188,7 @@ pub struct ChainAuthz {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct LayerView {
     pub filter: String,
     /// `rbac`, `jwt_authn`, `ext_authz`.
@@ -197,6 +207,7 @@ pub struct LayerView {
 
 /// One JWT provider as the authz view's JSON gives it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct JwtProviderView {
     pub name: String,
     pub issuer: String,
@@ -217,6 +228,7 @@ pub struct JwtProviderView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct PolicyView {
     /// The policy's Envoy name (the id Envoy reports).
     pub name: String,
@@ -243,6 +255,7 @@ pub struct PolicyView {
 /// An authorization action as a mesh's policy says it (Istio's AuthorizationPolicy `action`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum MeshAction {
     Allow,
     Deny,
@@ -252,6 +265,7 @@ pub enum MeshAction {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ShadowRole {
     /// Istio's dry-run AuthorizationPolicy (`istio_dry_run_*` stat prefix).
     DryRun,
@@ -272,6 +286,7 @@ impl std::fmt::Display for ShadowRole {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct RouteAuthz {
     pub route_config: super::RouteName,
     pub virtual_host: String,
@@ -285,6 +300,7 @@ pub struct RouteAuthz {
 
 /// The report's one line per port: what guards it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct PortSummary {
     pub listener: super::ListenerName,
     pub port: Option<u32>,

@@ -7,6 +7,7 @@ use serde::Serialize;
 /// An `access_log` entry of a listener, an HTTP connection manager or a TCP proxy: where it
 /// writes and in which format.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AccessLog {
     /// The logger's extension (`envoy.access_loggers.file`, `…stdout`, `…open_telemetry`…).
     pub logger: String,
@@ -20,6 +21,7 @@ pub struct AccessLog {
 
 /// The format of an access log's lines, as configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LogFormat {
     /// No format given: Envoy's default text format.
     EnvoyDefault,
@@ -143,6 +145,7 @@ impl Serialize for AccessLog {
 /// What a cluster does when traffic fails: the settings the flags `UO`, `UH`, `UF` and `UT`
 /// point at.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClusterTraffic {
     /// Circuit-breaker thresholds of the DEFAULT priority, as configured (`None`: Envoy's
     /// default, 1024 for each, 3 for retries).
@@ -164,6 +167,7 @@ pub struct ClusterTraffic {
 
 /// What a route does when its upstream is slow or fails.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RouteTraffic {
     /// `timeout` in milliseconds (`None`: Envoy's default, 15 s; `Some(0)`: none).
     pub timeout_ms: Option<u64>,
@@ -178,6 +182,7 @@ pub struct RouteTraffic {
 
 /// What a connection manager's counters are named after, and who logs its requests.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ChainTelemetry {
     /// The HTTP connection manager's or TCP proxy's `stat_prefix`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -358,6 +363,7 @@ impl Serialize for ResponseFlag {
 /// One access-log line, typed: the values of the operators its format carried (`None` where
 /// the format has no such operator, or Envoy wrote `-`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Record {
     /// `%RESPONSE_CODE%`: 0 when no response was sent (a TCP connection, a reset).
     pub status: Option<u16>,
@@ -390,6 +396,7 @@ pub struct Record {
 
 /// The fields a format carries, of those `explain` needs to tell causes apart.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Logged {
     pub details: bool,
     pub termination: bool,
@@ -402,6 +409,7 @@ pub struct Logged {
 /// How a line is explained: its place, what Envoy wrote, what in the dump it concerns, and the
 /// cause (a rule of the catalogue). Every member is a string, a number or a list of strings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Explained {
     pub file: String,
     /// 1-based.
@@ -463,6 +471,7 @@ pub struct Explained {
 
 /// What was read from the logs: lines, how each was taken, and the explanations.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct LogSummary {
     pub files: Vec<String>,
     pub lines: u64,
@@ -485,6 +494,7 @@ pub struct LogSummary {
 
 /// Lines of one cause and explanation: how many, and where the first ones are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct CauseGroup {
     pub rule: &'static str,
     pub level: super::Level,
@@ -496,6 +506,7 @@ pub struct CauseGroup {
 
 /// What a bundle holds beside one proxy's dump: its container log and its counters, explained.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ProxyEvidence {
     /// The lines read (the log's path is in `files`).
     pub summary: LogSummary,

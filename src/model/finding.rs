@@ -7,6 +7,7 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Level {
     /// Breaks or will break traffic, or exposes a secret.
     Error,
@@ -34,6 +35,7 @@ impl std::fmt::Display for Level {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[non_exhaustive]
 pub struct Finding {
     pub level: Level,
     /// Stable rule id, e.g. `cert-expired` (anchor in docs/rules.md).

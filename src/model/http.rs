@@ -8,6 +8,7 @@ use super::tls::StringMatch;
 /// A route's (or a JWT rule's) `match`: the path specifier plus headers and query parameters,
 /// all of which must match.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct RouteMatch {
     pub path: PathMatch,
     /// `case_sensitive` (default true) applies to prefix, exact and separated-prefix paths.
@@ -47,6 +48,7 @@ impl RouteMatch {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PathMatch {
     Prefix(String),
     Exact(String),
@@ -78,6 +80,7 @@ impl std::fmt::Display for PathMatch {
 /// Envoy's `HeaderMatcher`. Pseudo-headers (`:path` with its query, `:method`, `:authority`)
 /// are headers here as in Envoy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct HeaderMatch {
     pub name: String,
     pub rule: HeaderRule,
@@ -90,6 +93,7 @@ pub struct HeaderMatch {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum HeaderRule {
     /// `present_match`: true when the header is there (false: when it is not).
     Present {
@@ -119,6 +123,7 @@ impl std::fmt::Display for HeaderMatch {
 
 /// A route's `query_parameters` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct QueryMatch {
     pub name: String,
     /// `None`: the parameter must be present (`present_match`).
@@ -127,6 +132,7 @@ pub struct QueryMatch {
 
 /// Envoy's `MetadataMatcher`: a value at `path` in the dynamic metadata of `filter`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct MetadataMatch {
     pub filter: String,
     pub path: Vec<String>,
@@ -137,6 +143,7 @@ pub struct MetadataMatch {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ValueMatch {
     Null,
     /// A number in `[start, end)`, or equal to `exact`.
@@ -196,12 +203,14 @@ impl std::fmt::Display for ValueMatch {
 /// when the stream idle timeout fires, with 504 SI `stream_idle_timeout`, or never when it is
 /// disabled (`request_timeout` covers only receiving the request).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct NoRouter {
     /// `stream_idle_timeout` in milliseconds (Envoy's default 300000 when unset; 0: disabled).
     pub stream_idle_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct HostNormalization {
     pub strip_trailing_dot: bool,
     pub strip_port: StripPort,
@@ -209,6 +218,7 @@ pub struct HostNormalization {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum StripPort {
     #[default]
     Keep,

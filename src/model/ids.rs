@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum IdError {
     #[error("not a SPIFFE ID (no spiffe:// scheme): {0}")]
     NotSpiffe(String),
@@ -51,6 +52,7 @@ string_serde!(TrustDomain);
 
 /// `spiffe://<trust-domain>/<path>`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub struct SpiffeId {
     trust_domain: TrustDomain,
     /// Without the leading `/`; may be empty (a trust-domain ID).
@@ -195,6 +197,7 @@ string_serde!(Fingerprint);
 /// Istio's cluster naming: `outbound|9080|v1|reviews.default.svc.cluster.local`,
 /// `inbound|9080||`, `inbound-vip|8000|http|httpbin.default.svc.cluster.local`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[non_exhaustive]
 pub struct IstioClusterName {
     pub direction: String,
     pub port: Option<u16>,
@@ -245,6 +248,7 @@ impl fmt::Display for IstioClusterName {
 /// An IP range as Envoy's `CidrRange` means it: the address masked to `len` bits. A bare address
 /// is the range of just itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub struct Cidr {
     addr: std::net::IpAddr,
     len: u8,

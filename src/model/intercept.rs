@@ -11,6 +11,7 @@ use super::ids::Cidr;
 /// The annotations as Istio's `istio-iptables` reads them. An annotation that is absent takes
 /// Istio's default: every inbound port and every outbound address.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Interception {
     /// `sidecar.istio.io/interceptionMode` (or `INTERCEPTION_MODE`): `REDIRECT`, `TPROXY`, `NONE`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -24,6 +25,7 @@ pub struct Interception {
 
 /// Whether the redirection sends a connection to Envoy, and which annotation says so.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Capture {
     Yes,
     /// Not redirected: the annotation and its value that exclude it.

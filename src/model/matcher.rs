@@ -10,6 +10,7 @@ use super::ids::Cidr;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ChainMatcher {
     /// `matcher_list`: the first predicate that holds gives its action.
     List {
@@ -33,6 +34,7 @@ pub enum ChainMatcher {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "entries", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TreeMap {
     Exact(BTreeMap<String, ChainAction>),
     Prefix(BTreeMap<String, ChainAction>),
@@ -44,6 +46,7 @@ pub enum TreeMap {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct IpRange {
     pub ranges: Vec<Cidr>,
     pub on_match: ChainAction,
@@ -55,6 +58,7 @@ pub struct IpRange {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ChainAction {
     /// The filter chain of this name.
     Chain(String),

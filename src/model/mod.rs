@@ -61,6 +61,7 @@ pub use tls::{Socket, TlsContext, UpstreamTls};
 
 /// Configuration of a type we do not model (or do not know): its type and JSON, as it was.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct RawConfig {
     pub type_url: String,
     /// The original JSON; absent for known types we simply do not look into.
@@ -70,6 +71,7 @@ pub struct RawConfig {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ResourceState {
     Static,
     Active,
@@ -89,6 +91,7 @@ impl std::fmt::Display for ResourceState {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Cluster {
     pub name: ClusterName,
     pub state: ResourceState,
@@ -113,6 +116,7 @@ pub struct Cluster {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Listener {
     pub name: ListenerName,
     pub state: ResourceState,
@@ -153,6 +157,7 @@ pub struct Listener {
 /// Which configuration push a resource came with, and when Envoy accepted it (the admin
 /// wrapper's `version_info` and `last_updated`): is it stale, when did it change.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Versioned {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version_info: Option<String>,
@@ -163,6 +168,7 @@ pub struct Versioned {
 /// Envoy's `core.v3.TrafficDirection` (UNSPECIFIED is `None`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum TrafficDirection {
     Inbound,
     Outbound,
@@ -219,6 +225,7 @@ impl Listener {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct FilterChain {
     pub name: Option<String>,
     /// The listener's `default_filter_chain` (taken when no chain matches).
@@ -254,6 +261,7 @@ pub struct FilterChain {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[non_exhaustive]
 pub struct ChainMatch {
     pub destination_port: Option<u32>,
     pub prefix_ranges: Vec<String>,
@@ -280,6 +288,7 @@ impl ChainMatch {
 /// Where a filter chain sends traffic.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Destination {
     Cluster {
         name: String,
@@ -305,6 +314,7 @@ pub enum Destination {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct RouteConfig {
     pub name: RouteName,
     pub state: ResourceState,
@@ -321,6 +331,7 @@ pub struct RouteConfig {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct VirtualHost {
     pub name: String,
     pub domains: Vec<String>,
@@ -334,6 +345,7 @@ pub struct VirtualHost {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Route {
     pub name: Option<String>,
     /// `/prefix*`, `/exact`, `PathPrefix:/p`, `regex: …`, `ConnectMatcher`…
@@ -360,6 +372,7 @@ pub struct Route {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RouteAction {
     Cluster {
         name: String,
@@ -388,6 +401,7 @@ pub enum RouteAction {
 
 /// Endpoints of one cluster (from `EndpointsConfigDump` or `/clusters`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Endpoint {
     /// The Envoy cluster the endpoint serves (as `/clusters` names it).
     pub cluster: ClusterName,

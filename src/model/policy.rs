@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// names (`outboundTrafficPolicy.mode`), whichever mesh configured it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum OutboundMode {
     AllowAny,
     RegistryOnly,
@@ -29,6 +30,7 @@ impl std::fmt::Display for OutboundMode {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct OutboundPolicy {
     pub mode: OutboundMode,
     /// What the decision rests on, one sentence each, naming listener/chain/route and target.
@@ -37,6 +39,7 @@ pub struct OutboundPolicy {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum MtlsMode {
     /// Only TLS chains accept the port.
     Strict,
@@ -67,6 +70,7 @@ impl std::fmt::Display for MtlsMode {
 /// The inbound mTLS mode of one port of an inbound listener (`None` = every port a capture
 /// listener receives that no more specific chain matches).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct InboundPort {
     pub listener: super::ListenerName,
     /// Why the listener counts as inbound (`traffic_direction INBOUND`, `terminates TLS`…).
@@ -119,6 +123,7 @@ impl std::fmt::Display for ChainTls {
 /// One set of server names of a port, and the TLS its chain accepts them with. An empty
 /// `server_names` is every name no other entry lists (and connections without SNI).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[non_exhaustive]
 pub struct ServerNameMode {
     pub server_names: Vec<String>,
     pub tls: ChainTls,

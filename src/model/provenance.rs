@@ -8,6 +8,7 @@ use serde::Serialize;
 
 /// One object a resource was produced from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[non_exhaustive]
 pub struct ConfigRef {
     /// The Kubernetes kind, as the control plane wrote it or from its kebab-case path segment
     /// (`destination-rule` → `DestinationRule`).

@@ -13,6 +13,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// Its fields are declared in key order, the order the JSON document has: the sorted writer
 /// (`render::json`) then never has to reorder, and copy, the whole document.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Report {
     /// What a ztunnel (Istio ambient) holds: workloads, services, L4 policies, connections.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -149,6 +150,7 @@ impl Report {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Node {
     pub id: String,
     pub cluster: Option<String>,
@@ -172,6 +174,7 @@ pub struct Node {
 
 /// Resource counts per section; `None` where the dump has no such section.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct SectionCounts {
     pub clusters: Option<Counts>,
     pub listeners: Option<Counts>,
@@ -194,6 +197,7 @@ impl Counts {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Counts {
     #[serde(rename = "static")]
     pub static_: usize,
@@ -204,6 +208,7 @@ pub struct Counts {
 
 /// Who the proxy says it is: a certificate it presents (or holds), with the SPIFFE ID of its leaf.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct WorkloadIdentity {
     /// The secret holding the certificate: an SDS name, or an inline certificate's owner.
     pub secret: super::SecretName,
@@ -233,6 +238,7 @@ pub struct WorkloadIdentity {
 /// Why a certificate is taken as who the proxy is, in the order the primary identity is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum IdentityBasis {
     /// The server certificate of an inbound listener (traffic_direction INBOUND, virtualInbound).
     InboundServer,
@@ -263,6 +269,7 @@ impl std::fmt::Display for IdentityBasis {
 
 /// Decoding issues, grouped by message: how many times, and the first place (JSON Pointer).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[non_exhaustive]
 pub struct Warning {
     pub severity: Severity,
     pub message: String,
@@ -279,6 +286,7 @@ pub struct Warning {
 /// How bad a decoding issue is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Severity {
     /// Tolerated: an unknown type, field or enum value; a v2 name read as v3.
     Warning,
@@ -289,6 +297,7 @@ pub enum Severity {
 /// Which admin endpoint produced the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum DocumentKind {
     /// `/config_dump` (with or without `?include_eds`), or `istioctl proxy-config all -o json`.
     ConfigDump,

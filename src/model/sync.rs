@@ -75,6 +75,7 @@ impl Serialize for XdsType {
 /// A proxy's sync state for one xDS type, as istioctl proxy-status prints it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum SyncState {
     /// The last response sent was acknowledged.
     Synced,
@@ -128,6 +129,7 @@ impl fmt::Display for SyncState {
 /// Which of istiod's two syncz forms a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum SynczForm {
     /// HTTP `/debug/syncz`, what a bug-report holds: a JSON list of SyncStatus objects (nonces
     /// sent and acknowledged per type; Istio 1.23+ adds `resources` with `lastError`).
@@ -139,6 +141,7 @@ pub enum SynczForm {
 
 /// One xDS type of one proxy, as istiod saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct TypeSync {
     #[serde(rename = "type")]
     pub xds_type: XdsType,
@@ -159,6 +162,7 @@ pub struct TypeSync {
 
 /// One proxy connected to one istiod.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ProxySync {
     /// The proxy's node ID as istiod knows it (`POD.NAMESPACE` for Istio's sidecars and gateways).
     pub name: String,
@@ -222,6 +226,7 @@ impl ProxySync {
 
 /// One syncz file read: which istiod, which form, how many proxies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct SynczSource {
     pub file: String,
     pub istiod: String,
@@ -231,6 +236,7 @@ pub struct SynczSource {
 
 /// The answer of `proxy-status`: every proxy of every syncz, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct SyncReport {
     pub schema_version: u32,
     pub sources: Vec<SynczSource>,
@@ -240,9 +246,23 @@ pub struct SyncReport {
     pub findings: Vec<Finding>,
 }
 
+impl SyncReport {
+    /// The report of these syncz sources and their proxies, with these findings, at the current
+    /// schema version (a bundle's syncz files are read by `bundle::analyse`; this is their answer).
+    pub fn new(sources: Vec<SynczSource>, proxies: Vec<ProxySync>, findings: Vec<Finding>) -> Self {
+        SyncReport {
+            schema_version: super::report::SCHEMA_VERSION,
+            sources,
+            proxies,
+            findings,
+        }
+    }
+}
+
 /// An update a proxy refused: its dump's `error_state`. Envoy kept serving the previous version
 /// (if it had one).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[non_exhaustive]
 pub struct RejectedUpdate {
     /// `listener`, `cluster`, `route_config`, `secret`, `endpoint_config`, `ecds_filter`.
     pub kind: &'static str,
@@ -297,6 +317,7 @@ pub fn one_line(details: &str) -> String {
 /// records (`ClustersConfigDump` and `ListenersConfigDump` `version_info`: the last version the
 /// proxy accepted, what it acked), and the types of the updates it refused (`error_state`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AcceptedVersions {
     pub cds: Option<String>,
     pub lds: Option<String>,

@@ -12,6 +12,7 @@ use super::RawConfig;
 /// What a cluster or filter chain puts on the wire.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Socket {
     Plaintext {
         reason: NoTls,
@@ -27,6 +28,7 @@ pub enum Socket {
 /// Why there is no TLS: absence carries a reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum NoTls {
     /// No transport socket configured at all.
     NoTransportSocket,
@@ -37,12 +39,14 @@ pub enum NoTls {
 /// A cluster's upstream protection: a default socket, plus per-endpoint overrides chosen by
 /// `transport_socket_matches` (Istio auto-mTLS).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct UpstreamTls {
     pub default: Socket,
     pub matches: Vec<SocketMatch>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct SocketMatch {
     pub name: String,
     /// Endpoint metadata (`envoy.transport_socket_match`) this entry matches; empty matches all.
@@ -52,6 +56,7 @@ pub struct SocketMatch {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TlsMode {
     /// Server authenticated only.
     Simple,
@@ -61,6 +66,7 @@ pub enum TlsMode {
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[non_exhaustive]
 pub struct TlsContext {
     pub mode: Option<TlsMode>,
     pub sni: Option<ServerName>,
@@ -80,6 +86,7 @@ pub struct TlsContext {
 /// Where a certificate (chain and key) comes from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CertSource {
     Sds {
         name: super::SecretName,
@@ -100,6 +107,7 @@ pub enum CertSource {
 /// Where the trust (CA bundle) used to verify the peer comes from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ValidationSource {
     Sds {
         name: super::SecretName,
@@ -126,6 +134,7 @@ pub enum ValidationSource {
 /// Which SAN types a matcher applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum SanKind {
     /// `match_subject_alt_names`: checked against every SAN of every type.
     Any,
@@ -137,6 +146,7 @@ pub enum SanKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[non_exhaustive]
 pub struct SanMatcher {
     pub san: SanKind,
     #[serde(flatten)]
@@ -144,6 +154,7 @@ pub struct SanMatcher {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[non_exhaustive]
 pub struct StringMatch {
     pub how: MatchKind,
     pub value: String,
@@ -153,6 +164,7 @@ pub struct StringMatch {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum MatchKind {
     Exact,
     Prefix,
@@ -314,6 +326,7 @@ impl UpstreamTls {
 /// How a cluster protects its connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum TlsKind {
     /// Istio mutual TLS: SDS `default` certificate, mesh roots.
     IstioMtls,

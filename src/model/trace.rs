@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Trace {
     pub schema_version: u32,
     pub source: String,
@@ -24,6 +25,7 @@ pub struct Trace {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Step {
     /// `listener`, `filter chain`, `route config`, `virtual host`, `route`, `weighted clusters`,
     /// `cluster`, `interception`…
@@ -52,6 +54,7 @@ impl Step {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Choice {
     pub cluster: super::ClusterName,
     pub weight: u32,
@@ -59,6 +62,7 @@ pub struct Choice {
 
 /// What happens on the wire.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Outcome {
     /// `passthrough`, `blackhole`, `istio-mtls`, `auto-mtls`, `tls-origination`, `plaintext`,
     /// `direct-response`, `no-route`, `no-cluster`, `no-healthy-upstream`,
@@ -77,6 +81,7 @@ pub struct Outcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Response {
     pub status: u32,
     /// `%RESPONSE_FLAGS%`: `NR`, `NC`, `UH`… (empty for none).
@@ -87,6 +92,7 @@ pub struct Response {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Symptom {
     /// `http` (plaintext HTTP, `curl http://`), `https` (TLS, `curl https://`), `tcp`.
     pub client: &'static str,

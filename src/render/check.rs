@@ -12,6 +12,7 @@ use crate::expect::rules;
 use crate::model::check::{CheckReport, CheckStatus, Failure};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CheckFormat {
     Table { color: bool },
     Json,

@@ -25,6 +25,7 @@ use crate::model::Report;
 pub use redaction::Redaction;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Format {
     Table,
     Json,
@@ -44,6 +45,7 @@ impl Format {
 
 /// Which part of the report a command shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum View {
     Report,
     Clusters,

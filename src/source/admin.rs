@@ -11,6 +11,7 @@ use super::{DocumentKind, Input, SourceError};
 
 /// What to fetch. Query strings are fixed here; none is ever empty (envoy#32794).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Endpoint {
     /// `/config_dump?include_eds`: everything, endpoints included.
     ConfigDumpWithEds,

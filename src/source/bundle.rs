@@ -253,7 +253,7 @@ fn read_wrapped(
     Ok(Vec::new())
 }
 
-/// Reads a `.tar` or `.tar.gz` stream (gzip recognised by its magic bytes), as [`read`] does a
+/// Reads a `.tar` or `.tar.gz` stream (gzip recognised by its magic bytes), as `read` does a
 /// file.
 pub fn read_archive(
     name: &str,

@@ -49,6 +49,7 @@ pub(crate) struct Document<'a> {
 }
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SourceError {
     #[error("{name}: cannot read")]
     Io {

@@ -23,7 +23,7 @@ pub struct Saved {
     pub bytes: usize,
 }
 
-/// Fetches [`CAPTURE`] and writes it into `dir` (created if missing). A ztunnel (Istio
+/// Fetches the admin endpoints of a capture (`CAPTURE`) and writes it into `dir` (created if missing). A ztunnel (Istio
 /// ambient) answers `/config_dump` with its own document and has none of the others: its dump
 /// alone is saved, as `config_dump`.
 pub fn save(admin: &Admin, dir: &Path) -> Result<Vec<Saved>, SourceError> {

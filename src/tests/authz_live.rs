@@ -13,10 +13,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use envinspect::admin::Endpoint;
 use envinspect::authz::{evaluate, Request};
 use envinspect::model::cannot_tell::{CannotTell, Reason};
 use envinspect::model::decision::{Decision, Evaluation};
-use envinspect::admin::Endpoint;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use serde_json::Value;

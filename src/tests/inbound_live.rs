@@ -4,8 +4,8 @@
 //! listener bound to N, and allowed or denied by that listener's network RBAC. envinspect's
 //! `authz` on the same Envoy's dump must decide as Envoy did on every port.
 
-use envinspect::model::decision::Decision;
 use envinspect::admin::Endpoint;
+use envinspect::model::decision::Decision;
 
 use super::envoy::{answering_hcm, free_port, http_status, report_140, write, Envoy};
 use super::pki;

@@ -5,8 +5,8 @@
 //! has the right certificate. envinspect must name the port's mode for what it is (not
 //! PERMISSIVE, no "plaintext besides mTLS" finding) and decide as Envoy did.
 
-use envinspect::model::decision::Decision;
 use envinspect::admin::Endpoint;
+use envinspect::model::decision::Decision;
 
 use super::envoy::{free_port, report_140, tls_status, write, Envoy};
 use super::pki;

@@ -5,9 +5,9 @@
 //! certificate (a browser), or in plaintext, for each name and for a name no chain has.
 //! envinspect must decide every case as Envoy did and show the port's mode per server name.
 
+use envinspect::admin::Endpoint;
 use envinspect::authz::{Client, Request};
 use envinspect::model::decision::Decision;
-use envinspect::admin::Endpoint;
 
 use super::envoy::{free_port, report_140, tls_status, write, Envoy, ROUTER};
 use super::pki;

@@ -12,8 +12,8 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use envinspect::model::trace::Trace;
 use envinspect::admin::Endpoint;
+use envinspect::model::trace::Trace;
 use envinspect::trace::{outbound, AppProtocol, Probe};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};

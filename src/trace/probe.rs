@@ -19,6 +19,7 @@ pub struct Target {
 
 /// Why a destination is not `host:port[/path]`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TargetError {
     #[error("{0}: invalid port {1:?}")]
     Port(String, String),
@@ -69,6 +70,7 @@ impl std::fmt::Display for Target {
 
 /// What the application sends: decides SNI, transport and ALPN matching.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AppProtocol {
     /// TLS on 443, plaintext HTTP elsewhere.
     Auto,

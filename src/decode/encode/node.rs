@@ -18,7 +18,12 @@ type Members<'a> = Vec<(Cow<'a, str>, Node<'a>)>;
 
 impl<'p> Encoder<'p> {
     /// [`Encoder::message`] of a node.
-    pub(crate) fn message_node(&mut self, desc: &'p Message, v: Node<'_>, buf: &mut Vec<u8>) -> Fit {
+    pub(crate) fn message_node(
+        &mut self,
+        desc: &'p Message,
+        v: Node<'_>,
+        buf: &mut Vec<u8>,
+    ) -> Fit {
         let full = desc.full_name.as_str();
         match v {
             Node::Object(members) if full == "google.protobuf.Any" => {

@@ -49,6 +49,7 @@ pub struct Stats {
 }
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StatsError {
     #[error("{name}:{line}: cannot read")]
     Read {
