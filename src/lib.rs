@@ -56,6 +56,7 @@ pub use rules::{stale_certs, RuleOptions};
 /// provides the HTTP client; without it [`admin::Admin::new`] says so).
 pub mod admin {
     pub use crate::source::admin::{Admin, AdminOptions, Endpoint};
+    pub use crate::source::admin_error::{AdminError, Body, Cause};
     pub use crate::source::save::save;
 }
 

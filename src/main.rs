@@ -37,7 +37,11 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("envinspect: error: {}", escape::line(&format!("{e:#}")));
+            let advice = app::advice(&e);
+            eprintln!(
+                "envinspect: error: {}",
+                escape::line(&format!("{e:#}{advice}"))
+            );
             2
         }
     };

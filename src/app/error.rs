@@ -130,3 +130,19 @@ impl From<envinspect::expect::ExpectError> for RunError {
         RunError::Inspect(e.into())
     }
 }
+
+/// What the command line adds to an error of the library: the flag that would change the
+/// outcome, which the library does not know about (`--max-bytes` for a response too large).
+pub fn advice(e: &anyhow::Error) -> &'static str {
+    let too_large = e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<envinspect::admin::AdminError>(),
+            Some(envinspect::admin::AdminError::TooLarge { .. })
+        )
+    });
+    if too_large {
+        " (raise --max-bytes)"
+    } else {
+        ""
+    }
+}

@@ -25,7 +25,7 @@ use envinspect::Filters;
 use envinspect::Input;
 use envinspect::{Error, Inspection, Options, Report};
 
-pub use error::{RunError, UsageError};
+pub use error::{advice, RunError, UsageError};
 pub use explain::LogOrigin;
 
 /// What the binary provides: everything that comes from outside the program.

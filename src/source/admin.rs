@@ -7,6 +7,7 @@
 use std::io::Read;
 use std::time::Duration;
 
+use super::admin_error::{AdminError, Body};
 use super::{DocumentKind, Input, SourceError};
 
 /// What to fetch. Query strings are fixed here; none is ever empty (envoy#32794).
@@ -97,9 +98,9 @@ pub struct Admin {
 impl Admin {
     /// `addr` is `http://host:port[/prefix]` or `host:port`.
     pub fn new(addr: &str, opts: AdminOptions) -> Result<Self, SourceError> {
-        let err = |what: String| SourceError::Admin {
+        let err = |kind: AdminError| SourceError::Admin {
             url: addr.to_string(),
-            what,
+            kind,
         };
         let base = if addr.contains("://") {
             addr.to_string()
@@ -107,16 +108,14 @@ impl Admin {
             format!("http://{addr}")
         };
         if !base.starts_with("http://") {
-            return Err(err("only http:// admin endpoints are supported (use kubectl port-forward to reach one)".into()));
+            return Err(err(AdminError::Scheme));
         }
         let base = base.trim_end_matches('/').to_string();
         // A library built without the `live` feature has no HTTP client: it says so.
         #[cfg(not(feature = "live"))]
         {
             let _ = (base, opts);
-            Err(err(
-                "this build of envinspect has no live admin client (cargo feature `live`)".into(),
-            ))
+            Err(err(AdminError::NoLiveClient))
         }
         #[cfg(feature = "live")]
         {
@@ -126,9 +125,9 @@ impl Admin {
 
     #[cfg(feature = "live")]
     fn client(addr: &str, base: String, opts: AdminOptions) -> Result<Self, SourceError> {
-        let err = |what: String| SourceError::Admin {
+        let err = |kind: AdminError| SourceError::Admin {
             url: addr.to_string(),
-            what,
+            kind,
         };
         let mut builder = reqwest::blocking::Client::builder()
             .connect_timeout(opts.connect_timeout)
@@ -136,13 +135,20 @@ impl Admin {
             .no_proxy()
             .user_agent(concat!("envinspect/", env!("CARGO_PKG_VERSION")));
         if let Some(p) = &opts.proxy {
-            builder = builder.proxy(
-                reqwest::Proxy::http(p).map_err(|e| err(format!("invalid proxy {p}: {e}")))?,
-            );
+            builder = builder.proxy(reqwest::Proxy::http(p).map_err(|e| {
+                err(AdminError::Proxy {
+                    proxy: p.clone(),
+                    text: e.to_string(),
+                    cause: Box::new(e),
+                })
+            })?);
         }
-        let client = builder
-            .build()
-            .map_err(|e| err(format!("cannot build an HTTP client: {e}")))?;
+        let client = builder.build().map_err(|e| {
+            err(AdminError::Client {
+                text: e.to_string(),
+                cause: Box::new(e),
+            })
+        })?;
         Ok(Self { base, client, opts })
     }
 
@@ -157,7 +163,7 @@ impl Admin {
         let _ = &self.opts;
         Err(SourceError::Admin {
             url: self.url(e),
-            what: "this build of envinspect has no live admin client (cargo feature `live`)".into(),
+            kind: AdminError::NoLiveClient,
         })
     }
 
@@ -165,9 +171,9 @@ impl Admin {
     #[cfg(feature = "live")]
     pub fn get(&self, e: Endpoint) -> Result<Input, SourceError> {
         let url = self.url(e);
-        let err = |what: String| SourceError::Admin {
+        let err = |kind: AdminError| SourceError::Admin {
             url: url.clone(),
-            what,
+            kind,
         };
         // reqwest bounds each read of the body, not the whole of it: the deadline is kept here.
         let started = std::time::Instant::now();
@@ -175,7 +181,7 @@ impl Admin {
             .client
             .get(&url)
             .send()
-            .map_err(|e| err(describe(&e, &self.opts)))?;
+            .map_err(|e| err(describe(e, &self.opts)))?;
         let status = resp.status();
         let content_type = resp
             .headers()
@@ -185,10 +191,10 @@ impl Admin {
             .to_string();
         let expected = resp.content_length();
         if let Some(n) = expected.filter(|n| *n > self.opts.max_bytes) {
-            return Err(err(format!(
-                "response of {n} bytes is larger than {} bytes (raise --max-bytes)",
-                self.opts.max_bytes
-            )));
+            return Err(err(AdminError::TooLarge {
+                announced: Some(n),
+                max: self.opts.max_bytes,
+            }));
         }
         let mut bytes = Vec::new();
         let read = read_until(
@@ -199,65 +205,54 @@ impl Admin {
         if let Err(e) = read {
             let inner = e.get_ref().and_then(|i| i.downcast_ref::<reqwest::Error>());
             if inner.is_some_and(|i| i.is_timeout()) || e.kind() == std::io::ErrorKind::TimedOut {
-                return Err(err(format!(
-                    "timed out after {} bytes of the body (total {}s)",
-                    bytes.len(),
-                    self.opts.timeout.as_secs()
-                )));
+                return Err(err(AdminError::BodyTimeout {
+                    received: bytes.len(),
+                    total: self.opts.timeout,
+                }));
             }
-            let cause = std::error::Error::source(&e)
+            let text = std::error::Error::source(&e)
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| e.to_string());
-            return Err(err(format!(
-                "the connection broke after {} bytes of the body ({cause})",
-                bytes.len()
-            )));
+            return Err(err(AdminError::Broken {
+                received: bytes.len(),
+                text,
+                cause: Box::new(e),
+            }));
         }
         if bytes.len() as u64 > self.opts.max_bytes {
-            return Err(err(format!(
-                "response larger than {} bytes (raise --max-bytes)",
-                self.opts.max_bytes
-            )));
+            return Err(err(AdminError::TooLarge {
+                announced: None,
+                max: self.opts.max_bytes,
+            }));
         }
         if let Some(n) = expected.filter(|n| *n != bytes.len() as u64) {
-            return Err(err(format!(
-                "truncated response: {} of {n} bytes",
-                bytes.len()
-            )));
+            return Err(err(AdminError::Truncated {
+                received: bytes.len(),
+                expected: n,
+            }));
         }
         if !status.is_success() {
-            let first = first_line(&bytes);
-            return Err(err(format!(
-                "HTTP {status}{}",
-                if first.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {first}")
-                }
-            )));
+            return Err(err(AdminError::Status {
+                status: status.to_string(),
+                code: status.as_u16(),
+                first_line: first_line(&bytes),
+            }));
         }
         let start = bytes.iter().find(|b| !b.is_ascii_whitespace());
         if !e.is_json() {
             if start == Some(&b'<') {
-                return Err(err(
-                    "expected Prometheus text, got HTML: is this an Envoy admin port?".into(),
-                ));
+                return Err(err(AdminError::NotPrometheus));
             }
             return Ok(Input { name: url, bytes });
         }
         if start != Some(&b'{') {
-            let ct = if content_type.is_empty() {
-                String::new()
-            } else {
-                format!(" ({content_type})")
-            };
-            let what = match start {
-                None => format!("expected JSON, got an empty body{ct}"),
-                Some(b'<') => format!("expected JSON, got HTML{ct}: is this an Envoy admin port?"),
+            let body = match start {
+                None => Body::Empty,
+                Some(b'<') => Body::Html,
                 // Envoy answers a bad query with 200 and a line of text.
-                Some(_) => format!("expected JSON, got text{ct}: {}", first_line(&bytes)),
+                Some(_) => Body::Text(first_line(&bytes)),
             };
-            return Err(err(what));
+            return Err(err(AdminError::NotJson { body, content_type }));
         }
         Ok(Input { name: url, bytes })
     }
@@ -302,32 +297,38 @@ fn first_line(bytes: &[u8]) -> String {
 }
 
 #[cfg(feature = "live")]
-fn describe(e: &reqwest::Error, o: &AdminOptions) -> String {
+fn describe(e: reqwest::Error, o: &AdminOptions) -> AdminError {
     let mut chain = String::new();
-    let mut src = std::error::Error::source(e);
+    let mut src = std::error::Error::source(&e);
     while let Some(s) = src {
         chain = s.to_string();
         src = s.source();
     }
-    if e.is_timeout() {
-        format!(
-            "timed out (connect {}s, total {}s)",
-            o.connect_timeout.as_secs(),
-            o.timeout.as_secs()
-        )
-    } else if e.is_connect() {
-        format!(
-            "cannot connect ({})",
-            if chain.is_empty() {
-                e.to_string()
-            } else {
-                chain
-            }
-        )
-    } else if chain.is_empty() {
+    let text = if chain.is_empty() {
         e.to_string()
     } else {
         chain
+    };
+    if e.is_timeout() {
+        AdminError::Timeout {
+            connect: o.connect_timeout,
+            total: o.timeout,
+        }
+    } else if e.is_connect() {
+        AdminError::Connect {
+            text,
+            cause: Box::new(e),
+        }
+    } else if e.is_redirect() {
+        AdminError::Redirect {
+            text,
+            cause: Box::new(e),
+        }
+    } else {
+        AdminError::Request {
+            text,
+            cause: Box::new(e),
+        }
     }
 }
 
@@ -361,41 +362,81 @@ mod tests {
     }
 
     fn failure(addr: &str, opts: AdminOptions) -> String {
-        Admin::new(addr, opts)
-            .unwrap()
-            .get(Endpoint::Certs)
-            .unwrap_err()
-            .to_string()
+        line(
+            &Admin::new(addr, opts)
+                .unwrap()
+                .get(Endpoint::Certs)
+                .unwrap_err(),
+        )
+    }
+
+    /// The error as the command line prints it: the URL, then the kind.
+    fn line(e: &SourceError) -> String {
+        match e {
+            SourceError::Admin { url, kind } => format!("{url}: {kind}"),
+            other => panic!("not an admin error: {other:?}"),
+        }
+    }
+
+    fn kind(e: SourceError) -> AdminError {
+        match e {
+            SourceError::Admin { kind, .. } => kind,
+            other => panic!("not an admin error: {other:?}"),
+        }
     }
 
     #[test]
     fn failures_are_one_clear_line() {
-        let cases: [(&[u8], &str); 4] = [
+        type Kind = fn(&AdminError) -> bool;
+        let cases: [(&[u8], &str, Kind); 4] = [
             (
                 b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found",
                 "HTTP 404 Not Found: not found",
+                |k| matches!(k, AdminError::Status { code: 404, .. }) && !k.is_transient(),
             ),
             (
                 b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 6\r\n\r\n<html>",
                 "expected JSON, got HTML (text/html)",
+                |k| {
+                    matches!(
+                        k,
+                        AdminError::NotJson {
+                            body: Body::Html,
+                            ..
+                        }
+                    )
+                },
             ),
             (
                 b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"a\":",
                 "the connection broke after",
+                |k| matches!(k, AdminError::Broken { received: 5, .. }),
             ),
             (
                 b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
                 "expected JSON, got an empty body",
+                |k| {
+                    matches!(
+                        k,
+                        AdminError::NotJson {
+                            body: Body::Empty,
+                            ..
+                        }
+                    )
+                },
             ),
         ];
-        for (response, want) in cases {
+        for (response, want, is_kind) in cases {
             let addr = serve(response);
-            let e = get(&addr).unwrap_err().to_string();
+            let e = get(&addr).unwrap_err();
+            let text = line(&e);
             assert!(
-                e.starts_with(&format!("http://{addr}/server_info: ")),
-                "{e}"
+                text.starts_with(&format!("http://{addr}/server_info: ")),
+                "{text}"
             );
-            assert!(e.contains(want), "{e} lacks {want}");
+            assert!(text.contains(want), "{text} lacks {want}");
+            let k = kind(e);
+            assert!(is_kind(&k), "{want}: {k:?}");
         }
     }
 
@@ -403,8 +444,10 @@ mod tests {
     fn cut_chunked_body_slow_server_and_size_limit() {
         let addr =
             serve(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{\"configs\": [");
-        let e = get(&addr).unwrap_err().to_string();
-        assert!(e.contains("the connection broke after"), "{e}");
+        let e = get(&addr).unwrap_err();
+        assert!(line(&e).contains("the connection broke after"), "{e:?}");
+        let e = kind(e);
+        assert!(matches!(e, AdminError::Broken { .. }) && e.is_transient() && e.cause().is_some());
 
         // Accepts, reads the request, then says nothing: the total timeout cuts it.
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -431,18 +474,35 @@ mod tests {
             max_bytes: 10,
             ..AdminOptions::default()
         };
-        let e = failure(&addr, opts);
+        let e = Admin::new(&addr, opts)
+            .unwrap()
+            .get(Endpoint::Certs)
+            .unwrap_err();
         assert!(
-            e.contains("response of 20 bytes is larger than 10 bytes"),
-            "{e}"
+            line(&e).ends_with("response of 20 bytes is larger than 10 bytes"),
+            "{e:?}"
         );
+        assert!(matches!(
+            kind(e),
+            AdminError::TooLarge {
+                announced: Some(20),
+                max: 10
+            }
+        ));
 
         let addr = serve(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 17\r\n\r\nFieldMask x wrong");
-        let e = get(&addr).unwrap_err().to_string();
+        let e = get(&addr).unwrap_err();
         assert!(
-            e.ends_with("expected JSON, got text (text/plain): FieldMask x wrong"),
-            "{e}"
+            line(&e).ends_with("expected JSON, got text (text/plain): FieldMask x wrong"),
+            "{e:?}"
         );
+        match kind(e) {
+            AdminError::NotJson { body, content_type } => {
+                assert_eq!(body, Body::Text("FieldMask x wrong".into()));
+                assert_eq!(content_type, "text/plain");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     /// Slow-loris: a server trickling one byte every 100 ms never finishes within the total
@@ -499,9 +559,17 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let e = get(&format!("127.0.0.1:{port}")).unwrap_err().to_string();
-        assert!(e.contains("cannot connect"), "{e}");
-        assert!(Admin::new("https://x:1", AdminOptions::default()).is_err());
+        let e = get(&format!("127.0.0.1:{port}")).unwrap_err();
+        assert!(line(&e).contains("cannot connect"), "{e:?}");
+        let e = kind(e);
+        assert!(
+            matches!(e, AdminError::Connect { .. }) && e.is_transient(),
+            "{e:?}"
+        );
+        let https = Admin::new("https://x:1", AdminOptions::default())
+            .err()
+            .unwrap();
+        assert!(matches!(kind(https), AdminError::Scheme));
     }
 
     #[test]

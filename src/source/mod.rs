@@ -4,6 +4,7 @@
 //! Nothing here knows about protos; the result is a [`Document`] that `decode/` turns into types.
 
 pub(crate) mod admin;
+pub(crate) mod admin_error;
 pub(crate) mod bundle;
 pub(crate) mod dump;
 pub(crate) mod json;
@@ -78,8 +79,13 @@ pub enum SourceError {
     },
     #[error("{name}: {what}")]
     Shape { name: String, what: String },
-    #[error("{url}: {what}")]
-    Admin { url: String, what: String },
+    /// A live admin API gave no document: the URL asked, and why, as a kind to match.
+    #[error("{url}")]
+    Admin {
+        url: String,
+        #[source]
+        kind: admin_error::AdminError,
+    },
 }
 
 /// Reads a file (a path is a path: `-` for standard input is the command line's business).

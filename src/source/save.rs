@@ -43,11 +43,10 @@ pub fn save(admin: &Admin, dir: &Path) -> Result<Vec<Saved>, SourceError> {
         if kind != want {
             return Err(SourceError::Admin {
                 url: input.name,
-                what: format!(
-                    "expected a {} document, got a {}",
-                    want.label(),
-                    kind.label()
-                ),
+                kind: super::admin_error::AdminError::WrongDocument {
+                    want: want.label(),
+                    got: kind.label(),
+                },
             });
         }
         fetched.push((e, input.bytes));

@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     let input = match envinspect::read_path(Path::new(&path)) {
         Ok(input) => input,
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("{}", line(&e));
             return ExitCode::from(2);
         }
     };
@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     let report = match envinspect::inspect(&input, &opts) {
         Ok(report) => report,
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("{}", line(&e));
             return ExitCode::from(2);
         }
     };
@@ -36,4 +36,17 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// An error and its causes on one line (`dump.json: cannot read: No such file or directory`):
+/// envinspect's errors name the file and the place, and keep the underlying error as a source.
+fn line(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
