@@ -92,7 +92,13 @@ fn from_bundle(
     let findings = b
         .findings
         .into_iter()
-        .filter(|f| f.rule.starts_with("sync-"))
+        .filter(|f| {
+            use envinspect::model::RuleId;
+            matches!(
+                f.rule,
+                RuleId::SyncNack | RuleId::SyncStale | RuleId::SyncDumpDiffers
+            )
+        })
         .collect();
     let failure = (!sync.errors.is_empty()).then(|| Error::Bundle {
         name: b.source.clone(),

@@ -3,6 +3,7 @@
 //! (a ztunnel and a sidecar or waypoint that trust no root in common cannot complete HBONE's
 //! mutual TLS), and waypoints whose pods the bundle does not hold.
 
+use crate::model::RuleId;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::bundle::{FleetFacts, ProxyKind, ProxyRow, WaypointUse};
@@ -111,7 +112,7 @@ pub(super) fn findings(proxies: &[ProxyRow], f: &mut Vec<Finding>) {
             if !apart.is_empty() {
                 f.push(
                     Finding::new(
-                        "ambient-root-mismatch",
+                        RuleId::AmbientRootMismatch,
                         z.proxy.clone(),
                         format!(
                             "trusts {}, and shares no root with {}: mutual TLS between them (HBONE) fails",
@@ -131,7 +132,7 @@ pub(super) fn findings(proxies: &[ProxyRow], f: &mut Vec<Finding>) {
             let pods = format!("runs as {}, not in the bundle", w.pods.join(", "));
             f.push(
                 Finding::new(
-                    "waypoint-absent",
+                    RuleId::WaypointAbsent,
                     format!("{} waypoint {}", z.proxy, w.service),
                     format!(
                         "{} send through it; it {pods}: its policies and routes cannot be checked",

@@ -1,6 +1,7 @@
 //! Fleet rules: what no single dump shows. Who talks to whom comes from the clients' outbound
 //! mesh clusters (`outbound|port|subset|fqdn`) and the services each proxy serves.
 
+use crate::model::RuleId;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::BundleOptions;
@@ -21,7 +22,7 @@ fn unmatched(proxies: &[ProxyRow], opts: &BundleOptions, f: &mut Vec<Finding>) {
             item.select.matches(&p.proxy, id.as_deref())
         });
         if !any {
-            f.push(Finding::new("fleet-expectation-unmatched",
+            f.push(Finding::new(RuleId::FleetExpectationUnmatched,
                 format!("{name} proxies[{i}]"),
                 format!(
                     "select {} matches none of the bundle's {} proxies: its expectations were not checked",
@@ -117,14 +118,14 @@ pub(super) fn findings(proxies: &[ProxyRow], opts: &BundleOptions) -> Vec<Findin
                 format!("{d} ({n} proxies)")
             })
             .collect();
-        f.push(Finding::new("multiple-trust-domains", "fleet", format!("proxies present identities in {} trust domains: {}; peers across them need trust-domain aliases or federated bundles", domains.len(), by_domain.join(", "))));
+        f.push(Finding::new(RuleId::MultipleTrustDomains, "fleet", format!("proxies present identities in {} trust domains: {}; peers across them need trust-domain aliases or federated bundles", domains.len(), by_domain.join(", "))));
     }
     for p in envoys.iter().copied().chain(ztunnels) {
         for (secret, not_after, left) in &p.fleet.certificates {
             if *left >= 0 && *left < opts.warn_seconds {
                 f.push(
                     Finding::new(
-                        "fleet-cert-expiring",
+                        RuleId::FleetCertExpiring,
                         format!("{} {secret}", p.proxy),
                         format!(
                             "expires at {}, in {}",
@@ -156,7 +157,7 @@ fn pair(c: &ProxyRow, oc: &OutboundCluster, p: &ProxyRow, f: &mut Vec<Finding>) 
         ) {
             f.push(
                 Finding::new(
-                    "mtls-to-uncaptured-port",
+                    RuleId::MtlsToUncapturedPort,
                     &subject,
                     format!(
                         "cluster {} sends mTLS to port {port}, which {}'s sidecar does not capture ({why}): the application receives a TLS handshake it does not expect (CERTIFICATE_VERIFY_FAILED, or a reset: 503 UC){}",
@@ -177,7 +178,7 @@ fn pair(c: &ProxyRow, oc: &OutboundCluster, p: &ProxyRow, f: &mut Vec<Finding>) 
         && !c.roots.iter().any(|r| p.roots.contains(r))
     {
         f.push(
-            Finding::new("root-mismatch",
+            Finding::new(RuleId::RootMismatch,
                 &subject,
                 format!("no root CA in common ({} trusts {}, {} trusts {}): each rejects the other's certificate chain{}", c.proxy, short(&c.roots), p.proxy, short(&p.roots), observed(c, &oc.name)),
             )
@@ -198,7 +199,7 @@ fn pair(c: &ProxyRow, oc: &OutboundCluster, p: &ProxyRow, f: &mut Vec<Finding>) 
         if !oc.san_matchers.is_empty() && rejecting.len() == oc.san_matchers.len() {
             let names: Vec<String> = rejecting[0].iter().map(|m| m.to_string()).collect();
             f.push(
-                Finding::new("san-unsatisfiable",
+                Finding::new(RuleId::SanUnsatisfiable,
                     &subject,
                     format!("cluster {} accepts only {}, but {} presents {id}: the handshake fails (CERTIFICATE_VERIFY_FAILED){}", oc.name, names.join(", "), p.proxy, observed(c, &oc.name)),
                 )
@@ -215,7 +216,7 @@ fn pair(c: &ProxyRow, oc: &OutboundCluster, p: &ProxyRow, f: &mut Vec<Finding>) 
         if let Some((port, MtlsMode::Strict)) = mode {
             let port = port.map(|p| p.to_string()).unwrap_or_else(|| "*".into());
             f.push(
-                Finding::new("plaintext-to-strict",
+                Finding::new(RuleId::PlaintextToStrict,
                     &subject,
                     format!("cluster {} sends plaintext, and {} accepts only mTLS on port {port}: connections are reset (503 UC){}", oc.name, p.proxy, observed(c, &oc.name)),
                 )
@@ -265,7 +266,7 @@ fn absent_identities(
     for id in named.into_iter().filter(|id| !presented.contains(*id)) {
         f.push(
             Finding::new(
-                "san-identity-absent",
+                RuleId::SanIdentityAbsent,
                 format!("{} cluster {}", c.proxy, oc.name),
                 format!("accepts {id}, which no proxy in the bundle presents"),
             )

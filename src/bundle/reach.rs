@@ -2,6 +2,7 @@
 //! workloads) against every port another proxy guards with RBAC; and the fleet rule `authz-principal-unknown` (a policy allows a SPIFFE
 //! ID no proxy of the fleet presents — often a renamed service account).
 
+use crate::model::RuleId;
 use std::collections::BTreeSet;
 
 use crate::authz::reach::can_call;
@@ -80,7 +81,7 @@ pub(super) fn reachability(proxies: &[ProxyRow], findings: &mut Vec<Finding>) ->
                     p.principals.iter().for_each(|x| exact_peers(x, &mut ids));
                     for id in ids.into_iter().filter(|id| !callers.contains(*id)) {
                         findings.push(
-                            Finding::new("authz-principal-unknown", format!("{} {}", callee.proxy, g.port), format!("{name} policy {} allows {id}, which no proxy of the bundle presents (a renamed service account, or a caller outside the bundle)", p.name))
+                            Finding::new(RuleId::AuthzPrincipalUnknown, format!("{} {}", callee.proxy, g.port), format!("{name} policy {} allows {id}, which no proxy of the bundle presents (a renamed service account, or a caller outside the bundle)", p.name))
                                 .at(&format!("{}#{}", callee.file, g.pointer)),
                         );
                     }

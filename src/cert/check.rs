@@ -2,6 +2,7 @@
 //! the findings (expiry, broken or untrusted chains, malformed SPIFFE IDs, exposed keys, PEM
 //! hygiene, missing or never-delivered secrets). Works on the model only.
 
+use crate::model::RuleId;
 use std::collections::BTreeSet;
 
 use super::verify::{verify_chain, Root};
@@ -26,20 +27,20 @@ pub(crate) fn check(r: &mut Report) {
             };
             if !c.valid_now && c.seconds_left < 0 {
                 f.push(Finding::new(
-                    "cert-expired",
+                    RuleId::CertExpired,
                     &subject,
                     format!("{what} expired at {}", or_unknown(c.not_after)),
                 ));
             } else if !c.valid_now {
                 f.push(Finding::new(
-                    "cert-not-yet-valid",
+                    RuleId::CertNotYetValid,
                     &subject,
                     format!("{what} is not valid before {}", or_unknown(c.not_before)),
                 ));
             }
             for bad in &c.bad_spiffe_ids {
                 f.push(Finding::new(
-                    "spiffe-id-malformed",
+                    RuleId::SpiffeIdMalformed,
                     &subject,
                     format!("{what}: {bad}"),
                 ));
@@ -54,7 +55,7 @@ pub(crate) fn check(r: &mut Report) {
                 .or(s.certificates.first());
             if leaf.is_some_and(|l| !l.has_san()) {
                 f.push(Finding::new(
-                    "cert-no-san",
+                    RuleId::CertNoSan,
                     &subject,
                     "the leaf has no subject alternative name: peers matching SANs reject it",
                 ));
@@ -68,16 +69,16 @@ pub(crate) fn check(r: &mut Report) {
                 ..
             } => {}
             ChainVerdict::Broken { link, reason, .. } => {
-                f.push(Finding::new("chain-broken", &subject, format!("link {link}: {reason}")));
+                f.push(Finding::new(RuleId::ChainBroken, &subject, format!("link {link}: {reason}")));
             }
-            ChainVerdict::Untrusted { issuer, roots } => f.push(Finding::new("chain-untrusted",
+            ChainVerdict::Untrusted { issuer, roots } => f.push(Finding::new(RuleId::ChainUntrusted,
                 &subject,
                 format!("no trusted root ({roots} known) issued {issuer}: peers trusting those roots reject this certificate"),
             )),
             _ => {}
         }
         if let KeyMaterial::Exposed { bytes } = s.private_key {
-            f.push(Finding::new("private-key-exposed", &subject, format!("the dump holds an unredacted private key ({bytes} bytes); its content is not shown")));
+            f.push(Finding::new(RuleId::PrivateKeyExposed, &subject, format!("the dump holds an unredacted private key ({bytes} bytes); its content is not shown")));
         }
         for l in &s.lint {
             f.push(Finding::new(l.rule, &subject, l.detail.clone()));
@@ -89,7 +90,7 @@ pub(crate) fn check(r: &mut Report) {
                 format!("; used by {}", s.referenced_by.join(", "))
             };
             f.push(Finding::new(
-                "secret-uninitialized",
+                RuleId::SecretUninitialized,
                 &subject,
                 format!("SDS never delivered it (version_info: uninitialized){who}"),
             ));
@@ -97,7 +98,7 @@ pub(crate) fn check(r: &mut Report) {
     }
     for m in &r.missing_secrets {
         let mut finding = Finding::new(
-            "secret-missing",
+            RuleId::SecretMissing,
             format!("secret {}", m.name),
             format!(
                 "referenced by {} but not in the dump{}",

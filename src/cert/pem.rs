@@ -2,6 +2,7 @@
 //! text around the blocks, duplicates, a private key where certificates belong, and a chain whose
 //! leaf is not first. Private key blocks are counted, never decoded or shown.
 
+use crate::model::RuleId;
 use base64::Engine as _;
 
 use super::CertError;
@@ -75,7 +76,7 @@ pub(crate) fn lint(bytes: &[u8], certs: &[CertInfo], chain: bool) -> Vec<PemLint
             .matches("-----END CERTIFICATE-----\r-----BEGIN")
             .count();
     if glued > 0 {
-        out.push(PemLint { rule: "pem-glued", detail: format!("{glued} certificate block(s) start on the END line of the previous one (no newline between)") });
+        out.push(PemLint { rule: RuleId::PemGlued, detail: format!("{glued} certificate block(s) start on the END line of the previous one (no newline between)") });
     }
     let last_end = text.rfind("-----END ").and_then(|i| {
         text[i..]
@@ -87,7 +88,7 @@ pub(crate) fn lint(bytes: &[u8], certs: &[CertInfo], chain: bool) -> Vec<PemLint
         let trailing = text[end..].trim();
         if !trailing.is_empty() {
             out.push(PemLint {
-                rule: "pem-trailing-data",
+                rule: RuleId::PemTrailingData,
                 detail: format!(
                     "{} byte(s) of text after the last PEM block",
                     trailing.len()
@@ -98,7 +99,7 @@ pub(crate) fn lint(bytes: &[u8], certs: &[CertInfo], chain: bool) -> Vec<PemLint
     for b in blocks(bytes).into_iter().flatten() {
         if b.label.contains("PRIVATE KEY") {
             out.push(PemLint {
-                rule: "pem-private-key",
+                rule: RuleId::PemPrivateKey,
                 detail: format!("block {} is a {} (about {} bytes) where certificates belong; its content is not shown", b.index + 1, b.label, b.der.len()),
             });
         }
@@ -107,7 +108,7 @@ pub(crate) fn lint(bytes: &[u8], certs: &[CertInfo], chain: bool) -> Vec<PemLint
     for (i, c) in certs.iter().enumerate() {
         if c.sha256.is_some() && !seen.insert(&c.sha256) {
             out.push(PemLint {
-                rule: "pem-duplicate",
+                rule: RuleId::PemDuplicate,
                 detail: format!(
                     "certificate {} ({}) appears more than once",
                     i + 1,
@@ -119,7 +120,7 @@ pub(crate) fn lint(bytes: &[u8], certs: &[CertInfo], chain: bool) -> Vec<PemLint
     if chain {
         if let Some(detail) = order_problem(certs) {
             out.push(PemLint {
-                rule: "chain-order",
+                rule: RuleId::ChainOrder,
                 detail,
             });
         }
@@ -168,7 +169,7 @@ mod tests {
             .into_iter()
             .map(|l| l.rule)
             .collect();
-        assert_eq!(rules, ["pem-glued"]);
+        assert_eq!(rules, [RuleId::PemGlued]);
     }
 
     #[test]
@@ -176,7 +177,7 @@ mod tests {
         let pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nQUJD\n-----END PRIVATE KEY-----\nhello\n";
         let lints = lint(pem.as_bytes(), &[], true);
         let rules: Vec<_> = lints.iter().map(|l| l.rule).collect();
-        assert_eq!(rules, ["pem-private-key", "pem-trailing-data"]);
+        assert_eq!(rules, [RuleId::PemPrivateKey, RuleId::PemTrailingData]);
         assert!(
             !lints.iter().any(|l| l.detail.contains("QUJD")),
             "key bytes never shown"

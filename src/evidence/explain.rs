@@ -10,6 +10,7 @@ use super::upstream::{no_healthy, overflow, timeout, upstream_failure};
 use crate::authz::context::HttpRequest;
 use crate::model::authz::{AuthzKind, RbacAction, RbacEngine};
 use crate::model::evidence::{Explained, Record, ResponseFlag};
+use crate::model::RuleId;
 use crate::model::{Level, Report};
 
 /// Whether the line is a failure: an error status, a response flag (other than a cache hit or
@@ -49,7 +50,7 @@ pub fn explain(report: &Report, file: &str, line: u64, format: &str, rec: &Recor
         expected_sans: Vec::new(),
         presented_sans: Vec::new(),
         trusted_roots: Vec::new(),
-        rule: "log-cannot-tell",
+        rule: RuleId::LogCannotTell,
         level: Level::Error,
         explanation: String::new(),
         evidence: Vec::new(),
@@ -70,10 +71,10 @@ pub fn explain(report: &Report, file: &str, line: u64, format: &str, rec: &Recor
     }
     let (rule, text) = cause(report, rec, &place, &mut e);
     e.rule = rule;
-    e.level = crate::model::catalog::find(rule).map_or(Level::Error, |r| r.level);
+    e.level = rule.level();
     e.explanation = text;
     let why = place.unplaced.join("; ");
-    let quiet = ["log-ok", "log-no-filter-chain"].contains(&e.rule);
+    let quiet = [RuleId::LogOk, RuleId::LogNoFilterChain].contains(&e.rule);
     if !why.is_empty() && !quiet && !e.explanation.contains(&why) {
         e.explanation.push_str(&format!(" ({why})"));
     }
@@ -95,7 +96,7 @@ fn inside<'a>(details: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 /// The cause and its explanation.
-fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static str, String) {
+fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (RuleId, String) {
     use ResponseFlag::*;
     let details = rec.details.as_deref().unwrap_or("");
     let cluster_name = e
@@ -112,7 +113,7 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
     if !missing.is_empty() && failed(rec) {
         let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
         return (
-            "log-other-version",
+            RuleId::LogOtherVersion,
             format!(
                 "the line names {} that the dump does not have: it was written under another configuration version (compare the dump's version_info with the time of the line); flags {}",
                 names.join(" and "),
@@ -122,7 +123,7 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
     }
     if !failed(rec) {
         return (
-            "log-ok",
+            RuleId::LogOk,
             match rec.status {
                 Some(s) if s > 0 => format!("{s}, no response flag"),
                 _ if rec.logged.termination => "a connection that ended without a response flag or termination details".into(),
@@ -134,7 +135,7 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
         let l = p
             .listener
             .map_or("the listener".into(), |l| format!("listener {}", l.name));
-        return ("log-no-filter-chain", format!(
+        return (RuleId::LogNoFilterChain, format!(
             "{l} has no filter chain for this connection (destination {}, SNI {}) and no default chain: Envoy closed it",
             rec.downstream_local.as_deref().unwrap_or("not logged"),
             rec.sni.as_deref().unwrap_or("none")
@@ -146,7 +147,7 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
             let l = p
                 .listener
                 .map_or("its listener".into(), |l| format!("listener {}", l.name));
-            return ("log-no-filter-chain", format!(
+            return (RuleId::LogNoFilterChain, format!(
                 "NR without a response: the connection matched no filter chain of {l} and there is no default chain (destination {}, SNI {})",
                 rec.downstream_local.as_deref().unwrap_or("not logged"),
                 rec.sni.as_deref().unwrap_or("none")
@@ -158,7 +159,7 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
             }
         }
         let Some(rc) = p.rc else {
-            return ("log-cannot-tell", format!(
+            return (RuleId::LogCannotTell, format!(
                 "404 NR: no route for {} {} with Host {authority}; cannot tell whether the Host had no virtual host or the path no route: the route configuration is not known ({})",
                 rec.method.as_deref().unwrap_or("-"),
                 rec.path.as_deref().unwrap_or("-"),
@@ -175,7 +176,7 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
             domains.dedup();
             let shown: Vec<&str> = domains.iter().take(8).copied().collect();
             let more = domains.len().saturating_sub(shown.len());
-            return ("log-no-virtual-host", format!(
+            return (RuleId::LogNoVirtualHost, format!(
                 "no virtual host of route configuration {} has a domain for Host {authority} (domains: {}{}): add the host to a VirtualService/HTTPRoute, or call a host the proxy knows",
                 rc.name,
                 shown.join(", "),
@@ -183,7 +184,7 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
             ));
         };
         let matchers: Vec<String> = vh.routes.iter().map(|r| r.matcher.clone()).collect();
-        return ("log-no-route", format!(
+        return (RuleId::LogNoRoute, format!(
             "virtual host {} takes Host {authority} but none of its routes matches {} {} (routes: {}): add a route for the path, or fix the request",
             vh.name,
             rec.method.as_deref().unwrap_or("-"),
@@ -192,21 +193,24 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
         ));
     }
     if has(rec, NoClusterFound) || details == "cluster_not_found" {
-        return ("log-cluster-not-found", format!(
+        return (RuleId::LogClusterNotFound, format!(
             "the route sends to cluster {cluster_name}, which the proxy does not have: create what the cluster comes from (a Service port, a DestinationRule subset, a ServiceEntry) or fix the route"
         ));
     }
     if has(rec, NoHealthyUpstream) {
         return (
-            "log-no-healthy-upstream",
+            RuleId::LogNoHealthyUpstream,
             no_healthy(r, p, &cluster_name, e),
         );
     }
     if has(rec, UpstreamOverflow) {
-        return ("log-upstream-overflow", overflow(p, &cluster_name, details));
+        return (
+            RuleId::LogUpstreamOverflow,
+            overflow(p, &cluster_name, details),
+        );
     }
     if has(rec, UpstreamConnectionFailure) && !rec.logged.transport_failure {
-        return ("log-cannot-tell", format!(
+        return (RuleId::LogCannotTell, format!(
             "UF: the connection to the upstream{} of cluster {cluster_name} failed; cannot tell a refused or unreachable host from a failed TLS handshake: the format logs no %UPSTREAM_TRANSPORT_FAILURE_REASON%",
             rec.upstream_host.as_deref().map_or(String::new(), |h| format!(" {h}"))
         ));
@@ -217,7 +221,7 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
         return upstream_failure(r, rec, p, &cluster_name, e);
     }
     if has(rec, UpstreamRequestTimeout) {
-        return ("log-upstream-timeout", timeout(p, &cluster_name));
+        return (RuleId::LogUpstreamTimeout, timeout(p, &cluster_name));
     }
     if let Some(policy) = inside(details, "rbac_access_denied_matched_policy[").or_else(|| {
         rec.termination
@@ -233,14 +237,14 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
         let error = details.contains("error") || rec.status.is_some_and(|s| s >= 500);
         let server = ext_authz_server(p);
         return if error {
-            ("log-ext-authz-error", format!("the ext_authz server{server} could not be reached or answered an error ({details}), and the filter does not fail open: check the authorization service and its cluster"))
+            (RuleId::LogExtAuthzError, format!("the ext_authz server{server} could not be reached or answered an error ({details}), and the filter does not fail open: check the authorization service and its cluster"))
         } else {
-            ("log-ext-authz-denied", format!("the external authorization server{server} denied the request ({details}): its own logs say which rule"))
+            (RuleId::LogExtAuthzDenied, format!("the external authorization server{server} denied the request ({details}): its own logs say which rule"))
         };
     }
     if has(rec, RateLimited) || has(rec, RateLimitServiceError) {
         return (
-            "log-rate-limited",
+            RuleId::LogRateLimited,
             format!(
                 "a rate limit refused the request ({}): {}",
                 flags_text(rec),
@@ -253,11 +257,11 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
         );
     }
     if has(rec, FaultInjected) {
-        return ("log-fault-injected", format!("a fault filter aborted the request with {} on purpose (a VirtualService fault or an HTTP fault filter): remove the fault to stop it", rec.status.map_or("-".into(), |s| s.to_string())));
+        return (RuleId::LogFaultInjected, format!("a fault filter aborted the request with {} on purpose (a VirtualService fault or an HTTP fault filter): remove the fault to stop it", rec.status.map_or("-".into(), |s| s.to_string())));
     }
     if has(rec, DownstreamProtocolError) || has(rec, InvalidEnvoyRequestHeaders) {
         return (
-            "log-downstream-protocol-error",
+            RuleId::LogDownstreamProtocolError,
             format!(
                 "the client's request broke the protocol ({}{}): Envoy refused it before routing",
                 flags_text(rec),
@@ -270,7 +274,7 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
         );
     }
     if has(rec, UpstreamProtocolError) {
-        return ("log-upstream-protocol-error", format!("the upstream of cluster {cluster_name} broke the protocol ({details}): check what it speaks against the cluster's protocol options"));
+        return (RuleId::LogUpstreamProtocolError, format!("the upstream of cluster {cluster_name} broke the protocol ({details}): check what it speaks against the cluster's protocol options"));
     }
     if has(rec, StreamIdleTimeout)
         || has(rec, DurationTimeout)
@@ -298,34 +302,34 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
             None => http_chains().next().is_some() && http_chains().all(|c| c.no_router.is_some()),
         };
         if no_router && has(rec, StreamIdleTimeout) {
-            return ("log-stream-timeout", format!("the stream ran out of time ({}) because the HTTP connection manager has no router (no HTTP filter): Envoy answers no request until its stream idle timeout fires (rule no-router); add envoy.filters.http.router", flags_text(rec)));
+            return (RuleId::LogStreamTimeout, format!("the stream ran out of time ({}) because the HTTP connection manager has no router (no HTTP filter): Envoy answers no request until its stream idle timeout fires (rule no-router); add envoy.filters.http.router", flags_text(rec)));
         }
-        return ("log-stream-timeout", format!("the stream ran out of time ({}): an idle timeout, max_stream_duration or max_connection_duration of the connection manager or route", flags_text(rec)));
+        return (RuleId::LogStreamTimeout, format!("the stream ran out of time ({}): an idle timeout, max_stream_duration or max_connection_duration of the connection manager or route", flags_text(rec)));
     }
     if has(rec, UpstreamRemoteReset)
         || has(rec, UpstreamConnectionTermination)
         || has(rec, LocalReset)
         || has(rec, UpstreamRetryLimitExceeded)
     {
-        return ("log-upstream-reset", format!("the upstream connection of cluster {cluster_name} was reset or closed before the response completed ({}{}): check the upstream's logs and its connection limits", flags_text(rec), if details.is_empty() { String::new() } else { format!(", {details}") }));
+        return (RuleId::LogUpstreamReset, format!("the upstream connection of cluster {cluster_name} was reset or closed before the response completed ({}{}): check the upstream's logs and its connection limits", flags_text(rec), if details.is_empty() { String::new() } else { format!(", {details}") }));
     }
     if has(rec, DownstreamConnectionTermination) {
-        return ("log-downstream-reset", "the client closed the connection before the response was complete: look at the client's timeout, not at the proxy".into());
+        return (RuleId::LogDownstreamReset, "the client closed the connection before the response was complete: look at the client's timeout, not at the proxy".into());
     }
     if has(rec, OverloadManager) || has(rec, DropOverload) {
-        return ("log-overload", format!("Envoy shed the request under load ({}): the overload manager or the cluster's drop_overloads", flags_text(rec)));
+        return (RuleId::LogOverload, format!("Envoy shed the request under load ({}): the overload manager or the cluster's drop_overloads", flags_text(rec)));
     }
     if has(rec, DnsResolutionFailed) {
         return (
-            "log-dns-failure",
+            RuleId::LogDnsFailure,
             format!("DNS resolution failed for the host of cluster {cluster_name}"),
         );
     }
     if let Some(f) = rec.flags.iter().find(|f| f.is_failure()) {
-        return ("log-cannot-tell", format!("cannot tell more: flag {} ({}) is not one envinspect explains from the configuration", f.short(), f.long()));
+        return (RuleId::LogCannotTell, format!("cannot tell more: flag {} ({}) is not one envinspect explains from the configuration", f.short(), f.long()));
     }
     if details == "via_upstream" || (details.is_empty() && rec.upstream_host.is_some()) {
-        return ("log-upstream-status", format!(
+        return (RuleId::LogUpstreamStatus, format!(
             "the upstream {} of cluster {cluster_name} answered {} itself: Envoy passed it on; look at the application, not the proxy",
             rec.upstream_host.as_deref().unwrap_or("host"),
             rec.status.map_or("-".into(), |s| s.to_string())
@@ -333,7 +337,7 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
     }
     if details == "direct_response" {
         return (
-            "log-local-reply",
+            RuleId::LogLocalReply,
             format!(
                 "the route answers {} itself (direct_response)",
                 rec.status.map_or("-".into(), |s| s.to_string())
@@ -341,7 +345,7 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
         );
     }
     (
-        "log-cannot-tell",
+        RuleId::LogCannotTell,
         format!(
             "cannot tell why: status {} with {} and no response flag",
             rec.status.map_or("-".into(), |s| s.to_string()),
@@ -359,7 +363,7 @@ fn cause(r: &Report, rec: &Record, p: &Place, e: &mut Explained) -> (&'static st
 /// NR on a line whose listener is not known: the route configurations under which Envoy would
 /// answer NR for this request (no virtual host for the Host, or no route in it), the others
 /// ruled out; the cause when they all agree.
-fn nr_unplaced(r: &Report, rec: &Record, e: &mut Explained) -> Option<(&'static str, String)> {
+fn nr_unplaced(r: &Report, rec: &Record, e: &mut Explained) -> Option<(RuleId, String)> {
     let authority = rec.authority.as_deref()?;
     let req = HttpRequest {
         method: rec.method.clone().unwrap_or_else(|| "GET".into()),
@@ -395,7 +399,7 @@ fn nr_unplaced(r: &Report, rec: &Record, e: &mut Explained) -> Option<(&'static 
                     names.join(", ")
                 )
             };
-            Some(("log-no-virtual-host", format!(
+            Some((RuleId::LogNoVirtualHost, format!(
                 "{which} has a virtual host for Host {authority}: add the host to a VirtualService/HTTPRoute, or call a host the proxy knows (the line has no %DOWNSTREAM_LOCAL_ADDRESS%; the others route the request)"
             )))
         }
@@ -403,7 +407,7 @@ fn nr_unplaced(r: &Report, rec: &Record, e: &mut Explained) -> Option<(&'static 
             e.route_config = Some(rc.name.to_string());
             e.virtual_host = Some(vh.name.clone());
             let matchers: Vec<String> = vh.routes.iter().map(|r| r.matcher.clone()).collect();
-            Some(("log-no-route", format!(
+            Some((RuleId::LogNoRoute, format!(
                 "virtual host {} of route configuration {} takes Host {authority} but none of its routes matches {} {} (routes: {}): add a route for the path, or fix the request (the only route configuration that would answer NR; the line has no %DOWNSTREAM_LOCAL_ADDRESS%)",
                 vh.name, rc.name, req.method, req.path,
                 if matchers.is_empty() { "none".into() } else { matchers.join(", ") }
@@ -415,7 +419,7 @@ fn nr_unplaced(r: &Report, rec: &Record, e: &mut Explained) -> Option<(&'static 
                 .iter()
                 .map(|(rc, vh)| format!("{}/{}", rc.name, vh.name))
                 .collect();
-            Some(("log-cannot-tell", format!(
+            Some((RuleId::LogCannotTell, format!(
                 "404 NR for {} {} with Host {authority}; cannot tell whether the Host had no virtual host (as under {}) or the path no route (as in {}): the line has no %DOWNSTREAM_LOCAL_ADDRESS% to say which listener took it",
                 req.method, req.path, h.join(", "), v.join(", ")
             )))
@@ -444,7 +448,7 @@ fn place_why(p: &Place) -> String {
     }
 }
 
-fn rbac(rec: &Record, p: &Place, policy: &str, e: &mut Explained) -> (&'static str, String) {
+fn rbac(rec: &Record, p: &Place, policy: &str, e: &mut Explained) -> (RuleId, String) {
     let network = rec
         .details
         .as_deref()
@@ -513,7 +517,7 @@ fn rbac(rec: &Record, p: &Place, policy: &str, e: &mut Explained) -> (&'static s
         } else {
             format!("RBAC policy {policy}")
         };
-        return ("log-other-version", format!(
+        return (RuleId::LogOtherVersion, format!(
             "the line names {what}, and the chain it came through ({} of listener {}) has no such RBAC policy or filter: it was written under another configuration version",
             p.chain.map(chain_name).unwrap_or_default(),
             p.listener.map_or(String::new(), |l| l.name.to_string())
@@ -535,23 +539,23 @@ fn rbac(rec: &Record, p: &Place, policy: &str, e: &mut Explained) -> (&'static s
         } else {
             format!("policy {policy}{named} denied it")
         };
-        return ("log-rbac-network-denied", format!("a network RBAC filter closed the connection: {who}; the caller's identity or address is what it matched on"));
+        return (RuleId::LogRbacNetworkDenied, format!("a network RBAC filter closed the connection: {who}; the caller's identity or address is what it matched on"));
     }
     if policy == "none" {
         if let Some((f, n)) = allow_filters.first() {
             e.evidence.push(f.pointer.clone());
-            return ("log-rbac-no-allow", format!("the RBAC ALLOW filter {} has {n} policies and none matched the request: add an ALLOW rule for this caller and request, or call with an identity the policies name", f.name));
+            return (RuleId::LogRbacNoAllow, format!("the RBAC ALLOW filter {} has {n} policies and none matched the request: add an ALLOW rule for this caller and request, or call with an identity the policies name", f.name));
         }
-        return ("log-rbac-no-allow", "an RBAC ALLOW filter matched none of its policies for the request (the filter is not in the chain envinspect placed the line on)".into());
+        return (RuleId::LogRbacNoAllow, "an RBAC ALLOW filter matched none of its policies for the request (the filter is not in the chain envinspect placed the line on)".into());
     }
     match owner {
-        Some((f, RbacAction::Deny)) => ("log-rbac-denied-policy", format!("DENY policy {policy}{named} of RBAC filter {} matched the request: change the policy or the request", f.name)),
-        Some((f, _)) => ("log-rbac-denied-policy", format!("policy {policy}{named} of RBAC filter {} decided the denial", f.name)),
-        None => ("log-rbac-denied-policy", format!("policy {policy}{named} denied the request; it is not in the chain envinspect placed the line on")),
+        Some((f, RbacAction::Deny)) => (RuleId::LogRbacDeniedPolicy, format!("DENY policy {policy}{named} of RBAC filter {} matched the request: change the policy or the request", f.name)),
+        Some((f, _)) => (RuleId::LogRbacDeniedPolicy, format!("policy {policy}{named} of RBAC filter {} decided the denial", f.name)),
+        None => (RuleId::LogRbacDeniedPolicy, format!("policy {policy}{named} denied the request; it is not in the chain envinspect placed the line on")),
     }
 }
 
-fn jwt(p: &Place, reason: &str, e: &mut Explained) -> (&'static str, String) {
+fn jwt(p: &Place, reason: &str, e: &mut Explained) -> (RuleId, String) {
     for f in p.chain.map(|c| c.authz.as_slice()).unwrap_or(&[]) {
         if let AuthzKind::JwtAuthn(j) = &f.kind {
             e.providers.extend(j.providers.keys().cloned());
@@ -564,10 +568,10 @@ fn jwt(p: &Place, reason: &str, e: &mut Explained) -> (&'static str, String) {
         format!(" (providers: {})", e.providers.join(", "))
     };
     if reason == "Jwt_is_missing" {
-        return ("log-jwt-missing", format!("the request carried no JWT and the jwt_authn filter requires one{providers}: send a token, or allow_missing for this path"));
+        return (RuleId::LogJwtMissing, format!("the request carried no JWT and the jwt_authn filter requires one{providers}: send a token, or allow_missing for this path"));
     }
     (
-        "log-jwt-invalid",
+        RuleId::LogJwtInvalid,
         format!(
             "the request's JWT was refused by the jwt_authn filter: {}{providers}",
             reason.replace('_', " ")

@@ -12,6 +12,7 @@ mod place;
 pub mod stats;
 mod upstream;
 
+use crate::model::RuleId;
 use std::io::Read;
 
 use std::collections::BTreeMap;
@@ -172,7 +173,7 @@ impl Reading<'_> {
 /// Lines grouped by cause, for the table: bounded by the number of distinct explanations.
 #[derive(Default)]
 pub struct Grouped {
-    groups: BTreeMap<(Level, &'static str, String), Group>,
+    groups: BTreeMap<(Level, RuleId, String), Group>,
 }
 
 struct Group {

@@ -6,6 +6,7 @@
 use super::explain::has;
 use super::place::Place;
 use crate::model::evidence::{Explained, Record, ResponseFlag};
+use crate::model::RuleId;
 use crate::model::{Report, Socket};
 
 pub(super) fn no_healthy(r: &Report, p: &Place, name: &str, e: &mut Explained) -> String {
@@ -106,7 +107,7 @@ pub(super) fn upstream_failure(
     p: &Place,
     name: &str,
     e: &mut Explained,
-) -> (&'static str, String) {
+) -> (RuleId, String) {
     let reason = rec.transport_failure.as_deref().unwrap_or("");
     let ctx = p.cluster.and_then(|c| match &c.tls.default {
         Socket::Tls(ctx) => Some(ctx.as_ref()),
@@ -137,10 +138,10 @@ pub(super) fn upstream_failure(
         } else {
             format!("a certificate with SANs {}", e.presented_sans.join(", "))
         };
-        return ("log-upstream-tls-san", format!("the upstream of cluster {name} presented {presented}, none of which the cluster's SAN matchers accept{retried}; expected: {sans} — fix the DestinationRule's subjectAltNames or the server's identity"));
+        return (RuleId::LogUpstreamTlsSan, format!("the upstream of cluster {name} presented {presented}, none of which the cluster's SAN matchers accept{retried}; expected: {sans} — fix the DestinationRule's subjectAltNames or the server's identity"));
     }
     if upper.contains("EXPIRED") {
-        return ("log-upstream-tls-expired", format!("the upstream of cluster {name} presented an expired certificate{retried}: renew the server's certificate"));
+        return (RuleId::LogUpstreamTlsExpired, format!("the upstream of cluster {name} presented an expired certificate{retried}: renew the server's certificate"));
     }
     if upper.contains("CERTIFICATE_VERIFY_FAILED")
         || upper.contains("UNKNOWN_CA")
@@ -151,11 +152,11 @@ pub(super) fn upstream_failure(
         } else {
             e.trusted_roots.join("; ")
         };
-        return ("log-upstream-tls-untrusted", format!("the upstream of cluster {name} presented a certificate no trusted root of the cluster issued{retried}; trusted: {roots} — give the cluster the server's CA (DestinationRule caCertificates), or reissue the server's certificate"));
+        return (RuleId::LogUpstreamTlsUntrusted, format!("the upstream of cluster {name} presented a certificate no trusted root of the cluster issued{retried}; trusted: {roots} — give the cluster the server's CA (DestinationRule caCertificates), or reissue the server's certificate"));
     }
     if upper.contains("TLS_ERROR") || upper.contains("SSL") || upper.contains("TLS") {
         return (
-            "log-upstream-tls-failure",
+            RuleId::LogUpstreamTlsFailure,
             format!(
                 "the TLS handshake with the upstream of cluster {name} failed{retried}: {reason}"
             ),
@@ -171,7 +172,7 @@ pub(super) fn upstream_failure(
         .map_or("5s (Envoy's default)".into(), ms_text);
     let details = rec.details.as_deref().unwrap_or("");
     (
-        "log-upstream-connect-failure",
+        RuleId::LogUpstreamConnectFailure,
         format!(
             "Envoy could not connect to the upstream{host} of cluster {name}{retried} ({}): nothing listens there, it refused, or it did not answer within the connect timeout {connect} — check the endpoint and that the port is open",
             if details.is_empty() { reason } else { details }

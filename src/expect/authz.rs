@@ -3,12 +3,12 @@
 //! and whom they name. `check` reports a policy added or removed (a DENY gone), an action or
 //! enforcement changed, and principals widened or narrowed.
 
+use crate::model::RuleId;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::check::{fail, Results};
-use super::rules as R;
 use crate::model::decision::{AuthzView, PolicyView, ShadowRole};
 use crate::model::Report;
 
@@ -107,7 +107,7 @@ pub(super) fn check(r: &Report, want: &AuthzExpect, out: &mut Results) {
                 out.push(
                     id,
                     &subject,
-                    R::AUTHZ_POLICY_MISSING,
+                    RuleId::DriftAuthzPolicyMissing,
                     w.action.clone(),
                     vec![f],
                 );
@@ -128,7 +128,7 @@ pub(super) fn check(r: &Report, want: &AuthzExpect, out: &mut Results) {
             out.push(
                 format!("{id}.action"),
                 &subject,
-                R::AUTHZ_POLICY_CHANGED,
+                RuleId::DriftAuthzPolicyChanged,
                 state(w),
                 failures,
             );
@@ -144,7 +144,7 @@ pub(super) fn check(r: &Report, want: &AuthzExpect, out: &mut Results) {
                 out.push(
                     format!("{id}.who"),
                     &subject,
-                    R::AUTHZ_PRINCIPALS,
+                    RuleId::DriftAuthzPrincipals,
                     w.who.join(" | "),
                     f.into_iter().collect(),
                 );
@@ -171,7 +171,7 @@ pub(super) fn check(r: &Report, want: &AuthzExpect, out: &mut Results) {
         out.push(
             "authz.allow_extra".into(),
             "authz",
-            R::AUTHZ_POLICY_EXTRA,
+            RuleId::DriftAuthzPolicyExtra,
             "no other policy".into(),
             failures,
         );

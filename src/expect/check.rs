@@ -1,9 +1,9 @@
 //! Checks a report against expectations: one [`CheckResult`] per expectation, failing with one
 //! [`Failure`] per subject that drifted. Facts come from the model only.
 
+use crate::model::RuleId;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::rules as R;
 use super::{Expectations, PortKey, Span};
 use crate::model::cert::CertInfo;
 use crate::model::check::{CheckReport, CheckResult, CheckStatus, Failure};
@@ -27,7 +27,7 @@ impl Results {
         &mut self,
         id: String,
         subject: &str,
-        rule: &'static str,
+        rule: RuleId,
         expected: String,
         failures: Vec<Failure>,
     ) {
@@ -52,7 +52,7 @@ impl Results {
         &mut self,
         id: String,
         subject: &str,
-        rule: &'static str,
+        rule: RuleId,
         expected: String,
         actual: String,
         message: &str,
@@ -93,7 +93,7 @@ pub fn check(r: &Report, e: &Expectations, input: &CheckInput) -> CheckReport {
         out.compare(
             "outbound.policy".into(),
             "outbound",
-            R::OUTBOUND_POLICY,
+            RuleId::DriftOutboundPolicy,
             o.policy.to_string(),
             r.outbound.mode.to_string(),
             "the outbound traffic policy differs",
@@ -169,7 +169,7 @@ fn identity(r: &Report, e: &Expectations, out: &mut Results) {
         out.compare(
             "identity.spiffe_id".into(),
             "identity",
-            R::IDENTITY,
+            RuleId::DriftIdentity,
             s.to_string(),
             actual,
             "the proxy presents another identity",
@@ -185,7 +185,7 @@ fn identity(r: &Report, e: &Expectations, out: &mut Results) {
         out.compare(
             "identity.trust_domain".into(),
             "identity",
-            R::TRUST_DOMAIN,
+            RuleId::DriftTrustDomain,
             td.to_string(),
             actual,
             "the identity is in another trust domain",
@@ -228,7 +228,7 @@ fn roots(r: &Report, e: &Expectations, input: &CheckInput, out: &mut Results) {
         out.push(
             format!("roots.sha256[{}]", &fp.to_string()[..16]),
             "roots",
-            R::ROOT_MISSING,
+            RuleId::DriftRootMissing,
             format!("trusts root CA {fp}{origin}"),
             failures,
         );
@@ -249,7 +249,7 @@ fn roots(r: &Report, e: &Expectations, input: &CheckInput, out: &mut Results) {
         out.push(
             "roots.allow_extra".into(),
             "roots",
-            R::ROOT_EXTRA,
+            RuleId::DriftRootExtra,
             "no other root CA".into(),
             failures,
         );
@@ -272,7 +272,7 @@ fn inbound(r: &Report, e: &Expectations, out: &mut Results) {
         out.compare(
             format!("inbound.ports[{port}]"),
             &subject,
-            R::INBOUND_MODE,
+            RuleId::DriftInboundMode,
             mode.to_string(),
             actual,
             "the port accepts traffic with another mTLS mode",
@@ -294,7 +294,7 @@ fn inbound(r: &Report, e: &Expectations, out: &mut Results) {
         out.push(
             "inbound.allow_extra".into(),
             "inbound",
-            R::INBOUND_EXTRA,
+            RuleId::DriftInboundExtra,
             "no other inbound port".into(),
             failures,
         );
@@ -331,7 +331,7 @@ fn secrets(r: &Report, e: &Expectations, out: &mut Results) {
         out.push(
             format!("secrets.active[{name}]"),
             &subject,
-            R::SECRET_NOT_ACTIVE,
+            RuleId::DriftSecretNotActive,
             "ACTIVE".into(),
             failures,
         );
@@ -356,7 +356,7 @@ fn secrets(r: &Report, e: &Expectations, out: &mut Results) {
         out.push(
             "secrets.allow_extra".into(),
             "secrets",
-            R::SECRET_EXTRA,
+            RuleId::DriftSecretExtra,
             "no other active secret".into(),
             failures,
         );
@@ -407,7 +407,7 @@ fn certificates(r: &Report, e: &Expectations, out: &mut Results) {
         out.push(
             "certificates.min_time_left".into(),
             "certificates",
-            R::CERT_TIME_LEFT,
+            RuleId::DriftCertTimeLeft,
             format!("at least {min} left on every certificate"),
             failures,
         );
@@ -432,7 +432,7 @@ fn certificates(r: &Report, e: &Expectations, out: &mut Results) {
         out.push(
             "certificates.max_lifetime".into(),
             "certificates",
-            R::CERT_LIFETIME,
+            RuleId::DriftCertLifetime,
             format!("no leaf certificate valid for more than {max}"),
             failures,
         );

@@ -1,10 +1,10 @@
 //! Expectations about clusters: selection (name, glob, Istio FQDN), TLS kind, SNI, ALPN, and
 //! whether the SAN matchers accept or reject given peer identities.
 
+use crate::model::RuleId;
 use std::collections::BTreeSet;
 
 use super::check::{fail, Results};
-use super::rules as R;
 use super::san::{evaluate, SanVerdict};
 use super::{ClusterExpect, Expectations, Select, TlsKind};
 use crate::model::check::Failure;
@@ -109,7 +109,7 @@ pub(super) fn clusters(r: &Report, e: &Expectations, out: &mut Results) {
             out.push(
                 format!("{key}.present"),
                 &subject,
-                R::CLUSTER_MISSING,
+                RuleId::DriftClusterMissing,
                 "at least one cluster".into(),
                 vec![f],
             );
@@ -134,7 +134,7 @@ pub(super) fn clusters(r: &Report, e: &Expectations, out: &mut Results) {
         out.push(
             "clusters.allow_extra".into(),
             "clusters",
-            R::CLUSTER_EXTRA,
+            RuleId::DriftClusterExtra,
             "no other cluster".into(),
             failures,
         );
@@ -166,7 +166,7 @@ fn cluster_item(item: &ClusterExpect, key: &str, found: &[&Cluster], out: &mut R
         out.push(
             format!("{key}.tls"),
             &subject,
-            R::TLS_KIND,
+            RuleId::DriftTlsKind,
             kind.to_string(),
             f,
         );
@@ -177,7 +177,13 @@ fn cluster_item(item: &ClusterExpect, key: &str, found: &[&Cluster], out: &mut R
             &|c| tls_values(c, sni),
             "the cluster sends another SNI",
         );
-        out.push(format!("{key}.sni"), &subject, R::SNI, s.to_string(), f);
+        out.push(
+            format!("{key}.sni"),
+            &subject,
+            RuleId::DriftSni,
+            s.to_string(),
+            f,
+        );
     }
     if let Some(a) = &item.alpn {
         let want = if a.is_empty() {
@@ -190,7 +196,7 @@ fn cluster_item(item: &ClusterExpect, key: &str, found: &[&Cluster], out: &mut R
             &|c| tls_values(c, alpn),
             "the cluster offers other ALPN protocols",
         );
-        out.push(format!("{key}.alpn"), &subject, R::ALPN, want, f);
+        out.push(format!("{key}.alpn"), &subject, RuleId::DriftAlpn, want, f);
     }
     for (ids, must_accept) in [(&item.accept, true), (&item.reject, false)] {
         for id in ids {
@@ -199,9 +205,17 @@ fn cluster_item(item: &ClusterExpect, key: &str, found: &[&Cluster], out: &mut R
                 .flat_map(|c| peer(c, id, must_accept))
                 .collect();
             let (field, rule, expected) = if must_accept {
-                ("accept", R::PEER_NOT_ACCEPTED, format!("accepts peer {id}"))
+                (
+                    "accept",
+                    RuleId::DriftPeerNotAccepted,
+                    format!("accepts peer {id}"),
+                )
             } else {
-                ("reject", R::PEER_NOT_REJECTED, format!("rejects peer {id}"))
+                (
+                    "reject",
+                    RuleId::DriftPeerNotRejected,
+                    format!("rejects peer {id}"),
+                )
             };
             out.push(
                 format!("{key}.{field}[{id}]"),

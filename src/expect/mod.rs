@@ -7,7 +7,6 @@ mod check;
 mod cluster;
 pub mod fleet;
 mod generate;
-pub mod rules;
 pub mod san;
 pub mod span;
 

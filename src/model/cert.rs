@@ -1,5 +1,6 @@
 //! Secrets and the certificates in them, as facts (validity is judged against a given `now`).
 
+use super::catalog::RuleId;
 use serde::Serialize;
 
 use super::ids::{Fingerprint, SpiffeId, TrustDomain};
@@ -247,7 +248,7 @@ impl std::fmt::Debug for InlineMaterial {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[non_exhaustive]
 pub struct PemLint {
-    pub rule: &'static str,
+    pub rule: RuleId,
     pub detail: String,
 }
 

@@ -1,6 +1,7 @@
 //! The outcome of checking a proxy against expectations: one result per expectation (a JUnit
 //! test case), each failing result with one failure per subject that drifted (a SARIF result).
 
+use super::catalog::RuleId;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -34,7 +35,7 @@ pub struct CheckResult {
     pub id: String,
     /// What it is about: `cluster outbound|443||a`, `inbound port 8443`, `identity`…
     pub subject: String,
-    pub rule: &'static str,
+    pub rule: RuleId,
     /// What was expected, in words.
     pub expected: String,
     pub status: CheckStatus,

@@ -2,6 +2,7 @@
 //! what `explain` makes of the lines and counters it wrote. Data only: reading log lines and
 //! stats text lives in `evidence/`, joining them with the rest of the report too.
 
+use super::catalog::RuleId;
 use serde::Serialize;
 
 /// An `access_log` entry of a listener, an HTTP connection manager or a TCP proxy: where it
@@ -460,7 +461,7 @@ pub struct Explained {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub trusted_roots: Vec<String>,
     /// The cause: a rule id of the catalogue (`envinspect rules`).
-    pub rule: &'static str,
+    pub rule: RuleId,
     pub level: super::Level,
     pub explanation: String,
     /// JSON Pointers into the dump.
@@ -496,7 +497,7 @@ pub struct LogSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct CauseGroup {
-    pub rule: &'static str,
+    pub rule: RuleId,
     pub level: super::Level,
     pub count: u64,
     /// `file:line` of the first lines (at most five).

@@ -3,6 +3,7 @@
 //! evidence: JSON Pointers into the dump where a user can look. Errors and warnings make the run
 //! exit 1; info does not.
 
+use super::catalog::RuleId;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -39,7 +40,7 @@ impl std::fmt::Display for Level {
 pub struct Finding {
     pub level: Level,
     /// Stable rule id, e.g. `cert-expired` (anchor in docs/rules.md).
-    pub rule: &'static str,
+    pub rule: RuleId,
     /// What it is about: `secret default`, `cluster outbound|80||x`…
     pub subject: String,
     pub message: String,
@@ -48,15 +49,10 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// A finding of catalogue rule `rule`, at the level the catalogue gives it. An id missing
-    /// from the catalogue stops a debug build (every test run) at once; a release build, which
-    /// must not panic on a dump, keeps it as an error-level finding.
-    pub fn new(rule: &'static str, subject: impl Into<String>, message: impl Into<String>) -> Self {
-        let known = super::catalog::find(rule);
-        debug_assert!(known.is_some(), "rule {rule} is not in the catalogue");
-        let level = known.map_or(Level::Error, |r| r.level);
+    /// A finding of rule `rule`, at the level the catalogue gives it.
+    pub fn new(rule: RuleId, subject: impl Into<String>, message: impl Into<String>) -> Self {
         Finding {
-            level,
+            level: rule.level(),
             rule,
             subject: subject.into(),
             message: message.into(),

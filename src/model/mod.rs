@@ -47,6 +47,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use catalog::{Rule, RuleId, RuleKind};
 pub use cert::{CertDer, CertInfo, ChainVerdict, Secret, SecretKind, SecretState};
 pub use finding::{Finding, Level};
 pub use ids::{Fingerprint, IdError, IstioClusterName, ServerName, SpiffeId, TrustDomain};

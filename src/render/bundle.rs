@@ -151,7 +151,7 @@ pub fn render_bundle(
         for (p, r, f) in drift {
             t.row(vec![
                 p.proxy.clone(),
-                r.rule.into(),
+                r.rule.to_string(),
                 f.subject.clone(),
                 f.expected.clone(),
                 f.actual.clone(),
@@ -232,11 +232,12 @@ fn failed_cell(p: &crate::model::bundle::ProxyRow) -> String {
     if ev.summary.files.is_empty() {
         return String::new();
     }
-    let mut by: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    let mut by: std::collections::BTreeMap<crate::model::RuleId, u64> =
+        std::collections::BTreeMap::new();
     for g in &ev.causes {
         *by.entry(g.rule).or_default() += g.count;
     }
-    let mut causes: Vec<(&str, u64)> = by.into_iter().collect();
+    let mut causes: Vec<(crate::model::RuleId, u64)> = by.into_iter().collect();
     causes.sort_by_key(|(r, n)| (std::cmp::Reverse(*n), *r));
     let list: Vec<String> = causes.iter().map(|(r, n)| format!("{r} {n}")).collect();
     if list.is_empty() {

@@ -8,7 +8,6 @@ use std::io::{self, Write};
 use super::document::Doc;
 use super::redaction::{Redaction, Scrub, FIELDS};
 use super::RenderError;
-use crate::expect::rules;
 use crate::model::check::{CheckReport, CheckStatus, Failure};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +96,7 @@ fn table(
     };
     writeln!(w, "Result:       {verdict}")?;
     // Grouped by the subject that drifted; within it, in expectation order.
-    let mut by_subject: BTreeMap<&str, Vec<(&str, &Failure)>> = BTreeMap::new();
+    let mut by_subject: BTreeMap<&str, Vec<(crate::model::RuleId, &Failure)>> = BTreeMap::new();
     for r in c.results.iter().filter(|r| r.status == CheckStatus::Fail) {
         for f in &r.failures {
             by_subject
@@ -220,13 +219,11 @@ fn junit(c: &CheckReport, redacted: bool, w: &mut dyn Write) -> io::Result<()> {
 
 fn sarif(c: &CheckReport, redacted: bool) -> serde_json::Value {
     use serde_json::json;
-    let catalog = crate::rules::catalog::CATALOG
+    // Drift rules first, then the findings' (SARIF results point into this list by index).
+    let all: Vec<(&str, &str, &str)> = crate::model::catalog::DRIFT
         .iter()
-        .map(|r| (r.id, r.meaning, sarif_level(r.level)));
-    let all: Vec<(&str, &str, &str)> = rules::RULES
-        .iter()
-        .map(|(id, text)| (*id, *text, "error"))
-        .chain(catalog)
+        .chain(crate::model::catalog::CATALOG)
+        .map(|r| (r.id.as_str(), r.meaning, sarif_level(r.level)))
         .collect();
     let rule_ids: Vec<&str> = all.iter().map(|(id, _, _)| *id).collect();
     let descriptors: Vec<_> = all
@@ -255,7 +252,7 @@ fn sarif(c: &CheckReport, redacted: bool) -> serde_json::Value {
             }
             results.push(json!({
                 "ruleId": r.rule,
-                "ruleIndex": rule_ids.iter().position(|id| *id == r.rule).unwrap_or(0),
+                "ruleIndex": rule_ids.iter().position(|id| *id == r.rule.as_str()).unwrap_or(0),
                 "level": "error",
                 "message": {"text": format!("{}: {} (expected {}, actual {})", f.subject, f.message, f.expected, f.actual)},
                 "locations": [location],
@@ -275,7 +272,7 @@ fn sarif(c: &CheckReport, redacted: bool) -> serde_json::Value {
         }
         results.push(json!({
             "ruleId": f.rule,
-            "ruleIndex": rule_ids.iter().position(|id| *id == f.rule).unwrap_or(0),
+            "ruleIndex": rule_ids.iter().position(|id| *id == f.rule.as_str()).unwrap_or(0),
             "level": sarif_level(f.level),
             "message": {"text": format!("{}: {}", f.subject, f.message)},
             "locations": [location],

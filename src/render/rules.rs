@@ -4,9 +4,8 @@ use std::io::Write;
 
 use super::table::Table;
 use super::{Format, RenderError};
-use crate::expect::rules::RULES as DRIFT;
+use crate::model::catalog::{CATALOG, DRIFT};
 use crate::model::Level;
-use crate::rules::catalog::CATALOG;
 
 #[derive(serde::Serialize)]
 struct Row {
@@ -19,24 +18,19 @@ struct Row {
 }
 
 fn rows() -> Vec<Row> {
-    let docs = |id: &str| format!("docs/rules.md#{id}");
-    let findings = CATALOG.iter().map(|r| Row {
-        id: r.id,
-        kind: "finding",
-        level: r.level,
-        meaning: r.meaning,
-        fix: r.fix,
-        docs: docs(r.id),
-    });
-    let drift = DRIFT.iter().map(|(id, meaning)| Row {
-        id,
-        kind: "drift",
-        level: Level::Error,
-        meaning,
-        fix: "Restore what the expectations state, or update the expectations if the change is intended.",
-        docs: docs(id),
-    });
-    findings.chain(drift).collect()
+    // The findings, then the drift rules, each in documentation order.
+    CATALOG
+        .iter()
+        .chain(DRIFT)
+        .map(|r| Row {
+            id: r.id.as_str(),
+            kind: r.kind.as_str(),
+            level: r.level,
+            meaning: r.meaning,
+            fix: r.fix,
+            docs: format!("docs/rules.md#{}", r.id),
+        })
+        .collect()
 }
 
 pub fn render_rules(format: Format, w: &mut dyn Write) -> Result<(), RenderError> {

@@ -68,7 +68,7 @@ pub(crate) fn findings_table(
     for f in findings {
         t.row(vec![
             f.level.to_string(),
-            f.rule.into(),
+            f.rule.to_string(),
             super::explain::clean(&f.subject),
             super::explain::clean(&f.message),
         ]);

@@ -3,6 +3,7 @@
 //! trust domains the proxy cannot verify, dry-run policies, ext_authz failing open, remote JWKS
 //! clusters that are not there, and Istio's TCP translation of HTTP-only ALLOW rules.
 
+use crate::model::RuleId;
 use std::collections::BTreeSet;
 
 use crate::model::authz::{
@@ -37,14 +38,14 @@ pub(super) fn rules(r: &Report, f: &mut Vec<Finding>) {
                         foreign(&subject, a, rbac, &tds, f);
                     }
                     AuthzKind::ExtAuthz(e) if e.failure_mode_allow && !e.shadow_mode => f.push(
-                        Finding::new("ext-authz-fail-open", &subject, format!("{} lets requests through when {} cannot be reached (failure_mode_allow)", a.name, e.server))
+                        Finding::new(RuleId::ExtAuthzFailOpen, &subject, format!("{} lets requests through when {} cannot be reached (failure_mode_allow)", a.name, e.server))
                             .at(&a.pointer),
                     ),
                     AuthzKind::JwtAuthn(j) => {
                         for (name, p) in &j.providers {
                             if let Jwks::Remote { uri, cluster } = &p.jwks {
                                 if has_clusters && !r.clusters.iter().any(|c| &c.name == cluster) {
-                                    f.push(Finding::new("jwks-cluster-missing", &subject, format!("provider {name} fetches its JWKS ({uri}) through cluster {cluster:?}, which the proxy does not have: every token of {} fails (401 Jwks_remote_fetch_is_failed)", p.issuer)).at(&a.pointer));
+                                    f.push(Finding::new(RuleId::JwksClusterMissing, &subject, format!("provider {name} fetches its JWKS ({uri}) through cluster {cluster:?}, which the proxy does not have: every token of {} fails (401 Jwks_remote_fetch_is_failed)", p.issuer)).at(&a.pointer));
                                 }
                             }
                         }
@@ -75,7 +76,7 @@ fn deny_all(subject: &str, a: &AuthzFilter, rbac: &Rbac, http_allow: bool, f: &m
         return;
     }
     if a.level == FilterLevel::Network && policies.is_empty() && http_allow {
-        f.push(Finding::new("authz-tcp-dropped-http-rule", subject, format!("{} is an ALLOW filter with no policies while the listener's HTTP chains have ALLOW policies: Istio drops ALLOW rules with HTTP-only fields (methods, paths, hosts, request principals) on TCP ports, so every TCP connection here is closed", a.name)).at(&a.pointer));
+        f.push(Finding::new(RuleId::AuthzTcpDroppedHttpRule, subject, format!("{} is an ALLOW filter with no policies while the listener's HTTP chains have ALLOW policies: Istio drops ALLOW rules with HTTP-only fields (methods, paths, hosts, request principals) on TCP ports, so every TCP connection here is closed", a.name)).at(&a.pointer));
         return;
     }
     let why = if policies.is_empty() {
@@ -83,7 +84,7 @@ fn deny_all(subject: &str, a: &AuthzFilter, rbac: &Rbac, http_allow: bool, f: &m
     } else {
         "has only policies that can never match"
     };
-    f.push(Finding::new("authz-deny-all", subject, format!("{} is an ALLOW filter that {why}: every request is denied (rbac_access_denied_matched_policy[none]); an AuthorizationPolicy with `spec: {{}}` does this", a.name)).at(&a.pointer));
+    f.push(Finding::new(RuleId::AuthzDenyAll, subject, format!("{} is an ALLOW filter that {why}: every request is denied (rbac_access_denied_matched_policy[none]); an AuthorizationPolicy with `spec: {{}}` does this", a.name)).at(&a.pointer));
 }
 
 fn dry_run(subject: &str, a: &AuthzFilter, rbac: &Rbac, f: &mut Vec<Finding>) {
@@ -98,7 +99,7 @@ fn dry_run(subject: &str, a: &AuthzFilter, rbac: &Rbac, f: &mut Vec<Finding>) {
     if !real.is_empty() {
         f.push(
             Finding::new(
-                "authz-dry-run",
+                RuleId::AuthzDryRun,
                 subject,
                 format!(
                     "{} evaluates {action} policies in dry-run, not enforced: {}",
@@ -179,7 +180,7 @@ fn foreign(
             if let Some(Ok(td)) = super::tls::matcher_trust_domain(&san) {
                 if !tds.contains(&td) {
                     let have: Vec<String> = tds.iter().map(|t| t.to_string()).collect();
-                    f.push(Finding::new("principal-foreign-trust-domain", subject, format!("policy {} of {} names {} in trust domain {td}, but the proxy verifies only {}: no such peer can present a certificate it accepts", p.name, a.name, m.value, have.join(", "))).at(&a.pointer));
+                    f.push(Finding::new(RuleId::PrincipalForeignTrustDomain, subject, format!("policy {} of {} names {} in trust domain {td}, but the proxy verifies only {}: no such peer can present a certificate it accepts", p.name, a.name, m.value, have.join(", "))).at(&a.pointer));
                 }
             }
         }
@@ -243,7 +244,7 @@ fn jwt_not_enforced(subject: &str, ch: &FilterChain, f: &mut Vec<Finding>) {
             _ => false,
         });
         if !enforced {
-            f.push(Finding::new("jwt-not-enforced", subject, format!("{} lets requests without a token through (allow_missing) and no RBAC policy requires a request principal: a RequestAuthentication alone does not make a token mandatory", a.name)).at(&a.pointer));
+            f.push(Finding::new(RuleId::JwtNotEnforced, subject, format!("{} lets requests without a token through (allow_missing) and no RBAC policy requires a request principal: a RequestAuthentication alone does not make a token mandatory", a.name)).at(&a.pointer));
         }
     }
 }
@@ -288,6 +289,6 @@ fn permissive(subject: &str, l: &Listener, ch: &FilterChain, f: &mut Vec<Finding
             .first()
             .map(|a| a.pointer.as_str())
             .unwrap_or(&ch.pointer);
-        f.push(Finding::new("principal-on-permissive-port", subject, format!("{on} also accepts plaintext (PERMISSIVE), and ALLOW policies here name peer identities: plaintext callers have none, so they never match and are denied; make the port STRICT or allow them explicitly")).at(pointer));
+        f.push(Finding::new(RuleId::PrincipalOnPermissivePort, subject, format!("{on} also accepts plaintext (PERMISSIVE), and ALLOW policies here name peer identities: plaintext callers have none, so they never match and are denied; make the port STRICT or allow them explicitly")).at(pointer));
     }
 }

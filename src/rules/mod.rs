@@ -1,16 +1,14 @@
 //! Diagnoses: rules that turn the proxy's state into answers (rotation overdue, a SAN nobody can
 //! satisfy, Istio mTLS towards a host outside the mesh, TLS inside TLS…), each a [`Finding`]
-//! with a stable id from [`catalog`] and JSON Pointers as evidence. Works on the model only;
+//! with a stable [`RuleId`] and JSON Pointers as evidence. Works on the model only;
 //! certificate and secret findings of `cert::check` come first, these are added to them.
 
 mod authz;
-/// The catalogue lives in the model, so that every layer making findings takes ids and levels
-/// from it; `rules::catalog` is its public name.
-pub(crate) use crate::model::catalog;
 mod tls;
 mod traffic;
 mod updates;
 
+use crate::model::RuleId;
 use crate::model::{Finding, Report, SecretKind, SecretState};
 
 #[derive(Debug, Clone)]
@@ -59,7 +57,7 @@ fn expiring(r: &Report, opts: &RuleOptions, f: &mut Vec<Finding>) {
                     .map(|i| i.to_string())
                     .unwrap_or_else(|| c.subject.clone());
                 f.push(
-                    Finding::new("cert-expiring",
+                    Finding::new(RuleId::CertExpiring,
                         s.label(),
                         format!(
                             "{who} expires at {not_after} ({} left of a {} lifetime): the rotation is overdue",
@@ -83,7 +81,7 @@ fn warming(r: &Report, f: &mut Vec<Finding>) {
         };
         f.push(
             Finding::new(
-                "secret-warming",
+                RuleId::SecretWarming,
                 s.label(),
                 format!("requested from SDS, not delivered yet{who}"),
             )
@@ -99,11 +97,11 @@ fn ztunnel_identities(r: &Report, f: &mut Vec<Finding>) {
     for s in &r.secrets {
         let (rule, what) = match s.state {
             SecretState::Initializing => (
-                "ztunnel-identity-initializing",
+                RuleId::ZtunnelIdentityInitializing,
                 "its certificate is being requested from the CA".to_string(),
             ),
             SecretState::Unavailable if s.state_detail.as_deref() != Some(FORGOTTEN) => (
-                "ztunnel-identity-unavailable",
+                RuleId::ZtunnelIdentityUnavailable,
                 format!(
                     "no certificate: {}",
                     s.state_detail.as_deref().unwrap_or("no reason given")
@@ -149,7 +147,7 @@ fn waypoints_without_endpoints(r: &Report, f: &mut Vec<Finding>) {
     for ((waypoint, why), (who, at)) in users {
         f.push(
             Finding::new(
-                "waypoint-without-endpoints",
+                RuleId::WaypointWithoutEndpoints,
                 format!("waypoint {waypoint}"),
                 format!(
                     "{} send through it, but {why}: their traffic has nowhere to go",
@@ -167,7 +165,7 @@ fn undecodable(r: &Report, f: &mut Vec<Finding>) {
         if let Some(ty) = &w.kept_raw {
             f.push(
                 Finding::new(
-                    "undecodable-type",
+                    RuleId::UndecodableType,
                     format!("type {ty}"),
                     format!(
                         "{} ({} time(s)): envinspect keeps it as raw JSON and does not look inside",
@@ -219,7 +217,7 @@ pub fn stale_certs(r: &mut Report, certs: &Report) {
             .map(|i| i.to_string())
             .unwrap_or_else(|| "a certificate".into());
         found.push(
-            Finding::new("stale-certs-endpoint",
+            Finding::new(RuleId::StaleCertsEndpoint,
                 format!("{} {}", certs.source, s.name),
                 format!(
                     "{who} (serial {}, not after {}) is in /certs but in no active secret of {}: a TLS context still holds an old certificate (draining listeners), or the documents were taken at different times",

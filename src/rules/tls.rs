@@ -1,6 +1,7 @@
 //! Rules on SAN matchers: a malformed SPIFFE ID in a matcher, and a matcher expecting an identity
 //! in a trust domain the proxy cannot verify.
 
+use crate::model::RuleId;
 use std::collections::BTreeSet;
 
 use crate::model::tls::{MatchKind, SanKind, SanMatcher, ValidationSource};
@@ -71,7 +72,7 @@ pub(super) fn san_rules(r: &Report, f: &mut Vec<Finding>) {
         for m in &ctx.san_matchers {
             match matcher_trust_domain(m) {
                 Some(Err(why)) => f.push(
-                    Finding::new("san-malformed", &subject, format!("SAN matcher {m}: {why}; no certificate can carry it, so every peer is rejected"))
+                    Finding::new(RuleId::SanMalformed, &subject, format!("SAN matcher {m}: {why}; no certificate can carry it, so every peer is rejected"))
                         .at(pointer),
                 ),
                 Some(Ok(td)) => {
@@ -80,7 +81,7 @@ pub(super) fn san_rules(r: &Report, f: &mut Vec<Finding>) {
                     if !known && (own.is_some() || !bundles.is_empty()) {
                         let have: Vec<String> = own.iter().chain(bundles.iter().copied()).map(|t| t.to_string()).collect::<BTreeSet<_>>().into_iter().collect();
                         f.push(
-                            Finding::new("trust-domain-mismatch",
+                            Finding::new(RuleId::TrustDomainMismatch,
                                 &subject,
                                 format!("SAN matcher {m} expects trust domain {td}, but the proxy is in {} and has no bundle for {td}", have.join(", ")),
                             )

@@ -1,6 +1,7 @@
 //! Rules on how traffic flows: Istio mTLS towards hosts outside the mesh, TLS inside TLS, HTTP
 //! parsers on TLS ports, TLS settings nothing routes to, REGISTRY_ONLY and PERMISSIVE notes.
 
+use crate::model::RuleId;
 use std::collections::BTreeSet;
 
 use crate::model::tls::TlsKind;
@@ -32,7 +33,7 @@ fn no_router(r: &Report, f: &mut Vec<Finding>) {
             };
             f.push(
                 Finding::new(
-                    "no-router",
+                    RuleId::NoRouter,
                     format!("listener {} chain {chain}", l.name),
                     format!("its HTTP connection manager has no HTTP filter, so no router: Envoy reads every request and answers it {when}, whatever the route configuration says"),
                 )
@@ -110,7 +111,7 @@ fn missing_clusters(r: &Report, f: &mut Vec<Finding>) {
             continue;
         }
         f.push(
-            Finding::new("route-to-missing-cluster",
+            Finding::new(RuleId::RouteToMissingCluster,
                 who,
                 format!("sends traffic to cluster {name}, which the proxy does not have: HTTP requests get 503 with response flag NC (cluster_not_found), TCP connections are closed"),
             )
@@ -132,7 +133,7 @@ fn clusters_without_endpoints(r: &Report, f: &mut Vec<Finding>) {
         .filter(|c| c.discovery == "EDS" && !with.contains(c.name.as_str()))
     {
         f.push(
-            Finding::new("cluster-without-endpoints",
+            Finding::new(RuleId::ClusterWithoutEndpoints,
                 format!("cluster {}", c.name),
                 "EDS gave it no endpoint: requests to it get 503 with response flag UH (no_healthy_upstream)",
             )
@@ -155,7 +156,7 @@ fn istio_mutual_to_non_mesh(r: &Report, f: &mut Vec<Finding>) {
         {
             continue;
         }
-        let mut finding = Finding::new("istio-mutual-to-non-mesh",
+        let mut finding = Finding::new(RuleId::IstioMutualToNonMesh,
             format!("cluster {}", c.name),
             format!(
                 "Istio mTLS (ISTIO_MUTUAL) towards {} endpoint(s), none labelled tlsMode: istio: a server outside the mesh answers with its own certificate and the handshake fails (503, CERTIFICATE_VERIFY_FAILED)",
@@ -220,7 +221,7 @@ fn istio_alpn_to_external(r: &Report, f: &mut Vec<Finding>) {
             && c.alpn_override != Some(false)
         {
             f.push(
-                Finding::new("istio-alpn-to-external",
+                Finding::new(RuleId::IstioAlpnToExternal,
                     format!("cluster {}", c.name),
                     format!("originates TLS without istio.alpn_override: \"false\" while listener {} runs the istio.alpn filter: the server is offered Istio's ALPN (istio-http/1.1…) and may reject the handshake (istio/istio#40680)", listener.name),
                 )
@@ -307,7 +308,7 @@ fn tls_into_http_on(r: &Report, port: u32, f: &mut Vec<Finding>) {
             if http && !matches!(ch.tls, Socket::Tls(_)) && hit.insert(i) {
                 let chain = ch.name.clone().unwrap_or_else(|| format!("#{i}"));
                 f.push(
-                    Finding::new("tls-into-http-chain", format!("listener {} chain {chain}", l.name), format!("a TLS client of port {port} (ALPN h2,http/1.1) gets this chain, whose HTTP connection manager reads plaintext: Envoy answers the ClientHello with HTTP 400 (http1.codec_error), the client fails with `wrong version number` (curl exit 35)"))
+                    Finding::new(RuleId::TlsIntoHttpChain, format!("listener {} chain {chain}", l.name), format!("a TLS client of port {port} (ALPN h2,http/1.1) gets this chain, whose HTTP connection manager reads plaintext: Envoy answers the ClientHello with HTTP 400 (http1.codec_error), the client fails with `wrong version number` (curl exit 35)"))
                         .at(&ch.pointer),
                 );
             }
@@ -332,7 +333,7 @@ fn not_captured(r: &Report, f: &mut Vec<Finding>) {
         .collect();
     for (port, listener) in ports {
         if let Capture::No(why) = i.inbound(port) {
-            let mut finding = Finding::new("inbound-port-not-captured", format!("inbound port {port}"), format!("listener {listener} has chains for port {port}, but the pod's redirection leaves it alone ({why}): connections reach the application directly, without mTLS or authorization, and a mesh client's mTLS meets a plaintext server (503 UC at its proxy)"));
+            let mut finding = Finding::new(RuleId::InboundPortNotCaptured, format!("inbound port {port}"), format!("listener {listener} has chains for port {port}, but the pod's redirection leaves it alone ({why}): connections reach the application directly, without mTLS or authorization, and a mesh client's mTLS meets a plaintext server (503 UC at its proxy)"));
             if let Some(l) = r.listeners.iter().find(|l| l.name == listener) {
                 finding = finding.at(&l.pointer);
             }
@@ -360,7 +361,7 @@ fn tls_on_listeners(r: &Report, f: &mut Vec<Finding>) {
                 };
                 if app_tls && matches!(c.tls.kind(), TlsKind::Simple | TlsKind::Mutual) {
                     f.push(
-                        Finding::new("double-tls",
+                        Finding::new(RuleId::DoubleTls,
                             &subject,
                             format!("the chain forwards the application's own TLS to cluster {name}, which originates TLS again: TLS inside TLS (wrong version number, or a handshake failure at the server)"),
                         )
@@ -437,7 +438,7 @@ fn passthrough(r: &Report, f: &mut Vec<Finding>) {
             && !used_hosts.contains(n.fqdn.as_str())
         {
             f.push(
-                Finding::new("passthrough-bypasses-policy",
+                Finding::new(RuleId::PassthroughBypassesPolicy,
                     format!("cluster {}", c.name),
                     format!("originates TLS, but no listener or route sends traffic to any cluster of {}: connections to it leave through PassthroughCluster and these TLS settings never apply", n.fqdn),
                 )
@@ -457,7 +458,7 @@ fn notes(r: &Report, f: &mut Vec<Finding>) {
     };
     if r.outbound.mode == OutboundMode::RegistryOnly {
         f.push(
-            Finding::new("registry-only-blackhole", "outbound", "REGISTRY_ONLY: connections to hosts without a cluster (no ServiceEntry) go to BlackHoleCluster and are reset (curl: exit 56 or 52; HTTP 502)")
+            Finding::new(RuleId::RegistryOnlyBlackhole, "outbound", "REGISTRY_ONLY: connections to hosts without a cluster (no ServiceEntry) go to BlackHoleCluster and are reset (curl: exit 56 or 52; HTTP 502)")
                 .at(&pointer_of("virtualOutbound"))
                 .at(&pointer_of("virtual")),
         );
@@ -469,7 +470,7 @@ fn notes(r: &Report, f: &mut Vec<Finding>) {
             .unwrap_or_else(|| "* (every other port)".into());
         f.push(
             Finding::new(
-                "inbound-permissive",
+                RuleId::InboundPermissive,
                 format!("inbound port {port}"),
                 "PERMISSIVE: plaintext is accepted as well as mTLS",
             )

@@ -1,6 +1,7 @@
 //! What a proxy does not serve as configured: updates it refused (`error_state`, a NACK: the
 //! previous version still serves) and resources still warming (received, not yet in use).
 
+use crate::model::RuleId;
 use crate::model::{Finding, Report, ResourceState};
 
 pub(super) fn rules(r: &Report, f: &mut Vec<Finding>) {
@@ -46,7 +47,7 @@ fn rejected(r: &Report, f: &mut Vec<Finding>) {
             (None, None) => "; Envoy did not record which resource".to_string(),
         };
         let finding = Finding::new(
-            "update-rejected",
+            RuleId::UpdateRejected,
             subject,
             format!("Envoy refused the update{version}{when}: {reason}{serving}"),
         )
@@ -73,7 +74,7 @@ fn warming(r: &Report, f: &mut Vec<Finding>) {
         };
         f.push(
             Finding::new(
-                "listener-warming",
+                RuleId::ListenerWarming,
                 format!("listener {}", l.name),
                 format!(
                     "received, not yet serving: Envoy waits for what it depends on (RDS, SDS secrets); {meanwhile}"
@@ -98,7 +99,7 @@ fn warming(r: &Report, f: &mut Vec<Finding>) {
         };
         f.push(
             Finding::new(
-                "cluster-warming",
+                RuleId::ClusterWarming,
                 format!("cluster {}", c.name),
                 format!(
                     "received, not yet serving: Envoy waits for its endpoints (EDS) or its secrets (SDS); {meanwhile}"

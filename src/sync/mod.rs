@@ -9,6 +9,7 @@ use crate::model::sync::{
     AcceptedVersions, ProxySync, SyncReport, SyncState, SynczForm, SynczSource, XdsType,
 };
 use crate::model::Finding;
+use crate::model::RuleId;
 
 /// A syncz that cannot be read. Each names the file and the place.
 #[derive(Debug, thiserror::Error)]
@@ -137,7 +138,7 @@ pub fn findings(p: &ProxySync) -> Vec<Finding> {
         );
         out.push(
             Finding::new(
-                "sync-nack",
+                RuleId::SyncNack,
                 &subject,
                 format!(
                     "refused the last {} push{sent} of istiod {} and serves {serves}: {why}",
@@ -175,7 +176,7 @@ pub fn findings(p: &ProxySync) -> Vec<Finding> {
     if !stale.is_empty() {
         out.push(
             Finding::new(
-                "sync-stale",
+                RuleId::SyncStale,
                 &subject,
                 format!(
                     "istiod {} sent configuration the proxy has not acknowledged: {}; it may serve an older version (a fixed manifest can look broken)",
@@ -218,7 +219,7 @@ pub fn cross_check(p: &ProxySync, dump: &AcceptedVersions) -> Vec<Finding> {
     let mut differs = |t: &XdsType, what: String| {
         out.push(
             Finding::new(
-                "sync-dump-differs",
+                RuleId::SyncDumpDiffers,
                 format!("proxy {}", p.name),
                 format!("{t}: {what}"),
             )
@@ -393,7 +394,7 @@ mod tests {
         assert_eq!(p.state(&XdsType::Cds), SyncState::NotSent);
         assert_eq!(p.summary(), "ERROR (LDS)");
         assert_eq!(r.findings.len(), 1);
-        assert_eq!(r.findings[0].rule, "sync-nack");
+        assert_eq!(r.findings[0].rule, RuleId::SyncNack);
         assert!(r.findings[0]
             .message
             .ends_with("Error adding/updating listener(s) web: bad"));

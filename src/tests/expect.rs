@@ -298,12 +298,13 @@ fn guide_library_example() -> Result<(), envinspect::Error> {
 #[test]
 fn every_drift_rule_has_its_anchor_in_the_docs() {
     let doc = std::fs::read_to_string(root().join("docs/rules.md")).unwrap();
-    for (id, description) in envinspect::expect::rules::RULES {
+    for r in envinspect::model::catalog::DRIFT {
+        let id = r.id;
         assert!(
             doc.contains(&format!("\n## {id}\n")),
             "docs/rules.md lacks ## {id}"
         );
-        assert!(!description.is_empty());
+        assert!(!r.meaning.is_empty());
     }
 }
 

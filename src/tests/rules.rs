@@ -140,7 +140,7 @@ fn every_rule_fires_on_its_fixture_and_not_on_a_clean_one() {
     covered.extend(super::explain::covered());
     for r in envinspect::model::catalog::CATALOG {
         assert!(
-            covered.contains(r.id),
+            covered.contains(r.id.as_str()),
             "rule {} has no trigger/non-trigger test",
             r.id
         );
@@ -204,7 +204,7 @@ fn every_rule_is_listed_and_documented() {
         );
         assert!(
             rows.iter()
-                .any(|x| x["id"] == r.id && x["kind"] == "finding"),
+                .any(|x| x["id"] == r.id.as_str() && x["kind"] == "finding"),
             "{} not listed",
             r.id
         );

@@ -5,6 +5,7 @@
 
 use super::{rule_of, Scope, Stats};
 use crate::model::authz::AuthzKind;
+use crate::model::RuleId;
 use crate::model::{Finding, Report};
 
 /// The findings the counters prove, each naming its object (and evidence) when the dump has it.
@@ -34,28 +35,28 @@ pub fn findings(report: &Report, source: &str, stats: &Stats) -> Vec<Finding> {
     out
 }
 
-fn meaning(rule: &str, stat: &str) -> String {
+fn meaning(rule: RuleId, stat: &str) -> String {
     match (rule, stat) {
         (_, "ssl.fail_verify_san") => "peers presented certificates whose SANs no SAN matcher accepts".into(),
         (_, "ssl.fail_verify_error") => "peers presented certificates that do not verify against the trusted roots (unknown CA, expired)".into(),
         (_, "ssl.fail_verify_no_cert") => "peers presented no certificate where one is required".into(),
         (_, "ssl.connection_error") => "TLS handshakes failed".into(),
         (_, "ssl.no_certificate") => "connections came without a client certificate".into(),
-        ("stat-upstream-connect-failed", _) => "connections to the upstream failed or timed out".into(),
-        ("stat-no-healthy-upstream", _) => "requests found no healthy host (503 UH)".into(),
-        ("stat-circuit-breaker", _) => "a circuit breaker refused requests or connections (503 UO)".into(),
-        ("stat-outlier-ejection", _) => "outlier detection ejected hosts".into(),
-        ("stat-retries-exhausted", _) => "requests ran out of retries (URX)".into(),
-        ("stat-upstream-timeout", _) => "requests timed out (504 UT)".into(),
-        ("stat-upstream-reset", _) => "the upstream reset requests".into(),
-        ("stat-no-filter-chain", _) => "connections matched no filter chain and were closed".into(),
-        ("stat-no-route", "no_cluster") => "requests were routed to a cluster that does not exist (503 NC)".into(),
-        ("stat-no-route", _) => "requests matched no route (404 NR)".into(),
-        ("stat-rbac-denied", _) => "RBAC denied requests or connections".into(),
-        ("stat-rbac-shadow-denied", _) => "RBAC shadow (dry-run) rules would have denied requests".into(),
-        ("stat-jwt-denied", _) => "jwt_authn refused requests (401/403)".into(),
-        ("stat-ext-authz-denied", _) => "ext_authz denied requests, failed, or let them through on failure".into(),
-        ("stat-update-rejected", _) => "Envoy rejected configuration updates (NACK): it still serves the previous version".into(),
+        (RuleId::StatUpstreamConnectFailed, _) => "connections to the upstream failed or timed out".into(),
+        (RuleId::StatNoHealthyUpstream, _) => "requests found no healthy host (503 UH)".into(),
+        (RuleId::StatCircuitBreaker, _) => "a circuit breaker refused requests or connections (503 UO)".into(),
+        (RuleId::StatOutlierEjection, _) => "outlier detection ejected hosts".into(),
+        (RuleId::StatRetriesExhausted, _) => "requests ran out of retries (URX)".into(),
+        (RuleId::StatUpstreamTimeout, _) => "requests timed out (504 UT)".into(),
+        (RuleId::StatUpstreamReset, _) => "the upstream reset requests".into(),
+        (RuleId::StatNoFilterChain, _) => "connections matched no filter chain and were closed".into(),
+        (RuleId::StatNoRoute, "no_cluster") => "requests were routed to a cluster that does not exist (503 NC)".into(),
+        (RuleId::StatNoRoute, _) => "requests matched no route (404 NR)".into(),
+        (RuleId::StatRbacDenied, _) => "RBAC denied requests or connections".into(),
+        (RuleId::StatRbacShadowDenied, _) => "RBAC shadow (dry-run) rules would have denied requests".into(),
+        (RuleId::StatJwtDenied, _) => "jwt_authn refused requests (401/403)".into(),
+        (RuleId::StatExtAuthzDenied, _) => "ext_authz denied requests, failed, or let them through on failure".into(),
+        (RuleId::StatUpdateRejected, _) => "Envoy rejected configuration updates (NACK): it still serves the previous version".into(),
         _ => String::new(),
     }
 }

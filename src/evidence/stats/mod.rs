@@ -5,6 +5,7 @@
 //! network RBAC filter by its own) and becomes a finding. A counter the dump cannot place is a
 //! finding too, saying so: it is never dropped.
 
+use crate::model::RuleId;
 use std::io::Read;
 
 use crate::source::lines::{Line, Lines};
@@ -69,73 +70,85 @@ pub enum StatsError {
 
 /// The stats that prove a failure, by scope: (stat, rule). Ordered so that the longer of two
 /// that end alike comes first.
-const CLUSTER: &[(&str, &str)] = &[
-    ("ssl.fail_verify_san", "stat-tls-verify-failed"),
-    ("ssl.fail_verify_error", "stat-tls-verify-failed"),
-    ("ssl.fail_verify_no_cert", "stat-tls-verify-failed"),
-    ("ssl.connection_error", "stat-tls-handshake-failed"),
-    ("ssl.no_certificate", "stat-tls-handshake-failed"),
-    ("upstream_cx_connect_fail", "stat-upstream-connect-failed"),
+const CLUSTER: &[(&str, RuleId)] = &[
+    ("ssl.fail_verify_san", RuleId::StatTlsVerifyFailed),
+    ("ssl.fail_verify_error", RuleId::StatTlsVerifyFailed),
+    ("ssl.fail_verify_no_cert", RuleId::StatTlsVerifyFailed),
+    ("ssl.connection_error", RuleId::StatTlsHandshakeFailed),
+    ("ssl.no_certificate", RuleId::StatTlsHandshakeFailed),
+    (
+        "upstream_cx_connect_fail",
+        RuleId::StatUpstreamConnectFailed,
+    ),
     (
         "upstream_cx_connect_timeout",
-        "stat-upstream-connect-failed",
+        RuleId::StatUpstreamConnectFailed,
     ),
-    ("upstream_cx_none_healthy", "stat-no-healthy-upstream"),
-    ("upstream_rq_pending_overflow", "stat-circuit-breaker"),
-    ("upstream_cx_overflow", "stat-circuit-breaker"),
-    ("upstream_rq_retry_overflow", "stat-circuit-breaker"),
-    ("circuit_breakers.default.cx_open", "stat-circuit-breaker"),
-    ("circuit_breakers.default.rq_open", "stat-circuit-breaker"),
+    ("upstream_cx_none_healthy", RuleId::StatNoHealthyUpstream),
+    ("upstream_rq_pending_overflow", RuleId::StatCircuitBreaker),
+    ("upstream_cx_overflow", RuleId::StatCircuitBreaker),
+    ("upstream_rq_retry_overflow", RuleId::StatCircuitBreaker),
+    (
+        "circuit_breakers.default.cx_open",
+        RuleId::StatCircuitBreaker,
+    ),
+    (
+        "circuit_breakers.default.rq_open",
+        RuleId::StatCircuitBreaker,
+    ),
     (
         "circuit_breakers.default.rq_pending_open",
-        "stat-circuit-breaker",
+        RuleId::StatCircuitBreaker,
     ),
     (
         "circuit_breakers.default.rq_retry_open",
-        "stat-circuit-breaker",
+        RuleId::StatCircuitBreaker,
     ),
     (
         "outlier_detection.ejections_enforced_total",
-        "stat-outlier-ejection",
+        RuleId::StatOutlierEjection,
     ),
     (
         "outlier_detection.ejections_active",
-        "stat-outlier-ejection",
+        RuleId::StatOutlierEjection,
     ),
-    ("upstream_rq_retry_limit_exceeded", "stat-retries-exhausted"),
-    ("upstream_rq_timeout", "stat-upstream-timeout"),
-    ("upstream_rq_per_try_timeout", "stat-upstream-timeout"),
-    ("upstream_rq_rx_reset", "stat-upstream-reset"),
+    (
+        "upstream_rq_retry_limit_exceeded",
+        RuleId::StatRetriesExhausted,
+    ),
+    ("upstream_rq_timeout", RuleId::StatUpstreamTimeout),
+    ("upstream_rq_per_try_timeout", RuleId::StatUpstreamTimeout),
+    ("upstream_rq_rx_reset", RuleId::StatUpstreamReset),
     (
         "upstream_cx_destroy_remote_with_active_rq",
-        "stat-upstream-reset",
+        RuleId::StatUpstreamReset,
     ),
 ];
-const LISTENER: &[(&str, &str)] = &[
-    ("ssl.fail_verify_san", "stat-tls-verify-failed"),
-    ("ssl.fail_verify_error", "stat-tls-verify-failed"),
-    ("ssl.fail_verify_no_cert", "stat-tls-verify-failed"),
-    ("ssl.connection_error", "stat-tls-handshake-failed"),
-    ("ssl.no_certificate", "stat-tls-handshake-failed"),
-    ("no_filter_chain_match", "stat-no-filter-chain"),
+const LISTENER: &[(&str, RuleId)] = &[
+    ("ssl.fail_verify_san", RuleId::StatTlsVerifyFailed),
+    ("ssl.fail_verify_error", RuleId::StatTlsVerifyFailed),
+    ("ssl.fail_verify_no_cert", RuleId::StatTlsVerifyFailed),
+    ("ssl.connection_error", RuleId::StatTlsHandshakeFailed),
+    ("ssl.no_certificate", RuleId::StatTlsHandshakeFailed),
+    ("no_filter_chain_match", RuleId::StatNoFilterChain),
 ];
-const HTTP: &[(&str, &str)] = &[
-    ("no_route", "stat-no-route"),
-    ("no_cluster", "stat-no-route"),
-    ("rbac.denied", "stat-rbac-denied"),
-    ("rbac.shadow_denied", "stat-rbac-shadow-denied"),
-    ("jwt_authn.denied", "stat-jwt-denied"),
-    ("ext_authz.denied", "stat-ext-authz-denied"),
-    ("ext_authz.error", "stat-ext-authz-denied"),
-    ("ext_authz.failure_mode_allowed", "stat-ext-authz-denied"),
+const HTTP: &[(&str, RuleId)] = &[
+    ("no_route", RuleId::StatNoRoute),
+    ("no_cluster", RuleId::StatNoRoute),
+    ("rbac.denied", RuleId::StatRbacDenied),
+    ("rbac.shadow_denied", RuleId::StatRbacShadowDenied),
+    ("jwt_authn.denied", RuleId::StatJwtDenied),
+    ("ext_authz.denied", RuleId::StatExtAuthzDenied),
+    ("ext_authz.error", RuleId::StatExtAuthzDenied),
+    ("ext_authz.failure_mode_allowed", RuleId::StatExtAuthzDenied),
 ];
-const NETWORK_RBAC: &[(&str, &str)] = &[
-    ("rbac.denied", "stat-rbac-denied"),
-    ("rbac.shadow_denied", "stat-rbac-shadow-denied"),
+const NETWORK_RBAC: &[(&str, RuleId)] = &[
+    ("rbac.denied", RuleId::StatRbacDenied),
+    ("rbac.shadow_denied", RuleId::StatRbacShadowDenied),
 ];
 
 /// The rule a counter proves, if it proves one.
-pub fn rule_of(c: &Counter) -> Option<&'static str> {
+pub fn rule_of(c: &Counter) -> Option<RuleId> {
     let table = match &c.scope {
         Scope::Cluster(_) => CLUSTER,
         Scope::Listener(_) => LISTENER,
@@ -145,7 +158,7 @@ pub fn rule_of(c: &Counter) -> Option<&'static str> {
             return c
                 .stat
                 .ends_with("update_rejected")
-                .then_some("stat-update-rejected")
+                .then_some(RuleId::StatUpdateRejected)
         }
     };
     // RBAC stats may carry the rules' stat prefix: `rbac.<prefix>denied`.
@@ -255,7 +268,7 @@ fn parse_line(t: &str) -> Parsed {
 
 /// `cluster.<name>.<stat>` etc.: the prefix found by the stats that matter (names may hold dots).
 fn scoped(name: &str) -> Option<(Scope, String)> {
-    let split = |prefix: &str, table: &[(&str, &str)]| -> Option<(String, String)> {
+    let split = |prefix: &str, table: &[(&str, RuleId)]| -> Option<(String, String)> {
         let rest = name.strip_prefix(prefix)?;
         table.iter().find_map(|(stat, _)| {
             let object = rest.strip_suffix(stat)?.strip_suffix('.')?;
@@ -365,7 +378,7 @@ fn prometheus(t: &str) -> Parsed {
         return Parsed::Counter(Scope::Server(what), "update_rejected".into(), value);
     }
     let underscore = |stat: &str| stat.replace('.', "_");
-    let find = |prefix: &str, table: &[(&str, &str)]| -> Option<String> {
+    let find = |prefix: &str, table: &[(&str, RuleId)]| -> Option<String> {
         let rest = metric.strip_prefix(prefix)?;
         table
             .iter()
@@ -513,7 +526,7 @@ mod tests {
                     .unwrap()
                     .clone()
             ),
-            Some("stat-rbac-shadow-denied")
+            Some(RuleId::StatRbacShadowDenied)
         );
     }
 
