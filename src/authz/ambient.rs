@@ -5,6 +5,7 @@
 //! allowed, else one must match ("allow policies exist, but none allowed"). Dry-run policies are
 //! evaluated and never enforced. Only the connection is seen: peer identity, addresses, port.
 
+use crate::model::decision::AuthzLayer;
 use std::net::IpAddr;
 
 use super::context::Tri;
@@ -58,9 +59,15 @@ pub fn evaluate(r: &Report, c: &L4Connection, summary: RequestSummary) -> Evalua
 
 type Decided = (Decision, Option<String>, Option<String>, Option<Reason>);
 
-fn step(layer: &str, name: &str, outcome: StepOutcome, detail: String, pointer: &str) -> AuthzStep {
+fn step(
+    layer: AuthzLayer,
+    name: &str,
+    outcome: StepOutcome,
+    detail: String,
+    pointer: &str,
+) -> AuthzStep {
     AuthzStep {
-        layer: layer.into(),
+        layer,
         name: name.into(),
         outcome,
         detail,
@@ -117,7 +124,7 @@ fn decide(
         },
     };
     let mut s = step(
-        "workload",
+        AuthzLayer::Workload,
         &wl.label(),
         StepOutcome::Continue,
         format!("the destination {dst} is this workload ({})", wl.protocol),
@@ -183,7 +190,7 @@ fn decide(
     let allowed_by = allowed_by.first();
     if enforced == 0 {
         steps.push(step(
-            "policy",
+            AuthzLayer::Policy,
             "(no ALLOW policy)",
             StepOutcome::Continue,
             "no ALLOW policy applies to the workload: allowed".into(),
@@ -236,7 +243,7 @@ fn check(
                 format!("cannot tell whether it matches: {why}"),
             ),
         };
-        let mut st = step("policy", &p.key(), outcome, detail, &p.pointer);
+        let mut st = step(AuthzLayer::Policy, &p.key(), outcome, detail, &p.pointer);
         st.policy = Some(p.key());
         steps.push(st);
         match m {

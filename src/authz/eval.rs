@@ -2,6 +2,7 @@
 //! connection gets, its network filters, then the route and the HTTP filters in order — each
 //! layer as Envoy runs it, first refusal wins. Every step keeps a JSON Pointer.
 
+use crate::model::decision::AuthzLayer;
 use std::net::IpAddr;
 
 use super::chain::{self, Connection, Pick};
@@ -16,7 +17,13 @@ use crate::model::{Destination, FilterChain, Report, RouteAction, RouteConfig, S
 
 /// The chain refuses the connection at the handshake.
 fn refuse(run: &mut Run, chain: &str, pointer: &str, why: &str) -> End {
-    run.step("filter chain", chain, StepOutcome::Rejected, why, pointer);
+    run.step(
+        AuthzLayer::FilterChain,
+        chain,
+        StepOutcome::Rejected,
+        why,
+        pointer,
+    );
     rejected(Reason::Refused(why.to_string()))
 }
 
@@ -123,7 +130,7 @@ fn summary(req: &Request) -> RequestSummary {
 fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
     if let Some((why, pointer)) = super::inbound::not_captured(r, req) {
         run.step(
-            "interception",
+            AuthzLayer::Interception,
             "",
             StepOutcome::Skipped,
             format!("not redirected to the proxy ({why})"),
@@ -151,7 +158,7 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
         Err(e) => return rejected(Reason::NoListener(e)),
     };
     run.step(
-        "listener",
+        AuthzLayer::Listener,
         &l.name,
         StepOutcome::Continue,
         "receives the connection",
@@ -247,7 +254,7 @@ fn walk(r: &Report, req: &Request, now: u64, run: &mut Run) -> End {
         (_, false) => None,
     };
     run.step(
-        "filter chain",
+        AuthzLayer::FilterChain,
         &chain_name,
         StepOutcome::Continue,
         if why.is_empty() {
@@ -388,7 +395,7 @@ fn choose_route<'a>(
     run: &mut Run,
 ) -> Result<Chosen<'a>, End> {
     let Some(rc) = rc else {
-        run.step("route", "-", StepOutcome::Continue, "the route configuration is not in the dump: the filters run without per-route configuration", "");
+        run.step(AuthzLayer::Route, "-", StepOutcome::Continue, "the route configuration is not in the dump: the filters run without per-route configuration", "");
         return Ok(Chosen::None);
     };
     if req.authority.is_empty() {
@@ -397,7 +404,7 @@ fn choose_route<'a>(
     }
     let Some((_, vh)) = route::virtual_host(rc, &req.authority) else {
         run.step(
-            "route",
+            AuthzLayer::Route,
             &rc.name,
             StepOutcome::Continue,
             format!(
@@ -412,7 +419,7 @@ fn choose_route<'a>(
         Ok(Some((_, rt))) => {
             let name = rt.name.clone().unwrap_or_else(|| rt.matcher.clone());
             run.step(
-                "route",
+                AuthzLayer::Route,
                 &name,
                 StepOutcome::Continue,
                 format!("virtual host {}, match {}", vh.name, rt.matcher),
@@ -422,7 +429,7 @@ fn choose_route<'a>(
         }
         Ok(None) => {
             run.step(
-                "route",
+                AuthzLayer::Route,
                 &vh.name,
                 StepOutcome::Continue,
                 format!(

@@ -3,6 +3,7 @@
 //! combine (`filters/http/jwt_authn/verifier.cc`). A verified payload goes to the dynamic
 //! metadata RBAC reads.
 
+use crate::model::decision::AuthzLayer;
 use serde_json::{Map, Value};
 
 use super::context::{Context, Tri};
@@ -38,7 +39,7 @@ pub(crate) fn run(
             requirement: PerRouteJwt::Disabled,
         }) => {
             run.step(
-                "jwt_authn",
+                AuthzLayer::JwtAuthn,
                 &f.name,
                 StepOutcome::Skipped,
                 "disabled for this route",
@@ -79,7 +80,7 @@ pub(crate) fn run(
     };
     let Some(requirement) = requirement else {
         run.step(
-            "jwt_authn",
+            AuthzLayer::JwtAuthn,
             &f.name,
             StepOutcome::Skipped,
             "no rule requires a token for this request",
@@ -93,7 +94,7 @@ pub(crate) fn run(
     };
     if j.bypass_cors_preflight && is_preflight(ctx) {
         run.step(
-            "jwt_authn",
+            AuthzLayer::JwtAuthn,
             &f.name,
             StepOutcome::Skipped,
             "a CORS preflight: bypassed",
@@ -125,7 +126,7 @@ pub(crate) fn run(
                 format!("requires {requirement}: verified by {}", who.join(", "))
             };
             run.step(
-                "jwt_authn",
+                AuthzLayer::JwtAuthn,
                 &f.name,
                 StepOutcome::Continue,
                 text,
@@ -140,7 +141,7 @@ pub(crate) fn run(
                 StepOutcome::Unauthenticated
             };
             run.step(
-                "jwt_authn",
+                AuthzLayer::JwtAuthn,
                 &f.name,
                 outcome,
                 format!("requires {requirement}: {} ({})", s.text(), s.http_status()),
@@ -150,7 +151,7 @@ pub(crate) fn run(
         }
         Checked::Unknown(u) => {
             run.step(
-                "jwt_authn",
+                AuthzLayer::JwtAuthn,
                 &f.name,
                 StepOutcome::Unknown,
                 format!("requires {requirement}: cannot tell: {u}"),
@@ -177,7 +178,7 @@ fn given_principal(
         .collect();
     if providers.is_empty() {
         run.step(
-            "jwt_authn",
+            AuthzLayer::JwtAuthn,
             &f.name,
             StepOutcome::Unauthenticated,
             format!("no provider has issuer {iss}"),
@@ -201,7 +202,7 @@ fn given_principal(
         "a token from {iss} for {sub} is taken as verified (--request-principal)"
     ));
     run.step(
-        "jwt_authn",
+        AuthzLayer::JwtAuthn,
         &f.name,
         StepOutcome::Continue,
         format!("token of {iss}/{sub} taken as verified"),

@@ -2,6 +2,7 @@
 //! shadow rules writing their metadata, a route's `RBACPerRoute` replacing the filter's),
 //! jwt_authn (`jwt_eval.rs`) and ext_authz (enabled by metadata, decided by its server).
 
+use crate::model::decision::AuthzLayer;
 use serde_json::Value;
 
 use super::context::{Context, Tri};
@@ -42,7 +43,7 @@ pub(super) fn network_filter(f: &AuthzFilter, ctx: &mut Context, run: &mut Run) 
 /// refusal stands; an allow past it cannot be told, see `evaluate`).
 fn may_deny(f: &AuthzFilter, o: &crate::model::authz::OpaqueFilter, run: &mut Run) -> Option<End> {
     run.step(
-        "filter",
+        AuthzLayer::Filter,
         &f.name,
         StepOutcome::Unknown,
         format!("{} ({}): may refuse; not evaluated", o.type_name, o.may),
@@ -107,7 +108,7 @@ pub(super) fn http_filter(
                 }
                 Some(PerRouteAuthz::Rbac { rbac: None }) => {
                     run.step(
-                        "rbac",
+                        AuthzLayer::Rbac,
                         &f.name,
                         StepOutcome::Skipped,
                         "the route's RBACPerRoute has no rbac: RBAC is off for it",
@@ -147,7 +148,7 @@ pub(super) fn http_filter(
         AuthzKind::ExtAuthz(e) => {
             if let Some(PerRouteAuthz::ExtAuthz { disabled: true }) = per {
                 run.step(
-                    "ext_authz",
+                    AuthzLayer::ExtAuthz,
                     &f.name,
                     StepOutcome::Skipped,
                     "disabled for this route (ExtAuthzPerRoute)",
@@ -161,12 +162,12 @@ pub(super) fn http_filter(
     }
 }
 
-fn kind(f: &AuthzFilter) -> &'static str {
+fn kind(f: &AuthzFilter) -> AuthzLayer {
     match f.kind {
-        AuthzKind::Rbac(_) => "rbac",
-        AuthzKind::JwtAuthn(_) => "jwt_authn",
-        AuthzKind::ExtAuthz(_) => "ext_authz",
-        AuthzKind::Opaque(_) => "filter",
+        AuthzKind::Rbac(_) => AuthzLayer::Rbac,
+        AuthzKind::JwtAuthn(_) => AuthzLayer::JwtAuthn,
+        AuthzKind::ExtAuthz(_) => AuthzLayer::ExtAuthz,
+        AuthzKind::Opaque(_) => AuthzLayer::Filter,
     }
 }
 
@@ -282,7 +283,7 @@ fn rbac_filter(
             );
         }
         let s = run.step(
-            "rbac",
+            AuthzLayer::Rbac,
             &f.name,
             StepOutcome::Observed,
             format!("shadow rules ({}, not enforced): {text}", action_of(shadow)),
@@ -293,7 +294,7 @@ fn rbac_filter(
     }
     let Some(rules) = &rbac.rules else {
         run.step(
-            "rbac",
+            AuthzLayer::Rbac,
             &f.name,
             StepOutcome::Skipped,
             "no rules: the filter enforces nothing",
@@ -319,7 +320,7 @@ fn rbac_filter(
                 Some(p) => format!("{}: policy {p} matches", action_of(rules)),
                 None => format!("{}: no policy matches", action_of(rules)),
             };
-            let s = run.step("rbac", &f.name, outcome, text, &f.pointer);
+            let s = run.step(AuthzLayer::Rbac, &f.name, outcome, text, &f.pointer);
             s.authorization_policy = policy.as_deref().and_then(istio::policy_ref);
             s.policy = policy;
             None
@@ -333,7 +334,13 @@ fn rbac_filter(
             } else {
                 format!("{}: policy {policy} matches", action_of(rules))
             };
-            let s = run.step("rbac", &f.name, StepOutcome::Denied, text, &f.pointer);
+            let s = run.step(
+                AuthzLayer::Rbac,
+                &f.name,
+                StepOutcome::Denied,
+                text,
+                &f.pointer,
+            );
             s.authorization_policy = istio::policy_ref(&policy);
             s.policy = Some(policy.clone());
             let mut e = if http {
@@ -351,7 +358,7 @@ fn rbac_filter(
         }
         Verdict::Unknown(u) => {
             run.step(
-                "rbac",
+                AuthzLayer::Rbac,
                 &f.name,
                 StepOutcome::Unknown,
                 format!("cannot tell: {u}"),
@@ -372,7 +379,7 @@ fn ext_authz(
     if let Some(m) = &e.filter_enabled_metadata {
         if matchers::metadata(m, ctx) == Tri::No {
             run.step(
-                "ext_authz",
+                AuthzLayer::ExtAuthz,
                 &f.name,
                 StepOutcome::Skipped,
                 format!("not enabled: {m} does not match"),
@@ -383,7 +390,7 @@ fn ext_authz(
     }
     if e.shadow_mode {
         run.step(
-            "ext_authz",
+            AuthzLayer::ExtAuthz,
             &f.name,
             StepOutcome::Observed,
             format!(
@@ -401,7 +408,7 @@ fn ext_authz(
     };
     let what = if http { "request" } else { "connection" };
     run.step(
-        "ext_authz",
+        AuthzLayer::ExtAuthz,
         &f.name,
         StepOutcome::Unknown,
         format!(

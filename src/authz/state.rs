@@ -3,6 +3,7 @@
 //! evaluation ends; the route the request got.
 
 use crate::model::cannot_tell::{CannotTell, Reason};
+use crate::model::decision::AuthzLayer;
 use crate::model::decision::{AuthzStep, Decision, Response, StepOutcome};
 use crate::model::RouteConfig;
 
@@ -17,14 +18,14 @@ pub(crate) struct Run {
 impl Run {
     pub(super) fn step(
         &mut self,
-        layer: &str,
+        layer: AuthzLayer,
         name: &str,
         outcome: StepOutcome,
         detail: impl Into<String>,
         pointer: &str,
     ) -> &mut AuthzStep {
         self.steps.push(AuthzStep {
-            layer: layer.into(),
+            layer,
             name: name.into(),
             outcome,
             detail: detail.into(),

@@ -8,8 +8,8 @@ use crate::model::authz::{
     RbacAction, RbacEngine,
 };
 use crate::model::decision::{
-    AuthzView, ChainAuthz, JwtProviderView, LayerView, MeshAction, PolicyView, PortSummary,
-    RouteAuthz, ShadowRole,
+    AuthzView, ChainAuthz, JwtProviderView, LayerKind, LayerView, MeshAction, PolicyView,
+    PortSummary, RouteAuthz, ShadowRole,
 };
 use crate::model::{Listener, Report, Socket};
 
@@ -78,7 +78,7 @@ fn layer(f: &AuthzFilter) -> LayerView {
     let (kind, action, summary, policies) = match &f.kind {
         AuthzKind::Rbac(r) => {
             let (action, summary) = rbac_summary(r);
-            ("rbac", action, summary, rbac_policies(r))
+            (LayerKind::Rbac, action, summary, rbac_policies(r))
         }
         AuthzKind::JwtAuthn(j) => {
             let providers: Vec<String> = j
@@ -122,7 +122,7 @@ fn layer(f: &AuthzFilter) -> LayerView {
                     rules.join("; ")
                 }
             );
-            ("jwt_authn", None, summary, Vec::new())
+            (LayerKind::JwtAuthn, None, summary, Vec::new())
         }
         AuthzKind::ExtAuthz(e) => {
             let mut s = format!(
@@ -140,10 +140,10 @@ fn layer(f: &AuthzFilter) -> LayerView {
             if e.shadow_mode {
                 s.push_str("; shadow mode (not enforced)");
             }
-            ("ext_authz", None, s, Vec::new())
+            (LayerKind::ExtAuthz, None, s, Vec::new())
         }
         AuthzKind::Opaque(o) => (
-            "opaque",
+            LayerKind::Opaque,
             None,
             format!("{}: {}; may refuse, not evaluated", o.type_name, o.may),
             Vec::new(),
@@ -151,7 +151,7 @@ fn layer(f: &AuthzFilter) -> LayerView {
     };
     LayerView {
         filter: f.name.clone(),
-        kind: kind.into(),
+        kind,
         level: f.level,
         action,
         summary: if f.disabled {
@@ -440,8 +440,8 @@ pub fn summaries(r: &Report) -> Vec<PortSummary> {
                     l.policies.iter().filter(|p| p.enforced).count()
                 ),
                 // A filter that may refuse, unevaluated: which one.
-                None if l.kind == "opaque" => format!("{} (may refuse, not evaluated)", l.filter),
-                None => l.kind.clone(),
+                None if l.kind == LayerKind::Opaque => format!("{} (may refuse, not evaluated)", l.filter),
+                None => l.kind.to_string(),
             })
             .collect();
         let line = layers.join(", ");

@@ -2,6 +2,7 @@
 //! runs them, and for one request what Envoy would decide, with each step's evidence. The
 //! `decision` and `policy` fields are a contract (docs/output-schema.md).
 
+use super::contract::contract_enum;
 use serde::Serialize;
 
 use super::authz::{FilterLevel, RbacAction};
@@ -111,8 +112,8 @@ pub struct RequestSummary {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AuthzStep {
-    /// `listener`, `filter chain`, `route`, `rbac`, `jwt_authn`, `ext_authz`.
-    pub layer: String,
+    /// `listener`, `filter chain`, `route`, `rbac`, `jwt_authn`, `ext_authz`…
+    pub layer: AuthzLayer,
     pub name: String,
     pub outcome: StepOutcome,
     /// What the layer saw and why it decided so, one sentence.
@@ -191,8 +192,8 @@ pub struct ChainAuthz {
 #[non_exhaustive]
 pub struct LayerView {
     pub filter: String,
-    /// `rbac`, `jwt_authn`, `ext_authz`.
-    pub kind: String,
+    /// `rbac`, `jwt_authn`, `ext_authz`, `opaque`.
+    pub kind: LayerKind,
     pub level: FilterLevel,
     /// ALLOW / DENY / LOG for RBAC; null for the others or a filter that enforces nothing.
     pub action: Option<RbacAction>,
@@ -305,4 +306,44 @@ pub struct PortSummary {
     pub listener: super::ListenerName,
     pub port: Option<u32>,
     pub summary: String,
+}
+
+contract_enum! {
+    /// The layer of the proxy an authorization step is about.
+    pub enum AuthzLayer {
+        /// The listener that takes the connection.
+        Listener = "listener",
+        /// The filter chain that takes it (its TLS and its filters).
+        FilterChain = "filter chain",
+        /// The route the request takes.
+        Route = "route",
+        /// The pod's redirection, which may leave a port alone.
+        Interception = "interception",
+        /// An RBAC filter (HTTP or network).
+        Rbac = "rbac",
+        /// A JWT authentication filter.
+        JwtAuthn = "jwt_authn",
+        /// An external authorization filter.
+        ExtAuthz = "ext_authz",
+        /// A filter that may refuse and that envinspect does not evaluate (Lua, Wasm, Cilium…).
+        Filter = "filter",
+        /// A ztunnel's workload, chosen by the destination.
+        Workload = "workload",
+        /// A ztunnel's authorization policy.
+        Policy = "policy",
+    }
+}
+
+contract_enum! {
+    /// The kind of an authorization filter, in the authz view.
+    pub enum LayerKind {
+        /// RBAC (HTTP or network).
+        Rbac = "rbac",
+        /// JWT authentication.
+        JwtAuthn = "jwt_authn",
+        /// External authorization.
+        ExtAuthz = "ext_authz",
+        /// A filter that may refuse and that envinspect does not evaluate.
+        Opaque = "opaque",
+    }
 }

@@ -26,6 +26,7 @@ pub mod cannot_tell;
 pub mod catalog;
 pub mod cert;
 pub mod check;
+mod contract;
 pub mod decision;
 pub mod evidence;
 pub mod finding;
@@ -171,8 +172,28 @@ pub struct Versioned {
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
 pub enum TrafficDirection {
+    /// `INBOUND`: connections to the workload.
     Inbound,
+    /// `OUTBOUND`: connections from the workload.
     Outbound,
+}
+
+impl TrafficDirection {
+    /// `inbound` or `outbound`, as a trace names its direction.
+    pub fn as_lowercase(self) -> &'static str {
+        match self {
+            TrafficDirection::Inbound => "inbound",
+            TrafficDirection::Outbound => "outbound",
+        }
+    }
+
+    /// Serializes as [`TrafficDirection::as_lowercase`].
+    pub(crate) fn serialize_lowercase<S: serde::Serializer>(
+        d: &TrafficDirection,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_str(d.as_lowercase())
+    }
 }
 
 impl Listener {

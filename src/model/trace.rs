@@ -3,13 +3,16 @@
 
 use serde::Serialize;
 
+use super::contract::contract_enum;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Trace {
     pub schema_version: u32,
     pub source: String,
-    /// `outbound` or `inbound`.
-    pub direction: &'static str,
+    /// Written `outbound` or `inbound`.
+    #[serde(serialize_with = "super::TrafficDirection::serialize_lowercase")]
+    pub direction: super::TrafficDirection,
     /// What was traced: `www.google.com:443`, or the inbound port.
     pub target: String,
     /// What the trace assumed about the application's traffic (TLS or not, the path).
@@ -29,7 +32,7 @@ pub struct Trace {
 pub struct Step {
     /// `listener`, `filter chain`, `route config`, `virtual host`, `route`, `weighted clusters`,
     /// `cluster`, `interception`…
-    pub kind: &'static str,
+    pub kind: StepKind,
     /// The name Envoy logs for it: `%FILTER_CHAIN_NAME%` for a filter chain, `%ROUTE_NAME%`
     /// for a route, `%UPSTREAM_CLUSTER%` for a cluster (empty when it has none).
     pub name: String,
@@ -67,7 +70,7 @@ pub struct Outcome {
     /// `passthrough`, `blackhole`, `istio-mtls`, `auto-mtls`, `tls-origination`, `plaintext`,
     /// `direct-response`, `no-route`, `no-cluster`, `no-healthy-upstream`,
     /// `tls-into-http-chain`, `handshake-fails`, `not-captured`, `inbound-mtls`, `cannot-tell`…
-    pub kind: &'static str,
+    pub kind: OutcomeKind,
     pub summary: String,
     /// The troubleshooting consequence: where to look when this path fails.
     pub advice: String,
@@ -95,6 +98,69 @@ pub struct Response {
 #[non_exhaustive]
 pub struct Symptom {
     /// `http` (plaintext HTTP, `curl http://`), `https` (TLS, `curl https://`), `tcp`.
-    pub client: &'static str,
+    pub client: ClientKind,
     pub sees: String,
+}
+
+contract_enum! {
+    /// What a trace step went through.
+    pub enum StepKind {
+        Listener = "listener",
+        FilterChain = "filter chain",
+        RouteConfig = "route config",
+        VirtualHost = "virtual host",
+        Route = "route",
+        WeightedClusters = "weighted clusters",
+        Cluster = "cluster",
+        Interception = "interception",
+
+    }
+}
+
+contract_enum! {
+    /// What happens on the wire in the end.
+    pub enum OutcomeKind {
+        AutoMtls = "auto-mtls",
+        Blackhole = "blackhole",
+        CannotTell = "cannot-tell",
+        DirectResponse = "direct-response",
+        HandshakeFails = "handshake-fails",
+        InboundMtls = "inbound-mtls",
+        InboundPermissive = "inbound-permissive",
+        InboundPlaintext = "inbound-plaintext",
+        InboundTls = "inbound-tls",
+        InboundTlsOrPlaintext = "inbound-tls-or-plaintext",
+        InboundTunnel = "inbound-tunnel",
+        IstioMtls = "istio-mtls",
+        NetworkFilter = "network-filter",
+        NoCluster = "no-cluster",
+        NoDestination = "no-destination",
+        NoHealthyUpstream = "no-healthy-upstream",
+        NoListener = "no-listener",
+        NoMatch = "no-match",
+        NoRoute = "no-route",
+        NoRouter = "no-router",
+        NotCaptured = "not-captured",
+        NotHttp = "not-http",
+        Other = "other",
+        Passthrough = "passthrough",
+        Plaintext = "plaintext",
+        Redirect = "redirect",
+        RouteAction = "route-action",
+        TlsIntoHttpChain = "tls-into-http-chain",
+        TlsOrigination = "tls-origination",
+
+    }
+}
+
+contract_enum! {
+    /// A kind of client, for what it sees.
+    pub enum ClientKind {
+        /// Plaintext HTTP (`curl http://`).
+        Http = "http",
+        /// TLS (`curl https://`).
+        Https = "https",
+        /// Raw TCP.
+        Tcp = "tcp",
+    }
 }

@@ -1,19 +1,30 @@
 //! `trace` output: the steps in order, each with its evidence, then the outcome; or JSON/YAML.
 
+use crate::model::trace::StepKind;
 use std::io::Write;
 
 use super::{Format, RenderError};
 use crate::model::trace::Trace;
 
 fn table(t: &Trace, w: &mut dyn Write) -> Result<(), RenderError> {
-    writeln!(w, "Trace:        {} {}", t.direction, t.target)?;
+    writeln!(
+        w,
+        "Trace:        {} {}",
+        t.direction.as_lowercase(),
+        t.target
+    )?;
     writeln!(w, "Source:       {}", t.source)?;
     for a in &t.assumptions {
         writeln!(w, "Assuming:     {a}")?;
     }
     writeln!(w)?;
     for (i, s) in t.steps.iter().enumerate() {
-        if s.name.is_empty() && matches!(s.kind, "filter chain" | "route" | "route config") {
+        if s.name.is_empty()
+            && matches!(
+                s.kind,
+                StepKind::FilterChain | StepKind::Route | StepKind::RouteConfig
+            )
+        {
             writeln!(w, "{}. {} (unnamed)", i + 1, s.kind)?;
         } else if s.name.is_empty() {
             writeln!(w, "{}. {}", i + 1, s.kind)?;

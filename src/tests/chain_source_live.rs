@@ -110,7 +110,7 @@ fn chains_chosen_by_the_source_are_envoys() {
         let chose = e
             .steps
             .iter()
-            .find(|s| s.layer == "filter chain")
+            .find(|s| s.layer.as_str() == "filter chain")
             .map(|s| s.name.as_str());
         assert_eq!(chose, Some(want_chain), "port {port}: {:?}", e.steps);
     }

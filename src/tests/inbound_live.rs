@@ -106,7 +106,7 @@ fn a_listener_bound_to_the_port_beats_a_capture_listener_chosen_by_name() {
         let chose = e
             .steps
             .iter()
-            .find(|s| s.layer == "listener")
+            .find(|s| s.layer.as_str() == "listener")
             .map(|s| s.name.as_str());
         assert_eq!(chose, Some(listener), "port {port}: {:?}", e.steps);
         let want = if envoy_serves {

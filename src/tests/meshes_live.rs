@@ -467,7 +467,7 @@ fn filter_chain_matcher_picks_the_chain_envoy_picks() {
         let ours = ev
             .steps
             .iter()
-            .find(|s| s.layer == "filter chain")
+            .find(|s| s.layer.as_str() == "filter chain")
             .map(|s| s.name.clone())
             .unwrap_or_else(|| format!("{:?}: {:?}", ev.decision, ev.reason));
         assert_eq!(ours, envoy_chain, "{sni} {alpn:?}\n{}", envoy.log());

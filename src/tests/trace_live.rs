@@ -355,7 +355,7 @@ fn envinspect_says(t: &Trace) -> (Choice, Vec<String>) {
     let name = |kind: &str| {
         t.steps
             .iter()
-            .find(|s| s.kind == kind)
+            .find(|s| s.kind.as_str() == kind)
             .map(|s| s.name.clone())
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "-".into())
@@ -365,7 +365,7 @@ fn envinspect_says(t: &Trace) -> (Choice, Vec<String>) {
         .iter()
         .flat_map(|s| s.choices.iter().map(|c| c.cluster.to_string()))
         .collect();
-    let http = t.steps.iter().any(|s| s.kind == "route config");
+    let http = t.steps.iter().any(|s| s.kind.as_str() == "route config");
     let (code, flags, details) = match &t.outcome.response {
         Some(r) => (
             r.status.to_string(),
@@ -523,7 +523,7 @@ fn envinspect_traces_as_envoy_routes() {
     let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, c) in all.iter().enumerate() {
         let t = outbound(&report, &probe(c, &ports));
-        *kinds.entry(t.outcome.kind).or_default() += 1;
+        *kinds.entry(t.outcome.kind.as_str()).or_default() += 1;
         let (mut ours, weighted) = envinspect_says(&t);
         let Some(theirs) = envoy_says.get(&i) else {
             disagreements.push(format!(

@@ -124,14 +124,18 @@ dynamic_resources:
     let (report, _) = report_140(&path);
     let trace = |port: u16| get(&report, port);
     let t = trace(warm);
-    assert_eq!(t.outcome.kind, "no-listener", "{:?}", t.outcome);
+    assert_eq!(t.outcome.kind.as_str(), "no-listener", "{:?}", t.outcome);
     assert!(
         t.outcome.summary.contains("warming"),
         "{}",
         t.outcome.summary
     );
     let t = trace(steady);
-    let listener = t.steps.iter().find(|s| s.kind == "listener").unwrap();
+    let listener = t
+        .steps
+        .iter()
+        .find(|s| s.kind.as_str() == "listener")
+        .unwrap();
     assert!(
         listener
             .evidence
@@ -237,7 +241,12 @@ static_resources:
     );
     p.sni = Some("gateway.example".into());
     let t = outbound(&report, &p);
-    assert_eq!(t.outcome.kind, "handshake-fails", "{:?}", t.outcome);
+    assert_eq!(
+        t.outcome.kind.as_str(),
+        "handshake-fails",
+        "{:?}",
+        t.outcome
+    );
     assert!(
         t.outcome
             .summary
@@ -321,7 +330,7 @@ fn a_draining_listener_takes_no_new_connection() {
     let (report, _) = report_140(&path);
     let trace = |port: u16| get(&report, port);
     let t = trace(gone);
-    assert_eq!(t.outcome.kind, "no-listener", "{:?}", t.outcome);
+    assert_eq!(t.outcome.kind.as_str(), "no-listener", "{:?}", t.outcome);
     assert!(
         t.outcome.summary.contains("is draining"),
         "{}",

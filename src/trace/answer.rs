@@ -2,6 +2,7 @@
 //! (status, response flag, `%RESPONSE_CODE_DETAILS%`), a reset, a refusal, or the upstream's
 //! answer. Every outcome of a trace is built here, so its symptoms and its kind agree.
 
+use crate::model::trace::{ClientKind, OutcomeKind};
 use crate::model::trace::{Outcome, Response, Symptom};
 
 /// What the proxy does with the connection or request, in the terms a client sees.
@@ -39,9 +40,9 @@ impl Effect {
     /// What one client sees; `tls`: the client speaks TLS.
     pub(super) fn symptom(&self, tls: bool, http: bool) -> Symptom {
         let client = match (tls, http) {
-            (true, _) => "https",
-            (false, true) => "http",
-            (false, false) => "tcp",
+            (true, _) => ClientKind::Https,
+            (false, true) => ClientKind::Http,
+            (false, false) => ClientKind::Tcp,
         };
         let sees = match self {
             Effect::Answer(r) => {
@@ -69,7 +70,7 @@ impl Effect {
 }
 
 pub(super) fn outcome(
-    kind: &'static str,
+    kind: OutcomeKind,
     summary: impl Into<String>,
     advice: impl Into<String>,
     effect: &Effect,

@@ -6,6 +6,7 @@ use super::answer::{answer, outcome, Effect};
 use super::{step, weighted, wire, Probe, Walk};
 use crate::authz::route;
 use crate::model::trace::Outcome;
+use crate::model::trace::{OutcomeKind, StepKind};
 use crate::model::{Destination, Report, RouteAction, RouteConfig};
 
 pub(super) fn follow(
@@ -18,7 +19,7 @@ pub(super) fn follow(
     let rc: &RouteConfig = match d {
         Destination::InlineRoute { config } => {
             w.steps.push(step(
-                "route config",
+                StepKind::RouteConfig,
                 &config.name,
                 "inline in the HTTP connection manager",
                 "",
@@ -29,7 +30,7 @@ pub(super) fn follow(
             let e = Effect::Unknown;
             return (
                 outcome(
-                    "cannot-tell",
+                    OutcomeKind::CannotTell,
                     format!("the HTTP connection manager picks its routes by scope ({name})"),
                     "envinspect does not follow scoped routes",
                     &e,
@@ -40,7 +41,7 @@ pub(super) fn follow(
         Destination::Route { name } => match r.routes.iter().find(|rc| &rc.name == name) {
             Some(rc) => {
                 w.steps.push(step(
-                    "route config",
+                    StepKind::RouteConfig,
                     &rc.name,
                     "the HTTP connection manager's RDS route configuration",
                     &rc.pointer,
@@ -49,11 +50,11 @@ pub(super) fn follow(
             }
             None if r.counts.routes.is_none() => {
                 let e = Effect::Unknown;
-                return (outcome("cannot-tell", format!("the dump has no routes section: route configuration {name} cannot be followed"), "take the dump with its routes (the whole /config_dump)", &e), e);
+                return (outcome(OutcomeKind::CannotTell, format!("the dump has no routes section: route configuration {name} cannot be followed"), "take the dump with its routes (the whole /config_dump)", &e), e);
             }
             None => {
                 let e = answer(404, "NR", "route_not_found");
-                return (outcome("no-route", format!("RDS route configuration {name} is not in the dump"), "the proxy has not received it: requests get 404 NR until it arrives (check the control plane's push of this route)", &e), e);
+                return (outcome(OutcomeKind::NoRoute, format!("RDS route configuration {name} is not in the dump"), "the proxy has not received it: requests get 404 NR until it arrives (check the control plane's push of this route)", &e), e);
             }
         },
         _ => unreachable!("follow is called for HTTP destinations"),
@@ -82,11 +83,11 @@ pub(super) fn follow(
     }
     let Some((_, vh, domain)) = route::matching_domain(rc, &req.authority) else {
         let e = answer(404, "NR", "route_not_found");
-        return (outcome("no-route", format!("no virtual host of {} has a domain for {}", rc.name, req.authority), "the host is not in this route configuration (Istio: a VirtualService or ServiceEntry host missing, or a Sidecar's egress hosts leave it out)", &e), e);
+        return (outcome(OutcomeKind::NoRoute, format!("no virtual host of {} has a domain for {}", rc.name, req.authority), "the host is not in this route configuration (Istio: a VirtualService or ServiceEntry host missing, or a Sidecar's egress hosts leave it out)", &e), e);
     };
     w.steps.push(
         step(
-            "virtual host",
+            StepKind::VirtualHost,
             &vh.name,
             format!("domain {domain} matches Host {}", req.authority),
             &rc.pointer,
@@ -99,7 +100,7 @@ pub(super) fn follow(
             let e = answer(404, "NR", "route_not_found");
             return (
                 outcome(
-                    "no-route",
+                    OutcomeKind::NoRoute,
                     format!(
                         "no route of virtual host {} matches {} {}",
                         vh.name, req.method, req.path
@@ -114,7 +115,7 @@ pub(super) fn follow(
             let e = Effect::Unknown;
             return (
                 outcome(
-                    "cannot-tell",
+                    OutcomeKind::CannotTell,
                     format!("which route of {} applies depends on {u}", vh.name),
                     "",
                     &e,
@@ -139,7 +140,7 @@ pub(super) fn follow(
     }
     w.steps.push(
         step(
-            "route",
+            StepKind::Route,
             rt.name.clone().unwrap_or_default(),
             on.join("; "),
             &rc.pointer,
@@ -162,14 +163,14 @@ pub(super) fn follow(
             }
             None => {
                 let e = answer(503, "NC", "cluster_not_found");
-                (outcome("no-cluster", format!("the route takes its cluster from the {header} header, which the request does not have"), "send the header (--header), or fix the route", &e), e)
+                (outcome(OutcomeKind::NoCluster, format!("the route takes its cluster from the {header} header, which the request does not have"), "send the header (--header), or fix the route", &e), e)
             }
         },
         RouteAction::DirectResponse { status } => {
             let e = answer(*status, "", "direct_response");
             (
                 outcome(
-                    "direct-response",
+                    OutcomeKind::DirectResponse,
                     format!("the proxy answers itself with HTTP {status}"),
                     "no upstream is contacted",
                     &e,
@@ -181,7 +182,7 @@ pub(super) fn follow(
             let e = answer(*status, "", "direct_response");
             (
                 outcome(
-                    "redirect",
+                    OutcomeKind::Redirect,
                     format!("the proxy answers with a redirect (HTTP {status})"),
                     "no upstream is contacted",
                     &e,
@@ -193,7 +194,7 @@ pub(super) fn follow(
             let e = Effect::Unknown;
             (
                 outcome(
-                    "route-action",
+                    OutcomeKind::RouteAction,
                     format!("route action {other:?}"),
                     "envinspect does not follow this action",
                     &e,

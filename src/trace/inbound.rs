@@ -6,9 +6,11 @@ use super::wire::{sans, trust};
 use super::{done, step};
 use crate::model::intercept::Capture;
 use crate::model::trace::{Outcome, Trace};
+use crate::model::trace::{OutcomeKind, StepKind};
+use crate::model::TrafficDirection;
 use crate::model::{Destination, FilterChain, Listener, MtlsMode, Report, Socket};
 
-fn outcome(kind: &'static str, summary: impl Into<String>, advice: impl Into<String>) -> Outcome {
+fn outcome(kind: OutcomeKind, summary: impl Into<String>, advice: impl Into<String>) -> Outcome {
     with_effect(kind, summary, advice, &Effect::Unknown)
 }
 
@@ -51,7 +53,7 @@ pub fn inbound(r: &Report, port: u32) -> Trace {
     if let Some(i) = r.node.as_ref().and_then(|n| n.interception.as_ref()) {
         if let Capture::No(why) = i.inbound(port) {
             steps.push(step(
-                "interception",
+                StepKind::Interception,
                 "",
                 format!("not redirected to the proxy ({why})"),
                 &i.pointer,
@@ -65,11 +67,11 @@ pub fn inbound(r: &Report, port: u32) -> Trace {
                 "redirect the pod's traffic (its interception mode is NONE)".to_string()
             };
             let o = outcome(
-                "not-captured",
+                OutcomeKind::NotCaptured,
                 format!("port {port} is not redirected to the sidecar: connections go straight to the application"),
                 format!("no mTLS is terminated and no authorization runs on this port: a mesh client that sends mTLS reaches the application, which does not expect TLS, and fails (503 UC or a reset at its proxy); to protect the port, {fix}"),
             );
-            return done(r, "inbound", target, vec![], steps, o);
+            return done(r, TrafficDirection::Inbound, target, vec![], steps, o);
         }
     }
     // The inbound listener the report found for this port (a listener of its own, or a chain of
@@ -112,14 +114,16 @@ pub fn inbound(r: &Report, port: u32) -> Trace {
             None => "not a sidecar with inbound capture, or the port is not declared".to_string(),
         };
         let o = outcome(
-            "no-listener",
+            OutcomeKind::NoListener,
             format!("no inbound listener for port {port}"),
             advice,
         );
-        return done(r, "inbound", target, vec![], steps, o);
+        return done(r, TrafficDirection::Inbound, target, vec![], steps, o);
     };
-    steps
-        .push(step("listener", &l.name, "inbound capture", &l.pointer).produced_by(&l.produced_by));
+    steps.push(
+        step(StepKind::Listener, &l.name, "inbound capture", &l.pointer)
+            .produced_by(&l.produced_by),
+    );
     let for_port: Vec<(usize, &FilterChain)> = l
         .filter_chains
         .iter()
@@ -166,7 +170,7 @@ pub fn inbound(r: &Report, port: u32) -> Trace {
         };
         steps.push(
             step(
-                "filter chain",
+                StepKind::FilterChain,
                 ch.name.clone().unwrap_or_else(|| format!("#{i}")),
                 format!("{}{on}{dest}", chain_tls(ch)),
                 &l.pointer,
@@ -210,19 +214,19 @@ pub fn inbound(r: &Report, port: u32) -> Trace {
             format!("the tunnel's listener ({})", tunnels.join(", "))
         };
         let o = outcome(
-            "inbound-tunnel",
+            OutcomeKind::InboundTunnel,
             format!("port {port} is served by the internal listener {}, reached only through a tunnel", l.name),
             format!("{by} decides TLS and client certificates; the chains here see the decapsulated stream"),
         );
-        return done(r, "inbound", target, vec![], steps, o);
+        return done(r, TrafficDirection::Inbound, target, vec![], steps, o);
     }
     let o = match reported.map(|m| m.mode).or_else(from_chains) {
-        Some(MtlsMode::Strict) => outcome("inbound-mtls", format!("STRICT: only mTLS is accepted on {port}"), "a plaintext client (no sidecar, or DISABLE towards this host) is reset: curl exit 56, or 503 UC at the client's proxy"),
-        Some(MtlsMode::Permissive) => outcome("inbound-permissive", format!("PERMISSIVE: mTLS and plaintext are both accepted on {port}"), "plaintext callers are not authenticated: policies on their identity do not apply"),
-        Some(MtlsMode::SimpleTls) => outcome("inbound-tls", format!("TLS without client certificates on {port}"), "any client that speaks TLS is accepted: callers are not authenticated, so policies on their identity do not apply"),
-        Some(MtlsMode::SimpleTlsOrPlaintext) => outcome("inbound-tls-or-plaintext", format!("TLS without client certificates, and plaintext, on {port}"), "no client is authenticated on this port, whether it encrypts or not: policies on callers' identities do not apply; an mTLS client's certificate is not asked for"),
-        Some(MtlsMode::Disable) => outcome("inbound-plaintext", format!("plaintext only on {port}"), "an mTLS client (ISTIO_MUTUAL) fails its handshake here: 503 UF at the client's proxy"),
-        None => outcome("no-match", format!("no chain for port {port}"), "the connection is reset"),
+        Some(MtlsMode::Strict) => outcome(OutcomeKind::InboundMtls, format!("STRICT: only mTLS is accepted on {port}"), "a plaintext client (no sidecar, or DISABLE towards this host) is reset: curl exit 56, or 503 UC at the client's proxy"),
+        Some(MtlsMode::Permissive) => outcome(OutcomeKind::InboundPermissive, format!("PERMISSIVE: mTLS and plaintext are both accepted on {port}"), "plaintext callers are not authenticated: policies on their identity do not apply"),
+        Some(MtlsMode::SimpleTls) => outcome(OutcomeKind::InboundTls, format!("TLS without client certificates on {port}"), "any client that speaks TLS is accepted: callers are not authenticated, so policies on their identity do not apply"),
+        Some(MtlsMode::SimpleTlsOrPlaintext) => outcome(OutcomeKind::InboundTlsOrPlaintext, format!("TLS without client certificates, and plaintext, on {port}"), "no client is authenticated on this port, whether it encrypts or not: policies on callers' identities do not apply; an mTLS client's certificate is not asked for"),
+        Some(MtlsMode::Disable) => outcome(OutcomeKind::InboundPlaintext, format!("plaintext only on {port}"), "an mTLS client (ISTIO_MUTUAL) fails its handshake here: 503 UF at the client's proxy"),
+        None => outcome(OutcomeKind::NoMatch, format!("no chain for port {port}"), "the connection is reset"),
     };
-    done(r, "inbound", target, vec![], steps, o)
+    done(r, TrafficDirection::Inbound, target, vec![], steps, o)
 }

@@ -5,6 +5,8 @@
 //! (`authz::chain`, `authz::route`: Envoy's `FilterChainManagerImpl` and router), so the two
 //! never disagree on which chain or route a request gets.
 
+use crate::model::trace::{OutcomeKind, StepKind};
+use crate::model::TrafficDirection;
 use std::net::IpAddr;
 
 use crate::authz::chain::{self, Connection, Hello, Pick};
@@ -27,7 +29,7 @@ pub use probe::{AppProtocol, Probe, Target, TargetError};
 /// A trace of `r` with these steps and this outcome.
 fn done(
     r: &Report,
-    direction: &'static str,
+    direction: TrafficDirection,
     target: String,
     assumptions: Vec<String>,
     steps: Vec<Step>,
@@ -47,7 +49,7 @@ fn done(
 }
 
 fn step(
-    kind: &'static str,
+    kind: StepKind,
     name: impl Into<String>,
     detail: impl Into<String>,
     evidence: &str,
@@ -143,14 +145,21 @@ fn one(r: &Report, p: &Probe, ip: Option<IpAddr>, mut assumptions: Vec<String>) 
         (None, Some(ip)) => format!("{} ({ip})", p.target),
         _ => p.target.to_string(),
     };
-    done(r, "outbound", target, assumptions, w.steps, o)
+    done(
+        r,
+        TrafficDirection::Outbound,
+        target,
+        assumptions,
+        w.steps,
+        o,
+    )
 }
 
 fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
     let mut w = Walk {
         steps: Vec::new(),
         assumptions: Vec::new(),
-        outcome: outcome("cannot-tell", "", "", &Effect::Unknown),
+        outcome: outcome(OutcomeKind::CannotTell, "", "", &Effect::Unknown),
         effect: Effect::Unknown,
     };
     let port = p.target.port;
@@ -159,8 +168,8 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
         match i.outbound(ip, port) {
             Some(Capture::No(why)) => {
                 let e = Effect::Bypass;
-                w.steps.push(step("interception", "", format!("not redirected to the proxy ({why})"), &i.pointer));
-                w.end((outcome("not-captured", format!("the sidecar's redirection leaves {}:{port} alone: the application connects directly", ip.map_or(p.target.host.clone(), |i| i.to_string())), "no mesh policy, mTLS or telemetry applies to this connection; remove the exclusion to route it through the proxy", &e), e));
+                w.steps.push(step(StepKind::Interception, "", format!("not redirected to the proxy ({why})"), &i.pointer));
+                w.end((outcome(OutcomeKind::NotCaptured, format!("the sidecar's redirection leaves {}:{port} alone: the application connects directly", ip.map_or(p.target.host.clone(), |i| i.to_string())), "no mesh policy, mTLS or telemetry applies to this connection; remove the exclusion to route it through the proxy", &e), e));
                 return w;
             }
             Some(Capture::Yes) => {}
@@ -171,14 +180,14 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
         Ok(e) => e,
         Err(why) => {
             let e = Effect::Refused;
-            w.end((outcome("no-listener", why.to_string(), "nothing accepts the connection: check the port, or whether this proxy should receive it", &e), e));
+            w.end((outcome(OutcomeKind::NoListener, why.to_string(), "nothing accepts the connection: check the port, or whether this proxy should receive it", &e), e));
             return w;
         }
     };
     let l = entry.listener;
     w.assumptions.extend(entry.assumed);
     w.steps
-        .push(step("listener", &l.name, entry.why, &l.pointer).produced_by(&l.produced_by));
+        .push(step(StepKind::Listener, &l.name, entry.why, &l.pointer).produced_by(&l.produced_by));
     let hello = Hello {
         tls,
         sni: Some(p.sni()),
@@ -200,14 +209,14 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
         Pick::Chain(i, why) => (i, why),
         Pick::None(why) => {
             let e = Effect::Reset;
-            w.end((outcome("no-match", why, "Envoy closes the connection: add a chain for it, or check the port's protocol and the client's SNI", &e), e));
+            w.end((outcome(OutcomeKind::NoMatch, why, "Envoy closes the connection: add a chain for it, or check the port's protocol and the client's SNI", &e), e));
             return w;
         }
         Pick::Unknown(u) => {
             let e = Effect::Unknown;
             w.end((
                 outcome(
-                    "cannot-tell",
+                    OutcomeKind::CannotTell,
                     format!("which filter chain of {} applies depends on {u}", l.name),
                     "give the address (trace DUMP IP:PORT), --sni or --alpn",
                     &e,
@@ -234,7 +243,7 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
     }
     w.steps.push(
         step(
-            "filter chain",
+            StepKind::FilterChain,
             ch.name.clone().unwrap_or_default(),
             detail.join("; "),
             &ch.pointer,
@@ -255,13 +264,13 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
             } else {
                 "TLS"
             };
-            w.end((outcome("handshake-fails", format!("the chain terminates {mtls}: a plaintext client fails the handshake"), "the client must speak TLS to this port (for a mesh port: its sidecar must originate mTLS)", &e), e));
+            w.end((outcome(OutcomeKind::HandshakeFails, format!("the chain terminates {mtls}: a plaintext client fails the handshake"), "the client must speak TLS to this port (for a mesh port: its sidecar must originate mTLS)", &e), e));
             return w;
         }
         (Socket::Tls(ctx), true) if r.undelivered_certificate(ctx).is_some() => {
             let why = r.undelivered_certificate(ctx).unwrap_or_default();
             let e = Effect::Reset;
-            w.end((outcome("handshake-fails", format!("the chain's {why}: Envoy has no certificate to present, so the TLS handshake fails (the connection is reset: curl exit 35)"), "deliver the certificate (a gateway's credentialName: the Secret in the gateway's namespace; otherwise the SDS server)", &e), e));
+            w.end((outcome(OutcomeKind::HandshakeFails, format!("the chain's {why}: Envoy has no certificate to present, so the TLS handshake fails (the connection is reset: curl exit 35)"), "deliver the certificate (a gateway's credentialName: the Secret in the gateway's namespace; otherwise the SDS server)", &e), e));
             return w;
         }
         (Socket::Tls(ctx), true) => {
@@ -274,7 +283,7 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
         }
         (_, true) if http => {
             let e = Effect::TlsIntoHttp;
-            w.end((outcome("tls-into-http-chain", format!("the chain's HTTP connection manager reads plaintext HTTP: the application's TLS ClientHello is not HTTP (Envoy answers 400, {})", "http1.codec_error"), "declare the port as TLS (Istio: name the Service port `https` or `tls`, or set appProtocol), or let the application speak plaintext and the proxy originate TLS", &e), e));
+            w.end((outcome(OutcomeKind::TlsIntoHttpChain, format!("the chain's HTTP connection manager reads plaintext HTTP: the application's TLS ClientHello is not HTTP (Envoy answers 400, {})", "http1.codec_error"), "declare the port as TLS (Istio: name the Service port `https` or `tls`, or set appProtocol), or let the application speak plaintext and the proxy originate TLS", &e), e));
             return w;
         }
         _ => false,
@@ -292,7 +301,7 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
         }
         Some(Destination::Route { .. } | Destination::InlineRoute { .. }) if p.tcp => {
             let e = answer::answer(400, "DPE", "http1.codec_error");
-            w.end((outcome("not-http", "the chain's HTTP connection manager cannot parse what the application sends", "the port is handled as HTTP: declare it as TCP if the application does not speak HTTP", &e), e));
+            w.end((outcome(OutcomeKind::NotHttp, "the chain's HTTP connection manager cannot parse what the application sends", "the port is handled as HTTP: declare it as TCP if the application does not speak HTTP", &e), e));
         }
         Some(Destination::Route { .. } | Destination::InlineRoute { .. })
             if ch.no_router.is_some() =>
@@ -312,7 +321,7 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
                     ),
                 )
             };
-            w.end((outcome("no-router", format!("the chain's HTTP connection manager has no HTTP filter, so no router: Envoy reads the request and answers it {when}"), "add the router (envoy.filters.http.router) as the last HTTP filter: without it no route is followed, whatever the route configuration says", &e), e));
+            w.end((outcome(OutcomeKind::NoRouter, format!("the chain's HTTP connection manager has no HTTP filter, so no router: Envoy reads the request and answers it {when}"), "add the router (envoy.filters.http.router) as the last HTTP filter: without it no route is followed, whatever the route configuration says", &e), e));
         }
         Some(d @ (Destination::Route { .. } | Destination::InlineRoute { .. })) => {
             let o = http::follow(r, p, d, ch.host, &mut w);
@@ -322,7 +331,7 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
             let e = Effect::Unknown;
             w.end((
                 outcome(
-                    "network-filter",
+                    OutcomeKind::NetworkFilter,
                     format!("handled by the network filter {name}"),
                     "envinspect does not follow this filter",
                     &e,
@@ -334,7 +343,7 @@ fn walk(r: &Report, p: &Probe, ip: Option<IpAddr>) -> Walk {
             let e = Effect::Unknown;
             w.end((
                 outcome(
-                    "no-destination",
+                    OutcomeKind::NoDestination,
                     "the chain has no destination envinspect can follow",
                     "",
                     &e,
@@ -369,7 +378,7 @@ fn weighted(names: &[String], weights: &[u32], pointer: &str, w: &mut Walk) -> S
         .map(|c| format!("{} ({})", c.cluster, c.weight))
         .collect();
     let mut s = step(
-        "weighted clusters",
+        StepKind::WeightedClusters,
         "",
         format!(
             "Envoy picks one per request by weight, of {total}: {}",

@@ -6,6 +6,7 @@ use super::answer::{answer, outcome, Effect};
 use super::{listen, step, Probe};
 use crate::model::tls::TlsKind;
 use crate::model::trace::{Outcome, Step};
+use crate::model::trace::{OutcomeKind, StepKind};
 use crate::model::{Report, TlsContext};
 
 pub(super) fn sans(ctx: &TlsContext) -> String {
@@ -111,14 +112,14 @@ pub(super) fn cluster(
     let Some(c) = r.clusters.iter().find(|c| c.name == name) else {
         if r.counts.clusters.is_none() {
             let e = Effect::Unknown;
-            return (outcome("cannot-tell", format!("the dump has no clusters section (a listeners-only dump): whether cluster {name} exists cannot be told"), "take the whole /config_dump to follow the connection to its cluster", &e), e);
+            return (outcome(OutcomeKind::CannotTell, format!("the dump has no clusters section (a listeners-only dump): whether cluster {name} exists cannot be told"), "take the whole /config_dump to follow the connection to its cluster", &e), e);
         }
         let e = closed(503, "NC", "cluster_not_found");
-        return (outcome("no-cluster", format!("cluster {name} is not in the dump: Envoy has no such cluster"), "HTTP requests get 503 NC (cluster_not_found), TCP connections are closed: create what the cluster comes from (Istio: the DestinationRule subset, the ServiceEntry), or fix the route", &e), e);
+        return (outcome(OutcomeKind::NoCluster, format!("cluster {name} is not in the dump: Envoy has no such cluster"), "HTTP requests get 503 NC (cluster_not_found), TCP connections are closed: create what the cluster comes from (Istio: the DestinationRule subset, the ServiceEntry), or fix the route", &e), e);
     };
     steps.push(
         step(
-            "cluster",
+            StepKind::Cluster,
             &c.name,
             format!("{} cluster, {}", c.discovery, c.tls.summary()),
             &c.pointer,
@@ -127,11 +128,11 @@ pub(super) fn cluster(
     );
     if c.name == "BlackHoleCluster" {
         let e = closed(503, "UH", "no_healthy_upstream");
-        return (outcome("blackhole", "blackholed: BlackHoleCluster has no host, so the proxy closes the connection (REGISTRY_ONLY)", blackhole_cause(r, p, p.tls()), &e), e);
+        return (outcome(OutcomeKind::Blackhole, "blackholed: BlackHoleCluster has no host, so the proxy closes the connection (REGISTRY_ONLY)", blackhole_cause(r, p, p.tls()), &e), e);
     }
     if let Some(why) = without_hosts(r, c) {
         let e = closed(503, "UH", "no_healthy_upstream");
-        return (outcome("no-healthy-upstream", format!("cluster {} has no host to send to: {why}", c.name), "HTTP requests get 503 UH (no_healthy_upstream), TCP connections are closed: check the service's pods, their readiness and the selector (`envinspect endpoints`)", &e), e);
+        return (outcome(OutcomeKind::NoHealthyUpstream, format!("cluster {} has no host to send to: {why}", c.name), "HTTP requests get 503 UH (no_healthy_upstream), TCP connections are closed: check the service's pods, their readiness and the selector (`envinspect endpoints`)", &e), e);
     }
     let e = Effect::Forwarded { own_tls: wire_tls };
     if c.name == "PassthroughCluster" || c.discovery == "ORIGINAL_DST" {
@@ -142,7 +143,7 @@ pub(super) fn cluster(
         };
         return (
             outcome(
-                "passthrough",
+                OutcomeKind::Passthrough,
                 format!("TCP passthrough to the original destination; {tls_note}"),
                 "no mesh policy applies on this path: no DestinationRule TLS, no mTLS",
                 &e,
@@ -159,13 +160,13 @@ pub(super) fn cluster(
     let first_ctx = c.tls.contexts().next();
     let o = match (c.tls.kind(), first_ctx) {
         (TlsKind::IstioMtls, Some(ctx)) => outcome(
-            "istio-mtls",
+            OutcomeKind::IstioMtls,
             format!("Istio mTLS: presents {identity}, SNI {}, accepts {}, trusts {}", sni(ctx), sans(ctx), trust(ctx)),
             if wire_tls { "the application's TLS is carried inside the mesh mTLS; its certificate errors are the application's own" } else { "handshake errors here are mesh errors: check `envinspect secrets` (roots, expiry) and the SANs against the server's identity" },
             &e,
         ),
         (TlsKind::Auto, Some(ctx)) => outcome(
-            "auto-mtls",
+            OutcomeKind::AutoMtls,
             format!("Istio auto-mTLS: mTLS to endpoints labelled tlsMode: istio (presents {identity}, SNI {}, accepts {}), plaintext to the others", sni(ctx), sans(ctx)),
             "which endpoint gets which depends on its metadata: `envinspect endpoints` shows TLS MODE",
             &e,
@@ -173,19 +174,19 @@ pub(super) fn cluster(
         (TlsKind::Mutual | TlsKind::Simple, Some(ctx)) => {
             let double = if wire_tls { "; the application already speaks TLS: this is TLS inside TLS (rule double-tls)" } else { "" };
             outcome(
-                "tls-origination",
+                OutcomeKind::TlsOrigination,
                 format!("TLS originated by the proxy ({}): SNI {}, CA {}, accepts {}{double}", if c.tls.kind() == TlsKind::Mutual { "mutual" } else { "simple" }, sni(ctx), trust(ctx), sans(ctx)),
                 "certificate errors here are the proxy's: the DestinationRule's caCertificates and subjectAltNames (the client sees 503 UF, not curl exit 60)",
                 &e,
             )
         }
         (TlsKind::Plaintext, _) => outcome(
-            "plaintext",
+            OutcomeKind::Plaintext,
             if wire_tls { "plaintext TCP: the application's own TLS passes through unchanged".to_string() } else { "plaintext: sent to the upstream unencrypted".to_string() },
             if wire_tls { "certificate errors are the application's own (curl exit 60/77)" } else { "no TLS on this hop" },
             &e,
         ),
-        _ => outcome("other", format!("transport socket {}", c.tls.summary()), "envinspect does not model this transport socket", &e),
+        _ => outcome(OutcomeKind::Other, format!("transport socket {}", c.tls.summary()), "envinspect does not model this transport socket", &e),
     };
     (o, e)
 }
