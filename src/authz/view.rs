@@ -440,7 +440,9 @@ pub fn summaries(r: &Report) -> Vec<PortSummary> {
                     l.policies.iter().filter(|p| p.enforced).count()
                 ),
                 // A filter that may refuse, unevaluated: which one.
-                None if l.kind == LayerKind::Opaque => format!("{} (may refuse, not evaluated)", l.filter),
+                None if l.kind == LayerKind::Opaque => {
+                    format!("{} (may refuse, not evaluated)", l.filter)
+                }
                 None => l.kind.to_string(),
             })
             .collect();

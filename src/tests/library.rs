@@ -399,3 +399,48 @@ fn library_docs_show_the_example_crate_verbatim() {
         }
     }
 }
+
+/// docs/output-schema.md lists every value of each contract enum on the row that defines it:
+/// the compiler knows the values, this keeps the schema's lists true.
+#[test]
+fn output_schema_lists_every_value_of_each_contract_enum() {
+    use envinspect::model::decision::{AuthzLayer, LayerKind};
+    use envinspect::model::trace::{ClientKind, OutcomeKind, StepKind};
+    let doc = std::fs::read_to_string(super::root().join("docs/output-schema.md")).unwrap();
+    let row = |marker: &str| -> &str {
+        doc.lines()
+            .find(|l| l.contains(marker))
+            .unwrap_or_else(|| panic!("docs/output-schema.md has no row with {marker}"))
+    };
+    let lists: [(&str, Vec<&str>); 5] = [
+        (
+            "| `steps` | list | in order: `{kind, name,",
+            StepKind::ALL.iter().map(|k| k.as_str()).collect(),
+        ),
+        (
+            "| `outcome` | object | `{kind, summary,",
+            OutcomeKind::ALL.iter().map(|k| k.as_str()).collect(),
+        ),
+        (
+            "| `steps` | list | in order: `{layer,",
+            AuthzLayer::ALL.iter().map(|k| k.as_str()).collect(),
+        ),
+        (
+            "| `chains[].layers` | list |",
+            LayerKind::ALL.iter().map(|k| k.as_str()).collect(),
+        ),
+        (
+            "| `outcome.clients` | list |",
+            ClientKind::ALL.iter().map(|k| k.as_str()).collect(),
+        ),
+    ];
+    for (marker, values) in lists {
+        let line = row(marker);
+        for v in values {
+            assert!(
+                line.contains(&format!("`{v}`")),
+                "docs/output-schema.md, row {marker}: `{v}` is not listed"
+            );
+        }
+    }
+}
