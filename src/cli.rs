@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use envinspect::admin::{Admin, AdminOptions};
 use envinspect::expect::Span;
-use envinspect::render::check::CheckFormat;
+use envinspect::render::expectations::CheckFormat;
 use envinspect::render::Format;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;

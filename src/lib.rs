@@ -9,7 +9,7 @@
 //! bug-report), and write any answer with [`render`]. `docs/library.md` shows a vendor's CI.
 //!
 //! Inside, each layer is a module and arrows point down: `source` (bytes in) → `decode` (typed
-//! protos) → `extract` (protos → [`model`]) → the analyses (`cert`, `rules`, `filter`, [`authz`],
+//! protos) → `extract` (protos → [`model`]) → the analyses (`cert`, `diagnose`, `filter`, [`authz`],
 //! [`trace`], [`evidence`], [`expect`], [`sync`], [`bundle`]) → [`render`]. Protos stop at
 //! `extract`. The commands and their flags are the binary's (`src/main.rs`, `src/cli`,
 //! `src/app`), not the library's. The library never reads the clock, the environment or the
@@ -21,6 +21,7 @@ pub mod authz;
 pub mod bundle;
 mod cert;
 mod decode;
+mod diagnose;
 pub mod evidence;
 pub mod expect;
 mod extract;
@@ -29,7 +30,6 @@ pub mod model;
 mod par;
 pub mod progress;
 pub mod render;
-mod rules;
 mod source;
 pub mod sync;
 pub mod trace;
@@ -50,7 +50,7 @@ pub use filter::{
     ServiceFilter, WorkloadFilter,
 };
 // The rules' thresholds, and the rule that needs a second document (`/certs` beside a dump).
-pub use rules::{stale_certs, RuleOptions};
+pub use diagnose::{stale_certs, RuleOptions};
 
 /// A live proxy's admin API: what to fetch, and saving what was fetched (the `live` feature
 /// provides the HTTP client; without it [`admin::Admin::new`] says so).
@@ -122,7 +122,7 @@ impl Error {
 pub struct Options {
     pub now: OffsetDateTime,
     pub redact: bool,
-    pub rules: rules::RuleOptions,
+    pub rules: diagnose::RuleOptions,
     /// Threads decoding and extracting may use for large lists (the caller says how many: the
     /// library does not look at the machine; 1 where the caller is parallel already, as bundle
     /// workers are).
@@ -137,7 +137,7 @@ impl Options {
         Self {
             now,
             redact: false,
-            rules: rules::RuleOptions::default(),
+            rules: diagnose::RuleOptions::default(),
             threads: 1,
             roots: None,
         }
@@ -260,7 +260,7 @@ impl Inspection {
         &self,
         e: &expect::Expectations,
         input: &expect::CheckInput,
-    ) -> model::check::CheckReport {
+    ) -> model::expectation::CheckReport {
         let mut c = expect::check(&self.report, e, input);
         c.findings = self.report.findings.clone();
         c
@@ -340,7 +340,7 @@ fn judge(
     let mut report = extract::report(name, decoded, opts.now, roots, opts.threads);
     progress.phase(Phase::Rules, None);
     report.authz = authz::summaries(&report);
-    rules::diagnose(&mut report, &opts.rules);
+    diagnose::diagnose(&mut report, &opts.rules);
     report
 }
 

@@ -20,7 +20,7 @@ use envinspect::bundle::Limits;
 use envinspect::expect::{CheckInput, GenerateOptions, Span};
 use envinspect::model::DocumentKind;
 use envinspect::progress::Progress;
-use envinspect::render::{self, check::CheckFormat, Format, View};
+use envinspect::render::{self, expectations::CheckFormat, Format, View};
 use envinspect::Filters;
 use envinspect::Input;
 use envinspect::{Error, Inspection, Options, Report};
@@ -347,7 +347,7 @@ pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
             &judge,
         ),
         Command::Rules { format } => {
-            render::rules::render_rules(format, env.out)?;
+            render::catalog::render_rules(format, env.out)?;
             Ok(Outcome::Clean)
         }
         Command::Fetch { admin, save } => {
@@ -519,13 +519,13 @@ fn expect(
 
 fn write_check(
     env: &mut Env,
-    result: &envinspect::model::check::CheckReport,
+    result: &envinspect::model::expectation::CheckReport,
     redaction: Option<render::Redaction>,
     format: CheckFormat,
 ) -> Result<Outcome, RunError> {
     env.progress.finish();
     let format = format.painted(env.color);
-    render::check::render_check(result, format, redaction.as_ref(), env.out)?;
+    render::expectations::render_check(result, format, redaction.as_ref(), env.out)?;
     Ok(Outcome::failing(result.failed()))
 }
 

@@ -33,7 +33,7 @@ pub struct BundleOptions {
     /// `fleet-cert-expiring` below this much time left.
     pub warn_seconds: i64,
     pub limits: Limits,
-    pub rules: crate::rules::RuleOptions,
+    pub rules: crate::diagnose::RuleOptions,
     /// `--expect`: expectations applied per proxy, and the file's name.
     pub expect: Option<(String, crate::expect::fleet::FleetExpectations)>,
 }
@@ -293,7 +293,7 @@ fn row(entry: Entry, opts: &BundleOptions) -> (Option<ProxyRow>, Option<Report>)
             row.drift.extend(
                 c.results
                     .into_iter()
-                    .filter(|r| r.status == crate::model::check::CheckStatus::Fail),
+                    .filter(|r| r.status == crate::model::expectation::CheckStatus::Fail),
             );
         }
     }

@@ -2,8 +2,8 @@
 //! against a `now` the caller gives (the library never reads the clock); PEM hygiene ([`pem`]);
 //! chain verification ([`verify`]); and the findings they lead to ([`check`]).
 
-pub(crate) mod check;
 mod error;
+pub(crate) mod findings;
 pub(crate) mod pem;
 pub(crate) mod verify;
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Expectations, PortKey, Span};
 use crate::model::cert::CertInfo;
-use crate::model::check::{CheckReport, CheckResult, CheckStatus, Failure};
+use crate::model::expectation::{CheckReport, CheckResult, CheckStatus, Failure};
 use crate::model::timestamp::or_unknown;
 use crate::model::{Fingerprint, Report, SecretState};
 

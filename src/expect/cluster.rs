@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use super::check::{fail, Results};
 use super::san::{evaluate, SanVerdict};
 use super::{ClusterExpect, Expectations, Select, TlsKind};
-use crate::model::check::Failure;
+use crate::model::expectation::Failure;
 use crate::model::{Cluster, Report, TlsContext};
 
 /// A glob: `*` any run, `?` one character; nothing else is special. On cluster names here, and

@@ -225,7 +225,7 @@ fn config_dump(
     r.identities = identity::identities(r);
     r.identity = identity::primary(&r.identities);
     identity::trust_roles(r);
-    crate::cert::check::check(r);
+    crate::cert::findings::check(r);
     issues.append(&mut d.issues);
 }
 
@@ -361,7 +361,7 @@ fn certificate_file(
     }
     r.secrets.push(s);
     sort(r);
-    crate::cert::check::check(r);
+    crate::cert::findings::check(r);
 }
 
 /// Unpacks the `Any` (at `field`) of each wrapper: `(pointer, wrapper, Some(T))`, or `None` with an

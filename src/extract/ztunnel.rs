@@ -28,7 +28,7 @@ pub(crate) fn ztunnel(d: ZtunnelDump, now: OffsetDateTime, r: &mut Report) -> Ve
         mut issues,
     } = d;
     super::ztunnel_certs::certificate_secrets(certificates, now, r, &mut issues);
-    crate::cert::check::check(r);
+    crate::cert::findings::check(r);
     r.identities = r
         .secrets
         .iter()

@@ -49,7 +49,7 @@ pub struct ProxyRow {
     pub warnings: usize,
     /// With `--expect`: how many expectations applied to it, and those that failed.
     pub expectations: usize,
-    pub drift: Vec<super::check::CheckResult>,
+    pub drift: Vec<super::expectation::CheckResult>,
     /// Its container log and counters, explained, when the bundle has them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<super::evidence::ProxyEvidence>,

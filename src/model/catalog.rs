@@ -56,6 +56,8 @@ macro_rules! rules {
         /// tables) as its kebab-case id, and ordered by that id.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[non_exhaustive]
+        // The meanings quote Envoy (`matched_policy[none]`), not links.
+        #[allow(rustdoc::broken_intra_doc_links)]
         pub enum RuleId {
             $(#[doc = $fmeaning] $f,)*
             $(#[doc = $dmeaning] $d,)*

@@ -4,13 +4,13 @@
 mod ambient;
 pub mod authz;
 pub mod bundle;
+pub mod catalog;
 mod certs;
-pub mod check;
 pub mod document;
+pub mod expectations;
 pub mod explain;
 mod json;
 pub mod redaction;
-pub mod rules;
 mod summary;
 pub mod sync;
 mod table;

@@ -1,7 +1,7 @@
 //! Diagnoses: rules that turn the proxy's state into answers (rotation overdue, a SAN nobody can
 //! satisfy, Istio mTLS towards a host outside the mesh, TLS inside TLS…), each a [`Finding`]
 //! with a stable [`RuleId`] and JSON Pointers as evidence. Works on the model only;
-//! certificate and secret findings of `cert::check` come first, these are added to them.
+//! certificate and secret findings of `cert::findings` come first, these are added to them.
 
 mod authz;
 mod tls;

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use super::document::Doc;
 use super::redaction::{Redaction, Scrub, FIELDS};
 use super::RenderError;
-use crate::model::check::{CheckReport, CheckStatus, Failure};
+use crate::model::expectation::{CheckReport, CheckStatus, Failure};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
