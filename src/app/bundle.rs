@@ -31,66 +31,81 @@ pub(super) fn bundle_options(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn bundle(
-    env: &mut Env,
-    path: &std::path::Path,
-    jobs: Option<usize>,
-    expectations: Option<PathBuf>,
-    limits: Limits,
-    certs: Option<PathBuf>,
-    format: Format,
-    judge: &Judge,
-) -> Result<Outcome, RunError> {
-    // Flags every command shares that a bundle cannot honour are refused, not ignored.
-    if certs.is_some() {
-        return Err(UsageError::BundleCerts.into());
-    }
-    if judge.redact {
-        return Err(UsageError::BundleRedact.into());
-    }
-    let expect = match expectations {
-        Some(f) => {
-            let input = envinspect::read_path(&f)?;
-            let parsed = FleetExpectations::parse(&input.name, &input.bytes)?;
-            Some((input.name, parsed))
+/// `bundle`: every proxy of a bug-report, and what the fleet says together.
+pub struct Bundle {
+    pub path: PathBuf,
+    /// Proxies analysed in parallel; `None` is the environment's threads.
+    pub jobs: Option<usize>,
+    pub expectations: Option<PathBuf>,
+    pub limits: Limits,
+    /// Given only to be refused: a bundle has no single dump to pair /certs with.
+    pub certs: Option<PathBuf>,
+    pub format: Format,
+    pub judge: Judge,
+}
+
+impl Bundle {
+    pub(super) fn run(self, env: &mut Env) -> Result<Outcome, RunError> {
+        let Bundle {
+            path,
+            jobs,
+            expectations,
+            limits,
+            certs,
+            format,
+            judge,
+        } = self;
+        let (path, judge) = (path.as_path(), &judge);
+        // Flags every command shares that a bundle cannot honour are refused, not ignored.
+        if certs.is_some() {
+            return Err(UsageError::BundleCerts.into());
         }
-        None => None,
-    };
-    let opts = bundle_options(env, judge, jobs, limits, expect);
-    env.progress.phase(Phase::Bundle, None);
-    let report = envinspect::bundle::analyse(path, &opts, env.progress);
-    env.progress.finish();
-    let report = report?;
-    render::bundle::render_bundle(&report, format, env.out)?;
-    // A log or stats file that could not be read is an unreadable document too.
-    let unreadable = report
-        .proxies
-        .iter()
-        .filter(|p| p.kind == envinspect::model::bundle::ProxyKind::Unreadable)
-        .count()
-        + report
+        if judge.redact {
+            return Err(UsageError::BundleRedact.into());
+        }
+        let expect = match expectations {
+            Some(f) => {
+                let input = envinspect::read_path(&f)?;
+                let parsed = FleetExpectations::parse(&input.name, &input.bytes)?;
+                Some((input.name, parsed))
+            }
+            None => None,
+        };
+        let opts = bundle_options(env, judge, jobs, limits, expect);
+        env.progress.phase(Phase::Bundle, None);
+        let report = envinspect::bundle::analyse(path, &opts, env.progress);
+        env.progress.finish();
+        let report = report?;
+        render::bundle::render_bundle(&report, format, env.out)?;
+        // A log or stats file that could not be read is an unreadable document too.
+        let unreadable = report
             .proxies
             .iter()
-            .filter_map(|p| p.evidence.as_ref())
-            .map(|e| e.errors.len())
-            .sum::<usize>()
-        + report.sync.as_ref().map_or(0, |s| s.errors.len());
-    if unreadable + report.refused.len() > 0 {
-        return Ok(Outcome::Incomplete(Error::Bundle {
-            name: report.source.clone(),
-            unreadable,
-            refused: report.refused.len(),
-        }));
+            .filter(|p| p.kind == envinspect::model::bundle::ProxyKind::Unreadable)
+            .count()
+            + report
+                .proxies
+                .iter()
+                .filter_map(|p| p.evidence.as_ref())
+                .map(|e| e.errors.len())
+                .sum::<usize>()
+            + report.sync.as_ref().map_or(0, |s| s.errors.len());
+        if unreadable + report.refused.len() > 0 {
+            return Ok(Outcome::Incomplete(Error::Bundle {
+                name: report.source.clone(),
+                unreadable,
+                refused: report.refused.len(),
+            }));
+        }
+        // Findings and drift both fail, as for `check` (docs/expectations.md).
+        let failing = report.findings.iter().any(|f| f.level.fails())
+            || report.proxies.iter().any(|p| {
+                p.findings > 0
+                    || !p.drift.is_empty()
+                    || p.evidence.as_ref().is_some_and(|e| {
+                        e.summary.failed > 0 || e.counters.iter().any(|f| f.level.fails())
+                    })
+            });
+        Ok(Outcome::failing(failing))
     }
-    // Findings and drift both fail, as for `check` (docs/expectations.md).
-    let failing = report.findings.iter().any(|f| f.level.fails())
-        || report.proxies.iter().any(|p| {
-            p.findings > 0
-                || !p.drift.is_empty()
-                || p.evidence.as_ref().is_some_and(|e| {
-                    e.summary.failed > 0 || e.counters.iter().any(|f| f.level.fails())
-                })
-        });
-    Ok(Outcome::failing(failing))
 }

@@ -25,8 +25,10 @@ use envinspect::Filters;
 use envinspect::Input;
 use envinspect::{Error, Inspection, Options, Report};
 
+pub use bundle::Bundle;
 pub use error::{advice, RunError, UsageError};
 pub use explain::LogOrigin;
+pub use request::{Authz, Trace};
 
 /// What the binary provides: everything that comes from outside the program.
 pub struct Env<'a> {
@@ -105,38 +107,9 @@ pub enum Command {
         format: CheckFormat,
         judge: Judge,
     },
-    Authz {
-        origin: Option<Origin>,
-        port: Option<u16>,
-        /// A ztunnel's workload: the view's filter, or the evaluation's destination.
-        workload: Option<String>,
-        /// The request to evaluate (its port is `port`); without a client, the view.
-        request: envinspect::authz::Request,
-        format: Format,
-        judge: Judge,
-    },
-    /// `trace [FILE] HOST:PORT` or `trace [FILE] --inbound PORT`: with an admin API every
-    /// positional is the destination, without one the first is the dump.
-    Trace {
-        admin: Option<Admin>,
-        args: Vec<String>,
-        inbound: Option<u16>,
-        app: Option<envinspect::trace::AppProtocol>,
-        request: envinspect::authz::Request,
-        format: Format,
-        judge: Judge,
-    },
-    Bundle {
-        path: PathBuf,
-        /// Proxies analysed in parallel; `None` is the environment's threads.
-        jobs: Option<usize>,
-        expectations: Option<PathBuf>,
-        limits: Limits,
-        /// Given only to be refused: a bundle has no single dump to pair /certs with.
-        certs: Option<PathBuf>,
-        format: Format,
-        judge: Judge,
-    },
+    Authz(request::Authz),
+    Trace(request::Trace),
+    Bundle(bundle::Bundle),
     /// `explain`: access-log lines joined with the proxy's configuration, named by cause.
     Explain {
         origin: Option<Origin>,
@@ -267,49 +240,9 @@ pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
                 .map(|(b, a)| b.and(a));
             write_check(env, &after.check(&expectations, &input), redaction, format)
         }
-        Command::Authz {
-            origin,
-            port,
-            workload,
-            request,
-            format,
-            judge,
-        } => request::authz(
-            env,
-            origin,
-            port,
-            workload.as_deref(),
-            &request,
-            format,
-            &judge,
-        ),
-        Command::Trace {
-            admin,
-            args,
-            inbound,
-            app,
-            request,
-            format,
-            judge,
-        } => request::trace(env, admin, args, inbound, app, &request, format, &judge),
-        Command::Bundle {
-            path,
-            jobs,
-            expectations,
-            limits,
-            certs,
-            format,
-            judge,
-        } => bundle::bundle(
-            env,
-            &path,
-            jobs,
-            expectations,
-            limits,
-            certs,
-            format,
-            &judge,
-        ),
+        Command::Authz(c) => c.run(env),
+        Command::Trace(c) => c.run(env),
+        Command::Bundle(c) => c.run(env),
         Command::Explain {
             origin,
             logs,

@@ -110,13 +110,46 @@ pub(super) fn on_port(r: &Request, port: u16) -> Request {
 }
 
 /// `authz`: the view, or with a request described, its evaluation (allowed is clean).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn authz(
+pub struct Authz {
+    pub origin: Option<Origin>,
+    pub port: Option<u16>,
+    /// A ztunnel's workload: the view's filter, or the evaluation's destination.
+    pub workload: Option<String>,
+    /// The request to evaluate (its port is `port`); without a client, the view.
+    pub request: Request,
+    pub format: Format,
+    pub judge: Judge,
+}
+
+impl Authz {
+    pub(super) fn run(self, env: &mut Env) -> Result<Outcome, RunError> {
+        let Authz {
+            origin,
+            port,
+            workload,
+            request,
+            format,
+            judge,
+        } = self;
+        authz(
+            env,
+            origin,
+            port,
+            workload.as_deref(),
+            request,
+            format,
+            &judge,
+        )
+    }
+}
+
+/// The `authz` command's work, its parts taken apart.
+fn authz(
     env: &mut Env,
     origin: Option<Origin>,
     port: Option<u16>,
     workload: Option<&str>,
-    request: &envinspect::authz::Request,
+    mut request: Request,
     format: Format,
     judge: &Judge,
 ) -> Result<Outcome, RunError> {
@@ -124,7 +157,6 @@ pub(super) fn authz(
     let report = inspection(env, origin, &opts)?.into_report();
     env.progress.finish();
     // A ztunnel's workload by name: its policies, or its address as the destination.
-    let mut request = request.clone();
     let target = match workload {
         None => None,
         Some(_) if report.document != DocumentKind::Ztunnel => {
@@ -162,50 +194,64 @@ fn unix(now: OffsetDateTime) -> u64 {
     now.unix_timestamp().max(0) as u64
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn trace(
-    env: &mut Env,
-    admin: Option<Admin>,
-    mut args: Vec<String>,
-    inbound: Option<u16>,
-    app: Option<envinspect::trace::AppProtocol>,
-    request: &envinspect::authz::Request,
-    format: Format,
-    judge: &Judge,
-) -> Result<Outcome, RunError> {
-    // With an admin API every positional is the destination; without, the first is the dump.
-    let origin = match admin {
-        Some(a) => Some(Origin::Admin(a)),
-        None if args.is_empty() => None,
-        None => Some(file_origin(args.remove(0))),
-    };
-    let what = args.first().cloned();
-    let opts = options(env, judge);
-    let report = inspection(env, origin, &opts)?.into_report();
-    env.progress.finish();
-    if report.document == DocumentKind::Ztunnel {
-        return Err(UsageError::view_not_for(&report.source, "trace", report.document).into());
-    }
-    let (given, option) = (given(request), request_option(request));
-    if let (Some(_), false, Some(flag)) = (inbound, given, option) {
-        return Err(UsageError::InboundWithoutClient(flag).into());
-    }
-    let mut t = match (inbound, what) {
-        (Some(port), None) => envinspect::trace::inbound(&report, port.into()),
-        (None, Some(w)) => {
-            let dest: envinspect::trace::Target = w.parse().map_err(UsageError::Destination)?;
-            let app = app.unwrap_or(envinspect::trace::AppProtocol::Auto);
-            envinspect::trace::outbound(&report, &probe(request, dest, app)?)
+/// `trace [FILE] HOST:PORT` or `trace [FILE] --inbound PORT`: with an admin API every
+/// positional is the destination, without one the first is the dump.
+pub struct Trace {
+    pub admin: Option<Admin>,
+    pub args: Vec<String>,
+    pub inbound: Option<u16>,
+    pub app: Option<AppProtocol>,
+    pub request: Request,
+    pub format: Format,
+    pub judge: Judge,
+}
+
+impl Trace {
+    pub(super) fn run(self, env: &mut Env) -> Result<Outcome, RunError> {
+        let Trace {
+            admin,
+            mut args,
+            inbound,
+            app,
+            request,
+            format,
+            judge,
+        } = self;
+        let request = &request;
+        // With an admin API every positional is the destination; without, the first is the dump.
+        let origin = match admin {
+            Some(a) => Some(Origin::Admin(a)),
+            None if args.is_empty() => None,
+            None => Some(file_origin(args.remove(0))),
+        };
+        let what = args.first().cloned();
+        let opts = options(env, &judge);
+        let report = inspection(env, origin, &opts)?.into_report();
+        env.progress.finish();
+        if report.document == DocumentKind::Ztunnel {
+            return Err(UsageError::view_not_for(&report.source, "trace", report.document).into());
         }
-        (Some(_), Some(w)) => return Err(UsageError::TraceBoth(w).into()),
-        (None, None) => return Err(UsageError::TraceNeither.into()),
-    };
-    if let (Some(port), true) = (inbound, given) {
-        let req = on_port(request, port);
-        t.authorization = Some(envinspect::authz::evaluate(&report, &req, unix(opts.now)));
+        let (given, option) = (given(request), request_option(request));
+        if let (Some(_), false, Some(flag)) = (inbound, given, option) {
+            return Err(UsageError::InboundWithoutClient(flag).into());
+        }
+        let mut t = match (inbound, what) {
+            (Some(port), None) => envinspect::trace::inbound(&report, port.into()),
+            (None, Some(w)) => {
+                let dest: envinspect::trace::Target = w.parse().map_err(UsageError::Destination)?;
+                let app = app.unwrap_or(envinspect::trace::AppProtocol::Auto);
+                envinspect::trace::outbound(&report, &probe(request, dest, app)?)
+            }
+            (Some(_), Some(w)) => return Err(UsageError::TraceBoth(w).into()),
+            (None, None) => return Err(UsageError::TraceNeither.into()),
+        };
+        if let (Some(port), true) = (inbound, given) {
+            let req = on_port(request, port);
+            t.authorization = Some(envinspect::authz::evaluate(&report, &req, unix(opts.now)));
+        }
+        render::trace::render_trace(&t, format, env.out)?;
+        Ok(Outcome::Clean)
     }
-    render::trace::render_trace(&t, format, env.out)?;
-    Ok(Outcome::Clean)
 }
 
 #[cfg(test)]

@@ -240,7 +240,6 @@ fn action_of(e: &RbacEngine) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn rbac_filter(
     f: &AuthzFilter,
     rbac: &Rbac,

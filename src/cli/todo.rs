@@ -188,14 +188,14 @@ impl Cli {
                 request,
                 common,
                 target,
-            }) => Todo::Run(Box::new(Run::Authz {
+            }) => Todo::Run(Box::new(Run::Authz(crate::app::Authz {
                 origin: target.origin()?,
                 port,
                 workload,
                 request: request.request()?,
                 format: common.format(),
                 judge: common.when.judge()?,
-            })),
+            }))),
             Some(Command::Trace {
                 args,
                 inbound,
@@ -203,7 +203,7 @@ impl Cli {
                 request,
                 common,
                 live,
-            }) => Todo::Run(Box::new(Run::Trace {
+            }) => Todo::Run(Box::new(Run::Trace(crate::app::Trace {
                 admin: live
                     .admin
                     .as_deref()
@@ -218,7 +218,7 @@ impl Cli {
                 request: request.request()?,
                 format: common.format(),
                 judge: common.when.judge()?,
-            })),
+            }))),
             Some(Command::Bundle {
                 path,
                 jobs,
@@ -226,7 +226,7 @@ impl Cli {
                 max_file_bytes,
                 max_total_bytes,
                 common,
-            }) => Todo::Run(Box::new(Run::Bundle {
+            }) => Todo::Run(Box::new(Run::Bundle(crate::app::Bundle {
                 path,
                 jobs,
                 expectations,
@@ -238,7 +238,7 @@ impl Cli {
                 certs: common.certs.clone(),
                 format: common.format(),
                 judge: common.when.judge()?,
-            })),
+            }))),
             Some(Command::ProxyStatus {
                 inputs,
                 proxy,
