@@ -8,7 +8,7 @@ use crate::app::{self, Judge, Origin, UsageError};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use envinspect::admin::{Admin, AdminOptions};
-use envinspect::expect::Span;
+use envinspect::model::Span;
 use envinspect::render::expectations::CheckFormat;
 use envinspect::render::Format;
 use time::format_description::well_known::Rfc3339;

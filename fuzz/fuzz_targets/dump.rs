@@ -35,5 +35,5 @@ fuzz_target!(|data: &[u8]| {
         destination_ip: "10.244.2.56".parse().ok(),
         ..Default::default()
     };
-    let _ = envinspect::authz::evaluate(&report, &request, 1_730_419_200);
+    let _ = envinspect::authz::evaluate(&report, &request, report.now);
 });

@@ -24,7 +24,7 @@ pub(super) fn bundle_options(
     envinspect::bundle::BundleOptions {
         now: o.now,
         jobs: jobs.unwrap_or(env.threads),
-        warn_seconds: judge.expiry_warning.seconds(),
+        expiry_warning: judge.expiry_warning,
         limits,
         rules: o.rules,
         expect,

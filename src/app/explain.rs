@@ -203,7 +203,7 @@ fn explain_bundle(
     let opts = envinspect::bundle::BundleOptions {
         now: o.now,
         jobs: env.threads,
-        warn_seconds: judge.expiry_warning.seconds(),
+        expiry_warning: judge.expiry_warning,
         limits: Default::default(),
         rules: o.rules,
         expect: None,

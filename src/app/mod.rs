@@ -17,8 +17,9 @@ use time::OffsetDateTime;
 
 use envinspect::admin::Admin;
 use envinspect::bundle::Limits;
-use envinspect::expect::{CheckInput, GenerateOptions, Span};
+use envinspect::expect::{CheckInput, GenerateOptions};
 use envinspect::model::DocumentKind;
+use envinspect::model::Span;
 use envinspect::progress::Progress;
 use envinspect::render::{self, expectations::CheckFormat, Format, View};
 use envinspect::Filters;
@@ -297,7 +298,7 @@ fn options(env: &Env, judge: &Judge) -> Options {
     Options {
         redact: judge.redact,
         rules: envinspect::RuleOptions {
-            expiry_warning_seconds: judge.expiry_warning.seconds(),
+            expiry_warning: judge.expiry_warning,
         },
         threads: env.threads,
         ..Options::at(judge.now.unwrap_or(env.now))

@@ -4,8 +4,6 @@
 //! direction asked for. The request itself is [`envinspect::authz::Request`], one type for both; its port is
 //! the command's.
 
-use time::OffsetDateTime;
-
 use super::{
     fails, file_origin, inspection, options, Env, Judge, Origin, Outcome, RunError, UsageError,
 };
@@ -185,13 +183,9 @@ fn authz(
     }
     let port = port.ok_or(UsageError::AuthzWithoutPort)?;
     let req = on_port(request, port);
-    let e = envinspect::authz::evaluate(&report, &req, unix(opts.now));
+    let e = envinspect::authz::evaluate(&report, &req, opts.now.into());
     render::authz::render_evaluation(&e, format, env.out)?;
     Ok(Outcome::failing(e.decision != Decision::Allow))
-}
-
-fn unix(now: OffsetDateTime) -> u64 {
-    now.unix_timestamp().max(0) as u64
 }
 
 /// `trace [FILE] HOST:PORT` or `trace [FILE] --inbound PORT`: with an admin API every
@@ -247,7 +241,7 @@ impl Trace {
         };
         if let (Some(port), true) = (inbound, given) {
             let req = on_port(request, port);
-            t.authorization = Some(envinspect::authz::evaluate(&report, &req, unix(opts.now)));
+            t.authorization = Some(envinspect::authz::evaluate(&report, &req, opts.now.into()));
         }
         render::trace::render_trace(&t, format, env.out)?;
         Ok(Outcome::Clean)

@@ -3,6 +3,7 @@
 //! layer as Envoy runs it, first refusal wins. Every step keeps a JSON Pointer.
 
 use crate::model::decision::AuthzLayer;
+use crate::model::Timestamp;
 use std::net::IpAddr;
 
 use super::chain::{self, Connection, Pick};
@@ -35,7 +36,11 @@ fn rejected(reason: Reason) -> End {
     }
 }
 
-pub fn evaluate(r: &Report, req: &Request, now_unix: u64) -> Evaluation {
+/// Whether `req` passes the proxy of `r`, layer by layer, with tokens judged at `now` (their
+/// `exp` and `nbf`): the decision, the policy Envoy names, and each step.
+pub fn evaluate(r: &Report, req: &Request, now: Timestamp) -> Evaluation {
+    // JWT claims are whole seconds since the epoch; a time before it has expired everything.
+    let now_unix = now.get().unix_timestamp().max(0) as u64;
     if r.document == crate::source::DocumentKind::Ztunnel {
         return l4(r, req);
     }

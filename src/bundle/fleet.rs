@@ -122,7 +122,7 @@ pub(super) fn findings(proxies: &[ProxyRow], opts: &BundleOptions) -> Vec<Findin
     }
     for p in envoys.iter().copied().chain(ztunnels) {
         for (secret, not_after, left) in &p.fleet.certificates {
-            if *left >= 0 && *left < opts.warn_seconds {
+            if *left >= 0 && *left < opts.expiry_warning.seconds() {
                 f.push(
                     Finding::new(
                         RuleId::FleetCertExpiring,

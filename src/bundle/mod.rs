@@ -31,7 +31,7 @@ pub struct BundleOptions {
     /// Worker threads (at least 1).
     pub jobs: usize,
     /// `fleet-cert-expiring` below this much time left.
-    pub warn_seconds: i64,
+    pub expiry_warning: crate::model::Span,
     pub limits: Limits,
     pub rules: crate::diagnose::RuleOptions,
     /// `--expect`: expectations applied per proxy, and the file's name.

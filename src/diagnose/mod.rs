@@ -9,18 +9,19 @@ mod traffic;
 mod updates;
 
 use crate::model::RuleId;
-use crate::model::{Finding, Report, SecretKind, SecretState};
+use crate::model::{Finding, Report, SecretKind, SecretState, Span};
 
 #[derive(Debug, Clone)]
 pub struct RuleOptions {
     /// `cert-expiring` fires below this much time left (and below half the lifetime).
-    pub expiry_warning_seconds: i64,
+    pub expiry_warning: Span,
 }
 
 impl Default for RuleOptions {
+    /// A day, as the command line's `--expiry-warning` defaults to.
     fn default() -> Self {
         Self {
-            expiry_warning_seconds: 24 * 3600,
+            expiry_warning: Span::from_seconds(24 * 3600),
         }
     }
 }
@@ -50,7 +51,7 @@ fn expiring(r: &Report, opts: &RuleOptions, f: &mut Vec<Finding>) {
             };
             // A rotating agent replaces a certificate at about half its lifetime: less than that
             // left (and less than the threshold) means the rotation is overdue.
-            if c.seconds_left < opts.expiry_warning_seconds && c.seconds_left < life / 2 {
+            if c.seconds_left < opts.expiry_warning.seconds() && c.seconds_left < life / 2 {
                 let who = c
                     .spiffe_ids
                     .first()

@@ -8,7 +8,6 @@ mod cluster;
 pub mod fleet;
 mod generate;
 pub mod san;
-pub mod span;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,11 +16,11 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use crate::model::tls::TlsKind;
+pub use crate::model::Span;
 use crate::model::{Fingerprint, MtlsMode, OutboundMode, ServerName, SpiffeId, TrustDomain};
 pub use check::{check, CheckInput};
 pub use cluster::glob;
 pub use generate::{generate, GenerateOptions, Generated};
-pub use span::Span;
 
 /// The only version so far; a file must say it, so a future format is never misread.
 pub const VERSION: u32 = 1;

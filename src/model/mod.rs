@@ -39,6 +39,7 @@ pub mod policy;
 pub mod provenance;
 pub mod report;
 pub mod serial;
+mod span;
 pub mod sync;
 pub mod timestamp;
 pub mod tls;
@@ -58,6 +59,7 @@ pub use report::{
     Counts, DocumentKind, IdentityBasis, Node, Report, SectionCounts, Warning, WorkloadIdentity,
 };
 pub use serial::Serial;
+pub use span::{Span, SpanError};
 pub use timestamp::Timestamp;
 pub use tls::{Socket, TlsContext, UpstreamTls};
 

@@ -40,7 +40,7 @@ fn rbac(principal: Value, condition: Option<Value>) -> Value {
 }
 
 fn reason(r: &envinspect::model::Report, req: &Request) -> (Decision, Option<Reason>) {
-    let e = evaluate(r, req, 0);
+    let e = evaluate(r, req, r.now);
     if let Some(why) = &e.reason {
         // What the JSON carries is the sentence.
         let v = serde_json::to_value(&e).unwrap();

@@ -205,7 +205,7 @@ fn a_bundle_tells_the_archive_bytes_read_and_the_proxies_done() {
     let opts = envinspect::bundle::BundleOptions {
         now: time::macros::datetime!(2026-12-01 0:00 UTC),
         jobs: 2,
-        warn_seconds: 24 * 3600,
+        expiry_warning: envinspect::model::Span::from_seconds(24 * 3600),
         limits: Default::default(),
         rules: Default::default(),
         expect: None,

@@ -463,7 +463,8 @@ fn filter_chain_matcher_picks_the_chain_envoy_picks() {
             source_ip: Some("127.0.0.1".parse().unwrap()),
             ..Default::default()
         };
-        let ev = envinspect::authz::evaluate(&report, &req, 1_796_083_200);
+        let ev =
+            envinspect::authz::evaluate(&report, &req, "2026-12-01T00:00:00Z".parse().unwrap());
         let ours = ev
             .steps
             .iter()

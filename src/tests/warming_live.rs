@@ -261,7 +261,7 @@ static_resources:
         )),
         ..Default::default()
     };
-    let e = envinspect::authz::evaluate(&report, &req, opts.now.unix_timestamp() as u64);
+    let e = envinspect::authz::evaluate(&report, &req, opts.now.into());
     assert_eq!(
         e.decision,
         envinspect::model::decision::Decision::Rejected,
@@ -343,7 +343,7 @@ fn a_draining_listener_takes_no_new_connection() {
         destination_ip: Some("127.0.0.1".parse().unwrap()),
         ..Default::default()
     };
-    let e = envinspect::authz::evaluate(&report, &req, 1_796_083_200);
+    let e = envinspect::authz::evaluate(&report, &req, "2026-12-01T00:00:00Z".parse().unwrap());
     assert_eq!(e.decision, envinspect::model::decision::Decision::Rejected);
     assert!(
         format!("{:?}", e.reason).contains("Draining"),
