@@ -205,7 +205,7 @@ mod tests {
                 matches: vec![],
             },
             alpn_override: None,
-            pointer: String::new(),
+            pointer: String::new().into(),
             traffic: Default::default(),
         }
     }

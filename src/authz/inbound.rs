@@ -108,5 +108,5 @@ pub(super) fn not_captured(r: &Report, req: &Request) -> Option<(String, String)
             && !l.internal
             && matches!(l.state, ResourceState::Static | ResourceState::Active)
     });
-    (!bound).then(|| (why, i.pointer.clone()))
+    (!bound).then(|| (why, i.pointer.to_string()))
 }

@@ -133,7 +133,7 @@ pub(crate) fn check(r: &mut Report) {
             .iter()
             .find(|s| s.label() == finding.subject && !s.pointer.is_empty())
         {
-            finding.evidence.push(s.pointer.clone());
+            finding.evidence.push(s.pointer.to_string());
         }
     }
     f.sort();

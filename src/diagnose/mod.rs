@@ -141,7 +141,7 @@ fn waypoints_without_endpoints(r: &Report, f: &mut Vec<Finding>) {
         );
         users
             .entry(key)
-            .or_insert((Vec::new(), at))
+            .or_insert((Vec::new(), at.to_string()))
             .0
             .push(w.label());
     }

@@ -20,7 +20,7 @@ fn rejected(r: &Report, f: &mut Vec<Finding>) {
             .iter_mut()
             .find(|(k, n, why, _)| *k == u.kind && *n == u.name.as_deref() && *why == reason)
         {
-            found.evidence.push(u.pointer.clone());
+            found.evidence.push(u.pointer.to_string());
             continue;
         }
         let subject = match &u.name {

@@ -66,7 +66,7 @@ pub fn explain(report: &Report, file: &str, line: u64, format: &str, rec: &Recor
     .flatten()
     {
         if !p.is_empty() && !e.evidence.iter().any(|x| x == p) {
-            e.evidence.push(p.to_string());
+            e.evidence.push(p.into());
         }
     }
     let (rule, text) = cause(report, rec, &place, &mut e);

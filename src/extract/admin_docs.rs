@@ -132,7 +132,7 @@ pub(crate) fn cluster_statuses(c: admin::Clusters, r: &mut Report) {
                     .filter(|l| !l.is_empty()),
                 weight: Some(h.weight),
                 socket_match: BTreeMap::new(),
-                pointer: format!("/cluster_statuses/{i}/host_statuses/{j}"),
+                pointer: format!("/cluster_statuses/{i}/host_statuses/{j}").into(),
             });
         }
     }

@@ -70,7 +70,7 @@ pub(crate) fn http_filter(
         name: name.to_string(),
         level: FilterLevel::Http,
         disabled,
-        pointer,
+        pointer: pointer.into(),
         kind,
     })
 }
@@ -109,7 +109,7 @@ pub(crate) fn network_filter(
         name: name.to_string(),
         level: FilterLevel::Network,
         disabled: false,
-        pointer,
+        pointer: pointer.into(),
         kind,
     })
 }
@@ -304,7 +304,7 @@ pub(crate) fn ecds_filter(name: &str, pointer: String) -> AuthzFilter {
         name: name.to_string(),
         level: FilterLevel::Http,
         disabled: false,
-        pointer,
+        pointer: pointer.into(),
         kind: AuthzKind::Opaque(OpaqueFilter {
             type_name: "ECDS".into(),
             may: "configured by extension config discovery, not in the filter".into(),

@@ -390,7 +390,7 @@ fn interception(
         mode,
         annotations,
         // Set by the caller, which knows where the bootstrap is.
-        pointer: String::new(),
+        pointer: String::new().into(),
     })
 }
 

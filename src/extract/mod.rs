@@ -131,7 +131,7 @@ fn config_dump(
             let mut node = identity::node(n);
             node.control_plane_clusters = control_plane;
             if let Some(i) = node.interception.as_mut() {
-                i.pointer = format!("{pointer}/bootstrap/node/metadata");
+                i.pointer = format!("{pointer}/bootstrap/node/metadata").into();
             }
             r.node = Some(node);
         }

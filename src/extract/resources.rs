@@ -65,7 +65,7 @@ pub(crate) fn cluster(c: PbCluster, state: ResourceState, pointer: &str) -> Clus
         name: c.name.into(),
         state,
         discovery,
-        pointer: pointer.to_string(),
+        pointer: pointer.to_string().into(),
     }
 }
 
@@ -117,7 +117,7 @@ pub(crate) fn listener(l: PbListener, state: ResourceState, pointer: &str) -> Li
                 l.address.as_ref().and_then(|a| a.address.as_ref()),
                 Some(address::Address::EnvoyInternalAddress(_))
             ),
-        pointer: pointer.to_string(),
+        pointer: pointer.to_string().into(),
     }
 }
 
@@ -213,7 +213,7 @@ fn chain(c: PbChain, is_default: bool, pointer: String) -> FilterChain {
         no_router,
         authz,
         network_filters: c.filters.iter().map(|f| f.name.clone()).collect(),
-        pointer,
+        pointer: pointer.into(),
         telemetry,
     }
 }
@@ -292,7 +292,7 @@ pub(crate) fn route_config(
         virtual_hosts,
         ignore_port_in_host_matching: rc.ignore_port_in_host_matching,
         per_filter: super::authz::per_filter(&rc.typed_per_filter_config),
-        pointer: pointer.to_string(),
+        pointer: pointer.to_string().into(),
     }
 }
 
@@ -402,7 +402,7 @@ pub(crate) fn endpoints(cla: ClusterLoadAssignment, pointer: &str, out: &mut Vec
                 locality: locality.clone().filter(|l| !l.is_empty()),
                 weight: lb.load_balancing_weight.map(|w| w.value),
                 socket_match,
-                pointer: pointer.to_string(),
+                pointer: pointer.to_string().into(),
             });
         }
     }

@@ -51,7 +51,7 @@ fn access_log(l: &PbLog, pointer: String) -> AccessLog {
             logger: logger("envoy.access_loggers.file"),
             path: Some(f.path),
             format,
-            pointer,
+            pointer: pointer.into(),
         };
     }
     // The stream loggers: the same format field, written to the process's stdout or stderr.
@@ -78,7 +78,7 @@ fn access_log(l: &PbLog, pointer: String) -> AccessLog {
             format: format
                 .as_ref()
                 .map_or(LogFormat::EnvoyDefault, substitution),
-            pointer,
+            pointer: pointer.into(),
         };
     }
     // v2's untyped `config` (Istio before 1.5 wrote it), a Struct of FileAccessLog's fields.
@@ -94,7 +94,7 @@ fn access_log(l: &PbLog, pointer: String) -> AccessLog {
                 logger: logger("envoy.file_access_log"),
                 path: Some(path.clone()),
                 format,
-                pointer,
+                pointer: pointer.into(),
             };
         }
     }
@@ -103,7 +103,7 @@ fn access_log(l: &PbLog, pointer: String) -> AccessLog {
         logger: logger(type_url.rsplit('/').next().unwrap_or("")),
         path: None,
         format: LogFormat::Other(type_url),
-        pointer,
+        pointer: pointer.into(),
     }
 }
 

@@ -150,7 +150,7 @@ fn push<W>(
         details: e.details.clone(),
         last_update_attempt: super::lists::when(e.last_update_attempt.as_ref()),
         serving: serving.filter(|v| !v.is_empty()),
-        pointer: format!("{}/error_state", at.pointer),
+        pointer: format!("{}/error_state", at.pointer).into(),
     });
 }
 

@@ -199,7 +199,7 @@ fn workload(
         },
         cluster_id: w.cluster_id,
         authorization_policies: w.authorization_policies,
-        pointer,
+        pointer: pointer.into(),
     }
 }
 
@@ -230,7 +230,7 @@ fn service(s: Located<z::Service>) -> AmbientService {
             u
         },
         subject_alt_names: s.subject_alt_names,
-        pointer,
+        pointer: pointer.into(),
     }
 }
 
@@ -291,7 +291,7 @@ fn policy(p: Located<z::Policy>, issues: &mut Vec<Issue>) -> Option<L4Policy> {
         action,
         dry_run: p.dry_run,
         rules,
-        pointer,
+        pointer: pointer.into(),
     })
 }
 

@@ -131,7 +131,7 @@ pub struct AmbientWorkload {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub authorization_policies: Vec<String>,
     /// JSON Pointer into the dump.
-    pub pointer: String,
+    pub pointer: crate::model::Pointer,
 }
 
 impl AmbientWorkload {
@@ -160,7 +160,7 @@ pub struct AmbientService {
     pub endpoint_uids: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub subject_alt_names: Vec<String>,
-    pub pointer: String,
+    pub pointer: crate::model::Pointer,
 }
 
 impl AmbientService {
@@ -223,7 +223,7 @@ pub struct L4Policy {
     /// Any rule matches when all its clauses match; a clause matches when any of its matches
     /// does (ztunnel's `Vec<Vec<Vec<RbacMatch>>>`).
     pub rules: Vec<Vec<Vec<L4Match>>>,
-    pub pointer: String,
+    pub pointer: crate::model::Pointer,
 }
 
 impl L4Policy {

@@ -30,7 +30,7 @@ pub struct AuthzFilter {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
     /// JSON Pointer to the filter in the dump.
-    pub pointer: String,
+    pub pointer: crate::model::Pointer,
     #[serde(flatten)]
     pub kind: AuthzKind,
 }

@@ -95,7 +95,7 @@ pub struct WaypointUse {
     pub pods: Vec<String>,
     /// `name.namespace` of the workloads that use it.
     pub users: Vec<String>,
-    pub pointer: String,
+    pub pointer: crate::model::Pointer,
 }
 
 /// One inbound port's enforced RBAC filters (network, then HTTP, filter level), from the chain a
@@ -106,7 +106,7 @@ pub struct PortGuard {
     /// `LISTENER/PORT` (`*`: a chain without a port).
     pub port: String,
     pub rbac: Vec<(String, super::authz::Rbac)>,
-    pub pointer: String,
+    pub pointer: crate::model::Pointer,
 }
 
 /// Whether a caller identity of the fleet can be allowed on a callee's port.
@@ -146,7 +146,7 @@ pub struct OutboundCluster {
     pub kind: TlsKind,
     /// The SAN matchers of each of its TLS contexts.
     pub san_matchers: Vec<Vec<SanMatcher>>,
-    pub pointer: String,
+    pub pointer: crate::model::Pointer,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

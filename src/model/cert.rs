@@ -219,7 +219,7 @@ pub struct Secret {
     /// absent when no context in the dump uses them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trust_role: Option<TrustRole>,
-    pub pointer: String,
+    pub pointer: crate::model::Pointer,
 }
 
 /// Certificate bytes carried inline in a TLS context, held until extraction turns them into
@@ -277,7 +277,7 @@ impl Secret {
             trust: Vec::new(),
             chain: ChainVerdict::NotApplicable,
             trust_role: None,
-            pointer: pointer.to_string(),
+            pointer: pointer.to_string().into(),
         }
     }
 

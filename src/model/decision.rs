@@ -125,7 +125,7 @@ pub struct AuthzStep {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization_policy: Option<String>,
     /// JSON Pointer into the dump.
-    pub pointer: String,
+    pub pointer: crate::model::Pointer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -185,7 +185,7 @@ pub struct ChainAuthz {
     /// The port's inbound mTLS mode, where the report knows it.
     pub mtls: Option<MtlsMode>,
     pub layers: Vec<LayerView>,
-    pub pointer: String,
+    pub pointer: crate::model::Pointer,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -203,7 +203,7 @@ pub struct LayerView {
     /// A jwt_authn layer's providers, by name, field by field (the summary says them in prose).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub providers: Vec<JwtProviderView>,
-    pub pointer: String,
+    pub pointer: crate::model::Pointer,
 }
 
 /// One JWT provider as the authz view's JSON gives it.
@@ -296,7 +296,7 @@ pub struct RouteAuthz {
     pub filter: String,
     pub summary: String,
     pub policies: Vec<PolicyView>,
-    pub pointer: String,
+    pub pointer: crate::model::Pointer,
 }
 
 /// The report's one line per port: what guards it.

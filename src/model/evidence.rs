@@ -17,7 +17,7 @@ pub struct AccessLog {
     pub path: Option<String>,
     pub format: LogFormat,
     /// JSON Pointer to the `access_log` entry in the dump.
-    pub pointer: String,
+    pub pointer: crate::model::Pointer,
 }
 
 /// The format of an access log's lines, as configured.
@@ -465,7 +465,7 @@ pub struct Explained {
     pub level: super::Level,
     pub explanation: String,
     /// JSON Pointers into the dump.
-    pub evidence: Vec<String>,
+    pub evidence: Vec<crate::model::Pointer>,
     /// Whether the line is a failure (else it is listed only with `--all`).
     pub failed: bool,
 }

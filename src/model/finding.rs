@@ -44,7 +44,8 @@ pub struct Finding {
     /// What it is about: `secret default`, `cluster outbound|80||x`…
     pub subject: String,
     pub message: String,
-    /// JSON Pointers into the dump to the resources the finding rests on.
+    /// Where the finding rests: JSON Pointers into the dump, or for a fleet or sync finding the
+    /// bundle file it was read from (so text, not [`super::Pointer`]s).
     pub evidence: Vec<String>,
 }
 

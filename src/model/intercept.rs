@@ -20,7 +20,7 @@ pub struct Interception {
     pub annotations: std::collections::BTreeMap<String, String>,
     /// JSON Pointer to the node metadata that holds them.
     #[serde(skip)]
-    pub pointer: String,
+    pub pointer: crate::model::Pointer,
 }
 
 /// Whether the redirection sends a connection to Envoy, and which annotation says so.
@@ -187,7 +187,7 @@ mod tests {
     fn with(pairs: &[(&str, &str)]) -> Interception {
         Interception {
             mode: None,
-            pointer: String::new(),
+            pointer: String::new().into(),
             annotations: pairs
                 .iter()
                 .map(|(k, v)| (format!("{PREFIX}{k}"), v.to_string()))

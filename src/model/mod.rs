@@ -35,6 +35,7 @@ pub mod ids;
 pub mod intercept;
 pub mod matcher;
 pub mod names;
+pub mod pointer;
 pub mod policy;
 pub mod provenance;
 pub mod report;
@@ -54,6 +55,7 @@ pub use cert::{CertDer, CertInfo, ChainVerdict, Secret, SecretKind, SecretState}
 pub use finding::{Finding, Level};
 pub use ids::{Fingerprint, IdError, IstioClusterName, ServerName, SpiffeId, TrustDomain};
 pub use names::{ClusterName, ListenerName, RouteName, SecretName};
+pub use pointer::Pointer;
 pub use policy::{InboundPort, MtlsMode, OutboundMode, OutboundPolicy};
 pub use report::{
     Counts, DocumentKind, IdentityBasis, Node, Report, SectionCounts, Warning, WorkloadIdentity,
@@ -113,7 +115,7 @@ pub struct Cluster {
     pub tls: UpstreamTls,
     /// Istio's ALPN rewrite opt-out (`filter_metadata.istio.alpn_override: "false"`).
     pub alpn_override: Option<bool>,
-    pub pointer: String,
+    pub pointer: crate::model::Pointer,
     /// Circuit breakers, outlier detection, timeouts: what `explain` cites (not in the report).
     #[serde(skip)]
     pub traffic: evidence::ClusterTraffic,
@@ -152,7 +154,7 @@ pub struct Listener {
     /// The control-plane objects its metadata says produced it (absent when none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub produced_by: Vec<provenance::ConfigRef>,
-    pub pointer: String,
+    pub pointer: crate::model::Pointer,
     /// The listener's own access logs (`access_logs`, absent when none).
     #[serde(flatten)]
     pub telemetry: evidence::ChainTelemetry,
@@ -277,7 +279,7 @@ pub struct FilterChain {
     pub network_filters: Vec<String>,
     /// JSON Pointer to the chain in the dump.
     #[serde(skip)]
-    pub pointer: String,
+    pub pointer: crate::model::Pointer,
     /// Its connection manager's or TCP proxy's `access_logs` and `stat_prefix` (each absent
     /// when none).
     #[serde(flatten)]
@@ -351,7 +353,7 @@ pub struct RouteConfig {
     /// `typed_per_filter_config` for the authorization filters, by filter name.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub per_filter: BTreeMap<String, authz::PerRouteAuthz>,
-    pub pointer: String,
+    pub pointer: crate::model::Pointer,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -441,5 +443,5 @@ pub struct Endpoint {
     pub weight: Option<u32>,
     /// Transport socket match metadata (`envoy.transport_socket_match`), e.g. `tlsMode=istio`.
     pub socket_match: BTreeMap<String, String>,
-    pub pointer: String,
+    pub pointer: crate::model::Pointer,
 }

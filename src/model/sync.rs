@@ -280,7 +280,7 @@ pub struct RejectedUpdate {
     pub last_update_attempt: Option<Timestamp>,
     /// The version Envoy still serves for that resource, if any.
     pub serving: Option<String>,
-    pub pointer: String,
+    pub pointer: crate::model::Pointer,
 }
 
 impl RejectedUpdate {

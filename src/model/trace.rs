@@ -38,7 +38,7 @@ pub struct Step {
     pub name: String,
     /// Why this one was taken.
     pub detail: String,
-    pub evidence: Vec<String>,
+    pub evidence: Vec<crate::model::Pointer>,
     /// `weighted clusters`: every cluster Envoy may pick, with its weight.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<Choice>,

@@ -61,7 +61,7 @@ fn step(
         evidence: if evidence.is_empty() {
             vec![]
         } else {
-            vec![evidence.to_string()]
+            vec![evidence.into()]
         },
         choices: Vec::new(),
         produced_by: Vec::new(),

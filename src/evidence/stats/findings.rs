@@ -6,7 +6,7 @@
 use super::{rule_of, Scope, Stats};
 use crate::model::authz::AuthzKind;
 use crate::model::RuleId;
-use crate::model::{Finding, Report};
+use crate::model::{Finding, Pointer, Report};
 
 /// The findings the counters prove, each naming its object (and evidence) when the dump has it.
 pub fn findings(report: &Report, source: &str, stats: &Stats) -> Vec<Finding> {
@@ -62,7 +62,7 @@ fn meaning(rule: RuleId, stat: &str) -> String {
 }
 
 /// The subject of a counter's finding, its JSON Pointer, and whether the dump has the object.
-fn place(r: &Report, scope: &Scope) -> (String, String, bool) {
+fn place(r: &Report, scope: &Scope) -> (String, Pointer, bool) {
     match scope {
         Scope::Cluster(n) => match r
             .clusters
@@ -70,7 +70,7 @@ fn place(r: &Report, scope: &Scope) -> (String, String, bool) {
             .find(|c| c.name == n.as_str() || c.traffic.alt_stat_name.as_deref() == Some(n))
         {
             Some(c) => (format!("cluster {}", c.name), c.pointer.clone(), true),
-            None => (format!("cluster {n}"), String::new(), false),
+            None => (format!("cluster {n}"), Pointer::default(), false),
         },
         Scope::Listener(a) => {
             let found = r.listeners.iter().find(|l| {
@@ -84,7 +84,7 @@ fn place(r: &Report, scope: &Scope) -> (String, String, bool) {
             });
             match found {
                 Some(l) => (format!("listener {}", l.name), l.pointer.clone(), true),
-                None => (format!("listener {a}"), String::new(), false),
+                None => (format!("listener {a}"), Pointer::default(), false),
             }
         }
         Scope::Http(p) => {
@@ -102,7 +102,11 @@ fn place(r: &Report, scope: &Scope) -> (String, String, bool) {
                     c.pointer.clone(),
                     true,
                 ),
-                None => (format!("HTTP connection manager {p}"), String::new(), false),
+                None => (
+                    format!("HTTP connection manager {p}"),
+                    Pointer::default(),
+                    false,
+                ),
             }
         }
         Scope::NetworkRbac(p) => {
@@ -120,9 +124,9 @@ fn place(r: &Report, scope: &Scope) -> (String, String, bool) {
                     f.pointer.clone(),
                     true,
                 ),
-                None => (format!("network RBAC {p}"), String::new(), false),
+                None => (format!("network RBAC {p}"), Pointer::default(), false),
             }
         }
-        Scope::Server(n) => (n.clone(), String::new(), true),
+        Scope::Server(n) => (n.clone(), Pointer::default(), true),
     }
 }
