@@ -223,9 +223,23 @@ pub(crate) struct AuthzRequest {
 impl AuthzRequest {
     /// The request the flags describe (its port is the command's).
     fn request(self) -> Result<envinspect::authz::Request, UsageError> {
-        app::request::checked(envinspect::authz::Request {
+        let request_principal = self
+            .request_principal
+            .map(|rp| {
+                rp.parse::<envinspect::model::RequestPrincipal>()
+                    .map_err(|e| UsageError::RequestPrincipal(e.0))
+            })
+            .transpose()?;
+        let principal = self
+            .principal
+            .map(|p| {
+                p.parse::<envinspect::model::PeerId>()
+                    .map_err(|e| UsageError::Principal(e.to_string()))
+            })
+            .transpose()?;
+        Ok(envinspect::authz::Request {
             port: 0,
-            client: match (self.principal, self.plaintext, self.tls) {
+            client: match (principal, self.plaintext, self.tls) {
                 (Some(p), _, _) => Some(envinspect::authz::Client::Certificate(p)),
                 (None, true, _) => Some(envinspect::authz::Client::Plaintext),
                 (None, false, true) => Some(envinspect::authz::Client::Tls),
@@ -238,7 +252,7 @@ impl AuthzRequest {
             host: self.host,
             headers: app::request::headers(&self.headers)?,
             jwt: self.jwt,
-            request_principal: self.request_principal,
+            request_principal,
             source_ip: self.source_ip,
             destination_ip: self.destination_ip,
             sni: self.sni,

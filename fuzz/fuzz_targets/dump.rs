@@ -28,9 +28,10 @@ fuzz_target!(|data: &[u8]| {
     // Authorization: Envoy's, or a ztunnel's (which picks the workload by the destination).
     let request = envinspect::authz::Request {
         port: 9080,
-        client: Some(envinspect::authz::Client::Certificate(
-            "spiffe://cluster.local/ns/default/sa/sleep".into(),
-        )),
+        client: "spiffe://cluster.local/ns/default/sa/sleep"
+            .parse()
+            .ok()
+            .map(envinspect::authz::Client::Certificate),
         source_ip: "10.0.0.1".parse().ok(),
         destination_ip: "10.244.2.56".parse().ok(),
         ..Default::default()

@@ -18,6 +18,8 @@ pub enum UsageError {
     Header(String, &'static str),
     #[error("--request-principal {0}: expected ISSUER/SUBJECT")]
     RequestPrincipal(String),
+    #[error("--principal: {0}")]
+    Principal(String),
     #[error("trace: {0} describes an inbound request: use it with --inbound PORT (outbound, say the client with --app)")]
     InboundOption(&'static str),
     #[error("trace --inbound: {0} describes a request to authorize: say who sends it with --principal SPIFFE_ID, --tls or --plaintext")]

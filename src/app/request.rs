@@ -30,14 +30,6 @@ pub fn headers(typed: &[String]) -> Result<Vec<(String, String)>, UsageError> {
         .collect()
 }
 
-/// Checks what a request's options say on their own: a request principal is `ISSUER/SUBJECT`.
-pub fn checked(r: Request) -> Result<Request, UsageError> {
-    if let Some(rp) = r.request_principal.as_ref().filter(|rp| !rp.contains('/')) {
-        return Err(UsageError::RequestPrincipal(rp.clone()));
-    }
-    Ok(r)
-}
-
 /// Whether a client was described at all (else `authz` shows the view).
 pub(super) fn given(r: &Request) -> bool {
     r.client.is_some()
@@ -278,18 +270,7 @@ mod tests {
     }
 
     #[test]
-    fn a_request_principal_is_issuer_slash_subject() {
-        let r = Request {
-            client: Some(Client::Plaintext),
-            request_principal: Some("no-slash".into()),
-            ..Default::default()
-        };
-        assert!(matches!(checked(r), Err(UsageError::RequestPrincipal(_))));
-        let ok = Request {
-            request_principal: Some("iss/sub".into()),
-            ..Default::default()
-        };
-        assert!(checked(ok).is_ok());
+    fn a_request_on_a_port() {
         assert_eq!(on_port(&Request::default(), 8080).port, 8080);
     }
 }

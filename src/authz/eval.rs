@@ -115,7 +115,7 @@ fn l4(r: &Report, req: &Request) -> Evaluation {
 fn summary(req: &Request) -> RequestSummary {
     RequestSummary {
         port: req.port,
-        principal: req.principal().map(str::to_string),
+        principal: req.peer().cloned(),
         tls: req.tls(),
         method: (!req.tcp).then(|| req.method.clone().unwrap_or_else(|| "GET".into())),
         path: (!req.tcp).then(|| req.path.clone().unwrap_or_else(|| "/".into())),

@@ -4,6 +4,7 @@
 //! metadata RBAC reads.
 
 use crate::model::decision::AuthzLayer;
+use crate::model::RequestPrincipal;
 use serde_json::{Map, Value};
 
 use super::context::{Context, Tri};
@@ -166,11 +167,11 @@ pub(crate) fn run(
 fn given_principal(
     f: &AuthzFilter,
     j: &JwtAuthn,
-    rp: &str,
+    rp: &RequestPrincipal,
     ctx: &mut Context,
     run: &mut Run,
 ) -> JwtOutcome {
-    let (iss, sub) = rp.rsplit_once('/').unwrap_or((rp, ""));
+    let (iss, sub) = (rp.issuer.as_str(), rp.subject.as_str());
     let providers: Vec<&JwtProvider> = j
         .providers
         .values()

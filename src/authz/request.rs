@@ -1,6 +1,7 @@
 //! The request `authz` evaluates (and `trace --inbound` authorizes): the connection's port,
 //! addresses, SNI and ALPN, who the client is at the handshake, and the HTTP request on it.
 
+use crate::model::{PeerId, RequestPrincipal};
 use std::net::IpAddr;
 
 /// The request to evaluate, as the command line gives it.
@@ -22,7 +23,7 @@ pub struct Request {
     /// A bearer token, found by every provider where it looks for one.
     pub jwt: Option<String>,
     /// `ISS/SUB` of a token taken as verified.
-    pub request_principal: Option<String>,
+    pub request_principal: Option<RequestPrincipal>,
     pub source_ip: Option<IpAddr>,
     pub destination_ip: Option<IpAddr>,
     pub sni: Option<String>,
@@ -38,7 +39,7 @@ pub enum Client {
     /// TLS without a client certificate (a browser, `curl https://…`).
     Tls,
     /// TLS with a client certificate carrying this SPIFFE ID (or other URI SAN).
-    Certificate(String),
+    Certificate(PeerId),
 }
 
 impl Client {
@@ -50,7 +51,7 @@ impl Client {
     /// The URI SAN of its certificate, when it presents one.
     pub fn principal(&self) -> Option<&str> {
         match self {
-            Client::Certificate(p) => Some(p),
+            Client::Certificate(p) => Some(p.as_str()),
             _ => None,
         }
     }
@@ -65,5 +66,13 @@ impl Request {
     /// The URI SAN of the client's certificate, when it presents one.
     pub(crate) fn principal(&self) -> Option<&str> {
         self.client.as_ref().and_then(Client::principal)
+    }
+
+    /// The identity of the client's certificate, when it presents one.
+    pub(crate) fn peer(&self) -> Option<&PeerId> {
+        match &self.client {
+            Some(Client::Certificate(p)) => Some(p),
+            _ => None,
+        }
     }
 }

@@ -92,16 +92,16 @@ pub struct Response {
 #[non_exhaustive]
 pub struct RequestSummary {
     pub port: u32,
-    /// The SPIFFE ID presented, or null for plaintext.
-    pub principal: Option<String>,
+    /// The SPIFFE ID (or other URI SAN) presented, or null for none.
+    pub principal: Option<super::PeerId>,
     pub tls: bool,
     pub method: Option<String>,
     pub path: Option<String>,
     pub host: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<String>,
-    /// `iss/sub` of the token or of --request-principal.
-    pub request_principal: Option<String>,
+    /// `iss/sub` of the token given as verified.
+    pub request_principal: Option<super::RequestPrincipal>,
     pub source_ip: Option<String>,
     /// Given for a ztunnel, which picks the destination workload by it.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -37,6 +37,7 @@ pub mod matcher;
 pub mod names;
 pub mod pointer;
 pub mod policy;
+mod principal;
 pub mod provenance;
 pub mod report;
 pub mod serial;
@@ -57,6 +58,7 @@ pub use ids::{Fingerprint, IdError, IstioClusterName, ServerName, SpiffeId, Trus
 pub use names::{ClusterName, ListenerName, RouteName, SecretName};
 pub use pointer::Pointer;
 pub use policy::{InboundPort, MtlsMode, OutboundMode, OutboundPolicy};
+pub use principal::{PeerId, PeerIdError, RequestPrincipal, RequestPrincipalError};
 pub use report::{
     Counts, DocumentKind, IdentityBasis, Node, Report, SectionCounts, Warning, WorkloadIdentity,
 };

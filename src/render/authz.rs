@@ -104,7 +104,7 @@ pub fn render_evaluation(
     }
     let q = &e.request;
     let who = match (&q.principal, q.tls) {
-        (Some(p), _) => p.clone(),
+        (Some(p), _) => p.to_string(),
         (None, true) => "TLS without a client certificate".into(),
         (None, false) => "plaintext".into(),
     };

@@ -396,6 +396,10 @@ fn bad_authz_requests_are_one_line_errors() {
             ],
             "ISSUER/SUBJECT",
         ),
+        (
+            vec!["authz", a140.as_str(), "--port", "15443", "--principal", ""],
+            "--principal: a peer identity is a URI SAN",
+        ),
         (vec!["authz", a140.as_str(), "--path", "/x"], "--principal"),
     ] {
         let run = envinspect(&args);

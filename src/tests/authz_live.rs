@@ -303,7 +303,7 @@ fn request_of(c: &Case, p: &Ports) -> Request {
             Via::Tcp => p.tcp.into(),
         },
         client: Some(c.client.map_or(envinspect::authz::Client::Plaintext, |k| {
-            envinspect::authz::Client::Certificate(client_id(k))
+            envinspect::authz::Client::Certificate(client_id(k).parse().unwrap())
         })),
         tcp: c.via == Via::Tcp,
         method: Some(c.method.to_string()).filter(|m| !m.is_empty()),

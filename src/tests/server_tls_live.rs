@@ -123,7 +123,7 @@ fn server_only_tls_beside_plaintext_is_not_mtls() {
         let req = envinspect::authz::Request {
             port: port.into(),
             client: Some(principal.map_or(envinspect::authz::Client::Plaintext, |p| {
-                envinspect::authz::Client::Certificate(p.to_string())
+                envinspect::authz::Client::Certificate(p.parse().unwrap())
             })),
             source_ip: Some("127.0.0.1".parse().unwrap()),
             destination_ip: Some("127.0.0.1".parse().unwrap()),

@@ -103,7 +103,7 @@ fn tls_modes_per_server_name_and_a_client_without_certificate() {
             (
                 "certificate",
                 Some(&with_cert),
-                Client::Certificate(CLIENT.into()),
+                Client::Certificate(CLIENT.parse().unwrap()),
             ),
             ("no certificate", Some(&no_cert), Client::Tls),
             ("plaintext", None, Client::Plaintext),

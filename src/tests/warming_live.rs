@@ -257,7 +257,7 @@ static_resources:
     let req = envinspect::authz::Request {
         port: port.into(),
         client: Some(envinspect::authz::Client::Certificate(
-            "spiffe://cluster.local/ns/shop/sa/client".into(),
+            "spiffe://cluster.local/ns/shop/sa/client".parse().unwrap(),
         )),
         ..Default::default()
     };
