@@ -13,7 +13,7 @@ use crate::model::{FilterChain, Listener};
 
 /// What the connection offers.
 #[derive(Debug, Clone)]
-pub struct Connection {
+pub(crate) struct Connection {
     pub port: u32,
     pub destination_ip: Option<IpAddr>,
     /// `Some("")`: no SNI; `None`: not known.
@@ -31,7 +31,7 @@ pub struct Connection {
 /// What the client sends before Envoy's listener filters read it: TLS or not, the ClientHello's
 /// SNI and ALPN (`None`: not known), and whether an HTTP/1.1 request follows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hello {
+pub(crate) struct Hello {
     pub tls: bool,
     pub sni: Option<String>,
     pub alpn: Option<Vec<String>>,
@@ -44,7 +44,7 @@ impl Connection {
     /// `http_inspector` sets ALPN `http/1.1` on a plaintext HTTP/1.1 request; a transport no
     /// filter set is `raw_buffer` (`ActiveTcpSocket::newConnection`), and without an inspector
     /// there is no SNI and no ALPN.
-    pub fn inspected(
+    pub(crate) fn inspected(
         l: &Listener,
         port: u32,
         destination_ip: Option<IpAddr>,
@@ -78,7 +78,7 @@ impl Connection {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Pick {
+pub(crate) enum Pick {
     /// The chain's index in `listener.filter_chains`, and why.
     Chain(usize, Vec<String>),
     /// No chain fits and there is no default chain: the connection is closed.
@@ -87,7 +87,7 @@ pub enum Pick {
     Unknown(CannotTell),
 }
 
-pub fn pick(l: &Listener, c: &Connection) -> Pick {
+pub(crate) fn pick(l: &Listener, c: &Connection) -> Pick {
     if let Some(m) = &l.filter_chain_matcher {
         return super::chain_matcher::by_matcher(l, m, c);
     }

@@ -13,14 +13,14 @@ use crate::model::cannot_tell::CannotTell;
 /// Three-valued truth: a matcher that needs something envinspect was not told (the source IP,
 /// a CEL condition) answers `Unknown` with the reason, instead of a guess.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Tri {
+pub(crate) enum Tri {
     Yes,
     No,
     Unknown(CannotTell),
 }
 
 impl Tri {
-    pub fn of(b: bool) -> Tri {
+    pub(crate) fn of(b: bool) -> Tri {
         if b {
             Tri::Yes
         } else {
@@ -28,7 +28,7 @@ impl Tri {
         }
     }
 
-    pub fn negate(self) -> Tri {
+    pub(crate) fn negate(self) -> Tri {
         match self {
             Tri::Yes => Tri::No,
             Tri::No => Tri::Yes,
@@ -37,7 +37,7 @@ impl Tri {
     }
 
     /// Kleene's OR, short-circuiting on the first `Yes` as Envoy's `or_ids` does.
-    pub fn any(items: impl IntoIterator<Item = Tri>) -> Tri {
+    pub(crate) fn any(items: impl IntoIterator<Item = Tri>) -> Tri {
         let mut unknown = None;
         for t in items {
             match t {
@@ -52,7 +52,7 @@ impl Tri {
     }
 
     /// Kleene's AND.
-    pub fn all(items: impl IntoIterator<Item = Tri>) -> Tri {
+    pub(crate) fn all(items: impl IntoIterator<Item = Tri>) -> Tri {
         let mut unknown = None;
         for t in items {
             match t {
@@ -70,7 +70,7 @@ impl Tri {
 /// The peer's certificate, as far as it is known: a principal given on the command line is its
 /// only URI SAN.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PeerCert {
+pub(crate) struct PeerCert {
     pub uri_sans: Vec<String>,
     pub dns_sans: Vec<String>,
     /// Envoy's subject string (`CN=…,O=…`); empty when not known.
@@ -78,7 +78,7 @@ pub struct PeerCert {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpRequest {
+pub(crate) struct HttpRequest {
     pub method: String,
     /// `:path`, query string included.
     pub path: String,
@@ -90,7 +90,7 @@ pub struct HttpRequest {
 impl HttpRequest {
     /// A header as Envoy's matchers read it: pseudo-headers included, several values joined by
     /// commas; `None` when absent.
-    pub fn header(&self, name: &str) -> Option<String> {
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
         match name {
             ":method" => Some(self.method.clone()),
             ":path" => Some(self.path.clone()),
@@ -101,12 +101,12 @@ impl HttpRequest {
     }
 
     /// The path without query string and fragment (`url_path`).
-    pub fn url_path(&self) -> &str {
+    pub(crate) fn url_path(&self) -> &str {
         let end = self.path.find(['?', '#']).unwrap_or(self.path.len());
         &self.path[..end]
     }
 
-    pub fn query_param(&self, name: &str) -> Option<String> {
+    pub(crate) fn query_param(&self, name: &str) -> Option<String> {
         let q = self.path.split_once('?')?.1;
         let q = q.split('#').next().unwrap_or("");
         q.split('&').find_map(|kv| {
@@ -118,7 +118,7 @@ impl HttpRequest {
 
 /// Everything one evaluation reads and writes.
 #[derive(Debug, Clone)]
-pub struct Context {
+pub(crate) struct Context {
     /// Whether the connection is TLS (terminated by the chain).
     pub tls: bool,
     /// The verified client certificate, when one was presented.
@@ -138,7 +138,7 @@ pub struct Context {
 
 impl Context {
     /// The value at `path` in the metadata of `filter`, if any.
-    pub fn metadata_value(&self, filter: &str, path: &[String]) -> Option<&Value> {
+    pub(crate) fn metadata_value(&self, filter: &str, path: &[String]) -> Option<&Value> {
         let mut v = self.metadata.get(filter)?;
         for key in path {
             v = v.as_object()?.get(key)?;
@@ -146,7 +146,7 @@ impl Context {
         Some(v)
     }
 
-    pub fn set_metadata(&mut self, filter: &str, key: &str, value: Value) {
+    pub(crate) fn set_metadata(&mut self, filter: &str, key: &str, value: Value) {
         let ns = self
             .metadata
             .entry(filter.to_string())

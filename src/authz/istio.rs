@@ -10,7 +10,7 @@ use crate::model::tls::{MatchKind, StringMatch};
 
 /// An Istio AuthorizationPolicy a policy name comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IstioPolicy {
+pub(crate) struct IstioPolicy {
     pub namespace: String,
     pub name: String,
     pub rule: Option<usize>,
@@ -18,14 +18,14 @@ pub struct IstioPolicy {
 
 impl IstioPolicy {
     /// `name.namespace`, as istioctl prints it.
-    pub fn reference(&self) -> String {
+    pub(crate) fn reference(&self) -> String {
         format!("{}.{}", self.name, self.namespace)
     }
 }
 
 /// `ns[foo]-policy[httpbin]-rule[0]`, also behind a prefix (`istio-ext-authz-…`) or before a
 /// suffix (`…-deny-due-to-bad-CUSTOM-action`).
-pub fn parse(policy: &str) -> Option<IstioPolicy> {
+pub(crate) fn parse(policy: &str) -> Option<IstioPolicy> {
     let at = policy.find("ns[")?;
     let rest = &policy[at + 3..];
     let (namespace, rest) = rest.split_once("]-policy[")?;
@@ -43,17 +43,17 @@ pub fn parse(policy: &str) -> Option<IstioPolicy> {
     })
 }
 
-pub fn policy_ref(policy: &str) -> Option<String> {
+pub(crate) fn policy_ref(policy: &str) -> Option<String> {
     parse(policy).map(|p| p.reference())
 }
 
 /// Shadow rules Istio uses for dry-run policies (the stat prefix says so).
-pub fn is_dry_run_prefix(prefix: &str) -> bool {
+pub(crate) fn is_dry_run_prefix(prefix: &str) -> bool {
     prefix.starts_with("istio_dry_run_")
 }
 
 /// Shadow rules that only select requests for Istio's CUSTOM ext_authz.
-pub fn is_ext_authz_selector(policy: &str) -> bool {
+pub(crate) fn is_ext_authz_selector(policy: &str) -> bool {
     policy.starts_with("istio-ext-authz")
 }
 
@@ -81,7 +81,7 @@ fn namespace_of(re: &str) -> Option<&str> {
 }
 
 /// Short text of who a principal lets in.
-pub fn who(p: &Principal) -> String {
+pub(crate) fn who(p: &Principal) -> String {
     match p {
         Principal::Any => "anyone".into(),
         Principal::And(xs) if xs.len() == 1 => who(&xs[0]),
@@ -102,7 +102,7 @@ pub fn who(p: &Principal) -> String {
 }
 
 /// Short text of what a permission lets a caller do.
-pub fn what(p: &Permission) -> String {
+pub(crate) fn what(p: &Permission) -> String {
     match p {
         Permission::Any => "anything".into(),
         Permission::And(xs) if xs.len() == 1 => what(&xs[0]),

@@ -12,7 +12,7 @@ use crate::model::authz::{Jwk, JwtProvider};
 
 /// Envoy's JWT statuses that a request can meet (`source/common/jwt/status.cc`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     Missed,
     NotYetValid,
     Expired,
@@ -39,7 +39,7 @@ pub enum Status {
 
 impl Status {
     /// Envoy's text for the status.
-    pub fn text(self) -> &'static str {
+    pub(crate) fn text(self) -> &'static str {
         use Status::*;
         match self {
             Missed => "Jwt is missing",
@@ -70,7 +70,7 @@ impl Status {
     }
 
     /// jwt_authn answers 403 for a disallowed audience, 401 for everything else.
-    pub fn http_status(self) -> u16 {
+    pub(crate) fn http_status(self) -> u16 {
         if self == Status::AudienceNotAllowed {
             403
         } else {
@@ -79,7 +79,7 @@ impl Status {
     }
 
     /// `%RESPONSE_CODE_DETAILS%`: `jwt_authn_access_denied{<text with spaces as _>}`.
-    pub fn details(self) -> String {
+    pub(crate) fn details(self) -> String {
         format!(
             "jwt_authn_access_denied{{{}}}",
             self.text().replace(' ', "_")
@@ -89,7 +89,7 @@ impl Status {
 
 /// A parsed token (not yet verified).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Token {
+pub(crate) struct Token {
     pub alg: String,
     pub kid: Option<String>,
     pub iss: String,
@@ -116,7 +116,7 @@ fn b64(s: &str) -> Option<Vec<u8>> {
 }
 
 /// Parses like Envoy's `Jwt::parseFromString`, in its order of checks.
-pub fn parse(jwt: &str) -> Result<Token, Status> {
+pub(crate) fn parse(jwt: &str) -> Result<Token, Status> {
     let parts: Vec<&str> = jwt.split('.').filter(|p| !p.is_empty()).collect();
     if parts.len() != 3 {
         return Err(Status::BadFormat);
@@ -179,7 +179,7 @@ pub fn parse(jwt: &str) -> Result<Token, Status> {
 }
 
 /// Time and audience, as the authenticator checks them before the signature.
-pub fn check_claims(
+pub(crate) fn check_claims(
     t: &Token,
     p: &JwtProvider,
     audiences: &[String],
@@ -223,7 +223,7 @@ pub fn check_claims(
 /// alg differ are passed over; none left is a kid/alg mismatch, a failed check is a failure.
 /// `Err(None)`: the only fitting keys are of a kind envinspect cannot check (HMAC secrets are
 /// not kept).
-pub fn verify_signature(t: &Token, keys: &[Jwk]) -> Result<(), Option<Status>> {
+pub(crate) fn verify_signature(t: &Token, keys: &[Jwk]) -> Result<(), Option<Status>> {
     let mut tried = false;
     let mut uncheckable = false;
     for k in keys {

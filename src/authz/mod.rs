@@ -5,19 +5,19 @@
 //! `trace`.
 
 pub mod ambient;
-pub mod chain;
+pub(crate) mod chain;
 mod chain_matcher;
-pub mod context;
+pub(crate) mod context;
 mod eval;
 mod inbound;
-pub mod istio;
-pub mod jwt;
+pub(crate) mod istio;
+pub(crate) mod jwt;
 mod jwt_eval;
 mod layers;
 mod matchers;
-pub mod reach;
+pub(crate) mod reach;
 mod request;
-pub mod route;
+pub(crate) mod route;
 mod state;
 mod view;
 

@@ -34,7 +34,7 @@ fn unconditional(p: &Permission) -> bool {
 }
 
 /// The verdict for `caller` against the filters in order, and why.
-pub fn can_call(filters: &[(String, Rbac)], caller: &str) -> (ReachVerdict, String) {
+pub(crate) fn can_call(filters: &[(String, Rbac)], caller: &str) -> (ReachVerdict, String) {
     let mut admitted = Vec::new();
     let mut doubt = None;
     for (name, rbac) in filters {

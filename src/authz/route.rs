@@ -8,12 +8,15 @@ use super::matchers;
 use crate::model::cannot_tell::CannotTell;
 use crate::model::{Route, RouteConfig, VirtualHost};
 
-pub fn virtual_host<'a>(rc: &'a RouteConfig, authority: &str) -> Option<(usize, &'a VirtualHost)> {
+pub(crate) fn virtual_host<'a>(
+    rc: &'a RouteConfig,
+    authority: &str,
+) -> Option<(usize, &'a VirtualHost)> {
     matching_domain(rc, authority).map(|(i, v, _)| (i, v))
 }
 
 /// [`virtual_host`], with the domain that matched.
-pub fn matching_domain<'a>(
+pub(crate) fn matching_domain<'a>(
     rc: &'a RouteConfig,
     authority: &str,
 ) -> Option<(usize, &'a VirtualHost, &'a str)> {
@@ -61,7 +64,7 @@ pub fn matching_domain<'a>(
 }
 
 /// The first route that matches; `Err` when a match cannot be evaluated before one does.
-pub fn route<'a>(
+pub(crate) fn route<'a>(
     vh: &'a VirtualHost,
     req: &HttpRequest,
 ) -> Result<Option<(usize, &'a Route)>, CannotTell> {

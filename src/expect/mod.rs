@@ -7,7 +7,7 @@ mod check;
 mod cluster;
 pub mod fleet;
 mod generate;
-pub mod san;
+pub(crate) mod san;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -7,7 +7,7 @@ use crate::model::tls::{SanKind, SanMatcher};
 
 /// The outcome for one identity against one context's matchers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SanVerdict {
+pub(crate) enum SanVerdict {
     /// No matchers: any certificate the trusted CA signed is accepted.
     AnyTrusted,
     /// The first matcher that accepted it.
@@ -17,11 +17,11 @@ pub enum SanVerdict {
 }
 
 impl SanVerdict {
-    pub fn accepted(&self) -> bool {
+    pub(crate) fn accepted(&self) -> bool {
         !matches!(self, SanVerdict::Rejected(_))
     }
 
-    pub fn explain(&self) -> String {
+    pub(crate) fn explain(&self) -> String {
         match self {
             SanVerdict::AnyTrusted => {
                 "accepted: no SAN matchers, any certificate the CA signed".into()
@@ -33,7 +33,7 @@ impl SanVerdict {
 }
 
 /// Evaluates `identity` (a URI if it has a scheme, as SPIFFE IDs do; otherwise a DNS name).
-pub fn evaluate(matchers: &[SanMatcher], identity: &str) -> SanVerdict {
+pub(crate) fn evaluate(matchers: &[SanMatcher], identity: &str) -> SanVerdict {
     if matchers.is_empty() {
         return SanVerdict::AnyTrusted;
     }
