@@ -15,7 +15,7 @@
 //! `src/app`), not the library's. The library never reads the clock, the environment or the
 //! terminal: `now`, threads and colour are arguments.
 
-#![warn(unreachable_pub)]
+#![warn(unreachable_pub, missing_docs)]
 
 pub mod authz;
 pub mod bundle;
@@ -65,30 +65,45 @@ use time::OffsetDateTime;
 pub use decode::DecodeError;
 pub use model::Report;
 
+/// Every way the library fails, one kind per boundary; each message names the file (or URL)
+/// and the place.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The bytes could not be read or parsed (a file, standard input, the admin API).
     #[error(transparent)]
     Source(#[from] source::SourceError),
+    /// The document is JSON but not one envinspect can decode.
     #[error(transparent)]
     Decode(#[from] decode::DecodeError),
+    /// An expectations file is invalid.
     #[error(transparent)]
     Expect(#[from] expect::ExpectError),
+    /// An access log could not be read or explained.
     #[error(transparent)]
     Evidence(#[from] evidence::EvidenceError),
+    /// A stats file could not be read.
     #[error(transparent)]
     Stats(#[from] evidence::stats::StatsError),
+    /// An istiod syncz could not be read.
     #[error(transparent)]
     Sync(#[from] sync::SyncError),
+    /// A bundle was analysed, but some of its documents could not be read.
     #[error("{name}: {unreadable} document(s) unreadable (proxy dumps, logs, stats or syncz), {refused} entries refused (see the output)")]
     Bundle {
+        /// The bundle.
         name: String,
+        /// Documents that could not be read.
         unreadable: usize,
+        /// Archive entries refused (too large, unsafe paths, links).
         refused: usize,
     },
+    /// A document was read, but some of its values could not be decoded.
     #[error("{name}: {count} value(s) could not be decoded; {first}")]
     Undecodable {
+        /// The document.
         name: String,
+        /// How many values.
         count: usize,
         /// `first at <pointer>: <message>` (just the message for documents without pointers).
         first: String,
@@ -120,8 +135,11 @@ impl Error {
 /// threads to use, and extra trust anchors for a certificate file.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// The time certificates (and tokens) are judged at.
     pub now: OffsetDateTime,
+    /// Whether output replaces what changes at every rotation with `[redacted]`.
     pub redact: bool,
+    /// The rules' thresholds.
     pub rules: diagnose::RuleOptions,
     /// Threads decoding and extracting may use for large lists (the caller says how many: the
     /// library does not look at the machine; 1 where the caller is parallel already, as bundle
@@ -251,6 +269,8 @@ impl Inspection {
             .expectations
     }
 
+    /// What this proxy is, as expectations generated with `opts` (and the notes on what they
+    /// leave out).
     pub fn generate(&self, opts: &expect::GenerateOptions) -> expect::Generated {
         expect::generate(&self.report, opts)
     }

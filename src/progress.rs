@@ -20,6 +20,7 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// What a progress bar says during it (`reading`).
     pub fn label(self) -> &'static str {
         match self {
             Phase::Read => "reading",
@@ -52,7 +53,9 @@ impl Progress for Quiet {}
 
 /// A reader that tells `progress` of every byte it passes on.
 pub struct Reading<'p, R> {
+    /// The reader read from.
     pub inner: R,
+    /// Told of the bytes read.
     pub progress: &'p dyn Progress,
 }
 

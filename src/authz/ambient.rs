@@ -22,8 +22,11 @@ use crate::model::Report;
 pub struct L4Connection<'a> {
     /// The peer's SPIFFE ID; `None` for plaintext (ztunnel's inbound passthrough).
     pub principal: Option<&'a str>,
+    /// The peer's address.
     pub source_ip: Option<IpAddr>,
+    /// The address connected to (a workload's).
     pub destination_ip: Option<IpAddr>,
+    /// The port connected to.
     pub port: u16,
 }
 

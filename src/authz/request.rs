@@ -7,6 +7,7 @@ use std::net::IpAddr;
 /// The request to evaluate, as the command line gives it.
 #[derive(Debug, Clone, Default)]
 pub struct Request {
+    /// The destination port.
     pub port: u32,
     /// A listener by name, when the port alone does not say which.
     pub listener: Option<String>,
@@ -15,8 +16,11 @@ pub struct Request {
     pub client: Option<Client>,
     /// A connection only (TCP): no HTTP request is sent.
     pub tcp: bool,
+    /// The HTTP method (`GET` when not given).
     pub method: Option<String>,
+    /// The path, with its query (`/` when not given).
     pub path: Option<String>,
+    /// The `Host` (`:authority`); without it only a `*` virtual host matches.
     pub host: Option<String>,
     /// `name: value` as given; names are folded to lowercase.
     pub headers: Vec<(String, String)>,
@@ -24,9 +28,13 @@ pub struct Request {
     pub jwt: Option<String>,
     /// `ISS/SUB` of a token taken as verified.
     pub request_principal: Option<RequestPrincipal>,
+    /// The client's address, for policies on source IPs.
     pub source_ip: Option<IpAddr>,
+    /// The address connected to: which listener takes it, and a ztunnel's workload.
     pub destination_ip: Option<IpAddr>,
+    /// The server name the client sends at the handshake.
     pub sni: Option<String>,
+    /// The protocols the client offers at the handshake.
     pub alpn: Option<Vec<String>>,
 }
 

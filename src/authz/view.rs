@@ -13,6 +13,8 @@ use crate::model::decision::{
 };
 use crate::model::{Listener, Report, Socket};
 
+/// What may refuse a request on each inbound chain (every port, or `port`): the layers in the
+/// order Envoy runs them, their policies and JWT providers.
 pub fn view(r: &Report, port: Option<u32>) -> AuthzView {
     let mut chains = Vec::new();
     for l in &r.listeners {

@@ -25,14 +25,18 @@ use crate::progress::Progress;
 use crate::source::bundle::{Entry, EntryKind};
 use crate::source::{Input, SourceError};
 
+/// How to analyse a bundle: when, with how many workers, within which limits.
 #[derive(Debug, Clone)]
 pub struct BundleOptions {
+    /// The time certificates are judged at.
     pub now: OffsetDateTime,
     /// Worker threads (at least 1).
     pub jobs: usize,
     /// `fleet-cert-expiring` below this much time left.
     pub expiry_warning: crate::model::Span,
+    /// The largest entry and the largest whole read from the archive.
     pub limits: Limits,
+    /// The rules' thresholds, for every proxy.
     pub rules: crate::diagnose::RuleOptions,
     /// `--expect`: expectations applied per proxy, and the file's name.
     pub expect: Option<(String, crate::expect::fleet::FleetExpectations)>,

@@ -31,7 +31,9 @@ use crate::source::{json_kind, Document, DocumentKind, SourceError};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
+/// A document that is JSON but cannot be decoded as what it says it is.
 pub enum DecodeError {
+    /// The descriptors built into envinspect cannot be loaded (a broken build).
     #[error("cannot load the vendored Envoy descriptors: {0}")]
     Descriptors(String),
     /// A list item, parsed only now, is not acceptable JSON (a duplicate key).

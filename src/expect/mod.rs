@@ -2,6 +2,10 @@
 //! policies, secrets, certificate lifetimes), read from YAML or JSON, written from a known-good
 //! dump (`generate`), and checked against a report (`check`). Works on the model only.
 
+// Not every public item here has its own doc comment yet (the model's fields are described
+// in docs/output-schema.md); `missing_docs` holds everywhere else in the library.
+#![allow(missing_docs)]
+
 mod authz;
 mod check;
 mod cluster;

@@ -1,6 +1,10 @@
 //! The domain model every command shares: a proxy's identity, resources, TLS and policies, free
 //! of proto types. Built by `extract/`, read by `render/` (and later `rules/`, `expect/`).
 
+// Not every public item here has its own doc comment yet (the model's fields are described
+// in docs/output-schema.md); `missing_docs` holds everywhere else in the library.
+#![allow(missing_docs)]
+
 /// Serialised as their `Display` text; read back through `FromStr`, so a value in an
 /// expectations file is validated like one from a dump.
 macro_rules! string_serde {

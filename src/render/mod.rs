@@ -1,6 +1,10 @@
 //! Output: the same model as a human table, or as the JSON/YAML document described in
 //! `docs/output-schema.md`. Nothing here reads the clock or the terminal.
 
+// Not every public item here has its own doc comment yet (the model's fields are described
+// in docs/output-schema.md); `missing_docs` holds everywhere else in the library.
+#![allow(missing_docs)]
+
 mod ambient;
 pub mod authz;
 pub mod bundle;

@@ -7,7 +7,9 @@
 use std::io::Read;
 use std::time::Duration;
 
-use super::admin_error::{AdminError, Body};
+use super::admin_error::AdminError;
+#[cfg(feature = "live")]
+use super::admin_error::Body;
 use super::{DocumentKind, Input, SourceError};
 
 /// What to fetch. Query strings are fixed here; none is ever empty (envoy#32794).

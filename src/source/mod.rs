@@ -3,6 +3,10 @@
 //!
 //! Nothing here knows about protos; the result is a [`Document`] that `decode/` turns into types.
 
+// Not every public item here has its own doc comment yet (the model's fields are described
+// in docs/output-schema.md); `missing_docs` holds everywhere else in the library.
+#![allow(missing_docs)]
+
 pub(crate) mod admin;
 pub(crate) mod admin_error;
 pub(crate) mod bundle;

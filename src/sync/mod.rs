@@ -15,27 +15,43 @@ use crate::model::RuleId;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SyncError {
+    /// The file cannot be read.
     #[error("{name}: cannot read: {source}")]
     Read {
+        /// The file.
         name: String,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
+    /// The file holds nothing.
     #[error(
         "{name}: empty: no syncz (istiod's debug/syncz is a JSON list, or a DiscoveryResponse)"
     )]
-    Empty { name: String },
+    Empty {
+        /// The file.
+        name: String,
+    },
+    /// The file is not JSON.
     #[error("{name}:{line}:{column}: {what}")]
     Json {
+        /// The file.
         name: String,
+        /// Where, from 1.
         line: usize,
+        /// Where, from 1.
         column: usize,
+        /// The parser's reason.
         what: String,
     },
+    /// JSON, but not a syncz.
     #[error("{name} at {}: {what}", if pointer.is_empty() { "/" } else { pointer })]
     Shape {
+        /// The file.
         name: String,
+        /// Where in it.
         pointer: String,
+        /// What was expected.
         what: String,
     },
 }
@@ -43,7 +59,9 @@ pub enum SyncError {
 /// One syncz file, read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Syncz {
+    /// The file and the istiod it came from.
     pub source: SynczSource,
+    /// Every proxy it lists.
     pub proxies: Vec<ProxySync>,
 }
 

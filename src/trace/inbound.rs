@@ -46,6 +46,8 @@ fn chain_tls(ch: &FilterChain) -> String {
     }
 }
 
+/// The path a connection to the workload's `port` takes: the pod's redirection, the inbound
+/// listener and chain, and what the chain accepts (mTLS, plaintext).
 pub fn inbound(r: &Report, port: u32) -> Trace {
     let mut steps = Vec::new();
     let target = format!("port {port}");

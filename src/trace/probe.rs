@@ -11,9 +11,13 @@ use crate::authz::context::HttpRequest;
 /// `host:port[/path]` (`[v6]:port`); the port defaults to 80, the path to `/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
+    /// The host, lowercase (an IP address without brackets).
     pub host: String,
+    /// The port.
     pub port: u32,
+    /// The host, when it is an IP address.
     pub ip: Option<IpAddr>,
+    /// The path (`/` when none was given).
     pub path: String,
 }
 
@@ -21,8 +25,10 @@ pub struct Target {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TargetError {
+    /// The destination as given, and a port that is not a number.
     #[error("{0}: invalid port {1:?}")]
     Port(String, String),
+    /// The destination as given, which has no host.
     #[error("{0}: no host")]
     NoHost(String),
 }
@@ -74,7 +80,9 @@ impl std::fmt::Display for Target {
 pub enum AppProtocol {
     /// TLS on 443, plaintext HTTP elsewhere.
     Auto,
+    /// TLS, whatever the port.
     Tls,
+    /// Plaintext, whatever the port.
     Plaintext,
 }
 
@@ -82,12 +90,15 @@ pub enum AppProtocol {
 /// the request's method, path, Host and headers (Envoy's route matching reads them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Probe {
+    /// Where the application connects.
     pub target: Target,
+    /// What it speaks.
     pub app: AppProtocol,
     /// The SNI a TLS client sends (default: the host, when it is a name).
     pub sni: Option<String>,
     /// The ALPN a TLS client offers (default: `h2,http/1.1`, as curl and browsers do).
     pub alpn: Option<Vec<String>>,
+    /// The HTTP method (default: `GET`).
     pub method: Option<String>,
     /// The request path with its query (default: the target's path).
     pub path: Option<String>,
@@ -97,10 +108,12 @@ pub struct Probe {
     pub headers: Vec<(String, String)>,
     /// Only a TCP connection, no HTTP request.
     pub tcp: bool,
+    /// The application's address, for matches on source IPs.
     pub source_ip: Option<IpAddr>,
 }
 
 impl Probe {
+    /// A request to `target`, in `app`'s protocol, with every other part at its default.
     pub fn new(target: Target, app: AppProtocol) -> Probe {
         Probe {
             target,
