@@ -26,6 +26,7 @@ pub mod evidence;
 pub mod expect;
 mod extract;
 mod filter;
+mod json_text;
 pub mod model;
 mod par;
 pub mod progress;

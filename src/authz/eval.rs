@@ -41,7 +41,7 @@ fn rejected(reason: Reason) -> End {
 pub fn evaluate(r: &Report, req: &Request, now: Timestamp) -> Evaluation {
     // JWT claims are whole seconds since the epoch; a time before it has expired everything.
     let now_unix = now.get().unix_timestamp().max(0) as u64;
-    if r.document == crate::source::DocumentKind::Ztunnel {
+    if r.document == crate::model::DocumentKind::Ztunnel {
         return l4(r, req);
     }
     let mut run = Run {

@@ -269,8 +269,8 @@ fn row(entry: Entry, opts: &BundleOptions) -> (Option<ProxyRow>, Option<Report>)
         }
     };
     let mut row = match report.document {
-        crate::source::DocumentKind::ConfigDump => summarise(&proxy, &path, &report),
-        crate::source::DocumentKind::Ztunnel => ambient::row(&proxy, &path, &report),
+        crate::model::DocumentKind::ConfigDump => summarise(&proxy, &path, &report),
+        crate::model::DocumentKind::Ztunnel => ambient::row(&proxy, &path, &report),
         _ if generic => return (None, None),
         other => {
             let what = format!("{path}: a {}, not a config dump", other.label());
@@ -302,7 +302,7 @@ fn row(entry: Entry, opts: &BundleOptions) -> (Option<ProxyRow>, Option<Report>)
         }
     }
     // Only an Envoy's dump explains access logs.
-    let keep = (report.document == crate::source::DocumentKind::ConfigDump).then_some(report);
+    let keep = (report.document == crate::model::DocumentKind::ConfigDump).then_some(report);
     (Some(row), keep)
 }
 

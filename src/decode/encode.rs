@@ -19,7 +19,7 @@ use super::pool::Pool;
 use super::schema::{Field, Kind, Message, Schema};
 use super::wire::*;
 use super::{typeurl, Issue};
-use crate::source::json_kind;
+use crate::json_text::json_kind;
 
 pub(crate) struct Encoder<'p> {
     schema: &'p Schema,

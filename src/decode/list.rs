@@ -6,8 +6,8 @@ use prost::{Message, Name};
 use serde_json::Value;
 
 use super::{Cx, Issue, Located, Members};
+use crate::json_text::json_kind;
 use crate::source::dump::{Item, Member};
-use crate::source::json_kind;
 
 /// Lists with at least this many resources and this much text are decoded on several threads
 /// (a thread costs tens of microseconds; a listener with its filter chains, hundreds).

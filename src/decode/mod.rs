@@ -25,9 +25,11 @@ use encode::Encoder;
 pub(crate) use pool::Pool;
 pub(crate) use typeurl::SectionType;
 
+use crate::json_text::json_kind;
+use crate::model::DocumentKind;
 use crate::source::dump::{Config, Member, Text};
 use crate::source::json::Node;
-use crate::source::{json_kind, Document, DocumentKind, SourceError};
+use crate::source::{Document, SourceError};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use super::schema::Kind;
-use crate::source::json_kind;
+use crate::json_text::json_kind;
 
 /// What Envoy writes in place of private key material in its dumps.
 pub(super) const REDACTION_MARKER: &str = "[redacted]";

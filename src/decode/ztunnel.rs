@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{Issue, Located};
-use crate::source::json_kind;
+use crate::json_text::json_kind;
 
 /// The typed dump, every item with the pointer it came from.
 #[derive(Debug, Default)]

@@ -49,7 +49,7 @@ pub(crate) fn report(
     let mut r = Report {
         schema_version: SCHEMA_VERSION,
         source: source.to_string(),
-        document: crate::source::DocumentKind::ConfigDump,
+        document: crate::model::DocumentKind::ConfigDump,
         now: now.into(),
         node: None,
         counts: SectionCounts::default(),
@@ -77,25 +77,25 @@ pub(crate) fn report(
     match decoded {
         Decoded::ConfigDump(d) => config_dump(*d, now, threads, &mut r, &mut issues),
         Decoded::Certificates(bytes) => {
-            r.document = crate::source::DocumentKind::Certificates;
+            r.document = crate::model::DocumentKind::Certificates;
             certificate_file(source, &bytes, roots, now, &mut r, &mut issues);
         }
         Decoded::Certs(c, i) => {
-            r.document = crate::source::DocumentKind::Certs;
+            r.document = crate::model::DocumentKind::Certs;
             issues = i;
             admin_docs::certs_document(c, now, &mut r);
         }
         Decoded::ClusterStatuses(c, i) => {
-            r.document = crate::source::DocumentKind::ClusterStatuses;
+            r.document = crate::model::DocumentKind::ClusterStatuses;
             issues = i;
             admin_docs::cluster_statuses(c, &mut r);
         }
         Decoded::Ztunnel(d) => {
-            r.document = crate::source::DocumentKind::Ztunnel;
+            r.document = crate::model::DocumentKind::Ztunnel;
             issues = ztunnel::ztunnel(*d, now, &mut r);
         }
         Decoded::ServerInfo(s, i) => {
-            r.document = crate::source::DocumentKind::ServerInfo;
+            r.document = crate::model::DocumentKind::ServerInfo;
             issues = i;
             r.node = s.node.map(identity::node);
             if let Some(n) = &mut r.node {

@@ -34,7 +34,7 @@ pub(super) fn certs(r: &Report, redacted: bool, w: &mut dyn Write) -> io::Result
             writeln!(w, "  used by: {}", s.referenced_by.join(", "))?;
         }
         // A dump names the file only; /certs shows what Envoy read from it.
-        let note = if r.document == crate::source::DocumentKind::Certs {
+        let note = if r.document == crate::model::DocumentKind::Certs {
             "read by Envoy"
         } else {
             "not in the dump"

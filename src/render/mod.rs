@@ -70,8 +70,8 @@ pub enum View {
 impl View {
     /// Whether a document of `kind` has what the view shows: Envoy's resources are not in a
     /// ztunnel dump, ztunnel's workloads and services not in Envoy's documents.
-    pub fn shows(self, kind: crate::source::DocumentKind) -> bool {
-        use crate::source::DocumentKind::Ztunnel;
+    pub fn shows(self, kind: crate::model::DocumentKind) -> bool {
+        use crate::model::DocumentKind::Ztunnel;
         match self {
             View::Clusters | View::Listeners | View::Routes | View::Endpoints => kind != Ztunnel,
             View::Workloads | View::Services | View::Connections => kind == Ztunnel,

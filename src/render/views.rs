@@ -18,7 +18,7 @@ pub(super) fn table(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     let redacted = redaction.is_some();
-    let ztunnel = r.document == crate::source::DocumentKind::Ztunnel;
+    let ztunnel = r.document == crate::model::DocumentKind::Ztunnel;
     match view {
         View::Report if ztunnel => super::ambient::report(r, color, redacted, w),
         View::Report => super::summary::report(r, color, redacted, w),

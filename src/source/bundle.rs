@@ -233,7 +233,7 @@ fn read_wrapped(
         name: name.clone(),
         line: e.line(),
         column: e.column(),
-        what: super::json_error_text(&e),
+        what: crate::json_text::json_error_text(&e),
     })?;
     let Some(proxies) = super::wrapped(&json) else {
         return Err(SourceError::Shape {

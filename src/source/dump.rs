@@ -113,7 +113,7 @@ impl Text<'_> {
                 name: self.name.to_string(),
                 line: line + self.lines_before,
                 column,
-                what: super::json_error_text(e),
+                what: crate::json_text::json_error_text(e),
             }
         }
     }

@@ -15,6 +15,7 @@ pub(crate) mod json;
 pub(crate) mod lines;
 pub(crate) mod save;
 
+use crate::json_text::{json_error_text, json_kind};
 use crate::progress::{Phase, Progress, Reading};
 use std::io::Read;
 use std::path::Path;
@@ -358,19 +359,6 @@ fn sections(dump: Value) -> (Value, Vec<dump::Config<'static>>) {
     }
 }
 
-/// serde_json appends " at line L column C" to its messages; the position is printed by us.
-pub(crate) fn json_error_text(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    let text = match text.rfind(" at line ") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    };
-    match e.classify() {
-        serde_json::error::Category::Eof => format!("truncated JSON ({text})"),
-        _ => format!("invalid JSON ({text})"),
-    }
-}
-
 /// Skips a UTF-8 BOM and what HTTP clients leave in front of the body: a bare status line
 /// (`200`, as in OpenShift must-gather) or a full header block (`HTTP/1.1 200 OK` … blank line).
 /// Returns the body and how many lines were skipped, so JSON positions stay true to the file.
@@ -474,18 +462,6 @@ fn detect(json: &Value) -> Result<Detected, String> {
             format!("keys {}", keys.join(", "))
         }
     ))
-}
-
-/// "a string", "an array"… for messages about wrong JSON types.
-pub(crate) fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ pub(super) fn parse(name: &str, bytes: &[u8], istiod: Option<&str>) -> Result<Pa
             name: name.into(),
             line: e.line(),
             column: e.column(),
-            what: crate::source::json_error_text(&e),
+            what: crate::json_text::json_error_text(&e),
         })?);
     }
     let shape = |pointer: String, what: String| SyncError::Shape {
@@ -77,7 +77,7 @@ pub(super) fn parse(name: &str, bytes: &[u8], istiod: Option<&str>) -> Result<Pa
                         at,
                         format!(
                             "{} is not a syncz: expected istiod's SyncStatus list or a DiscoveryResponse of {CLIENT_CONFIG}",
-                            crate::source::json_kind(v)
+                            crate::json_text::json_kind(v)
                         ),
                     ));
                 };
@@ -140,7 +140,7 @@ fn string(o: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(other) => Err(format!(
             "`{key}` is {}, expected a string",
-            crate::source::json_kind(other)
+            crate::json_text::json_kind(other)
         )),
     }
 }
@@ -150,7 +150,7 @@ fn sync_status(v: &Value, istiod: &str, file: &str) -> Result<ProxySync, String>
     let Some(o) = v.as_object() else {
         return Err(format!(
             "{} in the SyncStatus list, expected an object",
-            crate::source::json_kind(v)
+            crate::json_text::json_kind(v)
         ));
     };
     let name = string(o, "proxy")?.ok_or("a SyncStatus without `proxy`")?;
@@ -166,7 +166,7 @@ fn sync_status(v: &Value, istiod: &str, file: &str) -> Result<ProxySync, String>
         Some(other) => {
             return Err(format!(
                 "`resources` is {}, expected an object",
-                crate::source::json_kind(other)
+                crate::json_text::json_kind(other)
             ))
         }
     };
@@ -249,7 +249,7 @@ fn client_config(v: &Value, istiod: &str, file: &str) -> Result<ProxySync, Strin
     let Some(o) = v.as_object() else {
         return Err(format!(
             "{}, expected a ClientConfig",
-            crate::source::json_kind(v)
+            crate::json_text::json_kind(v)
         ));
     };
     if let Some(t) = o.get("@type").and_then(Value::as_str) {
@@ -301,7 +301,7 @@ fn client_config(v: &Value, istiod: &str, file: &str) -> Result<ProxySync, Strin
         Some(other) if !other.is_null() => {
             return Err(format!(
                 "`genericXdsConfigs` is {}, expected an array",
-                crate::source::json_kind(other)
+                crate::json_text::json_kind(other)
             ))
         }
         _ => {
