@@ -1,23 +1,24 @@
 //! Row filters for the subcommands, as small values with a `verify` method (istioctl's
 //! `ClusterFilter{FQDN, Port, Subset, Direction}` idea). They work on the model.
 
-// Not every public item here has its own doc comment yet (the model's fields are described
-// in docs/output-schema.md); `missing_docs` holds everywhere else in the library.
-#![allow(missing_docs)]
-
 use crate::model::ambient::{AmbientService, AmbientWorkload};
 use crate::model::{Cluster, Endpoint, Listener, Report, RouteConfig};
 
+/// Clusters by their Istio name's parts (`direction|port|subset|fqdn`).
 #[derive(Debug, Clone, Default)]
 pub struct ClusterFilter {
     /// Exact FQDN or cluster name, or a short name (`reviews` matches `reviews.default.svc…`).
     pub fqdn: Option<String>,
+    /// The port of the Istio name.
     pub port: Option<u16>,
+    /// The subset of the Istio name (DestinationRule subset).
     pub subset: Option<String>,
+    /// `inbound` or `outbound`, as the Istio name says.
     pub direction: Option<String>,
 }
 
 impl ClusterFilter {
+    /// Whether the cluster is kept.
     pub fn verify(&self, c: &Cluster) -> bool {
         let fqdn = c.istio.as_ref().map(|n| n.fqdn.as_str()).unwrap_or(&c.name);
         if let Some(f) = &self.fqdn {
@@ -47,6 +48,7 @@ impl ClusterFilter {
     }
 }
 
+/// Listeners by port.
 #[derive(Debug, Clone, Default)]
 pub struct ListenerFilter {
     /// A TCP port, as on every command (`u16`: a larger number is refused when parsed).
@@ -54,29 +56,37 @@ pub struct ListenerFilter {
 }
 
 impl ListenerFilter {
+    /// Whether the listener is kept.
     pub fn verify(&self, l: &Listener) -> bool {
         self.port.is_none() || l.port == self.port.map(u32::from)
     }
 }
 
+/// Route configurations by name.
 #[derive(Debug, Clone, Default)]
 pub struct RouteFilter {
+    /// The route configuration's name, exactly.
     pub name: Option<String>,
 }
 
 impl RouteFilter {
+    /// Whether the route configuration is kept.
     pub fn verify(&self, r: &RouteConfig) -> bool {
         self.name.as_ref().is_none_or(|n| &r.name == n)
     }
 }
 
+/// Endpoints by cluster and port.
 #[derive(Debug, Clone, Default)]
 pub struct EndpointFilter {
+    /// The cluster's name, exactly.
     pub cluster: Option<String>,
+    /// The endpoint's port.
     pub port: Option<u16>,
 }
 
 impl EndpointFilter {
+    /// Whether the endpoint is kept.
     pub fn verify(&self, e: &Endpoint) -> bool {
         if self.cluster.as_ref().is_some_and(|c| &e.cluster != c) {
             return false;
@@ -95,13 +105,16 @@ impl EndpointFilter {
 /// compared case-insensitively).
 #[derive(Debug, Clone, Default)]
 pub struct WorkloadFilter {
+    /// The workload's namespace.
     pub namespace: Option<String>,
+    /// The node it runs on.
     pub node: Option<String>,
     /// A pod name, `name.namespace`, or one of its addresses.
     pub workload: Option<String>,
 }
 
 impl WorkloadFilter {
+    /// Whether the workload is kept.
     pub fn verify(&self, w: &AmbientWorkload) -> bool {
         let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
         if self
@@ -128,10 +141,12 @@ impl WorkloadFilter {
 /// ztunnel connections: of one workload (`name` or `name.namespace`).
 #[derive(Debug, Clone, Default)]
 pub struct ConnectionFilter {
+    /// The workload, `name` or `name.namespace`.
     pub workload: Option<String>,
 }
 
 impl ConnectionFilter {
+    /// Whether the connection is kept.
     pub fn verify(&self, c: &crate::model::ambient::AmbientConnection) -> bool {
         self.workload.as_ref().is_none_or(|w| {
             c.workload.eq_ignore_ascii_case(w)
@@ -142,12 +157,15 @@ impl ConnectionFilter {
     }
 }
 
+/// ztunnel services by namespace.
 #[derive(Debug, Clone, Default)]
 pub struct ServiceFilter {
+    /// The service's namespace.
     pub namespace: Option<String>,
 }
 
 impl ServiceFilter {
+    /// Whether the service is kept.
     pub fn verify(&self, s: &AmbientService) -> bool {
         self.namespace
             .as_ref()
@@ -158,12 +176,19 @@ impl ServiceFilter {
 /// Every filter at once; a filter left at its default keeps every row.
 #[derive(Debug, Clone, Default)]
 pub struct Filters {
+    /// Which clusters.
     pub clusters: ClusterFilter,
+    /// Which listeners.
     pub listeners: ListenerFilter,
+    /// Which route configurations.
     pub routes: RouteFilter,
+    /// Which endpoints.
     pub endpoints: EndpointFilter,
+    /// Which ztunnel workloads.
     pub workloads: WorkloadFilter,
+    /// Which ztunnel services.
     pub services: ServiceFilter,
+    /// Which ztunnel connections.
     pub connections: ConnectionFilter,
     /// Keep only this secret's rows. Findings (and with them the exit code) stay those of the
     /// whole proxy, as for every filter (see `admin_endpoint` in `lib.rs`).
@@ -171,6 +196,7 @@ pub struct Filters {
 }
 
 impl Filters {
+    /// Drops the rows no filter keeps (findings stay those of the whole proxy).
     pub fn apply(&self, r: &mut Report) {
         r.clusters.retain(|c| self.clusters.verify(c));
         r.listeners.retain(|l| self.listeners.verify(l));

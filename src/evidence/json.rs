@@ -19,6 +19,7 @@ enum JsonValue {
 }
 
 impl JsonFormat {
+    /// The format of `json_format` (its keys and command operators, in order).
     pub fn new(keys: &[(String, String)]) -> JsonFormat {
         let map = keys
             .iter()

@@ -42,11 +42,14 @@ pub enum Class {
     /// An access-log line of the format of this index ([`Formats::name`]), failing or not. The
     /// record is filled when it fails or when every line is wanted.
     Access {
+        /// The index of the format it matched.
         format: usize,
+        /// Whether the request or connection failed.
         failed: bool,
     },
     /// Envoy's (or istio-agent's) own log, or a container log's marker.
     EnvoyLog,
+    /// A line of no format known.
     Unmatched,
 }
 

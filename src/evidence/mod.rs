@@ -3,10 +3,6 @@
 //! model, never protos. Logs are streamed a line at a time (`source::lines`): memory does not
 //! grow with a log's length, only with what the caller keeps of the explanations.
 
-// Not every public item here has its own doc comment yet (the model's fields are described
-// in docs/output-schema.md); `missing_docs` holds everywhere else in the library.
-#![allow(missing_docs)]
-
 mod explain;
 mod format;
 mod json;
@@ -37,11 +33,14 @@ pub use parallel::explain_log_parallel;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EvidenceError {
+    /// The log cannot be read on.
     #[error("{name}:{line}: cannot read")]
     Read {
+        /// The log.
         name: String,
         /// The line being read when it failed (0: before the first).
         line: u64,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
@@ -49,6 +48,7 @@ pub enum EvidenceError {
 
 /// What receives each explained line, in order.
 pub trait Sink {
+    /// One line, explained.
     fn explained(&mut self, e: Explained);
 }
 

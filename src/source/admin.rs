@@ -20,7 +20,9 @@ pub enum Endpoint {
     ConfigDumpWithEds,
     /// `/config_dump`: without endpoints, often most of the bytes; enough for TLS and secrets.
     ConfigDump,
+    /// `/certs`: the certificates Envoy holds, as it reports them.
     Certs,
+    /// `/server_info`: the node, version and command line.
     ServerInfo,
     /// `/clusters?format=json`.
     Clusters,
@@ -29,6 +31,7 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// The path and query asked for.
     pub fn path(self) -> &'static str {
         match self {
             Endpoint::ConfigDumpWithEds => "/config_dump?include_eds",
@@ -69,11 +72,14 @@ impl Endpoint {
     }
 }
 
+/// How to talk to an admin API.
 #[derive(Debug, Clone)]
 pub struct AdminOptions {
+    /// How long to wait for the connection.
     pub connect_timeout: Duration,
     /// For the whole request, body included.
     pub timeout: Duration,
+    /// The largest body accepted.
     pub max_bytes: u64,
     /// An HTTP proxy to go through; none by default, also for loopback.
     pub proxy: Option<String>,
@@ -90,6 +96,7 @@ impl Default for AdminOptions {
     }
 }
 
+/// A live Envoy admin API (plain HTTP).
 pub struct Admin {
     base: String,
     #[cfg(feature = "live")]
@@ -154,6 +161,7 @@ impl Admin {
         Ok(Self { base, client, opts })
     }
 
+    /// The URL asked for `e`.
     pub fn url(&self, e: Endpoint) -> String {
         format!("{}{}", self.base, e.path())
     }

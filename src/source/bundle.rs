@@ -48,6 +48,7 @@ pub struct Entry {
 
 pub(crate) use crate::model::bundle::Refused;
 
+/// What a bundle may hold before envinspect refuses to read more of it.
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Largest single file read.

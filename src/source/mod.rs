@@ -3,10 +3,6 @@
 //!
 //! Nothing here knows about protos; the result is a [`Document`] that `decode/` turns into types.
 
-// Not every public item here has its own doc comment yet (the model's fields are described
-// in docs/output-schema.md); `missing_docs` holds everywhere else in the library.
-#![allow(missing_docs)]
-
 pub(crate) mod admin;
 pub(crate) mod admin_error;
 pub(crate) mod bundle;
@@ -30,7 +26,9 @@ pub const MAX_DOCUMENT_BYTES: u64 = 1 << 30;
 /// Raw bytes and the name used for them in every message (a path, or `<stdin>`).
 #[derive(Debug, Clone)]
 pub struct Input {
+    /// The name used in messages.
     pub name: String,
+    /// The bytes (decompressed, when they were gzip).
     pub bytes: Vec<u8>,
 }
 
@@ -54,40 +52,69 @@ pub(crate) struct Document<'a> {
     pub pointer_prefix: String,
 }
 
+/// Why a document's bytes could not be read or parsed; each names the document.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SourceError {
+    /// The file (or standard input) cannot be read.
     #[error("{name}: cannot read")]
     Io {
+        /// The document.
         name: String,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
+    /// Gzip magic bytes, but not a gzip stream.
     #[error("{name}: not a valid gzip stream")]
     Gzip {
+        /// The document.
         name: String,
+        /// The decoder's reason.
         #[source]
         source: std::io::Error,
     },
+    /// Larger than one document may be ([`crate::MAX_DOCUMENT_BYTES`]).
     #[error("{name}: larger than {limit} bytes, the limit for one document")]
-    TooLarge { name: String, limit: u64 },
+    TooLarge {
+        /// The document.
+        name: String,
+        /// The limit.
+        limit: u64,
+    },
+    /// Nothing but whitespace.
     #[error("{name}: the file is empty")]
-    Empty { name: String },
+    Empty {
+        /// The document.
+        name: String,
+    },
     /// serde_json's own error is not kept as a source: its text is in `what`, its position in
     /// `line`/`column` (corrected for skipped preamble lines).
     #[error("{name}:{line}:{column}: {what}")]
     Json {
+        /// The document.
         name: String,
+        /// Where, from 1.
         line: usize,
+        /// Where, from 1.
         column: usize,
+        /// What is wrong.
         what: String,
     },
+    /// JSON, but of no shape envinspect reads (or an archive it cannot open).
     #[error("{name}: {what}")]
-    Shape { name: String, what: String },
+    Shape {
+        /// The document.
+        name: String,
+        /// What was found, and what was expected.
+        what: String,
+    },
     /// A live admin API gave no document: the URL asked, and why, as a kind to match.
     #[error("{url}")]
     Admin {
+        /// The URL asked.
         url: String,
+        /// Why.
         #[source]
         kind: admin_error::AdminError,
     },

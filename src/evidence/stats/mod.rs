@@ -32,9 +32,11 @@ pub enum Scope {
 /// One counter that proves something, with the stat as Envoy names it after its prefix.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Counter {
+    /// The object its prefix names (a cluster, a listener, a connection manager…).
     pub scope: Scope,
     /// The stat after the scope's prefix: `ssl.fail_verify_san`, `rbac.denied`…
     pub stat: String,
+    /// Its value.
     pub value: u64,
     /// The line it was read from, as written (for the finding's message).
     pub line: u64,
@@ -43,27 +45,39 @@ pub struct Counter {
 /// What reading a stats file gave.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
+    /// The counters that prove something, non-zero.
     pub counters: Vec<Counter>,
     /// Lines that are neither a stat, a comment nor a histogram.
     pub malformed: u64,
+    /// Lines read.
     pub lines: u64,
 }
 
+/// Why a stats file could not be read.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StatsError {
+    /// The file cannot be read on.
     #[error("{name}:{line}: cannot read")]
     Read {
+        /// The file.
         name: String,
+        /// The line being read when it failed.
         line: u64,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
+    /// Too many lines are neither stats nor comments: not a stats file.
     #[error("{name}: not Envoy's /stats or /stats/prometheus ({malformed} of {lines} lines are neither; first at line {first})")]
     NotStats {
+        /// The file.
         name: String,
+        /// Lines that are neither.
         malformed: u64,
+        /// Lines read.
         lines: u64,
+        /// The first of them.
         first: u64,
     },
 }
