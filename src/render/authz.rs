@@ -27,6 +27,7 @@ fn probes(p: &crate::model::intercept::KubeletProbes) -> String {
     }
 }
 
+/// The authz view: each inbound chain's layers, policies and JWT providers.
 pub fn render_view(v: &AuthzView, format: Format, w: &mut dyn Write) -> Result<(), RenderError> {
     if format != Format::Table {
         return structured(v, format, w);
@@ -94,6 +95,7 @@ fn policies(ps: &[PolicyView], indent: &str, w: &mut dyn Write) -> std::io::Resu
     Ok(())
 }
 
+/// One request's evaluation: the decision, the policy, each step.
 pub fn render_evaluation(
     e: &Evaluation,
     format: Format,

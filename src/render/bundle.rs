@@ -7,6 +7,7 @@ use super::table::Table;
 use super::{Format, RenderError};
 use crate::model::bundle::{BundleReport, ProxyKind};
 
+/// A bundle: its proxies, fleet findings and reachability.
 pub fn render_bundle(
     b: &BundleReport,
     format: Format,

@@ -33,6 +33,7 @@ fn rows() -> Vec<Row> {
         .collect()
 }
 
+/// Every rule of the catalogue (`envinspect rules`).
 pub fn render_rules(format: Format, w: &mut dyn Write) -> Result<(), RenderError> {
     let rows = rows();
     match format {

@@ -13,7 +13,9 @@ use super::RenderError;
 /// A structured output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Doc {
+    /// JSON, pretty-printed, keys sorted.
     Json,
+    /// YAML.
     Yaml,
 }
 

@@ -10,13 +10,22 @@ use super::redaction::{Redaction, Scrub, FIELDS};
 use super::RenderError;
 use crate::model::expectation::{CheckReport, CheckStatus, Failure};
 
+/// How `check` and `diff` write their answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CheckFormat {
-    Table { color: bool },
+    /// A table grouped by subject.
+    Table {
+        /// Whether with ANSI colours.
+        color: bool,
+    },
+    /// JSON (docs/output-schema.md).
     Json,
+    /// YAML.
     Yaml,
+    /// JUnit XML: a test case per expectation.
     Junit,
+    /// SARIF 2.1.0: a result per failure.
     Sarif,
 }
 

@@ -163,6 +163,7 @@ impl<'w> JsonStream<'w> {
         })
     }
 
+    /// Ends the document with the summary of the logs read.
     pub fn finish(self, source: &str, summary: &LogSummary) -> Result<(), RenderError> {
         if let Some(e) = self.error {
             return Err(e);
@@ -205,11 +206,17 @@ impl Sink for JsonStream<'_> {
 }
 
 /// The whole document, for YAML.
+/// `explain -o yaml`: the whole answer as one document.
 #[derive(Serialize)]
 pub struct ExplainDoc<'a> {
+    /// The counters that prove failures (with stats).
     pub counters: &'a [Finding],
+    /// Every line explained.
     pub explained: &'a [Explained],
+    /// [`crate::model::report::SCHEMA_VERSION`].
     pub schema_version: u32,
+    /// The dump the lines were joined with.
     pub source: &'a str,
+    /// What was read.
     pub summary: &'a LogSummary,
 }

@@ -1,10 +1,6 @@
 //! Output: the same model as a human table, or as the JSON/YAML document described in
 //! `docs/output-schema.md`. Nothing here reads the clock or the terminal.
 
-// Not every public item here has its own doc comment yet (the model's fields are described
-// in docs/output-schema.md); `missing_docs` holds everywhere else in the library.
-#![allow(missing_docs)]
-
 mod ambient;
 pub mod authz;
 pub mod bundle;
@@ -28,11 +24,15 @@ use serde::Serialize;
 use crate::model::Report;
 pub use redaction::Redaction;
 
+/// How an answer is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Format {
+    /// Tables and text for people.
     Table,
+    /// JSON, keys sorted (docs/output-schema.md).
     Json,
+    /// The same document as YAML.
     Yaml,
 }
 
@@ -51,11 +51,17 @@ impl Format {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum View {
+    /// The whole report.
     Report,
+    /// The clusters and their TLS.
     Clusters,
+    /// The listeners and their chains.
     Listeners,
+    /// The route configurations.
     Routes,
+    /// The endpoints and their health.
     Endpoints,
+    /// The secrets and their certificates.
     Secrets,
     /// Every certificate in full.
     Certs,
@@ -96,12 +102,16 @@ impl View {
     }
 }
 
+/// Why an answer could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
+    /// The writer failed (a closed pipe, a full disk).
     #[error("cannot write output")]
     Io(#[from] io::Error),
+    /// The document could not be serialised as JSON.
     #[error("cannot serialise the report as JSON")]
     Json(#[source] serde_json::Error),
+    /// The document could not be serialised as YAML.
     #[error("cannot serialise the report as YAML")]
     Yaml(#[source] serde_norway::Error),
 }
@@ -109,8 +119,10 @@ pub enum RenderError {
 /// Whether tables may use ANSI colours (the binary decides: `--color`, `NO_COLOR`, a terminal).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Color {
+    /// No escape codes.
     #[default]
     Plain,
+    /// ANSI colours for levels and verdicts.
     Ansi,
 }
 

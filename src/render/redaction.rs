@@ -138,6 +138,7 @@ pub struct Scrub<'a> {
 }
 
 impl<'a> Scrub<'a> {
+    /// A writer passing on to `out`, redacted as `redaction` says (nothing without one).
     pub fn new(out: &'a mut dyn Write, redaction: Option<&'a Redaction>) -> Self {
         Scrub {
             out,

@@ -75,6 +75,7 @@ fn table(t: &Trace, w: &mut dyn Write) -> Result<(), RenderError> {
     Ok(())
 }
 
+/// A trace: its steps, outcome, what each client sees, and the authorization when asked.
 pub fn render_trace(t: &Trace, format: Format, w: &mut dyn Write) -> Result<(), RenderError> {
     match format {
         Format::Table => table(t, w)?,
