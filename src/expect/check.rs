@@ -14,9 +14,11 @@ use crate::model::{Fingerprint, Report, SecretState};
 /// `roots.same_as` names (read by the caller, keyed by the name written in the file).
 #[derive(Debug, Default)]
 pub struct CheckInput {
+    /// The expectations file's name, for the output.
     pub expectations_name: String,
     /// The expectations file's text, to point each result at its line.
     pub expectations_text: Option<String>,
+    /// The CA fingerprints of each PEM file `roots.same_as` names.
     pub same_as: BTreeMap<String, Vec<Fingerprint>>,
 }
 
@@ -85,6 +87,8 @@ pub(super) fn fail(
     }
 }
 
+/// Checks the proxy of `r` against `e`: one result per expectation, failing with one failure
+/// per subject that drifted.
 pub fn check(r: &Report, e: &Expectations, input: &CheckInput) -> CheckReport {
     let mut out = Results(Vec::new());
     identity(r, e, &mut out);

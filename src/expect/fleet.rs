@@ -12,18 +12,25 @@ use serde::{Deserialize, Serialize};
 
 use super::{glob, ExpectError, Expectations, VERSION};
 
+/// Expectations for a bundle's proxies (`bundle --expect`), each applied to the proxies it
+/// selects.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FleetExpectations {
+    /// The format's version (1).
     pub version: u32,
+    /// Selectors and their expectations.
     pub proxies: Vec<FleetItem>,
 }
 
+/// Which proxies, and what they must be.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FleetItem {
+    /// Which proxies (every one when empty).
     #[serde(default)]
     pub select: ProxySelect,
+    /// What each of them must be.
     pub expect: Expectations,
 }
 
@@ -31,8 +38,11 @@ pub struct FleetItem {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProxySelect {
+    /// The pod's namespace.
     pub namespace: Option<String>,
+    /// The pod's name.
     pub pod: Option<String>,
+    /// The proxy's SPIFFE ID.
     pub identity: Option<String>,
 }
 

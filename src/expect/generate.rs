@@ -15,6 +15,7 @@ use crate::model::timestamp::or_unknown;
 use crate::model::tls::{MatchKind, SanKind};
 use crate::model::{Cluster, OutboundMode, Report, SecretState, TlsContext};
 
+/// How to write a proxy's expectations.
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {
     /// The minimum time left to require of every certificate, when the dump meets it.
@@ -36,10 +37,13 @@ impl Default for GenerateOptions {
 /// Expectations, and notes on what was left out and why (written as comments).
 #[derive(Debug, Clone)]
 pub struct Generated {
+    /// What the proxy is.
     pub expectations: Expectations,
+    /// What was left out, and why.
     pub notes: Vec<String>,
 }
 
+/// The expectations the proxy of `r` meets (what `envinspect expect` writes).
 pub fn generate(r: &Report, opts: &GenerateOptions) -> Generated {
     let mut notes = Vec::new();
     let identity = r.identity.as_ref().and_then(|i| {

@@ -2,10 +2,6 @@
 //! policies, secrets, certificate lifetimes), read from YAML or JSON, written from a known-good
 //! dump (`generate`), and checked against a report (`check`). Works on the model only.
 
-// Not every public item here has its own doc comment yet (the model's fields are described
-// in docs/output-schema.md); `missing_docs` holds everywhere else in the library.
-#![allow(missing_docs)]
-
 mod authz;
 mod check;
 mod cluster;
@@ -29,24 +25,36 @@ pub use generate::{generate, GenerateOptions, Generated};
 /// The only version so far; a file must say it, so a future format is never misread.
 pub const VERSION: u32 = 1;
 
+/// What a proxy must be (docs/expectations.md): its identity, roots, traffic policy, inbound
+/// modes, clusters' TLS, secrets, certificates and authorization policies. Every part is
+/// optional; what is not given is not checked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expectations {
+    /// The format's version (1).
     pub version: u32,
+    /// Who the proxy is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<IdentityExpect>,
+    /// Whom it trusts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roots: Option<RootsExpect>,
+    /// Its outbound traffic policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outbound: Option<OutboundExpect>,
+    /// The mTLS mode of each inbound port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inbound: Option<InboundExpect>,
+    /// The TLS of its clusters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clusters: Option<ClustersExpect>,
+    /// The secrets that must be in force.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets: Option<SecretsExpect>,
+    /// Time left and lifetime of its certificates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificates: Option<CertificatesExpect>,
+    /// Its authorization policies and whom they name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authz: Option<authz::AuthzExpect>,
 }
@@ -59,8 +67,10 @@ fn yes() -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityExpect {
+    /// The SPIFFE ID, exactly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spiffe_id: Option<SpiffeId>,
+    /// The trust domain of the identity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust_domain: Option<TrustDomain>,
 }
@@ -70,25 +80,33 @@ pub struct IdentityExpect {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RootsExpect {
+    /// Whether a root not listed is allowed (else it is drift).
     #[serde(default = "yes")]
     pub allow_extra: bool,
+    /// Roots by SHA-256 fingerprint of their DER.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sha256: Vec<Fingerprint>,
+    /// PEM files whose CA certificates are the roots.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub same_as: Vec<String>,
 }
 
+/// The outbound traffic policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutboundExpect {
+    /// `ALLOW_ANY` or `REGISTRY_ONLY`.
     pub policy: OutboundMode,
 }
 
+/// The mTLS mode of inbound ports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InboundExpect {
+    /// Whether a port not listed is allowed.
     #[serde(default = "yes")]
     pub allow_extra: bool,
+    /// Each port's mode (`*`: every port without a chain of its own).
     pub ports: BTreeMap<PortKey, MtlsMode>,
 }
 
@@ -132,12 +150,14 @@ impl<'de> Deserialize<'de> for PortKey {
     }
 }
 
+/// The clusters' TLS.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClustersExpect {
     /// Whether a cluster no item selects is drift.
     #[serde(default = "yes")]
     pub allow_extra: bool,
+    /// Selectors and what must hold for the clusters they select.
     #[serde(default)]
     pub items: Vec<ClusterExpect>,
 }
@@ -147,12 +167,16 @@ pub struct ClustersExpect {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "RawClusterExpect")]
 pub struct ClusterExpect {
+    /// Which clusters.
     #[serde(flatten)]
     pub select: Select,
+    /// How they protect their connections.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsKind>,
+    /// The SNI they send.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sni: Option<ServerName>,
+    /// The ALPN they offer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alpn: Option<Vec<String>>,
     /// Peer identities (SPIFFE IDs, or DNS names) the cluster's SAN matchers must accept.
@@ -163,21 +187,31 @@ pub struct ClusterExpect {
     pub reject: Vec<String>,
 }
 
+/// How a cluster item selects clusters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Select {
+    /// One cluster, by its exact name.
     Name {
+        /// The name.
         name: String,
     },
+    /// Clusters whose name matches a glob (`*`, `?`).
     Glob {
+        /// The glob.
         glob: String,
     },
+    /// Clusters by their Istio name's parts.
     Istio {
+        /// The host.
         fqdn: String,
+        /// The port, when given.
         #[serde(skip_serializing_if = "Option::is_none")]
         port: Option<u16>,
+        /// The DestinationRule subset, when given.
         #[serde(skip_serializing_if = "Option::is_none")]
         subset: Option<String>,
+        /// `outbound` or `inbound`, when given.
         #[serde(skip_serializing_if = "Option::is_none")]
         direction: Option<String>,
     },
@@ -263,6 +297,7 @@ impl TryFrom<RawClusterExpect> for ClusterExpect {
     }
 }
 
+/// The secrets in force.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretsExpect {
@@ -274,6 +309,7 @@ pub struct SecretsExpect {
     pub active: Vec<String>,
 }
 
+/// Time left and lifetime of the certificates in force.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CertificatesExpect {
@@ -290,15 +326,26 @@ pub struct CertificatesExpect {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ExpectError {
+    /// Not YAML (or JSON) at all.
     #[error("{name}:{line}:{column}: {what}")]
     Syntax {
+        /// The file.
         name: String,
+        /// Where, from 1.
         line: usize,
+        /// Where, from 1.
         column: usize,
+        /// The parser's reason.
         what: String,
     },
+    /// YAML, but not valid expectations.
     #[error("{name}: {what}")]
-    Invalid { name: String, what: String },
+    Invalid {
+        /// The file.
+        name: String,
+        /// What is wrong.
+        what: String,
+    },
 }
 
 /// The text of a file that must be UTF-8.
