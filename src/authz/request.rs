@@ -73,7 +73,7 @@ impl Request {
 
     /// The URI SAN of the client's certificate, when it presents one.
     pub(crate) fn principal(&self) -> Option<&str> {
-        self.client.as_ref().and_then(Client::principal)
+        self.peer().map(PeerId::as_str)
     }
 
     /// The identity of the client's certificate, when it presents one.

@@ -119,12 +119,7 @@ pub fn report(files: Vec<Syncz>) -> SyncReport {
     sources.sort_by(|a, b| a.file.cmp(&b.file));
     let mut findings: Vec<Finding> = proxies.iter().flat_map(findings).collect();
     findings.sort();
-    SyncReport {
-        schema_version: crate::model::report::SCHEMA_VERSION,
-        sources,
-        proxies,
-        findings,
-    }
+    SyncReport::new(sources, proxies, findings)
 }
 
 /// Keeps the proxies whose name contains `name` (istioctl's `proxy-status POD`, a substring
