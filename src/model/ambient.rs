@@ -32,6 +32,7 @@ pub struct Ambient {
     /// Where it gets certificates and configuration (`config.caAddress`, `config.xdsAddress`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_address: Option<String>,
+    /// Where it gets its configuration (`config.xdsAddress`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub xds_address: Option<String>,
     /// Sorted by namespace, name, node.
@@ -106,26 +107,39 @@ impl WaypointRef {
     }
 }
 
+/// A workload ztunnel knows of (any node's; those of its own node it serves).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AmbientWorkload {
+    /// Its UID (`Kubernetes//Pod/NAMESPACE/POD` for a pod).
     pub uid: String,
+    /// Its name (the pod's).
     pub name: String,
+    /// Its namespace.
     pub namespace: String,
+    /// Its addresses.
     pub addresses: Vec<IpAddr>,
     /// The network of its addresses (empty: the default network).
     pub network: String,
+    /// The node it runs on.
     pub node: String,
+    /// How traffic to it is tunnelled (`HBONE` in the mesh, `TCP` outside it).
     pub protocol: TunnelProtocol,
+    /// The waypoint its traffic goes through, if any.
     pub waypoint: Option<WaypointRef>,
     /// `spiffe://<trust domain>/ns/<namespace>/sa/<service account>`: whom it is in the mesh.
     pub identity: Option<SpiffeId>,
+    /// Its service account.
     pub service_account: String,
+    /// Its workload (the Deployment or other owner).
     pub workload_name: String,
+    /// `service.istio.io/canonical-name`.
     pub canonical_name: String,
+    /// `service.istio.io/canonical-revision`.
     pub canonical_revision: String,
     /// `Healthy` or `Unhealthy`, as ztunnel writes it.
     pub status: String,
+    /// The Kubernetes cluster it runs in.
     pub cluster_id: String,
     /// Keys (`namespace/name`) of the workload-selector policies that apply to it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -141,25 +155,33 @@ impl AmbientWorkload {
     }
 }
 
+/// A service ztunnel knows of.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AmbientService {
+    /// Its name.
     pub name: String,
+    /// Its namespace.
     pub namespace: String,
+    /// Its hostname (`NAME.NAMESPACE.svc.cluster.local`).
     pub hostname: String,
     /// As ztunnel writes them: `network/address`.
     pub vips: Vec<String>,
     /// Service port → target port.
     pub ports: BTreeMap<u16, u16>,
+    /// The waypoint its traffic goes through, if any.
     pub waypoint: Option<WaypointRef>,
+    /// How many endpoints it has.
     pub endpoints: usize,
     /// Endpoints not marked unhealthy.
     pub healthy_endpoints: usize,
     /// The UIDs of its endpoints' workloads (`Kubernetes//Pod/NAMESPACE/POD`), sorted.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub endpoint_uids: Vec<String>,
+    /// The identities its endpoints may present, when the service restricts them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub subject_alt_names: Vec<String>,
+    /// JSON Pointer into the dump.
     pub pointer: crate::model::Pointer,
 }
 
@@ -194,10 +216,13 @@ impl std::fmt::Display for PolicyScope {
     }
 }
 
+/// What an L4 policy does with a connection it matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[non_exhaustive]
 pub enum L4Action {
+    /// Admit it.
     Allow,
+    /// Refuse it.
     Deny,
 }
 
@@ -214,15 +239,20 @@ impl std::fmt::Display for L4Action {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct L4Policy {
+    /// The policy's name.
     pub name: String,
+    /// Its namespace.
     pub namespace: String,
+    /// Which workloads it applies to.
     pub scope: PolicyScope,
+    /// What it does with a match.
     pub action: L4Action,
     /// Evaluated and logged, never enforced.
     pub dry_run: bool,
     /// Any rule matches when all its clauses match; a clause matches when any of its matches
     /// does (ztunnel's `Vec<Vec<Vec<RbacMatch>>>`).
     pub rules: Vec<Vec<Vec<L4Match>>>,
+    /// JSON Pointer into the dump.
     pub pointer: crate::model::Pointer,
 }
 
@@ -237,29 +267,40 @@ impl L4Policy {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct L4Match {
+    /// The caller's namespace is one of these.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub namespaces: Vec<L4StringMatch>,
+    /// The caller's namespace is none of these.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_namespaces: Vec<L4StringMatch>,
+    /// The caller is one of these service accounts.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub service_accounts: Vec<ServiceAccountMatch>,
+    /// The caller is none of these service accounts.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_service_accounts: Vec<ServiceAccountMatch>,
     /// Matched against the peer's identity without its `spiffe://`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub principals: Vec<L4StringMatch>,
+    /// The caller's identity matches none of these.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_principals: Vec<L4StringMatch>,
+    /// The caller's address is in one of these ranges.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub source_ips: Vec<Cidr>,
+    /// The caller's address is in none of these ranges.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_source_ips: Vec<Cidr>,
+    /// The destination address is in one of these ranges.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub destination_ips: Vec<Cidr>,
+    /// The destination address is in none of these ranges.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_destination_ips: Vec<Cidr>,
+    /// The destination port is one of these.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub destination_ports: Vec<u16>,
+    /// The destination port is none of these.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_destination_ports: Vec<u16>,
 }
@@ -271,18 +312,23 @@ impl L4Match {
     }
 }
 
+/// How ztunnel matches a string: exactly, by prefix, by suffix, or present.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum L4StringMatch {
+    /// Equal to it.
     Exact(String),
+    /// Starts with it.
     Prefix(String),
+    /// Ends with it.
     Suffix(String),
     /// Any non-empty value.
     Presence,
 }
 
 impl L4StringMatch {
+    /// Whether `s` matches.
     pub fn matches(&self, s: &str) -> bool {
         match self {
             L4StringMatch::Exact(e) => s == e,
@@ -304,10 +350,13 @@ impl std::fmt::Display for L4StringMatch {
     }
 }
 
+/// A service account, by namespace and name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ServiceAccountMatch {
+    /// Its namespace.
     pub namespace: String,
+    /// Its name.
     pub service_account: String,
 }
 
@@ -317,11 +366,15 @@ pub struct ServiceAccountMatch {
 pub struct AmbientConnection {
     /// `name.namespace` of the workload.
     pub workload: String,
+    /// Inbound (to the workload) or outbound (from it).
     pub direction: super::TrafficDirection,
+    /// The source address and port.
     pub src: String,
     /// What the client asked for (a service address or hostname), when ztunnel knows it.
     pub original_dst: Option<String>,
+    /// The address ztunnel connected to.
     pub actual_dst: String,
+    /// `HBONE` or `TCP`.
     pub protocol: String,
 }
 

@@ -15,7 +15,9 @@ use super::tls::StringMatch;
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum FilterLevel {
+    /// A network filter: it sees connections.
     Network,
+    /// An HTTP filter: it sees requests.
     Http,
 }
 
@@ -25,22 +27,28 @@ pub enum FilterLevel {
 pub struct AuthzFilter {
     /// The filter's name in the chain (per-route configuration is keyed by it).
     pub name: String,
+    /// Network or HTTP.
     pub level: FilterLevel,
     /// HTTP filters with `disabled: true` run only where a route enables them.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
     /// JSON Pointer to the filter in the dump.
     pub pointer: crate::model::Pointer,
+    /// What it is, with its configuration.
     #[serde(flatten)]
     pub kind: AuthzKind,
 }
 
+/// The kinds of filter that can refuse traffic.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum AuthzKind {
+    /// `envoy.filters.http.rbac` or `envoy.filters.network.rbac`.
     Rbac(Rbac),
+    /// `envoy.filters.http.jwt_authn`.
     JwtAuthn(JwtAuthn),
+    /// `envoy.filters.http.ext_authz` or `envoy.filters.network.ext_authz`.
     ExtAuthz(ExtAuthz),
     /// A filter that can refuse traffic and that envinspect does not evaluate (a Lua or Wasm
     /// program, an external processor, a vendor's policy filter, a rate limit, one configured by
@@ -66,25 +74,34 @@ pub struct Rbac {
     pub rules: Option<RbacEngine>,
     /// Evaluated for stats and metadata only, never enforced (Istio's dry-run and CUSTOM).
     pub shadow: Option<RbacEngine>,
+    /// `stat_prefix`: what its counters are named after.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub stat_prefix: String,
+    /// `shadow_rules_stat_prefix`: what its shadow rules' counters are named after.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub shadow_rules_stat_prefix: String,
 }
 
+/// How an RBAC filter's rules are written.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "form", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum RbacEngine {
     /// `rules`: policies tried in the lexicographic order of their names.
     Policies {
+        /// What a match does.
         action: RbacAction,
+        /// The policies.
         policies: Vec<Policy>,
     },
     /// `matcher`: the xds matcher API, whose actions are named ALLOW or DENY.
-    Matcher { matcher: ActionMatcher },
+    Matcher {
+        /// The matcher.
+        matcher: ActionMatcher,
+    },
 }
 
+/// What an RBAC engine does with a request its policies match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
@@ -112,8 +129,11 @@ impl std::fmt::Display for RbacAction {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Policy {
+    /// Its name: the id Envoy reports when it decides.
     pub name: String,
+    /// What the request does; any of them.
     pub permissions: Vec<Permission>,
+    /// Who is calling; any of them.
     pub principals: Vec<Principal>,
     /// A CEL condition (`condition` or `checked_condition`): envinspect does not evaluate CEL.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -125,18 +145,27 @@ pub struct Policy {
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Permission {
+    /// Anything.
     Any,
+    /// All of them.
     And(Vec<Permission>),
+    /// Any of them.
     Or(Vec<Permission>),
+    /// Not it.
     Not(Box<Permission>),
+    /// A request header.
     Header(HeaderMatch),
     /// The path without its query string.
     UrlPath(StringMatch),
+    /// The destination address is in the range.
     DestinationIp(Cidr),
+    /// The destination port.
     DestinationPort(u32),
     /// `[start, end)`.
     DestinationPortRange(u32, u32),
+    /// The SNI.
     RequestedServerName(StringMatch),
+    /// A dynamic metadata value.
     Metadata(MetadataMatch),
     /// A matcher envinspect cannot evaluate (an extension, a URI template…): its type.
     Unsupported(String),
@@ -147,9 +176,13 @@ pub enum Permission {
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Principal {
+    /// Anyone.
     Any,
+    /// All of them.
     And(Vec<Principal>),
+    /// Any of them.
     Or(Vec<Principal>),
+    /// Not it.
     Not(Box<Principal>),
     /// A peer that presented a verified certificate; with a matcher, on its URI SANs, then DNS
     /// SANs, then subject. `None` matches any authenticated peer.
@@ -158,14 +191,20 @@ pub enum Principal {
     DirectRemoteIp(Cidr),
     /// `remote_ip`: the client address after XFF / PROXY protocol.
     RemoteIp(Cidr),
+    /// A request header.
     Header(HeaderMatch),
+    /// The path without its query string.
     UrlPath(StringMatch),
+    /// A dynamic metadata value.
     Metadata(MetadataMatch),
     /// `filter_state` (Istio waypoints: `io.istio.peer_principal`).
     FilterState {
+        /// The filter state key.
         key: String,
+        /// What its value must be.
         value: StringMatch,
     },
+    /// A principal envinspect cannot evaluate: its type.
     Unsupported(String),
 }
 
@@ -174,20 +213,26 @@ pub enum Principal {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ActionMatcher {
+    /// The predicates tried in order, each with its action.
     pub matchers: Vec<FieldMatcher>,
+    /// What happens when none holds (absent: the request is denied).
     pub on_no_match: Option<OnMatch>,
     /// Set when the matcher is a form envinspect does not evaluate (a matcher tree…).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unsupported: Option<String>,
 }
 
+/// One predicate of an RBAC matcher, and what it leads to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct FieldMatcher {
+    /// What must hold.
     pub predicate: Predicate,
+    /// What follows when it does.
     pub on_match: OnMatch,
 }
 
+/// What an RBAC matcher entry leads to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -195,33 +240,50 @@ pub enum OnMatch {
     /// `envoy.config.rbac.v3.Action`: its own `name` is the policy id Envoy reports (not the
     /// enclosing extension's, `entry`).
     Action {
+        /// The action's name: the policy id Envoy reports.
         name: String,
+        /// ALLOW or DENY.
         action: RbacAction,
+        /// The enclosing extension's name.
         entry: String,
     },
+    /// A nested matcher.
     Matcher {
+        /// The matcher.
         matcher: Box<ActionMatcher>,
     },
+    /// An action of a type envinspect does not evaluate.
     Unsupported {
+        /// Its type URL.
         type_url: String,
     },
 }
 
+/// A condition of the matcher API on one input, or a combination of them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Predicate {
+    /// One input, matched.
     Single {
+        /// What is read.
         input: MatchInput,
+        /// How it is matched.
         matcher: InputMatch,
     },
+    /// All of them.
     And {
+        /// The predicates.
         predicates: Vec<Predicate>,
     },
+    /// Any of them.
     Or {
+        /// The predicates.
         predicates: Vec<Predicate>,
     },
+    /// Not it.
     Not {
+        /// The predicate.
         predicate: Box<Predicate>,
     },
 }
@@ -231,20 +293,33 @@ pub enum Predicate {
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum MatchInput {
+    /// The client's address (after PROXY protocol).
     SourceIp,
+    /// The socket's peer address.
     DirectSourceIp,
+    /// The client's port.
     SourcePort,
+    /// The destination address.
     DestinationIp,
+    /// The destination port.
     DestinationPort,
+    /// The SNI.
     ServerName,
+    /// `tls` or `raw_buffer`.
     TransportProtocol,
+    /// The negotiated ALPN.
     ApplicationProtocol,
+    /// A request header, by name.
     RequestHeader(String),
+    /// A query parameter, by name.
     QueryParameter(String),
     /// The peer certificate's URI SAN (`envoy.matching.inputs.uri_san`), DNS SAN, subject.
     UriSan,
+    /// The peer certificate's DNS SAN.
     DnsSan,
+    /// The peer certificate's subject.
     Subject,
+    /// An input envinspect does not evaluate: its type.
     Unsupported(String),
 }
 
@@ -270,13 +345,16 @@ impl std::fmt::Display for MatchInput {
     }
 }
 
+/// How a matcher compares its input.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum InputMatch {
+    /// A string matcher.
     String(StringMatch),
     /// `envoy.matching.matchers.ip`: any of these ranges.
     Ip(Vec<Cidr>),
+    /// A matcher envinspect does not evaluate: its type.
     Unsupported(String),
 }
 
@@ -284,12 +362,14 @@ pub enum InputMatch {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct JwtAuthn {
+    /// Its providers, by name.
     pub providers: BTreeMap<String, JwtProvider>,
     /// Tried in order; the first whose match fits the request gives its requirement.
     pub rules: Vec<JwtRule>,
     /// Requirements routes name in their per-route configuration.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub requirement_map: BTreeMap<String, JwtRequirement>,
+    /// `bypass_cors_preflight`: CORS preflight requests pass unverified.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub bypass_cors_preflight: bool,
     /// `filter_state_rules`: a requirement chosen by filter state (not evaluated).
@@ -297,23 +377,29 @@ pub struct JwtAuthn {
     pub filter_state_rules: bool,
 }
 
+/// One `rules` entry of a jwt_authn filter: which requests it applies to, and what it asks.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct JwtRule {
+    /// Which requests it applies to.
     #[serde(rename = "match")]
     pub matcher: RouteMatch,
     /// `None`: no requirement (the request passes unverified).
     pub requires: Option<JwtRequirement>,
 }
 
+/// What a JWT rule asks of a request's tokens.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum JwtRequirement {
+    /// A valid token from this provider.
     Provider(String),
     /// `provider_and_audiences`: the provider, with these audiences instead of its own.
     ProviderAndAudiences(String, Vec<String>),
+    /// Any of them.
     Any(Vec<JwtRequirement>),
+    /// All of them.
     All(Vec<JwtRequirement>),
     /// A missing token passes; a present one must be valid for some provider.
     AllowMissing,
@@ -348,14 +434,19 @@ impl std::fmt::Display for JwtRequirement {
     }
 }
 
+/// One JWT provider: whose tokens it accepts and how it checks them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct JwtProvider {
+    /// The issuer (`iss`) it accepts; empty: any.
     pub issuer: String,
     /// Empty: the audience is not checked.
     pub audiences: Vec<String>,
+    /// Where its keys come from.
     pub jwks: Jwks,
+    /// Where it looks for the token.
     pub locations: TokenLocations,
+    /// Whether the token is forwarded upstream.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub forward: bool,
     /// Where the verified payload goes in `envoy.filters.http.jwt_authn` metadata (RBAC reads it).
@@ -366,29 +457,37 @@ pub struct JwtProvider {
     pub claim_to_headers: Vec<(String, String)>,
     /// Envoy's default is 60 s when 0.
     pub clock_skew_seconds: u32,
+    /// A token without `exp` is refused.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub require_expiration: bool,
 }
 
+/// Where a provider's keys come from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Jwks {
     /// `local_jwks` inline: the keys, or why they could not be read.
     Inline {
+        /// The keys.
         keys: Vec<Jwk>,
+        /// Why they could not be read, if so.
         #[serde(skip_serializing_if = "Option::is_none")]
         problem: Option<String>,
     },
     /// `local_jwks` from a file or environment variable: not in the dump.
     Local {
+        /// The file or environment variable.
         source: String,
     },
     /// `remote_jwks`: fetched by Envoy; the signature cannot be checked offline.
     Remote {
+        /// The URI.
         uri: String,
+        /// The cluster Envoy fetches it over.
         cluster: String,
     },
+    /// No keys configured.
     None,
 }
 
@@ -397,11 +496,15 @@ pub enum Jwks {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Jwk {
+    /// `kid`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,
+    /// `kty`: `RSA`, `EC`, `OKP`, `oct`.
     pub kty: String,
+    /// `alg`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alg: Option<String>,
+    /// `crv`, for EC and OKP keys.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crv: Option<String>,
     /// RSA modulus and exponent, EC point (base64url, as in the JWK).
@@ -417,13 +520,16 @@ pub struct TokenLocations {
     /// Header name and value prefix.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<(String, String)>,
+    /// Query parameters.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub params: Vec<String>,
+    /// Cookies.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cookies: Vec<String>,
 }
 
 impl TokenLocations {
+    /// Whether it is Envoy's default (`Authorization: Bearer` and `access_token`).
     pub fn is_default(&self) -> bool {
         self.headers.is_empty() && self.params.is_empty() && self.cookies.is_empty()
     }
@@ -454,19 +560,34 @@ pub struct ExtAuthz {
 #[non_exhaustive]
 pub enum PerRouteAuthz {
     /// `RBACPerRoute`: this engine replaces the filter's own; `None` disables RBAC there.
-    Rbac { rbac: Option<Box<Rbac>> },
+    Rbac {
+        /// The engine that applies instead; `None`: none.
+        rbac: Option<Box<Rbac>>,
+    },
     /// jwt_authn `PerRouteConfig`.
-    Jwt { requirement: PerRouteJwt },
+    Jwt {
+        /// What applies on the route.
+        requirement: PerRouteJwt,
+    },
     /// `ExtAuthzPerRoute`.
-    ExtAuthz { disabled: bool },
+    ExtAuthz {
+        /// The filter does not run on the route.
+        disabled: bool,
+    },
     /// `envoy.config.route.v3.FilterConfig { disabled }` or `{config}`.
-    FilterConfig { disabled: bool },
+    FilterConfig {
+        /// The filter does not run on the route.
+        disabled: bool,
+    },
 }
 
+/// What a route's jwt_authn configuration says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum PerRouteJwt {
+    /// `disabled: true`: no verification on the route.
     Disabled,
+    /// `requirement_name`: this requirement of the filter's map applies.
     RequirementName(String),
 }

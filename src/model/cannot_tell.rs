@@ -13,10 +13,15 @@ use super::names::ListenerName;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Fact {
+    /// The client's source IP.
     SourceIp,
+    /// The destination IP.
     DestinationIp,
+    /// The client's source port.
     SourcePort,
+    /// The SNI the client sends.
     Sni,
+    /// The ALPN protocols the client offers.
     Alpn,
 }
 
@@ -39,28 +44,38 @@ impl fmt::Display for Fact {
 pub enum Construct {
     /// An RBAC policy's CEL `condition`.
     CelCondition {
+        /// The policy's name.
         policy: String,
     },
     /// An RBAC permission or principal of a kind not modelled (its proto field name).
     Permission(String),
+    /// An RBAC principal of a kind not modelled (its proto field name).
     Principal(String),
     /// A route's path specifier or other match criterion not modelled.
     RoutePathMatch(String),
+    /// A route match criterion not modelled.
     RouteMatch(String),
     /// An RBAC `matcher` tree in a form not modelled, an action of an unknown type, an input
     /// matcher or input of a kind not modelled.
     MatcherForm(String),
+    /// A matcher action of a type not modelled.
     MatcherAction {
+        /// The action's type URL.
         type_url: String,
     },
+    /// An input matcher of a kind not modelled.
     InputMatcher(String),
+    /// A matcher input of a type not modelled.
     MatchInput {
+        /// The input's type URL.
         type_url: String,
     },
     /// A listener `filter_chain_matcher` that reads an input, uses a matcher, or gives an
     /// action not evaluated for chains.
     ChainInput(String),
+    /// A matcher a `filter_chain_matcher` uses that is not evaluated for chains.
     ChainMatcher(String),
+    /// An action of a `filter_chain_matcher` that is not a chain name.
     ChainAction(String),
     /// A filter that may refuse the request or connection, not evaluated.
     MayDeny(Box<MayDeny>),
@@ -71,8 +86,11 @@ pub enum Construct {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MayDeny {
+    /// The filter's name.
     pub filter: String,
+    /// Its configuration's type.
     pub type_name: String,
+    /// What it may refuse, and when.
     pub may: String,
 }
 
@@ -122,15 +140,28 @@ impl fmt::Display for Construct {
 pub enum Dangling {
     /// `filter_chain_matcher` names a chain the listener does not have.
     Chain {
+        /// The chain's name.
         name: String,
+        /// The listener that lacks it.
         listener: ListenerName,
     },
     /// A route's per-filter config names a requirement the jwt_authn filter does not define.
-    RouteRequirement { name: String, filter: String },
+    RouteRequirement {
+        /// The requirement's name.
+        name: String,
+        /// The jwt_authn filter's name.
+        filter: String,
+    },
     /// A `requirement_name` missing from the filter's `requirement_map`.
-    Requirement { name: String },
+    Requirement {
+        /// The requirement's name.
+        name: String,
+    },
     /// A requirement naming a provider the filter does not define.
-    Provider { name: String },
+    Provider {
+        /// The provider's name.
+        name: String,
+    },
 }
 
 impl fmt::Display for Dangling {
@@ -168,8 +199,11 @@ pub enum KeysProblem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Place {
+    /// Choosing the filter chain.
     FilterChain,
+    /// Choosing the route.
     Route,
+    /// Choosing the JWT rule.
     JwtRule,
     /// An RBAC policy, by name.
     Policy(String),
@@ -181,34 +215,44 @@ pub enum Place {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CannotTell {
+    /// A fact the question did not give.
     NotGiven(Fact),
+    /// Configuration envinspect does not evaluate.
     Unevaluated(Construct),
+    /// A name the configuration cites and does not define.
     Dangling(Dangling),
     /// Filter state another filter sets at run time.
     FilterState {
+        /// The filter state key.
         key: String,
     },
     /// A JWT provider whose signature cannot be checked here.
     Keys {
+        /// The provider's name.
         provider: String,
+        /// Why its keys cannot be checked.
         problem: KeysProblem,
     },
     /// The weighted clusters of the chosen route configure a filter differently, and which
     /// cluster a request gets is random.
     WeightedClustersDiffer {
+        /// The filter's name.
         filter: String,
     },
     /// A principal that is about the request, not the peer (asked who may call whom from the
     /// peer's identity alone).
     NotAboutPeer {
+        /// The principal, as written.
         principal: String,
     },
     /// An HTTP filter met a request given as TCP (`--tcp`).
     NoHttpRequest {
+        /// The HTTP filter's name.
         filter: String,
     },
     /// An ext_authz server's answer decides.
     ExternalServer {
+        /// The ext_authz server (its cluster or URI).
         server: String,
     },
     /// A DENY policy matched, but an earlier one could not be evaluated: Envoy names the first
@@ -216,12 +260,15 @@ pub enum CannotTell {
     EarlierPolicy,
     /// The inner reason, where it arose.
     In {
+        /// Where the inner reason arose.
         place: Place,
+        /// The reason.
         inner: Box<CannotTell>,
     },
 }
 
 impl CannotTell {
+    /// This reason, as arising at `place`.
     pub fn at(self, place: Place) -> CannotTell {
         CannotTell::In {
             place,
@@ -295,14 +342,34 @@ pub enum NoListener {
     Named(ListenerName),
     /// A listener is on the port but does not bind, and no capture listener hands it
     /// connections.
-    NotBound { listener: ListenerName, port: u32 },
+    NotBound {
+        /// The listener.
+        listener: ListenerName,
+        /// Its port.
+        port: u32,
+    },
     /// None on the port (at the address, when one was given), and no capture listener.
-    None { ip: Option<IpAddr>, port: u32 },
+    None {
+        /// The destination address, when given.
+        ip: Option<IpAddr>,
+        /// The destination port.
+        port: u32,
+    },
     /// The listener on the port is only warming (waiting for RDS or SDS): it accepts nothing yet.
-    Warming { listener: ListenerName, port: u32 },
+    Warming {
+        /// The listener.
+        listener: ListenerName,
+        /// Its port.
+        port: u32,
+    },
     /// The listener on the port was removed and only drains its open connections: new ones are
     /// refused (measured on Envoy 1.40).
-    Draining { listener: ListenerName, port: u32 },
+    Draining {
+        /// The listener.
+        listener: ListenerName,
+        /// Its port.
+        port: u32,
+    },
 }
 
 impl fmt::Display for NoListener {
@@ -337,7 +404,9 @@ impl fmt::Display for NoListener {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Reason {
+    /// What envinspect cannot tell.
     CannotTell(CannotTell),
+    /// Why no listener takes the connection.
     NoListener(NoListener),
     /// No filter chain takes the connection, or its handshake fails: the evidence, in the
     /// words of the chain-selection steps.
@@ -346,8 +415,11 @@ pub enum Reason {
     /// connection goes straight to the application, past every listener and policy. `tls`: the
     /// client speaks TLS, which the application then receives.
     NotCaptured {
+        /// The destination port.
         port: u32,
+        /// The annotation that excludes it.
         why: String,
+        /// Whether the client speaks TLS.
         tls: bool,
     },
 }

@@ -7,12 +7,16 @@ use super::ids::{Fingerprint, SpiffeId, TrustDomain};
 use super::serial::Serial;
 use super::timestamp::Timestamp;
 
+/// Where a secret is in its life, as the dump (or ztunnel) says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
 pub enum SecretState {
+    /// From the bootstrap (`static_active_secrets`).
     Static,
+    /// Delivered by SDS and in use.
     Active,
+    /// Named by a TLS context, waiting for SDS to deliver it.
     Warming,
     /// Warming with `version_info: uninitialized`: SDS never delivered it (istio/istio#36539).
     Uninitialized,
@@ -49,6 +53,7 @@ impl std::fmt::Display for SecretState {
     }
 }
 
+/// What a secret holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -57,7 +62,9 @@ pub enum SecretKind {
     CertChain,
     /// `validation_context`: trusted CAs.
     Ca,
+    /// `session_ticket_keys`: keys for TLS session tickets.
     SessionTicketKeys,
+    /// `generic_secret`: opaque bytes (an HMAC key, a token).
     Generic,
     /// Nothing decodable (a warming secret, an empty one).
     Empty,
@@ -80,14 +87,18 @@ impl std::fmt::Display for SecretKind {
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum KeyMaterial {
+    /// No private key where one would be.
     Absent,
     /// Envoy's redaction (`[redacted]`).
     Redacted,
+    /// `filename`: the key is read from a file.
     File {
+        /// The file's path.
         path: String,
     },
     /// Unredacted key bytes in the dump: a security problem. Only the size is kept.
     Exposed {
+        /// How many bytes.
         bytes: usize,
     },
 }
@@ -98,6 +109,7 @@ pub enum KeyMaterial {
 pub struct CertDer(Vec<u8>);
 
 impl CertDer {
+    /// The DER bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
@@ -130,16 +142,28 @@ impl std::fmt::Debug for CertDer {
 #[non_exhaustive]
 pub enum ChainVerdict {
     /// Every signature verifies, every link is valid at `now`, and it ends at one of the roots.
-    Valid { root: String },
+    Valid {
+        /// The root's subject.
+        root: String,
+    },
     /// The first broken link: `link` 0 is the leaf's signature by the next certificate.
     Broken {
+        /// Which link broke (0: the leaf's signature by the next certificate).
         link: usize,
+        /// The subject of the certificate whose link broke.
         subject: String,
+        /// Why, in one sentence.
         reason: String,
+        /// What broke it.
         kind: BreakKind,
     },
     /// Signatures fine, but no root among the trust anchors signed the last certificate.
-    Untrusted { issuer: String, roots: usize },
+    Untrusted {
+        /// The issuer no root matches.
+        issuer: String,
+        /// How many roots were tried.
+        roots: usize,
+    },
     /// No trust anchors known for this secret in the document.
     NoRoots,
     /// Nothing to verify (CA bundles, empty or file-based secrets).
@@ -166,8 +190,11 @@ pub enum TrustRole {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum BreakKind {
+    /// A signature does not verify (names or keys do not link).
     Signature,
+    /// A certificate of the chain is not valid at `now`.
     Validity,
+    /// The root that issued the chain is not valid at `now`.
     RootValidity,
 }
 
@@ -185,15 +212,20 @@ impl std::fmt::Display for ChainVerdict {
     }
 }
 
+/// A secret the proxy holds (or a certificate carried inline), with its certificates read.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Secret {
+    /// Its name (the SDS resource name, or an inline certificate's owner).
     pub name: super::SecretName,
+    /// Where it is in its life.
     pub state: SecretState,
     /// What the holder said of the state (ztunnel's reason for `UNAVAILABLE`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_detail: Option<String>,
+    /// What it holds.
     pub kind: SecretKind,
+    /// The SDS version delivered.
     pub version_info: Option<String>,
     /// When Envoy last accepted a version of it (an SDS secret's `last_updated`): when it rotated.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -204,6 +236,7 @@ pub struct Secret {
     pub trust_bundles: Vec<TrustBundle>,
     /// Where the certificate bytes are when they are not inline (`filename`).
     pub files: Vec<String>,
+    /// What the dump holds where the private key would be (never the key).
     pub private_key: KeyMaterial,
     /// Clusters and listener chains whose TLS contexts name this secret.
     pub referenced_by: Vec<String>,
@@ -214,11 +247,13 @@ pub struct Secret {
     /// Secrets whose certificates verify this one, when the document says so explicitly (a TLS
     /// context's inline CA, `--roots`); otherwise the validation contexts paired with it.
     pub trust: Vec<String>,
+    /// The verdict on its chain, leaf to a trusted root, at `now`.
     pub chain: ChainVerdict,
     /// For CA secrets: whether TLS contexts use them to verify mesh peers or external hosts;
     /// absent when no context in the dump uses them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trust_role: Option<TrustRole>,
+    /// JSON Pointer into the dump.
     pub pointer: crate::model::Pointer,
 }
 
@@ -227,8 +262,11 @@ pub struct Secret {
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct InlineMaterial {
+    /// Whether the bytes are a CA bundle (a validation context's) rather than a certificate chain.
     pub ca: bool,
+    /// The PEM or DER bytes.
     pub bytes: Vec<u8>,
+    /// The private key beside them, as [`KeyMaterial`].
     pub key: KeyMaterial,
 }
 
@@ -248,7 +286,9 @@ impl std::fmt::Debug for InlineMaterial {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[non_exhaustive]
 pub struct PemLint {
+    /// The rule it breaks (docs/rules.md).
     pub rule: RuleId,
+    /// What is wrong, and where in the bytes.
     pub detail: String,
 }
 
@@ -292,10 +332,13 @@ impl Secret {
     }
 }
 
+/// One trust domain's roots of a SPIFFE validator.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct TrustBundle {
+    /// The trust domain.
     pub trust_domain: TrustDomain,
+    /// Its roots.
     pub certificates: Vec<CertInfo>,
 }
 
@@ -303,44 +346,61 @@ pub struct TrustBundle {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct MissingSecret {
+    /// The SDS name.
     pub name: super::SecretName,
+    /// The clusters and listener chains whose TLS contexts name it.
     pub referenced_by: Vec<String>,
 }
 
+/// What one certificate says, read from its DER (or from `/certs`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct CertInfo {
+    /// The subject's distinguished name.
     pub subject: String,
+    /// The issuer's distinguished name.
     pub issuer: String,
     /// Written as `istioctl` prints it (32 hex digits); equal across tools' spellings.
     pub serial: Serial,
     /// Absent only where the document does not say (a `/certs` entry without dates).
     pub not_before: Option<Timestamp>,
+    /// When it expires.
     pub not_after: Option<Timestamp>,
     /// Whether `not_before <= now <= not_after` for the `--now` of this run.
     pub valid_now: bool,
     /// Seconds from `now` to `not_after`; negative once expired.
     pub seconds_left: i64,
+    /// Whether it is a CA (basic constraints).
     pub is_ca: bool,
+    /// Its SPIFFE IDs (URI SANs with the `spiffe://` scheme that parse).
     pub spiffe_ids: Vec<SpiffeId>,
     /// `spiffe://` URI SANs that do not parse, with why.
     pub bad_spiffe_ids: Vec<String>,
+    /// DNS SANs.
     pub dns_names: Vec<String>,
+    /// IP address SANs.
     pub ip_addresses: Vec<String>,
+    /// Email SANs.
     pub emails: Vec<String>,
+    /// URI SANs other than SPIFFE IDs.
     pub other_uris: Vec<String>,
     /// `ECDSA P-256`, `RSA`, `Ed25519`…; empty when unknown (e.g. from `/certs`).
     pub key_algorithm: String,
+    /// The key's size in bits, when known.
     pub key_bits: Option<u32>,
+    /// Key usages (`Digital Signature`, `Key Encipherment`…).
     pub key_usage: Vec<String>,
+    /// Extended key usages (`TLS Web Server Authentication`…).
     pub extended_key_usage: Vec<String>,
     /// SHA-256 of the DER; absent when the DER is not known (`/certs`).
     pub sha256: Option<Fingerprint>,
+    /// The DER, to verify chains; never serialised.
     #[serde(skip)]
     pub der: Option<CertDer>,
 }
 
 impl CertInfo {
+    /// The trust domain of its first SPIFFE ID.
     pub fn trust_domain(&self) -> Option<&TrustDomain> {
         self.spiffe_ids.first().map(SpiffeId::trust_domain)
     }
@@ -350,6 +410,7 @@ impl CertInfo {
         Some(self.not_before?.seconds_until(self.not_after?))
     }
 
+    /// Whether it has any subject alternative name.
     pub fn has_san(&self) -> bool {
         !(self.spiffe_ids.is_empty()
             && self.bad_spiffe_ids.is_empty()

@@ -15,7 +15,9 @@ macro_rules! contract_enum {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum $name {
-            $($(#[$vmeta])* $variant,)*
+            $($(#[$vmeta])*
+            #[doc = concat!("\n\nWritten `", $text, "`.")]
+            $variant,)*
         }
 
         impl $name {

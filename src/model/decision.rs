@@ -44,8 +44,10 @@ impl std::fmt::Display for Decision {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Enforcer {
+    /// Envoy's filters decide.
     #[default]
     Envoy,
+    /// ztunnel's L4 policies decide (Istio ambient).
     Ztunnel,
 }
 
@@ -59,10 +61,12 @@ impl Enforcer {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Evaluation {
+    /// The document evaluated against (a file name or admin URL).
     pub source: String,
     /// Absent for Envoy; `ztunnel` for an ambient node proxy, which sees connections only.
     #[serde(skip_serializing_if = "Enforcer::is_envoy")]
     pub enforcer: Enforcer,
+    /// Allowed, denied or unknown.
     pub decision: Decision,
     /// Exactly the id Envoy writes in `rbac_access_denied_matched_policy[…]`: the matching DENY
     /// policy (or matcher action), `none` when an ALLOW filter matched nothing; null otherwise.
@@ -74,16 +78,21 @@ pub struct Evaluation {
     /// Why the decision is unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<super::cannot_tell::Reason>,
+    /// The request, as evaluated.
     pub request: RequestSummary,
+    /// Each layer the request met, in order.
     pub steps: Vec<AuthzStep>,
     /// What envinspect took as given where the request did not say.
     pub assumptions: Vec<String>,
 }
 
+/// What the proxy answers a request it refuses.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Response {
+    /// The local reply's status (null when the request goes upstream, or for a closed connection).
     pub status: Option<u16>,
+    /// `%RESPONSE_CODE_DETAILS%`, or the connection termination details.
     pub details: Option<String>,
 }
 
@@ -91,30 +100,41 @@ pub struct Response {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct RequestSummary {
+    /// The destination port.
     pub port: u32,
     /// The SPIFFE ID (or other URI SAN) presented, or null for none.
     pub principal: Option<super::PeerId>,
+    /// Whether the client speaks TLS.
     pub tls: bool,
+    /// The HTTP method.
     pub method: Option<String>,
+    /// The path, with its query.
     pub path: Option<String>,
+    /// The Host (`:authority`).
     pub host: Option<String>,
+    /// Other headers, as `name: value`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<String>,
     /// `iss/sub` of the token given as verified.
     pub request_principal: Option<super::RequestPrincipal>,
+    /// The client's address.
     pub source_ip: Option<String>,
     /// Given for a ztunnel, which picks the destination workload by it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub destination_ip: Option<String>,
+    /// The SNI sent.
     pub sni: Option<String>,
 }
 
+/// One layer of the proxy a request met, and what it did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AuthzStep {
     /// `listener`, `filter chain`, `route`, `rbac`, `jwt_authn`, `ext_authz`…
     pub layer: AuthzLayer,
+    /// The layer's name (a listener, chain, route or filter name).
     pub name: String,
+    /// What it did with the request.
     pub outcome: StepOutcome,
     /// What the layer saw and why it decided so, one sentence.
     pub detail: String,
@@ -128,6 +148,7 @@ pub struct AuthzStep {
     pub pointer: crate::model::Pointer,
 }
 
+/// What a layer did with a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -138,9 +159,13 @@ pub enum StepOutcome {
     Skipped,
     /// Evaluated for stats only (shadow rules, LOG).
     Observed,
+    /// Refused by an authorization policy (403, or the connection closed).
     Denied,
+    /// Refused for want of valid credentials (401).
     Unauthenticated,
+    /// Refused before any policy (no chain, no route, a failed handshake).
     Rejected,
+    /// envinspect cannot tell (see the evaluation's reason).
     Unknown,
 }
 
@@ -162,7 +187,9 @@ impl std::fmt::Display for StepOutcome {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AuthzView {
+    /// The document read (a file name or admin URL).
     pub source: String,
+    /// Every filter chain, with its authorization layers.
     pub chains: Vec<ChainAuthz>,
     /// Routes whose configuration replaces or disables a filter's (`RBACPerRoute`…).
     pub routes: Vec<RouteAuthz>,
@@ -176,33 +203,42 @@ pub struct AuthzView {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ChainAuthz {
+    /// The listener.
     pub listener: super::ListenerName,
     /// The destination port the chain serves (its match, or the listener's port).
     pub port: Option<u32>,
+    /// The chain's name.
     pub chain: String,
     /// `tls`, `plaintext`, or what the chain's transport socket is.
     pub transport: String,
     /// The port's inbound mTLS mode, where the report knows it.
     pub mtls: Option<MtlsMode>,
+    /// Its authorization filters, in the order Envoy runs them.
     pub layers: Vec<LayerView>,
+    /// JSON Pointer to the chain.
     pub pointer: crate::model::Pointer,
 }
 
+/// One authorization filter of a chain.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct LayerView {
+    /// The filter's name.
     pub filter: String,
     /// `rbac`, `jwt_authn`, `ext_authz`, `opaque`.
     pub kind: LayerKind,
+    /// Network (connection) or HTTP (request) filter.
     pub level: FilterLevel,
     /// ALLOW / DENY / LOG for RBAC; null for the others or a filter that enforces nothing.
     pub action: Option<RbacAction>,
     /// One line: what the layer does as a whole.
     pub summary: String,
+    /// Its policies, in order.
     pub policies: Vec<PolicyView>,
     /// A jwt_authn layer's providers, by name, field by field (the summary says them in prose).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub providers: Vec<JwtProviderView>,
+    /// JSON Pointer to the filter.
     pub pointer: crate::model::Pointer,
 }
 
@@ -210,7 +246,9 @@ pub struct LayerView {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct JwtProviderView {
+    /// The provider's name.
     pub name: String,
+    /// The issuer (`iss`) it accepts.
     pub issuer: String,
     /// Empty: any audience.
     pub audiences: Vec<String>,
@@ -220,19 +258,25 @@ pub struct JwtProviderView {
     /// Headers (`name`, value prefix), query parameters and cookies the token is read from;
     /// all empty: `Authorization: Bearer` and `access_token`.
     pub from_headers: Vec<(String, String)>,
+    /// Query parameters the token is read from.
     pub from_params: Vec<String>,
+    /// Cookies the token is read from.
     pub from_cookies: Vec<String>,
+    /// Whether the token is forwarded upstream.
     pub forward: bool,
     /// `(header, claim)`.
     pub claim_to_headers: Vec<(String, String)>,
+    /// The dynamic metadata key the verified payload is written to, if any.
     pub payload_in_metadata: Option<String>,
 }
 
+/// One RBAC policy (or matcher rule), as the authz view shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PolicyView {
     /// The policy's Envoy name (the id Envoy reports).
     pub name: String,
+    /// What it does when it matches.
     pub action: RbacAction,
     /// False for shadow rules: evaluated for stats and metadata, never enforced.
     pub enforced: bool,
@@ -245,10 +289,13 @@ pub struct PolicyView {
     /// `action`: CUSTOM compiles to a shadow DENY selecting ext_authz's requests, AUDIT to LOG.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mesh_action: Option<MeshAction>,
+    /// The rule index N of an Istio name `ns[NS]-policy[NAME]-rule[N]`.
     pub rule: Option<usize>,
     /// Short text of principals, permissions and conditions.
     pub who: Vec<String>,
+    /// Short text of its permissions.
     pub what: Vec<String>,
+    /// Short text of its conditions.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub when: Vec<String>,
 }
@@ -258,12 +305,17 @@ pub struct PolicyView {
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
 pub enum MeshAction {
+    /// `ALLOW`.
     Allow,
+    /// `DENY`.
     Deny,
+    /// `AUDIT`: logged, never enforced.
     Audit,
+    /// `CUSTOM`: an external authorizer decides.
     Custom,
 }
 
+/// What shadow rules are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -286,16 +338,23 @@ impl std::fmt::Display for ShadowRole {
     }
 }
 
+/// A route whose configuration replaces or disables an authorization filter's.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct RouteAuthz {
+    /// The route configuration.
     pub route_config: super::RouteName,
+    /// The virtual host.
     pub virtual_host: String,
     /// Null for a virtual-host or route-configuration level entry.
     pub route: Option<String>,
+    /// The filter whose configuration it overrides.
     pub filter: String,
+    /// One line: what the override does.
     pub summary: String,
+    /// The override's policies, in order.
     pub policies: Vec<PolicyView>,
+    /// JSON Pointer to the per-filter configuration.
     pub pointer: crate::model::Pointer,
 }
 
@@ -303,8 +362,11 @@ pub struct RouteAuthz {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct PortSummary {
+    /// The listener.
     pub listener: super::ListenerName,
+    /// The destination port; `None` for every port of the listener.
     pub port: Option<u32>,
+    /// One line: what guards it.
     pub summary: String,
 }
 

@@ -15,6 +15,7 @@ pub struct AccessLog {
     /// The file a file logger writes (`/dev/stdout` for the stdout logger); `None` for loggers
     /// that send elsewhere (gRPC, OpenTelemetry), whose lines never reach a file.
     pub path: Option<String>,
+    /// The format its lines are written in.
     pub format: LogFormat,
     /// JSON Pointer to the `access_log` entry in the dump.
     pub pointer: crate::model::Pointer,
@@ -151,8 +152,11 @@ pub struct ClusterTraffic {
     /// Circuit-breaker thresholds of the DEFAULT priority, as configured (`None`: Envoy's
     /// default, 1024 for each, 3 for retries).
     pub max_connections: Option<u32>,
+    /// `max_pending_requests`.
     pub max_pending_requests: Option<u32>,
+    /// `max_requests`.
     pub max_requests: Option<u32>,
+    /// `max_retries`.
     pub max_retries: Option<u32>,
     /// Outlier detection is configured (hosts can be ejected).
     pub outlier_detection: bool,
@@ -176,6 +180,7 @@ pub struct RouteTraffic {
     pub max_stream_duration: bool,
     /// `retry_policy.retry_on`, and its number of retries (`None`: Envoy's default, 1).
     pub retry_on: Option<String>,
+    /// `retry_policy.num_retries`.
     pub num_retries: Option<u32>,
     /// `retry_policy.per_try_timeout` in milliseconds.
     pub per_try_timeout_ms: Option<u64>,
@@ -198,33 +203,61 @@ pub struct ChainTelemetry {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum ResponseFlag {
+    /// `LH`: the local health check failed.
     FailedLocalHealthCheck,
+    /// `UH`: no healthy upstream host.
     NoHealthyUpstream,
+    /// `UT`: the upstream request timed out.
     UpstreamRequestTimeout,
+    /// `LR`: the connection was reset locally.
     LocalReset,
+    /// `UR`: the upstream reset the connection.
     UpstreamRemoteReset,
+    /// `UF`: the upstream connection failed.
     UpstreamConnectionFailure,
+    /// `UC`: the upstream connection was terminated.
     UpstreamConnectionTermination,
+    /// `UO`: an upstream circuit breaker overflowed.
     UpstreamOverflow,
+    /// `NR`: no route.
     NoRouteFound,
+    /// `DI`: a fault filter delayed the request.
     DelayInjected,
+    /// `FI`: a fault filter aborted the request.
     FaultInjected,
+    /// `RL`: rate limited locally.
     RateLimited,
+    /// `UAEX`: the external authorization service refused it.
     UnauthorizedExternalService,
+    /// `RLSE`: the rate-limit service failed.
     RateLimitServiceError,
+    /// `DC`: the downstream connection was terminated.
     DownstreamConnectionTermination,
+    /// `URX`: the retry or connect-attempt limit was reached.
     UpstreamRetryLimitExceeded,
+    /// `SI`: the stream idle timeout fired.
     StreamIdleTimeout,
+    /// `IH`: invalid `x-envoy-*` request headers.
     InvalidEnvoyRequestHeaders,
+    /// `DPE`: a downstream protocol error.
     DownstreamProtocolError,
+    /// `UMSDR`: the upstream max stream duration was reached.
     UpstreamMaxStreamDurationReached,
+    /// `RFCF`: answered from the cache filter.
     ResponseFromCacheFilter,
+    /// `NFCF`: no filter configuration found.
     NoFilterConfigFound,
+    /// `DT`: the max connection or stream duration was reached.
     DurationTimeout,
+    /// `UPE`: an upstream protocol error.
     UpstreamProtocolError,
+    /// `NC`: no cluster.
     NoClusterFound,
+    /// `OM`: refused by the overload manager.
     OverloadManager,
+    /// `DF`: DNS resolution failed.
     DnsResolutionFailed,
+    /// `DO`: dropped by `drop_overloads`.
     DropOverload,
     /// A flag registered by an extension (or from a newer Envoy), as written.
     Custom(String),
@@ -368,6 +401,7 @@ impl Serialize for ResponseFlag {
 pub struct Record {
     /// `%RESPONSE_CODE%`: 0 when no response was sent (a TCP connection, a reset).
     pub status: Option<u16>,
+    /// `%RESPONSE_FLAGS%`.
     pub flags: Vec<ResponseFlag>,
     /// `%RESPONSE_CODE_DETAILS%`.
     pub details: Option<String>,
@@ -375,20 +409,29 @@ pub struct Record {
     pub termination: Option<String>,
     /// `%UPSTREAM_TRANSPORT_FAILURE_REASON%`.
     pub transport_failure: Option<String>,
+    /// `%ROUTE_NAME%`.
     pub route_name: Option<String>,
     /// `%UPSTREAM_CLUSTER%` or `%UPSTREAM_CLUSTER_RAW%`.
     pub upstream_cluster: Option<String>,
+    /// `%UPSTREAM_HOST%`.
     pub upstream_host: Option<String>,
+    /// `%REQ(:AUTHORITY)%`.
     pub authority: Option<String>,
+    /// `%REQ(:METHOD)%`.
     pub method: Option<String>,
     /// The path as logged (Istio logs `X-ENVOY-ORIGINAL-PATH?:PATH`).
     pub path: Option<String>,
+    /// `%PROTOCOL%`.
     pub protocol: Option<String>,
     /// `%REQUESTED_SERVER_NAME%`: the SNI.
     pub sni: Option<String>,
+    /// `%DOWNSTREAM_LOCAL_ADDRESS%`.
     pub downstream_local: Option<String>,
+    /// `%DOWNSTREAM_REMOTE_ADDRESS%`.
     pub downstream_remote: Option<String>,
+    /// `%FILTER_CHAIN_NAME%`.
     pub filter_chain: Option<String>,
+    /// `%START_TIME%`, as written.
     pub start_time: Option<String>,
     /// Which of these the line's format carries at all (a `None` of a field it does not carry
     /// says nothing).
@@ -399,11 +442,17 @@ pub struct Record {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Logged {
+    /// `%RESPONSE_CODE_DETAILS%`.
     pub details: bool,
+    /// `%CONNECTION_TERMINATION_DETAILS%`.
     pub termination: bool,
+    /// `%UPSTREAM_TRANSPORT_FAILURE_REASON%`.
     pub transport_failure: bool,
+    /// `%DOWNSTREAM_LOCAL_ADDRESS%`.
     pub downstream_local: bool,
+    /// `%UPSTREAM_CLUSTER%`.
     pub upstream_cluster: bool,
+    /// `%ROUTE_NAME%`.
     pub route_name: bool,
 }
 
@@ -412,37 +461,53 @@ pub struct Logged {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Explained {
+    /// The log file.
     pub file: String,
     /// 1-based.
     pub line: u64,
     /// The format the line was read with.
     pub format: String,
+    /// `%RESPONSE_CODE%`.
     pub status: Option<u16>,
+    /// `%RESPONSE_FLAGS%`.
     pub flags: Vec<ResponseFlag>,
+    /// `%RESPONSE_CODE_DETAILS%`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<String>,
+    /// `%CONNECTION_TERMINATION_DETAILS%`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub termination_details: Option<String>,
+    /// `%UPSTREAM_TRANSPORT_FAILURE_REASON%`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transport_failure: Option<String>,
+    /// The method.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
+    /// The authority (Host).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authority: Option<String>,
+    /// The path.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// `%UPSTREAM_HOST%`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upstream_host: Option<String>,
+    /// The listener the line is placed at in the dump (absent where it cannot be told).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listener: Option<String>,
+    /// The filter chain the line is placed at.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter_chain: Option<String>,
+    /// The route configuration the line is placed at.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub route_config: Option<String>,
+    /// The virtual host the line is placed at.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_host: Option<String>,
+    /// The route the line is placed at.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub route: Option<String>,
+    /// The cluster the line is placed at.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
     /// The RBAC policy that decided, as the authz view names it.
@@ -462,7 +527,9 @@ pub struct Explained {
     pub trusted_roots: Vec<String>,
     /// The cause: a rule id of the catalogue (`envinspect rules`).
     pub rule: RuleId,
+    /// The rule's level.
     pub level: super::Level,
+    /// What happened and why, in words naming the objects.
     pub explanation: String,
     /// JSON Pointers into the dump.
     pub evidence: Vec<crate::model::Pointer>,
@@ -474,7 +541,9 @@ pub struct Explained {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct LogSummary {
+    /// The log files read.
     pub files: Vec<String>,
+    /// Lines read.
     pub lines: u64,
     /// Access-log lines read, by format.
     pub parsed: std::collections::BTreeMap<String, u64>,
@@ -486,6 +555,7 @@ pub struct LogSummary {
     pub unmatched_first: Vec<String>,
     /// Lines longer than the limit, skipped unread.
     pub too_long: u64,
+    /// Lines that are failures.
     pub failed: u64,
     /// Access-log formats of the dump whose lines cannot be read back (a format spanning several
     /// lines, one read from a file, a formatter extension), by the `access_log` they are at.
@@ -497,11 +567,15 @@ pub struct LogSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct CauseGroup {
+    /// The cause.
     pub rule: RuleId,
+    /// Its level.
     pub level: super::Level,
+    /// How many lines.
     pub count: u64,
     /// `file:line` of the first lines (at most five).
     pub first: Vec<String>,
+    /// The explanation they share.
     pub explanation: String,
 }
 

@@ -6,6 +6,7 @@
 use super::catalog::RuleId;
 use serde::Serialize;
 
+/// How serious a finding is: errors fail a check, warnings and infos inform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -35,14 +36,17 @@ impl std::fmt::Display for Level {
     }
 }
 
+/// One thing a rule found in a document: its rule, level, message and the objects it is about.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[non_exhaustive]
 pub struct Finding {
+    /// The rule's level (from the catalogue, never chosen per finding).
     pub level: Level,
     /// Stable rule id, e.g. `cert-expired` (anchor in docs/rules.md).
     pub rule: RuleId,
     /// What it is about: `secret default`, `cluster outbound|80||x`…
     pub subject: String,
+    /// What was found, in one sentence naming the object.
     pub message: String,
     /// Where the finding rests: JSON Pointers into the dump, or for a fleet or sync finding the
     /// bundle file it was read from (so text, not [`super::Pointer`]s).

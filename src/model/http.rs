@@ -10,12 +10,15 @@ use super::tls::StringMatch;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct RouteMatch {
+    /// How the path must match.
     pub path: PathMatch,
     /// `case_sensitive` (default true) applies to prefix, exact and separated-prefix paths.
     #[serde(skip_serializing_if = "is_true")]
     pub case_sensitive: bool,
+    /// `headers`: each must match.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<HeaderMatch>,
+    /// `query_parameters`: each must match.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub query: Vec<QueryMatch>,
     /// `grpc`: only requests whose `content-type` is `application/grpc…`.
@@ -46,11 +49,14 @@ impl RouteMatch {
     }
 }
 
+/// A route's path specifier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum PathMatch {
+    /// `prefix`: the path starts with it.
     Prefix(String),
+    /// `path`: the path (without the query) is exactly it.
     Exact(String),
     /// `path_separated_prefix`: the prefix, then the end of the path, `/`, `?` or `#`.
     SeparatedPrefix(String),
@@ -82,8 +88,11 @@ impl std::fmt::Display for PathMatch {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct HeaderMatch {
+    /// The header's name, lowercase (`:authority` for Host).
     pub name: String,
+    /// What its value must be.
     pub rule: HeaderRule,
+    /// `invert_match`: the header matches when the rule does not.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub invert: bool,
     /// `treat_missing_header_as_empty`: an absent header is matched as the empty string.
@@ -91,18 +100,23 @@ pub struct HeaderMatch {
     pub missing_as_empty: bool,
 }
 
+/// What a header's value must be.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum HeaderRule {
     /// `present_match`: true when the header is there (false: when it is not).
     Present {
+        /// Present (true) or absent (false).
         present: bool,
     },
+    /// A string matcher on the value (exact, prefix, suffix, contains, regex).
     String(StringMatch),
     /// `range_match`: the value as an integer in `[start, end)`.
     Range {
+        /// The first value in range.
         start: i64,
+        /// The first value past the range.
         end: i64,
     },
 }
@@ -125,6 +139,7 @@ impl std::fmt::Display for HeaderMatch {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct QueryMatch {
+    /// The parameter's name.
     pub name: String,
     /// `None`: the parameter must be present (`present_match`).
     pub value: Option<StringMatch>,
@@ -134,32 +149,46 @@ pub struct QueryMatch {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct MetadataMatch {
+    /// The filter whose dynamic metadata holds the value (`envoy.filters.http.jwt_authn`…).
     pub filter: String,
+    /// The keys leading to the value.
     pub path: Vec<String>,
+    /// What the value must be.
     pub value: ValueMatch,
+    /// `invert`: matches when the value does not.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub invert: bool,
 }
 
+/// Envoy's `ValueMatcher`: what a metadata value must be.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ValueMatch {
+    /// `null_match`: the value is null.
     Null,
     /// A number in `[start, end)`, or equal to `exact`.
     Double {
+        /// `double_match.exact`, as written.
         exact: Option<String>,
+        /// `double_match.range` `[start, end)`, as written.
         range: Option<(String, String)>,
     },
+    /// A string matcher.
     String(StringMatch),
+    /// `bool_match`.
     Bool {
+        /// The value it must equal.
         value: bool,
     },
+    /// `present_match`.
     Present {
+        /// Present (true) or absent (false).
         present: bool,
     },
     /// `list_match.one_of`: some element of a list matches.
     List(Box<ValueMatch>),
+    /// `or_match`: any of them.
     Or(Vec<ValueMatch>),
 }
 
@@ -195,9 +224,6 @@ impl std::fmt::Display for ValueMatch {
     }
 }
 
-/// What an HTTP connection manager does to the Host header before its filters and the router
-/// see it (`strip_trailing_host_dot`, `strip_matching_host_port`, `strip_any_host_port`; Envoy's
-/// `ConnectionManagerUtility::maybeNormalizeHost`).
 /// An HTTP connection manager with no HTTP filter at all, so no router: Envoy 1.40 accepts the
 /// configuration, reads each request, and answers none of them (measured); a request ends only
 /// when the stream idle timeout fires, with 504 SI `stream_idle_timeout`, or never when it is
@@ -209,25 +235,34 @@ pub struct NoRouter {
     pub stream_idle_timeout_ms: u64,
 }
 
+/// What an HTTP connection manager does to the Host header before its filters and the router
+/// see it (`strip_trailing_host_dot`, `strip_matching_host_port`, `strip_any_host_port`; Envoy's
+/// `ConnectionManagerUtility::maybeNormalizeHost`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct HostNormalization {
+    /// `strip_trailing_host_dot`: a trailing dot is removed.
     pub strip_trailing_dot: bool,
+    /// Which port, if any, is removed from the Host.
     pub strip_port: StripPort,
 }
 
+/// Which port a connection manager strips from the Host header.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum StripPort {
+    /// No port is stripped.
     #[default]
     Keep,
     /// Only a port equal to the connection's local port.
     Matching,
+    /// `strip_any_host_port`: any port.
     Any,
 }
 
 impl HostNormalization {
+    /// Whether the Host is left as the client sent it.
     pub fn is_none(&self) -> bool {
         *self == HostNormalization::default()
     }

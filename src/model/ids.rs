@@ -4,23 +4,32 @@
 use std::fmt;
 use std::str::FromStr;
 
+/// Why a string is not a valid name of its kind.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum IdError {
+    /// Not a `spiffe://` URI.
     #[error("not a SPIFFE ID (no spiffe:// scheme): {0}")]
     NotSpiffe(String),
+    /// `spiffe://` with no trust domain.
     #[error("SPIFFE ID has an empty trust domain: {0}")]
     EmptyTrustDomain(String),
+    /// A trust domain with characters the SPIFFE spec refuses.
     #[error("invalid trust domain `{0}` (lowercase letters, digits, '.', '-', '_' only)")]
     BadTrustDomain(String),
+    /// A SPIFFE path with an empty, `.` or `..` segment, or a query or fragment.
     #[error("invalid SPIFFE ID path in {0} (empty, '.' or '..' segment, or a query/fragment)")]
     BadPath(String),
+    /// Not a DNS name a TLS client could send as SNI.
     #[error("invalid server name `{0}`")]
     BadServerName(String),
+    /// Not `direction|port|subset|host`.
     #[error("not an Istio cluster name (direction|port|subset|host): {0}")]
     NotIstioClusterName(String),
+    /// Not 64 hex digits.
     #[error("not a SHA-256 fingerprint (64 hex digits): {0:?}")]
     Fingerprint(String),
+    /// Neither an IP address nor `ADDRESS/LENGTH`.
     #[error("not an IP address or CIDR range (ADDRESS/LENGTH): {0:?}")]
     Cidr(String),
 }
@@ -60,9 +69,11 @@ pub struct SpiffeId {
 }
 
 impl SpiffeId {
+    /// The trust domain: what comes after `spiffe://`, up to the path.
     pub fn trust_domain(&self) -> &TrustDomain {
         &self.trust_domain
     }
+    /// The path, from its leading `/` (empty when the ID has none).
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -199,9 +210,13 @@ string_serde!(Fingerprint);
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[non_exhaustive]
 pub struct IstioClusterName {
+    /// `outbound`, `inbound`, `inbound-vip`…: the name's first field.
     pub direction: String,
+    /// The port; `None` when the field is empty.
     pub port: Option<u16>,
+    /// The subset (a DestinationRule subset, or the port name of an `inbound-vip` cluster); may be empty.
     pub subset: String,
+    /// The host, fully qualified; may be empty (`inbound|9080||`).
     pub fqdn: String,
 }
 
@@ -266,6 +281,7 @@ impl Cidr {
         }
     }
 
+    /// Whether the address is in the range.
     pub fn contains(&self, ip: std::net::IpAddr) -> bool {
         ip.is_ipv4() == self.addr.is_ipv4() && mask(ip, self.len) == self.addr
     }

@@ -27,6 +27,7 @@ pub struct Interception {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Capture {
+    /// Redirected to Envoy.
     Yes,
     /// Not redirected: the annotation and its value that exclude it.
     No(String),
@@ -49,15 +50,20 @@ pub enum KubeletProbes {
     /// is not redirected to Envoy (Istio excludes it), probes never meet an inbound chain: no
     /// mTLS, no RBAC, whatever the policy.
     Rewritten {
+        /// The agent's status port kubelet now asks (15020 unless annotated).
         status_port: u32,
         /// Whether connections to the status port are redirected to Envoy.
         status_port_captured: bool,
+        /// What says so: the annotation, or Istio's default.
         why: String,
     },
     /// Not rewritten: kubelet connects to the application's port itself, in plaintext, from
     /// the node's address, and Envoy's inbound chain and RBAC decide it as they would any
     /// plaintext caller (STRICT refuses it).
-    NotRewritten { why: String },
+    NotRewritten {
+        /// The annotation that turned the rewrite off, or what shows it is off.
+        why: String,
+    },
 }
 
 /// A `*`, empty or comma-separated list annotation.

@@ -8,35 +8,45 @@ use serde::Serialize;
 use super::authz::{MatchInput, Predicate};
 use super::ids::Cidr;
 
+/// A listener's `filter_chain_matcher`, as a tree of matchers and actions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ChainMatcher {
     /// `matcher_list`: the first predicate that holds gives its action.
     List {
+        /// The predicates tried in order, each with its action.
         matchers: Vec<(Predicate, ChainAction)>,
+        /// `on_no_match`: the action when no predicate holds.
         #[serde(skip_serializing_if = "Option::is_none")]
         on_no_match: Option<Box<ChainAction>>,
     },
     /// `matcher_tree`: one input, looked up in a map (or an IP range table).
     Tree {
+        /// The input looked up (destination port, server name…).
         input: MatchInput,
+        /// The table it is looked up in.
         map: TreeMap,
+        /// `on_no_match`: the action when the lookup finds nothing.
         #[serde(skip_serializing_if = "Option::is_none")]
         on_no_match: Option<Box<ChainAction>>,
     },
     /// No matcher type (only `on_no_match`, if anything).
     Empty {
+        /// `on_no_match`: the action taken for every connection.
         #[serde(skip_serializing_if = "Option::is_none")]
         on_no_match: Option<Box<ChainAction>>,
     },
 }
 
+/// The table of a `matcher_tree`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "entries", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum TreeMap {
+    /// `exact_match_map`: the input's whole value, by value.
     Exact(BTreeMap<String, ChainAction>),
+    /// `prefix_match_map`: the longest key the input starts with.
     Prefix(BTreeMap<String, ChainAction>),
     /// `xds.type.matcher.v3.IPMatcher`: ranges holding the address are tried most specific
     /// first; see [`IpRange::exclusive`].
@@ -45,10 +55,13 @@ pub enum TreeMap {
     Unsupported(String),
 }
 
+/// One entry of an IP matcher: ranges and what they lead to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct IpRange {
+    /// The CIDR ranges.
     pub ranges: Vec<Cidr>,
+    /// What a connection whose address is in a range gets.
     pub on_match: ChainAction,
     /// Not tried when a more specific range holds the address, even if that one's nested
     /// matcher gives nothing; a non-exclusive range is then tried next.
@@ -56,12 +69,14 @@ pub struct IpRange {
     pub exclusive: bool,
 }
 
+/// What a matcher's entry leads to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ChainAction {
     /// The filter chain of this name.
     Chain(String),
+    /// A nested matcher, evaluated in turn.
     Matcher(Box<ChainMatcher>),
     /// An action that is not a chain name, or a malformed entry, by what it was.
     Unsupported(String),

@@ -1,9 +1,7 @@
 //! The domain model every command shares: a proxy's identity, resources, TLS and policies, free
-//! of proto types. Built by `extract/`, read by `render/` (and later `rules/`, `expect/`).
-
-// Not every public item here has its own doc comment yet (the model's fields are described
-// in docs/output-schema.md); `missing_docs` holds everywhere else in the library.
-#![allow(missing_docs)]
+//! of proto types. Built by `extract/`, read by the analyses (`diagnose/`, `authz/`, `trace/`,
+//! `expect/`, `bundle/`, `evidence/`, `sync/`) and by `render/`. Every public field says what it
+//! holds; docs/output-schema.md says how each is written in the JSON document.
 
 /// Serialised as their `Display` text; read back through `FromStr`, so a value in an
 /// expectations file is validated like one from a dump.
@@ -75,19 +73,25 @@ pub use tls::{Socket, TlsContext, UpstreamTls};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct RawConfig {
+    /// Its type URL (or the extension's name when it has none).
     pub type_url: String,
     /// The original JSON; absent for known types we simply do not look into.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub raw: Option<serde_json::Value>,
 }
 
+/// Where a resource is in its life, as the dump files it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ResourceState {
+    /// From the bootstrap.
     Static,
+    /// Delivered by xDS and in use.
     Active,
+    /// Delivered, waiting for its dependencies (routes, secrets, endpoints) before use.
     Warming,
+    /// Replaced or removed, finishing its open connections.
     Draining,
 }
 
@@ -102,11 +106,15 @@ impl std::fmt::Display for ResourceState {
     }
 }
 
+/// An upstream cluster: where it sends traffic and how it protects it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Cluster {
+    /// Its name.
     pub name: ClusterName,
+    /// Where it is in its life.
     pub state: ResourceState,
+    /// The push it came with, and when it was accepted.
     #[serde(flatten)]
     pub versioned: Versioned,
     /// Set when the name follows Istio's `direction|port|subset|host` convention.
@@ -118,29 +126,38 @@ pub struct Cluster {
     /// The control-plane objects its metadata says produced it (absent when none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub produced_by: Vec<provenance::ConfigRef>,
+    /// Its transport socket(s): TLS or not, per endpoint.
     pub tls: UpstreamTls,
     /// Istio's ALPN rewrite opt-out (`filter_metadata.istio.alpn_override: "false"`).
     pub alpn_override: Option<bool>,
+    /// JSON Pointer into the dump.
     pub pointer: crate::model::Pointer,
     /// Circuit breakers, outlier detection, timeouts: what `explain` cites (not in the report).
     #[serde(skip)]
     pub traffic: evidence::ClusterTraffic,
 }
 
+/// A listener and its filter chains.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Listener {
+    /// Its name.
     pub name: ListenerName,
+    /// Where it is in its life.
     pub state: ResourceState,
+    /// The push it came with, and when it was accepted.
     #[serde(flatten)]
     pub versioned: Versioned,
     /// IP (or pipe path, or internal listener name) and port; internal listeners have no port.
     pub address: Option<String>,
+    /// Its port; `None` for internal listeners and pipes.
     pub port: Option<u32>,
+    /// Its listener filters (`envoy.filters.listener.tls_inspector`…), in order.
     pub listener_filters: Vec<String>,
     /// `traffic_direction`, when the control plane set it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub direction: Option<TrafficDirection>,
+    /// Its filter chains, in order.
     pub filter_chains: Vec<FilterChain>,
     /// The listener picks chains by name with `filter_chain_matcher` (the matcher API): the
     /// chains' own `filter_chain_match` is then not what decides.
@@ -160,6 +177,7 @@ pub struct Listener {
     /// The control-plane objects its metadata says produced it (absent when none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub produced_by: Vec<provenance::ConfigRef>,
+    /// JSON Pointer into the dump.
     pub pointer: crate::model::Pointer,
     /// The listener's own access logs (`access_logs`, absent when none).
     #[serde(flatten)]
@@ -171,8 +189,10 @@ pub struct Listener {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Versioned {
+    /// The push version (`version_info`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version_info: Option<String>,
+    /// When Envoy accepted it (`last_updated`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<Timestamp>,
 }
@@ -256,14 +276,19 @@ impl Listener {
     }
 }
 
+/// One filter chain of a listener: what it matches, its TLS, and where it sends traffic.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct FilterChain {
+    /// Its name, when it has one.
     pub name: Option<String>,
     /// The listener's `default_filter_chain` (taken when no chain matches).
     pub is_default: bool,
+    /// `filter_chain_match`.
     pub matcher: ChainMatch,
+    /// Its transport socket: the TLS it accepts connections with.
     pub tls: Socket,
+    /// Where its network filters send traffic.
     pub destinations: Vec<Destination>,
     /// The HTTP filters of its HTTP connection manager, in order (empty for TCP chains).
     pub http_filters: Vec<String>,
@@ -292,14 +317,21 @@ pub struct FilterChain {
     pub telemetry: evidence::ChainTelemetry,
 }
 
+/// A filter chain's `filter_chain_match`: what a connection must have for the chain to take it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 #[non_exhaustive]
 pub struct ChainMatch {
+    /// `destination_port`.
     pub destination_port: Option<u32>,
+    /// `prefix_ranges`: destination addresses.
     pub prefix_ranges: Vec<String>,
+    /// `source_prefix_ranges`: source addresses.
     pub source_prefix_ranges: Vec<String>,
+    /// `transport_protocol` (`tls`, `raw_buffer`).
     pub transport_protocol: Option<String>,
+    /// `application_protocols`: ALPN.
     pub application_protocols: Vec<String>,
+    /// `server_names`: SNI.
     pub server_names: Vec<String>,
     /// The peer's own address before a PROXY protocol header (`direct_source_prefix_ranges`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -307,11 +339,13 @@ pub struct ChainMatch {
     /// `SAME_IP_OR_LOOPBACK` or `EXTERNAL` (`ANY`, the default, is `None`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_type: Option<String>,
+    /// `source_ports`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub source_ports: Vec<u32>,
 }
 
 impl ChainMatch {
+    /// Whether it matches every connection.
     pub fn is_empty(&self) -> bool {
         *self == ChainMatch::default()
     }
@@ -322,36 +356,49 @@ impl ChainMatch {
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Destination {
+    /// A TCP proxy to one cluster.
     Cluster {
+        /// The cluster.
         name: String,
     },
+    /// A TCP proxy to weighted clusters.
     WeightedClusters {
+        /// The clusters.
         names: Vec<String>,
         /// `weights[i]` is `names[i]`'s weight.
         weights: Vec<u32>,
     },
     /// HTTP, routes from RDS by this name.
     Route {
+        /// The route configuration's name.
         name: String,
     },
     /// HTTP, routes inline in the listener: their match prefixes.
     InlineRoute {
+        /// The route configuration.
         config: Box<RouteConfig>,
     },
     /// A network filter we do not follow (Redis, Mongo, a Wasm filter, an unknown type…).
     Filter {
+        /// The filter's name.
         name: String,
+        /// Its configuration, as it was.
         config: RawConfig,
     },
 }
 
+/// A route configuration: virtual hosts and their routes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct RouteConfig {
+    /// Its name.
     pub name: RouteName,
+    /// Where it is in its life.
     pub state: ResourceState,
+    /// The push it came with, and when it was accepted.
     #[serde(flatten)]
     pub versioned: Versioned,
+    /// Its virtual hosts, in order.
     pub virtual_hosts: Vec<VirtualHost>,
     /// `ignore_port_in_host_matching`: the Host header's port is dropped before matching domains.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -359,30 +406,39 @@ pub struct RouteConfig {
     /// `typed_per_filter_config` for the authorization filters, by filter name.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub per_filter: BTreeMap<String, authz::PerRouteAuthz>,
+    /// JSON Pointer into the dump.
     pub pointer: crate::model::Pointer,
 }
 
+/// A virtual host: the domains it serves and its routes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct VirtualHost {
+    /// Its name.
     pub name: String,
+    /// `domains`: the Host values it serves (`*` wildcards at either end).
     pub domains: Vec<String>,
+    /// Its routes, in order: the first that matches takes the request.
     pub routes: Vec<Route>,
     /// The control-plane objects its metadata says produced it (absent when none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub produced_by: Vec<provenance::ConfigRef>,
 
+    /// `typed_per_filter_config` for the authorization filters, by filter name.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub per_filter: BTreeMap<String, authz::PerRouteAuthz>,
 }
 
+/// A route: its match and what it does with the request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Route {
+    /// Its name, when it has one.
     pub name: Option<String>,
     /// `/prefix*`, `/exact`, `PathPrefix:/p`, `regex: …`, `ConnectMatcher`…
     #[serde(rename = "match")]
     pub matcher: String,
+    /// What it does with a request it matches.
     pub action: RouteAction,
     /// `name.namespace` of the VirtualService or HTTPRoute (`filter_metadata.istio.config`).
     pub virtual_service: Option<String>,
@@ -392,6 +448,7 @@ pub struct Route {
     /// The match, typed (`match` above is its short text).
     #[serde(skip)]
     pub route_match: http::RouteMatch,
+    /// `typed_per_filter_config` for the authorization filters, by filter name.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub per_filter: BTreeMap<String, authz::PerRouteAuthz>,
     /// Per weighted cluster: its `typed_per_filter_config`, most specific of all.
@@ -402,32 +459,46 @@ pub struct Route {
     pub traffic: evidence::RouteTraffic,
 }
 
+/// What a route does with a request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum RouteAction {
+    /// Forwards it to one cluster.
     Cluster {
+        /// The cluster.
         name: String,
     },
     /// `weights[i]` is `names[i]`'s weight.
     WeightedClusters {
+        /// The clusters.
         names: Vec<String>,
+        /// Their weights.
         weights: Vec<u32>,
     },
+    /// Forwards it to the cluster a request header names.
     ClusterHeader {
+        /// The header.
         header: String,
     },
+    /// Forwards it to the cluster a plugin picks.
     ClusterSpecifierPlugin {
+        /// The plugin's name.
         name: String,
     },
     /// The redirect's status (`response_code`: 301 unless set).
     Redirect {
+        /// The status.
         status: u32,
     },
+    /// Answers itself.
     DirectResponse {
+        /// The status.
         status: u32,
     },
+    /// `non_forwarding_action`: neither forwards nor answers (a filter answers).
     NonForwarding,
+    /// No action envinspect reads (none set, or a route action without a cluster specifier).
     None,
 }
 
@@ -445,9 +516,12 @@ pub struct Endpoint {
     pub address: String,
     /// Envoy's health status name: `HEALTHY`, `UNHEALTHY`, `UNKNOWN`, `DRAINING`…
     pub health: String,
+    /// The locality, when set.
     pub locality: Option<String>,
+    /// `load_balancing_weight`.
     pub weight: Option<u32>,
     /// Transport socket match metadata (`envoy.transport_socket_match`), e.g. `tlsMode=istio`.
     pub socket_match: BTreeMap<String, String>,
+    /// JSON Pointer into the dump.
     pub pointer: crate::model::Pointer,
 }

@@ -14,6 +14,7 @@ macro_rules! resource_name {
         pub struct $t(String);
 
         impl $t {
+            /// The name as Envoy writes it.
             pub fn as_str(&self) -> &str {
                 &self.0
             }

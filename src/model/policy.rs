@@ -8,8 +8,11 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
 pub enum OutboundMode {
+    /// Connections to unknown destinations pass through (`ALLOW_ANY`).
     AllowAny,
+    /// Only known destinations are reachable; others are refused (`REGISTRY_ONLY`).
     RegistryOnly,
+    /// Unknown destinations pass, resolved by DNS per request (`ALLOW_ANY_DYNAMIC_DNS`).
     AllowAnyDynamicDns,
     /// Contradicting or missing evidence; the evidence says why.
     Unknown,
@@ -29,14 +32,17 @@ impl std::fmt::Display for OutboundMode {
     }
 }
 
+/// The outbound traffic policy a proxy enforces, and what shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OutboundPolicy {
+    /// The mode.
     pub mode: OutboundMode,
     /// What the decision rests on, one sentence each, naming listener/chain/route and target.
     pub evidence: Vec<String>,
 }
 
+/// How an inbound port treats TLS and client certificates, in Istio's PeerAuthentication names where they fit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
@@ -72,18 +78,22 @@ impl std::fmt::Display for MtlsMode {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct InboundPort {
+    /// The listener that accepts the port.
     pub listener: super::ListenerName,
     /// Why the listener counts as inbound (`traffic_direction INBOUND`, `terminates TLS`…).
     pub why: String,
     /// How many chains accept the port.
     pub chains: usize,
+    /// The destination port; `None` for the capture listener's catch-all.
     pub port: Option<u32>,
+    /// The mode its chains add up to.
     pub mode: MtlsMode,
     /// Whether every TLS chain for this port requires a client certificate.
     pub client_cert_required: bool,
     /// Whether some TLS chain for this port verifies a client certificate (requires one, or
     /// checks one when sent); `false`: no client is ever authenticated by its certificate.
     pub client_cert_verified: bool,
+    /// What the mode rests on, one sentence each, naming listener and chain.
     pub evidence: Vec<String>,
     /// How each server name is served, when chains of the port match by SNI (a gateway with
     /// MUTUAL on one host and SIMPLE on another); sorted, empty otherwise.
@@ -105,6 +115,7 @@ pub enum ChainTls {
     ServerOnly,
     /// TLS the chain does not terminate (passed through to the upstream).
     PassedThrough,
+    /// No TLS: the chain takes plaintext.
     Plaintext,
 }
 
@@ -125,6 +136,8 @@ impl std::fmt::Display for ChainTls {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[non_exhaustive]
 pub struct ServerNameMode {
+    /// The names (sorted); empty for every name no other entry lists.
     pub server_names: Vec<String>,
+    /// The TLS the chain accepts them with.
     pub tls: ChainTls,
 }

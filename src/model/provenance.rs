@@ -13,8 +13,10 @@ pub struct ConfigRef {
     /// The Kubernetes kind, as the control plane wrote it or from its kebab-case path segment
     /// (`destination-rule` → `DestinationRule`).
     pub kind: String,
+    /// Its namespace, when it has one (cluster-scoped objects have none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// Its name.
     pub name: String,
     /// Envoy Gateway's `sectionName` (a listener of a Gateway, a port of a Service).
     #[serde(skip_serializing_if = "Option::is_none")]

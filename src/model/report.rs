@@ -21,9 +21,13 @@ pub struct Report {
     /// What guards each port: its authorization layers in order, one line per port.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub authz: Vec<super::decision::PortSummary>,
+    /// Every cluster, sorted by name.
     pub clusters: Vec<Cluster>,
+    /// How many resources of each kind the dump holds, by state.
     pub counts: SectionCounts,
+    /// What kind of document was read.
     pub document: DocumentKind,
+    /// Every endpoint, by cluster.
     pub endpoints: Vec<Endpoint>,
     /// What is wrong, by rule (docs/rules.md); sorted by level, rule, subject.
     pub findings: Vec<crate::model::Finding>,
@@ -32,20 +36,30 @@ pub struct Report {
     pub identities: Vec<WorkloadIdentity>,
     /// Who the proxy is: the first of `identities` that a TLS context uses.
     pub identity: Option<WorkloadIdentity>,
+    /// The inbound mTLS mode of each port of each inbound listener.
     pub inbound: Vec<InboundPort>,
+    /// Every listener, sorted by name.
     pub listeners: Vec<Listener>,
+    /// SDS secrets that TLS contexts name but the dump does not hold.
     pub missing_secrets: Vec<MissingSecret>,
+    /// The proxy's node, when the dump has a bootstrap.
     pub node: Option<Node>,
     /// The `--now` the validity columns were computed at (RFC 3339).
     pub now: super::Timestamp,
+    /// What happens to outbound connections to destinations with no chain of their own.
     pub outbound: OutboundPolicy,
     /// Updates the proxy refused (`error_state`): it serves the previous version.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rejected_updates: Vec<super::sync::RejectedUpdate>,
+    /// Every route configuration, sorted by name.
     pub routes: Vec<RouteConfig>,
+    /// The version of this output's schema (docs/output-schema.md).
     pub schema_version: u32,
+    /// Every secret, with its certificates (never its private key).
     pub secrets: Vec<Secret>,
+    /// The document read (a file name or admin URL).
     pub source: String,
+    /// What could not be decoded, grouped by message.
     pub warnings: Vec<Warning>,
     /// The CDS and LDS versions the dump says were accepted last (for `proxy-status`'s
     /// cross-check); not printed.
@@ -140,6 +154,7 @@ impl Report {
         roots
     }
 
+    /// How many decoding issues of severity error the dump has.
     pub fn error_count(&self) -> usize {
         self.warnings
             .iter()
@@ -149,16 +164,21 @@ impl Report {
     }
 }
 
+/// The proxy's node, from the bootstrap.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Node {
+    /// The node ID (`sidecar~10.0.0.1~pod.ns~ns.svc.cluster.local` for Istio).
     pub id: String,
+    /// The node's cluster (for Istio, `app.namespace`).
     pub cluster: Option<String>,
     /// `sidecar`, `router`, `waypoint`… (first part of an Istio node id).
     pub proxy_type: Option<String>,
+    /// The pod IP (second part of an Istio node id).
     pub ip: Option<String>,
     /// `pod.namespace` from an Istio node id.
     pub workload: Option<String>,
+    /// Istio's version, from the node metadata.
     pub istio_version: Option<String>,
     /// `1.18.3/Clean/RELEASE/BoringSSL`, as istioctl prints it.
     pub envoy_version: Option<String>,
@@ -176,16 +196,24 @@ pub struct Node {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct SectionCounts {
+    /// Clusters.
     pub clusters: Option<Counts>,
+    /// Listeners.
     pub listeners: Option<Counts>,
+    /// Route configurations.
     pub routes: Option<Counts>,
+    /// Endpoint configurations.
     pub endpoints: Option<Counts>,
+    /// Secrets.
     pub secrets: Option<Counts>,
+    /// Scoped route configurations.
     pub scoped_routes: Option<usize>,
+    /// Extension configurations (ECDS filters).
     pub ecds_filters: Option<usize>,
 }
 
 impl Counts {
+    /// Counts of each state.
     pub fn of(static_: usize, active: usize, warming: usize, draining: usize) -> Self {
         Self {
             static_,
@@ -196,13 +224,18 @@ impl Counts {
     }
 }
 
+/// How many resources of one section are in each state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Counts {
+    /// Static: from the bootstrap.
     #[serde(rename = "static")]
     pub static_: usize,
+    /// Dynamic, in use.
     pub active: usize,
+    /// Dynamic, waiting for their dependencies before use.
     pub warming: usize,
+    /// Dynamic, being drained after an update or removal.
     pub draining: usize,
 }
 
@@ -212,13 +245,18 @@ pub struct Counts {
 pub struct WorkloadIdentity {
     /// The secret holding the certificate: an SDS name, or an inline certificate's owner.
     pub secret: super::SecretName,
+    /// The leaf's SPIFFE ID, when it has one.
     pub spiffe_id: Option<SpiffeId>,
+    /// The trust domain of that SPIFFE ID.
     pub trust_domain: Option<TrustDomain>,
     /// The leaf's DNS SANs: how meshes without SPIFFE (OSM) name workloads.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dns_names: Vec<String>,
+    /// The leaf's serial number.
     pub serial: Option<super::Serial>,
+    /// When the leaf expires.
     pub not_after: Option<super::Timestamp>,
+    /// Whether the leaf is valid at `now`.
     pub valid_now: bool,
     /// Why no identity could be read from the secret, when none could.
     pub problem: Option<String>,
@@ -271,9 +309,13 @@ impl std::fmt::Display for IdentityBasis {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[non_exhaustive]
 pub struct Warning {
+    /// How bad it is.
     pub severity: Severity,
+    /// What could not be decoded.
     pub message: String,
+    /// How many times it happened.
     pub count: usize,
+    /// JSON Pointer to the first place it happened.
     pub first_pointer: String,
     /// The type kept as raw JSON, when that is what the warning is about (read by rules).
     #[serde(skip)]

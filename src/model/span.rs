@@ -6,11 +6,13 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+/// A whole number of seconds, written as days, hours, minutes and seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Span {
     seconds: i64,
 }
 
+/// A duration that is not a sum of `d`, `h`, `m` and `s` terms.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid duration {0:?}: write it as a sum of d, h, m, s (e.g. 12h, 90d, 1d12h)")]
 pub struct SpanError(String);
@@ -18,10 +20,12 @@ pub struct SpanError(String);
 const UNITS: [(char, i64); 4] = [('d', 86_400), ('h', 3_600), ('m', 60), ('s', 1)];
 
 impl Span {
+    /// A span of this many seconds.
     pub fn from_seconds(seconds: i64) -> Self {
         Self { seconds }
     }
 
+    /// Its length in seconds.
     pub fn seconds(self) -> i64 {
         self.seconds
     }

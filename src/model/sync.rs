@@ -13,12 +13,19 @@ use super::{Finding, Timestamp};
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum XdsType {
+    /// Clusters (CDS).
     Cds,
+    /// Listeners (LDS).
     Lds,
+    /// Endpoints (EDS).
     Eds,
+    /// Routes (RDS).
     Rds,
+    /// Extension configurations (ECDS).
     Ecds,
+    /// Secrets (SDS).
     Sds,
+    /// Any other type, by its type URL.
     Other(String),
 }
 
@@ -143,8 +150,10 @@ pub enum SynczForm {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct TypeSync {
+    /// The type.
     #[serde(rename = "type")]
     pub xds_type: XdsType,
+    /// How far the proxy has caught up with what istiod sent.
     pub state: SyncState,
     /// The push version of the last response sent (the nonce without its UUID), SyncStatus form.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -168,6 +177,7 @@ pub struct ProxySync {
     pub name: String,
     /// Its Kubernetes cluster (`CLUSTER_ID`).
     pub cluster: String,
+    /// Its namespace, when the node ID names one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// The istiod it is connected to.
@@ -228,9 +238,13 @@ impl ProxySync {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct SynczSource {
+    /// The file's path (in the bundle, or as given).
     pub file: String,
+    /// The istiod that wrote it: its pod, or the `controlPlane` identifier.
     pub istiod: String,
+    /// Which of the two forms it has.
     pub form: SynczForm,
+    /// How many proxies it lists.
     pub proxies: usize,
 }
 
@@ -238,7 +252,9 @@ pub struct SynczSource {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct SyncReport {
+    /// The version of this output's schema (docs/output-schema.md).
     pub schema_version: u32,
+    /// Each syncz file read.
     pub sources: Vec<SynczSource>,
     /// Sorted as istioctl sorts them: by name (and cluster, istiod).
     pub proxies: Vec<ProxySync>,
@@ -277,9 +293,11 @@ pub struct RejectedUpdate {
     pub version_info: Option<String>,
     /// Envoy's reason, as it wrote it.
     pub details: String,
+    /// When Envoy last tried to apply it, as it recorded.
     pub last_update_attempt: Option<Timestamp>,
     /// The version Envoy still serves for that resource, if any.
     pub serving: Option<String>,
+    /// JSON Pointer to the dump's `error_state`.
     pub pointer: crate::model::Pointer,
 }
 
@@ -319,13 +337,16 @@ pub fn one_line(details: &str) -> String {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AcceptedVersions {
+    /// The clusters' `version_info`: the last CDS version accepted.
     pub cds: Option<String>,
+    /// The listeners' `version_info`: the last LDS version accepted.
     pub lds: Option<String>,
     /// The xDS types with an `error_state` in the dump, each once.
     pub refused: Vec<XdsType>,
 }
 
 impl AcceptedVersions {
+    /// The accepted version of type `t`, when the dump records one (CDS and LDS only).
     pub fn of(&self, t: &XdsType) -> Option<&str> {
         match t {
             XdsType::Cds => self.cds.as_deref(),

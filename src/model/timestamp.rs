@@ -17,6 +17,7 @@ pub struct Timestamp(OffsetDateTime);
 pub struct NotTimestamp(pub String);
 
 impl Timestamp {
+    /// The instant, for arithmetic and formatting.
     pub fn get(self) -> OffsetDateTime {
         self.0
     }

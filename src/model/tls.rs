@@ -14,13 +14,18 @@ use super::RawConfig;
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Socket {
+    /// No TLS.
     Plaintext {
+        /// Why.
         reason: NoTls,
     },
+    /// TLS, with its context.
     Tls(Box<TlsContext>),
     /// A transport socket we do not model (ALTS, tap, PROXY protocol…), kept as it was.
     Other {
+        /// The transport socket's name.
         name: String,
+        /// Its configuration, as it was.
         config: Option<RawConfig>,
     },
 }
@@ -41,19 +46,25 @@ pub enum NoTls {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct UpstreamTls {
+    /// The socket for endpoints no match selects.
     pub default: Socket,
+    /// `transport_socket_matches`, in order: the first whose criteria an endpoint's metadata meets.
     pub matches: Vec<SocketMatch>,
 }
 
+/// One entry of `transport_socket_matches`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct SocketMatch {
+    /// Its name.
     pub name: String,
     /// Endpoint metadata (`envoy.transport_socket_match`) this entry matches; empty matches all.
     pub criteria: BTreeMap<String, String>,
+    /// The socket endpoints it matches get.
     pub socket: Socket,
 }
 
+/// The TLS mode of a context.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -65,16 +76,25 @@ pub enum TlsMode {
     Mutual,
 }
 
+/// A TLS context (`UpstreamTlsContext` or `DownstreamTlsContext`), as the facts that decide a handshake.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[non_exhaustive]
 pub struct TlsContext {
+    /// Simple or mutual; `None` when the context cannot tell.
     pub mode: Option<TlsMode>,
+    /// The SNI it sends (upstream only).
     pub sni: Option<ServerName>,
+    /// The ALPN protocols it offers or accepts.
     pub alpn: Vec<String>,
+    /// `tls_minimum_protocol_version`, as written.
     pub min_version: Option<String>,
+    /// `tls_maximum_protocol_version`, as written.
     pub max_version: Option<String>,
+    /// Where its certificates come from.
     pub certificates: Vec<CertSource>,
+    /// Where the roots it verifies the peer with come from.
     pub validation: Vec<ValidationSource>,
+    /// The peer's SANs it accepts (any of them); empty: any name.
     pub san_matchers: Vec<SanMatcher>,
     /// Downstream only.
     pub require_client_certificate: Option<bool>,
@@ -88,18 +108,24 @@ pub struct TlsContext {
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum CertSource {
+    /// An SDS secret.
     Sds {
+        /// Its name.
         name: super::SecretName,
     },
     /// Inline PEM or DER; the size only (the chain is decoded in `secrets`).
     Inline {
+        /// How many bytes.
         bytes: usize,
     },
+    /// `filename`: a certificate file.
     File {
+        /// The file's path.
         path: String,
     },
     /// A certificate provider instance or other mechanism, by name.
     Provider {
+        /// The provider's name.
         name: String,
     },
 }
@@ -109,24 +135,34 @@ pub enum CertSource {
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ValidationSource {
+    /// An SDS secret.
     Sds {
+        /// Its name.
         name: super::SecretName,
     },
+    /// Inline CA certificates.
     InlineCa {
+        /// How many bytes.
         bytes: usize,
     },
+    /// `filename`: a CA file.
     File {
+        /// The file's path.
         path: String,
     },
     /// `SPIFFECertValidatorConfig`: one bundle per trust domain.
     SpiffeBundles {
+        /// The trust domains it has a bundle for.
         trust_domains: Vec<TrustDomain>,
     },
     /// A custom validator we do not model.
     CustomValidator {
+        /// Its name.
         name: String,
     },
+    /// A certificate provider instance, by name.
     Provider {
+        /// Its name.
         name: String,
     },
 }
@@ -138,42 +174,61 @@ pub enum ValidationSource {
 pub enum SanKind {
     /// `match_subject_alt_names`: checked against every SAN of every type.
     Any,
+    /// URI SANs.
     Uri,
+    /// DNS SANs.
     Dns,
+    /// IP address SANs.
     Ip,
+    /// Email SANs.
     Email,
+    /// Other-name SANs.
     OtherName,
 }
 
+/// One `match_typed_subject_alt_names` (or `match_subject_alt_names`) entry.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[non_exhaustive]
 pub struct SanMatcher {
+    /// Which SANs it looks at.
     pub san: SanKind,
+    /// How it matches them.
     #[serde(flatten)]
     pub matcher: StringMatch,
 }
 
+/// Envoy's `StringMatcher`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[non_exhaustive]
 pub struct StringMatch {
+    /// How it matches.
     pub how: MatchKind,
+    /// The value it matches with.
     pub value: String,
+    /// `ignore_case`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub ignore_case: bool,
 }
 
+/// How a string matcher compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum MatchKind {
+    /// Equal to the value.
     Exact,
+    /// Starts with it.
     Prefix,
+    /// Ends with it.
     Suffix,
+    /// Contains it.
     Contains,
+    /// Matches the RE2 regex, whole.
     Regex,
 }
 
 impl StringMatch {
+    /// An exact, case-sensitive match of `value`.
     pub fn exact(value: impl Into<String>) -> Self {
         Self {
             how: MatchKind::Exact,
@@ -334,6 +389,7 @@ pub enum TlsKind {
     Mutual,
     /// Server-authenticated TLS only.
     Simple,
+    /// No TLS.
     Plaintext,
     /// Chosen per endpoint by `transport_socket_matches` (Istio auto-mTLS).
     Auto,

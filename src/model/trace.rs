@@ -5,10 +5,13 @@ use serde::Serialize;
 
 use super::contract::contract_enum;
 
+/// The path a connection or request takes through one proxy, as `envinspect trace` reports it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Trace {
+    /// The version of this output's schema (docs/output-schema.md).
     pub schema_version: u32,
+    /// The document traced (a file name or admin URL).
     pub source: String,
     /// Written `outbound` or `inbound`.
     #[serde(serialize_with = "super::TrafficDirection::serialize_lowercase")]
@@ -17,7 +20,9 @@ pub struct Trace {
     pub target: String,
     /// What the trace assumed about the application's traffic (TLS or not, the path).
     pub assumptions: Vec<String>,
+    /// Each object the connection goes through, in order.
     pub steps: Vec<Step>,
+    /// What happens on the wire in the end.
     pub outcome: Outcome,
     /// `trace --inbound` with a request described: what the authorization layers decide.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -27,6 +32,7 @@ pub struct Trace {
     pub alternatives: Vec<Trace>,
 }
 
+/// One object the path goes through.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Step {
@@ -38,6 +44,7 @@ pub struct Step {
     pub name: String,
     /// Why this one was taken.
     pub detail: String,
+    /// JSON Pointers to the configuration that decides this step.
     pub evidence: Vec<crate::model::Pointer>,
     /// `weighted clusters`: every cluster Envoy may pick, with its weight.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -56,10 +63,13 @@ impl Step {
     }
 }
 
+/// One cluster of `weighted_clusters`, with its weight.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Choice {
+    /// The cluster.
     pub cluster: super::ClusterName,
+    /// Its weight, as configured (not a percentage).
     pub weight: u32,
 }
 
@@ -71,6 +81,7 @@ pub struct Outcome {
     /// `direct-response`, `no-route`, `no-cluster`, `no-healthy-upstream`,
     /// `tls-into-http-chain`, `handshake-fails`, `not-captured`, `inbound-mtls`, `cannot-tell`…
     pub kind: OutcomeKind,
+    /// One sentence saying what happens.
     pub summary: String,
     /// The troubleshooting consequence: where to look when this path fails.
     pub advice: String,
@@ -83,9 +94,11 @@ pub struct Outcome {
     pub clients: Vec<Symptom>,
 }
 
+/// The answer the proxy itself gives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Response {
+    /// The HTTP status.
     pub status: u32,
     /// `%RESPONSE_FLAGS%`: `NR`, `NC`, `UH`… (empty for none).
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -94,11 +107,13 @@ pub struct Response {
     pub details: String,
 }
 
+/// What one kind of client sees when it takes this path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Symptom {
     /// `http` (plaintext HTTP, `curl http://`), `https` (TLS, `curl https://`), `tcp`.
     pub client: ClientKind,
+    /// What it sees, as the user would describe it.
     pub sees: String,
 }
 
