@@ -8,8 +8,8 @@
 //! [`evidence::explain_log`] (why did this access-log line fail), [`bundle::analyse`] (a whole
 //! bug-report), and write any answer with [`render`]. `docs/library.md` shows a vendor's CI.
 //!
-//! Inside, each layer is a module and arrows point down: `source` (bytes in) → `decode` (typed
-//! protos) → `extract` (protos → [`model`]) → the analyses (`cert`, `diagnose`, `filter`, [`authz`],
+//! Inside, each layer is a module and arrows point down: `source` (bytes in) → `document` (the
+//! JSON, recognised) → `decode` (typed protos) → `extract` (protos → [`model`]) → the analyses (`cert`, `diagnose`, `filter`, [`authz`],
 //! [`trace`], [`evidence`], [`expect`], [`sync`], [`bundle`]) → [`render`]. Protos stop at
 //! `extract`. The commands and their flags are the binary's (`src/main.rs`, `src/cli`,
 //! `src/app`), not the library's. The library never reads the clock, the environment or the
@@ -22,6 +22,7 @@ pub mod bundle;
 mod cert;
 mod decode;
 mod diagnose;
+mod document;
 pub mod evidence;
 pub mod expect;
 mod extract;
@@ -64,6 +65,7 @@ pub mod admin {
 use time::OffsetDateTime;
 
 pub use decode::DecodeError;
+pub use document::ParseError;
 pub use model::Report;
 
 /// Every way the library fails, one kind per boundary; each message names the file (or URL)
@@ -74,6 +76,9 @@ pub enum Error {
     /// The bytes could not be read or parsed (a file, standard input, the admin API).
     #[error(transparent)]
     Source(#[from] source::SourceError),
+    /// The bytes do not parse as a document envinspect reads (not JSON, or of no known shape).
+    #[error(transparent)]
+    Parse(#[from] document::ParseError),
     /// The document is JSON but not one envinspect can decode.
     #[error(transparent)]
     Decode(#[from] decode::DecodeError),
@@ -340,7 +345,7 @@ fn decode_input(
 ) -> Result<decode::Decoded, Error> {
     use progress::Phase;
     progress.phase(Phase::Parse, None);
-    let doc = source::parse(input)?;
+    let doc = document::parse(&input.name, &input.bytes)?;
     progress.phase(Phase::Decode, None);
     Ok(decode::decode(decode::Pool::shared()?, doc, opts.threads)?)
 }

@@ -19,11 +19,12 @@ use time::OffsetDateTime;
 pub use crate::source::bundle::{read_archive, Limits};
 
 use crate::decode::Pool;
+use crate::document::ParseError;
 use crate::model::bundle::{BundleReport, FleetFacts, OutboundCluster, ProxyKind, ProxyRow};
 use crate::model::Report;
 use crate::progress::Progress;
 use crate::source::bundle::{Entry, EntryKind};
-use crate::source::{Input, SourceError};
+use crate::source::Input;
 
 /// How to analyse a bundle: when, with how many workers, within which limits.
 #[derive(Debug, Clone)]
@@ -258,7 +259,7 @@ fn row(entry: Entry, opts: &BundleOptions) -> (Option<ProxyRow>, Option<Report>)
         Ok(r) => r,
         Err(e) => {
             let msg = e.to_string();
-            let shape = matches!(e, crate::Error::Source(SourceError::Shape { .. }));
+            let shape = matches!(e, crate::Error::Parse(ParseError::Shape { .. }));
             if generic && shape {
                 return (None, None);
             }

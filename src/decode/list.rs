@@ -6,8 +6,8 @@ use prost::{Message, Name};
 use serde_json::Value;
 
 use super::{Cx, Issue, Located, Members};
+use crate::document::dump::{Item, Member};
 use crate::json_text::json_kind;
-use crate::source::dump::{Item, Member};
 
 /// Lists with at least this many resources and this much text are decoded on several threads
 /// (a thread costs tens of microseconds; a listener with its filter chains, hundreds).
@@ -147,8 +147,8 @@ mod tests {
             })
             .collect();
         let json = serde_json::json!({"configs": [{"@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump", "static_clusters": clusters}]});
-        let input = crate::source::read_from("t", json.to_string().as_bytes()).unwrap();
-        let doc = crate::source::parse(&input).unwrap();
+        let bytes = json.to_string();
+        let doc = crate::document::parse("t", bytes.as_bytes()).unwrap();
         let Ok(Decoded::ConfigDump(d)) = decode(&Pool::load().unwrap(), doc, 4) else {
             panic!("not a dump")
         };
@@ -195,8 +195,7 @@ mod tests {
             ));
         }
         text.push_str("]}]}");
-        let input = crate::source::read_from("t.json", text.as_bytes()).unwrap();
-        let doc = crate::source::parse(&input).unwrap();
+        let doc = crate::document::parse("t.json", text.as_bytes()).unwrap();
         let err = decode(&Pool::load().unwrap(), doc, 4)
             .unwrap_err()
             .to_string();

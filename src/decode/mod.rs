@@ -1,6 +1,9 @@
 //! Proto3 JSON → typed Envoy protos (`envoy_types`). Each `configs[]` section and each resource
 //! in it is decoded on its own, so one broken resource costs only itself; everything that was
 //! tolerated or dropped is an [`Issue`] with a JSON Pointer into the original document.
+//!
+//! Its input is a `document::Document`, the JSON `document/` parsed; it never reads bytes or
+//! calls back into `source/`.
 
 pub(crate) mod any;
 mod encode;
@@ -25,11 +28,11 @@ use encode::Encoder;
 pub(crate) use pool::Pool;
 pub(crate) use typeurl::SectionType;
 
+use crate::document::dump::{Config, Member, Text};
+use crate::document::json::Node;
+use crate::document::{Document, ParseError};
 use crate::json_text::json_kind;
 use crate::model::DocumentKind;
-use crate::source::dump::{Config, Member, Text};
-use crate::source::json::Node;
-use crate::source::{Document, SourceError};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -40,7 +43,7 @@ pub enum DecodeError {
     Descriptors(String),
     /// A list item, parsed only now, is not acceptable JSON (a duplicate key).
     #[error(transparent)]
-    Json(#[from] SourceError),
+    Json(#[from] ParseError),
 }
 
 pub(crate) use crate::model::report::Severity;
@@ -207,7 +210,7 @@ struct Cx<'p, 't> {
     text: Text<'t>,
     issues: Vec<Issue>,
     /// The first list item that is not acceptable JSON: the document is refused.
-    failed: Option<SourceError>,
+    failed: Option<ParseError>,
     /// More pools for decoding large lists in parallel, loaded on first need.
     /// Threads a large list may use.
     threads: usize,
@@ -409,7 +412,7 @@ impl<'p, 't> Cx<'p, 't> {
             let v = match member {
                 Member::Value(v) => v,
                 Member::List(items) => {
-                    let parsed: Result<Vec<Value>, SourceError> =
+                    let parsed: Result<Vec<Value>, ParseError> =
                         items.into_iter().map(|i| self.text.parse(i)).collect();
                     match parsed {
                         Ok(items) => Value::Array(items),

@@ -295,11 +295,11 @@ mod tests {
             {"@type": "type.googleapis.com/envoy.admin.v3.ListenersConfigDump", "dynamic_listeners": listeners},
             {"@type": "type.googleapis.com/envoy.admin.v3.RoutesConfigDump", "dynamic_route_configs": routes},
         ]});
-        let input = crate::source::read_from("t.json", dump.to_string().as_bytes()).unwrap();
+        let text = dump.to_string();
         let pool = crate::decode::Pool::load().unwrap();
         let now = time::OffsetDateTime::from_unix_timestamp(1_730_419_200).unwrap();
         let report = |threads| {
-            let doc = crate::source::parse(&input).unwrap();
+            let doc = crate::document::parse("t.json", text.as_bytes()).unwrap();
             let decoded = crate::decode::decode(&pool, doc, 1).unwrap();
             super::super::report("t.json", decoded, now, None, threads)
         };

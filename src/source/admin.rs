@@ -10,7 +10,8 @@ use std::time::Duration;
 use super::admin_error::AdminError;
 #[cfg(feature = "live")]
 use super::admin_error::Body;
-use super::{DocumentKind, Input, SourceError};
+use super::{Input, SourceError};
+use crate::model::DocumentKind;
 
 /// What to fetch. Query strings are fixed here; none is ever empty (envoy#32794).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

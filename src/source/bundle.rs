@@ -8,6 +8,7 @@ use std::io::Read;
 use std::path::{Component, Path};
 
 use super::SourceError;
+use crate::document::ParseError;
 use crate::progress::{Phase, Progress, Reading};
 
 /// What a bundle file is to a proxy.
@@ -230,13 +231,13 @@ fn read_wrapped(
             what: format!("larger than --max-total-bytes ({})", limits.total_bytes),
         });
     }
-    let json = super::json::parse(&input.bytes).map_err(|e| SourceError::Json {
+    let json = crate::document::json::parse(&input.bytes).map_err(|e| ParseError::Json {
         name: name.clone(),
         line: e.line(),
         column: e.column(),
         what: crate::json_text::json_error_text(&e),
     })?;
-    let Some(proxies) = super::wrapped(&json) else {
+    let Some(proxies) = crate::document::wrapped(&json) else {
         return Err(SourceError::Shape {
             name,
             what: "a JSON file that wraps no config dumps: a bundle is a directory, a .tar.gz, or a file of dumps keyed by proxy (egctl)".into(),

@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use super::admin::{Admin, Endpoint};
-use super::{parse, SourceError};
+use super::SourceError;
+use crate::document::parse;
+use crate::model::DocumentKind;
 
 /// What a capture holds, in bug-report order.
 pub(crate) const CAPTURE: [Endpoint; 5] = [
@@ -35,8 +37,8 @@ pub fn save(admin: &Admin, dir: &Path) -> Result<Vec<Saved>, SourceError> {
             fetched.push((e, input.bytes));
             continue;
         };
-        let kind = parse(&input)?.kind;
-        if e == Endpoint::ConfigDumpWithEds && kind == super::DocumentKind::Ztunnel {
+        let kind = parse(&input.name, &input.bytes)?.kind;
+        if e == Endpoint::ConfigDumpWithEds && kind == DocumentKind::Ztunnel {
             fetched.push((Endpoint::ConfigDump, input.bytes));
             break;
         }

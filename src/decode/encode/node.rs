@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use super::{nested, put_len, put_tag, put_varint, typeurl, Dropped, Encoder, Fit, VARINT};
 use crate::decode::schema::{Field, Kind, Message};
 use crate::decode::upgrade;
-use crate::source::json::Node;
+use crate::document::json::Node;
 
 type Members<'a> = Vec<(Cow<'a, str>, Node<'a>)>;
 

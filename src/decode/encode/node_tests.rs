@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use super::super::Encoder;
 use crate::decode::schema::Kind;
 use crate::decode::{typeurl, Issue, Pool};
-use crate::source::json::{parse, parse_node};
+use crate::document::json::{parse, parse_node};
 
 /// Walks `raw` as a `type_name` both ways and asserts they agree; returns the issues.
 fn both(pool: &Pool, type_name: &str, raw: &str) -> Vec<Issue> {

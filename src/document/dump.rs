@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
 
 use super::json::{Node, Strict};
-use super::SourceError;
+use super::ParseError;
 
 /// One entry of `configs`.
 #[derive(Debug, PartialEq)]
@@ -70,7 +70,7 @@ pub(crate) struct Text<'a> {
 }
 
 impl Text<'_> {
-    pub(crate) fn parse(&self, item: Item<'_>) -> Result<Value, SourceError> {
+    pub(crate) fn parse(&self, item: Item<'_>) -> Result<Value, ParseError> {
         let raw = match item {
             Item::Value(v) => return Ok(v),
             Item::Text(raw) => raw.get(),
@@ -80,7 +80,7 @@ impl Text<'_> {
 
     /// [`Text::parse`] as a [`Node`] borrowing from the item's text; refused exactly when
     /// `parse` refuses, with the same error.
-    pub(crate) fn parse_node<'i>(&self, item: Item<'i>) -> Result<Node<'i>, SourceError> {
+    pub(crate) fn parse_node<'i>(&self, item: Item<'i>) -> Result<Node<'i>, ParseError> {
         match item {
             Item::Value(v) => Ok(Node::from(v)),
             Item::Text(raw) => {
@@ -90,7 +90,7 @@ impl Text<'_> {
     }
 
     /// An error of the item `raw`, placed in the whole file.
-    fn error_in(&self, raw: &str, e: &serde_json::Error) -> SourceError {
+    fn error_in(&self, raw: &str, e: &serde_json::Error) -> ParseError {
         {
             // The item's position in the body, then the error's within the item.
             let offset = (raw.as_ptr() as usize)
@@ -109,7 +109,7 @@ impl Text<'_> {
             } else {
                 (lines + e.line(), e.column())
             };
-            SourceError::Json {
+            ParseError::Json {
                 name: self.name.to_string(),
                 line: line + self.lines_before,
                 column,
