@@ -62,8 +62,6 @@ pub mod admin {
     pub use crate::source::save::save;
 }
 
-use time::OffsetDateTime;
-
 pub use decode::DecodeError;
 pub use document::ParseError;
 pub use model::Report;
@@ -142,7 +140,7 @@ impl Error {
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The time certificates (and tokens) are judged at.
-    pub now: OffsetDateTime,
+    pub now: model::Timestamp,
     /// Whether output replaces what changes at every rotation with `[redacted]`.
     pub redact: bool,
     /// The rules' thresholds.
@@ -156,10 +154,11 @@ pub struct Options {
 }
 
 impl Options {
-    /// Judged at `now`, one thread, no redaction, default thresholds.
-    pub fn at(now: OffsetDateTime) -> Self {
+    /// Judged at `now` (a [`model::Timestamp`], or a `time::OffsetDateTime` truncated to the
+    /// second), one thread, no redaction, default thresholds.
+    pub fn at(now: impl Into<model::Timestamp>) -> Self {
         Self {
-            now,
+            now: now.into(),
             redact: false,
             rules: diagnose::RuleOptions::default(),
             threads: 1,
@@ -180,7 +179,7 @@ pub struct Inspection {
 /// returns them with what `check` needs to name the file and point at lines.
 pub fn load_expectations(
     path: &std::path::Path,
-    now: OffsetDateTime,
+    now: model::Timestamp,
 ) -> Result<(expect::Expectations, expect::CheckInput), Error> {
     let input = source::read_path(path)?;
     let e = expect::Expectations::parse(&input.name, &input.bytes)?;

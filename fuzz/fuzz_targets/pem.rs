@@ -5,7 +5,7 @@ use libfuzzer_sys::fuzz_target;
 
 
 fuzz_target!(|data: &[u8]| {
-    let now = time::OffsetDateTime::from_unix_timestamp(1_730_419_200).unwrap();
+    let now: envinspect::model::Timestamp = time::OffsetDateTime::from_unix_timestamp(1_730_419_200).unwrap().into();
     let _ = envinspect::parse_certificates(data, now);
     let input = envinspect::Input { name: "fuzz.pem".into(), bytes: data.to_vec() };
     let _ = envinspect::inspect(&input, &envinspect::Options { roots: Some(input.clone()), ..envinspect::Options::at(now) });

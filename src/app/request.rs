@@ -175,7 +175,7 @@ fn authz(
     }
     let port = port.ok_or(UsageError::AuthzWithoutPort)?;
     let req = on_port(request, port);
-    let e = envinspect::authz::evaluate(&report, &req, opts.now.into());
+    let e = envinspect::authz::evaluate(&report, &req, opts.now);
     render::authz::render_evaluation(&e, format, env.out)?;
     Ok(Outcome::failing(e.decision != Decision::Allow))
 }
@@ -233,7 +233,7 @@ impl Trace {
         };
         if let (Some(port), true) = (inbound, given) {
             let req = on_port(request, port);
-            t.authorization = Some(envinspect::authz::evaluate(&report, &req, opts.now.into()));
+            t.authorization = Some(envinspect::authz::evaluate(&report, &req, opts.now));
         }
         render::trace::render_trace(&t, format, env.out)?;
         Ok(Outcome::Clean)

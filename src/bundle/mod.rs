@@ -13,8 +13,6 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::sync::Mutex;
 
-use time::OffsetDateTime;
-
 // A bundle's size limits, and reading an archive's entries on their own.
 pub use crate::source::bundle::{read_archive, Limits};
 
@@ -30,7 +28,7 @@ use crate::source::Input;
 #[derive(Debug, Clone)]
 pub struct BundleOptions {
     /// The time certificates are judged at.
-    pub now: OffsetDateTime,
+    pub now: crate::model::Timestamp,
     /// Worker threads (at least 1).
     pub jobs: usize,
     /// `fleet-cert-expiring` below this much time left.
@@ -121,7 +119,7 @@ pub fn analyse(
     Ok(BundleReport {
         schema_version: crate::model::report::SCHEMA_VERSION,
         source: path.display().to_string(),
-        now: opts.now.into(),
+        now: opts.now,
         proxies,
         findings,
         reachability,

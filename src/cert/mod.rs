@@ -7,18 +7,17 @@ pub(crate) mod findings;
 pub(crate) mod pem;
 pub(crate) mod verify;
 
-use time::OffsetDateTime;
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::public_key::PublicKey;
 
 pub use error::{CertError, LinkError};
 
-use crate::model::{CertDer, CertInfo, Fingerprint, Serial, SpiffeId};
+use crate::model::{CertDer, CertInfo, Fingerprint, Serial, SpiffeId, Timestamp};
 
 /// Parses every certificate in `bytes` (PEM blocks, or a single DER certificate). Non-certificate
 /// PEM blocks are skipped; each unreadable certificate is a problem, not a failure.
-pub fn parse_certificates(bytes: &[u8], now: OffsetDateTime) -> (Vec<CertInfo>, Vec<String>) {
+pub fn parse_certificates(bytes: &[u8], now: Timestamp) -> (Vec<CertInfo>, Vec<String>) {
     let mut certs = Vec::new();
     let mut problems = Vec::new();
     if pem::is_pem(bytes) {
@@ -42,22 +41,22 @@ pub fn parse_certificates(bytes: &[u8], now: OffsetDateTime) -> (Vec<CertInfo>, 
     (certs, problems)
 }
 
-pub(crate) fn parse_der(der: Vec<u8>, now: OffsetDateTime) -> Result<CertInfo, CertError> {
+pub(crate) fn parse_der(der: Vec<u8>, now: Timestamp) -> Result<CertInfo, CertError> {
     let (_, cert) = X509Certificate::from_der(&der).map_err(|e| CertError::Der {
         reason: e.to_string(),
     })?;
     let validity = cert.validity();
-    let not_before = validity.not_before.to_datetime();
-    let not_after = validity.not_after.to_datetime();
+    let not_before = Timestamp::from(validity.not_before.to_datetime());
+    let not_after = Timestamp::from(validity.not_after.to_datetime());
     let (key_algorithm, key_bits) = key_facts(&cert);
     let mut info = CertInfo {
         subject: cert.subject().to_string(),
         issuer: cert.issuer().to_string(),
         serial: Serial::from_bytes(cert.raw_serial()),
-        not_before: Some(not_before.into()),
-        not_after: Some(not_after.into()),
+        not_before: Some(not_before),
+        not_after: Some(not_after),
         valid_now: not_before <= now && now <= not_after,
-        seconds_left: (not_after - now).whole_seconds(),
+        seconds_left: now.seconds_until(not_after),
         is_ca: cert.is_ca(),
         spiffe_ids: Vec::new(),
         bad_spiffe_ids: Vec::new(),
@@ -226,7 +225,7 @@ mod tests {
     fn real_pem() {
         let pem = include_bytes!("../../fixtures/envoy-1.40/certs/ca.pem");
         let now = time::macros::datetime!(2026-12-01 0:00 UTC);
-        let (certs, problems) = parse_certificates(pem, now);
+        let (certs, problems) = parse_certificates(pem, now.into());
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(certs.len(), 1);
         assert!(certs[0].is_ca);
@@ -237,7 +236,7 @@ mod tests {
     #[test]
     fn garbage_is_a_problem_not_a_panic() {
         let now = time::macros::datetime!(2026-01-01 0:00 UTC);
-        let (certs, problems) = parse_certificates(b"\x30\x03\x02\x01", now);
+        let (certs, problems) = parse_certificates(b"\x30\x03\x02\x01", now.into());
         assert!(certs.is_empty());
         assert_eq!(problems.len(), 1);
     }

@@ -148,7 +148,7 @@ mod tests {
     }
 
     fn info(der: &[u8]) -> CertInfo {
-        crate::cert::parse_der(der.to_vec(), datetime!(2025-06-01 0:00 UTC)).unwrap()
+        crate::cert::parse_der(der.to_vec(), datetime!(2025-06-01 0:00 UTC).into()).unwrap()
     }
 
     fn ca(cn: &str, parent: Option<&Ca>, to: (i32, u8, u8)) -> Ca {

@@ -3,15 +3,15 @@
 
 use std::collections::BTreeMap;
 
+use crate::model::Timestamp;
 use envoy_types::pb::envoy::admin::v3 as admin;
-use time::OffsetDateTime;
 
 use super::resources;
 use crate::model::cert::CertInfo;
 use crate::model::{Endpoint, Report, SecretKind, SecretState, Serial};
 
 /// `/certs`: each certificate Envoy holds, as CA or chain entries.
-pub(crate) fn certs_document(c: admin::Certificates, now: OffsetDateTime, r: &mut Report) {
+pub(crate) fn certs_document(c: admin::Certificates, now: Timestamp, r: &mut Report) {
     use envoy_types::pb::envoy::admin::v3::subject_alternate_name::Name;
     for (i, entry) in c.certificates.into_iter().enumerate() {
         for (kind, list, key) in [
@@ -22,17 +22,18 @@ pub(crate) fn certs_document(c: admin::Certificates, now: OffsetDateTime, r: &mu
                 .into_iter()
                 .map(|d| {
                     let ts = |t: Option<envoy_types::pb::google::protobuf::Timestamp>| {
-                        t.and_then(|t| OffsetDateTime::from_unix_timestamp(t.seconds).ok())
+                        t.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t.seconds).ok())
+                            .map(Timestamp::from)
                     };
                     let (from, to) = (ts(d.valid_from), ts(d.expiration_time));
                     let mut info = CertInfo {
                         subject: String::new(),
                         issuer: String::new(),
                         serial: Serial::from_bytes(&hex_bytes(&d.serial_number)),
-                        not_before: from.map(Into::into),
-                        not_after: to.map(Into::into),
+                        not_before: from,
+                        not_after: to,
                         valid_now: matches!((from, to), (Some(f), Some(t)) if f <= now && now <= t),
-                        seconds_left: to.map(|t| (t - now).whole_seconds()).unwrap_or(0),
+                        seconds_left: to.map(|t| now.seconds_until(t)).unwrap_or(0),
                         ip_addresses: Vec::new(),
                         emails: Vec::new(),
                         key_algorithm: String::new(),

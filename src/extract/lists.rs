@@ -297,7 +297,9 @@ mod tests {
         ]});
         let text = dump.to_string();
         let pool = crate::decode::Pool::load().unwrap();
-        let now = time::OffsetDateTime::from_unix_timestamp(1_730_419_200).unwrap();
+        let now = time::OffsetDateTime::from_unix_timestamp(1_730_419_200)
+            .unwrap()
+            .into();
         let report = |threads| {
             let doc = crate::document::parse("t.json", text.as_bytes()).unwrap();
             let decoded = crate::decode::decode(&pool, doc, 1).unwrap();

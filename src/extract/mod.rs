@@ -22,10 +22,10 @@ use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::mem::take;
 
+use crate::model::Timestamp;
 use envoy_types::pb::envoy::admin::v3 as admin;
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::Secret as PbSecret;
 use envoy_types::pb::google::protobuf::Any;
-use time::OffsetDateTime;
 
 use crate::decode::{
     any::type_name, typeurl, unpack, Decoded, DecodedDump, Issue, Located, SectionType, Unpacked,
@@ -42,7 +42,7 @@ use resources::unpack_or_note;
 pub(crate) fn report(
     source: &str,
     decoded: Decoded,
-    now: OffsetDateTime,
+    now: Timestamp,
     roots: Option<(&str, &[u8])>,
     threads: usize,
 ) -> Report {
@@ -50,7 +50,7 @@ pub(crate) fn report(
         schema_version: SCHEMA_VERSION,
         source: source.to_string(),
         document: crate::model::DocumentKind::ConfigDump,
-        now: now.into(),
+        now,
         node: None,
         counts: SectionCounts::default(),
         identity: None,
@@ -114,7 +114,7 @@ pub(crate) fn report(
 
 fn config_dump(
     mut d: DecodedDump,
-    now: OffsetDateTime,
+    now: Timestamp,
     threads: usize,
     r: &mut Report,
     issues: &mut Vec<Issue>,
@@ -274,7 +274,7 @@ fn file_endpoints_by_cluster(r: &mut Report) {
 /// Certificates carried inline in TLS contexts become `INLINE` secrets named after their owner
 /// (`cluster X (inline cert)`, `… (inline CA)`); the chain is verified against the same
 /// context's inline CA.
-fn inline_secrets(r: &mut Report, now: OffsetDateTime) {
+fn inline_secrets(r: &mut Report, now: Timestamp) {
     let mut found = Vec::new();
     let mut take_from = |ctx: &mut crate::model::TlsContext, owner: String, pointer: &str| {
         let material = std::mem::take(&mut ctx.inline);
@@ -323,7 +323,7 @@ fn certificate_file(
     name: &str,
     bytes: &[u8],
     roots: Option<(&str, &[u8])>,
-    now: OffsetDateTime,
+    now: Timestamp,
     r: &mut Report,
     issues: &mut Vec<Issue>,
 ) {

@@ -1,11 +1,11 @@
 //! SDS secrets → [`Secret`], with their certificates decoded. Private keys are looked at only
 //! to say whether they were redacted; their bytes never leave this function.
 
+use crate::model::Timestamp;
 use envoy_types::pb::envoy::config::core::v3::{data_source::Specifier, DataSource};
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
     secret, Secret as PbSecret, SpiffeCertValidatorConfig,
 };
-use time::OffsetDateTime;
 
 use crate::cert::parse_certificates;
 use crate::decode::unpack;
@@ -21,7 +21,7 @@ pub(crate) fn secret(
     pb: Option<PbSecret>,
     state: SecretState,
     pointer: &str,
-    now: OffsetDateTime,
+    now: Timestamp,
 ) -> Secret {
     let name = if name.is_empty() {
         pb.as_ref().map(|s| s.name.clone()).unwrap_or_default()
@@ -86,7 +86,7 @@ pub(crate) fn secret(
 
 fn read_certs(
     d: &DataSource,
-    now: OffsetDateTime,
+    now: Timestamp,
     certs: &mut Vec<crate::model::CertInfo>,
     files: &mut Vec<String>,
     problems: &mut Vec<String>,
@@ -129,7 +129,7 @@ pub(crate) fn from_bytes(
     bytes: &[u8],
     key: KeyMaterial,
     pointer: &str,
-    now: OffsetDateTime,
+    now: Timestamp,
 ) -> Secret {
     let (certificates, problems) = parse_certificates(bytes, now);
     let kind = if ca

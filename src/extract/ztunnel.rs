@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use time::OffsetDateTime;
+use crate::model::Timestamp;
 
 use crate::decode::ztunnel::{self as z, ZtunnelDump};
 use crate::decode::{Issue, Located};
@@ -16,7 +16,7 @@ use crate::model::ids::Cidr;
 use crate::model::{Counts, Report, SecretKind, SecretState, SpiffeId, TrafficDirection};
 
 /// Fills `r` from the dump; returns what decoding and extraction met.
-pub(crate) fn ztunnel(d: ZtunnelDump, now: OffsetDateTime, r: &mut Report) -> Vec<Issue> {
+pub(crate) fn ztunnel(d: ZtunnelDump, now: Timestamp, r: &mut Report) -> Vec<Issue> {
     let ZtunnelDump {
         certificates,
         workloads,

@@ -4,7 +4,6 @@
 //! warning names the field.
 
 use base64::Engine as _;
-use time::OffsetDateTime;
 
 use crate::decode::ztunnel as z;
 use crate::decode::{Issue, Located};
@@ -17,7 +16,7 @@ use crate::model::{
 /// One secret per identity (named by it), and one CA secret per distinct set of roots.
 pub(super) fn certificate_secrets(
     entries: Vec<Located<z::CertsDump>>,
-    now: OffsetDateTime,
+    now: Timestamp,
     r: &mut Report,
     issues: &mut Vec<Issue>,
 ) {

@@ -390,7 +390,7 @@ fn envinspect_decides_as_envoy_does() {
         .unwrap();
     }
     let (report, opts) = report_140(&dump_path);
-    let now = opts.now.into();
+    let now = opts.now;
 
     let all = cases(&tokens(&signer));
     let mut statuses = BTreeMap::new();

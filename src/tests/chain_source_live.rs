@@ -88,7 +88,7 @@ fn chains_chosen_by_the_source_are_envoys() {
     let path = dir.join("config_dump.json");
     std::fs::write(&path, envoy.dump(Endpoint::ConfigDumpWithEds)).unwrap();
     let (report, opts) = report_140(&path);
-    let now = opts.now.into();
+    let now = opts.now;
     for (port, want_chain, want_status) in [
         (by_type, "loopback", 200),
         (by_range, "low_half", 201),

@@ -203,7 +203,7 @@ fn a_bundle_tells_the_archive_bytes_read_and_the_proxies_done() {
     let size = std::fs::metadata(&dir).unwrap().len();
     let rec = Recorder::default();
     let opts = envinspect::bundle::BundleOptions {
-        now: time::macros::datetime!(2026-12-01 0:00 UTC),
+        now: time::macros::datetime!(2026-12-01 0:00 UTC).into(),
         jobs: 2,
         expiry_warning: envinspect::model::Span::from_seconds(24 * 3600),
         limits: Default::default(),

@@ -87,7 +87,7 @@ fn a_listener_bound_to_the_port_beats_a_capture_listener_chosen_by_name() {
     let path = dir.join("config_dump.json");
     std::fs::write(&path, envoy.dump(Endpoint::ConfigDumpWithEds)).unwrap();
     let (report, opts) = report_140(&path);
-    let now = opts.now.into();
+    let now = opts.now;
     for (port, listener) in [
         (denied, "denies_loopback"),
         (allowed, "allows_loopback"),

@@ -113,7 +113,7 @@ fn server_only_tls_beside_plaintext_is_not_mtls() {
         "{:?}",
         report.findings
     );
-    let now = opts.now.into();
+    let now = opts.now;
     for (port, principal, want) in [
         (open, Some(CLIENT), Decision::Allow),
         (open, None, Decision::Allow),

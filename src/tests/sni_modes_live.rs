@@ -93,7 +93,7 @@ fn tls_modes_per_server_name_and_a_client_without_certificate() {
     let path = dir.join("config_dump.json");
     std::fs::write(&path, envoy.dump(Endpoint::ConfigDumpWithEds)).unwrap();
     let (report, opts) = report_140(&path);
-    let now = opts.now.into();
+    let now = opts.now;
 
     // Every client on every name and path: Envoy's status (0: no answer) and envinspect's
     // decision must agree.

@@ -261,7 +261,7 @@ static_resources:
         )),
         ..Default::default()
     };
-    let e = envinspect::authz::evaluate(&report, &req, opts.now.into());
+    let e = envinspect::authz::evaluate(&report, &req, opts.now);
     assert_eq!(
         e.decision,
         envinspect::model::decision::Decision::Rejected,

@@ -37,7 +37,7 @@ fn snapshot_identities_and_tls() -> Result<(), envinspect::Error> {
 fn check_against_expectations() -> Result<(), envinspect::Error> {
     let dump = repo().join("fixtures/envoy-1.40/config_dump_include_eds.json");
     let expectations = repo().join("fixtures/expect/envoy140.yaml");
-    let now = time::macros::datetime!(2026-12-01 0:00 UTC);
+    let now: envinspect::model::Timestamp = time::macros::datetime!(2026-12-01 0:00 UTC).into();
     let (expected, input) = envinspect::load_expectations(&expectations, now)?;
     let inspection = envinspect::Inspection::read(&dump, &envinspect::Options::at(now))?;
     let check = inspection.check(&expected, &input);
@@ -51,7 +51,7 @@ fn check_against_expectations() -> Result<(), envinspect::Error> {
 fn drifted_expectations_fail() -> Result<(), envinspect::Error> {
     let dump = repo().join("fixtures/envoy-1.40/config_dump_include_eds.json");
     let expectations = repo().join("fixtures/expect/envoy140-drift.yaml");
-    let now = time::macros::datetime!(2026-12-01 0:00 UTC);
+    let now: envinspect::model::Timestamp = time::macros::datetime!(2026-12-01 0:00 UTC).into();
     let (expected, input) = envinspect::load_expectations(&expectations, now)?;
     let inspection = envinspect::Inspection::read(&dump, &envinspect::Options::at(now))?;
     assert!(inspection.check(&expected, &input).summary.failed > 0);
