@@ -72,10 +72,8 @@ fn main() {
     }
     let now = time::OffsetDateTime::from_unix_timestamp(1_730_419_200).expect("time");
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let opts = envinspect::Options {
-        threads,
-        ..envinspect::Options::at(now)
-    };
+    let mut opts = envinspect::Options::at(now);
+    opts.threads = threads;
     println!(
         "{:>15} {:>8} {:>14} {:>14} {:>8}",
         "dump", "MB", "serde_json", "envinspect", "ratio"

@@ -138,6 +138,7 @@ impl Error {
 /// every rotation (serials, dates, fingerprints, `version_info`), the rules' thresholds, the
 /// threads to use, and extra trust anchors for a certificate file.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Options {
     /// The time certificates (and tokens) are judged at.
     pub now: model::Timestamp,

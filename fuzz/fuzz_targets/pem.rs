@@ -8,5 +8,7 @@ fuzz_target!(|data: &[u8]| {
     let now: envinspect::model::Timestamp = time::OffsetDateTime::from_unix_timestamp(1_730_419_200).unwrap().into();
     let _ = envinspect::parse_certificates(data, now);
     let input = envinspect::Input { name: "fuzz.pem".into(), bytes: data.to_vec() };
-    let _ = envinspect::inspect(&input, &envinspect::Options { roots: Some(input.clone()), ..envinspect::Options::at(now) });
+    let mut opts = envinspect::Options::at(now);
+    opts.roots = Some(input.clone());
+    let _ = envinspect::inspect(&input, &opts);
 });

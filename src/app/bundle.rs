@@ -21,14 +21,13 @@ pub(super) fn bundle_options(
     expect: Option<(String, FleetExpectations)>,
 ) -> envinspect::bundle::BundleOptions {
     let o = options(env, judge);
-    envinspect::bundle::BundleOptions {
-        now: o.now,
-        jobs: jobs.unwrap_or(env.threads),
-        expiry_warning: judge.expiry_warning,
-        limits,
-        rules: o.rules,
-        expect,
-    }
+    let mut b = envinspect::bundle::BundleOptions::at(o.now);
+    b.jobs = jobs.unwrap_or(env.threads);
+    b.expiry_warning = judge.expiry_warning;
+    b.limits = limits;
+    b.rules = o.rules;
+    b.expect = expect;
+    b
 }
 
 /// `bundle`: every proxy of a bug-report, and what the fleet says together.

@@ -200,14 +200,10 @@ fn explain_bundle(
         return Err(UsageError::ExplainBundleStats.into());
     }
     let o = options(env, judge);
-    let opts = envinspect::bundle::BundleOptions {
-        now: o.now,
-        jobs: env.threads,
-        expiry_warning: judge.expiry_warning,
-        limits: Default::default(),
-        rules: o.rules,
-        expect: None,
-    };
+    let mut opts = envinspect::bundle::BundleOptions::at(o.now);
+    opts.jobs = env.threads;
+    opts.expiry_warning = judge.expiry_warning;
+    opts.rules = o.rules;
     env.progress
         .phase(envinspect::progress::Phase::Bundle, None);
     let report = envinspect::bundle::analyse(path, &opts, env.progress);

@@ -295,14 +295,13 @@ pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
 }
 
 fn options(env: &Env, judge: &Judge) -> Options {
-    Options {
-        redact: judge.redact,
-        rules: envinspect::RuleOptions {
-            expiry_warning: judge.expiry_warning,
-        },
-        threads: env.threads,
-        ..Options::at(judge.now.unwrap_or(env.now))
-    }
+    let mut o = Options::at(judge.now.unwrap_or(env.now));
+    o.redact = judge.redact;
+    o.rules = envinspect::RuleOptions {
+        expiry_warning: judge.expiry_warning,
+    };
+    o.threads = env.threads;
+    o
 }
 
 /// The document: the file, stdin, or what the admin API answers for `view`.

@@ -26,6 +26,7 @@ use crate::source::Input;
 
 /// How to analyse a bundle: when, with how many workers, within which limits.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct BundleOptions {
     /// The time certificates are judged at.
     pub now: crate::model::Timestamp,
@@ -39,6 +40,22 @@ pub struct BundleOptions {
     pub rules: crate::diagnose::RuleOptions,
     /// `--expect`: expectations applied per proxy, and the file's name.
     pub expect: Option<(String, crate::expect::fleet::FleetExpectations)>,
+}
+
+impl BundleOptions {
+    /// Judged at `now`, one worker, the default limits and thresholds (an expiry warning below
+    /// 24 hours, as for one proxy), no expectations.
+    pub fn at(now: impl Into<crate::model::Timestamp>) -> Self {
+        let rules = crate::diagnose::RuleOptions::default();
+        BundleOptions {
+            now: now.into(),
+            jobs: 1,
+            expiry_warning: rules.expiry_warning,
+            limits: Limits::default(),
+            rules,
+            expect: None,
+        }
+    }
 }
 
 /// Reads and analyses a bundle; `progress` is told of the bytes read and of the proxies done.

@@ -33,6 +33,7 @@ pub(super) enum Seg {
 /// A compiled text format: its segments, and the plan the splitter follows (each operator's
 /// field resolved, each literal's substring searcher built once).
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct TextFormat {
     /// The format as given, without its trailing newline.
     source: String,

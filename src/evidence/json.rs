@@ -7,6 +7,7 @@ use crate::model::evidence::Record;
 
 /// A compiled JSON format: each key's template (a single operator, or a text template).
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct JsonFormat {
     source: Vec<(String, String)>,
     keys: std::collections::HashMap<String, JsonValue>,

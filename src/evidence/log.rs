@@ -27,6 +27,7 @@ struct Candidate {
 }
 
 /// The formats a proxy's logs may be in, for one file.
+#[non_exhaustive]
 pub struct Formats {
     list: Vec<Candidate>,
     /// Index of the format the last line matched (tried first).

@@ -176,6 +176,7 @@ impl Reading<'_> {
 
 /// Lines grouped by cause, for the table: bounded by the number of distinct explanations.
 #[derive(Default)]
+#[non_exhaustive]
 pub struct Grouped {
     groups: BTreeMap<(Level, RuleId, String), Group>,
 }

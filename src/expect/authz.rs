@@ -14,6 +14,7 @@ use crate::model::Report;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct AuthzExpect {
     /// Policies the expectations do not list are drift unless this is true (the default, as
     /// for every section; `expect` writes false).
@@ -25,6 +26,7 @@ pub struct AuthzExpect {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PolicyExpect {
     /// `ALLOW`, `DENY` or `LOG`.
     pub action: String,

@@ -16,6 +16,7 @@ use super::{glob, ExpectError, Expectations, VERSION};
 /// selects.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct FleetExpectations {
     /// The format's version (1).
     pub version: u32,
@@ -26,6 +27,7 @@ pub struct FleetExpectations {
 /// Which proxies, and what they must be.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct FleetItem {
     /// Which proxies (every one when empty).
     #[serde(default)]
@@ -37,6 +39,7 @@ pub struct FleetItem {
 /// Globs (`*`, `?`); an absent one matches every proxy.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ProxySelect {
     /// The pod's namespace.
     pub namespace: Option<String>,

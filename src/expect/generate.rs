@@ -36,6 +36,7 @@ impl Default for GenerateOptions {
 
 /// Expectations, and notes on what was left out and why (written as comments).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Generated {
     /// What the proxy is.
     pub expectations: Expectations,

@@ -30,6 +30,7 @@ pub const VERSION: u32 = 1;
 /// optional; what is not given is not checked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Expectations {
     /// The format's version (1).
     pub version: u32,
@@ -66,6 +67,7 @@ fn yes() -> bool {
 /// The workload identity the proxy presents (from its `default`-like certificate).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct IdentityExpect {
     /// The SPIFFE ID, exactly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -79,6 +81,7 @@ pub struct IdentityExpect {
 /// expectations file).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RootsExpect {
     /// Whether a root not listed is allowed (else it is drift).
     #[serde(default = "yes")]
@@ -94,6 +97,7 @@ pub struct RootsExpect {
 /// The outbound traffic policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct OutboundExpect {
     /// `ALLOW_ANY` or `REGISTRY_ONLY`.
     pub policy: OutboundMode,
@@ -102,6 +106,7 @@ pub struct OutboundExpect {
 /// The mTLS mode of inbound ports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct InboundExpect {
     /// Whether a port not listed is allowed.
     #[serde(default = "yes")]
@@ -153,6 +158,7 @@ impl<'de> Deserialize<'de> for PortKey {
 /// The clusters' TLS.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ClustersExpect {
     /// Whether a cluster no item selects is drift.
     #[serde(default = "yes")]
@@ -166,6 +172,7 @@ pub struct ClustersExpect {
 /// subset, direction), and what must hold for each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "RawClusterExpect")]
+#[non_exhaustive]
 pub struct ClusterExpect {
     /// Which clusters.
     #[serde(flatten)]
@@ -300,6 +307,7 @@ impl TryFrom<RawClusterExpect> for ClusterExpect {
 /// The secrets in force.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SecretsExpect {
     /// Whether an active secret not listed is drift.
     #[serde(default = "yes")]
@@ -312,6 +320,7 @@ pub struct SecretsExpect {
 /// Time left and lifetime of the certificates in force.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct CertificatesExpect {
     /// Every certificate of a secret in force (leaves, intermediates and roots alike) has at least
     /// this long left at `--now`.

@@ -38,6 +38,7 @@ impl EntryKind {
 
 /// One proxy document found in the bundle.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Entry {
     /// `namespace/pod`, or the file's path for a plain tree of dumps.
     pub proxy: String,

@@ -19,7 +19,7 @@ use std::path::Path;
 pub const MAX_DOCUMENT_BYTES: u64 = 1 << 30;
 
 /// Raw bytes and the name used for them in every message (a path, or `<stdin>`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Input {
     /// The name used in messages.
     pub name: String,

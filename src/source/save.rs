@@ -20,6 +20,7 @@ pub(crate) const CAPTURE: [Endpoint; 5] = [
 
 /// One file written.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Saved {
     pub path: PathBuf,
     pub bytes: usize,

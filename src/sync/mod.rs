@@ -58,6 +58,7 @@ pub enum SyncError {
 
 /// One syncz file, read.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Syncz {
     /// The file and the istiod it came from.
     pub source: SynczSource,

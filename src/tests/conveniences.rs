@@ -202,14 +202,9 @@ fn a_bundle_tells_the_archive_bytes_read_and_the_proxies_done() {
     let dir = crate::bundle::sample_tgz("conveniences-progress");
     let size = std::fs::metadata(&dir).unwrap().len();
     let rec = Recorder::default();
-    let opts = envinspect::bundle::BundleOptions {
-        now: time::macros::datetime!(2026-12-01 0:00 UTC).into(),
-        jobs: 2,
-        expiry_warning: envinspect::model::Span::from_seconds(24 * 3600),
-        limits: Default::default(),
-        rules: Default::default(),
-        expect: None,
-    };
+    let mut opts =
+        envinspect::bundle::BundleOptions::at(time::macros::datetime!(2026-12-01 0:00 UTC));
+    opts.jobs = 2;
     let report = envinspect::bundle::analyse(&dir, &opts, &rec).expect("analyses");
     let mut out = Vec::new();
     envinspect::render::bundle::render_bundle(&report, envinspect::render::Format::Json, &mut out)

@@ -10,6 +10,7 @@ use crate::authz::context::HttpRequest;
 
 /// `host:port[/path]` (`[v6]:port`); the port defaults to 80, the path to `/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Target {
     /// The host, lowercase (an IP address without brackets).
     pub host: String,
@@ -89,6 +90,7 @@ pub enum AppProtocol {
 /// The connection and request to follow: the destination, what the application speaks, and
 /// the request's method, path, Host and headers (Envoy's route matching reads them).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Probe {
     /// Where the application connects.
     pub target: Target,

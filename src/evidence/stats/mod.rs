@@ -31,6 +31,7 @@ pub enum Scope {
 
 /// One counter that proves something, with the stat as Envoy names it after its prefix.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
 pub struct Counter {
     /// The object its prefix names (a cluster, a listener, a connection manager…).
     pub scope: Scope,
@@ -44,6 +45,7 @@ pub struct Counter {
 
 /// What reading a stats file gave.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stats {
     /// The counters that prove something, non-zero.
     pub counters: Vec<Counter>,
