@@ -266,6 +266,9 @@ pub(crate) enum Output {
     Table,
     Json,
     Yaml,
+    // One self-contained HTML page (the report, a view, certs, a bundle). No doc comment:
+    // clap would then print every option's help in its long form.
+    Html,
 }
 
 impl Output {
@@ -274,6 +277,7 @@ impl Output {
             Output::Table => Format::Table,
             Output::Json => Format::Json,
             Output::Yaml => Format::Yaml,
+            Output::Html => Format::Html,
         }
     }
 }

@@ -367,6 +367,7 @@ fn judge(
     progress.phase(Phase::Rules, None);
     report.authz = authz::summaries(&report);
     diagnose::diagnose(&mut report, &opts.rules);
+    report.expiry_warning = opts.rules.expiry_warning;
     report
 }
 

@@ -173,8 +173,54 @@ impl Outcome {
     }
 }
 
+impl Command {
+    /// The `-o` format asked for, when the command takes one of `render::Format`.
+    fn format(&self) -> Option<Format> {
+        match self {
+            Command::Show { format, .. }
+            | Command::Expect { format, .. }
+            | Command::Explain { format, .. }
+            | Command::ProxyStatus { format, .. }
+            | Command::Rules { format } => Some(*format),
+            Command::Authz(a) => Some(a.format),
+            Command::Trace(t) => Some(t.format),
+            Command::Bundle(b) => Some(b.format),
+            _ => None,
+        }
+    }
+
+    /// The commands that write an HTML page: the report and its views, certs, and bundle.
+    fn writes_html(&self) -> bool {
+        matches!(self, Command::Show { .. } | Command::Bundle(_))
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Show { .. } => "show",
+            Command::Expect { .. } => "expect",
+            Command::Check { .. } => "check",
+            Command::Diff { .. } => "diff",
+            Command::Authz(_) => "authz",
+            Command::Trace(_) => "trace",
+            Command::Bundle(_) => "bundle",
+            Command::Explain { .. } => "explain",
+            Command::ProxyStatus { .. } => "proxy-status",
+            Command::Rules { .. } => "rules",
+            Command::Fetch { .. } => "fetch",
+        }
+    }
+}
+
 /// Runs one command.
 pub fn run(command: Command, env: &mut Env) -> Result<Outcome, RunError> {
+    // One gate for `-o html`, before anything is read or written.
+    if command.format() == Some(Format::Html) && !command.writes_html() {
+        return Err(UsageError::FormatNotFor {
+            command: command.name(),
+            format: Format::Html,
+        }
+        .into());
+    }
     match command {
         Command::Show {
             origin,
@@ -414,6 +460,7 @@ fn expect(
     if format == Format::Table {
         return Err(UsageError::ExpectTable.into());
     }
+
     let opts = options(env, judge);
     let inspection = inspection(env, origin, &opts)?;
     env.progress.finish();

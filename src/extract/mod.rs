@@ -72,6 +72,7 @@ pub(crate) fn report(
         warnings: Vec::new(),
         rejected_updates: Vec::new(),
         accepted: Default::default(),
+        expiry_warning: crate::diagnose::RuleOptions::default().expiry_warning,
     };
     let mut issues = Vec::new();
     match decoded {

@@ -65,6 +65,10 @@ pub struct Report {
     /// cross-check); not printed.
     #[serde(skip)]
     pub accepted: super::sync::AcceptedVersions,
+    /// The threshold below which a certificate's time left is a warning (`--expiry-warning`),
+    /// as the report was judged with; the HTML timeline marks it. Not printed.
+    #[serde(skip)]
+    pub expiry_warning: super::Span,
 }
 
 /// Root CAs by fingerprint, each with the secret it is in and its subject.

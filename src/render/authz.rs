@@ -29,6 +29,9 @@ fn probes(p: &crate::model::intercept::KubeletProbes) -> String {
 
 /// The authz view: each inbound chain's layers, policies and JWT providers.
 pub fn render_view(v: &AuthzView, format: Format, w: &mut dyn Write) -> Result<(), RenderError> {
+    if format == Format::Html {
+        return Err(RenderError::HtmlNotFor("authz"));
+    }
     if format != Format::Table {
         return structured(v, format, w);
     }
@@ -101,6 +104,9 @@ pub fn render_evaluation(
     format: Format,
     w: &mut dyn Write,
 ) -> Result<(), RenderError> {
+    if format == Format::Html {
+        return Err(RenderError::HtmlNotFor("authz"));
+    }
     if format != Format::Table {
         return structured(e, format, w);
     }
@@ -187,6 +193,9 @@ pub fn render_l4_policies(
     w: &mut dyn Write,
 ) -> Result<(), RenderError> {
     use crate::model::ambient::L4Policy;
+    if format == Format::Html {
+        return Err(RenderError::HtmlNotFor("authz"));
+    }
     // For one workload: the policies ztunnel checks for it, in its order.
     let (list, missing): (Vec<&L4Policy>, Vec<String>) = match workload {
         Some(wl) => crate::authz::ambient::applicable(r, wl),

@@ -16,6 +16,10 @@ pub fn render_bundle(
     if let Some(doc) = format.doc() {
         return super::document::write(b, doc, w);
     }
+    if format == Format::Html {
+        w.write_all(super::html::bundle_page(b).as_bytes())?;
+        return Ok(());
+    }
     let unreadable = b
         .proxies
         .iter()
@@ -29,108 +33,8 @@ pub fn render_bundle(
         b.proxies.len(),
         b.refused.len()
     )?;
-    let expect = b.proxies.iter().any(|p| p.expectations > 0);
-    let mut header = vec![
-        "PROXY",
-        "IDENTITY",
-        "TRUST DOMAIN",
-        "CERT LEFT",
-        "ROOTS",
-        "OUTBOUND",
-        "INBOUND",
-        "FINDINGS",
-        "WARNINGS",
-    ];
-    if expect {
-        header.push("DRIFT");
-    }
-    // With the proxies' logs in the bundle: the failing requests explained, by cause.
+    let t = proxies(b);
     let evidence = b.proxies.iter().any(|p| p.evidence.is_some());
-    if evidence {
-        header.push("FAILED");
-    }
-    // With istiod's syncz in the bundle: each proxy's sync state (the worst, and its types).
-    let sync = b.sync.is_some();
-    if sync {
-        header.push("SYNC");
-    }
-    let mut t = Table::new(&header);
-    for p in &b.proxies {
-        if p.kind == ProxyKind::Unreadable {
-            let what = format!("unreadable: {}", p.error.clone().unwrap_or_default());
-            t.row(vec![
-                p.proxy.clone(),
-                what,
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-            ]);
-            continue;
-        }
-        let inbound = p
-            .inbound
-            .iter()
-            .map(|(port, m)| {
-                format!(
-                    "{}:{m}",
-                    port.map(|p| p.to_string()).unwrap_or_else(|| "*".into())
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
-        let who = match p.kind {
-            // A ztunnel holds the identities of its node's workloads; it has no one identity.
-            ProxyKind::Ztunnel => match p.held.len() {
-                1 => "ztunnel, holding 1 identity".to_string(),
-                n => format!("ztunnel, holding {n} identities"),
-            },
-            _ => p
-                .identity
-                .as_ref()
-                .map(|i| i.to_string())
-                .unwrap_or_default(),
-        };
-        t.row(vec![
-            p.proxy.clone(),
-            who,
-            p.trust_domain
-                .as_ref()
-                .map(|t| t.to_string())
-                .unwrap_or_default(),
-            p.cert_seconds_left
-                .map(crate::cert::time_left)
-                .unwrap_or_default(),
-            p.roots
-                .iter()
-                .map(|r| r.short())
-                .collect::<Vec<_>>()
-                .join(","),
-            p.outbound.map(|o| o.to_string()).unwrap_or_default(),
-            inbound,
-            p.findings.to_string(),
-            p.warnings.to_string(),
-        ]);
-        if expect {
-            if let Some(row) = t.last_row() {
-                row.push(format!("{}/{}", p.drift.len(), p.expectations));
-            }
-        }
-        if evidence {
-            if let Some(row) = t.last_row() {
-                row.push(failed_cell(p));
-            }
-        }
-        if sync {
-            if let Some(row) = t.last_row() {
-                // Not in any syncz: not connected to a captured istiod (or not an Istio proxy).
-                row.push(p.sync.clone().unwrap_or_else(|| "not listed".into()));
-            }
-        }
-    }
     t.write(w)?;
     if evidence {
         failed_requests(b, w)?;
@@ -299,4 +203,111 @@ fn failed_requests(b: &BundleReport, w: &mut dyn Write) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// One row per proxy, as `bundle` prints it (and the HTML page shows it).
+pub(super) fn proxies(b: &BundleReport) -> Table {
+    let expect = b.proxies.iter().any(|p| p.expectations > 0);
+    let mut header = vec![
+        "PROXY",
+        "IDENTITY",
+        "TRUST DOMAIN",
+        "CERT LEFT",
+        "ROOTS",
+        "OUTBOUND",
+        "INBOUND",
+        "FINDINGS",
+        "WARNINGS",
+    ];
+    if expect {
+        header.push("DRIFT");
+    }
+    // With the proxies' logs in the bundle: the failing requests explained, by cause.
+    let evidence = b.proxies.iter().any(|p| p.evidence.is_some());
+    if evidence {
+        header.push("FAILED");
+    }
+    // With istiod's syncz in the bundle: each proxy's sync state (the worst, and its types).
+    let sync = b.sync.is_some();
+    if sync {
+        header.push("SYNC");
+    }
+    let mut t = Table::new(&header);
+    for p in &b.proxies {
+        if p.kind == ProxyKind::Unreadable {
+            let what = format!("unreadable: {}", p.error.clone().unwrap_or_default());
+            t.row(vec![
+                p.proxy.clone(),
+                what,
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
+            continue;
+        }
+        let inbound = p
+            .inbound
+            .iter()
+            .map(|(port, m)| {
+                format!(
+                    "{}:{m}",
+                    port.map(|p| p.to_string()).unwrap_or_else(|| "*".into())
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let who = match p.kind {
+            // A ztunnel holds the identities of its node's workloads; it has no one identity.
+            ProxyKind::Ztunnel => match p.held.len() {
+                1 => "ztunnel, holding 1 identity".to_string(),
+                n => format!("ztunnel, holding {n} identities"),
+            },
+            _ => p
+                .identity
+                .as_ref()
+                .map(|i| i.to_string())
+                .unwrap_or_default(),
+        };
+        t.row(vec![
+            p.proxy.clone(),
+            who,
+            p.trust_domain
+                .as_ref()
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+            p.cert_seconds_left
+                .map(crate::cert::time_left)
+                .unwrap_or_default(),
+            p.roots
+                .iter()
+                .map(|r| r.short())
+                .collect::<Vec<_>>()
+                .join(","),
+            p.outbound.map(|o| o.to_string()).unwrap_or_default(),
+            inbound,
+            p.findings.to_string(),
+            p.warnings.to_string(),
+        ]);
+        if expect {
+            if let Some(row) = t.last_row() {
+                row.push(format!("{}/{}", p.drift.len(), p.expectations));
+            }
+        }
+        if evidence {
+            if let Some(row) = t.last_row() {
+                row.push(failed_cell(p));
+            }
+        }
+        if sync {
+            if let Some(row) = t.last_row() {
+                // Not in any syncz: not connected to a captured istiod (or not an Istio proxy).
+                row.push(p.sync.clone().unwrap_or_else(|| "not listed".into()));
+            }
+        }
+    }
+    t
 }

@@ -51,6 +51,7 @@ pub fn render_rules(format: Format, w: &mut dyn Write) -> Result<(), RenderError
         }
         Format::Json => super::document::write(&rows, super::document::Doc::Json, w)?,
         Format::Yaml => super::document::write(&rows, super::document::Doc::Yaml, w)?,
+        Format::Html => return Err(RenderError::HtmlNotFor("rules")),
     }
     Ok(())
 }

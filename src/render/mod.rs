@@ -9,6 +9,7 @@ mod certs;
 pub mod document;
 pub mod expectations;
 pub mod explain;
+mod html;
 mod json;
 pub mod redaction;
 mod summary;
@@ -34,15 +35,28 @@ pub enum Format {
     Json,
     /// The same document as YAML.
     Yaml,
+    /// One self-contained HTML page (inline CSS, SVG and script; no network): a dump's report
+    /// or one of its views, its certificates, a bundle.
+    Html,
 }
 
 impl Format {
+    /// The name `-o` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Yaml => "yaml",
+            Format::Html => "html",
+        }
+    }
+
     /// The structured format, unless this is a table.
     pub fn doc(self) -> Option<document::Doc> {
         match self {
-            Format::Table => None,
             Format::Json => Some(document::Doc::Json),
             Format::Yaml => Some(document::Doc::Yaml),
+            Format::Table | Format::Html => None,
         }
     }
 }
@@ -114,6 +128,9 @@ pub enum RenderError {
     /// The document could not be serialised as YAML.
     #[error("cannot serialise the report as YAML")]
     Yaml(#[source] serde_norway::Error),
+    /// This answer has no HTML page (yet): the command, or what was asked.
+    #[error("{0}: -o html is not available")]
+    HtmlNotFor(&'static str),
 }
 
 /// Whether tables may use ANSI colours (the binary decides: `--color`, `NO_COLOR`, a terminal).
@@ -145,6 +162,13 @@ pub fn render(
     w: &mut dyn Write,
 ) -> Result<(), RenderError> {
     let part = Part { report, view };
+    if format == Format::Html {
+        let page = html::report_page(report, view, redaction.is_some());
+        let mut w = redaction::Scrub::new(w, redaction);
+        w.write_all(page.as_bytes())?;
+        w.flush()?;
+        return Ok(());
+    }
     match format.doc() {
         None => {
             let mut w = redaction::Scrub::new(w, redaction);

@@ -66,6 +66,9 @@ pub fn render_sync(
     color: super::Color,
     w: &mut dyn Write,
 ) -> Result<(), RenderError> {
+    if format == Format::Html {
+        return Err(RenderError::HtmlNotFor("proxy-status"));
+    }
     if let Some(d) = format.doc() {
         let body = Doc {
             findings: &r.findings,

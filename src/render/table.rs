@@ -46,6 +46,16 @@ impl Table {
         self.paint = Some((column, code));
     }
 
+    /// The column names.
+    pub(super) fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    /// The rows, cells as the text output has them (empty: none).
+    pub(super) fn rows(&self) -> &[Vec<String>] {
+        &self.rows
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }

@@ -4,6 +4,7 @@
 //! `rules_cases`).
 
 pub mod authz_config;
+pub mod browser;
 pub mod envoy;
 pub mod explain_cases;
 pub mod explain_config;
