@@ -189,9 +189,13 @@ impl Command {
         }
     }
 
-    /// The commands that write an HTML page: the report and its views, certs, and bundle.
+    /// The commands that write an HTML page: the report and its views, certs, bundle, authz and
+    /// trace.
     fn writes_html(&self) -> bool {
-        matches!(self, Command::Show { .. } | Command::Bundle(_))
+        matches!(
+            self,
+            Command::Show { .. } | Command::Bundle(_) | Command::Authz(_) | Command::Trace(_)
+        )
     }
 
     fn name(&self) -> &'static str {

@@ -30,7 +30,8 @@ fn probes(p: &crate::model::intercept::KubeletProbes) -> String {
 /// The authz view: each inbound chain's layers, policies and JWT providers.
 pub fn render_view(v: &AuthzView, format: Format, w: &mut dyn Write) -> Result<(), RenderError> {
     if format == Format::Html {
-        return Err(RenderError::HtmlNotFor("authz"));
+        w.write_all(super::html::authz_view_page(v).as_bytes())?;
+        return Ok(());
     }
     if format != Format::Table {
         return structured(v, format, w);
@@ -105,7 +106,8 @@ pub fn render_evaluation(
     w: &mut dyn Write,
 ) -> Result<(), RenderError> {
     if format == Format::Html {
-        return Err(RenderError::HtmlNotFor("authz"));
+        w.write_all(super::html::evaluation_page(e).as_bytes())?;
+        return Ok(());
     }
     if format != Format::Table {
         return structured(e, format, w);
@@ -193,9 +195,6 @@ pub fn render_l4_policies(
     w: &mut dyn Write,
 ) -> Result<(), RenderError> {
     use crate::model::ambient::L4Policy;
-    if format == Format::Html {
-        return Err(RenderError::HtmlNotFor("authz"));
-    }
     // For one workload: the policies ztunnel checks for it, in its order.
     let (list, missing): (Vec<&L4Policy>, Vec<String>) = match workload {
         Some(wl) => crate::authz::ambient::applicable(r, wl),
@@ -204,6 +203,12 @@ pub fn render_l4_policies(
             Vec::new(),
         ),
     };
+    if format == Format::Html {
+        let label = workload.map(|x| x.label());
+        let page = super::html::l4_page(&r.source, label.as_deref(), &list, &missing);
+        w.write_all(page.as_bytes())?;
+        return Ok(());
+    }
     if format != Format::Table {
         #[derive(Serialize)]
         struct Doc<'a> {

@@ -81,7 +81,7 @@ pub fn render_trace(t: &Trace, format: Format, w: &mut dyn Write) -> Result<(), 
         Format::Table => table(t, w)?,
         Format::Json => super::document::write(t, super::document::Doc::Json, w)?,
         Format::Yaml => super::document::write(t, super::document::Doc::Yaml, w)?,
-        Format::Html => return Err(RenderError::HtmlNotFor("trace")),
+        Format::Html => w.write_all(super::html::trace_page(t).as_bytes())?,
     }
     Ok(())
 }

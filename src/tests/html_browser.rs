@@ -131,6 +131,7 @@ fn a_certs_page_draws_each_chain_and_the_timeline() {
                  document.querySelector('svg.timeline title').textContent.includes('now 2026-12-01T00:00:00Z')];",
     );
     assert_eq!(marks, json!([1, 1, true]));
+    b.eval("document.querySelector('svg.timeline').scrollIntoView(); window.scrollBy(0, -120); return 0;");
     b.screenshot(&screenshots().join("certs.png"));
 }
 
@@ -197,7 +198,10 @@ fn a_bundle_page_has_every_proxy_and_every_matrix_cell() {
             "{r}"
         );
     }
+    b.eval("document.getElementById('reach').scrollIntoView(); return 0;");
     b.screenshot(&screenshots().join("bundle.png"));
+    b.eval("document.getElementById('expiry').scrollIntoView(); return 0;");
+    b.screenshot(&screenshots().join("bundle-expiry.png"));
 }
 
 /// Listener, cluster, route and SAN values that are markup, script or URLs.
@@ -274,7 +278,7 @@ fn a_hostile_dump_makes_no_element_attribute_or_script() {
 #[test]
 fn commands_without_a_page_refuse_html() {
     for args in [
-        vec!["trace", "fixtures/envoy-1.40/config_dump.json", "x:80"],
+        vec!["proxy-status", "fixtures/envoy-1.40-sync/syncz.json"],
         vec!["expect", "fixtures/envoy-1.40/config_dump.json"],
         vec!["rules"],
     ] {
@@ -329,4 +333,85 @@ fn the_page_of_the_capture_is_stable() {
     let run = envinspect(&args);
     super::settings()
         .bind(|| insta::assert_snapshot!("html__envoy140_include_eds", run.transcript(&args)));
+}
+
+/// A trace as a diagram: one box per step in order, then the outcome, each with its words.
+#[test]
+fn a_trace_page_draws_each_step_and_the_outcome() {
+    let dump = "fixtures/envoy-1.40-trace/sidecar.json";
+    let args = |o: &'static str| {
+        vec![
+            "trace",
+            dump,
+            "--inbound",
+            "8080",
+            "--principal",
+            "spiffe://cluster.local/ns/default/sa/banned",
+            "--path",
+            "/x",
+            "--now",
+            NOW_140,
+            "-o",
+            o,
+        ]
+    };
+    let doc = json_of(&args("json"));
+    let html = page("trace", &args("html"));
+    let b = Browser::start(1280, 900);
+    b.open(&html);
+    assert_eq!(b.console_errors(), Vec::<String>::new());
+    assert_eq!(b.eval(BROKEN_LINKS), json!([]));
+    let flows = b.eval(
+        "return Array.from(document.querySelectorAll('ol.flow')).map(ol =>
+           Array.from(ol.children).map(li => li.querySelector('.kind').textContent));",
+    );
+    let mut steps: Vec<Value> = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].clone())
+        .collect();
+    steps.push(json!("outcome"));
+    assert_eq!(flows[0], Value::Array(steps));
+    // The authorization of the request is drawn too, layer by layer, ending in the decision.
+    let e = &doc["authorization"];
+    assert!(e.is_object(), "{doc}");
+    let mut layers: Vec<Value> = e["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["layer"].clone())
+        .collect();
+    layers.push(json!("decision"));
+    assert_eq!(flows[1], Value::Array(layers));
+    let decision = b.eval("return document.querySelectorAll('ol.flow')[1].lastElementChild.querySelector('strong').textContent;");
+    assert_eq!(decision, e["decision"]);
+    b.screenshot(&screenshots().join("trace.png"));
+}
+
+/// The authz view: a diagram per chain of its layers, and a row per policy.
+#[test]
+fn an_authz_page_draws_each_chains_layers() {
+    let dump = "fixtures/envoy-1.40-authz/config_dump.json";
+    let doc = json_of(&["authz", dump, "--now", NOW_140, "-o", "json"]);
+    let html = page("authz", &["authz", dump, "--now", NOW_140, "-o", "html"]);
+    let b = Browser::start(1280, 900);
+    b.open(&html);
+    assert_eq!(b.console_errors(), Vec::<String>::new());
+    let chains = doc["chains"].as_array().unwrap();
+    let drawn = b.eval(
+        "return Array.from(document.querySelectorAll('#chains ol.flow')).map(ol => ol.querySelectorAll('li.searchable').length);",
+    );
+    let want: Vec<Value> = chains
+        .iter()
+        .map(|c| json!(c["layers"].as_array().unwrap().len()))
+        .collect();
+    assert_eq!(drawn, Value::Array(want));
+    let policies: usize = chains
+        .iter()
+        .flat_map(|c| c["layers"].as_array().unwrap())
+        .map(|l| l["policies"].as_array().unwrap().len())
+        .sum();
+    let rows = b.eval("return document.querySelectorAll('#chains table.data tbody tr').length;");
+    assert_eq!(rows, json!(policies));
 }

@@ -210,60 +210,85 @@ fn expiry(h: &mut Html, b: &BundleReport) {
         h.end_section();
         return;
     }
+    // At most 60 bars: a bucket is a day, or as many days as it takes.
     let day = |t: Timestamp| t.get().unix_timestamp().div_euclid(86_400);
-    let mut per_day: BTreeMap<i64, usize> = BTreeMap::new();
-    for t in &dates {
-        *per_day.entry(day(*t)).or_default() += 1;
-    }
     let today = day(b.now);
-    let first = per_day.keys().next().copied().unwrap_or(today).min(today);
-    let last = per_day
-        .keys()
-        .last()
-        .copied()
+    let first = dates
+        .iter()
+        .map(|t| day(*t))
+        .min()
         .unwrap_or(today)
-        .max(today + 1);
-    let days = (last - first + 1) as f64;
-    let most = per_day.values().copied().max().unwrap_or(1) as f64;
+        .min(today);
+    let last = dates
+        .iter()
+        .map(|t| day(*t))
+        .max()
+        .unwrap_or(today)
+        .max(today);
+    let size = ((last - first + 1) / 60 + 1).max(1);
+    let buckets = (last - first) / size + 1;
+    let mut per: BTreeMap<i64, usize> = BTreeMap::new();
+    for t in &dates {
+        *per.entry((day(*t) - first) / size).or_default() += 1;
+    }
+    let most = per.values().copied().max().unwrap_or(1) as f64;
     let (left, width, height) = (40.0, 860.0, 160.0);
-    let x = |d: i64| left + width * ((d - first) as f64 / days);
+    let bw = width / buckets as f64;
+    let date = |d: i64| {
+        Timestamp::from(
+            time::OffsetDateTime::from_unix_timestamp(d * 86_400)
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+        )
+        .to_string()
+    };
     let mut svg = String::new();
     let _ = write!(
         svg,
-        "<svg class=\"timeline\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-labelledby=\"fx-title\"><title id=\"fx-title\">{n} certificate(s) expire between {a} and {z}; judged at {now}</title>",
+        "<svg class=\"timeline\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-labelledby=\"fx-title\"><title id=\"fx-title\">{n} certificate(s) expire between {a} and {z}, in bars of {size} day(s); judged at {now}</title>",
         w = left + width + 10.0,
-        h = height + 30.0,
+        h = height + 36.0,
         n = dates.len(),
         a = dates.iter().min().map(|t| t.to_string()).unwrap_or_default(),
         z = dates.iter().max().map(|t| t.to_string()).unwrap_or_default(),
         now = b.now,
     );
-    for (d, n) in &per_day {
+    for (k, n) in &per {
         let bh = (height - 20.0) * (*n as f64 / most);
-        let class = if *d < today { "bar expired" } else { "bar" };
+        let start = first + k * size;
+        let class = if start + size <= today {
+            "bar expired"
+        } else {
+            "bar"
+        };
         let _ = write!(
             svg,
-            "<rect class=\"{class}\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{bw:.1}\" height=\"{bh:.1}\"><title>{n} expiring on day {d}</title></rect>",
-            x = x(*d),
+            "<rect class=\"{class}\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{bh:.1}\"><title>{n} expiring from {from} for {size} day(s)</title></rect><text x=\"{tx:.1}\" y=\"{ty:.1}\" text-anchor=\"middle\">{n}</text>",
+            x = left + bw * *k as f64,
             y = height - bh,
-            bw = (width / days).max(1.5),
-            d = Timestamp::from(
-                time::OffsetDateTime::from_unix_timestamp(d * 86_400)
-                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-            ),
+            w = (bw - 1.0).max(1.0),
+            from = date(start),
+            tx = left + bw * (*k as f64 + 0.5),
+            ty = height - bh - 3.0,
         );
     }
-    let xn = x(today);
+    let xn = left + bw * ((today - first) as f64 / size as f64);
     let _ = write!(
         svg,
-        "<line class=\"now\" x1=\"{xn:.1}\" x2=\"{xn:.1}\" y1=\"10\" y2=\"{height}\"/><text x=\"{xn:.1}\" y=\"{ty}\" text-anchor=\"middle\">now {now}</text></svg>",
-        ty = height + 16.0,
+        "<line class=\"now\" x1=\"{xn:.1}\" x2=\"{xn:.1}\" y1=\"10\" y2=\"{height}\"/>\
+         <text x=\"{xn:.1}\" y=\"{ty}\" text-anchor=\"start\">now {now}</text>\
+         <text x=\"{left}\" y=\"{ty2}\" text-anchor=\"start\">{a}</text>\
+         <text x=\"{right}\" y=\"{ty2}\" text-anchor=\"end\">{z}</text></svg>",
+        ty = height + 14.0,
+        ty2 = height + 30.0,
         now = b.now,
+        right = left + width,
+        a = date(first),
+        z = date(last),
     );
     h.raw(&svg);
     h.el(
         "p",
-        "Bars: how many certificates in force expire each day (red: already expired). The proxies table gives each proxy's time left as text.",
+        "Bars: how many certificates in force expire in each period (red: already expired), with the count above each bar. The proxies table gives each proxy's time left as text.",
     );
     h.end_section();
 }

@@ -13,9 +13,11 @@
 
 mod bundle;
 mod certs;
+mod flow;
 mod report;
 
 pub(super) use bundle::bundle_page;
+pub(super) use flow::{authz_view_page, evaluation_page, l4_page, trace_page};
 pub(super) use report::report_page;
 
 use std::collections::BTreeSet;
