@@ -15,9 +15,13 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// One browser session, ended (and its driver stopped) on drop.
 pub struct Browser {
     driver: Child,
+    /// The profile directory, removed on drop.
+    profile: std::path::PathBuf,
     base: String,
     http: reqwest::blocking::Client,
 }
+
+use super::ports::free_port;
 
 fn which(var: &str, names: &[&str]) -> String {
     if let Ok(p) = std::env::var(var) {
@@ -42,7 +46,9 @@ impl Browser {
     pub fn start(width: u32, height: u32) -> Browser {
         let driver_bin = which("CHROMEDRIVER", &["chromedriver"]);
         let chrome = which("CHROME_BIN", &["chromium", "chromium-browser"]);
-        let port = super::envoy::free_port();
+        let port = free_port();
+        let profile =
+            std::env::temp_dir().join(format!("envinspect-chromium-{}-{port}", std::process::id()));
         let driver = Command::new(&driver_bin)
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
@@ -78,13 +84,18 @@ impl Browser {
             "goog:loggingPrefs": {"browser": "ALL"},
             "goog:chromeOptions": {
                 "binary": chrome,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                // No background traffic: this machine's network is closed, and a page must not
+                // need one anyway.
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                          "--disable-dev-shm-usage", "--no-first-run",
+                         "--disable-background-networking", "--disable-component-update",
+                         "--disable-sync", format!("--user-data-dir={}", profile.display()),
                          format!("--window-size={width},{height}")]
             }
         }}});
         let mut b = Browser {
             driver,
+            profile,
             base: root,
             http,
         };
@@ -123,7 +134,14 @@ impl Browser {
 
     /// Opens a file in the browser.
     pub fn open(&self, file: &Path) {
-        let url = format!("file://{}", file.canonicalize().unwrap().display());
+        self.open_url(&format!(
+            "file://{}",
+            file.canonicalize().unwrap().display()
+        ));
+    }
+
+    /// Opens a URL (WebDriver waits for the page to load).
+    pub fn open_url(&self, url: &str) {
         self.call("POST", "/url", json!({ "url": url }));
     }
 
@@ -195,5 +213,6 @@ impl Drop for Browser {
         let _ = self.http.delete(&self.base).send();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }

@@ -10,6 +10,7 @@ pub mod explain_cases;
 pub mod explain_config;
 pub mod jwt;
 pub mod pki;
+pub mod ports;
 pub mod rules_cases;
 pub mod sidecar_config;
 pub mod trace_config;
