@@ -62,7 +62,7 @@ pub enum UsageError {
     #[error("{0}: the bundle holds no istiod debug/syncz (istio/NS/ISTIOD-POD/debug/syncz): nothing says whether its proxies are in sync")]
     ProxyStatusNoSyncz(String),
     /// An output format the library offers that this command does not write yet.
-    #[error("{command}: -o {} is not supported (html: the report and its views, certs, bundle, authz, trace)", format.name())]
+    #[error("{command}: -o {} is not supported (html: the report and its views, certs, bundle, authz, trace, explain, proxy-status)", format.name())]
     FormatNotFor {
         command: &'static str,
         format: render::Format,

@@ -142,6 +142,17 @@ pub(super) fn explain(
                 env.out,
             )?;
         }
+        Format::Html => {
+            let mut grouped = evidence::Grouped::default();
+            each(&mut grouped, env.stdin);
+            out::write_html(
+                &report.source,
+                &summary,
+                &grouped.into_groups(),
+                &counters,
+                env.out,
+            )?;
+        }
         Format::Json => {
             let mut stream = out::JsonStream::start(env.out, &counters)?;
             each(&mut stream, env.stdin);
@@ -198,6 +209,13 @@ fn explain_bundle(
 ) -> Result<Outcome, RunError> {
     if stats_given {
         return Err(UsageError::ExplainBundleStats.into());
+    }
+    if format == Format::Html {
+        return Err(UsageError::FormatNotFor {
+            command: "explain (a bundle: use `bundle -o html`, whose proxy sections hold the same)",
+            format,
+        }
+        .into());
     }
     let o = options(env, judge);
     let mut opts = envinspect::bundle::BundleOptions::at(o.now);

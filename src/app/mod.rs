@@ -189,12 +189,17 @@ impl Command {
         }
     }
 
-    /// The commands that write an HTML page: the report and its views, certs, bundle, authz and
-    /// trace.
+    /// The commands that write an HTML page: the report and its views, certs, bundle, authz,
+    /// trace, explain and proxy-status.
     fn writes_html(&self) -> bool {
         matches!(
             self,
-            Command::Show { .. } | Command::Bundle(_) | Command::Authz(_) | Command::Trace(_)
+            Command::Show { .. }
+                | Command::Bundle(_)
+                | Command::Authz(_)
+                | Command::Trace(_)
+                | Command::Explain { .. }
+                | Command::ProxyStatus { .. }
         )
     }
 

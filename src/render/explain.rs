@@ -78,6 +78,18 @@ fn counts_line(s: &LogSummary, out: &mut dyn Write) -> std::io::Result<()> {
     )
 }
 
+/// The HTML page: what was read, the counters, the causes (each linked to its rule).
+pub fn write_html(
+    source: &str,
+    summary: &LogSummary,
+    groups: &[CauseGroup],
+    counters: &[Finding],
+    out: &mut dyn Write,
+) -> Result<(), RenderError> {
+    out.write_all(super::html::explain_page(source, summary, groups, counters).as_bytes())?;
+    Ok(())
+}
+
 /// The table: a summary, then one row per cause and explanation, errors first.
 pub fn write_table(
     source: &str,

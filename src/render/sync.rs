@@ -67,7 +67,8 @@ pub fn render_sync(
     w: &mut dyn Write,
 ) -> Result<(), RenderError> {
     if format == Format::Html {
-        return Err(RenderError::HtmlNotFor("proxy-status"));
+        w.write_all(super::html::sync_page(r, unreadable).as_bytes())?;
+        return Ok(());
     }
     if let Some(d) = format.doc() {
         let body = Doc {

@@ -278,7 +278,6 @@ fn a_hostile_dump_makes_no_element_attribute_or_script() {
 #[test]
 fn commands_without_a_page_refuse_html() {
     for args in [
-        vec!["proxy-status", "fixtures/envoy-1.40-sync/syncz.json"],
         vec!["expect", "fixtures/envoy-1.40/config_dump.json"],
         vec!["rules"],
     ] {
@@ -414,4 +413,134 @@ fn an_authz_page_draws_each_chains_layers() {
         .sum();
     let rows = b.eval("return document.querySelectorAll('#chains table.data tbody tr').length;");
     assert_eq!(rows, json!(policies));
+}
+
+/// A bundle whose proxy names (directory names) are markup: shown as text, never elements.
+#[test]
+fn a_hostile_bundle_makes_no_element_attribute_or_script() {
+    let mesh = pki::ca((2026, 1, 1), (2036, 1, 1));
+    let d = dir("html-hostile-fleet");
+    let evil = "<img src=x onerror=\"window.__pwned=5\">";
+    write_tree(
+        &d,
+        &[
+            (
+                format!("proxies/default/{evil}/config_dump?include_eds"),
+                guarded_api(&mesh).to_string().into_bytes(),
+            ),
+            (
+                "proxies/default/frontend-1/config_dump?include_eds".to_string(),
+                proxy("frontend", "frontend", &mesh, 2)
+                    .to_string()
+                    .into_bytes(),
+            ),
+        ],
+    );
+    let dir_arg = d.display().to_string();
+    let html = page(
+        "hostile-bundle",
+        &["bundle", &dir_arg, "--now", NOW_140, "-o", "html"],
+    );
+    let b = Browser::start(1280, 900);
+    b.open(&html);
+    assert_eq!(b.console_errors(), Vec::<String>::new());
+    let verdict = b.eval(
+        "return {
+           pwned: window.__pwned === undefined ? null : window.__pwned,
+           scripts: document.scripts.length,
+           imgs: document.images.length,
+           shown: document.body.textContent.includes('default/<img src=x onerror='),
+         };",
+    );
+    assert_eq!(
+        verdict,
+        json!({"pwned": null, "scripts": 1, "imgs": 0, "shown": true})
+    );
+    assert_eq!(b.eval(BROKEN_LINKS), json!([]));
+    // Printing opens every section (a closed one would print as its title alone).
+    let open = b.eval(
+        "window.dispatchEvent(new Event('beforeprint'));
+         return Array.from(document.querySelectorAll('details')).every(d => d.open);",
+    );
+    assert_eq!(open, json!(true));
+}
+
+/// `explain` as a page: every cause and counter of the JSON answer is a row, linked to its rule.
+#[test]
+fn an_explain_page_has_every_cause_and_counter() {
+    let dir = "fixtures/envoy-1.40-explain";
+    let (dump, log, stats) = (
+        format!("{dir}/config_dump.json"),
+        format!("{dir}/istio-proxy.log"),
+        format!("{dir}/prometheus.txt"),
+    );
+    let args = |o: &'static str| {
+        vec![
+            "explain".to_string(),
+            dump.clone(),
+            log.clone(),
+            "--stats".into(),
+            stats.clone(),
+            "--now".into(),
+            NOW_140.into(),
+            "-o".into(),
+            o.into(),
+        ]
+    };
+    let json_args = args("yaml");
+    let yaml = envinspect(&json_args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(yaml.code <= 1, "{}", yaml.stderr);
+    let doc: Value = serde_norway::from_str(&yaml.stdout).unwrap();
+    let html_args = args("html");
+    let html = page(
+        "explain",
+        &html_args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let b = Browser::start(1280, 900);
+    b.open(&html);
+    assert_eq!(b.console_errors(), Vec::<String>::new());
+    assert_eq!(b.eval(BROKEN_LINKS), json!([]));
+    // Every failing line's cause is counted in the causes table, and each counter is a row.
+    let mut causes: std::collections::BTreeMap<String, u64> = Default::default();
+    for e in doc["explained"].as_array().unwrap() {
+        if e["failed"] == true {
+            *causes
+                .entry(e["rule"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    let rows = b.eval(
+        "const m = {}; for (const r of document.querySelectorAll('#causes tbody tr'))
+           m[r.cells[0].textContent] = (m[r.cells[0].textContent] || 0) + Number(r.cells[2].textContent);
+         return m;",
+    );
+    assert!(!causes.is_empty());
+    assert_eq!(rows, json!(causes));
+    let counters = b.eval("return document.querySelectorAll('#counters tbody tr').length;");
+    assert_eq!(counters, json!(doc["counters"].as_array().unwrap().len()));
+}
+
+/// `proxy-status` as a page: a row per proxy, istioctl's columns, states in word and colour.
+#[test]
+fn a_proxy_status_page_has_every_proxy() {
+    let syncz = "fixtures/envoy-1.40-sync/syncz.json";
+    let doc = json_of(&["proxy-status", syncz, "-o", "json"]);
+    let html = page("proxy-status", &["proxy-status", syncz, "-o", "html"]);
+    let b = Browser::start(1280, 900);
+    b.open(&html);
+    assert_eq!(b.console_errors(), Vec::<String>::new());
+    assert_eq!(b.eval(BROKEN_LINKS), json!([]));
+    let names = b.eval(
+        "return Array.from(document.querySelectorAll('#proxies tbody tr')).map(r => r.cells[0].textContent);",
+    );
+    let want: Vec<Value> = doc["proxies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].clone())
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(names, Value::Array(want));
+    let findings = b.eval("return document.querySelectorAll('#findings tbody tr').length;");
+    assert_eq!(findings, json!(doc["findings"].as_array().unwrap().len()));
 }

@@ -13,10 +13,12 @@
 
 mod bundle;
 mod certs;
+mod evidence;
 mod flow;
 mod report;
 
 pub(super) use bundle::bundle_page;
+pub(crate) use evidence::{explain_page, sync_page};
 pub(super) use flow::{authz_view_page, evaluation_page, l4_page, trace_page};
 pub(super) use report::report_page;
 
@@ -229,9 +231,9 @@ impl Html {
 /// Cells that are a level or a verdict get a class (their word stays: never colour alone).
 fn level_class(cell: &str) -> &'static str {
     match cell {
-        "error" | "FAIL" | "no" | "EXPIRED" | "broken" => " class=\"bad\"",
-        "warning" | "?" => " class=\"warn\"",
-        "ok" | "yes" | "PASS" => " class=\"good\"",
+        "error" | "FAIL" | "no" | "EXPIRED" | "broken" | "ERROR" => " class=\"bad\"",
+        "warning" | "?" | "STALE" | "STALE (Never Acknowledged)" | "NOT SENT" => " class=\"warn\"",
+        "ok" | "yes" | "PASS" | "SYNCED" => " class=\"good\"",
         _ => "",
     }
 }

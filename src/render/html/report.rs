@@ -436,7 +436,12 @@ fn tables(h: &mut Html, r: &Report, redacted: bool) {
 
 /// The rules the findings cite: meaning and fix, each under the anchor the findings link to.
 pub(super) fn rules(h: &mut Html, findings: &[Finding]) {
-    let cited: BTreeSet<crate::model::RuleId> = findings.iter().map(|f| f.rule).collect();
+    cited_rules(h, findings.iter().map(|f| f.rule));
+}
+
+/// The rules `ids` name, each under the anchor links to it use.
+pub(super) fn cited_rules(h: &mut Html, ids: impl IntoIterator<Item = crate::model::RuleId>) {
+    let cited: BTreeSet<crate::model::RuleId> = ids.into_iter().collect();
     if cited.is_empty() {
         return;
     }
