@@ -231,7 +231,11 @@ fn listener(
                 views::chain_match(ch),
                 ch.tls.summary()
             ))
-            .raw("</span><ul>");
+            .raw("</span>");
+        if let crate::model::Socket::Tls(ctx) = &ch.tls {
+            secrets_in_use(h, std::iter::once(ctx.as_ref()));
+        }
+        h.raw("<ul>");
         for d in &ch.destinations {
             destination(h, r, d, routes, flagged);
         }
@@ -349,7 +353,45 @@ fn cluster_node(
             if let Some(w) = weight {
                 let _ = write!(s, " · weight {w}");
             }
+            let sni: BTreeSet<String> = c
+                .tls
+                .contexts()
+                .filter_map(|x| x.sni.as_ref().map(|s| s.to_string()))
+                .collect();
+            if !sni.is_empty() {
+                let _ = write!(
+                    s,
+                    " · SNI {}",
+                    sni.into_iter().collect::<Vec<_>>().join(", ")
+                );
+            }
+            let sans: BTreeSet<String> = c
+                .tls
+                .contexts()
+                .flat_map(|x| x.san_matchers.iter().map(|m| m.matcher.value.clone()))
+                .collect();
+            if !sans.is_empty() {
+                let _ = write!(
+                    s,
+                    " · accepts {}",
+                    sans.into_iter().collect::<Vec<_>>().join(", ")
+                );
+            }
             h.text(&s);
+            h.raw("</span>");
+            secrets_in_use(h, c.tls.contexts());
+            h.raw("<span class=\"muted\">");
+            let addrs: Vec<&str> = r
+                .endpoints
+                .iter()
+                .filter(|e| e.cluster.as_str() == name)
+                .map(|e| e.address.as_str())
+                .take(5)
+                .collect();
+            if !addrs.is_empty() {
+                let more = if eps > addrs.len() { ", …" } else { "" };
+                h.text(&format!(" → {}{more}", addrs.join(", ")));
+            }
         }
         None => {
             h.text("not in the dump");
@@ -358,6 +400,29 @@ fn cluster_node(
     h.raw("</span>");
     marker(h, flagged, &a);
     h.raw("</li>");
+}
+
+/// The SDS secrets the TLS contexts present or verify with, linked to their chains.
+fn secrets_in_use<'a>(h: &mut Html, contexts: impl Iterator<Item = &'a crate::model::TlsContext>) {
+    use crate::model::tls::{CertSource, ValidationSource};
+    let mut names = BTreeSet::new();
+    for ctx in contexts {
+        for c in &ctx.certificates {
+            if let CertSource::Sds { name } = c {
+                names.insert(name.to_string());
+            }
+        }
+        for v in &ctx.validation {
+            if let ValidationSource::Sds { name } = v {
+                names.insert(name.to_string());
+            }
+        }
+    }
+    for n in names {
+        h.raw(" <span class=\"node\"><span class=\"kind\">secret</span>");
+        h.link(&anchor("secret", &n), &n);
+        h.raw("</span>");
+    }
 }
 
 /// Every cluster with its TLS, SNI, accepted SANs and endpoints; rows are the clusters' anchors.
