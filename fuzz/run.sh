@@ -12,6 +12,7 @@ seed() { # target files...
 }
 F=../fixtures
 seed dump $(find "$F/envoy-1.40" "$F/istio" "$F/osm" "$F/envoyproxy-gateway" "$F/ztunnel" -name '*.json' -size -2M | sort) $F/errors/*
+seed html $(find "$F/envoy-1.40" "$F/istio" "$F/envoyproxy-gateway" -name '*.json' -size -2M | sort)
 seed pem $F/pem/* $F/envoy-1.40/certs/*.pem
 seed certs_endpoint $F/envoy-1.40/certs.json
 seed expectations $F/expect/*.yaml
@@ -23,7 +24,7 @@ mkdir -p corpus/bundle
 tar -C /tmp/envinspect-fuzz-seed -czf corpus/bundle/seed.tar.gz bug-report
 tar -C /tmp/envinspect-fuzz-seed -cf corpus/bundle/seed.tar bug-report
 printf '%-16s %12s %8s\n' target executions crashes
-for t in dump pem certs_endpoint expectations bundle evidence syncz; do
+for t in dump html pem certs_endpoint expectations bundle evidence syncz; do
   log=$(mktemp)
   cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$SECS" -rss_limit_mb=4096 >"$log" 2>&1 || true
   execs=$(grep -oE 'Done [0-9]+ runs' "$log" | grep -oE '[0-9]+' || true)

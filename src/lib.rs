@@ -375,6 +375,12 @@ fn judge(
 /// (not a stable API).
 #[doc(hidden)]
 pub mod bench {
+    /// `Ok` when an HTML page has only the markup envinspect's renderer writes (the `html` fuzz
+    /// target's invariant).
+    pub fn html_markup_is_ours(page: &str) -> Result<(), String> {
+        super::render::markup_is_ours(page)
+    }
+
     pub fn inspect_watched(
         input: &super::source::Input,
         opts: &super::Options,

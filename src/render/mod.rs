@@ -10,6 +10,7 @@ pub mod document;
 pub mod expectations;
 pub mod explain;
 mod html;
+pub(crate) use html::markup_is_ours;
 mod json;
 pub mod redaction;
 mod summary;

@@ -13,11 +13,13 @@
 
 mod bundle;
 mod certs;
+mod check;
 mod evidence;
 mod flow;
 mod report;
 
 pub(super) use bundle::bundle_page;
+pub(crate) use check::markup_is_ours;
 pub(crate) use evidence::{explain_page, sync_page};
 pub(super) use flow::{authz_view_page, evaluation_page, l4_page, trace_page};
 pub(super) use report::report_page;
