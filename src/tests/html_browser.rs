@@ -198,6 +198,20 @@ fn a_bundle_page_has_every_proxy_and_every_matrix_cell() {
             "{r}"
         );
     }
+    // Keyboard: a cell takes focus, and focused it shows its reason (not by hover alone). A
+    // headless window never has the system's focus: DevTools emulates it.
+    b.cdp(
+        "Emulation.setFocusEmulationEnabled",
+        json!({"enabled": true}),
+    );
+    let focused = b.eval(
+        "const c = document.querySelector('table.matrix td.cell[tabindex]'); c.focus();
+         return [c.matches(':focus'), getComputedStyle(c, '::after').display,
+                 getComputedStyle(c, '::after').content];",
+    );
+    assert_eq!(focused[0], json!(true));
+    assert_eq!(focused[1], json!("block"));
+    assert_ne!(focused[2], json!("none"));
     b.eval("document.getElementById('reach').scrollIntoView(); return 0;");
     b.screenshot(&screenshots().join("bundle.png"));
     b.eval("document.getElementById('expiry').scrollIntoView(); return 0;");

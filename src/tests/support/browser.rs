@@ -154,6 +154,15 @@ impl Browser {
         )
     }
 
+    /// Runs a DevTools command (chromedriver's `goog/cdp/execute`).
+    pub fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.call(
+            "POST",
+            "/goog/cdp/execute",
+            json!({"cmd": cmd, "params": params}),
+        )
+    }
+
     /// Types `text` into the element `css` selects, as a user would (real key events).
     pub fn type_into(&self, css: &str, text: &str) {
         let el = self.call(
