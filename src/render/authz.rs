@@ -99,6 +99,21 @@ fn policies(ps: &[PolicyView], indent: &str, w: &mut dyn Write) -> std::io::Resu
     Ok(())
 }
 
+/// What a request is and who sends it, in words: `GET /x`, or `a TCP connection`; the peer's
+/// identity, or how it connects without one.
+pub(super) fn request_words(q: &crate::model::decision::RequestSummary) -> (String, String) {
+    let who = match (&q.principal, q.tls) {
+        (Some(p), _) => p.to_string(),
+        (None, true) => "TLS without a client certificate".into(),
+        (None, false) => "plaintext".into(),
+    };
+    let what = match (&q.method, &q.path) {
+        (Some(m), Some(p)) => format!("{m} {p}"),
+        _ => "a TCP connection".into(),
+    };
+    (what, who)
+}
+
 /// One request's evaluation: the decision, the policy, each step.
 pub fn render_evaluation(
     e: &Evaluation,
@@ -113,15 +128,7 @@ pub fn render_evaluation(
         return structured(e, format, w);
     }
     let q = &e.request;
-    let who = match (&q.principal, q.tls) {
-        (Some(p), _) => p.to_string(),
-        (None, true) => "TLS without a client certificate".into(),
-        (None, false) => "plaintext".into(),
-    };
-    let what = match (&q.method, &q.path) {
-        (Some(m), Some(p)) => format!("{m} {p}"),
-        _ => "a TCP connection".into(),
-    };
+    let (what, who) = request_words(q);
     let to = q
         .destination_ip
         .as_ref()

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use super::report::rules;
+use super::report::{findings_section, rules};
 use super::{anchor, esc, Html};
 use crate::model::bundle::{BundleReport, ProxyKind, ReachVerdict};
 use crate::model::Timestamp;
@@ -64,31 +64,16 @@ fn summary(h: &mut Html, b: &BundleReport) {
 }
 
 fn findings(h: &mut Html, b: &BundleReport) {
-    h.section("findings", "Fleet findings");
-    if b.findings.is_empty() {
-        h.el("p", "No fleet findings.");
-    } else {
-        let mut t = Table::new(&["LEVEL", "RULE", "SUBJECT", "MESSAGE"]);
-        for f in &b.findings {
-            t.row(vec![
-                f.level.to_string(),
-                f.rule.to_string(),
-                f.subject.clone(),
-                f.message.clone(),
-            ]);
-        }
-        // A subject starts with the proxy it is about (`namespace/pod …`).
-        let link = |col: usize, row: &[String]| match col {
-            1 => Some(anchor("rule", &row[1])),
-            2 => row[2]
-                .split_whitespace()
-                .next()
-                .map(|p| anchor("detail", p)),
-            _ => None,
-        };
-        h.table("Fleet findings", &t, None, Some(&link));
-    }
-    h.end_section();
+    // A subject starts with the proxy it is about (`namespace/pod …`).
+    let proxy = |s: &str| s.split_whitespace().next().map(|p| anchor("detail", p));
+    findings_section(
+        h,
+        "Fleet findings",
+        "No fleet findings.",
+        &b.findings,
+        false,
+        &proxy,
+    );
 }
 
 /// Rows: caller identities; columns: guarded ports (`pod LISTENER/PORT`).

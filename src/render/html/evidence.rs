@@ -1,7 +1,7 @@
 //! Pages of what happened: `explain` (access-log lines by cause, the counters that prove a
 //! failure) and `proxy-status` (each proxy's sync state as istiod sees it, per xDS type).
 
-use super::report::{cited_rules, rules};
+use super::report::{cited_rules, findings_section, rules};
 use super::{anchor, Html};
 use crate::model::evidence::{CauseGroup, LogSummary};
 use crate::model::sync::{SyncReport, XdsType};
@@ -135,27 +135,15 @@ pub(crate) fn sync_page(r: &SyncReport, unreadable: &[String]) -> String {
         None,
     );
     h.end_section();
-    h.section("findings", "Findings");
-    if r.findings.is_empty() {
-        h.el("p", "No proxy refused or lags behind what istiod sent.");
-    } else {
-        let mut t = Table::new(&["LEVEL", "RULE", "SUBJECT", "MESSAGE"]);
-        for f in &r.findings {
-            t.row(vec![
-                f.level.to_string(),
-                f.rule.to_string(),
-                f.subject.clone(),
-                f.message.clone(),
-            ]);
-        }
-        let link = |col: usize, row: &[String]| match col {
-            1 => Some(anchor("rule", &row[1])),
-            2 => row[2].split_whitespace().next().map(|p| anchor("proxy", p)),
-            _ => None,
-        };
-        h.table("Findings", &t, None, Some(&link));
-    }
-    h.end_section();
+    let proxy = |s: &str| s.split_whitespace().next().map(|p| anchor("proxy", p));
+    findings_section(
+        &mut h,
+        "Findings",
+        "No proxy refused or lags behind what istiod sent.",
+        &r.findings,
+        false,
+        &proxy,
+    );
     rules(&mut h, &r.findings);
     h.finish("Proxy status")
 }

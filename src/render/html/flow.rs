@@ -132,15 +132,7 @@ pub(crate) fn evaluation_page(e: &Evaluation) -> String {
 
 fn evaluation_body(h: &mut Html, e: &Evaluation) {
     let q = &e.request;
-    let who = match (&q.principal, q.tls) {
-        (Some(p), _) => p.to_string(),
-        (None, true) => "TLS without a client certificate".into(),
-        (None, false) => "plaintext".into(),
-    };
-    let what = match (&q.method, &q.path) {
-        (Some(m), Some(p)) => format!("{m} {p}"),
-        _ => "a TCP connection".into(),
-    };
+    let (what, who) = crate::render::authz::request_words(q);
     h.raw("<dl class=\"facts\">");
     h.el("dt", "Request")
         .el("dd", &format!("{what} to port {} from {who}", q.port));

@@ -155,26 +155,54 @@ fn summary(h: &mut Html, r: &Report) {
 }
 
 fn findings(h: &mut Html, findings: &[Finding]) {
-    h.section("findings", "Findings");
+    findings_section(
+        h,
+        "Findings",
+        "No findings.",
+        findings,
+        true,
+        &object_anchor,
+    );
+}
+
+/// The `#findings` section: a row per finding, its rule linked to the rules cited and its
+/// subject to the anchor `subject` gives (when the page has it); `evidence` adds its column.
+pub(super) fn findings_section(
+    h: &mut Html,
+    title: &str,
+    none: &str,
+    findings: &[Finding],
+    evidence: bool,
+    subject: &dyn Fn(&str) -> Option<String>,
+) {
+    h.section("findings", title);
     if findings.is_empty() {
-        h.el("p", "No findings.");
+        h.el("p", none);
     } else {
-        let mut t = Table::new(&["LEVEL", "RULE", "SUBJECT", "MESSAGE", "EVIDENCE"]);
+        let header: &[&'static str] = if evidence {
+            &["LEVEL", "RULE", "SUBJECT", "MESSAGE", "EVIDENCE"]
+        } else {
+            &["LEVEL", "RULE", "SUBJECT", "MESSAGE"]
+        };
+        let mut t = Table::new(header);
         for f in findings {
-            t.row(vec![
+            let mut row = vec![
                 f.level.to_string(),
                 f.rule.to_string(),
                 f.subject.clone(),
                 f.message.clone(),
-                f.evidence.join(" "),
-            ]);
+            ];
+            if evidence {
+                row.push(f.evidence.join(" "));
+            }
+            t.row(row);
         }
         let link = |col: usize, row: &[String]| match col {
             1 => Some(anchor("rule", &row[1])),
-            2 => object_anchor(&row[2]),
+            2 => subject(&row[2]),
             _ => None,
         };
-        h.table("Findings", &t, None, Some(&link));
+        h.table(title, &t, None, Some(&link));
     }
     h.end_section();
 }
