@@ -131,21 +131,16 @@ pub(super) fn explain(
         }
     };
     match format {
-        Format::Table => {
+        // Both group the failing lines by cause; the page and the table show the same groups.
+        Format::Table | Format::Html => {
             let mut grouped = evidence::Grouped::default();
             each(&mut grouped, env.stdin);
-            out::write_table(
-                &report.source,
-                &summary,
-                &grouped.into_groups(),
-                &counters,
-                env.out,
-            )?;
-        }
-        Format::Html => {
-            let mut grouped = evidence::Grouped::default();
-            each(&mut grouped, env.stdin);
-            out::write_html(
+            let write = if format == Format::Html {
+                out::write_html
+            } else {
+                out::write_table
+            };
+            write(
                 &report.source,
                 &summary,
                 &grouped.into_groups(),
