@@ -260,6 +260,12 @@ fn row(entry: Entry, opts: &BundleOptions) -> (Option<ProxyRow>, Option<Report>)
         bytes,
         kind,
     } = entry;
+    // Fault injection for the tests of the panic policy (`fault_tests.rs`): never compiled
+    // into the library.
+    #[cfg(test)]
+    if proxy.ends_with(fault_tests::PANICS) {
+        panic!("injected: {proxy}");
+    }
     let generic = kind == EntryKind::AnyJson;
     let input = Input {
         name: path.clone(),
@@ -481,3 +487,6 @@ fn serves(r: &Report) -> Vec<String> {
     out.dedup();
     out
 }
+
+#[cfg(test)]
+mod fault_tests;
