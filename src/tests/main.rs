@@ -7,6 +7,7 @@ use support::{
     authz_config, envoy, explain_cases, explain_config, jwt, pki, rules_cases, sidecar_config,
     trace_config,
 };
+mod admin_faults;
 mod ambient;
 mod ambient_authz;
 mod ambient_bundle;
