@@ -377,7 +377,9 @@ fn read_tar(
             });
             continue;
         }
-        let mut bytes = Vec::with_capacity(size as usize);
+        // The header's size is a claim: reserve no more than a dump is likely to need, so a
+        // tiny archive that claims a huge entry costs nothing until bytes arrive.
+        let mut bytes = Vec::with_capacity(size.min(64 << 20) as usize);
         if let Err(e) = (&mut entry)
             .take(limits.entry_bytes + 1)
             .read_to_end(&mut bytes)
@@ -387,6 +389,19 @@ fn read_tar(
                 reason: format!("cannot read: {e}"),
             });
             continue;
+        }
+        // The archive ended inside this entry (a capture cut while it was written): its part is
+        // not a document, whatever a parser would make of it, and the archive is over.
+        if (bytes.len() as u64) < size {
+            refused.push(Refused {
+                path: shown,
+                reason: format!(
+                    "the archive ends inside this entry: {} of its {size} bytes",
+                    bytes.len()
+                ),
+            });
+            // Nothing follows a cut: the next read would only say the stream ended.
+            break;
         }
         // A `.json.gz` inside the archive is gunzipped as the same file in a directory is
         // (by its magic bytes, under the same size limit).
