@@ -24,6 +24,8 @@ mkdir -p corpus/bundle
 tar -C /tmp/envinspect-fuzz-seed -czf corpus/bundle/seed.tar.gz bug-report
 tar -C /tmp/envinspect-fuzz-seed -cf corpus/bundle/seed.tar bug-report
 printf '%-16s %12s %8s\n' target executions crashes
+total=0
+norun=0
 for t in dump html pem certs_endpoint expectations bundle evidence syncz; do
   log=$(mktemp)
   cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$SECS" -rss_limit_mb=4096 >"$log" 2>&1 || true
@@ -33,4 +35,12 @@ for t in dump html pem certs_endpoint expectations bundle evidence syncz; do
   printf '%-16s %12s %8s\n' "$t" "${execs:-?}" "$crashes"
   grep -E 'panicked|ERROR: libFuzzer' "$log" | head -3 || true
   rm -f "$log"
+  total=$((total + crashes))
+  [ -n "$execs" ] || norun=$((norun + 1))
 done
+# FUZZ_STRICT=1 (CI): a crash (now, or left in artifacts/ by an earlier run) or a target that did
+# not run at all (it did not build) fails the run.
+if [ "${FUZZ_STRICT:-0}" = 1 ] && [ $((total + norun)) -gt 0 ]; then
+  echo "fuzzing: $total crash(es) (see fuzz/artifacts/), $norun target(s) that did not run" >&2
+  exit 1
+fi
