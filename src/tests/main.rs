@@ -19,6 +19,7 @@ mod authz_meshes;
 mod authz_reasons;
 mod authz_sidecar;
 mod bundle;
+mod bundle_faults;
 mod bundle_fleet;
 mod certs;
 mod chain_source_live;
