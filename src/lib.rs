@@ -15,6 +15,8 @@
 //! `src/app`), not the library's. The library never reads the clock, the environment or the
 //! terminal: `now`, threads and colour are arguments.
 
+// No unsafe code: the fuzz targets that run without AddressSanitizer (docs/robustness.md) rely on it.
+#![forbid(unsafe_code)]
 #![warn(unreachable_pub, missing_docs)]
 
 pub mod authz;

@@ -12,8 +12,13 @@ fn report() -> &'static envinspect::Report {
     static R: OnceLock<envinspect::Report> = OnceLock::new();
     R.get_or_init(|| {
         let now = time::OffsetDateTime::from_unix_timestamp(1_796_083_200).unwrap();
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/envoy-1.40-explain/config_dump.json");
-        envinspect::Inspection::read(path, &envinspect::Options::at(now)).unwrap().into_report()
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/envoy-1.40-explain/config_dump.json"
+        );
+        envinspect::Inspection::read(path, &envinspect::Options::at(now))
+            .unwrap()
+            .into_report()
     })
 }
 
@@ -23,7 +28,15 @@ fuzz_target!(|data: &[u8]| {
     let mut one = (LogSummary::default(), Vec::<Explained>::new());
     let _ = envinspect::evidence::explain_log(r, "fuzz.log", data, true, &mut one.0, &mut one.1);
     let mut three = (LogSummary::default(), Vec::<Explained>::new());
-    let _ = envinspect::evidence::explain_log_parallel(r, "fuzz.log", std::io::Cursor::new(data.to_vec()), true, 3, &mut three.0, &mut three.1);
+    let _ = envinspect::evidence::explain_log_parallel(
+        r,
+        "fuzz.log",
+        std::io::Cursor::new(data.to_vec()),
+        true,
+        3,
+        &mut three.0,
+        &mut three.1,
+    );
     assert!(one == three, "one thread and three disagree");
     if let Ok(stats) = envinspect::evidence::stats::read("fuzz.stats", data) {
         let _ = envinspect::evidence::stats::findings(r, "fuzz.stats", &stats);

@@ -6,10 +6,23 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let now = time::OffsetDateTime::from_unix_timestamp(1_730_419_200).unwrap();
-    let input = envinspect::Input { name: String::from_utf8_lossy(&data[..data.len().min(16)]).into_owned(), bytes: data.to_vec() };
-    let Ok(report) = envinspect::inspect(&input, &envinspect::Options::at(now)) else { return };
+    let input = envinspect::Input {
+        name: String::from_utf8_lossy(&data[..data.len().min(16)]).into_owned(),
+        bytes: data.to_vec(),
+    };
+    let Ok(report) = envinspect::inspect(&input, &envinspect::Options::at(now)) else {
+        return;
+    };
     use envinspect::render::{render, Color, Format, View};
-    for view in [View::Report, View::Certs, View::Clusters, View::Listeners, View::Routes, View::Endpoints, View::Secrets] {
+    for view in [
+        View::Report,
+        View::Certs,
+        View::Clusters,
+        View::Listeners,
+        View::Routes,
+        View::Endpoints,
+        View::Secrets,
+    ] {
         let mut out = Vec::new();
         if render(&report, view, Format::Html, Color::Plain, None, &mut out).is_err() {
             continue;

@@ -3,11 +3,16 @@
 
 use libfuzzer_sys::fuzz_target;
 
-
 fuzz_target!(|data: &[u8]| {
-    let now: envinspect::model::Timestamp = time::OffsetDateTime::from_unix_timestamp(1_730_419_200).unwrap().into();
+    let now: envinspect::model::Timestamp =
+        time::OffsetDateTime::from_unix_timestamp(1_730_419_200)
+            .unwrap()
+            .into();
     let _ = envinspect::parse_certificates(data, now);
-    let input = envinspect::Input { name: "fuzz.pem".into(), bytes: data.to_vec() };
+    let input = envinspect::Input {
+        name: "fuzz.pem".into(),
+        bytes: data.to_vec(),
+    };
     let mut opts = envinspect::Options::at(now);
     opts.roots = Some(input.clone());
     let _ = envinspect::inspect(&input, &opts);

@@ -11,13 +11,21 @@ fn dump() -> &'static envinspect::Report {
     static R: OnceLock<envinspect::Report> = OnceLock::new();
     R.get_or_init(|| {
         let now = time::OffsetDateTime::from_unix_timestamp(1_796_083_200).unwrap();
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/envoy-1.40-sync/web-1.config_dump.json");
-        envinspect::Inspection::read(path, &envinspect::Options::at(now)).unwrap().into_report()
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/envoy-1.40-sync/web-1.config_dump.json"
+        );
+        envinspect::Inspection::read(path, &envinspect::Options::at(now))
+            .unwrap()
+            .into_report()
     })
 }
 
 fuzz_target!(|data: &[u8]| {
-    for name in ["syncz.json", "bug-report/istio/istio-system/istiod-1/debug/syncz"] {
+    for name in [
+        "syncz.json",
+        "bug-report/istio/istio-system/istiod-1/debug/syncz",
+    ] {
         match envinspect::sync::read(name, data) {
             Ok(s) => {
                 for p in &s.proxies {

@@ -1,0 +1,58 @@
+//! One access-log format and the lines written with it: the first line of the input is an Envoy
+//! `text_format` (any command operators, any literals), each later line a log line. Each line is
+//! read against the format (the fast split, then the regular-expression fallback), and, when it
+//! is a JSON object, against a `json_format` (Istio's when the first line is `json`, else the
+//! format's words, one key each); a failing record is explained
+//! against the Envoy 1.40 capture of the differential explain test. Fast per input, unlike the
+//! `evidence` target, which runs whole logs through both pipelines. Must never panic.
+#![no_main]
+
+use std::sync::OnceLock;
+
+fn report() -> &'static envinspect::Report {
+    static R: OnceLock<envinspect::Report> = OnceLock::new();
+    R.get_or_init(|| {
+        let now = time::OffsetDateTime::from_unix_timestamp(1_796_083_200).unwrap();
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/envoy-1.40-explain/config_dump.json"
+        );
+        envinspect::Inspection::read(path, &envinspect::Options::at(now))
+            .unwrap()
+            .into_report()
+    })
+}
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    use envinspect::evidence::{explain, failed, JsonFormat, TextFormat};
+    let text = String::from_utf8_lossy(data);
+    let mut lines = text.split('\n');
+    let Some(format) = lines.next() else { return };
+    let text_format = TextFormat::new(format);
+    let _ = (text_format.is_useful(), text_format.is_multiline());
+    let keys: Vec<(String, String)> = if format == "json" {
+        envinspect::evidence::ISTIO_JSON
+            .iter()
+            .map(|(k, t)| (k.to_string(), t.to_string()))
+            .collect()
+    } else {
+        format
+            .split(' ')
+            .enumerate()
+            .map(|(i, t)| (format!("k{i}"), t.to_string()))
+            .collect()
+    };
+    let json_format = JsonFormat::new(&keys);
+    for (n, line) in lines.enumerate() {
+        let mut rec = envinspect::model::evidence::Record::default();
+        if text_format.parse(line, &mut rec) && failed(&rec) {
+            let _ = explain(report(), "fuzz.log", n as u64 + 2, format, &rec);
+        }
+        if let Ok(obj) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(line) {
+            let mut rec = envinspect::model::evidence::Record::default();
+            if json_format.parse(&obj, &mut rec) && failed(&rec) {
+                let _ = explain(report(), "fuzz.log", n as u64 + 2, "json", &rec);
+            }
+        }
+    }
+});
