@@ -52,8 +52,8 @@ for path in sorted(pathlib.Path(sys.argv[1]).rglob("*.json")):
             text = json.dumps(r, separators=(",", ":")).encode()
             open(f"corpus/{target}/{hashlib.sha1(text).hexdigest()[:16]}.json", "wb").write(text)
 PY
-# log_line: a format, then lines of it, from the explain capture (Envoy's default, Istio's TEXT
-# and JSON formats), a few lines a seed.
+# log_line: a format (named, or spelled out), then lines of it, from the explain capture (Envoy's
+# default, Istio's TEXT and JSON formats), a few lines a seed.
 python3 - "$F/envoy-1.40-explain" <<'PY'
 import os, re, sys
 d = sys.argv[1]
@@ -62,12 +62,31 @@ def const(name):
     body = re.search(r'pub const ' + name + r': &str = "(.*?)";\n', src, re.S).group(1)
     return body.replace('\\"', '"').replace("\\n", "")
 os.makedirs("corpus/log_line", exist_ok=True)
-for log, fmt in [("default.log", const("ENVOY_DEFAULT")), ("text.log", const("ISTIO_TEXT")), ("productpage-istio.log", const("ISTIO_TEXT")), ("json.log", "json")]:
+for log, named, fmt in [("default.log", "default", const("ENVOY_DEFAULT")), ("text.log", "text", const("ISTIO_TEXT")), ("productpage-istio.log", "text", const("ISTIO_TEXT")), ("json.log", "json", None)]:
     lines = open(os.path.join(d, log), encoding="utf-8").read().splitlines()
     for i in range(0, len(lines), 4):
-        open(f"corpus/log_line/{log}-{i}", "w", encoding="utf-8").write(fmt + "\n" + "\n".join(lines[i:i + 4]) + "\n")
+        body = "\n".join(lines[i:i + 4]) + "\n"
+        open(f"corpus/log_line/{log}-{i}", "w", encoding="utf-8").write(named + "\n" + body)
+        # The format spelled out too, for mutations of the format itself (every one compiled anew).
+        if fmt and i == 0:
+            open(f"corpus/log_line/{log}-{i}-spelled", "w", encoding="utf-8").write(fmt + "\n" + body)
 PY
-seed stats $F/envoy-1.40-explain/prometheus.txt $F/envoy-1.40-explain/stats.txt
+# stats: the explain capture's Prometheus and plain stats, cut into pieces of about 4 KB at
+# metric boundaries (whole files of 74 and 235 KB make every execution slow).
+python3 - "$F/envoy-1.40-explain" <<'PY'
+import os, sys
+d = sys.argv[1]
+os.makedirs("corpus/stats", exist_ok=True)
+for name in ["prometheus.txt", "stats.txt"]:
+    lines = open(os.path.join(d, name), encoding="utf-8").read().splitlines(keepends=True)
+    piece, n = [], 0
+    for line in lines:
+        if sum(map(len, piece)) > 4000 and (name == "stats.txt" or line.startswith("# TYPE")):
+            open(f"corpus/stats/{name}-{n}", "w", encoding="utf-8").write("".join(piece))
+            piece, n = [], n + 1
+        piece.append(line)
+    open(f"corpus/stats/{name}-{n}", "w", encoding="utf-8").write("".join(piece))
+PY
 mkdir -p /tmp/envinspect-fuzz-seed/bug-report/proxies/default/a
 cp "$F/envoy-1.40/config_dump_include_eds.json" "/tmp/envinspect-fuzz-seed/bug-report/proxies/default/a/config_dump?include_eds"
 mkdir -p corpus/bundle
