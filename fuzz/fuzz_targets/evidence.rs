@@ -4,27 +4,11 @@
 //! three (chunk boundaries), with the same answer.
 #![no_main]
 
-use std::sync::OnceLock;
-
 use libfuzzer_sys::fuzz_target;
-
-fn report() -> &'static envinspect::Report {
-    static R: OnceLock<envinspect::Report> = OnceLock::new();
-    R.get_or_init(|| {
-        let now = time::OffsetDateTime::from_unix_timestamp(1_796_083_200).unwrap();
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../fixtures/envoy-1.40-explain/config_dump.json"
-        );
-        envinspect::Inspection::read(path, &envinspect::Options::at(now))
-            .unwrap()
-            .into_report()
-    })
-}
 
 fuzz_target!(|data: &[u8]| {
     use envinspect::model::evidence::{Explained, LogSummary};
-    let r = report();
+    let r = envinspect_fuzz::explain_capture();
     let mut one = (LogSummary::default(), Vec::<Explained>::new());
     let _ = envinspect::evidence::explain_log(r, "fuzz.log", data, true, &mut one.0, &mut one.1);
     let mut three = (LogSummary::default(), Vec::<Explained>::new());

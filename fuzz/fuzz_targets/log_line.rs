@@ -10,20 +10,6 @@
 
 use std::sync::OnceLock;
 
-fn report() -> &'static envinspect::Report {
-    static R: OnceLock<envinspect::Report> = OnceLock::new();
-    R.get_or_init(|| {
-        let now = time::OffsetDateTime::from_unix_timestamp(1_796_083_200).unwrap();
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../fixtures/envoy-1.40-explain/config_dump.json"
-        );
-        envinspect::Inspection::read(path, &envinspect::Options::at(now))
-            .unwrap()
-            .into_report()
-    })
-}
-
 fn compiled(format: &str) -> std::sync::Arc<envinspect::evidence::TextFormat> {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
@@ -72,12 +58,24 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     for (n, line) in lines.enumerate() {
         let mut rec = envinspect::model::evidence::Record::default();
         if text_format.parse(line, &mut rec) && failed(&rec) {
-            let _ = explain(report(), "fuzz.log", n as u64 + 2, format, &rec);
+            let _ = explain(
+                envinspect_fuzz::explain_capture(),
+                "fuzz.log",
+                n as u64 + 2,
+                format,
+                &rec,
+            );
         }
         if let Ok(obj) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(line) {
             let mut rec = envinspect::model::evidence::Record::default();
             if json_format.parse(&obj, &mut rec) && failed(&rec) {
-                let _ = explain(report(), "fuzz.log", n as u64 + 2, "json", &rec);
+                let _ = explain(
+                    envinspect_fuzz::explain_capture(),
+                    "fuzz.log",
+                    n as u64 + 2,
+                    "json",
+                    &rec,
+                );
             }
         }
     }

@@ -15,3 +15,20 @@
 pub mod resource;
 pub mod tree;
 pub mod whole;
+
+/// The report of the Envoy 1.40 capture of the differential explain test
+/// (`fixtures/envoy-1.40-explain/config_dump.json`), read once per process: the evidence targets
+/// (`evidence`, `log_line`, `stats`) explain lines and judge counters against it.
+pub fn explain_capture() -> &'static envinspect::Report {
+    static R: std::sync::OnceLock<envinspect::Report> = std::sync::OnceLock::new();
+    R.get_or_init(|| {
+        let now = time::OffsetDateTime::from_unix_timestamp(1_796_083_200).expect("a time");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/envoy-1.40-explain/config_dump.json"
+        );
+        envinspect::Inspection::read(path, &envinspect::Options::at(now))
+            .expect("the explain capture")
+            .into_report()
+    })
+}
