@@ -15,13 +15,10 @@ fn flip(data: &mut [u8], size: usize, _max: usize) -> usize {
 
 fn main() {
     let dir = std::env::args().nth(1).expect("a corpus directory");
-    let kind = match std::env::args().nth(2).as_deref() {
-        Some("listener") => Kind::Listener,
-        Some("route") => Kind::Route,
-        Some("secret") => Kind::Secret,
-        Some("endpoints") => Kind::Endpoints,
-        _ => Kind::Cluster,
-    };
+    let kind = std::env::args()
+        .nth(2)
+        .and_then(|n| Kind::named(&n))
+        .unwrap_or(Kind::Cluster);
     let n: u32 = std::env::args()
         .nth(3)
         .and_then(|v| v.parse().ok())

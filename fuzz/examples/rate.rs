@@ -23,13 +23,10 @@ fn time_inspect(label: &str, bytes: &[u8], n: u32) {
 }
 
 fn main() {
-    let kind = match std::env::args().nth(2).as_deref() {
-        Some("listener") => Kind::Listener,
-        Some("route") => Kind::Route,
-        Some("secret") => Kind::Secret,
-        Some("endpoints") => Kind::Endpoints,
-        _ => Kind::Cluster,
-    };
+    let kind = std::env::args()
+        .nth(2)
+        .and_then(|n| Kind::named(&n))
+        .unwrap_or(Kind::Cluster);
     let seed = std::fs::read(std::env::args().nth(1).unwrap()).unwrap();
     let n: u32 = std::env::var("N")
         .ok()

@@ -32,3 +32,19 @@ pub fn explain_capture() -> &'static envinspect::Report {
             .into_report()
     })
 }
+
+/// The authorization question the targets ask: Istio's `sleep` service account, by its
+/// certificate, from 10.0.0.1 to port 9080 (of `destination_ip`, which a ztunnel needs to pick
+/// the workload).
+pub fn sleep_request(destination_ip: Option<std::net::IpAddr>) -> envinspect::authz::Request {
+    envinspect::authz::Request {
+        port: 9080,
+        client: "spiffe://cluster.local/ns/default/sa/sleep"
+            .parse()
+            .ok()
+            .map(envinspect::authz::Client::Certificate),
+        source_ip: "10.0.0.1".parse().ok(),
+        destination_ip,
+        ..Default::default()
+    }
+}

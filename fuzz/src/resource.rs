@@ -45,6 +45,11 @@ impl Kind {
         Kind::Endpoints,
     ];
 
+    /// The kind a target is named after (`cluster`, `listener`, …).
+    pub fn named(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     /// The resource's own type URL.
     pub fn type_url(self) -> &'static str {
         match self {
@@ -279,15 +284,7 @@ pub fn run(kind: Kind, data: &[u8]) {
     }
     if kind == Kind::Listener {
         let _ = envinspect::trace::inbound(&report, 9080);
-        let request = envinspect::authz::Request {
-            port: 9080,
-            client: "spiffe://cluster.local/ns/default/sa/sleep"
-                .parse()
-                .ok()
-                .map(envinspect::authz::Client::Certificate),
-            source_ip: "10.0.0.1".parse().ok(),
-            ..Default::default()
-        };
+        let request = crate::sleep_request(None);
         let _ = envinspect::authz::evaluate(&report, &request, report.now);
     }
 }
@@ -335,6 +332,14 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
             run(kind, seeds[0].as_bytes());
         }
+    }
+
+    #[test]
+    fn each_kind_is_found_by_its_target_name() {
+        for kind in Kind::ALL {
+            assert_eq!(Kind::named(kind.name()), Some(kind));
+        }
+        assert_eq!(Kind::named("dump"), None);
     }
 
     #[test]

@@ -50,15 +50,6 @@ pub fn run(data: &[u8]) {
         );
     }
     let _ = envinspect::trace::inbound(&report, 8080);
-    let request = envinspect::authz::Request {
-        port: 9080,
-        client: "spiffe://cluster.local/ns/default/sa/sleep"
-            .parse()
-            .ok()
-            .map(envinspect::authz::Client::Certificate),
-        source_ip: "10.0.0.1".parse().ok(),
-        destination_ip: "10.244.2.56".parse().ok(),
-        ..Default::default()
-    };
+    let request = crate::sleep_request("10.244.2.56".parse().ok());
     let _ = envinspect::authz::evaluate(&report, &request, report.now);
 }
