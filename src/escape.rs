@@ -17,6 +17,43 @@ pub(crate) struct Escaped<W: Write> {
     /// Bytes of a sequence not yet decided: an ESC and what followed it, or the lead byte of
     /// a two-byte character that may be a C1 control.
     pending: Vec<u8>,
+    /// What one byte turned into, kept across writes.
+    scratch: Vec<u8>,
+}
+
+/// Whether `b` may not pass as it is when nothing is pending: a control character other than
+/// newline and tab (ESC among them), DEL, or the lead byte of a C1 control.
+fn needs_care(b: u8) -> bool {
+    matches!(b, 0x00..=0x08 | 0x0b..=0x1f | 0x7f | 0xc2)
+}
+
+/// How many bytes at the start of `bytes` pass as they are. Eight at a time: a word with no
+/// byte under 0x20, no DEL and no 0xc2 passes whole (the classic "has a byte less than n" and
+/// "has a zero byte" tests); a word with one of them (a newline, mostly) is looked at byte by
+/// byte. A byte at a time cost 12 instructions a byte of output.
+fn clean_prefix(bytes: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let has_zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS != 0;
+    let mut i = 0;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut le = [0u8; 8];
+        le.copy_from_slice(word);
+        let w = u64::from_ne_bytes(le);
+        let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGHS != 0;
+        if below_space || has_zero(w ^ (ONES * 0x7f)) || has_zero(w ^ (ONES * 0xc2)) {
+            if let Some(at) = word.iter().position(|&b| needs_care(b)) {
+                return i + at;
+            }
+        }
+        i += 8;
+    }
+    i + words
+        .remainder()
+        .iter()
+        .position(|&b| needs_care(b))
+        .unwrap_or(words.remainder().len())
 }
 
 /// The colour codes the renderers write (`ESC [ code m`): every one that may pass.
@@ -31,6 +68,7 @@ impl<W: Write> Escaped<W> {
             inner,
             color,
             pending: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -89,11 +127,27 @@ impl<W: Write> Escaped<W> {
 
 impl<W: Write> Write for Escaped<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let mut out = Vec::with_capacity(buf.len());
-        for &b in buf {
+        // Runs of bytes that pass unchanged (almost all of them) go straight through; only a
+        // byte that may need care, and what follows it while a sequence is undecided, takes the
+        // byte-by-byte path. The JSON of a large dump is tens of MB: the byte-by-byte path for
+        // all of it cost 7% of a whole run.
+        let mut rest = buf;
+        let mut out = std::mem::take(&mut self.scratch);
+        while let Some((&b, tail)) = rest.split_first() {
+            if self.pending.is_empty() {
+                let clean = clean_prefix(rest);
+                if clean > 0 {
+                    self.inner.write_all(&rest[..clean])?;
+                    rest = &rest[clean..];
+                    continue;
+                }
+            }
+            out.clear();
             self.byte(b, &mut out);
+            self.inner.write_all(&out)?;
+            rest = tail;
         }
-        self.inner.write_all(&out)?;
+        self.scratch = out;
         Ok(buf.len())
     }
 
@@ -159,5 +213,58 @@ mod tests {
         // A sequence cut by the end of output is shown, not lost.
         assert_eq!(through(true, &[b"x\x1b[3"]), "x\\u{1b}[3");
         assert_eq!(line("a\x1b[1mb"), "a\\u{1b}[1mb");
+    }
+
+    /// The fast path (clean runs written whole) gives what the byte-by-byte state machine
+    /// gives, however the output is cut into writes.
+    #[test]
+    fn clean_prefix_stops_at_the_first_byte_that_needs_care() {
+        for len in 0..40 {
+            for at in 0..=len {
+                for special in [0x00u8, 0x08, 0x0b, 0x0d, 0x1b, 0x1f, 0x7f, 0xc2] {
+                    let mut text = vec![b'a'; len];
+                    // newlines, tabs, spaces, UTF-8 other than 0xc2 all pass
+                    for (i, b) in text.iter_mut().enumerate() {
+                        *b = [b'a', b'\n', b'\t', b' ', 0xc3, 0xe2, 0x80, 0x7e, 0x20][i % 9];
+                    }
+                    if at < len {
+                        text[at] = special;
+                    }
+                    assert_eq!(clean_prefix(&text), at, "{text:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn runs_written_whole_match_byte_by_byte() {
+        let texts: &[&[u8]] = &[
+            b"plain {\"json\": 1}\n\tnext",
+            b"a\x1b[31mred\x1b[0m b\x1b[2J c\x1b]0;t\x07 d\x1b[1;31m e\x1b[8m",
+            "caf\u{e9} \u{9b}2J \u{a0}nbsp \u{85}nel \u{2192}".as_bytes(),
+            b"\xc2\x1b\xc2\xc2\x9b\x1b\x1b[\x1b[3\r\x7f\x00\xc2",
+        ];
+        for color in [false, true] {
+            for text in texts {
+                let mut reference = Escaped::new(Vec::new(), color);
+                let mut expected = Vec::new();
+                for &b in *text {
+                    reference.byte(b, &mut expected);
+                }
+                reference.give_up(&mut expected);
+                for cut in 1..=text.len() {
+                    let parts: Vec<&[u8]> = text.chunks(cut).collect();
+                    let mut w = Escaped::new(Vec::new(), color);
+                    for p in &parts {
+                        w.write_all(p).unwrap();
+                    }
+                    w.flush().unwrap();
+                    assert_eq!(
+                        w.inner, expected,
+                        "{text:?} in writes of {cut}, colour {color}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -26,16 +26,17 @@ pub(crate) struct Holder<'a> {
 pub(crate) fn holders(r: &Report) -> Vec<Holder<'_>> {
     let mut out = Vec::new();
     for c in &r.clusters {
-        let sockets = std::iter::once((format!("cluster {}", c.name), &c.tls.default)).chain(
-            c.tls
-                .matches
-                .iter()
-                .map(|m| (format!("cluster {} match {}", c.name, m.name), &m.socket)),
-        );
-        for (owner, socket) in sockets {
+        // The owner's name is written only for a TLS socket: most clusters of a large dump
+        // are plaintext, and formatting a name for each was 1.4% of a whole run.
+        let sockets = std::iter::once((None, &c.tls.default))
+            .chain(c.tls.matches.iter().map(|m| (Some(&m.name), &m.socket)));
+        for (matched, socket) in sockets {
             if let Socket::Tls(ctx) = socket {
                 out.push(Holder {
-                    owner,
+                    owner: match matched {
+                        None => format!("cluster {}", c.name),
+                        Some(m) => format!("cluster {} match {m}", c.name),
+                    },
                     ctx,
                     cluster: Some(&c.name),
                     listener: None,
