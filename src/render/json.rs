@@ -41,6 +41,19 @@ pub(super) fn to_writer_in_order<T: Serialize + ?Sized>(
     Ok(())
 }
 
+/// [`to_vec_sorted`] of a value written as an outermost member's value (one level in): what
+/// [`to_writer_in_order`] writes after the member's key, so that members rendered apart (a long
+/// list on threads of its own, `part::Part`) join into the same bytes.
+pub(super) fn member_value<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
+    let mut f = Sorted {
+        depth: 1,
+        ..Sorted::default()
+    };
+    let mut ser = serde_json::Serializer::with_formatter(io::sink(), &mut f);
+    value.serialize(&mut ser)?;
+    Ok(f.out)
+}
+
 #[derive(Default)]
 struct Sorted<'w> {
     /// Where complete outermost members go ([`to_writer_in_order`]); `None`: all stays in `out`.

@@ -12,6 +12,7 @@ pub mod explain;
 mod html;
 pub(crate) use html::markup_is_ours;
 mod json;
+mod part;
 pub mod redaction;
 mod summary;
 pub mod sync;
@@ -24,6 +25,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::model::Report;
+use part::Part;
 pub use redaction::Redaction;
 
 /// How an answer is written.
@@ -176,79 +178,14 @@ pub fn render(
             views::table(report, view, color, redaction, &mut w)?;
             w.flush()?;
         }
+        // The JSON of a view, unredacted, renders its long lists on two threads.
+        Some(document::Doc::Json) if redaction.is_none() => {
+            part.write_json(w).map_err(RenderError::Json)?;
+            w.write_all(b"\n")?;
+        }
         Some(doc) => document::write_in_order(&part, doc, redaction, w)?,
     }
     Ok(())
-}
-
-/// The whole report, or for a subcommand the header fields plus that one list. Keys come out
-/// sorted either way (JSON: `json::to_vec_sorted`, YAML: through a `Value`).
-struct Part<'a> {
-    report: &'a Report,
-    view: View,
-}
-
-impl Serialize for Part<'_> {
-    /// The header fields, the view's list (and for secrets its findings), in key order: the
-    /// sorted writer then never reorders, and copies, the whole document.
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let r = self.report;
-        let key = match self.view {
-            View::Report => return r.serialize(s),
-            View::Clusters => "clusters",
-            View::Listeners => "listeners",
-            View::Routes => "routes",
-            View::Endpoints => "endpoints",
-            View::Secrets | View::Certs => "secrets",
-            View::Workloads => "workloads",
-            View::Services => "services",
-            View::Connections => "connections",
-        };
-        let secrets = key == "secrets";
-        let ambient = r.ambient.as_ref();
-        let mut m = s.serialize_map(None)?;
-        for k in [
-            "clusters",
-            "connections",
-            "document",
-            "endpoints",
-            "findings",
-            "listeners",
-            "missing_secrets",
-            "now",
-            "routes",
-            "schema_version",
-            "secrets",
-            "services",
-            "source",
-            "warnings",
-            "workloads",
-        ] {
-            match k {
-                "document" => m.serialize_entry(k, &r.document)?,
-                "now" => m.serialize_entry(k, &r.now)?,
-                "schema_version" => m.serialize_entry(k, &r.schema_version)?,
-                "source" => m.serialize_entry(k, &r.source)?,
-                "warnings" => m.serialize_entry(k, &r.warnings)?,
-                "findings" if secrets => m.serialize_entry(k, &r.findings)?,
-                "missing_secrets" if secrets => m.serialize_entry(k, &r.missing_secrets)?,
-                _ if k != key => {}
-                "clusters" => m.serialize_entry(k, &r.clusters)?,
-                "listeners" => m.serialize_entry(k, &r.listeners)?,
-                "routes" => m.serialize_entry(k, &r.routes)?,
-                "endpoints" => m.serialize_entry(k, &r.endpoints)?,
-                "secrets" => m.serialize_entry(k, &r.secrets)?,
-                "workloads" => m.serialize_entry(k, ambient.map_or(&[][..], |a| &a.workloads))?,
-                "services" => m.serialize_entry(k, ambient.map_or(&[][..], |a| &a.services))?,
-                "connections" => {
-                    m.serialize_entry(k, ambient.map_or(&[][..], |a| &a.connections))?
-                }
-                _ => {}
-            }
-        }
-        m.end()
-    }
 }
 
 /// For callers that want the JSON value itself (tests, bundles).
