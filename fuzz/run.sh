@@ -47,10 +47,12 @@ for path in sorted(pathlib.Path(sys.argv[1]).rglob("*.json")):
     for target, field in fields.items():
         found = []
         find(dump["configs"], field, found)
-        os.makedirs(f"corpus/{target}", exist_ok=True)
-        for r in found:
-            text = json.dumps(r, separators=(",", ":")).encode()
-            open(f"corpus/{target}/{hashlib.sha1(text).hexdigest()[:16]}.json", "wb").write(text)
+        # `views` takes resources of every kind (it guesses the kind from the `@type`).
+        for into in (target, "views"):
+            os.makedirs(f"corpus/{into}", exist_ok=True)
+            for r in found:
+                text = json.dumps(r, separators=(",", ":")).encode()
+                open(f"corpus/{into}/{hashlib.sha1(text).hexdigest()[:16]}.json", "wb").write(text)
 PY
 # log_line: a format (named, or spelled out), then lines of it, from the explain capture (Envoy's
 # default, Istio's TEXT and JSON formats), a few lines a seed.
@@ -99,12 +101,12 @@ tar -C /tmp/envinspect-fuzz-seed -cf corpus/bundle/seed.tar bug-report
 # (in a target directory of their own, so that neither build undoes the other): envinspect has
 # no unsafe code (`#![forbid(unsafe_code)]`), what they look for is a panic, and the two cost them
 # 3x their executions (docs/robustness.md). The byte-level targets keep both.
-FAST="dump_tree cluster listener route secret endpoints"
+FAST="dump_tree cluster listener route secret endpoints views"
 printf '%-16s %12s %8s %8s\n' target executions "per s" crashes
 total=0
 sum=0
 norun=0
-for t in ${TARGETS:-dump dump_tree cluster listener route secret endpoints log_line stats html pem certs_endpoint expectations bundle evidence syncz}; do
+for t in ${TARGETS:-dump dump_tree cluster listener route secret endpoints views log_line stats html pem certs_endpoint expectations bundle evidence syncz}; do
   log=$(mktemp)
   opts=()
   case " $FAST " in *" $t "*) opts=(-s none --no-trace-compares --target-dir target/fast) ;; esac

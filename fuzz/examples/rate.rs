@@ -1,7 +1,8 @@
 //! Not a target: what one per-resource input costs natively, without libFuzzer (N runs, default
-//! 200), and the skeleton and each of its sections alone.
+//! 200), in the `views` target and in its per-resource one, and the skeleton and each of its
+//! sections alone.
 //! `cargo run --release --example rate -- corpus/cluster/FILE cluster`
-use envinspect_fuzz::resource::{dump_with, run, skeleton, Kind};
+use envinspect_fuzz::resource::{dump_with, judge, run, skeleton, Kind};
 use serde_json::json;
 
 fn time_inspect(label: &str, bytes: &[u8], n: u32) {
@@ -36,7 +37,18 @@ fn main() {
     for _ in 0..n {
         run(kind, &seed);
     }
-    eprintln!("{:?} per run", t.elapsed() / n);
+    eprintln!(
+        "{:?} per run of the views target's harness",
+        t.elapsed() / n
+    );
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(judge(kind, &seed).is_some());
+    }
+    eprintln!(
+        "{:?} per run of the per-resource targets' harness",
+        t.elapsed() / n
+    );
     time_inspect("skeleton + resource", &dump_with(kind, &seed).unwrap(), n);
     let sk = skeleton(kind);
     time_inspect("skeleton alone", sk.to_string().as_bytes(), n);

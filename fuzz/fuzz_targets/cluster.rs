@@ -1,11 +1,13 @@
 //! One cluster resource inside the fixed skeleton (`envinspect_fuzz::resource`), mutated as a JSON
-//! tree (`envinspect_fuzz::tree`): decode, extract, every rule, its view, and what depends on it.
+//! tree (`envinspect_fuzz::tree`): decoded, extracted and judged (its view and questions: `views`).
 #![no_main]
 
-use envinspect_fuzz::resource::{run, Kind};
+use envinspect_fuzz::resource::{judge, Kind};
 use envinspect_fuzz::tree;
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| run(Kind::Cluster, data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    judge(Kind::Cluster, data);
+});
 
 libfuzzer_sys::fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, seed: u32| {
     tree::mutate(data, size, max_size, seed, libfuzzer_sys::fuzzer_mutate)

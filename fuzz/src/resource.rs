@@ -5,8 +5,11 @@
 //! resource the fuzzed one most often refers to (a listener's route configuration, a route's or
 //! an endpoint assignment's cluster, a secret's trusted CA).
 //!
-//! One input then costs what one resource costs: decode, extract, every rule, the view of its
-//! kind, and for listeners and routes a trace and an authorization question.
+//! One input then costs what one resource costs: the per-resource targets ([`judge`]) decode,
+//! extract and judge it (every rule). What the report of it then answers, the view of its kind
+//! in two formats, a trace and an authorization question ([`run`]), is the `views` target's,
+//! whose inputs are resources of every kind ([`Kind::guess`]): half of an execution went there,
+//! and the per-resource targets ran at half the rate.
 
 use std::sync::OnceLock;
 
@@ -44,6 +47,16 @@ impl Kind {
         Kind::Secret,
         Kind::Endpoints,
     ];
+
+    /// The kind of a resource of unknown kind (the `views` target's input): the first whose type
+    /// URL the text holds (the seeds carry their `@type`), else one picked by its length.
+    pub fn guess(resource: &[u8]) -> Kind {
+        let holds = |url: &str| resource.windows(url.len()).any(|w| w == url.as_bytes());
+        Kind::ALL
+            .into_iter()
+            .find(|k| holds(k.type_url()))
+            .unwrap_or(Kind::ALL[resource.len() % Kind::ALL.len()])
+    }
 
     /// The kind a target is named after (`cluster`, `listener`, …).
     pub fn named(name: &str) -> Option<Kind> {
@@ -234,19 +247,23 @@ pub fn dump_with(kind: Kind, resource: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The per-resource target: one resource of `kind` inside the skeleton, through the whole
-/// pipeline and the questions that depend on it. Must never panic.
-pub fn run(kind: Kind, data: &[u8]) {
-    use envinspect::render::{render, Color, Format, View};
-    let Some(bytes) = dump_with(kind, data) else {
-        return;
-    };
+/// The per-resource targets: one resource of `kind` inside the skeleton, decoded, extracted
+/// and judged; its report, when it makes one. Must never panic.
+pub fn judge(kind: Kind, data: &[u8]) -> Option<envinspect::Report> {
+    let bytes = dump_with(kind, data)?;
     let now = time::OffsetDateTime::from_unix_timestamp(1_796_083_200).expect("a time");
     let input = envinspect::Input {
         name: "fuzz.json".into(),
         bytes,
     };
-    let Ok(report) = envinspect::inspect(&input, &envinspect::Options::at(now)) else {
+    envinspect::inspect(&input, &envinspect::Options::at(now)).ok()
+}
+
+/// The `views` target: [`judge`], then the view of its kind in two formats and the questions
+/// that depend on it (a trace, an authorization question). Must never panic.
+pub fn run(kind: Kind, data: &[u8]) {
+    use envinspect::render::{render, Color, Format, View};
+    let Some(report) = judge(kind, data) else {
         return;
     };
     let view = match kind {
@@ -340,6 +357,17 @@ mod tests {
             assert_eq!(Kind::named(kind.name()), Some(kind));
         }
         assert_eq!(Kind::named("dump"), None);
+    }
+
+    #[test]
+    fn the_kind_of_a_seed_is_guessed_from_its_type() {
+        for kind in Kind::ALL {
+            let seed = format!(r#"{{"@type":"{}","name":"x"}}"#, kind.type_url());
+            assert_eq!(Kind::guess(seed.as_bytes()), kind);
+        }
+        // Without a known type, still one of them, the same every time.
+        let bare = br#"{"name":"x"}"#;
+        assert_eq!(Kind::guess(bare), Kind::guess(bare));
     }
 
     #[test]
