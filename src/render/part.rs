@@ -337,18 +337,7 @@ mod tests {
             big.listeners.extend(listeners.iter().cloned());
         }
         reports.push((format!("{name}, lists repeated"), big));
-        let views = [
-            View::Report,
-            View::Clusters,
-            View::Listeners,
-            View::Routes,
-            View::Endpoints,
-            View::Secrets,
-            View::Certs,
-            View::Workloads,
-            View::Services,
-            View::Connections,
-        ];
+        let views = super::super::ALL_VIEWS;
         for (name, report) in &reports {
             let derived = json::to_vec_sorted(report).unwrap();
             for view in views {
