@@ -16,18 +16,7 @@ pub fn run(data: &[u8]) {
         return;
     };
     let redaction = envinspect::render::Redaction::of(&report);
-    for view in [
-        View::Report,
-        View::Clusters,
-        View::Listeners,
-        View::Routes,
-        View::Endpoints,
-        View::Secrets,
-        View::Certs,
-        View::Workloads,
-        View::Services,
-        View::Connections,
-    ] {
+    for view in View::ALL {
         for format in [Format::Table, Format::Json] {
             for redact in [None, Some(&redaction)] {
                 let _ = render(

@@ -195,20 +195,21 @@ pub fn to_json<T: Serialize>(t: &T) -> serde_json::Value {
     serde_json::to_value(t).unwrap_or(serde_json::Value::Null)
 }
 
-/// Every view, for the tests that must cover them all.
-#[cfg(test)]
-const ALL_VIEWS: [View; 10] = [
-    View::Report,
-    View::Clusters,
-    View::Listeners,
-    View::Routes,
-    View::Endpoints,
-    View::Secrets,
-    View::Certs,
-    View::Workloads,
-    View::Services,
-    View::Connections,
-];
+impl View {
+    /// Every view, in a fixed order (for callers that render them all: tests, the fuzz targets).
+    pub const ALL: [View; 10] = [
+        View::Report,
+        View::Clusters,
+        View::Listeners,
+        View::Routes,
+        View::Endpoints,
+        View::Secrets,
+        View::Certs,
+        View::Workloads,
+        View::Services,
+        View::Connections,
+    ];
+}
 
 #[cfg(test)]
 mod order_tests {
@@ -255,7 +256,7 @@ mod order_tests {
         };
         let now = time::macros::datetime!(2026-12-01 00:00 UTC);
         let report = crate::inspect(&input, &crate::Options::at(now)).unwrap();
-        let views = ALL_VIEWS;
+        let views = View::ALL;
         for view in views {
             let text = serde_json::to_string(&Part {
                 report: &report,

@@ -337,7 +337,7 @@ mod tests {
             big.listeners.extend(listeners.iter().cloned());
         }
         reports.push((format!("{name}, lists repeated"), big));
-        let views = super::super::ALL_VIEWS;
+        let views = View::ALL;
         for (name, report) in &reports {
             let derived = json::to_vec_sorted(report).unwrap();
             for view in views {
